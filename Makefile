@@ -1,0 +1,92 @@
+# dumplings: distributed packet sniffing with Lua chefs.
+# Dependencies come from pkg-config; `make deps` installs them on Debian.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR   = $(PREFIX)/bin
+DATADIR  = $(PREFIX)/share/dumplings
+MANDIR   = $(PREFIX)/share/man
+
+PKGS     = libpcap luajit libwebsockets libcjson
+CC      ?= cc
+LUAJIT  ?= luajit
+CFLAGS  ?= -O2 -g
+WARN     = -Wall -Wextra -Wshadow -Wno-unused-parameter -Wmissing-prototypes
+B       ?= build
+BIN     ?= dumplings
+CPPFLAGS += -I$(B) -Isrc -D_GNU_SOURCE $(shell pkg-config --cflags $(PKGS))
+LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+
+SRCS     = $(wildcard src/*.c)
+OBJS     = $(SRCS:src/%.c=$(B)/%.o) $(B)/version.o
+LUA_RT   = $(wildcard lua/dumplings/*.lua)
+LUA_BC   = $(LUA_RT:lua/dumplings/%.lua=$(B)/lua_%.h)
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+all: $(BIN)
+
+$(BIN): $(OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
+
+$(B)/%.o: src/%.c | $(B)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
+
+# The Lua runtime is compiled to bytecode and linked into the binary, so an
+# installed dumplings never depends on finding its own Lua files.
+$(B)/chef.o: $(LUA_BC) $(B)/lua_cdef.h
+$(B)/lua_%.h: lua/dumplings/%.lua | $(B)
+	$(LUAJIT) -b -g -t h -n dumplings_$* $< $@
+
+# The FFI declarations shared by C and Lua are written once, in src/packet.h
+# between the FFI markers; Lua receives them as a string.
+$(B)/lua_cdef.h: src/packet.h | $(B)
+	{ echo 'static const char packet_cdef[] ='; \
+	  awk '/FFI-BEGIN/{on=1;next} /FFI-END/{on=0} on' $< | \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/'; \
+	  echo ';'; } > $@
+
+$(B)/version.c: FORCE | $(B)
+	@echo 'const char dumplings_version[] = "$(VERSION)";' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+$(B)/version.o: $(B)/version.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B):
+	mkdir -p $(B)
+
+test: $(BIN)
+	prove -j2 t/
+
+# The whole suite again under AddressSanitizer and UndefinedBehaviorSanitizer,
+# from a separate build tree so the normal binary is untouched.
+check-asan:
+	$(MAKE) B=build-asan BIN=dumplings-asan CFLAGS="$(SANFLAGS)" LDFLAGS="$(SANFLAGS)"
+	DUMPLINGS=$(CURDIR)/dumplings-asan \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	prove -j2 t/
+
+bench: $(BIN)
+	bench/run
+
+deps:
+	@sh .ci/deps
+
+install: $(BIN)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/chefs \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/dumplings
+	install -m 644 lua/chefs/*.lua $(DESTDIR)$(DATADIR)/chefs/
+	install -m 644 man/dumplings.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/dumplings-lua.3 $(DESTDIR)$(MANDIR)/man3/
+
+lint-man:
+	mandoc -Tlint -Wwarning man/*.[0-9]
+
+clean:
+	rm -rf build build-asan dumplings dumplings-asan
+
+FORCE:
+.PHONY: all test check-asan bench deps install lint-man clean FORCE
+-include $(wildcard $(B)/*.d)

@@ -1,0 +1,40 @@
+#ifndef CAPTURE_H
+#define CAPTURE_H
+
+#include <pcap/pcap.h>
+
+/* Capture sources: live interfaces and capture files, opened with their
+ * filter set, ready to read. Errors are logged here, naming the source. */
+
+/* libpcap's `vlan` keyword shifts every later offset by one tag, so each
+ * repetition of the clause reaches one tag deeper: this default matches
+ * untagged, 802.1Q and QinQ frames alike. A plain "tcp or udp or arp"
+ * would silently miss all tagged traffic. */
+#define CAPTURE_DEFAULT_FILTER \
+	"tcp or udp or arp or (vlan and (tcp or udp or arp)) or (vlan and (tcp or udp or arp))"
+
+struct capture_options {
+	const char *filter;	/* NULL or "" for none */
+	int snaplen;
+	int promisc;
+	int buffer_bytes;
+};
+
+struct capture_source {
+	pcap_t *pcap;
+	const char *name;	/* interface name or file path */
+	int linktype;
+	int is_file;
+	double tick;		/* seconds per unit of ts.tv_usec */
+};
+
+int capture_open_file(struct capture_source *src, const char *path,
+		      const struct capture_options *opt);
+int capture_open_live(struct capture_source *src, const char *iface,
+		      const struct capture_options *opt);
+void capture_close(struct capture_source *src);
+
+/* Packets the kernel dropped on a live source, or 0. */
+unsigned long capture_dropped(struct capture_source *src);
+
+#endif

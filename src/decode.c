@@ -1,0 +1,482 @@
+/* The packet decoder: link layer to transport, once per packet, into the
+ * fixed struct dpl_packet. It never reads past the captured bytes and never
+ * trusts a length field: each layer is bounded by what was captured and by
+ * the lengths of the layers around it, and a layer whose fixed header does
+ * not fit is left to Raw. DNS messages are only located here; dns.c decodes
+ * them when a chef asks. */
+#include <string.h>
+
+#include <pcap/dlt.h>
+
+#include "packet.h"
+
+/* Where decoding stands: the packet, the next byte to read, and the end of
+ * the bytes the current layer may use. */
+struct decoder {
+	struct dpl_packet *pkt;
+	const uint8_t *data;
+	uint32_t off, end;
+};
+
+enum {
+	ETHERTYPE_IP = 0x0800, ETHERTYPE_ARP = 0x0806, ETHERTYPE_DOT1Q = 0x8100,
+	ETHERTYPE_IPV6 = 0x86dd, ETHERTYPE_DOT1AD = 0x88a8, ETHERTYPE_QINQ = 0x9100,
+};
+
+enum {
+	IPPROTO_HOPOPTS_ = 0, IPPROTO_ICMP_ = 1, IPPROTO_TCP_ = 6, IPPROTO_UDP_ = 17,
+	IPPROTO_ROUTING_ = 43, IPPROTO_FRAGMENT_ = 44, IPPROTO_AH_ = 51,
+	IPPROTO_ICMPV6_ = 58, IPPROTO_NONE_ = 59, IPPROTO_DSTOPTS_ = 60,
+	IPPROTO_MOBILITY_ = 135,
+};
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint32_t get32_le(const uint8_t *p)
+{
+	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+static int have(const struct decoder *d, uint32_t n)
+{
+	return d->end >= d->off && d->end - d->off >= n;
+}
+
+static void push_layer(struct decoder *d, enum dpl_layer_id id)
+{
+	struct dpl_packet *pkt = d->pkt;
+
+	if (pkt->nlayers < DPL_MAX_LAYERS)
+		pkt->layers[pkt->nlayers++] = (uint8_t)id;
+}
+
+/* Whatever the decoder did not understand stays available as Raw. */
+static void finish_raw(struct decoder *d)
+{
+	if (d->end > d->off) {
+		d->pkt->payload_off = d->off;
+		d->pkt->payload_len = d->end - d->off;
+		push_layer(d, DPL_RAW);
+	}
+}
+
+/* Bytes the link layer carried beyond the network layer's own length, such
+ * as the Ethernet minimum-size trailer. */
+static void note_padding(struct decoder *d, uint32_t net_end)
+{
+	if (net_end < d->pkt->caplen && d->pkt->pad_len == 0) {
+		d->pkt->pad_off = net_end;
+		d->pkt->pad_len = d->pkt->caplen - net_end;
+	}
+}
+
+static int is_dns_port(uint16_t port)
+{
+	return port == 53 || port == 5353 || port == 5355;
+}
+
+static void decode_dns_at(struct decoder *d, uint32_t off, uint32_t len)
+{
+	if (len < 12)
+		return;
+	d->pkt->dns_off = off;
+	d->pkt->dns_len = len;
+	push_layer(d, DPL_DNS);
+	d->off = d->end;
+}
+
+static void decode_udp(struct decoder *d)
+{
+	struct dpl_udp *udp = &d->pkt->udp;
+	const uint8_t *p = d->data + d->off;
+	uint32_t stated;
+
+	if (!have(d, 8))
+		return;
+	udp->sport = get16(p);
+	udp->dport = get16(p + 2);
+	udp->len = get16(p + 4);
+	udp->chksum = get16(p + 6);
+	push_layer(d, DPL_UDP);
+	/* A UDP length shorter than the header is nonsense; zero is what
+	 * IPv6 jumbograms use. Either way the IP bound is all we have. */
+	stated = udp->len;
+	if (stated >= 8 && d->end - d->off > stated)
+		d->end = d->off + stated;
+	d->off += 8;
+	if (is_dns_port(udp->sport) || is_dns_port(udp->dport))
+		decode_dns_at(d, d->off, d->end - d->off);
+}
+
+/* DNS over TCP: a two-byte length, then the message. Without stream
+ * reassembly only a segment that starts a message can be decoded. */
+static void decode_tcp_dns(struct decoder *d)
+{
+	uint32_t avail = d->end - d->off, stated;
+
+	if (avail < 2 + 12)
+		return;
+	stated = get16(d->data + d->off);
+	decode_dns_at(d, d->off + 2, stated < avail - 2 ? stated : avail - 2);
+}
+
+static void decode_tcp(struct decoder *d)
+{
+	struct dpl_tcp *tcp = &d->pkt->tcp;
+	const uint8_t *p = d->data + d->off;
+	uint32_t hlen;
+
+	if (!have(d, 20))
+		return;
+	tcp->sport = get16(p);
+	tcp->dport = get16(p + 2);
+	tcp->seq = get32(p + 4);
+	tcp->ack = get32(p + 8);
+	tcp->dataofs = p[12] >> 4;
+	tcp->flags = (uint16_t)((p[12] & 1) << 8 | p[13]);
+	tcp->window = get16(p + 14);
+	tcp->chksum = get16(p + 16);
+	tcp->urgptr = get16(p + 18);
+	push_layer(d, DPL_TCP);
+	hlen = tcp->dataofs * 4u;
+	if (hlen < 20)
+		hlen = 20;
+	d->off = have(d, hlen) ? d->off + hlen : d->end;
+	if (tcp->sport == 53 || tcp->dport == 53)
+		decode_tcp_dns(d);
+}
+
+static void decode_icmp(struct decoder *d, enum dpl_layer_id id)
+{
+	struct dpl_icmp *icmp = &d->pkt->icmp;
+	const uint8_t *p = d->data + d->off;
+
+	if (!have(d, 4))
+		return;
+	icmp->type = p[0];
+	icmp->code = p[1];
+	icmp->chksum = get16(p + 2);
+	if (have(d, 8)) {
+		icmp->id = get16(p + 4);
+		icmp->seq = get16(p + 6);
+	}
+	push_layer(d, id);
+	d->off = have(d, 8) ? d->off + 8 : d->end;
+}
+
+static void decode_transport(struct decoder *d, uint8_t proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP_:
+		decode_tcp(d);
+		break;
+	case IPPROTO_UDP_:
+		decode_udp(d);
+		break;
+	case IPPROTO_ICMP_:
+		decode_icmp(d, DPL_ICMP);
+		break;
+	case IPPROTO_ICMPV6_:
+		decode_icmp(d, DPL_ICMPV6);
+		break;
+	}
+}
+
+static void decode_ip(struct decoder *d)
+{
+	struct dpl_ip *ip = &d->pkt->ip;
+	const uint8_t *p = d->data + d->off;
+	uint32_t hlen;
+
+	if (!have(d, 20) || p[0] >> 4 != 4)
+		return;
+	hlen = (p[0] & 15) * 4u;
+	ip->len = get16(p + 2);
+	/* A header that claims to be shorter than itself, or longer than the
+	 * datagram, is not an IPv4 header we can place anything behind. */
+	if (hlen < 20 || ip->len < hlen || !have(d, hlen))
+		return;
+	ip->version = 4;
+	ip->ihl = (uint8_t)(hlen / 4);
+	ip->tos = p[1];
+	ip->id = get16(p + 4);
+	ip->flags = p[6] >> 5;
+	ip->frag = get16(p + 6) & 0x1fff;
+	ip->ttl = p[8];
+	ip->proto = p[9];
+	ip->chksum = get16(p + 10);
+	memcpy(ip->src, p + 12, 4);
+	memcpy(ip->dst, p + 16, 4);
+	push_layer(d, DPL_IP);
+	if (d->end - d->off > ip->len) {
+		d->end = d->off + ip->len;
+		note_padding(d, d->end);
+	}
+	d->off += hlen;
+	/* Later fragments carry the middle of a datagram, not a header. */
+	if (ip->frag == 0)
+		decode_transport(d, ip->proto);
+}
+
+static int is_ipv6_extension(uint8_t nh)
+{
+	return nh == IPPROTO_HOPOPTS_ || nh == IPPROTO_ROUTING_ ||
+	       nh == IPPROTO_DSTOPTS_ || nh == IPPROTO_AH_ ||
+	       nh == IPPROTO_MOBILITY_ || nh == IPPROTO_FRAGMENT_;
+}
+
+/* Walk the extension header chain; returns the transport protocol, or -1
+ * when the chain is cut short or the rest is a later fragment. */
+static int skip_ipv6_extensions(struct decoder *d, uint8_t nh)
+{
+	while (is_ipv6_extension(nh)) {
+		const uint8_t *p = d->data + d->off;
+		uint32_t len;
+
+		if (!have(d, 8))
+			return -1;
+		if (nh == IPPROTO_FRAGMENT_) {
+			len = 8;
+			if ((get16(p + 2) & 0xfff8) != 0) {
+				d->off += len;
+				return -1;
+			}
+		} else if (nh == IPPROTO_AH_) {
+			len = (p[1] + 2u) * 4;
+		} else {
+			len = (p[1] + 1u) * 8;
+		}
+		if (!have(d, len))
+			return -1;
+		nh = p[0];
+		d->off += len;
+	}
+	return nh == IPPROTO_NONE_ ? -1 : nh;
+}
+
+static void decode_ipv6(struct decoder *d)
+{
+	struct dpl_ipv6 *ip6 = &d->pkt->ipv6;
+	const uint8_t *p = d->data + d->off;
+	uint32_t vtf;
+	int proto;
+
+	if (!have(d, 40) || p[0] >> 4 != 6)
+		return;
+	vtf = get32(p);
+	ip6->version = 6;
+	ip6->tc = (uint8_t)(vtf >> 20);
+	ip6->fl = vtf & 0xfffff;
+	ip6->plen = get16(p + 4);
+	ip6->nh = p[6];
+	ip6->hlim = p[7];
+	memcpy(ip6->src, p + 8, 16);
+	memcpy(ip6->dst, p + 24, 16);
+	push_layer(d, DPL_IPV6);
+	d->off += 40;
+	/* A zero payload length means a jumbogram; trust the capture then. */
+	if (ip6->plen != 0 && d->end - d->off > ip6->plen) {
+		d->end = d->off + ip6->plen;
+		note_padding(d, d->end);
+	}
+	proto = skip_ipv6_extensions(d, ip6->nh);
+	if (proto >= 0)
+		decode_transport(d, (uint8_t)proto);
+}
+
+static void decode_arp(struct decoder *d)
+{
+	struct dpl_arp *arp = &d->pkt->arp;
+	const uint8_t *p = d->data + d->off;
+	uint32_t len;
+
+	if (!have(d, 8))
+		return;
+	arp->hwtype = get16(p);
+	arp->ptype = get16(p + 2);
+	arp->hwlen = p[4];
+	arp->plen = p[5];
+	arp->op = get16(p + 6);
+	len = 8 + 2u * (arp->hwlen + arp->plen);
+	push_layer(d, DPL_ARP);
+	if (!have(d, len)) {
+		arp->hwlen = arp->plen = 0;	/* addresses not captured */
+		d->off = d->end;
+		return;
+	}
+	if (arp->hwlen == 6 && arp->plen == 4) {
+		memcpy(arp->hwsrc, p + 8, 6);
+		memcpy(arp->psrc, p + 14, 4);
+		memcpy(arp->hwdst, p + 18, 6);
+		memcpy(arp->pdst, p + 24, 4);
+	}
+	d->off += len;
+	note_padding(d, d->off);
+	d->end = d->off;
+}
+
+static void decode_ethertype(struct decoder *d, uint16_t type);
+
+static void decode_tag(struct decoder *d, enum dpl_layer_id id)
+{
+	struct dpl_packet *pkt = d->pkt;
+	struct dpl_tag *tag;
+	const uint8_t *p = d->data + d->off;
+
+	if (!have(d, 4) || pkt->ntags >= DPL_MAX_TAGS)
+		return;
+	tag = &pkt->tags[pkt->ntags++];
+	tag->prio = p[0] >> 5;
+	tag->dei = (p[0] >> 4) & 1;
+	tag->vlan = get16(p) & 0xfff;
+	tag->type = get16(p + 2);
+	push_layer(d, id);
+	d->off += 4;
+	decode_ethertype(d, tag->type);
+}
+
+static void decode_ethertype(struct decoder *d, uint16_t type)
+{
+	switch (type) {
+	case ETHERTYPE_IP:
+		decode_ip(d);
+		break;
+	case ETHERTYPE_IPV6:
+		decode_ipv6(d);
+		break;
+	case ETHERTYPE_ARP:
+		decode_arp(d);
+		break;
+	case ETHERTYPE_DOT1Q:
+		decode_tag(d, DPL_DOT1Q);
+		break;
+	case ETHERTYPE_DOT1AD:
+	case ETHERTYPE_QINQ:
+		decode_tag(d, DPL_DOT1AD);
+		break;
+	}
+}
+
+static void decode_ethernet(struct decoder *d)
+{
+	struct dpl_ethernet *eth = &d->pkt->eth;
+	const uint8_t *p = d->data;
+
+	if (!have(d, 14))
+		return;
+	memcpy(eth->dst, p, 6);
+	memcpy(eth->src, p + 6, 6);
+	eth->type = get16(p + 12);
+	push_layer(d, DPL_ETHERNET);
+	d->off = 14;
+	/* Values up to 1500 are an 802.3 length, followed by LLC: left raw. */
+	if (eth->type >= 0x600)
+		decode_ethertype(d, eth->type);
+}
+
+/* Linux cooked capture, version 1 (16 bytes) or 2 (20 bytes). */
+static void decode_cooked(struct decoder *d, int version)
+{
+	struct dpl_cooked *c = &d->pkt->cooked;
+	const uint8_t *p = d->data;
+	uint32_t hlen = version == 1 ? 16 : 20;
+
+	if (!have(d, hlen))
+		return;
+	c->version = (uint8_t)version;
+	if (version == 1) {
+		c->pkttype = get16(p);
+		c->lladdrtype = get16(p + 2);
+		c->lladdrlen = get16(p + 4);
+		memcpy(c->src, p + 6, 8);
+		c->proto = get16(p + 14);
+	} else {
+		c->proto = get16(p);
+		c->ifindex = get32(p + 4);
+		c->lladdrtype = get16(p + 8);
+		c->pkttype = p[10];
+		c->lladdrlen = p[11];
+		memcpy(c->src, p + 12, 8);
+	}
+	push_layer(d, DPL_COOKEDLINUX);
+	d->off = hlen;
+	decode_ethertype(d, c->proto);
+}
+
+/* BSD loopback: a 4-byte address family, host order for DLT_NULL and
+ * network order for DLT_LOOP. IPv6 has several values across the BSDs. */
+static void decode_loopback(struct decoder *d, int network_order)
+{
+	uint32_t family;
+
+	if (!have(d, 4))
+		return;
+	family = network_order ? get32(d->data) : get32_le(d->data);
+	if (!network_order && (family & 0xffff) == 0)
+		family = get32(d->data);	/* written on a big-endian host */
+	d->pkt->loopback_family = family;
+	push_layer(d, DPL_LOOPBACK);
+	d->off = 4;
+	if (family == 2)
+		decode_ip(d);
+	else if (family == 10 || family == 24 || family == 28 || family == 30)
+		decode_ipv6(d);
+}
+
+static void decode_raw_ip(struct decoder *d)
+{
+	if (d->end == 0)
+		return;
+	if (d->data[0] >> 4 == 4)
+		decode_ip(d);
+	else if (d->data[0] >> 4 == 6)
+		decode_ipv6(d);
+}
+
+static void decode_link(struct decoder *d, int linktype)
+{
+	switch (linktype) {
+	case DLT_EN10MB:
+		decode_ethernet(d);
+		break;
+	case DLT_LINUX_SLL:
+		decode_cooked(d, 1);
+		break;
+	case DLT_LINUX_SLL2:
+		decode_cooked(d, 2);
+		break;
+	case DLT_NULL:
+		decode_loopback(d, 0);
+		break;
+	case DLT_LOOP:
+		decode_loopback(d, 1);
+		break;
+	case DLT_RAW:
+	case DLT_IPV4:
+	case DLT_IPV6:
+		decode_raw_ip(d);
+		break;
+	}
+}
+
+void packet_decode(struct dpl_packet *pkt, int linktype)
+{
+	struct decoder d = { pkt, pkt->data, 0, pkt->caplen };
+
+	pkt->nlayers = 0;
+	pkt->ntags = 0;
+	pkt->payload_len = pkt->dns_len = pkt->pad_len = 0;
+	pkt->payload_off = pkt->dns_off = pkt->pad_off = 0;
+	decode_link(&d, linktype);
+	finish_raw(&d);
+	if (pkt->pad_len)
+		push_layer(&d, DPL_PADDING);
+}

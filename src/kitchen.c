@@ -1,0 +1,503 @@
+/* dumplings kitchen: read packets from interfaces or capture files, decode
+ * each once, run every chef over them in batches, and hand the dumplings to
+ * a sink (standard output or the hub). */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture.h"
+#include "chef.h"
+#include "chefpath.h"
+#include "log.h"
+#include "roles.h"
+#include "sink.h"
+#include "util.h"
+
+/* A batch holds up to BATCH_PACKETS packets, their bytes copied into one
+ * arena, so the chefs run once per batch instead of once per packet. */
+enum { BATCH_PACKETS = 256, ARENA_BYTES = 1 << 20, MAX_SNAPLEN = 262144 };
+
+struct kitchen_opts {
+	const char *name;
+	const char *hub;
+	int to_stdout;
+	const char **ifaces;
+	int nifaces;
+	const char **files;
+	int nfiles;
+	const char **chef_args;
+	int nchef_args;
+	int chef_list;
+	double poke_interval;
+	struct capture_options capture;
+};
+
+struct kitchen {
+	struct kitchen_opts opt;
+	struct capture_source *sources;
+	int nsources;
+	const char **source_names;
+	struct chef_runtime *chefs;
+	struct sink *sink;
+	struct dpl_packet *pkts;
+	int npkts;
+	uint8_t *arena;
+	size_t arena_used;
+	unsigned long packets;
+	int failed;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static const char usage_text[] =
+	"usage: dumplings kitchen [-n NAME] [-H HOST:PORT | --stdout] [-i IFACE]... [-r FILE]...\n"
+	"                         [-f FILTER] [-c CHEF]... [--chef-list] [-p SECONDS]\n"
+	"                         [-s SNAPLEN] [--no-promisc] [-q | -v]\n";
+
+static void usage(FILE *out)
+{
+	fputs(usage_text, out);
+}
+
+static void help(void)
+{
+	usage(stdout);
+	printf("\nSniff packets, run Lua chefs on them, and send the dumplings they make.\n\n"
+	       "  -n, --kitchen-name NAME  name in every dumpling (default: default_kitchen)\n"
+	       "  -H, --hub HOST:PORT      hub to send dumplings to (default: localhost:11347)\n"
+	       "      --stdout             write dumplings to standard output, one per line\n"
+	       "  -i, --interface IFACE    capture on IFACE (repeatable; default: any)\n"
+	       "  -r, --read FILE          read a pcap or pcapng file (repeatable)\n"
+	       "  -f, --filter FILTER      BPF filter (default: tcp, udp or arp, tagged or not;\n"
+	       "                           an empty FILTER captures everything)\n"
+	       "  -c, --chef CHEF          chef file, or the name of a bundled chef (repeatable;\n"
+	       "                           default: every bundled chef)\n"
+	       "      --chef-list          list the chefs in the given (or bundled) files, then exit\n"
+	       "  -p, --poke-interval SECS seconds between interval handlers (default: 5)\n"
+	       "  -s, --snaplen N          bytes captured per packet (default: 262144)\n"
+	       "      --no-promisc         do not put interfaces in promiscuous mode\n"
+	       "  -q, --quiet              log errors only\n"
+	       "  -v, --verbose            log debugging detail\n"
+	       "  -h, --help               show this help\n"
+	       "  -V, --version            show the version\n");
+}
+
+static int bad_usage(const char *fmt, const char *arg, const char *why)
+{
+	fprintf(stderr, "dumplings kitchen: ");
+	fprintf(stderr, fmt, arg, why);
+	fputc('\n', stderr);
+	usage(stderr);
+	return 2;
+}
+
+static void add_arg(const char ***list, int *n, const char *arg)
+{
+	*list = xrealloc(*list, (*n + 1) * sizeof **list);
+	(*list)[(*n)++] = arg;
+}
+
+enum { OPT_STDOUT = 256, OPT_CHEF_LIST, OPT_NO_PROMISC };
+
+static const struct option long_opts[] = {
+	{ "kitchen-name", required_argument, NULL, 'n' },
+	{ "hub", required_argument, NULL, 'H' },
+	{ "stdout", no_argument, NULL, OPT_STDOUT },
+	{ "interface", required_argument, NULL, 'i' },
+	{ "read", required_argument, NULL, 'r' },
+	{ "filter", required_argument, NULL, 'f' },
+	{ "chef", required_argument, NULL, 'c' },
+	{ "chef-list", no_argument, NULL, OPT_CHEF_LIST },
+	{ "poke-interval", required_argument, NULL, 'p' },
+	{ "snaplen", required_argument, NULL, 's' },
+	{ "no-promisc", no_argument, NULL, OPT_NO_PROMISC },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Returns -1 to go on, or the exit status. */
+static int parse_option(struct kitchen_opts *o, int c, const char *arg)
+{
+	const char *why;
+	long n;
+
+	switch (c) {
+	case 'n': o->name = arg; break;
+	case 'H': o->hub = arg; break;
+	case OPT_STDOUT: o->to_stdout = 1; break;
+	case 'i': add_arg(&o->ifaces, &o->nifaces, arg); break;
+	case 'r': add_arg(&o->files, &o->nfiles, arg); break;
+	case 'f': o->capture.filter = arg; break;
+	case 'c': add_arg(&o->chef_args, &o->nchef_args, arg); break;
+	case OPT_CHEF_LIST: o->chef_list = 1; break;
+	case OPT_NO_PROMISC: o->capture.promisc = 0; break;
+	case 'q': log_set_level(LOG_ERROR); break;
+	case 'v': log_set_level(LOG_DEBUG); break;
+	case 'p':
+		if (parse_seconds(arg, 0.001, 86400, &o->poke_interval, &why) < 0)
+			return bad_usage("bad poke interval '%s': %s", arg, why);
+		break;
+	case 's':
+		if (parse_long(arg, 64, MAX_SNAPLEN, &n, &why) < 0)
+			return bad_usage("bad snaplen '%s': %s (64 to 262144)", arg, why);
+		o->capture.snaplen = (int)n;
+		break;
+	case 'h': help(); return 0;
+	case 'V': printf("dumplings %s\n", dumplings_version); return 0;
+	default: usage(stderr); return 2;
+	}
+	return -1;
+}
+
+static int parse_args(struct kitchen_opts *o, int argc, char **argv)
+{
+	int c, rc;
+
+	o->name = "default_kitchen";
+	o->poke_interval = 5.0;
+	o->capture.filter = CAPTURE_DEFAULT_FILTER;
+	o->capture.snaplen = MAX_SNAPLEN;
+	o->capture.promisc = 1;
+	o->capture.buffer_bytes = 16 << 20;
+	while ((c = getopt_long(argc, argv, "n:H:i:r:f:c:p:s:qvhV", long_opts, NULL)) != -1)
+		if ((rc = parse_option(o, c, optarg)) >= 0)
+			return rc;
+	if (optind < argc)
+		return bad_usage("unexpected argument '%s'%s", argv[optind], "");
+	if (o->hub && o->to_stdout)
+		return bad_usage("%s%s", "--hub and --stdout cannot be combined", "");
+	if (o->nifaces && o->nfiles)
+		return bad_usage("%s%s", "-i and -r cannot be combined", "");
+	if (!o->nifaces && !o->nfiles)
+		add_arg(&o->ifaces, &o->nifaces, "any");
+	return -1;
+}
+
+/* ---------------------------------------------------------------- chefs */
+
+static int list_chefs(struct kitchen *k, char **paths, int n)
+{
+	int rc = 0;
+
+	for (int i = 0; i < n; i++)
+		if (chef_runtime_list(k->chefs, paths[i]) < 0)
+			rc = 1;
+	return rc;
+}
+
+static int chef_files(const struct kitchen_opts *o, char ***paths)
+{
+	int n = o->nchef_args;
+
+	if (n == 0)
+		return chefpath_bundled(paths);
+	*paths = xcalloc(n, sizeof **paths);
+	for (int i = 0; i < n; i++)
+		if (!((*paths)[i] = chefpath_resolve(o->chef_args[i])))
+			return -1;
+	return n;
+}
+
+static void free_paths(char **paths, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+}
+
+/* Load (or, with --chef-list, list) every chef file. Returns -1 to go on,
+ * or the exit status. */
+static int load_chefs(struct kitchen *k)
+{
+	char **paths;
+	int n = chef_files(&k->opt, &paths), registered = 0, rc = -1;
+
+	if (n < 0) {
+		rc = 1;
+	} else if (k->opt.chef_list) {
+		rc = list_chefs(k, paths, n);
+	} else {
+		for (int i = 0; i < n && rc < 0; i++) {
+			int got = chef_runtime_load(k->chefs, paths[i]);
+
+			if (got < 0)
+				rc = 1;
+			registered += got;
+		}
+		if (rc < 0 && registered == 0) {
+			log_error("no chefs to run: every chef given is assignable = false");
+			rc = 1;
+		}
+	}
+	free_paths(paths, n < 0 ? k->opt.nchef_args : n);
+	return rc;
+}
+
+/* -------------------------------------------------------------- batches */
+
+static void run_batch(struct kitchen *k)
+{
+	chef_runtime_batch(k->chefs, k->pkts, k->npkts);
+	k->npkts = 0;
+	k->arena_used = 0;
+}
+
+static void add_packet(struct kitchen *k, int source, const struct pcap_pkthdr *h,
+		       const u_char *bytes)
+{
+	const struct capture_source *src = &k->sources[source];
+	struct dpl_packet *pkt;
+	uint32_t caplen = h->caplen;
+
+	if (caplen > MAX_SNAPLEN)
+		caplen = MAX_SNAPLEN;
+	if (k->npkts == BATCH_PACKETS || k->arena_used + caplen > ARENA_BYTES)
+		run_batch(k);
+	pkt = &k->pkts[k->npkts++];
+	memcpy(k->arena + k->arena_used, bytes, caplen);
+	pkt->data = k->arena + k->arena_used;
+	k->arena_used += caplen;
+	pkt->caplen = caplen;
+	pkt->wirelen = h->len;
+	pkt->time = h->ts.tv_sec + h->ts.tv_usec * src->tick;
+	pkt->source = (uint16_t)source;
+	packet_decode(pkt, src->linktype);
+	k->packets++;
+}
+
+/* -------------------------------------------------------- reading files */
+
+static void read_file(struct kitchen *k, int i)
+{
+	struct capture_source *src = &k->sources[i];
+	struct pcap_pkthdr *h;
+	const u_char *bytes;
+	int rc;
+
+	while (!stop_requested && (rc = pcap_next_ex(src->pcap, &h, &bytes)) == 1)
+		add_packet(k, i, h, bytes);
+	if (!stop_requested && rc == PCAP_ERROR) {
+		log_error("reading %s: %s", src->name, pcap_geterr(src->pcap));
+		k->failed = 1;
+	}
+}
+
+static void read_files(struct kitchen *k)
+{
+	for (int i = 0; i < k->nsources && !stop_requested; i++)
+		read_file(k, i);
+	run_batch(k);
+}
+
+/* --------------------------------------------------------- live capture */
+
+/* What the pcap callback needs: the kitchen and which source it serves. */
+struct live_source {
+	struct kitchen *k;
+	int index;
+};
+
+static void on_live_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+	struct live_source *ls = (struct live_source *)user;
+
+	add_packet(ls->k, ls->index, h, bytes);
+}
+
+static void dispatch_source(struct live_source *ls)
+{
+	struct capture_source *src = &ls->k->sources[ls->index];
+
+	if (pcap_dispatch(src->pcap, -1, on_live_packet, (u_char *)ls) == PCAP_ERROR) {
+		log_error("capturing on %s: %s", src->name, pcap_geterr(src->pcap));
+		ls->k->failed = 1;
+		stop_requested = 1;
+	}
+}
+
+static int poll_timeout_ms(double next_poke)
+{
+	double wait = next_poke - monotonic_seconds();
+
+	if (wait <= 0)
+		return 0;
+	return wait > 1.0 ? 1000 : (int)(wait * 1000) + 1;
+}
+
+static void capture_live(struct kitchen *k)
+{
+	struct pollfd *fds = xcalloc(k->nsources, sizeof *fds);
+	struct live_source *live = xcalloc(k->nsources, sizeof *live);
+	double next_poke = monotonic_seconds() + k->opt.poke_interval;
+
+	for (int i = 0; i < k->nsources; i++) {
+		fds[i].fd = pcap_get_selectable_fd(k->sources[i].pcap);
+		fds[i].events = POLLIN;
+		live[i].k = k;
+		live[i].index = i;
+	}
+	while (!stop_requested) {
+		int n = poll(fds, k->nsources, poll_timeout_ms(next_poke));
+
+		if (n < 0 && errno != EINTR) {
+			log_error("poll: %s", strerror(errno));
+			k->failed = 1;
+			break;
+		}
+		for (int i = 0; i < k->nsources && n > 0; i++)
+			if (fds[i].revents)
+				dispatch_source(&live[i]);
+		run_batch(k);
+		if (monotonic_seconds() >= next_poke) {
+			chef_runtime_poke(k->chefs);
+			next_poke += k->opt.poke_interval;
+		}
+	}
+	free(live);
+	free(fds);
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static int open_sources(struct kitchen *k)
+{
+	const struct kitchen_opts *o = &k->opt;
+	int n = o->nfiles ? o->nfiles : o->nifaces;
+
+	k->sources = xcalloc(n, sizeof *k->sources);
+	k->source_names = xcalloc(n, sizeof *k->source_names);
+	for (int i = 0; i < n; i++) {
+		int rc = o->nfiles
+			? capture_open_file(&k->sources[i], o->files[i], &o->capture)
+			: capture_open_live(&k->sources[i], o->ifaces[i], &o->capture);
+
+		if (rc < 0)
+			return -1;
+		k->source_names[i] = k->sources[i].name;
+		k->nsources++;
+	}
+	return 0;
+}
+
+static int open_sink(struct kitchen *k)
+{
+	struct kitchen_info info;
+	char host[256] = "localhost";
+	int port = 11347;
+
+	if (k->opt.to_stdout) {
+		k->sink = sink_stdout_open();
+		return 0;
+	}
+	if (k->opt.hub && parse_host_port(k->opt.hub, host, sizeof host, &port) < 0) {
+		log_error("bad hub address '%s' (want HOST:PORT)", k->opt.hub);
+		return -1;
+	}
+	info.name = k->opt.name;
+	info.interfaces = k->source_names;
+	info.ninterfaces = k->nsources;
+	info.filter = k->opt.capture.filter ? k->opt.capture.filter : "";
+	info.chefs = chef_runtime_names(k->chefs, &info.nchefs);
+	info.poke_interval = k->opt.poke_interval;
+	k->sink = sink_hub_open(host, port, &info, k->opt.nfiles > 0);
+	return k->sink ? 0 : -1;
+}
+
+static void on_signal(int sig)
+{
+	stop_requested = 1;
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;	/* no SA_RESTART: poll() must wake up */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int start_chefs(struct kitchen *k)
+{
+	struct chef_options co = {
+		.kitchen_name = k->opt.name,
+		.poke_interval = k->opt.poke_interval,
+		.packet_time_pokes = k->opt.nfiles > 0,
+		.sources = k->opt.nfiles ? k->opt.files : k->opt.ifaces,
+		.nsources = k->opt.nfiles ? k->opt.nfiles : k->opt.nifaces,
+	};
+
+	k->chefs = chef_runtime_new(&co);
+	return k->chefs ? load_chefs(k) : 1;
+}
+
+static void report_totals(struct kitchen *k)
+{
+	const struct chef_stats *st = chef_runtime_stats(k->chefs);
+	unsigned long dropped = 0;
+
+	for (int i = 0; i < k->nsources; i++)
+		dropped += capture_dropped(&k->sources[i]);
+	log_info("%lu packets, %lu dumplings, %lu handler errors, %lu unserializable "
+		 "results, %lu packets dropped by the kernel", k->packets, st->dumplings,
+		 st->handler_errors, st->serialize_errors, dropped);
+}
+
+static int cook(struct kitchen *k)
+{
+	if (open_sources(k) < 0 || open_sink(k) < 0)
+		return 1;
+	chef_runtime_set_sink(k->chefs, k->sink);
+	k->pkts = xcalloc(BATCH_PACKETS, sizeof *k->pkts);
+	k->arena = xmalloc(ARENA_BYTES);
+	catch_signals();
+	if (k->opt.nfiles)
+		read_files(k);
+	else
+		capture_live(k);
+	run_batch(k);
+	/* One last poke so summary chefs report their totals. */
+	chef_runtime_poke(k->chefs);
+	report_totals(k);
+	return k->failed;
+}
+
+static void kitchen_free(struct kitchen *k)
+{
+	if (k->sink)
+		k->sink->close(k->sink);
+	chef_runtime_free(k->chefs);
+	for (int i = 0; i < k->nsources; i++)
+		capture_close(&k->sources[i]);
+	free(k->sources);
+	free(k->source_names);
+	free(k->pkts);
+	free(k->arena);
+	free(k->opt.ifaces);
+	free(k->opt.files);
+	free(k->opt.chef_args);
+}
+
+int kitchen_main(int argc, char **argv)
+{
+	struct kitchen k;
+	int rc;
+
+	memset(&k, 0, sizeof k);
+	rc = parse_args(&k.opt, argc, argv);
+	if (rc < 0)
+		rc = start_chefs(&k);
+	if (rc < 0)
+		rc = cook(&k);
+	kitchen_free(&k);
+	return rc;
+}

@@ -1,0 +1,29 @@
+#ifndef LOG_H
+#define LOG_H
+
+/* Logging to stderr. Before an event loop starts, callers report and exit;
+ * inside it, they log and count, and never die on one bad packet or peer. */
+
+enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+void log_init(const char *prog, enum log_level level);
+void log_set_level(enum log_level level);
+void log_msg(enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* A token bucket so a message repeated per packet cannot flood stderr:
+ * log_allow() says whether this occurrence may be printed, and counts the
+ * ones it suppressed so the next printed line can say how many. */
+struct log_limit {
+	double tokens;
+	double last;
+	unsigned long suppressed;
+};
+int log_allow(struct log_limit *lim, unsigned long *suppressed);
+
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+
+#endif

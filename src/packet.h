@@ -1,0 +1,118 @@
+#ifndef PACKET_H
+#define PACKET_H
+
+/* The decoded packet: filled once by the C decoder, read by the Lua runtime
+ * through the LuaJIT FFI. The part between the FFI markers is handed to
+ * ffi.cdef() verbatim (the Makefile extracts it), so it holds only plain
+ * declarations: no macros, no includes. Addresses stay binary here; Lua turns
+ * them into text only when a chef reads them. */
+
+#include <stdint.h>
+
+/* FFI-BEGIN */
+enum dpl_layer_id {
+	DPL_ETHERNET = 1, DPL_DOT1Q, DPL_DOT1AD, DPL_COOKEDLINUX, DPL_LOOPBACK,
+	DPL_ARP, DPL_IP, DPL_IPV6, DPL_ICMP, DPL_ICMPV6, DPL_TCP, DPL_UDP,
+	DPL_DNS, DPL_RAW, DPL_PADDING, DPL_LAYER_COUNT
+};
+
+enum { DPL_MAX_LAYERS = 16, DPL_MAX_TAGS = 4 };
+
+struct dpl_ethernet { uint8_t src[6], dst[6]; uint16_t type; };
+struct dpl_tag { uint16_t vlan, type; uint8_t prio, dei; };
+struct dpl_cooked {
+	uint16_t pkttype, lladdrtype, lladdrlen, proto;
+	uint32_t ifindex;
+	uint8_t src[8];
+	uint8_t version;
+};
+struct dpl_arp {
+	uint16_t hwtype, ptype, op;
+	uint8_t hwlen, plen;
+	uint8_t hwsrc[6], hwdst[6], psrc[4], pdst[4];
+};
+struct dpl_ip {
+	uint8_t version, ihl, tos, flags, ttl, proto;
+	uint16_t len, id, frag, chksum;
+	uint8_t src[4], dst[4];
+};
+struct dpl_ipv6 {
+	uint8_t version, tc, nh, hlim;
+	uint32_t fl;
+	uint16_t plen;
+	uint8_t src[16], dst[16];
+};
+struct dpl_icmp { uint8_t type, code; uint16_t chksum, id, seq; };
+struct dpl_tcp {
+	uint16_t sport, dport;
+	uint32_t seq, ack;
+	uint8_t dataofs;
+	uint16_t flags, window, chksum, urgptr;
+};
+struct dpl_udp { uint16_t sport, dport, len, chksum; };
+
+struct dpl_packet {
+	double time;
+	const uint8_t *data;
+	uint32_t wirelen, caplen;
+	uint16_t source;		/* index into the kitchen's sources */
+	uint8_t nlayers, ntags;
+	uint8_t layers[16];		/* enum dpl_layer_id, outermost first */
+	uint32_t payload_off, payload_len;	/* Raw */
+	uint32_t dns_off, dns_len;		/* the DNS message */
+	uint32_t pad_off, pad_len;		/* Padding */
+	struct dpl_ethernet eth;
+	struct dpl_tag tags[4];
+	struct dpl_cooked cooked;
+	uint32_t loopback_family;
+	struct dpl_arp arp;
+	struct dpl_ip ip;
+	struct dpl_ipv6 ipv6;
+	struct dpl_icmp icmp;
+	struct dpl_tcp tcp;
+	struct dpl_udp udp;
+};
+
+/* A decoded DNS message. Names and text rdata are NUL-terminated strings
+ * inside text; the offsets point there. A section stops at the first record
+ * that is malformed, so counts say how many records are really present. */
+struct dpl_dns_rr {
+	uint32_t name, name_len;	/* offset into text, and length */
+	uint16_t type, rclass;
+	uint32_t ttl;
+	uint32_t rdata;		/* offset into text: rdata as text */
+	uint32_t rdlen;		/* length of that text */
+	uint8_t is_question;
+};
+struct dpl_dns {
+	uint16_t id, qdcount, ancount, nscount, arcount;
+	uint8_t qr, opcode, aa, tc, rd, ra, z, ad, cd, rcode;
+	uint16_t nrr[4];	/* records decoded per section: qd, an, ns, ar */
+	struct dpl_dns_rr *rr;
+	uint32_t rr_cap;
+	char *text;
+	uint32_t text_len, text_cap;
+};
+
+/* The C functions Lua may call, handed over as one table of pointers so
+ * the binary need not export symbols. Each formatter writes at most 64 bytes
+ * and returns the length written. */
+struct dpl_api {
+	int (*dns_decode)(const uint8_t *msg, uint32_t len, struct dpl_dns *out);
+	int (*format_mac)(const uint8_t *mac, int len, char *buf);
+	int (*format_ip4)(const uint8_t *a, char *buf);
+	int (*format_ip6)(const uint8_t *a, char *buf);
+	struct dpl_dns *dns_scratch;
+};
+/* FFI-END */
+
+void packet_decode(struct dpl_packet *pkt, int linktype);
+
+int dns_decode(const uint8_t *msg, uint32_t len, struct dpl_dns *out);
+void dns_free(struct dpl_dns *dns);
+
+int format_mac(const uint8_t *mac, int len, char *buf);
+int format_ip4(const uint8_t *a, char *buf);
+int format_ip6(const uint8_t *a, char *buf);
+
+#endif

@@ -1,0 +1,34 @@
+#ifndef SINK_H
+#define SINK_H
+
+#include <stddef.h>
+
+/* Where a kitchen's dumplings go: standard output as NDJSON, or the hub.
+ * emit() takes one complete JSON document (no newline) and copies what it
+ * needs before returning. flush() is called after every batch of packets
+ * and every interval, so a sink can write in bulk yet stay timely. */
+struct sink {
+	int (*emit)(struct sink *s, const char *json, size_t len);
+	void (*flush)(struct sink *s);
+	void (*close)(struct sink *s);	/* flushes, then frees the sink */
+};
+
+/* What a kitchen tells the hub about itself in its hello. */
+struct kitchen_info {
+	const char *name;
+	const char *const *interfaces;	/* interface names or file paths */
+	int ninterfaces;
+	const char *filter;
+	const char *const *chefs;
+	int nchefs;
+	double poke_interval;
+};
+
+struct sink *sink_stdout_open(void);
+
+/* lossless: when the uplink buffer is full, emit() waits for room (reading
+ * capture files) instead of dropping the oldest dumpling (live capture). */
+struct sink *sink_hub_open(const char *host, int port,
+			   const struct kitchen_info *info, int lossless);
+
+#endif

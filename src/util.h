@@ -1,0 +1,25 @@
+#ifndef UTIL_H
+#define UTIL_H
+
+#include <stddef.h>
+
+extern const char dumplings_version[];
+
+double monotonic_seconds(void);
+double wall_seconds(void);
+
+/* Parse a whole decimal number in [min, max]; on failure return -1 and set
+ * *why to a short reason. */
+int parse_long(const char *s, long min, long max, long *out, const char **why);
+int parse_seconds(const char *s, double min, double max, double *out, const char **why);
+
+/* Split "HOST:PORT", "[V6]:PORT" or "HOST" (port stays default). The host is
+ * copied into buf. */
+int parse_host_port(const char *s, char *host, size_t hostlen, int *port);
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+
+#endif

@@ -1,0 +1,145 @@
+package TestLib;
+# Shared helpers for the TAP tests: where things are, running the binary,
+# starting real servers on free loopback ports, and reading NDJSON.
+use strict;
+use warnings;
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
+use File::Temp qw(tempdir);
+use IO::Socket::INET;
+use JSON::PP;
+use POSIX qw(:sys_wait_h);
+use Time::HiRes qw(sleep time);
+use Exporter 'import';
+
+our @EXPORT = qw(root bin pcap pcaps_dir tmpdir run free_port spawn stop
+		 wait_for_port wait_for decode_lines slurp spew json);
+
+my $ROOT = abs_path(dirname(__FILE__) . '/../..');
+
+sub root { $ROOT }
+
+# The binary under test: $DUMPLINGS (the sanitizer build sets it) or ./dumplings.
+sub bin { $ENV{DUMPLINGS} // "$ROOT/dumplings" }
+
+# The shared capture corpus sits beside the repository.
+sub pcaps_dir { $ENV{DUMPLINGS_PCAPS} // abs_path("$ROOT/../shared/pcaps") // "$ROOT/../shared/pcaps" }
+sub pcap { pcaps_dir() . '/' . $_[0] }
+
+sub tmpdir { tempdir('dumplings-test-XXXXXX', TMPDIR => 1, CLEANUP => 1) }
+
+sub json { JSON::PP->new->canonical->allow_nonref }
+
+sub slurp {
+	my ($path) = @_;
+	open my $fh, '<:raw', $path or return undef;
+	local $/;
+	my $s = <$fh>;
+	return $s;
+}
+
+sub spew {
+	my ($path, $content) = @_;
+	open my $fh, '>:raw', $path or die "$path: $!";
+	print $fh $content;
+	close $fh;
+}
+
+# run(ARGS..., {stdin => STR, timeout => SECONDS}) runs the binary (or, when
+# the first argument is an array ref, that command) to completion and returns
+# {out, err, status, signal}.
+sub run {
+	my $opt = ref $_[-1] eq 'HASH' ? pop : {};
+	my @cmd = ref $_[0] eq 'ARRAY' ? @{ $_[0] } : (bin(), @_);
+	my $dir = tmpdir();
+	spew("$dir/in", $opt->{stdin} // '');
+	my $pid = fork // die "fork: $!";
+	if (!$pid) {
+		open STDIN, '<', "$dir/in";
+		open STDOUT, '>', "$dir/out";
+		open STDERR, '>', "$dir/err";
+		exec @cmd or POSIX::_exit(127);
+	}
+	my $deadline = time + ($opt->{timeout} // 60);
+	while (waitpid($pid, WNOHANG) == 0) {
+		if (time > $deadline) {
+			kill 'KILL', $pid;
+			waitpid $pid, 0;
+			return { out => slurp("$dir/out"), err => slurp("$dir/err") . "\n(timed out)",
+				 status => -1, signal => 9 };
+		}
+		sleep 0.01;
+	}
+	my $st = $?;
+	return { out => slurp("$dir/out") // '', err => slurp("$dir/err") // '',
+		 status => $st >> 8, signal => $st & 127 };
+}
+
+# A port that was free a moment ago. The kernel hands out ephemeral ports
+# in sequence, so parallel tests do not collide.
+sub free_port {
+	my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+				      Proto => 'tcp', Listen => 1, ReuseAddr => 1)
+		or die "free_port: $!";
+	my $port = $s->sockport;
+	close $s;
+	return $port;
+}
+
+# spawn(\@cmd, out => FILE, err => FILE) starts a process in the background.
+sub spawn {
+	my ($cmd, %o) = @_;
+	my $pid = fork // die "fork: $!";
+	if (!$pid) {
+		open STDIN, '<', '/dev/null';
+		open STDOUT, '>', $o{out} // '/dev/null';
+		open STDERR, '>', $o{err} // '/dev/null';
+		exec @$cmd or POSIX::_exit(127);
+	}
+	return $pid;
+}
+
+# stop(PID, SIGNAL) signals a process and reaps it (KILL after 10 s);
+# returns its wait status.
+sub stop {
+	my ($pid, $sig) = @_;
+	kill $sig // 'TERM', $pid;
+	my $deadline = time + 10;
+	while (waitpid($pid, WNOHANG) == 0) {
+		if (time > $deadline) {
+			kill 'KILL', $pid;
+			waitpid $pid, 0;
+			return $?;
+		}
+		sleep 0.01;
+	}
+	return $?;
+}
+
+sub wait_for(&;$) {
+	my ($cond, $timeout) = @_;
+	my $deadline = time + ($timeout // 10);
+	while (time < $deadline) {
+		return 1 if $cond->();
+		sleep 0.02;
+	}
+	return 0;
+}
+
+sub wait_for_port {
+	my ($port, $timeout) = @_;
+	return wait_for {
+		my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp');
+		close $s if $s;
+		!!$s;
+	} $timeout;
+}
+
+# Lines of NDJSON into a list of decoded documents (dies on a bad line).
+sub decode_lines {
+	my ($text) = @_;
+	my $j = JSON::PP->new;
+	return map { $j->decode($_) } grep { length } split /\n/, $text // '';
+}
+
+1;
