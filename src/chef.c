@@ -53,7 +53,11 @@ static void push_config(struct chef_runtime *rt)
 {
 	lua_State *L = rt->L;
 
-	lua_createtable(L, 0, 4);
+	lua_createtable(L, 0, 6);
+	lua_pushlightuserdata(L, NULL);
+	lua_setfield(L, -2, "null");
+	lua_pushstring(L, dumplings_version);
+	lua_setfield(L, -2, "version");
 	lua_pushnumber(L, rt->opt.poke_interval);
 	lua_setfield(L, -2, "interval");
 	lua_pushboolean(L, rt->opt.packet_time_pokes);

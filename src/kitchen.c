@@ -247,6 +247,8 @@ static void run_batch(struct kitchen *k)
 	chef_runtime_batch(k->chefs, k->pkts, k->npkts);
 	k->npkts = 0;
 	k->arena_used = 0;
+	if (k->sink->gone)
+		stop_requested = 1;
 }
 
 static void add_packet(struct kitchen *k, int source, const struct pcap_pkthdr *h,

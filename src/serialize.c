@@ -4,7 +4,8 @@
  * UTF-8 still give valid JSON (each byte that is not part of a valid UTF-8
  * sequence becomes the code point of the same value, as in Latin-1, so no
  * byte is lost); cycles, functions, NaN/Inf and nesting deeper than
- * MAX_DEPTH are errors.
+ * MAX_DEPTH are errors. dumplings.null (a NULL light userdata) is JSON null,
+ * and an empty table whose metatable has __jsontype = "array" is [].
  *
  * Strings and keys are handed to cJSON by reference: they belong to Lua
  * values that stay on the Lua stack until printing is done. */
@@ -131,10 +132,17 @@ static cJSON *string_to_json(lua_State *L, int idx)
 static cJSON *number_to_json(struct walk *w, int idx)
 {
 	double d = lua_tonumber(w->L, idx);
+	char digits[32];
 
 	if (!isfinite(d)) {
 		w->why = "NaN or infinite number";
 		return NULL;
+	}
+	/* cJSON prints integers exactly only within int range; beyond it its
+	 * 15-digit form can drop digits, so larger integers are spelled out. */
+	if (d == floor(d) && fabs(d) > 2147483647.0 && fabs(d) < 1e18) {
+		snprintf(digits, sizeof digits, "%.0f", d);
+		return cJSON_CreateRaw(digits);
 	}
 	return cJSON_CreateNumber(d);
 }
@@ -164,6 +172,24 @@ static int is_array(lua_State *L, int idx, size_t *n)
 no:
 	lua_pop(L, 1);
 	return 0;
+}
+
+/* An empty table marked by dumplings.array(). */
+static int is_marked_array(lua_State *L, int idx)
+{
+	int marked;
+
+	lua_pushnil(L);
+	if (lua_next(L, idx)) {
+		lua_pop(L, 2);
+		return 0;
+	}
+	if (!lua_getmetatable(L, idx))
+		return 0;
+	lua_getfield(L, -1, "__jsontype");
+	marked = lua_isstring(L, -1) && !strcmp(lua_tostring(L, -1), "array");
+	lua_pop(L, 2);
+	return marked;
 }
 
 static cJSON *array_to_json(struct walk *w, int idx, size_t n, int depth)
@@ -273,6 +299,8 @@ static cJSON *table_to_json(struct walk *w, int idx, int depth)
 	w->path[depth] = self;
 	if (is_array(w->L, idx, &n))
 		return array_to_json(w, idx, n, depth);
+	if (is_marked_array(w->L, idx))
+		return cJSON_CreateArray();
 	return object_to_json(w, idx, depth);
 }
 
@@ -289,6 +317,11 @@ static cJSON *value_to_json(struct walk *w, int idx, int depth)
 		return table_to_json(w, idx, depth);
 	case LUA_TNIL:
 		return cJSON_CreateNull();
+	case LUA_TLIGHTUSERDATA:
+		if (lua_touserdata(w->L, idx) == NULL)
+			return cJSON_CreateNull();
+		w->why = "only tables, strings, numbers and booleans can be serialized";
+		return NULL;
 	case LUA_TFUNCTION:
 		w->why = "a function cannot be serialized";
 		return NULL;

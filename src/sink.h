@@ -11,6 +11,7 @@ struct sink {
 	int (*emit)(struct sink *s, const char *json, size_t len);
 	void (*flush)(struct sink *s);
 	void (*close)(struct sink *s);	/* flushes, then frees the sink */
+	int gone;	/* set by the sink when nobody will ever read again */
 };
 
 /* What a kitchen tells the hub about itself in its hello. */

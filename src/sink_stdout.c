@@ -12,20 +12,23 @@
 
 struct stdout_sink {
 	struct sink base;
-	int failed;
 };
 
+/* A closed pipe (`| head`) just means the reader has had enough: stop
+ * quietly, as other filters do. Anything else is worth a line. */
 static void report_write_error(struct stdout_sink *s)
 {
-	if (!s->failed)
+	if (!s->base.gone && errno != EPIPE)
 		log_error("writing dumplings to standard output: %s", strerror(errno));
-	s->failed = 1;
+	s->base.gone = 1;
 }
 
 static int stdout_emit(struct sink *base, const char *json, size_t len)
 {
 	struct stdout_sink *s = (struct stdout_sink *)base;
 
+	if (s->base.gone)
+		return -1;
 	if (fwrite(json, 1, len, stdout) != len || putchar('\n') == EOF) {
 		report_write_error(s);
 		return -1;
@@ -35,13 +38,16 @@ static int stdout_emit(struct sink *base, const char *json, size_t len)
 
 static void stdout_flush(struct sink *base)
 {
-	if (fflush(stdout) == EOF)
+	if (!base->gone && fflush(stdout) == EOF)
 		report_write_error((struct stdout_sink *)base);
 }
 
 static void stdout_close(struct sink *base)
 {
 	stdout_flush(base);
+	/* Leave nothing for exit() to flush into a closed pipe. */
+	if (base->gone)
+		setvbuf(stdout, NULL, _IONBF, 0);
 	free(base);
 }
 

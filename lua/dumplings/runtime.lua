@@ -23,6 +23,15 @@ local rawget, rawset, setmetatable, type, pcall, tostring =
 
 local R = {}
 
+-- The one global chefs get from us: JSON null, and a marker that makes a
+-- table serialize as an array even when it is empty.
+local ARRAY = { __jsontype = "array" }
+dumplings = {
+  null = config.null,
+  array = function(t) return setmetatable(t or {}, ARRAY) end,
+  version = config.version,
+}
+
 ----------------------------------------------------------------------------
 -- Formatting C bytes as text
 
@@ -79,7 +88,7 @@ local function find_layer(c, id, nth)
 end
 
 local function dns_section(d, text, first, count, question)
-  local out = {}
+  local out = setmetatable({}, ARRAY)
   for i = 0, count - 1 do
     local rr = d.rr[first + i]
     local name = ffi.string(text + rr.name, rr.name_len)
@@ -200,7 +209,7 @@ local FIELDS = {
   source = function(c) return sources[c.source + 1] end,
   raw = function(c) return ffi.string(c.data, c.caplen) end,
   layers = function(c)
-    local t = {}
+    local t = setmetatable({}, ARRAY)
     for i = 0, c.nlayers - 1 do t[i + 1] = LAYER_NAMES[c.layers[i]] end
     return t
   end,

@@ -1,0 +1,102 @@
+#!/usr/bin/perl
+# The kitchen's command line: help and version, and bad input of every kind
+# answered with one line naming the problem and a non-zero exit.
+use strict;
+use warnings;
+use lib 't/lib';
+use Test::More;
+use TestLib;
+
+my $r;
+
+$r = run('--version');
+is($r->{status}, 0, 'dumplings --version exits 0');
+like($r->{out}, qr/^dumplings \S+\n\z/, '--version prints one line');
+
+$r = run('kitchen', '--help');
+is($r->{status}, 0, 'kitchen --help exits 0');
+like($r->{out}, qr/^usage: dumplings kitchen /, 'kitchen --help starts with the synopsis');
+for my $opt (qw(--kitchen-name --hub --stdout --interface --read --filter --chef
+		--chef-list --poke-interval --snaplen --no-promisc)) {
+	like($r->{out}, qr/\Q$opt\E/, "kitchen --help documents $opt");
+}
+$r = run('kitchen', '--version');
+is($r->{status}, 0, 'kitchen --version exits 0');
+
+$r = run('bake');
+is($r->{status}, 2, 'unknown subcommand exits 2');
+like($r->{err}, qr/unknown subcommand 'bake'/, '... and names it');
+like($r->{err}, qr/usage:/, '... and shows usage');
+
+$r = run();
+is($r->{status}, 2, 'no subcommand exits 2');
+
+my @bad = (
+	[ [qw(kitchen --frobnicate)], qr/unrecognized option '--frobnicate'/, 'unknown option' ],
+	[ [qw(kitchen -p 0 --stdout)], qr/bad poke interval '0': too small/, 'zero poke interval' ],
+	[ [qw(kitchen -p soon --stdout)], qr/bad poke interval 'soon'/, 'poke interval not a number' ],
+	[ [qw(kitchen -s 10 --stdout)], qr/bad snaplen '10'/, 'snaplen too small' ],
+	[ [qw(kitchen -s 99999999999999999999 --stdout)], qr/bad snaplen/, 'snaplen overflow' ],
+	[ [qw(kitchen --stdout -H localhost:1)], qr/cannot be combined/, '--stdout with --hub' ],
+	[ [qw(kitchen --stdout -i lo -r x.pcap)], qr/-i and -r cannot be combined/, '-i with -r' ],
+	[ [qw(kitchen --stdout extra)], qr/unexpected argument 'extra'/, 'stray argument' ],
+);
+for my $case (@bad) {
+	my ($args, $re, $what) = @$case;
+	$r = run(@$args);
+	is($r->{status}, 2, "$what: exit 2");
+	like($r->{err}, $re, "$what: says what is wrong");
+	like($r->{err}, qr/usage: dumplings kitchen/, "$what: shows usage");
+}
+
+my $dns = pcap('dns_udp.pcap');
+my @fail = (
+	[ ['kitchen', '--stdout', '-c', 'dns', '-r', '/nonexistent/x.pcap'],
+	  qr{cannot read capture file /nonexistent/x\.pcap}, 'missing capture file' ],
+	[ ['kitchen', '--stdout', '-c', 'dns', '-r', pcap('pcap-invalid-version-1.pcap')],
+	  qr{pcap-invalid-version-1\.pcap: archaic pcap savefile format}, 'corrupt capture file' ],
+	[ ['kitchen', '--stdout', '-c', 'dns', '-r', pcap('pcapng-invalid-vers-1.pcapng')],
+	  qr{pcapng-invalid-vers-1\.pcapng: unsupported pcapng savefile version}, 'corrupt pcapng' ],
+	[ ['kitchen', '--stdout', '-c', 'dns', '-r', $dns, '-f', 'udp and nonsense ('],
+	  qr/bad filter 'udp and nonsense \(':/, 'bad filter' ],
+	[ ['kitchen', '--stdout', '-c', 'nosuchchef', '-r', $dns],
+	  qr/no bundled chef named 'nosuchchef'/, 'unknown bundled chef' ],
+	[ ['kitchen', '--stdout', '-c', './missing.lua', '-r', $dns],
+	  qr{chef file \./missing\.lua: no such file}, 'missing chef file' ],
+	[ ['kitchen', '--stdout', '-c', 'dns', '-i', 'nosuchif0'],
+	  qr/interface nosuchif0: /, 'unknown interface' ],
+	[ ['kitchen', '-H', 'localhost:notaport', '-c', 'dns', '-r', $dns],
+	  qr/bad hub address 'localhost:notaport'/, 'bad hub address' ],
+);
+for my $case (@fail) {
+	my ($args, $re, $what) = @$case;
+	$r = run(@$args);
+	is($r->{status}, 1, "$what: exit 1");
+	like($r->{err}, $re, "$what: names the problem");
+	is($r->{signal}, 0, "$what: no crash");
+}
+
+# --chef-list: every chef of the named files, assignable or not.
+my $dir = tmpdir();
+spew("$dir/two.lua", <<'LUA');
+local base = { name = "BaseChef", assignable = false }
+local a = { name = "AlphaChef" }
+function a:packet_handler() end
+local b = {}
+function b:interval_handler() end
+return { base, a, b }
+LUA
+$r = run('kitchen', '--chef-list', '-c', "$dir/two.lua", '-c', 'dns');
+is($r->{status}, 0, '--chef-list exits 0');
+like($r->{out}, qr/^BaseChef\t\Q$dir\E\/two\.lua\t\(not assignable\)$/m, 'lists a base chef as not assignable');
+like($r->{out}, qr/^AlphaChef\t\Q$dir\E\/two\.lua$/m, 'lists a named chef');
+like($r->{out}, qr/^two3\t/m, 'an unnamed chef is named after its file and position');
+like($r->{out}, qr/^DNSLookupChef\t.*lua\/chefs\/dns\.lua$/m, 'a bundled chef resolves by bare name');
+
+$r = run('kitchen', '--chef-list');
+is($r->{status}, 0, '--chef-list without -c lists the bundled chefs');
+for my $chef (qw(ARPChef DNSLookupChef PacketCountChef ServerNameChef TopTalkersChef)) {
+	like($r->{out}, qr/^$chef\t/m, "bundled chef $chef is listed");
+}
+
+done_testing;
