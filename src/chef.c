@@ -20,9 +20,12 @@
 #include "lua_cdef.h"
 #include "lua_runtime.h"
 
-/* Per-chef error accounting, so one noisy chef cannot hide another. */
-struct chef_errors {
+/* What the C side keeps per chef name: its name as a JSON string for the
+ * envelope, and its error accounting, so one noisy chef cannot hide
+ * another. */
+struct chef_entry {
 	char *name;
+	char *quoted;
 	struct log_limit limit;
 };
 
@@ -35,8 +38,9 @@ struct chef_runtime {
 	struct dpl_dns dns_scratch;
 	struct json_buf json;
 	struct chef_stats stats;
-	struct chef_errors *errors;
-	int nerrors;
+	struct chef_entry *entries;
+	int nentries, last_entry;
+	char *kitchen_quoted;
 	const char **names;
 	int nnames;
 };
@@ -82,6 +86,9 @@ static int start_lua(struct chef_runtime *rt)
 	}
 	rt->L = L;
 	luaL_openlibs(L);
+	/* Chefs make much short-lived garbage and keep little: a longer pause
+	 * between collections means far fewer marks of the same live data. */
+	lua_gc(L, LUA_GCSETPAUSE, 400);
 	if (luaL_loadbuffer(L, (const char *)luaJIT_BC_dumplings_runtime,
 			    luaJIT_BC_dumplings_runtime_SIZE, "=dumplings/runtime")) {
 		log_error("loading the Lua runtime: %s", lua_tostring(L, -1));
@@ -105,6 +112,7 @@ struct chef_runtime *chef_runtime_new(const struct chef_options *opt)
 	struct chef_runtime *rt = xcalloc(1, sizeof *rt);
 
 	rt->opt = *opt;
+	rt->kitchen_quoted = serialize_quoted(opt->kitchen_name);
 	rt->api.dns_decode = dns_decode;
 	rt->api.format_mac = format_mac;
 	rt->api.format_ip4 = format_ip4;
@@ -130,9 +138,12 @@ void chef_runtime_free(struct chef_runtime *rt)
 		lua_close(rt->L);
 	dns_free(&rt->dns_scratch);
 	json_buf_free(&rt->json);
-	for (int i = 0; i < rt->nerrors; i++)
-		free(rt->errors[i].name);
-	free(rt->errors);
+	for (int i = 0; i < rt->nentries; i++) {
+		free(rt->entries[i].name);
+		free(rt->entries[i].quoted);
+	}
+	free(rt->entries);
+	free(rt->kitchen_quoted);
 	for (int i = 0; i < rt->nnames; i++)
 		free((char *)rt->names[i]);
 	free(rt->names);
@@ -219,15 +230,24 @@ const struct chef_stats *chef_runtime_stats(const struct chef_runtime *rt)
 	return &rt->stats;
 }
 
-static struct log_limit *error_limit(struct chef_runtime *rt, const char *chef)
+/* Chefs are few, and the last one asked for is usually asked again. */
+static struct chef_entry *chef_entry(struct chef_runtime *rt, const char *chef)
 {
-	for (int i = 0; i < rt->nerrors; i++)
-		if (!strcmp(rt->errors[i].name, chef))
-			return &rt->errors[i].limit;
-	rt->errors = xrealloc(rt->errors, (rt->nerrors + 1) * sizeof *rt->errors);
-	memset(&rt->errors[rt->nerrors], 0, sizeof rt->errors[0]);
-	rt->errors[rt->nerrors].name = xstrdup(chef);
-	return &rt->errors[rt->nerrors++].limit;
+	int last = rt->last_entry;
+	struct chef_entry *e;
+
+	if (last < rt->nentries && !strcmp(rt->entries[last].name, chef))
+		return &rt->entries[last];
+	for (int i = 0; i < rt->nentries; i++)
+		if (!strcmp(rt->entries[i].name, chef))
+			return &rt->entries[rt->last_entry = i];
+	rt->entries = xrealloc(rt->entries, (rt->nentries + 1) * sizeof *rt->entries);
+	e = &rt->entries[rt->nentries];
+	memset(e, 0, sizeof *e);
+	e->name = xstrdup(chef);
+	e->quoted = serialize_quoted(chef);
+	rt->last_entry = rt->nentries++;
+	return e;
 }
 
 static void report_chef_error(struct chef_runtime *rt, const char *chef,
@@ -235,7 +255,7 @@ static void report_chef_error(struct chef_runtime *rt, const char *chef,
 {
 	unsigned long suppressed;
 
-	if (!log_allow(error_limit(rt, chef), &suppressed))
+	if (!log_allow(&chef_entry(rt, chef)->limit, &suppressed))
 		return;
 	if (suppressed)
 		log_error("chef %s: %s: %s (%lu similar errors not shown)", chef, what,
@@ -246,10 +266,11 @@ static void report_chef_error(struct chef_runtime *rt, const char *chef,
 
 static void emit_dumpling(struct chef_runtime *rt, const char *chef, const char *driver)
 {
-	struct dumpling_meta meta = { chef, rt->opt.kitchen_name, driver, wall_seconds() };
+	struct dumpling_meta meta = { chef_entry(rt, chef)->quoted, rt->kitchen_quoted, driver, "" };
 	const char *json, *why;
 	size_t len;
 
+	serialize_time_now(meta.creation_time);
 	json = serialize_dumpling(rt->L, -1, &meta, &rt->json, &len, &why);
 	if (!json) {
 		rt->stats.serialize_errors++;

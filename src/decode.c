@@ -2,32 +2,37 @@
  * fixed struct dpl_packet. It never reads past the captured bytes and never
  * trusts a length field: each layer is bounded by what was captured and by
  * the lengths of the layers around it, and a layer whose fixed header does
- * not fit is left to Raw. DNS messages are only located here; dns.c decodes
- * them when a chef asks. */
+ * not fit is left to Raw (one exception: the 8 bytes of TCP an ICMP error
+ * quotes). DNS messages are only located here; dns.c decodes them when a
+ * chef asks. The datagram quoted in an ICMP error is decoded too, into the
+ * *err members, as scapy's IPerror, UDPerror and so on. */
 #include <string.h>
 
 #include <pcap/dlt.h>
 
 #include "packet.h"
 
-/* Where decoding stands: the packet, the next byte to read, and the end of
- * the bytes the current layer may use. */
+/* Where decoding stands: the packet, the next byte to read, the end of
+ * the bytes the current layer may use, and whether we are inside the
+ * datagram quoted by an ICMP error. */
 struct decoder {
 	struct dpl_packet *pkt;
 	const uint8_t *data;
 	uint32_t off, end;
+	int quoted;
 };
 
 enum {
-	ETHERTYPE_IP = 0x0800, ETHERTYPE_ARP = 0x0806, ETHERTYPE_DOT1Q = 0x8100,
-	ETHERTYPE_IPV6 = 0x86dd, ETHERTYPE_DOT1AD = 0x88a8, ETHERTYPE_QINQ = 0x9100,
+	ETHERTYPE_IP = 0x0800, ETHERTYPE_ARP = 0x0806, ETHERTYPE_RARP = 0x8035,
+	ETHERTYPE_DOT1Q = 0x8100, ETHERTYPE_IPV6 = 0x86dd, ETHERTYPE_DOT1AD = 0x88a8,
+	ETHERTYPE_QINQ = 0x9100,
 };
 
 enum {
-	IPPROTO_HOPOPTS_ = 0, IPPROTO_ICMP_ = 1, IPPROTO_TCP_ = 6, IPPROTO_UDP_ = 17,
-	IPPROTO_ROUTING_ = 43, IPPROTO_FRAGMENT_ = 44, IPPROTO_AH_ = 51,
-	IPPROTO_ICMPV6_ = 58, IPPROTO_NONE_ = 59, IPPROTO_DSTOPTS_ = 60,
-	IPPROTO_MOBILITY_ = 135,
+	IPPROTO_HOPOPTS_ = 0, IPPROTO_ICMP_ = 1, IPPROTO_IPIP_ = 4, IPPROTO_TCP_ = 6,
+	IPPROTO_UDP_ = 17, IPPROTO_IPV6_ = 41, IPPROTO_ROUTING_ = 43,
+	IPPROTO_FRAGMENT_ = 44, IPPROTO_AH_ = 51, IPPROTO_ICMPV6_ = 58,
+	IPPROTO_NONE_ = 59, IPPROTO_DSTOPTS_ = 60, IPPROTO_MOBILITY_ = 135,
 };
 
 static uint16_t get16(const uint8_t *p)
@@ -54,9 +59,19 @@ static void push_layer(struct decoder *d, enum dpl_layer_id id)
 {
 	struct dpl_packet *pkt = d->pkt;
 
-	if (pkt->nlayers < DPL_MAX_LAYERS)
-		pkt->layers[pkt->nlayers++] = (uint8_t)id;
+	if (pkt->nlayers >= DPL_MAX_LAYERS)
+		return;
+	if (!pkt->first[id])
+		pkt->first[id] = (uint8_t)(pkt->nlayers + 1);
+	pkt->layers[pkt->nlayers++] = (uint8_t)id;
+	/* Ten layers of 5 bits stay below 2^53, exact in a double. */
+	if (pkt->shape >= 0)
+		pkt->shape = pkt->nlayers <= 10 ? pkt->shape * 32 + id : -1;
 }
+
+_Static_assert(DPL_LAYER_COUNT <= sizeof ((struct dpl_packet *)0)->first,
+	       "dpl_packet.first needs a slot per layer id");
+_Static_assert(DPL_LAYER_COUNT <= 32, "dpl_packet.shape packs layer ids in 5 bits");
 
 /* Whatever the decoder did not understand stays available as Raw. */
 static void finish_raw(struct decoder *d)
@@ -72,6 +87,8 @@ static void finish_raw(struct decoder *d)
  * as the Ethernet minimum-size trailer. */
 static void note_padding(struct decoder *d, uint32_t net_end)
 {
+	if (d->quoted)
+		return;		/* a quote's lengths describe the original */
 	if (net_end < d->pkt->caplen && d->pkt->pad_len == 0) {
 		d->pkt->pad_off = net_end;
 		d->pkt->pad_len = d->pkt->caplen - net_end;
@@ -95,7 +112,7 @@ static void decode_dns_at(struct decoder *d, uint32_t off, uint32_t len)
 
 static void decode_udp(struct decoder *d)
 {
-	struct dpl_udp *udp = &d->pkt->udp;
+	struct dpl_udp *udp = d->quoted ? &d->pkt->udperr : &d->pkt->udp;
 	const uint8_t *p = d->data + d->off;
 	uint32_t stated;
 
@@ -105,7 +122,7 @@ static void decode_udp(struct decoder *d)
 	udp->dport = get16(p + 2);
 	udp->len = get16(p + 4);
 	udp->chksum = get16(p + 6);
-	push_layer(d, DPL_UDP);
+	push_layer(d, d->quoted ? DPL_UDPERROR : DPL_UDP);
 	/* A UDP length shorter than the header is nonsense; zero is what
 	 * IPv6 jumbograms use. Either way the IP bound is all we have. */
 	stated = udp->len;
@@ -128,24 +145,46 @@ static void decode_tcp_dns(struct decoder *d)
 	decode_dns_at(d, d->off + 2, stated < avail - 2 ? stated : avail - 2);
 }
 
+/* An ICMP error need quote only 8 bytes past the IP header (RFC 792),
+ * which for TCP is the ports and the sequence number: enough to tell the
+ * connection, so they make a partial TCPerror. */
+static void decode_tcp_quote(struct decoder *d, struct dpl_tcp *tcp)
+{
+	const uint8_t *p = d->data + d->off;
+
+	memset(tcp, 0, sizeof *tcp);
+	tcp->partial = 1;
+	tcp->sport = get16(p);
+	tcp->dport = get16(p + 2);
+	tcp->seq = get32(p + 4);
+	push_layer(d, DPL_TCPERROR);
+	d->off = d->end;
+}
+
 static void decode_tcp(struct decoder *d)
 {
-	struct dpl_tcp *tcp = &d->pkt->tcp;
+	struct dpl_tcp *tcp = d->quoted ? &d->pkt->tcperr : &d->pkt->tcp;
 	const uint8_t *p = d->data + d->off;
 	uint32_t hlen;
 
+	if (d->quoted && have(d, 8) && !have(d, 20)) {
+		decode_tcp_quote(d, tcp);
+		return;
+	}
 	if (!have(d, 20))
 		return;
+	tcp->partial = 0;
 	tcp->sport = get16(p);
 	tcp->dport = get16(p + 2);
 	tcp->seq = get32(p + 4);
 	tcp->ack = get32(p + 8);
 	tcp->dataofs = p[12] >> 4;
+	tcp->reserved = (p[12] >> 1) & 7;
 	tcp->flags = (uint16_t)((p[12] & 1) << 8 | p[13]);
 	tcp->window = get16(p + 14);
 	tcp->chksum = get16(p + 16);
 	tcp->urgptr = get16(p + 18);
-	push_layer(d, DPL_TCP);
+	push_layer(d, d->quoted ? DPL_TCPERROR : DPL_TCP);
 	hlen = tcp->dataofs * 4u;
 	if (hlen < 20)
 		hlen = 20;
@@ -154,13 +193,40 @@ static void decode_tcp(struct decoder *d)
 		decode_tcp_dns(d);
 }
 
+static void decode_ip(struct decoder *d);
+static void decode_ipv6(struct decoder *d);
+
+/* Destination unreachable, source quench, redirect, time exceeded and
+ * parameter problem (ICMPv6: unreachable, too big, time exceeded,
+ * parameter problem) quote the datagram that caused them. */
+static int is_icmp_error(enum dpl_layer_id id, uint8_t type)
+{
+	if (id == DPL_ICMPV6)
+		return type >= 1 && type <= 4;
+	return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+}
+
+/* The quote is the original IP header and at least 8 bytes after it, its
+ * length fields those of the original: decoded like any datagram, bounded
+ * by the ICMP message. A quote inside a quote is left raw, and an ICMPv6
+ * message in a quote is an ICMPerror too (scapy has no ICMPv6 twin). */
+static void decode_quoted(struct decoder *d, enum dpl_layer_id id)
+{
+	d->quoted = 1;
+	if (id == DPL_ICMP)
+		decode_ip(d);
+	else
+		decode_ipv6(d);
+}
+
 static void decode_icmp(struct decoder *d, enum dpl_layer_id id)
 {
-	struct dpl_icmp *icmp = &d->pkt->icmp;
+	struct dpl_icmp *icmp = d->quoted ? &d->pkt->icmperr : &d->pkt->icmp;
 	const uint8_t *p = d->data + d->off;
 
 	if (!have(d, 4))
 		return;
+	memset(icmp, 0, sizeof *icmp);
 	icmp->type = p[0];
 	icmp->code = p[1];
 	icmp->chksum = get16(p + 2);
@@ -168,13 +234,29 @@ static void decode_icmp(struct decoder *d, enum dpl_layer_id id)
 		icmp->id = get16(p + 4);
 		icmp->seq = get16(p + 6);
 	}
-	push_layer(d, id);
-	d->off = have(d, 8) ? d->off + 8 : d->end;
+	push_layer(d, d->quoted ? DPL_ICMPERROR : id);
+	if (!have(d, 8)) {
+		d->off = d->end;
+		return;
+	}
+	d->off += 8;
+	if (!d->quoted && is_icmp_error(id, icmp->type))
+		decode_quoted(d, id);
 }
 
 static void decode_transport(struct decoder *d, uint8_t proto)
 {
 	switch (proto) {
+	/* A tunnel of the other IP version (6in4, 4in6) has a struct of its
+	 * own to go into; a same-version inner header stays Raw. */
+	case IPPROTO_IPIP_:
+		if (!d->quoted && !d->pkt->first[DPL_IP])
+			decode_ip(d);
+		break;
+	case IPPROTO_IPV6_:
+		if (!d->quoted && !d->pkt->first[DPL_IPV6])
+			decode_ipv6(d);
+		break;
 	case IPPROTO_TCP_:
 		decode_tcp(d);
 		break;
@@ -192,18 +274,21 @@ static void decode_transport(struct decoder *d, uint8_t proto)
 
 static void decode_ip(struct decoder *d)
 {
-	struct dpl_ip *ip = &d->pkt->ip;
+	struct dpl_ip *ip = d->quoted ? &d->pkt->iperr : &d->pkt->ip;
 	const uint8_t *p = d->data + d->off;
-	uint32_t hlen;
+	uint32_t hlen, len;
 
 	if (!have(d, 20) || p[0] >> 4 != 4)
 		return;
 	hlen = (p[0] & 15) * 4u;
-	ip->len = get16(p + 2);
+	len = get16(p + 2);
 	/* A header that claims to be shorter than itself, or longer than the
-	 * datagram, is not an IPv4 header we can place anything behind. */
-	if (hlen < 20 || ip->len < hlen || !have(d, hlen))
+	 * datagram, is not an IPv4 header we can place anything behind. A
+	 * total length of zero is what segmentation offload leaves in
+	 * captured outgoing packets: the capture is all we have then. */
+	if (hlen < 20 || (len < hlen && len != 0))
 		return;
+	ip->len = (uint16_t)len;
 	ip->version = 4;
 	ip->ihl = (uint8_t)(hlen / 4);
 	ip->tos = p[1];
@@ -215,9 +300,13 @@ static void decode_ip(struct decoder *d)
 	ip->chksum = get16(p + 10);
 	memcpy(ip->src, p + 12, 4);
 	memcpy(ip->dst, p + 16, 4);
-	push_layer(d, DPL_IP);
-	if (d->end - d->off > ip->len) {
-		d->end = d->off + ip->len;
+	push_layer(d, d->quoted ? DPL_IPERROR : DPL_IP);
+	if (!have(d, hlen)) {		/* options cut by the snapshot length */
+		d->off = d->end;
+		return;
+	}
+	if (len != 0 && d->end - d->off > len) {
+		d->end = d->off + len;
 		note_padding(d, d->end);
 	}
 	d->off += hlen;
@@ -264,7 +353,7 @@ static int skip_ipv6_extensions(struct decoder *d, uint8_t nh)
 
 static void decode_ipv6(struct decoder *d)
 {
-	struct dpl_ipv6 *ip6 = &d->pkt->ipv6;
+	struct dpl_ipv6 *ip6 = d->quoted ? &d->pkt->ipv6err : &d->pkt->ipv6;
 	const uint8_t *p = d->data + d->off;
 	uint32_t vtf;
 	int proto;
@@ -280,7 +369,7 @@ static void decode_ipv6(struct decoder *d)
 	ip6->hlim = p[7];
 	memcpy(ip6->src, p + 8, 16);
 	memcpy(ip6->dst, p + 24, 16);
-	push_layer(d, DPL_IPV6);
+	push_layer(d, d->quoted ? DPL_IPERROR6 : DPL_IPV6);
 	d->off += 40;
 	/* A zero payload length means a jumbogram; trust the capture then. */
 	if (ip6->plen != 0 && d->end - d->off > ip6->plen) {
@@ -312,11 +401,16 @@ static void decode_arp(struct decoder *d)
 		d->off = d->end;
 		return;
 	}
-	if (arp->hwlen == 6 && arp->plen == 4) {
+	/* Sender hardware, sender protocol, target hardware, target protocol
+	 * address; the struct holds the usual sizes (Ethernet, IPv4), each
+	 * kind read whatever the other's size (InfiniBand has 20-byte ones). */
+	if (arp->hwlen == 6) {
 		memcpy(arp->hwsrc, p + 8, 6);
-		memcpy(arp->psrc, p + 14, 4);
-		memcpy(arp->hwdst, p + 18, 6);
-		memcpy(arp->pdst, p + 24, 4);
+		memcpy(arp->hwdst, p + 8 + 6 + arp->plen, 6);
+	}
+	if (arp->plen == 4) {
+		memcpy(arp->psrc, p + 8 + arp->hwlen, 4);
+		memcpy(arp->pdst, p + 8 + 2 * arp->hwlen + 4, 4);
 	}
 	d->off += len;
 	note_padding(d, d->off);
@@ -353,13 +447,14 @@ static void decode_ethertype(struct decoder *d, uint16_t type)
 		decode_ipv6(d);
 		break;
 	case ETHERTYPE_ARP:
+	case ETHERTYPE_RARP:		/* same packet format, ops 3 and 4 */
 		decode_arp(d);
 		break;
 	case ETHERTYPE_DOT1Q:
+	case ETHERTYPE_QINQ:		/* pre-standard S-tag, 802.1Q format */
 		decode_tag(d, DPL_DOT1Q);
 		break;
 	case ETHERTYPE_DOT1AD:
-	case ETHERTYPE_QINQ:
 		decode_tag(d, DPL_DOT1AD);
 		break;
 	}
@@ -469,8 +564,10 @@ static void decode_link(struct decoder *d, int linktype)
 
 void packet_decode(struct dpl_packet *pkt, int linktype)
 {
-	struct decoder d = { pkt, pkt->data, 0, pkt->caplen };
+	struct decoder d = { pkt, pkt->data, 0, pkt->caplen, 0 };
 
+	memset(pkt->first, 0, sizeof pkt->first);
+	pkt->shape = 0;
 	pkt->nlayers = 0;
 	pkt->ntags = 0;
 	pkt->payload_len = pkt->dns_len = pkt->pad_len = 0;

@@ -1,7 +1,7 @@
-/* DNS message decoding, done when a chef first reads pkt.DNS. Names follow
- * compression pointers only backwards, so a pointer loop cannot exist, and
- * every read is bounded by the message length. A record that does not fit
- * ends its section; what was decoded before it stays. */
+/* DNS message decoding, done when a chef first reads pkt.DNS. Every read
+ * is bounded by the message length, and a name may take only so many
+ * compression pointers, so a pointer loop ends. A malformed record ends
+ * the decoding; what was decoded before it stays. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +10,10 @@
 #include "packet.h"
 #include "util.h"
 
-enum { NAME_MAX_TEXT = 255 * 4, MAX_RECORDS = 1024 };
+/* RFC 1035: a name is at most 255 bytes on the wire, labels at most 63.
+ * A name of 255 bytes has at most 127 labels, so a name that follows more
+ * pointers than that is going round a loop. */
+enum { NAME_MAX_WIRE = 255, NAME_MAX_JUMPS = 127, MAX_RECORDS = 1024 };
 
 enum {
 	T_A = 1, T_NS = 2, T_CNAME = 5, T_SOA = 6, T_PTR = 12, T_MX = 15,
@@ -63,45 +66,44 @@ static void text_end(struct dpl_dns *out)
 }
 
 /* Append the name at *pos as text (no trailing dot; the root is ".") and
- * move *pos past it. Returns -1 for a malformed name. */
-static int read_name(struct dns_reader *r, uint32_t *pos)
+ * move *pos past it. Returns -1 for a malformed name. The name itself must
+ * end by end (the end of its record's data, say); what pointers lead to
+ * may lie anywhere in the message. Pointers forward are followed too (RFC
+ * 1035 speaks of a prior occurrence, but tshark and scapy read them, and
+ * the jump limit makes them as safe as backward ones). */
+static int read_name(struct dns_reader *r, uint32_t *pos, uint32_t end)
 {
-	uint32_t at = *pos, start = r->out->text_len, written = 0;
-	int jumped = 0;
+	uint32_t at = *pos, start = r->out->text_len, wire = 1;
+	int jumps = 0;
 
 	for (;;) {
+		uint32_t limit = jumps ? r->len : end;
 		uint8_t len;
 
-		if (at >= r->len)
+		if (at >= limit)
 			return -1;
 		len = r->msg[at];
 		if (len == 0) {
-			if (!jumped)
+			if (!jumps)
 				*pos = at + 1;
 			break;
 		}
 		if ((len & 0xc0) == 0xc0) {
-			uint32_t target;
-
-			if (at + 1 >= r->len)
+			if (at + 1 >= limit || ++jumps > NAME_MAX_JUMPS)
 				return -1;
-			target = (uint32_t)(len & 0x3f) << 8 | r->msg[at + 1];
-			if (target >= at)	/* only backwards: no loops */
-				return -1;
-			if (!jumped)
+			if (jumps == 1)
 				*pos = at + 2;
-			jumped = 1;
-			at = target;
+			at = (uint32_t)(len & 0x3f) << 8 | r->msg[at + 1];
 			continue;
 		}
 		if (len & 0xc0)		/* 0x40 and 0x80 label types */
 			return -1;
-		if (at + 1 + len > r->len || written + len + 1 > NAME_MAX_TEXT)
+		wire += 1u + len;
+		if (at + 1 + len > limit || wire > NAME_MAX_WIRE)
 			return -1;
-		if (written)
+		if (r->out->text_len > start)
 			text_put(r->out, ".", 1);
 		text_put(r->out, r->msg + at + 1, len);
-		written += len + 1u;
 		at += 1u + len;
 	}
 	if (r->out->text_len == start)
@@ -130,7 +132,7 @@ static int read_question(struct dns_reader *r, uint32_t *pos)
 	if (!rr)
 		return -1;
 	rr->name = r->out->text_len;
-	if (read_name(r, pos) < 0 || *pos + 4 > r->len)
+	if (read_name(r, pos, r->len) < 0 || *pos + 4 > r->len)
 		return -1;
 	rr->name_len = r->out->text_len - rr->name;
 	text_end(r->out);
@@ -144,21 +146,15 @@ static int read_question(struct dns_reader *r, uint32_t *pos)
 /* Names inside rdata, for the types whose rdata is (or holds) a name. */
 static int rdata_name(struct dns_reader *r, uint32_t pos, uint32_t end)
 {
-	struct dns_reader sub = *r;
-
-	sub.len = end;		/* a name in rdata may not run past the record */
-	return read_name(&sub, &pos);
+	return read_name(r, &pos, end);
 }
 
 static int rdata_soa(struct dns_reader *r, uint32_t pos, uint32_t end)
 {
-	struct dns_reader sub = *r;
-
-	sub.len = end;
-	if (read_name(&sub, &pos) < 0)
+	if (read_name(r, &pos, end) < 0)
 		return -1;
 	text_put(r->out, " ", 1);
-	if (read_name(&sub, &pos) < 0 || pos + 20 > end)
+	if (read_name(r, &pos, end) < 0 || pos + 20 > end)
 		return -1;
 	for (int i = 0; i < 5; i++)
 		text_printf(r->out, " %lu", rd32(r->msg + pos + 4 * i));
@@ -227,7 +223,7 @@ static int read_record(struct dns_reader *r, uint32_t *pos)
 	if (!rr)
 		return -1;
 	rr->name = r->out->text_len;
-	if (read_name(r, pos) < 0 || *pos + 10 > r->len)
+	if (read_name(r, pos, r->len) < 0 || *pos + 10 > r->len)
 		return -1;
 	rr->name_len = r->out->text_len - rr->name;
 	text_end(r->out);
@@ -266,7 +262,7 @@ static void read_header(const uint8_t *m, struct dpl_dns *out)
 	out->arcount = rd16(m + 10);
 }
 
-int dns_decode(const uint8_t *msg, uint32_t len, struct dpl_dns *out)
+int dns_decode(const uint8_t *msg, uint32_t len, int sections, struct dpl_dns *out)
 {
 	struct dns_reader r = { msg, len, out };
 	uint32_t pos = 12;
@@ -281,7 +277,7 @@ int dns_decode(const uint8_t *msg, uint32_t len, struct dpl_dns *out)
 	counts[1] = out->ancount;
 	counts[2] = out->nscount;
 	counts[3] = out->arcount;
-	for (int s = 0; s < 4; s++) {
+	for (int s = 0; s < sections && s < 4; s++) {
 		for (uint32_t i = 0; i < counts[s]; i++) {
 			uint32_t text_mark = out->text_len;
 			int rc = s == 0 ? read_question(&r, &pos) : read_record(&r, &pos);

@@ -251,6 +251,21 @@ static void run_batch(struct kitchen *k)
 		stop_requested = 1;
 }
 
+/* A stamp in whole microseconds becomes the double nearest to the decimal
+ * "sec.usec", which prints back exactly and quickly; finer stamps keep what
+ * a double can hold. Files are opened for nanoseconds, so a microsecond
+ * capture arrives here as nanoseconds ending in 000. */
+static double packet_time(const struct capture_source *src, const struct timeval *ts)
+{
+	long long frac = ts->tv_usec;
+
+	if (src->tick == 1e-9 && frac % 1000 == 0)
+		frac /= 1000;
+	else if (src->tick == 1e-9)
+		return ts->tv_sec + frac * 1e-9;
+	return (double)(ts->tv_sec * 1000000LL + frac) / 1e6;
+}
+
 static void add_packet(struct kitchen *k, int source, const struct pcap_pkthdr *h,
 		       const u_char *bytes)
 {
@@ -268,7 +283,7 @@ static void add_packet(struct kitchen *k, int source, const struct pcap_pkthdr *
 	k->arena_used += caplen;
 	pkt->caplen = caplen;
 	pkt->wirelen = h->len;
-	pkt->time = h->ts.tv_sec + h->ts.tv_usec * src->tick;
+	pkt->time = packet_time(src, &h->ts);
 	pkt->source = (uint16_t)source;
 	packet_decode(pkt, src->linktype);
 	k->packets++;
@@ -384,6 +399,8 @@ static int open_sources(struct kitchen *k)
 			return -1;
 		k->source_names[i] = k->sources[i].name;
 		k->nsources++;
+		log_info("%s %s, link-type %s", o->nfiles ? "reading" : "capturing on",
+			 k->sources[i].name, pcap_datalink_val_to_name(k->sources[i].linktype));
 	}
 	return 0;
 }

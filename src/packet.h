@@ -13,7 +13,11 @@
 enum dpl_layer_id {
 	DPL_ETHERNET = 1, DPL_DOT1Q, DPL_DOT1AD, DPL_COOKEDLINUX, DPL_LOOPBACK,
 	DPL_ARP, DPL_IP, DPL_IPV6, DPL_ICMP, DPL_ICMPV6, DPL_TCP, DPL_UDP,
-	DPL_DNS, DPL_RAW, DPL_PADDING, DPL_LAYER_COUNT
+	DPL_DNS, DPL_RAW, DPL_PADDING,
+	/* The datagram quoted inside an ICMP or ICMPv6 error, named as scapy
+	 * names them; they live in the *err members below. */
+	DPL_IPERROR, DPL_IPERROR6, DPL_TCPERROR, DPL_UDPERROR, DPL_ICMPERROR,
+	DPL_LAYER_COUNT
 };
 
 enum { DPL_MAX_LAYERS = 16, DPL_MAX_TAGS = 4 };
@@ -46,7 +50,8 @@ struct dpl_icmp { uint8_t type, code; uint16_t chksum, id, seq; };
 struct dpl_tcp {
 	uint16_t sport, dport;
 	uint32_t seq, ack;
-	uint8_t dataofs;
+	uint8_t dataofs, reserved;
+	uint8_t partial;	/* only ports and seq: an ICMP error's 8-byte quote */
 	uint16_t flags, window, chksum, urgptr;
 };
 struct dpl_udp { uint16_t sport, dport, len, chksum; };
@@ -58,6 +63,12 @@ struct dpl_packet {
 	uint16_t source;		/* index into the kitchen's sources */
 	uint8_t nlayers, ntags;
 	uint8_t layers[16];		/* enum dpl_layer_id, outermost first */
+	uint8_t first[24];		/* by layer id: 1 + index of its first
+					 * occurrence in layers, or 0; lets Lua
+					 * find a layer without a loop */
+	double shape;			/* the layer sequence as a number
+					 * (5 bits a layer), or -1 when too
+					 * long: a key for sharing pkt.layers */
 	uint32_t payload_off, payload_len;	/* Raw */
 	uint32_t dns_off, dns_len;		/* the DNS message */
 	uint32_t pad_off, pad_len;		/* Padding */
@@ -71,6 +82,11 @@ struct dpl_packet {
 	struct dpl_icmp icmp;
 	struct dpl_tcp tcp;
 	struct dpl_udp udp;
+	struct dpl_ip iperr;
+	struct dpl_ipv6 ipv6err;
+	struct dpl_icmp icmperr;
+	struct dpl_tcp tcperr;
+	struct dpl_udp udperr;
 };
 
 /* A decoded DNS message. Names and text rdata are NUL-terminated strings
@@ -98,7 +114,8 @@ struct dpl_dns {
  * the binary need not export symbols. Each formatter writes at most 64 bytes
  * and returns the length written. */
 struct dpl_api {
-	int (*dns_decode)(const uint8_t *msg, uint32_t len, struct dpl_dns *out);
+	int (*dns_decode)(const uint8_t *msg, uint32_t len, int sections,
+			  struct dpl_dns *out);
 	int (*format_mac)(const uint8_t *mac, int len, char *buf);
 	int (*format_ip4)(const uint8_t *a, char *buf);
 	int (*format_ip6)(const uint8_t *a, char *buf);
@@ -108,7 +125,9 @@ struct dpl_api {
 
 void packet_decode(struct dpl_packet *pkt, int linktype);
 
-int dns_decode(const uint8_t *msg, uint32_t len, struct dpl_dns *out);
+/* Decode the header and the first `sections` sections (1: questions only,
+ * 4: everything). */
+int dns_decode(const uint8_t *msg, uint32_t len, int sections, struct dpl_dns *out);
 void dns_free(struct dpl_dns *dns);
 
 int format_mac(const uint8_t *mac, int len, char *buf);

@@ -6,6 +6,8 @@
  * byte is lost); cycles, functions, NaN/Inf and nesting deeper than
  * MAX_DEPTH are errors. dumplings.null (a NULL light userdata) is JSON null,
  * and an empty table whose metatable has __jsontype = "array" is [].
+ * A table whose metatable has __dumplings_fill (a DNS layer, which decodes
+ * parts of itself on first read) is asked to complete itself first.
  *
  * Strings and keys are handed to cJSON by reference: they belong to Lua
  * values that stay on the Lua stack until printing is done. */
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cJSON.h>
 #include <lauxlib.h>
@@ -20,12 +23,64 @@
 #include "serialize.h"
 #include "util.h"
 
-enum { MAX_DEPTH = 64 };
+enum { MAX_DEPTH = 64, ARENA_BYTES = 256 * 1024 };
+
+/* While a dumpling is built, cJSON's allocations come from a bump arena in
+ * the serializing thread, emptied after each dumpling, so a payload costs
+ * no malloc/free per node. What does not fit, and every allocation in
+ * other threads or outside serialization, goes to malloc as usual. */
+static __thread struct {
+	char *base;
+	size_t used;
+	int on;
+} arena;
+
+static void *arena_alloc(size_t n)
+{
+	void *p;
+
+	n = (n + 15) & ~(size_t)15;
+	if (!arena.on || arena.used + n > ARENA_BYTES)
+		return malloc(n);
+	p = arena.base + arena.used;
+	arena.used += n;
+	return p;
+}
+
+static void arena_free(void *p)
+{
+	if (arena.base && (char *)p >= arena.base && (char *)p < arena.base + ARENA_BYTES)
+		return;
+	free(p);
+}
+
+static void arena_begin(void)
+{
+	static int hooked;
+
+	if (!hooked) {
+		cJSON_Hooks hooks = { arena_alloc, arena_free };
+
+		cJSON_InitHooks(&hooks);
+		hooked = 1;
+	}
+	if (!arena.base)
+		arena.base = xmalloc(ARENA_BYTES);
+	arena.used = 0;
+	arena.on = 1;
+}
+
+static void arena_end(cJSON *root)
+{
+	arena.on = 0;
+	cJSON_Delete(root);	/* frees only what overflowed to malloc */
+}
 
 struct walk {
 	lua_State *L;
 	const void *path[MAX_DEPTH];	/* tables from the root to here */
 	const char *why;
+	char error[256];		/* why, when Lua said it */
 };
 
 static cJSON *value_to_json(struct walk *w, int idx, int depth);
@@ -129,6 +184,75 @@ static cJSON *string_to_json(lua_State *L, int idx)
 	return item;
 }
 
+/* Write the digits of n with a decimal point k digits from the right,
+ * two digits per division. */
+static int print_scaled(long long n, int k, char *buf)
+{
+	static const char pairs[] =
+		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+		"8081828384858687888990919293949596979899";
+	char digits[24];
+	int len = 0, out = 0;
+	unsigned long long u = n < 0 ? -(unsigned long long)n : (unsigned long long)n;
+
+	while (u >= 100) {
+		unsigned r = (unsigned)(u % 100);
+
+		u /= 100;
+		digits[len++] = pairs[2 * r + 1];
+		digits[len++] = pairs[2 * r];
+	}
+	if (u >= 10) {
+		digits[len++] = pairs[2 * u + 1];
+		digits[len++] = pairs[2 * u];
+	} else {
+		digits[len++] = (char)('0' + u);
+	}
+	while (len <= k)
+		digits[len++] = '0';
+	if (n < 0)
+		buf[out++] = '-';
+	while (len > 0) {
+		if (len == k)
+			buf[out++] = '.';
+		buf[out++] = digits[--len];
+	}
+	buf[out] = '\0';
+	return out;
+}
+
+/* The shortest decimal with at most 9 fraction digits that reads back as
+ * exactly d; 0 if there is none. Integral and timestamp-like values (the
+ * common case) get here without printf, whose %g is slow and whose 15
+ * digits, as cJSON uses them, can lose precision. A decimal that is exact
+ * with k fraction digits is exact with more, so one try at the most digits
+ * that keep d * 10^k below 2^53 (where doubles hold integers exactly)
+ * decides, and trailing zeros come off afterwards. */
+static int format_decimal(double d, char *buf)
+{
+	static const double scale[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9 };
+	int k = 9;
+	double m = d * scale[k];
+	long long n;
+
+	while (fabs(m) >= 9007199254740992.0) {
+		if (--k < 0)
+			return 0;
+		m = d * scale[k];
+	}
+	n = llround(m);
+	if ((double)n / scale[k] != d)
+		return 0;
+	while (k > 0 && n % 10 == 0) {
+		n /= 10;
+		k--;
+	}
+	return print_scaled(n, k, buf);
+}
+
+/* Numbers are spelled here, not by cJSON, whose printing goes through
+ * sprintf (and sscanf to check) and whose 15 digits can drop precision. */
 static cJSON *number_to_json(struct walk *w, int idx)
 {
 	double d = lua_tonumber(w->L, idx);
@@ -138,13 +262,8 @@ static cJSON *number_to_json(struct walk *w, int idx)
 		w->why = "NaN or infinite number";
 		return NULL;
 	}
-	/* cJSON prints integers exactly only within int range; beyond it its
-	 * 15-digit form can drop digits, so larger integers are spelled out. */
-	if (d == floor(d) && fabs(d) > 2147483647.0 && fabs(d) < 1e18) {
-		snprintf(digits, sizeof digits, "%.0f", d);
-		return cJSON_CreateRaw(digits);
-	}
-	return cJSON_CreateNumber(d);
+	serialize_number(d, digits);
+	return cJSON_CreateRaw(digits);
 }
 
 /* Keys exactly 1..n, n > 0. lua_objlen alone is not enough: with holes it
@@ -170,6 +289,28 @@ static int is_array(lua_State *L, int idx, size_t *n)
 	*n = len;
 	return count == len;
 no:
+	lua_pop(L, 1);
+	return 0;
+}
+
+static int fill_lazy_table(struct walk *w, int idx)
+{
+	lua_State *L = w->L;
+
+	if (!lua_getmetatable(L, idx))
+		return 0;
+	lua_getfield(L, -1, "__dumplings_fill");
+	if (!lua_isfunction(L, -1)) {
+		lua_pop(L, 2);
+		return 0;
+	}
+	lua_pushvalue(L, idx);
+	if (lua_pcall(L, 1, 0, 0)) {
+		snprintf(w->error, sizeof w->error, "%s", lua_tostring(L, -1));
+		w->why = w->error;
+		lua_pop(L, 2);
+		return -1;
+	}
 	lua_pop(L, 1);
 	return 0;
 }
@@ -297,6 +438,8 @@ static cJSON *table_to_json(struct walk *w, int idx, int depth)
 		return NULL;
 	}
 	w->path[depth] = self;
+	if (fill_lazy_table(w, idx) < 0)
+		return NULL;
 	if (is_array(w->L, idx, &n))
 		return array_to_json(w, idx, n, depth);
 	if (is_marked_array(w->L, idx))
@@ -331,67 +474,140 @@ static cJSON *value_to_json(struct walk *w, int idx, int depth)
 	}
 }
 
-static const char *print_json(cJSON *root, struct json_buf *buf, size_t *len)
+static void reserve(struct json_buf *buf, size_t need)
 {
-	if (!buf->data) {
-		buf->cap = 1 << 16;
-		buf->data = xmalloc(buf->cap);
-	}
+	if (buf->cap >= need)
+		return;
+	while (buf->cap < need)
+		buf->cap = buf->cap ? buf->cap * 2 : 1 << 16;
+	free(buf->data);
+	buf->data = xmalloc(buf->cap);
+}
+
+/* Print root at offset `at` of buf; returns the total length, or 0. */
+static size_t print_at(cJSON *root, struct json_buf *buf, size_t at)
+{
+	reserve(buf, at + 4096);
 	/* cJSON wants some slack beyond the printed length. */
-	while (!cJSON_PrintPreallocated(root, buf->data, (int)buf->cap, 0)) {
+	while (!cJSON_PrintPreallocated(root, buf->data + at, (int)(buf->cap - at - 8), 0)) {
 		if (buf->cap >= (size_t)1 << 30)
-			return NULL;
-		buf->cap *= 2;
-		free(buf->data);
-		buf->data = xmalloc(buf->cap);
+			return 0;
+		char *keep = xmalloc(at + 1);
+
+		memcpy(keep, buf->data, at);
+		reserve(buf, buf->cap * 2);
+		memcpy(buf->data, keep, at);
+		free(keep);
 	}
-	*len = strlen(buf->data);
-	return buf->data;
+	return at + strlen(buf->data + at);
 }
 
 const char *serialize_value(lua_State *L, int idx, struct json_buf *buf,
 			    size_t *len, const char **why)
 {
 	struct walk w = { .L = L };
-	cJSON *root = value_to_json(&w, absolute_index(L, idx), 0);
-	const char *s;
+	cJSON *root;
 
+	arena_begin();
+	root = value_to_json(&w, absolute_index(L, idx), 0);
 	if (!root) {
+		arena_end(NULL);
 		*why = w.why;
 		return NULL;
 	}
-	s = print_json(root, buf, len);
-	cJSON_Delete(root);
-	if (!s)
+	*len = print_at(root, buf, 0);
+	arena_end(root);
+	if (!*len) {
 		*why = "dumpling larger than 1 GiB";
-	return s;
+		return NULL;
+	}
+	return buf->data;
 }
 
+static size_t append(char *dst, size_t at, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(dst + at, s, n);
+	return at + n;
+}
+
+/* The envelope is the same for every dumpling but for the time, so it is
+ * written from a template; only the payload goes through a cJSON tree. */
 const char *serialize_dumpling(lua_State *L, int idx, const struct dumpling_meta *meta,
 			       struct json_buf *buf, size_t *len, const char **why)
 {
 	struct walk w = { .L = L };
-	cJSON *payload = value_to_json(&w, absolute_index(L, idx), 0);
-	cJSON *root, *md;
-	const char *s;
+	cJSON *payload;
+	size_t head;
 
+	arena_begin();
+	payload = value_to_json(&w, absolute_index(L, idx), 0);
 	if (!payload) {
+		arena_end(NULL);
 		*why = w.why;
 		return NULL;
 	}
-	root = cJSON_CreateObject();
-	md = cJSON_CreateObject();
-	cJSON_AddItemToObjectCS(md, "chef", cJSON_CreateStringReference(meta->chef));
-	cJSON_AddItemToObjectCS(md, "kitchen", cJSON_CreateStringReference(meta->kitchen));
-	cJSON_AddItemToObjectCS(md, "creation_time", cJSON_CreateNumber(meta->creation_time));
-	cJSON_AddItemToObjectCS(md, "driver", cJSON_CreateStringReference(meta->driver));
-	cJSON_AddItemToObjectCS(root, "metadata", md);
-	cJSON_AddItemToObjectCS(root, "payload", payload);
-	s = print_json(root, buf, len);
-	cJSON_Delete(root);
-	if (!s)
+	reserve(buf, 4096 + strlen(meta->chef) + strlen(meta->kitchen));
+	head = append(buf->data, 0, "{\"metadata\":{\"chef\":");
+	head = append(buf->data, head, meta->chef);
+	head = append(buf->data, head, ",\"kitchen\":");
+	head = append(buf->data, head, meta->kitchen);
+	head = append(buf->data, head, ",\"creation_time\":");
+	head = append(buf->data, head, meta->creation_time);
+	head = append(buf->data, head, ",\"driver\":\"");
+	head = append(buf->data, head, meta->driver);
+	head = append(buf->data, head, "\"},\"payload\":");
+	*len = print_at(payload, buf, head);
+	arena_end(payload);
+	if (!*len) {
 		*why = "dumpling larger than 1 GiB";
-	return s;
+		return NULL;
+	}
+	buf->data[(*len)++] = '}';
+	buf->data[*len] = '\0';
+	return buf->data;
+}
+
+char *serialize_quoted(const char *s)
+{
+	cJSON *str = cJSON_CreateString(s);
+	char *quoted = cJSON_PrintUnformatted(str);
+	char *copy = xstrdup(quoted ? quoted : "\"\"");
+
+	cJSON_free(quoted);
+	cJSON_Delete(str);
+	return copy;
+}
+
+int serialize_time_now(char *buf)
+{
+	struct timespec ts;
+	long usec;
+	int n, k = 6;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	usec = ts.tv_nsec / 1000;
+	/* Strip trailing zeros as the decimal form of the double would. */
+	while (k > 0 && usec % 10 == 0) {
+		usec /= 10;
+		k--;
+	}
+	n = print_scaled((long long)ts.tv_sec, 0, buf);
+	if (k == 0)
+		return n;
+	buf[n++] = '.';
+	for (int i = k - 1; i >= 0; i--, usec /= 10)
+		buf[n + i] = (char)('0' + usec % 10);
+	buf[n + k] = '\0';
+	return n + k;
+}
+
+int serialize_number(double d, char *buf)
+{
+	int n = format_decimal(d, buf);
+
+	return n ? n : snprintf(buf, 32, "%.17g", d);
 }
 
 void json_buf_free(struct json_buf *buf)

@@ -9,10 +9,10 @@
  * and cJSON: it walks a Lua value and builds the cJSON tree directly. */
 
 struct dumpling_meta {
-	const char *chef;
+	const char *chef;	/* as JSON strings, quotes included */
 	const char *kitchen;
 	const char *driver;
-	double creation_time;
+	char creation_time[32];	/* already spelled as a JSON number */
 };
 
 struct json_buf {
@@ -31,5 +31,14 @@ const char *serialize_value(lua_State *L, int idx, struct json_buf *buf,
 			    size_t *len, const char **why);
 
 void json_buf_free(struct json_buf *buf);
+
+/* s as a JSON string literal (malloc'd), quoted and escaped by cJSON. */
+char *serialize_quoted(const char *s);
+
+/* The wall clock as JSON epoch seconds, to the microsecond. */
+int serialize_time_now(char *buf);
+
+/* Spell the number d as JSON (it must be finite); returns the length. */
+int serialize_number(double d, char *buf);
 
 #endif

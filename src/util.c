@@ -23,6 +23,7 @@ double wall_seconds(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+
 int parse_long(const char *s, long min, long max, long *out, const char **why)
 {
 	char *end;

@@ -18,6 +18,7 @@ local PKTS = ffi.typeof("const struct dpl_packet *")
 local fmtbuf = ffi.new("char[64]")
 
 local band, rshift = bit.band, bit.rshift
+local new_table = require("table.new")
 local rawget, rawset, setmetatable, type, pcall, tostring =
       rawget, rawset, setmetatable, type, pcall, tostring
 
@@ -31,6 +32,9 @@ dumplings = {
   array = function(t) return setmetatable(t or {}, ARRAY) end,
   version = config.version,
 }
+
+local batch = nil          -- the current batch: const struct dpl_packet *
+local SLOT = {}            -- private key: a packet table's index in the batch
 
 ----------------------------------------------------------------------------
 -- Formatting C bytes as text
@@ -66,60 +70,172 @@ local IP_FLAGS = flag_strings({ "MF", "DF", "evil" }, "+")
 ----------------------------------------------------------------------------
 -- Layers
 
+-- In the order of enum dpl_layer_id. The *error layers are the datagram
+-- quoted inside an ICMP or ICMPv6 error, as scapy names them.
 local LAYER_NAMES = { "Ethernet", "Dot1Q", "Dot1AD", "CookedLinux", "Loopback",
-  "ARP", "IP", "IPv6", "ICMP", "ICMPv6", "TCP", "UDP", "DNS", "Raw", "Padding" }
+  "ARP", "IP", "IPv6", "ICMP", "ICMPv6", "TCP", "UDP", "DNS", "Raw", "Padding",
+  "IPerror", "IPerror6", "TCPerror", "UDPerror", "ICMPerror" }
 local LAYER_ID = {}
 for id, name in ipairs(LAYER_NAMES) do LAYER_ID[name] = id end
 local DOT1Q, DOT1AD = LAYER_ID.Dot1Q, LAYER_ID.Dot1AD
 
+-- Chef code runs inside the trace LuaJIT compiles for the loop over a
+-- batch. A loop executed anywhere in that path aborts the trace and leaves
+-- the whole batch to the interpreter, so the per-packet path avoids loops:
+-- C records where each layer first occurs, and short arrays are filled by
+-- straight-line code generated here for up to UNROLL entries.
+local UNROLL = 8
+
+-- fill(t, n, f, a, b, c) sets t[i] = f(i - 1, a, b, c) for i = 1..n.
+local function make_fill()
+  local src = { "local f_loop = ... return function(t, n, f, a, b, c)" }
+  for i = 1, UNROLL do
+    src[#src + 1] = ("if n < %d then return t end t[%d] = f(%d, a, b, c)"):format(i, i, i - 1)
+  end
+  src[#src + 1] = "return f_loop(t, n, f, a, b, c) end"
+  local function fill_rest(t, n, f, a, b, c)
+    for i = UNROLL + 1, n do t[i] = f(i - 1, a, b, c) end
+    return t
+  end
+  return assert(load(table.concat(src, "\n"), "=fill"))(fill_rest)
+end
+local fill = make_fill()
+
 -- Position (0-based) of the nth layer with this id, and for VLAN tags the
--- index of that tag among all tags.
+-- index of that tag among all tags (tags sit together, outermost first).
 local function find_layer(c, id, nth)
-  local tag = 0
-  for i = 0, c.nlayers - 1 do
-    local l = c.layers[i]
-    if l == id then
-      nth = nth - 1
-      if nth == 0 then return i, tag end
+  local first = c.first[id]
+  if first == 0 then return nil end
+  local pos = first - 1
+  if nth > 1 then
+    for i = pos + 1, c.nlayers - 1 do
+      if c.layers[i] == id then
+        nth = nth - 1
+        if nth == 1 then pos = i; break end
+      end
     end
-    if l == DOT1Q or l == DOT1AD then tag = tag + 1 end
+    if nth > 1 then return nil end
   end
-  return nil
+  local q, ad = c.first[DOT1Q], c.first[DOT1AD]
+  local first_tag = (q ~= 0 and (ad == 0 or q < ad)) and q or ad
+  return pos, pos - (first_tag - 1)
 end
 
-local function dns_section(d, text, first, count, question)
-  local out = setmetatable({}, ARRAY)
-  for i = 0, count - 1 do
-    local rr = d.rr[first + i]
-    local name = ffi.string(text + rr.name, rr.name_len)
-    if question then
-      out[i + 1] = { qname = name, qtype = rr.type, qclass = rr.rclass }
-    else
-      out[i + 1] = { rrname = name, type = rr.type, rclass = rr.rclass,
-                     ttl = rr.ttl, rdata = ffi.string(text + rr.rdata, rr.rdlen) }
-    end
-  end
-  return out
+local function question(i, d, text, base)
+  local rr = d.rr[base + i]
+  return { qname = ffi.string(text + rr.name, rr.name_len), qtype = rr.type, qclass = rr.rclass }
 end
 
-local function build_dns(c)
+local function record(i, d, text, base)
+  local rr = d.rr[base + i]
+  return { rrname = ffi.string(text + rr.name, rr.name_len), type = rr.type,
+           rclass = rr.rclass, ttl = rr.ttl, rdata = ffi.string(text + rr.rdata, rr.rdlen) }
+end
+
+local function dns_section(d, text, base, count, build)
+  return fill(setmetatable(new_table(count, 0), ARRAY), count, build, d, text, base)
+end
+
+-- A DNS layer holds its questions from the start; the header fields and
+-- the other sections are decoded together on first read, straight from the
+-- packet's bytes. Those bytes stay valid while the packet is handled, and
+-- until its batch's dumplings are serialized (the serializer asks for the
+-- rest through __dumplings_fill), so a chef that only asks what was looked
+-- up pays for nothing else.
+local DNS_PKT, DNS_POS, DNS_GEN = {}, {}, {}   -- private keys
+local generation = 0       -- counts batches and pokes
+local readable = nil       -- the batch whose bytes may still be read
+
+local function dns_fill_from(t, c)
   local d = api.dns_scratch
-  if api.dns_decode(c.data + c.dns_off, c.dns_len, d) < 0 then return nil end
+  api.dns_decode(c.data + c.dns_off, c.dns_len, 4, d)
   local text, n = d.text, d.nrr
-  return {
-    id = d.id, qr = d.qr, opcode = d.opcode, aa = d.aa, tc = d.tc, rd = d.rd,
-    ra = d.ra, z = d.z, ad = d.ad, cd = d.cd, rcode = d.rcode,
-    qdcount = d.qdcount, ancount = d.ancount, nscount = d.nscount, arcount = d.arcount,
-    qd = dns_section(d, text, 0, n[0], true),
-    an = dns_section(d, text, n[0], n[1]),
-    ns = dns_section(d, text, n[0] + n[1], n[2]),
-    ar = dns_section(d, text, n[0] + n[1] + n[2], n[3]),
-  }
+  rawset(t, "id", d.id); rawset(t, "qr", d.qr); rawset(t, "opcode", d.opcode)
+  rawset(t, "aa", d.aa); rawset(t, "tc", d.tc); rawset(t, "rd", d.rd)
+  rawset(t, "ra", d.ra); rawset(t, "z", d.z); rawset(t, "ad", d.ad)
+  rawset(t, "cd", d.cd); rawset(t, "rcode", d.rcode)
+  rawset(t, "qdcount", d.qdcount); rawset(t, "ancount", d.ancount)
+  rawset(t, "nscount", d.nscount); rawset(t, "arcount", d.arcount)
+  rawset(t, "an", dns_section(d, text, n[0], n[1], record))
+  rawset(t, "ns", dns_section(d, text, n[0] + n[1], n[2], record))
+  rawset(t, "ar", dns_section(d, text, n[0] + n[1] + n[2], n[3], record))
+  rawset(t, DNS_PKT, nil); rawset(t, DNS_POS, nil); rawset(t, DNS_GEN, nil)
+end
+
+local function dns_fill(t, for_serializer)
+  local p = rawget(t, DNS_PKT)
+  if p == nil then return end
+  if rawget(p, SLOT) == nil and not (for_serializer and rawget(t, DNS_GEN) == generation) then
+    error("DNS header and answers read after the packet's handler returned " ..
+          "(read them in the handler)", 3)
+  end
+  dns_fill_from(t, readable[rawget(t, DNS_POS)])
+end
+
+local DNS_MT = {
+  __index = function(t, key)
+    if rawget(t, DNS_PKT) == nil then return nil end
+    dns_fill(t, false)
+    return rawget(t, key)
+  end,
+  __dumplings_fill = function(t) dns_fill(t, true) end,
+}
+
+local function build_dns(c, _, p, i)
+  local d = api.dns_scratch
+  if api.dns_decode(c.data + c.dns_off, c.dns_len, 1, d) < 0 then return nil end
+  return setmetatable({
+    qd = dns_section(d, d.text, 0, d.nrr[0], question),
+    [DNS_PKT] = p, [DNS_POS] = i, [DNS_GEN] = generation,
+  }, DNS_MT)
 end
 
 local function build_tag(c, tag)
   local t = c.tags[tag]
   return { vlan = t.vlan, prio = t.prio, id = t.dei, type = t.type }
+end
+
+-- Builders shared by a layer and its quoted twin: member is the struct
+-- dpl_packet member the layer was decoded into.
+local function build_ip(member)
+  return function(c)
+    local ip = c[member]
+    return { version = 4, ihl = ip.ihl, tos = ip.tos, len = ip.len, id = ip.id,
+             flags = IP_FLAGS[ip.flags], frag = ip.frag, ttl = ip.ttl, proto = ip.proto,
+             chksum = ip.chksum, src = ip4(ip.src), dst = ip4(ip.dst) }
+  end
+end
+
+local function build_ipv6(member)
+  return function(c)
+    local ip = c[member]
+    return { version = 6, tc = ip.tc, fl = ip.fl, plen = ip.plen, nh = ip.nh,
+             hlim = ip.hlim, src = ip6(ip.src), dst = ip6(ip.dst) }
+  end
+end
+
+local function build_icmp(member)
+  return function(c)
+    local i = c[member]
+    return { type = i.type, code = i.code, chksum = i.chksum, id = i.id, seq = i.seq }
+  end
+end
+
+local function build_tcp(member)
+  return function(c)
+    local t = c[member]
+    if t.partial ~= 0 then return { sport = t.sport, dport = t.dport, seq = t.seq } end
+    return { sport = t.sport, dport = t.dport, seq = t.seq, ack = t.ack,
+             dataofs = t.dataofs, reserved = t.reserved, flags = TCP_FLAGS[t.flags],
+             window = t.window, chksum = t.chksum, urgptr = t.urgptr }
+  end
+end
+
+local function build_udp(member)
+  return function(c)
+    local u = c[member]
+    return { sport = u.sport, dport = u.dport, len = u.len, chksum = u.chksum }
+  end
 end
 
 -- One builder per layer id: (cdata packet, tag index) -> table.
@@ -143,41 +259,19 @@ local BUILD = {
   function(c) -- ARP
     local a = c.arp
     local t = { hwtype = a.hwtype, ptype = a.ptype, hwlen = a.hwlen, plen = a.plen, op = a.op }
-    if a.hwlen == 6 and a.plen == 4 then
-      t.hwsrc, t.psrc = mac(a.hwsrc), ip4(a.psrc)
-      t.hwdst, t.pdst = mac(a.hwdst), ip4(a.pdst)
-    end
+    if a.hwlen == 6 then t.hwsrc, t.hwdst = mac(a.hwsrc), mac(a.hwdst) end
+    if a.plen == 4 then t.psrc, t.pdst = ip4(a.psrc), ip4(a.pdst) end
     return t
   end,
-  function(c) -- IP
-    local ip = c.ip
-    return { version = 4, ihl = ip.ihl, tos = ip.tos, len = ip.len, id = ip.id,
-             flags = IP_FLAGS[ip.flags], frag = ip.frag, ttl = ip.ttl, proto = ip.proto,
-             chksum = ip.chksum, src = ip4(ip.src), dst = ip4(ip.dst) }
-  end,
-  function(c) -- IPv6
-    local ip = c.ipv6
-    return { version = 6, tc = ip.tc, fl = ip.fl, plen = ip.plen, nh = ip.nh,
-             hlim = ip.hlim, src = ip6(ip.src), dst = ip6(ip.dst) }
-  end,
-  function(c) -- ICMP
-    local i = c.icmp
-    return { type = i.type, code = i.code, chksum = i.chksum, id = i.id, seq = i.seq }
-  end,
+  build_ip("ip"),
+  build_ipv6("ipv6"),
+  build_icmp("icmp"),
   function(c) -- ICMPv6
     local i = c.icmp
     return { type = i.type, code = i.code, cksum = i.chksum }
   end,
-  function(c) -- TCP
-    local t = c.tcp
-    return { sport = t.sport, dport = t.dport, seq = t.seq, ack = t.ack,
-             dataofs = t.dataofs, flags = TCP_FLAGS[t.flags], window = t.window,
-             chksum = t.chksum, urgptr = t.urgptr }
-  end,
-  function(c) -- UDP
-    local u = c.udp
-    return { sport = u.sport, dport = u.dport, len = u.len, chksum = u.chksum }
-  end,
+  build_tcp("tcp"),
+  build_udp("udp"),
   build_dns,
   function(c) -- Raw
     return { load = ffi.string(c.data + c.payload_off, c.payload_len) }
@@ -185,13 +279,16 @@ local BUILD = {
   function(c) -- Padding
     return { load = ffi.string(c.data + c.pad_off, c.pad_len) }
   end,
+  build_ip("iperr"),
+  build_ipv6("ipv6err"),
+  build_tcp("tcperr"),
+  build_udp("udperr"),
+  build_icmp("icmperr"),
 }
 
 ----------------------------------------------------------------------------
 -- Packet tables
 
-local batch = nil          -- the current batch: const struct dpl_packet *
-local SLOT = {}            -- private key: the packet's index in the batch
 local sources = config.sources
 
 local function packet_cdata(p, level)
@@ -202,6 +299,14 @@ local function packet_cdata(p, level)
   return batch[i]
 end
 
+-- pkt.layers is one shared (read-only) table per sequence of layers, so a
+-- chef that counts layers allocates nothing per packet.
+local shapes, nshapes = {}, 0
+
+local function layer_name(i, c)
+  return LAYER_NAMES[c.layers[i]]
+end
+
 local FIELDS = {
   time = function(c) return c.time end,
   wirelen = function(c) return c.wirelen end,
@@ -209,8 +314,12 @@ local FIELDS = {
   source = function(c) return sources[c.source + 1] end,
   raw = function(c) return ffi.string(c.data, c.caplen) end,
   layers = function(c)
-    local t = setmetatable({}, ARRAY)
-    for i = 0, c.nlayers - 1 do t[i + 1] = LAYER_NAMES[c.layers[i]] end
+    local shape = c.shape
+    local t = shapes[shape]
+    if t == nil then
+      t = fill(setmetatable({}, ARRAY), c.nlayers, layer_name, c)
+      if shape >= 0 and nshapes < 4096 then shapes[shape], nshapes = t, nshapes + 1 end
+    end
     return t
   end,
 }
@@ -220,7 +329,7 @@ local METHODS = {}
 
 function METHODS.haslayer(p, name)
   local id = LAYER_ID[name]
-  return id ~= nil and find_layer(packet_cdata(p, 3), id, 1) ~= nil
+  return id ~= nil and packet_cdata(p, 3).first[id] ~= 0
 end
 
 function METHODS.getlayer(p, name, nth)
@@ -229,7 +338,7 @@ function METHODS.getlayer(p, name, nth)
   if id == nil then return nil end
   local c = packet_cdata(p, 3)
   local pos, tag = find_layer(c, id, nth)
-  return pos and BUILD[id](c, tag) or nil
+  return pos and BUILD[id](c, tag, p, rawget(p, SLOT)) or nil
 end
 
 function Packet.__index(p, key)
@@ -245,7 +354,7 @@ function Packet.__index(p, key)
     if id == nil then return nil end
     local pos, tag = find_layer(c, id, 1)
     if pos == nil then return nil end
-    v = BUILD[id](c, tag)
+    v = BUILD[id](c, tag, p, rawget(p, SLOT))
   end
   rawset(p, key, v)
   return v
@@ -263,6 +372,7 @@ end
 local chefs = {}           -- every registered chef, in load order
 local packet_chefs = {}    -- those with a packet_handler
 local interval_chefs = {}  -- those with an interval_handler
+local run_range = nil      -- the batch loop for these chefs, built on demand
 
 local function stem(path)
   return path:match("([^/]+)%.lua$") or path:match("([^/]+)$")
@@ -305,6 +415,7 @@ local function register(t, path)
                 on_packet = t.packet_handler, on_interval = t.interval_handler }
   chefs[#chefs + 1] = rec
   if type(rec.on_packet) == "function" then packet_chefs[#packet_chefs + 1] = rec end
+  run_range = nil
   if type(rec.on_interval) == "function" then interval_chefs[#interval_chefs + 1] = rec end
 end
 
@@ -364,42 +475,58 @@ local function poke_by_packet_time(t)
   end
 end
 
--- Progress through the batch, kept outside run_range so that after a
--- handler error the loop resumes with the next chef on the same packet.
-local cur_i, cur_c, cur_p = 0, 1, nil
+-- Progress through the batch: the packet index, the chef index and the
+-- packet table, so that after a handler error the batch resumes with the
+-- next chef on the same packet.
+local progress = { i = 0, c = 1, p = nil }
 
-local function run_range(n, i0, c0)
-  local pc, npc = packet_chefs, #packet_chefs
-  for i = i0, n - 1 do
-    local p = cur_p
-    if c0 == 1 then
-      if packet_time_pokes then poke_by_packet_time(batch[i].time) end
-      p = setmetatable({ [SLOT] = i }, Packet)
-      cur_p = p
-    end
-    for c = c0, npc do
-      cur_i, cur_c = i, c
-      local rec = pc[c]
-      local v = rec.on_packet(rec.chef, p)
-      if v ~= nil then emit(rec.name, "packet", v) end
-    end
-    p[SLOT] = nil
-    c0 = 1
+-- The loop over a batch is generated for the chefs at hand: one call per
+-- chef in a row, not an inner loop over chefs, which LuaJIT would not
+-- compile together with the loop over packets.
+local function build_runner()
+  local src = { "local st, SLOT, setmetatable, Packet, emit, poke_at, H, K, N, new = ...",
+                "return function(batch, n, i0, c0)",
+                "  for i = i0, n - 1 do",
+                "    local p, v = st.p",
+                "    if c0 == 1 then" }
+  if packet_time_pokes then src[#src + 1] = "      poke_at(batch[i].time)" end
+  -- Room for the fields chefs usually read, so caching them does not
+  -- grow the table; time is read by nearly every chef.
+  src[#src + 1] = "      p = setmetatable(new(0, 4), Packet)"
+  src[#src + 1] = "      p[SLOT], p.time = i, batch[i].time"
+  src[#src + 1] = "      st.p = p"
+  src[#src + 1] = "    end"
+  src[#src + 1] = "    st.i = i"
+  for c = 1, #packet_chefs do
+    src[#src + 1] = ("    if c0 <= %d then st.c = %d; v = H[%d](K[%d], p); " ..
+                     "if v ~= nil then emit(N[%d], 'packet', v) end end"):format(c, c, c, c, c)
   end
+  src[#src + 1] = "    p[SLOT] = nil"
+  src[#src + 1] = "    c0 = 1"
+  src[#src + 1] = "  end"
+  src[#src + 1] = "end"
+  local H, K, N = {}, {}, {}
+  for c, rec in ipairs(packet_chefs) do H[c], K[c], N[c] = rec.on_packet, rec.chef, rec.name end
+  local chunk = assert(load(table.concat(src, "\n"), "=runner"))
+  return chunk(progress, SLOT, setmetatable, Packet, emit, poke_by_packet_time, H, K, N,
+               require("table.new"))
 end
 
 -- Run every chef over n packets at ptr; returns the number of output slots.
 function R.run_batch(ptr, n)
-  batch = ffi.cast(PKTS, ptr)
+  local pkts = ffi.cast(PKTS, ptr)
+  if run_range == nil then run_range = build_runner() end
+  batch, readable = pkts, pkts
+  generation = generation + 1
   nout = 0
   local i, c = 0, 1
   while true do
-    local ok, err = pcall(run_range, n, i, c)
+    local ok, err = pcall(run_range, pkts, n, i, c)
     if ok then break end
-    emit(packet_chefs[cur_c].name, "error", "packet_handler: " .. tostring(err))
-    i, c = cur_i, cur_c + 1
+    emit(packet_chefs[progress.c].name, "error", "packet_handler: " .. tostring(err))
+    i, c = progress.i, progress.c + 1
     if c > #packet_chefs then
-      cur_p[SLOT] = nil
+      progress.p[SLOT] = nil
       i, c = i + 1, 1
     end
   end
@@ -408,6 +535,7 @@ function R.run_batch(ptr, n)
 end
 
 function R.poke()
+  generation = generation + 1
   nout = 0
   poke()
   return nout

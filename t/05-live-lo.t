@@ -1,0 +1,52 @@
+#!/usr/bin/perl
+# Live capture: DNS queries sent over loopback come out as dumplings.
+# Capturing needs root (or CAP_NET_RAW), so the test skips without it.
+use strict;
+use warnings;
+use lib 't/lib';
+use Test::More;
+use TestLib;
+use IO::Socket::INET;
+
+plan skip_all => 'live capture on lo needs root' if $> != 0;
+
+my $dir = tmpdir();
+my $token = sprintf 't%d%d', $$, int(rand(1e6));
+my @names = map { "host$_.$token.example" } 1 .. 3;
+
+my $pid = spawn([bin(), 'kitchen', '-i', 'lo', '-c', 'dns', '--stdout', '-p', '60',
+		 '-f', 'udp dst port 53 and dst host 127.0.0.1'],
+		out => "$dir/out", err => "$dir/err");
+ok(wait_for(sub { (slurp("$dir/err") // '') =~ /capturing on lo/ }, 20), 'the kitchen starts capturing on lo')
+	or diag(slurp("$dir/err"));
+
+sub dns_query {
+	my ($id, $name) = @_;
+	my $qname = join('', map { chr(length) . $_ } split /\./, $name) . "\0";
+	return pack('n6', $id, 0x0100, 1, 0, 0, 0) . $qname . pack('n2', 1, 1);
+}
+
+my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => 53, Proto => 'udp')
+	or BAIL_OUT("udp socket: $!");
+# Resend until seen (bounded): the first packets may race the filter setup.
+my %seen;
+for my $round (1 .. 20) {
+	$sock->send(dns_query($round * 10 + $_, $names[$_])) for 0 .. $#names;
+	last if wait_for(sub {
+		%seen = map { ($_->{payload}{lookup}{hostname} // '') => 1 }
+			grep { $_->{metadata}{driver} eq 'packet' }
+			decode_lines(join "\n", grep { /\}$/ } split /\n/, slurp("$dir/out") // '');
+		!grep { !$seen{$_} } @names;
+	}, 0.5);
+}
+ok($seen{$_}, "lookup of $_ became a dumpling") for @names;
+
+my $status = stop($pid, 'TERM');
+is($status >> 8, 0, 'SIGTERM stops the kitchen cleanly');
+my @docs = decode_lines(slurp("$dir/out"));
+my ($final) = grep { $_->{metadata}{driver} eq 'interval' } reverse @docs;
+ok($final && $final->{payload}{lookups_seen}{$names[0]}, 'a final interval dumpling summarizes the lookups');
+is($docs[0]{metadata}{chef}, 'DNSLookupChef', 'dumplings come from the DNS chef');
+like(slurp("$dir/err"), qr/packets, \d+ dumplings/, 'the kitchen reports its totals on exit');
+
+done_testing;
