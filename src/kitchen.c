@@ -21,6 +21,20 @@
  * arena, so the chefs run once per batch instead of once per packet. */
 enum { BATCH_PACKETS = 256, ARENA_BYTES = 1 << 20, MAX_SNAPLEN = 262144 };
 
+/* Under AddressSanitizer each packet is followed by a poisoned gap, so a
+ * decoder read past the captured bytes is caught instead of landing in the
+ * next packet. */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+enum { PACKET_GAP = 64 };
+#define poison(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define unpoison(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+enum { PACKET_GAP = 0 };
+#define poison(p, n) ((void)(p), (void)(n))
+#define unpoison(p, n) ((void)(p), (void)(n))
+#endif
+
 struct kitchen_opts {
 	const char *name;
 	const char *hub;
@@ -247,6 +261,7 @@ static void run_batch(struct kitchen *k)
 	chef_runtime_batch(k->chefs, k->pkts, k->npkts);
 	k->npkts = 0;
 	k->arena_used = 0;
+	unpoison(k->arena, ARENA_BYTES);
 	if (k->sink->gone)
 		stop_requested = 1;
 }
@@ -275,12 +290,14 @@ static void add_packet(struct kitchen *k, int source, const struct pcap_pkthdr *
 
 	if (caplen > MAX_SNAPLEN)
 		caplen = MAX_SNAPLEN;
-	if (k->npkts == BATCH_PACKETS || k->arena_used + caplen > ARENA_BYTES)
+	if (k->npkts == BATCH_PACKETS || k->arena_used + caplen + PACKET_GAP > ARENA_BYTES)
 		run_batch(k);
 	pkt = &k->pkts[k->npkts++];
 	memcpy(k->arena + k->arena_used, bytes, caplen);
 	pkt->data = k->arena + k->arena_used;
 	k->arena_used += caplen;
+	poison(k->arena + k->arena_used, PACKET_GAP);
+	k->arena_used += PACKET_GAP;
 	pkt->caplen = caplen;
 	pkt->wirelen = h->len;
 	pkt->time = packet_time(src, &h->ts);
@@ -296,7 +313,7 @@ static void read_file(struct kitchen *k, int i)
 	struct capture_source *src = &k->sources[i];
 	struct pcap_pkthdr *h;
 	const u_char *bytes;
-	int rc;
+	int rc = 0;
 
 	while (!stop_requested && (rc = pcap_next_ex(src->pcap, &h, &bytes)) == 1)
 		add_packet(k, i, h, bytes);

@@ -1,0 +1,60 @@
+-- Test chef for t/11-decode-malformed.t: reads every layer and every field
+-- the runtime offers, through every way in (fields, layer tables, DNS
+-- sections, haslayer, getlayer), and returns all of it, so that a decoder
+-- or runtime bug on hostile input shows as a crash, a sanitizer report or
+-- invalid JSON.
+
+local chef = { name = "TouchChef" }
+
+local NAMES = { "Ethernet", "Dot1Q", "Dot1AD", "CookedLinux", "Loopback", "ARP",
+  "IP", "IPv6", "ICMP", "ICMPv6", "TCP", "UDP", "DNS", "Raw", "Padding",
+  "IPerror", "IPerror6", "TCPerror", "UDPerror", "ICMPerror", "NoSuchLayer" }
+
+-- Read every value of a layer table, DNS sections included; returns how
+-- many there were. Keys that are not strings belong to the runtime.
+local function touch(v)
+  if type(v) ~= "table" then return 1 end
+  local n = 0
+  for k, x in pairs(v) do
+    if type(k) == "string" or type(k) == "number" then n = n + touch(x) end
+  end
+  return n
+end
+
+local function touch_dns(dns)
+  local n = 0
+  for _, section in ipairs({ "qd", "an", "ns", "ar" }) do
+    for _, rr in ipairs(dns[section]) do n = n + touch(rr) end
+  end
+  return n
+end
+
+-- The payload: the layer names, the layer tables (all fields), the names
+-- haslayer finds, and how many layers getlayer finds past the first.
+function chef:packet_handler(pkt)
+  local out = {
+    time = pkt.time, wirelen = pkt.wirelen, caplen = pkt.caplen,
+    source = pkt.source, layers = pkt.layers, fields = {},
+    has = dumplings.array(), more = 0,
+  }
+  assert(#pkt.raw == pkt.caplen, "pkt.raw is the captured bytes")
+  local values = 0
+  for _, name in ipairs(pkt.layers) do
+    local layer = pkt[name]
+    values = values + touch(layer) + (name == "DNS" and touch_dns(layer) or 0)
+    out.fields[name] = layer
+  end
+  out.values = values
+  for _, name in ipairs(NAMES) do
+    local has = pkt:haslayer(name)
+    assert(has == (pkt[name] ~= nil), "haslayer agrees with the field")
+    assert(has == (pkt:getlayer(name) ~= nil), "getlayer agrees with haslayer")
+    if has then out.has[#out.has + 1] = name end
+    for nth = 2, 3 do
+      if pkt:getlayer(name, nth) ~= nil then out.more = out.more + 1 end
+    end
+  end
+  return out
+end
+
+return chef

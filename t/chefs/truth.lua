@@ -1,0 +1,96 @@
+-- Test chef for t/10-decode-truth.t: for every packet, the same 30 columns
+-- as the tshark ground-truth files in the capture corpus (see the corpus
+-- README for the list and tshark's spelling of each). Empty string = no
+-- such field. Fields tshark takes from the first occurrence anywhere in the
+-- packet (ports and DNS inside an ICMP error) come from the quoted layers.
+
+local chef = { name = "TruthChef" }
+
+local TCP_BITS = { F = 0x001, S = 0x002, R = 0x004, P = 0x008, A = 0x010,
+                   U = 0x020, E = 0x040, C = 0x080, N = 0x100 }
+
+-- tshark's tcp.flags holds the 3 reserved bits above scapy's 9 flags.
+local function tcp_flags(tcp)
+  local v = tcp.reserved * 0x200
+  for ch in tcp.flags:gmatch(".") do v = v + TCP_BITS[ch] end
+  return ("0x%04x"):format(v)
+end
+
+local function str(v)
+  if v == nil then return "" end
+  return tostring(v)
+end
+
+-- TLS: the server_name extension of a ClientHello at the start of a segment.
+local function u16(s, i) return s:byte(i) * 256 + s:byte(i + 1) end
+
+local function tls_sni(load)
+  if #load < 6 or load:byte(1) ~= 22 or load:byte(6) ~= 1 then return nil end
+  -- p counts the bytes consumed: record header, handshake header, version, random
+  local p = 5 + 4 + 2 + 32
+  if p >= #load then return nil end
+  p = p + 1 + load:byte(p + 1)                -- session id
+  if p + 2 > #load then return nil end
+  p = p + 2 + u16(load, p + 1)                -- cipher suites
+  if p + 1 > #load then return nil end
+  p = p + 1 + load:byte(p + 1)                -- compression methods
+  if p + 2 > #load then return nil end
+  local ext_end = p + 2 + u16(load, p + 1)
+  p = p + 2
+  while p + 4 <= ext_end and p + 4 <= #load do
+    local etype, elen = u16(load, p + 1), u16(load, p + 3)
+    if etype == 0 and p + 9 <= #load then      -- list len, name type, name len
+      local n = u16(load, p + 8)
+      local name = load:sub(p + 10, p + 9 + n)
+      if #name == n then return name end
+      return nil
+    end
+    p = p + 4 + elen
+  end
+  return nil
+end
+
+local METHODS = { GET = 1, POST = 1, HEAD = 1, PUT = 1, DELETE = 1,
+                  OPTIONS = 1, CONNECT = 1, TRACE = 1, PATCH = 1 }
+
+-- A request line at the start of a segment; a snaplen may cut it short.
+local function http_request(load)
+  local method = load:match("^(%u+) ")
+  if not method or not METHODS[method] then return nil end
+  local host = load:match("\r?\n[Hh][Oo][Ss][Tt]:[ \t]*([^\r\n]*)\r?\n")
+  return method, host
+end
+
+function chef:packet_handler(pkt)
+  local eth, arp, ip, ip6 = pkt.Ethernet, pkt.ARP, pkt.IP, pkt.IPv6
+  local tcp = pkt.TCP or pkt.TCPerror
+  local udp = pkt.UDP or pkt.UDPerror
+  local icmp, icmp6, dns = pkt.ICMP, pkt.ICMPv6, pkt.DNS
+  local vlan = pkt.Dot1Q
+  local q = dns and dns.qd[1]
+  local raw = pkt.Raw
+  local sni, method, host
+  if raw and pkt.TCP then
+    sni = tls_sni(raw.load)
+    method, host = http_request(raw.load)
+  end
+  local qname = q and q.qname
+  if qname == "." then qname = "<Root>" end
+  return {
+    str(pkt.wirelen), str(pkt.caplen),
+    str(eth and eth.src), str(eth and eth.dst),
+    str(vlan and vlan.vlan),
+    str(arp and arp.op), str(arp and arp.psrc), str(arp and arp.pdst),
+    str(ip and ip.src), str(ip and ip.dst), str(ip and ip.proto),
+    str(ip6 and ip6.src), str(ip6 and ip6.dst), str(ip6 and ip6.nh),
+    str(tcp and tcp.sport), str(tcp and tcp.dport),
+    tcp and tcp.flags and tcp_flags(tcp) or "",    -- a partial TCPerror has none
+    str(udp and udp.sport), str(udp and udp.dport),
+    str(icmp and icmp.type), str(icmp6 and icmp6.type),
+    dns and ("0x%04x"):format(dns.id) or "", str(dns and dns.qr),
+    str(qname), str(q and q.qtype), str(dns and dns.ancount),
+    str(sni), str(method), str(host),
+  }
+end
+
+return chef

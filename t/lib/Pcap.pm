@@ -1,0 +1,120 @@
+package Pcap;
+# Reading and writing classic pcap files, and building frames byte by byte,
+# for tests that need packets no capture has. Checksums are left zero: the
+# decoder does not check them.
+use strict;
+use warnings;
+use Exporter 'import';
+
+our @EXPORT = qw(read_pcap write_pcap ether ipv4 ipv6 udp tcp icmp icmpv6
+		 dns_message dns_name dns_question dns_rr);
+
+# read_pcap(PATH) -> (linktype, [[caplen-bytes, wirelen], ...]) for a classic
+# pcap file of either byte order; undef for anything else (pcapng).
+sub read_pcap {
+	my ($path) = @_;
+	open my $fh, '<:raw', $path or die "$path: $!";
+	local $/;
+	my $s = <$fh>;
+	return undef if length $s < 24;
+	my $magic = unpack('V', $s);
+	my $e = $magic == 0xa1b2c3d4 || $magic == 0xa1b23c4d ? 'V'
+	      : $magic == 0xd4c3b2a1 || $magic == 0x4d3cb2a1 ? 'N' : return undef;
+	my $linktype = unpack("x20 $e", $s);
+	my (@pkts, $off);
+	for ($off = 24; $off + 16 <= length $s;) {
+		my ($caplen, $wirelen) = unpack("x8 $e $e", substr($s, $off, 16));
+		last if $off + 16 + $caplen > length $s;
+		push @pkts, [substr($s, $off + 16, $caplen), $wirelen];
+		$off += 16 + $caplen;
+	}
+	return ($linktype, \@pkts);
+}
+
+# write_pcap(PATH, LINKTYPE, [frame-bytes or [bytes, wirelen]], ...):
+# little-endian, microseconds, one packet per second from t = 1e9.
+sub write_pcap {
+	my ($path, $linktype, @frames) = @_;
+	open my $fh, '>:raw', $path or die "$path: $!";
+	print $fh pack('VvvlVVV', 0xa1b2c3d4, 2, 4, 0, 0, 262144, $linktype);
+	my $t = 1_000_000_000;
+	for my $f (@frames) {
+		my ($bytes, $wirelen) = ref $f ? @$f : ($f, length $f);
+		print $fh pack('VVVV', $t++, 0, length $bytes, $wirelen), $bytes;
+	}
+	close $fh or die "$path: $!";
+}
+
+sub ether {
+	my ($type, $payload) = @_;
+	return pack('H12 H12 n', '0200000000bb', '0200000000aa', $type) . $payload;
+}
+
+# ipv4(PROTO, PAYLOAD, {src, dst, len, ihl, frag}) with the total length
+# computed unless given.
+sub ipv4 {
+	my ($proto, $payload, $o) = @_;
+	$o //= {};
+	my $ihl = $o->{ihl} // 5;
+	my $opts = "\x01" x ($ihl * 4 - 20);
+	my $len = $o->{len} // 20 + length($opts) + length $payload;
+	return pack('C C n n n C C n a4 a4', 0x40 | $ihl, 0, $len, 1, $o->{frag} // 0,
+		    64, $proto, 0, pack('C4', split /\./, $o->{src} // '192.0.2.1'),
+		    pack('C4', split /\./, $o->{dst} // '192.0.2.2')) . $opts . $payload;
+}
+
+sub ipv6 {
+	my ($nh, $payload) = @_;
+	return pack('N n C C', 0x60000000, length $payload, $nh, 64)
+		. pack('H32', '20010db8000000000000000000000001')
+		. pack('H32', '20010db8000000000000000000000002') . $payload;
+}
+
+sub udp {
+	my ($sport, $dport, $payload, $len) = @_;
+	return pack('n n n n', $sport, $dport, $len // 8 + length $payload, 0) . $payload;
+}
+
+sub tcp {
+	my ($sport, $dport, $flags, $payload) = @_;
+	return pack('n n N N C C n n n', $sport, $dport, 1, 0, 5 << 4, $flags, 65535, 0, 0)
+		. $payload;
+}
+
+sub icmp {
+	my ($type, $code, $payload) = @_;
+	return pack('C C n N', $type, $code, 0, 0) . $payload;
+}
+
+sub icmpv6 { icmp(@_) }
+
+# A name as wire labels: dns_name('www.example.com') ends with the root;
+# dns_name('www', \0x0c) ends with a compression pointer to offset 12.
+sub dns_name {
+	my ($name, $pointer) = @_;
+	my $s = join '', map { pack('C/a*', $_) } grep { length } split /\./, $name;
+	return $s . (defined $pointer ? pack('n', 0xc000 | $$pointer) : "\0");
+}
+
+sub dns_question {
+	my ($name, $type) = @_;
+	return $name . pack('n n', $type, 1);
+}
+
+# dns_rr(NAME-bytes, TYPE, RDATA, RDLENGTH) with rdlength computed unless given.
+sub dns_rr {
+	my ($name, $type, $rdata, $rdlen) = @_;
+	return $name . pack('n n N n', $type, 1, 3600, $rdlen // length $rdata) . $rdata;
+}
+
+# dns_message({id, flags, qd => [..], an => [..], ns => [..], ar => [..],
+# counts => [q, a, n, r]}) with the counts computed unless given.
+sub dns_message {
+	my ($m) = @_;
+	my @sec = map { $m->{$_} // [] } qw(qd an ns ar);
+	my @counts = $m->{counts} ? @{ $m->{counts} } : map { scalar @$_ } @sec;
+	return pack('n n n n n n', $m->{id} // 0x1234, $m->{flags} // 0x8180, @counts)
+		. join '', map { @$_ } @sec;
+}
+
+1;
