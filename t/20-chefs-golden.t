@@ -1,0 +1,60 @@
+#!/usr/bin/perl
+# Golden tests for the bundled chefs: each chef cooks known captures and
+# must produce exactly the dumplings in t/golden/ (creation_time, the only
+# thing that changes between runs, is left out). To accept a deliberate
+# change, run with DUMPLINGS_REGOLD=1 and review the diff of t/golden/.
+use strict;
+use warnings;
+use lib 't/lib';
+use Test::More;
+use TestLib;
+use JSON::PP;
+
+my %cases = (
+	dns => [ [qw(-p 60)], 'dns_udp.pcap', 'dns-long-connection.pcap',
+		 'pcapng-multi-interface.pcapng', 'ipv6-fragmented-dns.pcap', 'SAMPLE' ],
+	arp => [ [], 'arp-who-has.pcap', 'linuxsll-arp.pcap', 'icmp_dot1q.pcap',
+		 '802.1ad_QinQ.pcap', 'SAMPLE' ],
+	packetcount => [ [qw(-p 1)], 'wikipedia.pcap', 'q-in-q.pcap', 'linux_dlt_sll2.pcap',
+			 'icmp-destunreach-udp.pcap' ],
+	toptalkers => [ [qw(-p 2)], 'http-get.pcap', 'wikipedia.pcap', 'SAMPLE' ],
+	servernames => [ [qw(-p 60)], 'tls-chrome-34-google.pcap', 'http-get.pcap',
+			 'wikipedia.pcap', 'SAMPLE' ],
+);
+
+my $canon = JSON::PP->new->canonical->utf8;
+
+sub normalize {
+	my ($out) = @_;
+	my @lines;
+	for my $doc (decode_lines($out)) {
+		delete $doc->{metadata}{creation_time};
+		push @lines, $canon->encode($doc);
+	}
+	return join('', map { "$_\n" } @lines);
+}
+
+for my $chef (sort keys %cases) {
+	my ($opts, @files) = @{ $cases{$chef} };
+	my @args = map { ('-r', $_ eq 'SAMPLE' ? root() . '/examples/sample.pcap' : pcap($_)) } @files;
+	my $r = run('kitchen', '--stdout', '-q', '-f', '', '-c', $chef, @$opts, @args);
+	is($r->{status}, 0, "$chef: kitchen exits 0");
+	is($r->{err}, '', "$chef: nothing logged");
+	my $got = normalize($r->{out});
+	my $golden = root() . "/t/golden/$chef.ndjson";
+	spew($golden, $got) if $ENV{DUMPLINGS_REGOLD};
+	my $want = slurp($golden) // '';
+	ok(length $got, "$chef: makes dumplings");
+	if ($got eq $want) {
+		pass("$chef: matches t/golden/$chef.ndjson");
+	} else {
+		my @g = split /\n/, $got;
+		my @w = split /\n/, $want;
+		my ($i) = grep { ($g[$_] // '') ne ($w[$_] // '') } 0 .. ($#g > $#w ? $#g : $#w);
+		fail("$chef: matches t/golden/$chef.ndjson");
+		diag("first difference at dumpling " . ($i + 1) . ":\n got: " . ($g[$i] // '(none)') .
+		     "\nwant: " . ($w[$i] // '(none)'));
+	}
+}
+
+done_testing;
