@@ -7,6 +7,8 @@ use lib 't/lib';
 use Test::More;
 use TestLib;
 
+need_corpus();
+
 my $r;
 
 $r = run('--version');

@@ -7,6 +7,8 @@ use warnings;
 use lib 't/lib';
 use Test::More;
 use TestLib;
+
+need_corpus();
 use JSON::PP;
 
 my $r = run('kitchen', '--stdout', '-f', '', '-c', root() . '/t/chefs/cases.lua',

@@ -8,6 +8,8 @@ use lib 't/lib';
 use Test::More;
 use TestLib;
 
+need_corpus();
+
 my $dir = tmpdir();
 my $wiki = pcap('wikipedia.pcap');
 

@@ -11,6 +11,8 @@ use lib 't/lib';
 use Test::More;
 use TestLib;
 
+need_corpus();
+
 my @COLUMNS = qw(frame.number frame.len frame.cap_len eth.src eth.dst vlan.id
 	arp.opcode arp.src.proto_ipv4 arp.dst.proto_ipv4 ip.src ip.dst ip.proto
 	ipv6.src ipv6.dst ipv6.nxt tcp.srcport tcp.dstport tcp.flags

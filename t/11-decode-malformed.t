@@ -11,6 +11,8 @@ use lib 't/lib';
 use Test::More;
 use JSON::PP;
 use TestLib;
+
+need_corpus();
 use Pcap;
 
 my $chef = root() . '/t/chefs/touch.lua';

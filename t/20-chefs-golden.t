@@ -8,6 +8,8 @@ use warnings;
 use lib 't/lib';
 use Test::More;
 use TestLib;
+
+need_corpus();
 use JSON::PP;
 
 my %cases = (

@@ -12,7 +12,7 @@ use POSIX qw(:sys_wait_h);
 use Time::HiRes qw(sleep time);
 use Exporter 'import';
 
-our @EXPORT = qw(root bin pcap pcaps_dir tmpdir run free_port spawn stop
+our @EXPORT = qw(root bin pcap pcaps_dir need_corpus tmpdir run free_port spawn stop
 		 wait_for_port wait_for decode_lines slurp spew json);
 
 my $ROOT = abs_path(dirname(__FILE__) . '/../..');
@@ -25,6 +25,13 @@ sub bin { $ENV{DUMPLINGS} // "$ROOT/dumplings" }
 # The shared capture corpus sits beside the repository.
 sub pcaps_dir { $ENV{DUMPLINGS_PCAPS} // abs_path("$ROOT/../shared/pcaps") // "$ROOT/../shared/pcaps" }
 sub pcap { pcaps_dir() . '/' . $_[0] }
+
+# Tests that read the shared capture corpus skip, saying why, without it.
+sub need_corpus {
+	return if -d pcaps_dir() && -e pcap('dns_udp.pcap');
+	Test::More::plan(skip_all => 'capture corpus not found at ' . pcaps_dir() .
+			 ' (set DUMPLINGS_PCAPS)');
+}
 
 sub tmpdir { tempdir('dumplings-test-XXXXXX', TMPDIR => 1, CLEANUP => 1) }
 

@@ -1,0 +1,16 @@
+local chef = { name = "SynCounter", ports = {} }
+
+function chef:packet_handler(pkt)
+  local tcp = pkt.TCP
+  if tcp and tcp.flags == "S" then
+    self.ports[tcp.dport] = (self.ports[tcp.dport] or 0) + 1
+  end
+end
+
+function chef:interval_handler()
+  local ports = self.ports
+  self.ports = {}
+  return { syns_by_port = ports }
+end
+
+return chef
