@@ -4,6 +4,7 @@
  *
  * One lua_pcall per batch, not per packet: the Lua side loops over the
  * batch and catches handler errors itself, resuming with the next chef. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,12 @@ struct chef_entry {
 	struct log_limit limit;
 };
 
+/* A loaded chef file and the revision (content hash) running now. */
+struct chef_file {
+	char *path;
+	char rev[9];
+};
+
 struct chef_runtime {
 	lua_State *L;
 	int ref_runtime;	/* the table runtime.lua returned */
@@ -43,6 +50,8 @@ struct chef_runtime {
 	char *kitchen_quoted;
 	const char **names;
 	int nnames;
+	struct chef_file *files;	/* every chef file loaded, in order */
+	int nfiles;
 };
 
 static int push_runtime_fn(struct chef_runtime *rt, const char *name)
@@ -147,21 +156,118 @@ void chef_runtime_free(struct chef_runtime *rt)
 	for (int i = 0; i < rt->nnames; i++)
 		free((char *)rt->names[i]);
 	free(rt->names);
+	for (int i = 0; i < rt->nfiles; i++)
+		free(rt->files[i].path);
+	free(rt->files);
 	free(rt);
 }
 
-/* Call runtime.load(path, list_only); leaves the result on the stack. */
-static int call_load(struct chef_runtime *rt, const char *path, int list_only)
+/* The whole of a chef file, or NULL after logging. */
+static char *read_chef_file(const char *path, size_t *len)
 {
-	push_runtime_fn(rt, "load");
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0, n = 0, got;
+
+	if (!f) {
+		log_error("chef file %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	do {
+		if (cap - n < 4096)
+			buf = xrealloc(buf, cap = cap ? cap * 2 : 16384);
+		got = fread(buf + n, 1, cap - n, f);
+		n += got;
+	} while (got > 0);
+	if (ferror(f)) {
+		log_error("chef file %s: read error", path);
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	*len = n;
+	return buf;
+}
+
+/* A short hash of a chef file's content (32-bit FNV-1a, in hex): the chef
+ * revision that every dumpling carries as metadata.chef_rev. */
+static void content_rev(const char *s, size_t n, char rev[9])
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	snprintf(rev, 9, "%08x", h);
+}
+
+static struct chef_file *find_file(struct chef_runtime *rt, const char *path)
+{
+	for (int i = 0; i < rt->nfiles; i++)
+		if (!strcmp(rt->files[i].path, path))
+			return &rt->files[i];
+	return NULL;
+}
+
+/* Call runtime.fn(path, source, rev, list_only) with the file's source,
+ * leaving its two results on the stack. When unchanged_rev is given and the
+ * file's revision equals it, nothing is called and 1 is returned. Returns
+ * 0, or -1 with the error message on the stack (*err points at it) or,
+ * when the file could not be read, nothing on the stack and *err NULL. */
+static int call_with_source(struct chef_runtime *rt, const char *fn, const char *path,
+			    int list_only, const char *unchanged_rev, char rev[9],
+			    const char **err)
+{
+	size_t len;
+	char *source = read_chef_file(path, &len);
+
+	*err = NULL;
+	if (!source)
+		return -1;
+	content_rev(source, len, rev);
+	if (unchanged_rev && !strcmp(unchanged_rev, rev)) {
+		free(source);
+		return 1;
+	}
+	push_runtime_fn(rt, fn);
 	lua_pushstring(rt->L, path);
+	lua_pushlstring(rt->L, source, len);
+	lua_pushstring(rt->L, rev);
 	lua_pushboolean(rt->L, list_only);
-	if (lua_pcall(rt->L, 2, 1, 0)) {
-		log_error("chef file %s: %s", path, lua_tostring(rt->L, -1));
-		lua_pop(rt->L, 1);
+	free(source);
+	if (lua_pcall(rt->L, 4, 2, 0)) {
+		*err = lua_tostring(rt->L, -1);
 		return -1;
 	}
+	return 0;
+}
+
+/* runtime.load(); leaves its result (the chefs found) on the stack and
+ * returns how many, or -1 after logging. */
+static int call_load(struct chef_runtime *rt, const char *path, int list_only, char rev[9])
+{
+	const char *err;
+
+	if (call_with_source(rt, "load", path, list_only, NULL, rev, &err) < 0) {
+		if (err) {
+			log_error("chef file %s: %s", path, err);
+			lua_pop(rt->L, 1);
+		}
+		return -1;
+	}
+	lua_pop(rt->L, 1);	/* load has one result; the second is nil */
 	return (int)lua_objlen(rt->L, -1);
+}
+
+static void remember_file(struct chef_runtime *rt, const char *path, const char rev[9])
+{
+	struct chef_file *f = find_file(rt, path);
+
+	if (!f) {
+		rt->files = xrealloc(rt->files, (rt->nfiles + 1) * sizeof *rt->files);
+		f = &rt->files[rt->nfiles++];
+		f->path = xstrdup(path);
+	}
+	memcpy(f->rev, rev, 9);
 }
 
 static void refresh_names(struct chef_runtime *rt)
@@ -186,7 +292,8 @@ static void refresh_names(struct chef_runtime *rt)
 
 int chef_runtime_load(struct chef_runtime *rt, const char *path)
 {
-	int n = call_load(rt, path, 0), registered = 0;
+	char rev[9];
+	int n = call_load(rt, path, 0, rev), registered = 0;
 
 	if (n < 0)
 		return -1;
@@ -197,13 +304,15 @@ int chef_runtime_load(struct chef_runtime *rt, const char *path)
 		lua_pop(rt->L, 2);
 	}
 	lua_pop(rt->L, 1);
+	remember_file(rt, path, rev);
 	refresh_names(rt);
 	return registered;
 }
 
 int chef_runtime_list(struct chef_runtime *rt, const char *path)
 {
-	int n = call_load(rt, path, 1);
+	char rev[9];
+	int n = call_load(rt, path, 1, rev);
 
 	if (n < 0)
 		return -1;
@@ -264,9 +373,11 @@ static void report_chef_error(struct chef_runtime *rt, const char *chef,
 		log_error("chef %s: %s: %s", chef, what, why);
 }
 
-static void emit_dumpling(struct chef_runtime *rt, const char *chef, const char *driver)
+static void emit_dumpling(struct chef_runtime *rt, const char *chef, const char *rev,
+			  const char *driver)
 {
-	struct dumpling_meta meta = { chef_entry(rt, chef)->quoted, rt->kitchen_quoted, driver, "" };
+	struct dumpling_meta meta = { chef_entry(rt, chef)->quoted, rt->kitchen_quoted,
+				      driver, rev, "" };
 	const char *json, *why;
 	size_t len;
 
@@ -281,8 +392,9 @@ static void emit_dumpling(struct chef_runtime *rt, const char *chef, const char 
 	rt->opt.sink->emit(rt->opt.sink, json, len);
 }
 
-/* Serialize the triples (chef, driver, value) runtime.lua left in its
- * output array; driver "error" carries a handler's error message. */
+/* Serialize what runtime.lua left in its output array, four slots a
+ * dumpling: chef, revision, driver, value. Driver "error" carries a
+ * handler's error message instead. */
 static void drain_output(struct chef_runtime *rt, int nslots)
 {
 	lua_State *L = rt->L;
@@ -290,21 +402,21 @@ static void drain_output(struct chef_runtime *rt, int nslots)
 
 	lua_rawgeti(L, LUA_REGISTRYINDEX, rt->ref_out);
 	out = lua_gettop(L);
-	for (int k = 1; k + 2 <= nslots; k += 3) {
-		const char *chef, *driver;
+	for (int k = 1; k + 3 <= nslots; k += 4) {
+		const char *chef, *rev, *driver;
 
-		lua_rawgeti(L, out, k);
-		lua_rawgeti(L, out, k + 1);
-		lua_rawgeti(L, out, k + 2);
-		chef = lua_tostring(L, -3);
+		for (int i = 0; i < 4; i++)
+			lua_rawgeti(L, out, k + i);
+		chef = lua_tostring(L, -4);
+		rev = lua_tostring(L, -3);
 		driver = lua_tostring(L, -2);
 		if (!strcmp(driver, "error")) {
 			rt->stats.handler_errors++;
 			report_chef_error(rt, chef, "error", lua_tostring(L, -1));
 		} else {
-			emit_dumpling(rt, chef, driver);
+			emit_dumpling(rt, chef, rev, driver);
 		}
-		lua_pop(L, 3);
+		lua_pop(L, 4);
 	}
 	lua_pop(L, 1);
 	rt->opt.sink->flush(rt->opt.sink);
@@ -340,4 +452,90 @@ void chef_runtime_poke(struct chef_runtime *rt)
 {
 	push_runtime_fn(rt, "poke");
 	call_and_drain(rt, "interval", 0);
+}
+
+/* "DNSLookupChef 1a2b3c4d -> 5e6f7a8b, ArpChef new" from runtime.reload's
+ * report, for the log. */
+static void describe_reload(lua_State *L, int report, const char *rev, char *buf, size_t len)
+{
+	size_t used = 0;
+	int n = (int)lua_objlen(L, report);
+
+	buf[0] = '\0';
+	for (int i = 1; i <= n && used < len; i++) {
+		const char *name, *old;
+
+		lua_rawgeti(L, report, i);
+		lua_getfield(L, -1, "name");
+		lua_getfield(L, -2, "old_rev");
+		name = lua_tostring(L, -2);
+		old = lua_tostring(L, -1);
+		if (old)
+			used += snprintf(buf + used, len - used, "%s%s %s -> %s", i > 1 ? ", " : "",
+					 name, old, rev);
+		else
+			used += snprintf(buf + used, len - used, "%s%s (new) %s", i > 1 ? ", " : "",
+					 name, rev);
+		lua_pop(L, 3);
+	}
+	if (n == 0)
+		snprintf(buf, len, "no chefs left");
+}
+
+int chef_runtime_reload(struct chef_runtime *rt, const char *path, int force)
+{
+	struct chef_file *f = find_file(rt, path);
+	double start = monotonic_seconds();
+	const char *err;
+	char rev[9], what[512];
+	int rc, nslots;
+
+	/* Editors often touch a file without changing it, and one save can
+	 * raise several events: the same content is not reloaded unasked. */
+	rc = call_with_source(rt, "reload", path, 0, f && !force ? f->rev : NULL, rev, &err);
+	if (rc > 0)
+		return 0;
+	if (rc < 0) {
+		if (err) {
+			log_error("reloading %s failed, %s: %s", path,
+				  f ? "the running version stays" : "not loaded", err);
+			lua_pop(rt->L, 1);
+		}
+		return -1;
+	}
+	describe_reload(rt->L, lua_gettop(rt->L) - 1, rev, what, sizeof what);
+	log_info("reloaded %s in %.2f ms: %s", path, (monotonic_seconds() - start) * 1e3, what);
+	nslots = (int)lua_tointeger(rt->L, -1);
+	lua_pop(rt->L, 2);
+	remember_file(rt, path, rev);
+	refresh_names(rt);
+	/* Old chef tables are garbage now; collect them while it is quiet. */
+	lua_gc(rt->L, LUA_GCCOLLECT, 0);
+	drain_output(rt, nslots);
+	return 0;
+}
+
+void chef_runtime_remove(struct chef_runtime *rt, const char *path)
+{
+	struct chef_file *f = find_file(rt, path);
+
+	if (!f)
+		return;
+	push_runtime_fn(rt, "remove");
+	lua_pushstring(rt->L, path);
+	call_and_drain(rt, "remove", 1);
+	log_info("%s is gone: its chefs are retired", path);
+	free(f->path);
+	*f = rt->files[--rt->nfiles];
+	refresh_names(rt);
+}
+
+int chef_runtime_file_count(const struct chef_runtime *rt)
+{
+	return rt->nfiles;
+}
+
+const char *chef_runtime_file(const struct chef_runtime *rt, int i)
+{
+	return rt->files[i].path;
 }

@@ -40,6 +40,19 @@ int chef_runtime_list(struct chef_runtime *rt, const char *path);
  * strings live until the runtime is freed. */
 const char *const *chef_runtime_names(struct chef_runtime *rt, int *n);
 
+/* Reload a chef file (or load a new one) between batches: the new chefs
+ * are built and checked, given their old selves through reload(old), then
+ * swapped in; on any failure the running ones stay and the error is
+ * logged. Unchanged content is skipped unless force. Returns 0 or -1. */
+int chef_runtime_reload(struct chef_runtime *rt, const char *path, int force);
+
+/* Retire the chefs of a file that went away (each makes a last interval
+ * dumpling). */
+void chef_runtime_remove(struct chef_runtime *rt, const char *path);
+
+int chef_runtime_file_count(const struct chef_runtime *rt);
+const char *chef_runtime_file(const struct chef_runtime *rt, int i);
+
 void chef_runtime_batch(struct chef_runtime *rt, struct dpl_packet *pkts, int n);
 void chef_runtime_poke(struct chef_runtime *rt);
 const struct chef_stats *chef_runtime_stats(const struct chef_runtime *rt);

@@ -4,6 +4,7 @@
  * the installed tree (../share/dumplings/chefs), so an installed or a
  * freshly built dumplings finds its chefs without a compiled-in path. */
 #include <dirent.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,16 +102,14 @@ static int compare_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int chefpath_bundled(char ***paths)
+int chefpath_in_dir(const char *dir, char ***paths, int *n)
 {
-	char dir[PATH_MAX];
 	struct dirent *e;
-	DIR *d;
-	int n = 0;
+	DIR *d = opendir(dir);
+	int first = *n;
 
-	*paths = NULL;
-	if (!bundled_dir(0, dir, sizeof dir) || !(d = opendir(dir))) {
-		log_error("cannot find the bundled chefs (set DUMPLINGS_CHEF_PATH)");
+	if (!d) {
+		log_error("chef directory %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	while ((e = readdir(d))) {
@@ -118,11 +117,22 @@ int chefpath_bundled(char ***paths)
 
 		if (len <= 4 || strcmp(e->d_name + len - 4, ".lua") || e->d_name[0] == '.')
 			continue;
-		*paths = xrealloc(*paths, (n + 1) * sizeof **paths);
-		(*paths)[n] = xmalloc(strlen(dir) + len + 2);
-		sprintf((*paths)[n++], "%s/%s", dir, e->d_name);
+		*paths = xrealloc(*paths, (*n + 1) * sizeof **paths);
+		(*paths)[*n] = xmalloc(strlen(dir) + len + 2);
+		sprintf((*paths)[(*n)++], "%s/%s", dir, e->d_name);
 	}
 	closedir(d);
-	qsort(*paths, n, sizeof **paths, compare_names);
-	return n;
+	qsort(*paths + first, *n - first, sizeof **paths, compare_names);
+	return 0;
+}
+
+int chefpath_bundled(char ***paths, int *n)
+{
+	char dir[PATH_MAX];
+
+	if (!bundled_dir(0, dir, sizeof dir)) {
+		log_error("cannot find the bundled chefs (set DUMPLINGS_CHEF_PATH)");
+		return -1;
+	}
+	return chefpath_in_dir(dir, paths, n);
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "capture.h"
 #include "chef.h"
@@ -16,6 +17,7 @@
 #include "roles.h"
 #include "sink.h"
 #include "util.h"
+#include "watch.h"
 
 /* A batch holds up to BATCH_PACKETS packets, their bytes copied into one
  * arena, so the chefs run once per batch instead of once per packet. */
@@ -45,8 +47,12 @@ struct kitchen_opts {
 	int nfiles;
 	const char **chef_args;
 	int nchef_args;
+	const char **chef_dirs;
+	int nchef_dirs;
 	int chef_list;
+	int no_reload;
 	double poke_interval;
+	double speed;			/* replay files at this pace; 0: at once */
 	struct capture_options capture;
 };
 
@@ -56,6 +62,7 @@ struct kitchen {
 	int nsources;
 	const char **source_names;
 	struct chef_runtime *chefs;
+	struct watch *watch;
 	struct sink *sink;
 	struct dpl_packet *pkts;
 	int npkts;
@@ -63,14 +70,18 @@ struct kitchen {
 	size_t arena_used;
 	unsigned long packets;
 	int failed;
+	double pace_wall0, pace_time0;	/* --speed: when replay started */
+	int pacing;
 };
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
 
 static const char usage_text[] =
 	"usage: dumplings kitchen [-n NAME] [-H HOST:PORT | --stdout] [-i IFACE]... [-r FILE]...\n"
-	"                         [-f FILTER] [-c CHEF]... [--chef-list] [-p SECONDS]\n"
-	"                         [-s SNAPLEN] [--no-promisc] [-q | -v]\n";
+	"                         [-f FILTER] [-c CHEF]... [--chef-dir DIR]... [--chef-list]\n"
+	"                         [--no-reload] [-p SECONDS] [--speed FACTOR] [-s SNAPLEN]\n"
+	"                         [--no-promisc] [-q | -v]\n";
 
 static void usage(FILE *out)
 {
@@ -90,8 +101,13 @@ static void help(void)
 	       "                           an empty FILTER captures everything)\n"
 	       "  -c, --chef CHEF          chef file, or the name of a bundled chef (repeatable;\n"
 	       "                           default: every bundled chef)\n"
+	       "      --chef-dir DIR       load every *.lua in DIR, and follow the directory as\n"
+	       "                           files are added, changed and removed (repeatable)\n"
 	       "      --chef-list          list the chefs in the given (or bundled) files, then exit\n"
+	       "      --no-reload          do not reload chef files when they change\n"
 	       "  -p, --poke-interval SECS seconds between interval handlers (default: 5)\n"
+	       "      --speed FACTOR       replay files at FACTOR times their recorded pace\n"
+	       "                           (default: as fast as possible)\n"
 	       "  -s, --snaplen N          bytes captured per packet (default: 262144)\n"
 	       "      --no-promisc         do not put interfaces in promiscuous mode\n"
 	       "  -q, --quiet              log errors only\n"
@@ -115,7 +131,8 @@ static void add_arg(const char ***list, int *n, const char *arg)
 	(*list)[(*n)++] = arg;
 }
 
-enum { OPT_STDOUT = 256, OPT_CHEF_LIST, OPT_NO_PROMISC };
+enum { OPT_STDOUT = 256, OPT_CHEF_LIST, OPT_NO_PROMISC, OPT_CHEF_DIR, OPT_NO_RELOAD,
+       OPT_SPEED };
 
 static const struct option long_opts[] = {
 	{ "kitchen-name", required_argument, NULL, 'n' },
@@ -126,6 +143,9 @@ static const struct option long_opts[] = {
 	{ "filter", required_argument, NULL, 'f' },
 	{ "chef", required_argument, NULL, 'c' },
 	{ "chef-list", no_argument, NULL, OPT_CHEF_LIST },
+	{ "chef-dir", required_argument, NULL, OPT_CHEF_DIR },
+	{ "no-reload", no_argument, NULL, OPT_NO_RELOAD },
+	{ "speed", required_argument, NULL, OPT_SPEED },
 	{ "poke-interval", required_argument, NULL, 'p' },
 	{ "snaplen", required_argument, NULL, 's' },
 	{ "no-promisc", no_argument, NULL, OPT_NO_PROMISC },
@@ -151,6 +171,12 @@ static int parse_option(struct kitchen_opts *o, int c, const char *arg)
 	case 'f': o->capture.filter = arg; break;
 	case 'c': add_arg(&o->chef_args, &o->nchef_args, arg); break;
 	case OPT_CHEF_LIST: o->chef_list = 1; break;
+	case OPT_CHEF_DIR: add_arg(&o->chef_dirs, &o->nchef_dirs, arg); break;
+	case OPT_NO_RELOAD: o->no_reload = 1; break;
+	case OPT_SPEED:
+		if (parse_seconds(arg, 0.001, 1e6, &o->speed, &why) < 0)
+			return bad_usage("bad speed '%s': %s (a factor such as 1 or 0.5)", arg, why);
+		break;
 	case OPT_NO_PROMISC: o->capture.promisc = 0; break;
 	case 'q': log_set_level(LOG_ERROR); break;
 	case 'v': log_set_level(LOG_DEBUG); break;
@@ -189,6 +215,8 @@ static int parse_args(struct kitchen_opts *o, int argc, char **argv)
 		return bad_usage("%s%s", "--hub and --stdout cannot be combined", "");
 	if (o->nifaces && o->nfiles)
 		return bad_usage("%s%s", "-i and -r cannot be combined", "");
+	if (o->speed && !o->nfiles)
+		return bad_usage("%s%s", "--speed needs capture files (-r)", "");
 	if (!o->nifaces && !o->nfiles)
 		add_arg(&o->ifaces, &o->nifaces, "any");
 	return -1;
@@ -206,17 +234,26 @@ static int list_chefs(struct kitchen *k, char **paths, int n)
 	return rc;
 }
 
-static int chef_files(const struct kitchen_opts *o, char ***paths)
+/* The chef files to load: those named with -c, then those in each
+ * --chef-dir; the bundled ones when neither is given. */
+static int chef_files(const struct kitchen_opts *o, char ***paths, int *n)
 {
-	int n = o->nchef_args;
+	*paths = NULL;
+	*n = 0;
+	if (!o->nchef_args && !o->nchef_dirs)
+		return chefpath_bundled(paths, n);
+	for (int i = 0; i < o->nchef_args; i++) {
+		char *path = chefpath_resolve(o->chef_args[i]);
 
-	if (n == 0)
-		return chefpath_bundled(paths);
-	*paths = xcalloc(n, sizeof **paths);
-	for (int i = 0; i < n; i++)
-		if (!((*paths)[i] = chefpath_resolve(o->chef_args[i])))
+		if (!path)
 			return -1;
-	return n;
+		*paths = xrealloc(*paths, (*n + 1) * sizeof **paths);
+		(*paths)[(*n)++] = path;
+	}
+	for (int i = 0; i < o->nchef_dirs; i++)
+		if (chefpath_in_dir(o->chef_dirs[i], paths, n) < 0)
+			return -1;
+	return 0;
 }
 
 static void free_paths(char **paths, int n)
@@ -226,32 +263,83 @@ static void free_paths(char **paths, int n)
 	free(paths);
 }
 
+static int register_chefs(struct kitchen *k, char **paths, int n)
+{
+	int registered = 0;
+
+	for (int i = 0; i < n; i++) {
+		int got = chef_runtime_load(k->chefs, paths[i]);
+
+		if (got < 0)
+			return 1;
+		registered += got;
+	}
+	/* A chef directory may start empty and fill up later. */
+	if (registered == 0 && !k->opt.nchef_dirs) {
+		log_error("no chefs to run: every chef given is assignable = false");
+		return 1;
+	}
+	return -1;
+}
+
 /* Load (or, with --chef-list, list) every chef file. Returns -1 to go on,
  * or the exit status. */
 static int load_chefs(struct kitchen *k)
 {
 	char **paths;
-	int n = chef_files(&k->opt, &paths), registered = 0, rc = -1;
+	int n, rc;
 
-	if (n < 0) {
+	if (chef_files(&k->opt, &paths, &n) < 0)
 		rc = 1;
-	} else if (k->opt.chef_list) {
+	else if (k->opt.chef_list)
 		rc = list_chefs(k, paths, n);
-	} else {
-		for (int i = 0; i < n && rc < 0; i++) {
-			int got = chef_runtime_load(k->chefs, paths[i]);
+	else
+		rc = register_chefs(k, paths, n);
+	free_paths(paths, n);
+	return rc;
+}
 
-			if (got < 0)
-				rc = 1;
-			registered += got;
-		}
-		if (rc < 0 && registered == 0) {
-			log_error("no chefs to run: every chef given is assignable = false");
-			rc = 1;
+/* ------------------------------------------------------------ reloading */
+
+static void on_chef_change(void *ctx, enum watch_event event, const char *path)
+{
+	struct kitchen *k = ctx;
+
+	/* A file that vanished from a chef directory may be mid-save by
+	 * rename; if it is back already, it changed rather than went away. */
+	if (event == WATCH_GONE && access(path, F_OK) != 0)
+		chef_runtime_remove(k->chefs, path);
+	else
+		chef_runtime_reload(k->chefs, path, 0);
+}
+
+/* Apply chef changes; called between batches, so every packet is seen by
+ * exactly one version of each chef. */
+static void service_reloads(struct kitchen *k)
+{
+	if (reload_requested) {
+		reload_requested = 0;
+		log_info("SIGHUP: reloading every chef file");
+		for (int i = 0; i < chef_runtime_file_count(k->chefs); i++) {
+			char *path = xstrdup(chef_runtime_file(k->chefs, i));
+
+			chef_runtime_reload(k->chefs, path, 1);
+			free(path);
 		}
 	}
-	free_paths(paths, n < 0 ? k->opt.nchef_args : n);
-	return rc;
+	if (k->watch)
+		watch_poll(k->watch, on_chef_change, k);
+}
+
+static void start_watching(struct kitchen *k)
+{
+	if (k->opt.no_reload)
+		return;
+	k->watch = watch_new();
+	for (int i = 0; i < chef_runtime_file_count(k->chefs); i++)
+		watch_file(k->watch, chef_runtime_file(k->chefs, i));
+	for (int i = 0; i < k->opt.nchef_dirs; i++)
+		watch_dir(k->watch, k->opt.chef_dirs[i]);
 }
 
 /* -------------------------------------------------------------- batches */
@@ -264,6 +352,7 @@ static void run_batch(struct kitchen *k)
 	unpoison(k->arena, ARENA_BYTES);
 	if (k->sink->gone)
 		stop_requested = 1;
+	service_reloads(k);
 }
 
 /* A stamp in whole microseconds becomes the double nearest to the decimal
@@ -308,6 +397,36 @@ static void add_packet(struct kitchen *k, int source, const struct pcap_pkthdr *
 
 /* -------------------------------------------------------- reading files */
 
+/* Sleep until the wall clock reaches when this packet is due (--speed),
+ * cooking what was read so far first, and applying chef changes meanwhile. */
+static void wait_until(struct kitchen *k, double due)
+{
+	struct pollfd pfd = { k->watch ? watch_fd(k->watch) : -1, POLLIN, 0 };
+	double now;
+
+	run_batch(k);
+	while (!stop_requested && (now = monotonic_seconds()) < due) {
+		double wait = due - now;
+
+		poll(&pfd, 1, wait > 0.1 ? 100 : (int)(wait * 1000) + 1);
+		service_reloads(k);
+	}
+}
+
+static void pace(struct kitchen *k, double packet_time)
+{
+	double due;
+
+	if (!k->pacing) {
+		k->pacing = 1;
+		k->pace_wall0 = monotonic_seconds();
+		k->pace_time0 = packet_time;
+	}
+	due = k->pace_wall0 + (packet_time - k->pace_time0) / k->opt.speed;
+	if (due > monotonic_seconds())
+		wait_until(k, due);
+}
+
 static void read_file(struct kitchen *k, int i)
 {
 	struct capture_source *src = &k->sources[i];
@@ -315,8 +434,11 @@ static void read_file(struct kitchen *k, int i)
 	const u_char *bytes;
 	int rc = 0;
 
-	while (!stop_requested && (rc = pcap_next_ex(src->pcap, &h, &bytes)) == 1)
+	while (!stop_requested && (rc = pcap_next_ex(src->pcap, &h, &bytes)) == 1) {
+		if (k->opt.speed)
+			pace(k, h->ts.tv_sec + h->ts.tv_usec * src->tick);
 		add_packet(k, i, h, bytes);
+	}
 	if (!stop_requested && rc == PCAP_ERROR) {
 		log_error("reading %s: %s", src->name, pcap_geterr(src->pcap));
 		k->failed = 1;
@@ -367,7 +489,8 @@ static int poll_timeout_ms(double next_poke)
 
 static void capture_live(struct kitchen *k)
 {
-	struct pollfd *fds = xcalloc(k->nsources, sizeof *fds);
+	/* One slot more than the sources: chef file changes wake us too. */
+	struct pollfd *fds = xcalloc(k->nsources + 1, sizeof *fds);
 	struct live_source *live = xcalloc(k->nsources, sizeof *live);
 	double next_poke = monotonic_seconds() + k->opt.poke_interval;
 
@@ -377,8 +500,10 @@ static void capture_live(struct kitchen *k)
 		live[i].k = k;
 		live[i].index = i;
 	}
+	fds[k->nsources].fd = k->watch ? watch_fd(k->watch) : -1;
+	fds[k->nsources].events = POLLIN;
 	while (!stop_requested) {
-		int n = poll(fds, k->nsources, poll_timeout_ms(next_poke));
+		int n = poll(fds, k->nsources + 1, poll_timeout_ms(next_poke));
 
 		if (n < 0 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
@@ -448,7 +573,10 @@ static int open_sink(struct kitchen *k)
 
 static void on_signal(int sig)
 {
-	stop_requested = 1;
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		stop_requested = 1;
 }
 
 static void catch_signals(void)
@@ -459,6 +587,7 @@ static void catch_signals(void)
 	sa.sa_handler = on_signal;	/* no SA_RESTART: poll() must wake up */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -495,6 +624,7 @@ static int cook(struct kitchen *k)
 	chef_runtime_set_sink(k->chefs, k->sink);
 	k->pkts = xcalloc(BATCH_PACKETS, sizeof *k->pkts);
 	k->arena = xmalloc(ARENA_BYTES);
+	start_watching(k);
 	catch_signals();
 	if (k->opt.nfiles)
 		read_files(k);
@@ -512,6 +642,7 @@ static void kitchen_free(struct kitchen *k)
 	if (k->sink)
 		k->sink->close(k->sink);
 	chef_runtime_free(k->chefs);
+	watch_free(k->watch);
 	for (int i = 0; i < k->nsources; i++)
 		capture_close(&k->sources[i]);
 	free(k->sources);
@@ -521,6 +652,7 @@ static void kitchen_free(struct kitchen *k)
 	free(k->opt.ifaces);
 	free(k->opt.files);
 	free(k->opt.chef_args);
+	free(k->opt.chef_dirs);
 }
 
 int kitchen_main(int argc, char **argv)

@@ -23,7 +23,10 @@
 #include "serialize.h"
 #include "util.h"
 
-enum { MAX_DEPTH = 64, ARENA_BYTES = 256 * 1024 };
+/* MAX_VALUES bounds the work per dumpling: a table may appear in its
+ * parent many times without being a cycle, so a few dozen levels of
+ * {t, t} would otherwise ask for more values than memory holds. */
+enum { MAX_DEPTH = 64, MAX_VALUES = 1 << 20, ARENA_BYTES = 256 * 1024 };
 
 /* While a dumpling is built, cJSON's allocations come from a bump arena in
  * the serializing thread, emptied after each dumpling, so a payload costs
@@ -79,6 +82,7 @@ static void arena_end(cJSON *root)
 struct walk {
 	lua_State *L;
 	const void *path[MAX_DEPTH];	/* tables from the root to here */
+	long values;			/* converted so far */
 	const char *why;
 	char error[256];		/* why, when Lua said it */
 };
@@ -449,6 +453,10 @@ static cJSON *table_to_json(struct walk *w, int idx, int depth)
 
 static cJSON *value_to_json(struct walk *w, int idx, int depth)
 {
+	if (++w->values > MAX_VALUES) {
+		w->why = "more than 1048576 values (a table counts each time it appears)";
+		return NULL;
+	}
 	switch (lua_type(w->L, idx)) {
 	case LUA_TSTRING:
 		return string_to_json(w->L, idx);
@@ -557,6 +565,10 @@ const char *serialize_dumpling(lua_State *L, int idx, const struct dumpling_meta
 	head = append(buf->data, head, meta->creation_time);
 	head = append(buf->data, head, ",\"driver\":\"");
 	head = append(buf->data, head, meta->driver);
+	if (meta->chef_rev) {
+		head = append(buf->data, head, "\",\"chef_rev\":\"");
+		head = append(buf->data, head, meta->chef_rev);
+	}
 	head = append(buf->data, head, "\"},\"payload\":");
 	*len = print_at(payload, buf, head);
 	arena_end(payload);

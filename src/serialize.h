@@ -12,6 +12,7 @@ struct dumpling_meta {
 	const char *chef;	/* as JSON strings, quotes included */
 	const char *kitchen;
 	const char *driver;
+	const char *chef_rev;	/* hex, or NULL */
 	char creation_time[32];	/* already spelled as a JSON number */
 };
 

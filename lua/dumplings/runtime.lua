@@ -369,9 +369,10 @@ end
 ----------------------------------------------------------------------------
 -- Chefs
 
-local chefs = {}           -- every registered chef, in load order
-local packet_chefs = {}    -- those with a packet_handler
-local interval_chefs = {}  -- those with an interval_handler
+local files = {}           -- path -> { rev, recs }: the chefs each file gave
+local file_order = {}      -- paths, in load order
+local packet_chefs = {}    -- every running chef with a packet_handler, in order
+local interval_chefs = {}  -- every running chef with an interval_handler
 local run_range = nil      -- the batch loop for these chefs, built on demand
 
 local function stem(path)
@@ -392,9 +393,9 @@ local function check_chef(t, path, i)
   end
 end
 
--- Run a chef file and return its chef tables (one, or an array of them).
-local function read_chef_file(path)
-  local chunk, err = loadfile(path)
+-- Run a chef file's source and return its chef tables (one, or an array).
+local function read_chef_source(path, source)
+  local chunk, err = load(source, "@" .. path)
   if not chunk then error(err, 0) end
   local ok, result = pcall(chunk)
   if not ok then error(tostring(result), 0) end
@@ -410,57 +411,76 @@ local function read_chef_file(path)
   return list
 end
 
-local function register(t, path)
-  local rec = { chef = t, name = t.name, file = path,
-                on_packet = t.packet_handler, on_interval = t.interval_handler }
-  chefs[#chefs + 1] = rec
-  if type(rec.on_packet) == "function" then packet_chefs[#packet_chefs + 1] = rec end
-  run_range = nil
-  if type(rec.on_interval) == "function" then interval_chefs[#interval_chefs + 1] = rec end
+local function new_record(t, path, rev)
+  return { chef = t, name = t.name, file = path, rev = rev,
+           on_packet = type(t.packet_handler) == "function" and t.packet_handler or nil,
+           on_interval = type(t.interval_handler) == "function" and t.interval_handler or nil }
 end
 
--- Load a chef file. With list_only, nothing is registered. Returns an array
--- of {name, assignable} for every chef the file defines.
-function R.load(path, list_only)
-  local found = {}
-  for _, t in ipairs(read_chef_file(path)) do
+-- The running lists follow the files, in load order; the batch loop is
+-- rebuilt for them before the next batch.
+local function rebuild()
+  packet_chefs, interval_chefs = {}, {}
+  for _, path in ipairs(file_order) do
+    for _, rec in ipairs(files[path].recs) do
+      if rec.on_packet then packet_chefs[#packet_chefs + 1] = rec end
+      if rec.on_interval then interval_chefs[#interval_chefs + 1] = rec end
+    end
+  end
+  run_range = nil
+end
+
+-- Load a chef file's source. With list_only, nothing is registered.
+-- Returns an array of {name, assignable} for every chef the file defines.
+function R.load(path, source, rev, list_only)
+  local found, recs = {}, {}
+  for _, t in ipairs(read_chef_source(path, source)) do
     found[#found + 1] = { name = t.name, assignable = t.assignable ~= false }
-    if not list_only and t.assignable ~= false then register(t, path) end
+    if t.assignable ~= false then recs[#recs + 1] = new_record(t, path, rev) end
+  end
+  if not list_only then
+    if not files[path] then file_order[#file_order + 1] = path end
+    files[path] = { rev = rev, recs = recs }
+    rebuild()
   end
   return found
 end
 
 function R.chef_names()
   local names = {}
-  for i, rec in ipairs(chefs) do names[i] = rec.name end
+  for _, path in ipairs(file_order) do
+    for _, rec in ipairs(files[path].recs) do names[#names + 1] = rec.name end
+  end
   return names
 end
 
 ----------------------------------------------------------------------------
 -- Running chefs
 
-local out = {}             -- flat triples: chef name, driver, value
+local out = {}             -- flat quadruples: chef name, revision, driver, value
 local nout = 0
 R.out = out
 
-local function emit(name, driver, value)
-  out[nout + 1], out[nout + 2], out[nout + 3] = name, driver, value
-  nout = nout + 3
+local function emit(rec, driver, value)
+  out[nout + 1], out[nout + 2], out[nout + 3], out[nout + 4] = rec.name, rec.rev, driver, value
+  nout = nout + 4
 end
 
 local interval = config.interval
 local packet_time_pokes = config.packet_time_pokes
 local next_poke = nil
 
-local function poke()
-  for _, rec in ipairs(interval_chefs) do
-    local ok, v = pcall(rec.on_interval, rec.chef, interval)
-    if not ok then
-      emit(rec.name, "error", "interval_handler: " .. tostring(v))
-    elseif v ~= nil then
-      emit(rec.name, "interval", v)
-    end
+local function poke_chef(rec)
+  local ok, v = pcall(rec.on_interval, rec.chef, interval)
+  if not ok then
+    emit(rec, "error", "interval_handler: " .. tostring(v))
+  elseif v ~= nil then
+    emit(rec, "interval", v)
   end
+end
+
+local function poke()
+  for _, rec in ipairs(interval_chefs) do poke_chef(rec) end
 end
 
 -- Reading files, pokes follow the packets' own clock: a poke fires before
@@ -484,7 +504,7 @@ local progress = { i = 0, c = 1, p = nil }
 -- chef in a row, not an inner loop over chefs, which LuaJIT would not
 -- compile together with the loop over packets.
 local function build_runner()
-  local src = { "local st, SLOT, setmetatable, Packet, emit, poke_at, H, K, N, new = ...",
+  local src = { "local st, SLOT, setmetatable, Packet, emit, poke_at, H, K, C, new = ...",
                 "return function(batch, n, i0, c0)",
                 "  for i = i0, n - 1 do",
                 "    local p, v = st.p",
@@ -499,17 +519,17 @@ local function build_runner()
   src[#src + 1] = "    st.i = i"
   for c = 1, #packet_chefs do
     src[#src + 1] = ("    if c0 <= %d then st.c = %d; v = H[%d](K[%d], p); " ..
-                     "if v ~= nil then emit(N[%d], 'packet', v) end end"):format(c, c, c, c, c)
+                     "if v ~= nil then emit(C[%d], 'packet', v) end end"):format(c, c, c, c, c)
   end
   src[#src + 1] = "    p[SLOT] = nil"
   src[#src + 1] = "    c0 = 1"
   src[#src + 1] = "  end"
   src[#src + 1] = "end"
-  local H, K, N = {}, {}, {}
-  for c, rec in ipairs(packet_chefs) do H[c], K[c], N[c] = rec.on_packet, rec.chef, rec.name end
+  local H, K = {}, {}
+  for c, rec in ipairs(packet_chefs) do H[c], K[c] = rec.on_packet, rec.chef end
   local chunk = assert(load(table.concat(src, "\n"), "=runner"))
-  return chunk(progress, SLOT, setmetatable, Packet, emit, poke_by_packet_time, H, K, N,
-               require("table.new"))
+  return chunk(progress, SLOT, setmetatable, Packet, emit, poke_by_packet_time, H, K,
+               packet_chefs, require("table.new"))
 end
 
 -- Run every chef over n packets at ptr; returns the number of output slots.
@@ -523,7 +543,7 @@ function R.run_batch(ptr, n)
   while true do
     local ok, err = pcall(run_range, pkts, n, i, c)
     if ok then break end
-    emit(packet_chefs[progress.c].name, "error", "packet_handler: " .. tostring(err))
+    emit(packet_chefs[progress.c], "error", "packet_handler: " .. tostring(err))
     i, c = progress.i, progress.c + 1
     if c > #packet_chefs then
       progress.p[SLOT] = nil
@@ -538,6 +558,61 @@ function R.poke()
   generation = generation + 1
   nout = 0
   poke()
+  return nout
+end
+
+----------------------------------------------------------------------------
+-- Reloading
+
+-- A chef that leaves makes its last interval dumpling on the way out.
+local function retire(rec)
+  if rec.on_interval then poke_chef(rec) end
+end
+
+-- Replace the chefs of a file with those of its new source. Everything that
+-- can fail (compiling, running, checking the file, each new chef's
+-- reload(old)) happens before the swap; on failure the old chefs keep
+-- running and the error goes to the caller. Returns, for the log, an array
+-- of {name, old_rev} for the new chefs (old_rev nil when the chef is new),
+-- and the number of output slots (from retired chefs).
+function R.reload(path, source, rev)
+  local entry = files[path]
+  local old_by_name = {}
+  for _, rec in ipairs(entry and entry.recs or {}) do old_by_name[rec.name] = rec end
+  local recs, report = {}, {}
+  for _, t in ipairs(read_chef_source(path, source)) do
+    if t.assignable ~= false then recs[#recs + 1] = new_record(t, path, rev) end
+  end
+  for _, rec in ipairs(recs) do
+    local old = old_by_name[rec.name]
+    if old and type(rec.chef.reload) == "function" then
+      local ok, err = pcall(rec.chef.reload, rec.chef, old.chef)
+      if not ok then error(("%s: reload(old) failed: %s"):format(rec.name, tostring(err)), 0) end
+    end
+    report[#report + 1] = { name = rec.name, old_rev = old and old.rev }
+    old_by_name[rec.name] = nil
+  end
+  if not entry then file_order[#file_order + 1] = path end
+  files[path] = { rev = rev, recs = recs }
+  rebuild()
+  generation = generation + 1
+  nout = 0
+  for _, old in pairs(old_by_name) do retire(old) end
+  return report, nout
+end
+
+-- A file that went away retires its chefs; returns the output slots.
+function R.remove(path)
+  local entry = files[path]
+  generation = generation + 1
+  nout = 0
+  if not entry then return nout end
+  files[path] = nil
+  for i, p in ipairs(file_order) do
+    if p == path then table.remove(file_order, i) break end
+  end
+  rebuild()
+  for _, rec in ipairs(entry.recs) do retire(rec) end
   return nout
 end
 
