@@ -138,6 +138,34 @@ my ($last) = grep { $_->{metadata}{driver} eq 'interval' } reverse @$docs;
 is($last->{payload}{reloads}, 1, 'the reloaded chef kept its state through reload(old)');
 is($last->{payload}{n}, $packets, 'and its count');
 
+# --- a chef file behind a symlink: editing the target reloads it -------------
+mkdir "$dir/real";
+spew("$dir/real/target.lua", counting_chef('s1'));
+symlink "$dir/real/target.lua", "$dir/link.lua" or die "symlink: $!";
+$pid = start_kitchen('link', '--speed', '5', '-c', "$dir/link.lua");
+ok(wait_for(sub { (slurp("$dir/link.out") // '') =~ /"v":"s1"/ }, 20), 'chef behind a symlink running');
+write_by_rename("$dir/real/target.lua", counting_chef('s2'));
+ok(wait_for(sub { (slurp("$dir/link.out") // '') =~ /"v":"s2"/ }, 20),
+   'replacing the symlink\'s target reloads the chef');
+finish($pid, 'link');
+
+# --- the bundled chefs keep their counts across a reload --------------------
+my $count_all = run('kitchen', '-q', '-f', '', '-r', $sample, '-c', 'packetcount', '--stdout');
+my ($want_counts) = map { $_->{payload}{packet_counts} } (decode_lines($count_all->{out}))[-1];
+$pid = start_kitchen('bundled', '--speed', '5', '-c', 'packetcount', '-c', 'dns');
+ok(wait_for(sub { (slurp("$dir/bundled.out") // '') =~ /DNSLookupChef/ }, 20), 'bundled chefs running');
+kill 'HUP', $pid;
+ok(wait_for(sub { log_lines('bundled', qr/reloaded .*packetcount\.lua/) >= 1 }, 20), 'bundled chefs reloaded');
+($docs) = finish($pid, 'bundled');
+my ($counts) = map { $_->{payload}{packet_counts} } grep { $_->{metadata}{chef} eq 'PacketCountChef' } reverse @$docs;
+is_deeply($counts, $want_counts, 'PacketCountChef\'s totals survive the reload');
+my ($seen_dns) = grep { $_->{metadata}{chef} eq 'DNSLookupChef' && $_->{metadata}{driver} eq 'interval' } reverse @$docs;
+my $plain_dns = run('kitchen', '-q', '-f', '', '-r', $sample, '-c', 'dns', '--stdout');
+my ($want_dns) = grep { $_->{metadata}{driver} eq 'interval' } reverse decode_lines($plain_dns->{out});
+is_deeply({ map { $_ => $seen_dns->{payload}{lookups_seen}{$_}{count} } keys %{ $seen_dns->{payload}{lookups_seen} } },
+	  { map { $_ => $want_dns->{payload}{lookups_seen}{$_}{count} } keys %{ $want_dns->{payload}{lookups_seen} } },
+	  'DNSLookupChef\'s lookups survive the reload');
+
 # --- --chef-dir: files come and go -----------------------------------------
 my $cdir = "$dir/chefs";
 mkdir $cdir;
