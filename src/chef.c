@@ -14,6 +14,7 @@
 #include <lualib.h>
 
 #include "chef.h"
+#include "guard.h"
 #include "log.h"
 #include "serialize.h"
 #include "util.h"
@@ -52,6 +53,7 @@ struct chef_runtime {
 	int nnames;
 	struct chef_file *files;	/* every chef file loaded, in order */
 	int nfiles;
+	struct guard *guard;
 };
 
 static int push_runtime_fn(struct chef_runtime *rt, const char *name)
@@ -71,6 +73,8 @@ static void push_config(struct chef_runtime *rt)
 	lua_setfield(L, -2, "null");
 	lua_pushstring(L, dumplings_version);
 	lua_setfield(L, -2, "version");
+	lua_pushstring(L, GUARD_TIMEOUT_MARK);
+	lua_setfield(L, -2, "timeout_mark");
 	lua_pushnumber(L, rt->opt.poke_interval);
 	lua_setfield(L, -2, "interval");
 	lua_pushboolean(L, rt->opt.packet_time_pokes);
@@ -116,6 +120,13 @@ static int start_lua(struct chef_runtime *rt)
 	return 0;
 }
 
+static void name_packet_chefs(void *owner, int n, const char **names)
+{
+	struct chef_runtime *rt = owner;
+
+	guard_name_chefs(rt->guard, n, names);
+}
+
 struct chef_runtime *chef_runtime_new(const struct chef_options *opt)
 {
 	struct chef_runtime *rt = xcalloc(1, sizeof *rt);
@@ -127,10 +138,14 @@ struct chef_runtime *chef_runtime_new(const struct chef_options *opt)
 	rt->api.format_ip4 = format_ip4;
 	rt->api.format_ip6 = format_ip6;
 	rt->api.dns_scratch = &rt->dns_scratch;
+	rt->api.owner = rt;
+	rt->api.name_packet_chefs = name_packet_chefs;
 	if (start_lua(rt) < 0) {
 		chef_runtime_free(rt);
 		return NULL;
 	}
+	if (opt->time_limit > 0)
+		rt->guard = guard_new(rt->L, opt->time_limit, &rt->api.running_chef);
 	return rt;
 }
 
@@ -143,6 +158,7 @@ void chef_runtime_free(struct chef_runtime *rt)
 {
 	if (!rt)
 		return;
+	guard_free(rt->guard);
 	if (rt->L)
 		lua_close(rt->L);
 	dns_free(&rt->dns_scratch);
@@ -438,14 +454,62 @@ static void call_and_drain(struct chef_runtime *rt, const char *what, int nargs)
 	drain_output(rt, nslots);
 }
 
+/* Lua's heap, checked between batches: over the limit even after a full
+ * collection, the chef holding the most is disabled. LuaJIT takes no
+ * custom allocator in 64-bit mode, so the limit cannot be enforced inside
+ * a handler; a chef that allocates without end there also runs without
+ * end, and the time guard deals with it. */
+static void check_memory(struct chef_runtime *rt)
+{
+	lua_State *L = rt->L;
+	size_t limit_kib = rt->opt.memory_limit / 1024;
+	const char *name;
+	double held;
+	int nslots;
+
+	if (!limit_kib || (size_t)lua_gc(L, LUA_GCCOUNT, 0) <= limit_kib)
+		return;
+	lua_gc(L, LUA_GCCOLLECT, 0);
+	if ((size_t)lua_gc(L, LUA_GCCOUNT, 0) <= limit_kib)
+		return;
+	push_runtime_fn(rt, "disable_heaviest");
+	if (lua_pcall(L, 0, 3, 0)) {
+		log_error("chef memory limit: %s", lua_tostring(L, -1));
+		lua_pop(L, 1);
+		return;
+	}
+	name = lua_tostring(L, -3);
+	held = lua_tonumber(L, -2);
+	nslots = (int)lua_tointeger(L, -1);
+	if (name)
+		log_error("chef %s disabled: Lua memory over the limit of %zu MiB, and it held "
+			  "about %.0f MiB", name, limit_kib / 1024, held / 1048576);
+	lua_pop(L, 3);
+	lua_gc(L, LUA_GCCOLLECT, 0);
+	drain_output(rt, nslots);
+}
+
 void chef_runtime_batch(struct chef_runtime *rt, struct dpl_packet *pkts, int n)
 {
+	int nslots;
+
 	if (n <= 0)
 		return;
 	push_runtime_fn(rt, "run_batch");
 	lua_pushlightuserdata(rt->L, pkts);
 	lua_pushinteger(rt->L, n);
-	call_and_drain(rt, "packets", 2);
+	guard_enter(rt->guard);
+	if (lua_pcall(rt->L, 2, 1, 0)) {
+		guard_leave(rt->guard);
+		log_error("chef runtime (packets): %s", lua_tostring(rt->L, -1));
+		lua_pop(rt->L, 1);
+		return;
+	}
+	guard_leave(rt->guard);
+	nslots = (int)lua_tointeger(rt->L, -1);
+	lua_pop(rt->L, 1);
+	drain_output(rt, nslots);
+	check_memory(rt);
 }
 
 void chef_runtime_poke(struct chef_runtime *rt)

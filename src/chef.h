@@ -13,6 +13,8 @@ struct chef_options {
 	const char *const *sources;	/* names behind dpl_packet.source */
 	int nsources;
 	struct sink *sink;
+	double time_limit;		/* seconds a batch may run; 0: unguarded */
+	size_t memory_limit;		/* bytes of Lua heap; 0: unlimited */
 };
 
 struct chef_stats {

@@ -14,6 +14,7 @@
 #include "chef.h"
 #include "chefpath.h"
 #include "log.h"
+#include "privdrop.h"
 #include "roles.h"
 #include "sink.h"
 #include "util.h"
@@ -53,6 +54,9 @@ struct kitchen_opts {
 	int no_reload;
 	double poke_interval;
 	double speed;			/* replay files at this pace; 0: at once */
+	const char *user;		/* -Z: run as this user once capturing */
+	double chef_timeout;
+	long chef_memory_mib;
 	struct capture_options capture;
 };
 
@@ -81,7 +85,8 @@ static const char usage_text[] =
 	"usage: dumplings kitchen [-n NAME] [-H HOST:PORT | --stdout] [-i IFACE]... [-r FILE]...\n"
 	"                         [-f FILTER] [-c CHEF]... [--chef-dir DIR]... [--chef-list]\n"
 	"                         [--no-reload] [-p SECONDS] [--speed FACTOR] [-s SNAPLEN]\n"
-	"                         [--no-promisc] [-q | -v]\n";
+	"                         [--no-promisc] [-Z USER] [--chef-timeout SECONDS]\n"
+	"                         [--chef-memory MIB] [-q | -v]\n";
 
 static void usage(FILE *out)
 {
@@ -110,6 +115,10 @@ static void help(void)
 	       "                           (default: as fast as possible)\n"
 	       "  -s, --snaplen N          bytes captured per packet (default: 262144)\n"
 	       "      --no-promisc         do not put interfaces in promiscuous mode\n"
+	       "  -Z, --user USER          once the captures are open, run as USER\n"
+	       "      --chef-timeout SECS  a batch of packets may take this long before the\n"
+	       "                           chef running it is stopped (default: 10)\n"
+	       "      --chef-memory MIB    Lua memory the chefs may hold (default: 1024)\n"
 	       "  -q, --quiet              log errors only\n"
 	       "  -v, --verbose            log debugging detail\n"
 	       "  -h, --help               show this help\n"
@@ -132,7 +141,7 @@ static void add_arg(const char ***list, int *n, const char *arg)
 }
 
 enum { OPT_STDOUT = 256, OPT_CHEF_LIST, OPT_NO_PROMISC, OPT_CHEF_DIR, OPT_NO_RELOAD,
-       OPT_SPEED };
+       OPT_SPEED, OPT_CHEF_TIMEOUT, OPT_CHEF_MEMORY };
 
 static const struct option long_opts[] = {
 	{ "kitchen-name", required_argument, NULL, 'n' },
@@ -146,6 +155,9 @@ static const struct option long_opts[] = {
 	{ "chef-dir", required_argument, NULL, OPT_CHEF_DIR },
 	{ "no-reload", no_argument, NULL, OPT_NO_RELOAD },
 	{ "speed", required_argument, NULL, OPT_SPEED },
+	{ "user", required_argument, NULL, 'Z' },
+	{ "chef-timeout", required_argument, NULL, OPT_CHEF_TIMEOUT },
+	{ "chef-memory", required_argument, NULL, OPT_CHEF_MEMORY },
 	{ "poke-interval", required_argument, NULL, 'p' },
 	{ "snaplen", required_argument, NULL, 's' },
 	{ "no-promisc", no_argument, NULL, OPT_NO_PROMISC },
@@ -173,6 +185,15 @@ static int parse_option(struct kitchen_opts *o, int c, const char *arg)
 	case OPT_CHEF_LIST: o->chef_list = 1; break;
 	case OPT_CHEF_DIR: add_arg(&o->chef_dirs, &o->nchef_dirs, arg); break;
 	case OPT_NO_RELOAD: o->no_reload = 1; break;
+	case 'Z': o->user = arg; break;
+	case OPT_CHEF_TIMEOUT:
+		if (parse_seconds(arg, 0.01, 86400, &o->chef_timeout, &why) < 0)
+			return bad_usage("bad chef timeout '%s': %s", arg, why);
+		break;
+	case OPT_CHEF_MEMORY:
+		if (parse_long(arg, 1, 1 << 20, &o->chef_memory_mib, &why) < 0)
+			return bad_usage("bad chef memory limit '%s': %s (MiB)", arg, why);
+		break;
 	case OPT_SPEED:
 		if (parse_seconds(arg, 0.001, 1e6, &o->speed, &why) < 0)
 			return bad_usage("bad speed '%s': %s (a factor such as 1 or 0.5)", arg, why);
@@ -206,7 +227,9 @@ static int parse_args(struct kitchen_opts *o, int argc, char **argv)
 	o->capture.snaplen = MAX_SNAPLEN;
 	o->capture.promisc = 1;
 	o->capture.buffer_bytes = 16 << 20;
-	while ((c = getopt_long(argc, argv, "n:H:i:r:f:c:p:s:qvhV", long_opts, NULL)) != -1)
+	o->chef_timeout = 10;
+	o->chef_memory_mib = 1024;
+	while ((c = getopt_long(argc, argv, "n:H:i:r:f:c:p:s:Z:qvhV", long_opts, NULL)) != -1)
 		if ((rc = parse_option(o, c, optarg)) >= 0)
 			return rc;
 	if (optind < argc)
@@ -599,6 +622,8 @@ static int start_chefs(struct kitchen *k)
 		.packet_time_pokes = k->opt.nfiles > 0,
 		.sources = k->opt.nfiles ? k->opt.files : k->opt.ifaces,
 		.nsources = k->opt.nfiles ? k->opt.nfiles : k->opt.nifaces,
+		.time_limit = k->opt.chef_timeout,
+		.memory_limit = (size_t)k->opt.chef_memory_mib << 20,
 	};
 
 	k->chefs = chef_runtime_new(&co);
@@ -619,7 +644,7 @@ static void report_totals(struct kitchen *k)
 
 static int cook(struct kitchen *k)
 {
-	if (open_sources(k) < 0 || open_sink(k) < 0)
+	if (open_sink(k) < 0)
 		return 1;
 	chef_runtime_set_sink(k->chefs, k->sink);
 	k->pkts = xcalloc(BATCH_PACKETS, sizeof *k->pkts);
@@ -662,6 +687,12 @@ int kitchen_main(int argc, char **argv)
 
 	memset(&k, 0, sizeof k);
 	rc = parse_args(&k.opt, argc, argv);
+	/* Captures are opened, and their filters set, before privileges are
+	 * dropped and before any chef code runs or any packet is decoded. */
+	if (rc < 0 && !k.opt.chef_list && open_sources(&k) < 0)
+		rc = 1;
+	if (rc < 0 && k.opt.user && privdrop_to(k.opt.user) < 0)
+		rc = 1;
 	if (rc < 0)
 		rc = start_chefs(&k);
 	if (rc < 0)

@@ -120,6 +120,11 @@ struct dpl_api {
 	int (*format_ip4)(const uint8_t *a, char *buf);
 	int (*format_ip6)(const uint8_t *a, char *buf);
 	struct dpl_dns *dns_scratch;
+	/* The packet chef running now (1-based), and their names whenever
+	 * they change, so a stuck chef can be named from another thread. */
+	volatile int32_t running_chef;
+	void *owner;
+	void (*name_packet_chefs)(void *owner, int n, const char **names);
 };
 /* FFI-END */
 

@@ -13,7 +13,7 @@ local bit = require("bit")
 local cdef, api_ptr, config = ...
 ffi.cdef(cdef)
 
-local api = ffi.cast("const struct dpl_api *", api_ptr)
+local api = ffi.cast("struct dpl_api *", api_ptr)
 local PKTS = ffi.typeof("const struct dpl_packet *")
 local fmtbuf = ffi.new("char[64]")
 
@@ -423,11 +423,23 @@ local function rebuild()
   packet_chefs, interval_chefs = {}, {}
   for _, path in ipairs(file_order) do
     for _, rec in ipairs(files[path].recs) do
-      if rec.on_packet then packet_chefs[#packet_chefs + 1] = rec end
-      if rec.on_interval then interval_chefs[#interval_chefs + 1] = rec end
+      if rec.on_packet and not rec.disabled then packet_chefs[#packet_chefs + 1] = rec end
+      if rec.on_interval and not rec.disabled then interval_chefs[#interval_chefs + 1] = rec end
     end
   end
   run_range = nil
+  local names = {}
+  for c, rec in ipairs(packet_chefs) do names[c] = rec.name end
+  api.name_packet_chefs(api.owner, #names, ffi.new("const char *[?]", #names + 1, names))
+end
+
+-- A chef that ran away (time or memory) stops running until its file is
+-- saved again; its state is dropped so the memory can be reclaimed.
+local function disable(rec, why)
+  rec.disabled = true
+  for k in pairs(rec.chef) do rec.chef[k] = nil end
+  rebuild()
+  return ("disabled until its file changes: %s"):format(why)
 end
 
 -- Load a chef file's source. With list_only, nothing is registered.
@@ -504,7 +516,7 @@ local progress = { i = 0, c = 1, p = nil }
 -- chef in a row, not an inner loop over chefs, which LuaJIT would not
 -- compile together with the loop over packets.
 local function build_runner()
-  local src = { "local st, SLOT, setmetatable, Packet, emit, poke_at, H, K, C, new = ...",
+  local src = { "local st, SLOT, setmetatable, Packet, emit, poke_at, H, K, C, new, A = ...",
                 "return function(batch, n, i0, c0)",
                 "  for i = i0, n - 1 do",
                 "    local p, v = st.p",
@@ -518,8 +530,8 @@ local function build_runner()
   src[#src + 1] = "    end"
   src[#src + 1] = "    st.i = i"
   for c = 1, #packet_chefs do
-    src[#src + 1] = ("    if c0 <= %d then st.c = %d; v = H[%d](K[%d], p); " ..
-                     "if v ~= nil then emit(C[%d], 'packet', v) end end"):format(c, c, c, c, c)
+    src[#src + 1] = ("    if c0 <= %d then st.c = %d; A.running_chef = %d; v = H[%d](K[%d], p); " ..
+                     "if v ~= nil then emit(C[%d], 'packet', v) end end"):format(c, c, c, c, c, c)
   end
   src[#src + 1] = "    p[SLOT] = nil"
   src[#src + 1] = "    c0 = 1"
@@ -529,22 +541,28 @@ local function build_runner()
   for c, rec in ipairs(packet_chefs) do H[c], K[c] = rec.on_packet, rec.chef end
   local chunk = assert(load(table.concat(src, "\n"), "=runner"))
   return chunk(progress, SLOT, setmetatable, Packet, emit, poke_by_packet_time, H, K,
-               packet_chefs, require("table.new"))
+               packet_chefs, require("table.new"), api)
 end
 
 -- Run every chef over n packets at ptr; returns the number of output slots.
 function R.run_batch(ptr, n)
   local pkts = ffi.cast(PKTS, ptr)
-  if run_range == nil then run_range = build_runner() end
   batch, readable = pkts, pkts
   generation = generation + 1
   nout = 0
   local i, c = 0, 1
   while true do
+    if run_range == nil then run_range = build_runner() end
     local ok, err = pcall(run_range, pkts, n, i, c)
     if ok then break end
-    emit(packet_chefs[progress.c], "error", "packet_handler: " .. tostring(err))
+    local rec = packet_chefs[progress.c]
+    err = tostring(err)
     i, c = progress.i, progress.c + 1
+    if err:find(config.timeout_mark, 1, true) then
+      err = disable(rec, err)
+      c = c - 1                            -- the next chef moved into its place
+    end
+    emit(rec, "error", "packet_handler: " .. err)
     if c > #packet_chefs then
       progress.p[SLOT] = nil
       i, c = i + 1, 1
@@ -559,6 +577,44 @@ function R.poke()
   nout = 0
   poke()
   return nout
+end
+
+-- Roughly how many bytes a value keeps alive, not counting what `seen`
+-- already holds: enough to tell which chef is hoarding memory.
+local function retained(v, seen)
+  local t = type(v)
+  if t == "string" then
+    if seen[v] then return 0 end
+    seen[v] = true
+    return 24 + #v
+  elseif t ~= "table" or seen[v] then
+    return 0
+  end
+  seen[v] = true
+  local size = 64
+  for k, x in pairs(v) do size = size + 32 + retained(k, seen) + retained(x, seen) end
+  return size
+end
+
+-- Over the memory limit even after a full collection: disable the chef
+-- holding the most. Returns its name, about how many bytes it held, and
+-- the output slots of the error it leaves.
+function R.disable_heaviest()
+  local worst, most, seen = nil, -1, {}
+  for _, path in ipairs(file_order) do
+    for _, rec in ipairs(files[path].recs) do
+      if not rec.disabled then
+        local size = retained(rec.chef, seen)
+        if size > most then worst, most = rec, size end
+      end
+    end
+  end
+  nout = 0
+  if worst then
+    emit(worst, "error", disable(worst, ("it held about %.0f MiB, past the memory limit"):format(most / 1048576)))
+    return worst.name, most, nout
+  end
+  return nil, 0, nout
 end
 
 ----------------------------------------------------------------------------
