@@ -1,0 +1,27 @@
+#!/usr/bin/perl
+# make install puts the binary, the bundled chefs and the man pages under
+# DESTDIR/PREFIX, and the installed binary finds its chefs from there.
+use strict;
+use warnings;
+use lib 't/lib';
+use Test::More;
+use TestLib;
+
+my $dest = tmpdir();
+my $r = run(['make', '-s', '-C', root(), 'install', "DESTDIR=$dest", 'PREFIX=/opt/dumplings']);
+is($r->{status}, 0, 'make install succeeds') or diag($r->{err});
+my $bin = "$dest/opt/dumplings/bin/dumplings";
+ok(-x $bin, 'the binary is installed');
+ok(-f "$dest/opt/dumplings/share/dumplings/chefs/$_.lua", "bundled chef $_ is installed")
+	for qw(dns arp packetcount toptalkers servernames);
+ok(-f "$dest/opt/dumplings/share/man/man1/dumplings.1", 'dumplings(1) is installed');
+ok(-f "$dest/opt/dumplings/share/man/man3/dumplings-lua.3", 'dumplings-lua(3) is installed');
+
+$r = run([$bin, 'kitchen', '--chef-list']);
+like($r->{out}, qr{^DNSLookupChef\t\Q$dest\E/opt/dumplings/bin/\.\./share/dumplings/chefs/dns\.lua$}m,
+     'the installed binary finds its bundled chefs');
+$r = run([$bin, 'kitchen', '-q', '-c', 'dns', '-r', root() . '/examples/sample.pcap', '--stdout']);
+is($r->{status}, 0, 'and cooks with them');
+ok(scalar(decode_lines($r->{out})) > 10, 'making dumplings');
+
+done_testing;
