@@ -297,44 +297,44 @@ no:
 	return 0;
 }
 
-static int fill_lazy_table(struct walk *w, int idx)
+/* What a table's metatable asks of the serializer: to complete the table
+ * first (__dumplings_fill, for DNS layers decoded on demand), and whether
+ * it is an array even when empty (__jsontype = "array"). Most tables have
+ * no metatable, so this costs one call for them. Returns -1 when the fill
+ * failed, else whether the table is marked as an array. */
+static int apply_metatable(struct walk *w, int idx)
 {
 	lua_State *L = w->L;
+	int marked;
 
 	if (!lua_getmetatable(L, idx))
 		return 0;
 	lua_getfield(L, -1, "__dumplings_fill");
-	if (!lua_isfunction(L, -1)) {
-		lua_pop(L, 2);
-		return 0;
+	if (lua_isfunction(L, -1)) {
+		lua_pushvalue(L, idx);
+		if (lua_pcall(L, 1, 0, 0)) {
+			snprintf(w->error, sizeof w->error, "%s", lua_tostring(L, -1));
+			w->why = w->error;
+			lua_pop(L, 2);
+			return -1;
+		}
+	} else {
+		lua_pop(L, 1);
 	}
-	lua_pushvalue(L, idx);
-	if (lua_pcall(L, 1, 0, 0)) {
-		snprintf(w->error, sizeof w->error, "%s", lua_tostring(L, -1));
-		w->why = w->error;
-		lua_pop(L, 2);
-		return -1;
-	}
-	lua_pop(L, 1);
-	return 0;
+	lua_getfield(L, -1, "__jsontype");
+	marked = lua_isstring(L, -1) && !strcmp(lua_tostring(L, -1), "array");
+	lua_pop(L, 2);
+	return marked;
 }
 
-/* An empty table marked by dumplings.array(). */
-static int is_marked_array(lua_State *L, int idx)
+static int is_empty(lua_State *L, int idx)
 {
-	int marked;
-
 	lua_pushnil(L);
 	if (lua_next(L, idx)) {
 		lua_pop(L, 2);
 		return 0;
 	}
-	if (!lua_getmetatable(L, idx))
-		return 0;
-	lua_getfield(L, -1, "__jsontype");
-	marked = lua_isstring(L, -1) && !strcmp(lua_tostring(L, -1), "array");
-	lua_pop(L, 2);
-	return marked;
+	return 1;
 }
 
 static cJSON *array_to_json(struct walk *w, int idx, size_t n, int depth)
@@ -426,6 +426,7 @@ static cJSON *table_to_json(struct walk *w, int idx, int depth)
 {
 	const void *self = lua_topointer(w->L, idx);
 	size_t n;
+	int marked;
 
 	if (depth >= MAX_DEPTH) {
 		w->why = "tables nested more than 64 deep";
@@ -442,11 +443,12 @@ static cJSON *table_to_json(struct walk *w, int idx, int depth)
 		return NULL;
 	}
 	w->path[depth] = self;
-	if (fill_lazy_table(w, idx) < 0)
+	marked = apply_metatable(w, idx);
+	if (marked < 0)
 		return NULL;
 	if (is_array(w->L, idx, &n))
 		return array_to_json(w, idx, n, depth);
-	if (is_marked_array(w->L, idx))
+	if (marked && is_empty(w->L, idx))
 		return cJSON_CreateArray();
 	return object_to_json(w, idx, depth);
 }
