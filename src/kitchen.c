@@ -10,33 +10,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "capture.h"
 #include "chef.h"
 #include "chefpath.h"
 #include "log.h"
 #include "privdrop.h"
+#include "reader.h"
 #include "roles.h"
 #include "sink.h"
 #include "util.h"
 #include "watch.h"
-
-/* A batch holds up to BATCH_PACKETS packets, their bytes copied into one
- * arena, so the chefs run once per batch instead of once per packet. */
-enum { BATCH_PACKETS = 256, ARENA_BYTES = 1 << 20, MAX_SNAPLEN = 262144 };
-
-/* Under AddressSanitizer each packet is followed by a poisoned gap, so a
- * decoder read past the captured bytes is caught instead of landing in the
- * next packet. */
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/asan_interface.h>
-enum { PACKET_GAP = 64 };
-#define poison(p, n) ASAN_POISON_MEMORY_REGION(p, n)
-#define unpoison(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
-#else
-enum { PACKET_GAP = 0 };
-#define poison(p, n) ((void)(p), (void)(n))
-#define unpoison(p, n) ((void)(p), (void)(n))
-#endif
 
 struct kitchen_opts {
 	const char *name;
@@ -68,14 +52,9 @@ struct kitchen {
 	struct chef_runtime *chefs;
 	struct watch *watch;
 	struct sink *sink;
-	struct dpl_packet *pkts;
-	int npkts;
-	uint8_t *arena;
-	size_t arena_used;
+	struct batch *live;		/* the batch live capture fills */
 	unsigned long packets;
 	int failed;
-	double pace_wall0, pace_time0;	/* --speed: when replay started */
-	int pacing;
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -367,112 +346,45 @@ static void start_watching(struct kitchen *k)
 
 /* -------------------------------------------------------------- batches */
 
-static void run_batch(struct kitchen *k)
+/* Chefs run on a whole batch at a time; chef changes are applied between
+ * batches, so every packet is seen by exactly one version of each chef. */
+static void cook_batch(struct kitchen *k, struct batch *b)
 {
-	chef_runtime_batch(k->chefs, k->pkts, k->npkts);
-	k->npkts = 0;
-	k->arena_used = 0;
-	unpoison(k->arena, ARENA_BYTES);
+	chef_runtime_batch(k->chefs, b->pkts, b->n);
+	k->packets += b->n;
 	if (k->sink->gone)
 		stop_requested = 1;
 	service_reloads(k);
 }
 
-/* A stamp in whole microseconds becomes the double nearest to the decimal
- * "sec.usec", which prints back exactly and quickly; finer stamps keep what
- * a double can hold. Files are opened for nanoseconds, so a microsecond
- * capture arrives here as nanoseconds ending in 000. */
-static double packet_time(const struct capture_source *src, const struct timeval *ts)
-{
-	long long frac = ts->tv_usec;
-
-	if (src->tick == 1e-9 && frac % 1000 == 0)
-		frac /= 1000;
-	else if (src->tick == 1e-9)
-		return ts->tv_sec + frac * 1e-9;
-	return (double)(ts->tv_sec * 1000000LL + frac) / 1e6;
-}
-
-static void add_packet(struct kitchen *k, int source, const struct pcap_pkthdr *h,
-		       const u_char *bytes)
-{
-	const struct capture_source *src = &k->sources[source];
-	struct dpl_packet *pkt;
-	uint32_t caplen = h->caplen;
-
-	if (caplen > MAX_SNAPLEN)
-		caplen = MAX_SNAPLEN;
-	if (k->npkts == BATCH_PACKETS || k->arena_used + caplen + PACKET_GAP > ARENA_BYTES)
-		run_batch(k);
-	pkt = &k->pkts[k->npkts++];
-	memcpy(k->arena + k->arena_used, bytes, caplen);
-	pkt->data = k->arena + k->arena_used;
-	k->arena_used += caplen;
-	poison(k->arena + k->arena_used, PACKET_GAP);
-	k->arena_used += PACKET_GAP;
-	pkt->caplen = caplen;
-	pkt->wirelen = h->len;
-	pkt->time = packet_time(src, &h->ts);
-	pkt->source = (uint16_t)source;
-	packet_decode(pkt, src->linktype);
-	k->packets++;
-}
-
 /* -------------------------------------------------------- reading files */
 
-/* Sleep until the wall clock reaches when this packet is due (--speed),
- * cooking what was read so far first, and applying chef changes meanwhile. */
-static void wait_until(struct kitchen *k, double due)
-{
-	struct pollfd pfd = { k->watch ? watch_fd(k->watch) : -1, POLLIN, 0 };
-	double now;
-
-	run_batch(k);
-	while (!stop_requested && (now = monotonic_seconds()) < due) {
-		double wait = due - now;
-
-		poll(&pfd, 1, wait > 0.1 ? 100 : (int)(wait * 1000) + 1);
-		service_reloads(k);
-	}
-}
-
-static void pace(struct kitchen *k, double packet_time)
-{
-	double due;
-
-	if (!k->pacing) {
-		k->pacing = 1;
-		k->pace_wall0 = monotonic_seconds();
-		k->pace_time0 = packet_time;
-	}
-	due = k->pace_wall0 + (packet_time - k->pace_time0) / k->opt.speed;
-	if (due > monotonic_seconds())
-		wait_until(k, due);
-}
-
-static void read_file(struct kitchen *k, int i)
-{
-	struct capture_source *src = &k->sources[i];
-	struct pcap_pkthdr *h;
-	const u_char *bytes;
-	int rc = 0;
-
-	while (!stop_requested && (rc = pcap_next_ex(src->pcap, &h, &bytes)) == 1) {
-		if (k->opt.speed)
-			pace(k, h->ts.tv_sec + h->ts.tv_usec * src->tick);
-		add_packet(k, i, h, bytes);
-	}
-	if (!stop_requested && rc == PCAP_ERROR) {
-		log_error("reading %s: %s", src->name, pcap_geterr(src->pcap));
-		k->failed = 1;
-	}
-}
-
+/* Files are read and decoded by the reader thread; this thread cooks what
+ * it hands over, and applies chef changes while it waits. */
 static void read_files(struct kitchen *k)
 {
-	for (int i = 0; i < k->nsources && !stop_requested; i++)
-		read_file(k, i);
-	run_batch(k);
+	struct reader *r = reader_start(k->sources, k->nsources, k->opt.speed);
+	struct pollfd fds[2];
+	int done = 0;
+
+	if (!r) {
+		k->failed = 1;
+		return;
+	}
+	fds[0] = (struct pollfd){ reader_fd(r), POLLIN, 0 };
+	fds[1] = (struct pollfd){ k->watch ? watch_fd(k->watch) : -1, POLLIN, 0 };
+	while (!stop_requested && !done) {
+		struct batch *b;
+
+		while (!stop_requested && (b = reader_next(r, &done))) {
+			cook_batch(k, b);
+			reader_release(r, b);
+		}
+		if (!done && !stop_requested && poll(fds, 2, 1000) > 0 && fds[1].revents)
+			service_reloads(k);
+	}
+	if (reader_stop(r))
+		k->failed = 1;
 }
 
 /* --------------------------------------------------------- live capture */
@@ -483,11 +395,20 @@ struct live_source {
 	int index;
 };
 
+static void cook_live_batch(struct kitchen *k)
+{
+	cook_batch(k, k->live);
+	batch_clear(k->live);
+}
+
 static void on_live_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 {
 	struct live_source *ls = (struct live_source *)user;
+	struct kitchen *k = ls->k;
 
-	add_packet(ls->k, ls->index, h, bytes);
+	if (!batch_has_room(k->live, h->caplen))
+		cook_live_batch(k);
+	batch_add(k->live, &k->sources[ls->index], ls->index, h, bytes);
 }
 
 static void dispatch_source(struct live_source *ls)
@@ -536,7 +457,7 @@ static void capture_live(struct kitchen *k)
 		for (int i = 0; i < k->nsources && n > 0; i++)
 			if (fds[i].revents)
 				dispatch_source(&live[i]);
-		run_batch(k);
+		cook_live_batch(k);
 		if (monotonic_seconds() >= next_poke) {
 			chef_runtime_poke(k->chefs);
 			next_poke += k->opt.poke_interval;
@@ -647,15 +568,15 @@ static int cook(struct kitchen *k)
 	if (open_sink(k) < 0)
 		return 1;
 	chef_runtime_set_sink(k->chefs, k->sink);
-	k->pkts = xcalloc(BATCH_PACKETS, sizeof *k->pkts);
-	k->arena = xmalloc(ARENA_BYTES);
 	start_watching(k);
 	catch_signals();
-	if (k->opt.nfiles)
+	if (k->opt.nfiles) {
 		read_files(k);
-	else
+	} else {
+		k->live = batch_new();
 		capture_live(k);
-	run_batch(k);
+		cook_live_batch(k);
+	}
 	/* One last poke so summary chefs report their totals. */
 	chef_runtime_poke(k->chefs);
 	report_totals(k);
@@ -672,8 +593,7 @@ static void kitchen_free(struct kitchen *k)
 		capture_close(&k->sources[i]);
 	free(k->sources);
 	free(k->source_names);
-	free(k->pkts);
-	free(k->arena);
+	batch_free(k->live);
 	free(k->opt.ifaces);
 	free(k->opt.files);
 	free(k->opt.chef_args);
