@@ -122,6 +122,17 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
+static void reader_free(struct reader *r)
+{
+	if (r->wake_fd >= 0)
+		close(r->wake_fd);
+	for (int i = 0; i < NBATCHES; i++)
+		batch_free(r->batches[i]);
+	pthread_mutex_destroy(&r->lock);
+	pthread_cond_destroy(&r->freed);
+	free(r);
+}
+
 struct reader *reader_start(struct capture_source *sources, int nsources, double speed)
 {
 	struct reader *r = xcalloc(1, sizeof *r);
@@ -136,13 +147,7 @@ struct reader *reader_start(struct capture_source *sources, int nsources, double
 	r->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (r->wake_fd < 0 || pthread_create(&r->thread, NULL, reader_main, r)) {
 		log_error("cannot start reading the capture files: %s", strerror(errno));
-		if (r->wake_fd >= 0)
-			close(r->wake_fd);
-		for (int i = 0; i < NBATCHES; i++)
-			batch_free(r->batches[i]);
-		pthread_mutex_destroy(&r->lock);
-		pthread_cond_destroy(&r->freed);
-		free(r);
+		reader_free(r);
 		return NULL;
 	}
 	return r;
@@ -189,11 +194,6 @@ int reader_stop(struct reader *r)
 	pthread_mutex_unlock(&r->lock);
 	pthread_join(r->thread, NULL);
 	failed = r->failed;
-	close(r->wake_fd);
-	for (int i = 0; i < NBATCHES; i++)
-		batch_free(r->batches[i]);
-	pthread_mutex_destroy(&r->lock);
-	pthread_cond_destroy(&r->freed);
-	free(r);
+	reader_free(r);
 	return failed;
 }
