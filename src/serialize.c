@@ -21,6 +21,7 @@
 #include <lauxlib.h>
 
 #include "serialize.h"
+#include "utf8.h"
 #include "util.h"
 
 /* MAX_VALUES bounds the work per dumpling: a table may appear in its
@@ -94,54 +95,11 @@ static int absolute_index(lua_State *L, int idx)
 	return idx > 0 ? idx : lua_gettop(L) + idx + 1;
 }
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 if none starts there.
- * NUL counts as invalid too, since cJSON treats strings as C strings. */
-static int utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	int len;
-	unsigned cp;
-
-	if (c == 0)
-		return 0;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, cp = c & 0x07;
-	else
-		return 0;
-	if ((size_t)len > n)
-		return 0;
-	for (int i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
+/* Strings cJSON can take as they are: valid UTF-8 without NUL (cJSON
+ * treats strings as C strings). */
 static int is_clean_utf8(const char *s, size_t n)
 {
-	const unsigned char *u = (const unsigned char *)s;
-
-	for (size_t i = 0; i < n;) {
-		if (u[i] >= 0x01 && u[i] < 0x80) {
-			i++;
-			continue;
-		}
-		int len = utf8_seq(u + i, n - i);
-		if (len == 0)
-			return 0;
-		i += len;
-	}
-	return 1;
+	return !memchr(s, 0, n) && utf8_valid(s, n);
 }
 
 /* A JSON string literal for any bytes: valid UTF-8 is kept, NUL becomes
@@ -153,7 +111,7 @@ static char *quote_any_bytes(const char *s, size_t n)
 
 	*o++ = '"';
 	for (size_t i = 0; i < n;) {
-		int len = utf8_seq(u + i, n - i);
+		size_t len = utf8_seq(u + i, n - i);
 
 		if (len > 1) {
 			memcpy(o, u + i, len);
@@ -161,7 +119,7 @@ static char *quote_any_bytes(const char *s, size_t n)
 			i += len;
 		} else if (len == 1 && u[i] >= 0x20 && u[i] != '"' && u[i] != '\\') {
 			*o++ = (char)u[i++];
-		} else if (len == 1 || u[i] == 0) {
+		} else if (len == 1) {
 			o += sprintf(o, "\\u%04x", u[i++]);
 		} else {
 			*o++ = (char)(0xc0 | u[i] >> 6);
