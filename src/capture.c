@@ -10,7 +10,11 @@ static int set_filter(struct capture_source *src, const char *filter)
 {
 	struct bpf_program prog;
 
-	if (!filter || !*filter)
+	if (!filter)
+		filter = pcap_datalink(src->pcap) == DLT_EN10MB ? CAPTURE_DEFAULT_FILTER_ETHERNET
+								 : CAPTURE_DEFAULT_FILTER;
+	src->filter = filter;
+	if (!*filter)
 		return 0;
 	if (pcap_compile(src->pcap, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
 		log_error("bad filter '%s': %s", filter, pcap_geterr(src->pcap));

@@ -6,15 +6,18 @@
 /* Capture sources: live interfaces and capture files, opened with their
  * filter set, ready to read. Errors are logged here, naming the source. */
 
-/* libpcap's `vlan` keyword shifts every later offset by one tag, so each
- * repetition of the clause reaches one tag deeper: this default matches
- * untagged, 802.1Q and QinQ frames alike. A plain "tcp or udp or arp"
- * would silently miss all tagged traffic. */
-#define CAPTURE_DEFAULT_FILTER \
+/* The filter when none is given. On Ethernet, libpcap's `vlan` keyword
+ * shifts every later offset by one tag, so each repetition of the clause
+ * reaches one tag deeper: this default matches untagged, 802.1Q and QinQ
+ * frames alike, where a plain "tcp or udp or arp" would silently miss all
+ * tagged traffic. Other link types carry no tags (and libpcap refuses
+ * `vlan` there), so they get the plain one. */
+#define CAPTURE_DEFAULT_FILTER "tcp or udp or arp"
+#define CAPTURE_DEFAULT_FILTER_ETHERNET \
 	"tcp or udp or arp or (vlan and (tcp or udp or arp)) or (vlan and (tcp or udp or arp))"
 
 struct capture_options {
-	const char *filter;	/* NULL or "" for none */
+	const char *filter;	/* NULL: the default for the link type; "": none */
 	int snaplen;
 	int promisc;
 	int buffer_bytes;
@@ -24,6 +27,7 @@ struct capture_source {
 	pcap_t *pcap;
 	const char *name;	/* interface name or file path */
 	int linktype;
+	const char *filter;	/* the filter in force ("" for none) */
 	int is_file;
 	double tick;		/* seconds per unit of ts.tv_usec */
 };

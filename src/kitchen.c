@@ -202,7 +202,6 @@ static int parse_args(struct kitchen_opts *o, int argc, char **argv)
 
 	o->name = "default_kitchen";
 	o->poke_interval = 5.0;
-	o->capture.filter = CAPTURE_DEFAULT_FILTER;
 	o->capture.snaplen = MAX_SNAPLEN;
 	o->capture.promisc = 1;
 	o->capture.buffer_bytes = 16 << 20;
@@ -508,7 +507,7 @@ static int open_sink(struct kitchen *k)
 	info.name = k->opt.name;
 	info.interfaces = k->source_names;
 	info.ninterfaces = k->nsources;
-	info.filter = k->opt.capture.filter ? k->opt.capture.filter : "";
+	info.filter = k->sources[0].filter;
 	info.chefs = chef_runtime_names(k->chefs, &info.nchefs);
 	info.poke_interval = k->opt.poke_interval;
 	k->sink = sink_hub_open(host, port, &info, k->opt.nfiles > 0);

@@ -17,6 +17,10 @@ int parse_seconds(const char *s, double min, double max, double *out, const char
  * copied into buf. */
 int parse_host_port(const char *s, char *host, size_t hostlen, int *port);
 
+/* The directory holding the running binary ("." if unknown), so that
+ * bundled files are found beside it or in ../share/dumplings. */
+void exe_dir(char *buf, size_t len);
+
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);

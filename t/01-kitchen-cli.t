@@ -78,6 +78,16 @@ for my $case (@fail) {
 	is($r->{signal}, 0, "$what: no crash");
 }
 
+# The default filter suits every link type: VLAN-aware on Ethernet, plain
+# elsewhere (libpcap refuses `vlan` on cooked, raw and loopback captures).
+for my $f (qw(dns_udp.pcap linuxsll-arp.pcap linux_dlt_sll2.pcap LINKTYPE_RAW_ipv4.pcap
+	      LINKTYPE_IPV6.pcap dns-badcookie.pcap q-in-q.pcap)) {
+	$r = run('kitchen', '-q', '-c', 'packetcount', '--stdout', '-r', pcap($f));
+	is($r->{status}, 0, "the default filter works on $f");
+	my ($counts) = map { $_->{payload}{packet_counts} } (decode_lines($r->{out}))[-1];
+	ok($counts && %$counts, "... and lets packets through");
+}
+
 # --chef-list: every chef of the named files, assignable or not.
 my $dir = tmpdir();
 spew("$dir/two.lua", <<'LUA');

@@ -14,7 +14,8 @@ my $dir = tmpdir();
 my $token = sprintf 't%d%d', $$, int(rand(1e6));
 my @names = map { "host$_.$token.example" } 1 .. 3;
 
-my $pid = spawn([bin(), 'kitchen', '-i', 'lo', '-c', 'dns', '--stdout', '-p', '60',
+my $pid;
+$pid = spawn([bin(), 'kitchen', '-i', 'lo', '-c', 'dns', '--stdout', '-p', '60',
 		 '-f', 'udp dst port 53 and dst host 127.0.0.1'],
 		out => "$dir/out", err => "$dir/err");
 ok(wait_for(sub { (slurp("$dir/err") // '') =~ /capturing on lo/ }, 20), 'the kitchen starts capturing on lo')
@@ -48,5 +49,13 @@ my ($final) = grep { $_->{metadata}{driver} eq 'interval' } reverse @docs;
 ok($final && $final->{payload}{lookups_seen}{$names[0]}, 'a final interval dumpling summarizes the lookups');
 is($docs[0]{metadata}{chef}, 'DNSLookupChef', 'dumplings come from the DNS chef');
 like(slurp("$dir/err"), qr/packets, \d+ dumplings/, 'the kitchen reports its totals on exit');
+
+# With no -f, the default filter must suit the interface: "any" is a Linux
+# cooked capture, where the VLAN clauses of the Ethernet default are refused.
+$pid = spawn([bin(), 'kitchen', '-i', 'any', '-c', 'dns', '--stdout', '-p', '60'],
+	     out => "$dir/any.out", err => "$dir/any.err");
+ok(wait_for(sub { (slurp("$dir/any.err") // '') =~ /capturing on any/ }, 20),
+   'the default filter works on the "any" interface');
+is(stop($pid, 'TERM') >> 8, 0, 'and the kitchen stops cleanly');
 
 done_testing;

@@ -1,0 +1,76 @@
+#!/bin/sh
+# Hub figures: throughput, latency and memory with bench/hubload, then the
+# end-to-end kitchen -> hub -> eater rate. Never a test: numbers to read.
+#   bench/hub.sh [path/to/dumplings]
+set -eu
+cd "$(dirname "$0")/.."
+BIN=${1:-./dumplings}
+OUT=${TMPDIR:-/tmp}/dumplings-bench.$$
+mkdir -p "$OUT"
+cc -O2 -D_GNU_SOURCE -o "$OUT/hubload" bench/hubload.c \
+	$(pkg-config --cflags --libs libwebsockets) -lm
+IN=${HUB_IN_PORT:-31347}
+EAT=${HUB_OUT_PORT:-31348}
+HUB=
+
+start_hub() {
+	"$BIN" hub -a 127.0.0.1 --in-port "$IN" --out-port "$EAT" "$@" 2>"$OUT/hub.err" &
+	HUB=$!
+	for _ in $(seq 100); do
+		perl -MIO::Socket::INET -e "exit !IO::Socket::INET->new('127.0.0.1:$EAT')" && return
+		sleep 0.05
+	done
+	echo "hub did not start" >&2
+	exit 1
+}
+
+stop_hub() {
+	kill "$HUB"
+	wait "$HUB" || true
+}
+
+trap 'kill $HUB 2>/dev/null; rm -rf "$OUT"' EXIT
+
+echo "== throughput (flat out, 200-byte dumplings)"
+start_hub --queue 65536
+"$OUT/hubload" -i "$IN" -o "$EAT" -p "$HUB" -k 1 -e 1 -n 500000
+"$OUT/hubload" -i "$IN" -o "$EAT" -p "$HUB" -k 1 -e 8 -n 200000
+"$OUT/hubload" -i "$IN" -o "$EAT" -p "$HUB" -k 4 -e 4 -n 100000
+echo "== latency at a steady 10k dumplings/s"
+"$OUT/hubload" -i "$IN" -o "$EAT" -p "$HUB" -k 1 -e 1 -n 50000 -r 10000
+stop_hub
+
+echo "== memory: 1M dumplings past one stalled eater (default queue)"
+start_hub
+"$OUT/hubload" -i "$IN" -o "$EAT" -p "$HUB" -k 1 -e 1 -S 1 -n 1000000
+stop_hub
+
+REPEAT=2000
+echo "== end to end: kitchen (DNS chef, dns-long-connection.pcap x $REPEAT) -> hub -> eat --json"
+CAP=${DUMPLINGS_PCAPS:-../shared/pcaps}/dns-long-connection.pcap
+if [ -r "$CAP" ]; then
+	# eat --json flushes every line, so it is slower than a kitchen reading
+	# files; a queue that holds the whole run keeps the hub from skipping it
+	start_hub --queue 200000 --queue-bytes 200000000
+	FILES=$(i=0; while [ $i -lt $REPEAT ]; do printf -- '-r %s ' "$CAP"; i=$((i + 1)); done)
+	"$BIN" eat -H "127.0.0.1:$EAT" --json --no-interval >"$OUT/eat.out" 2>/dev/null &
+	EATER=$!
+	sleep 0.5
+	T0=$(date +%s.%N)
+	# shellcheck disable=SC2086
+	"$BIN" kitchen -q -c dns -f 'udp or tcp' $FILES -H "127.0.0.1:$IN"
+	sent=$("$BIN" kitchen -q -c dns -f 'udp or tcp' -r "$CAP" --stdout | grep -c '"driver":"packet"' || true)
+	want=$((sent * REPEAT))
+	for _ in $(seq 200); do
+		[ "$(wc -l <"$OUT/eat.out")" -ge "$want" ] && break
+		sleep 0.05
+	done
+	T1=$(date +%s.%N)
+	got=$(wc -l <"$OUT/eat.out")
+	kill "$EATER"; wait "$EATER" || true
+	echo "$got of $want dumplings in $(echo "$T1 - $T0" | bc) s =" \
+		"$(echo "$got / ($T1 - $T0)" | bc) dumplings/s, lost $((want - got))"
+	stop_hub
+else
+	echo "no capture $CAP: skipped"
+fi

@@ -1,0 +1,343 @@
+/* The shared WebSocket client: connection set-up, fragment reassembly,
+ * close codes and timers over one lws context. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <libwebsockets.h>
+
+#include "log.h"
+#include "util.h"
+#include "wsclient.h"
+
+struct wsclient {
+	const struct wsclient_ops *ops;
+	void *user;
+	struct lws_context *ctx;
+	struct lws *wsi;
+	char host[256];
+	int port;
+	size_t max_message;
+	int established;
+	int closing, close_code, close_sent;
+	char close_why[64];
+	int peer_code;
+	int reported;		/* ops->lost ran during wsclient_connect() */
+	char *rx;
+	size_t rx_len, rx_cap;
+	int rx_too_big;
+	lws_sorted_usec_list_t sul;
+	uint64_t mask_state;	/* xorshift64: a fresh masking key per frame */
+};
+
+static size_t client_frame(struct wsclient *c, unsigned char *dst, unsigned char op,
+			   const void *msg, size_t len);
+
+static struct wsclient *client_of(struct lws *wsi)
+{
+	return lws_context_user(lws_get_context(wsi));
+}
+
+static void client_lost(struct wsclient *c, const char *why)
+{
+	int was = c->established;
+
+	c->wsi = NULL;
+	c->established = 0;
+	c->closing = 0;
+	c->close_sent = 0;
+	c->reported = 1;
+	c->rx_len = 0;
+	c->ops->lost(c->user, was, c->peer_code, why);
+}
+
+static int client_established(struct wsclient *c)
+{
+	c->established = 1;
+	c->peer_code = 0;
+	c->ops->established(c->user);
+	return 0;
+}
+
+static int client_receive(struct wsclient *c, struct lws *wsi, const void *in, size_t len)
+{
+	int rc;
+
+	if (c->rx_len + len > c->max_message) {
+		log_error("message from %s:%d larger than %zu bytes", c->host,
+			  c->port, c->max_message);
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
+		return -1;
+	}
+	if (c->rx_len + len + 1 > c->rx_cap) {
+		c->rx_cap = (c->rx_len + len + 1) * 2;
+		c->rx = xrealloc(c->rx, c->rx_cap);
+	}
+	if (len)	/* a final fragment may be empty, with in == NULL */
+		memcpy(c->rx + c->rx_len, in, len);
+	c->rx_len += len;
+	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
+		return 0;
+	c->rx[c->rx_len] = '\0';
+	rc = c->ops->message(c->user, c->rx, c->rx_len);
+	c->rx_len = 0;
+	return rc;
+}
+
+/* Send our close frame ourselves and keep reading until the peer answers
+ * with its own: returning -1 here instead would make lws close the socket
+ * at once, and with data from the peer still unread the kernel resets the
+ * connection, so the peer never learns our close code. */
+static int client_send_close(struct wsclient *c, struct lws *wsi)
+{
+	unsigned char payload[2 + sizeof c->close_why];
+	unsigned char buf[LWS_PRE + sizeof payload + WSCLIENT_FRAME_OVERHEAD];
+	size_t n = strlen(c->close_why), len;
+
+	payload[0] = (unsigned char)(c->close_code >> 8);
+	payload[1] = (unsigned char)c->close_code;
+	memcpy(payload + 2, c->close_why, n);
+	/* lws 4.1 has no public way to send just a close frame: frame it */
+	len = client_frame(c, buf + LWS_PRE, 0x88, payload, n + 2);
+	if (wsclient_write_frames(c, buf + LWS_PRE, len) < 0)
+		return -1;
+	c->close_sent = 1;
+	lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_ACK, 3);
+	return 0;
+}
+
+static int client_writable(struct wsclient *c, struct lws *wsi)
+{
+	if (c->close_sent)
+		return 0;
+	if (c->closing)
+		return client_send_close(c, wsi);
+	return c->ops->writable(c->user);
+}
+
+/* The peer's close frame: two bytes of code, then a reason. */
+static int client_peer_close(struct wsclient *c, const unsigned char *in, size_t len)
+{
+	if (len >= 2)
+		c->peer_code = in[0] << 8 | in[1];
+	return c->close_sent;	/* the handshake is complete: no echo */
+}
+
+static int client_callback(struct lws *wsi, enum lws_callback_reasons reason,
+			   void *user, void *in, size_t len)
+{
+	struct wsclient *c = client_of(wsi);
+
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		return client_established(c);
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		return client_receive(c, wsi, in, len);
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		return client_writable(c, wsi);
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		return client_peer_close(c, in, len);
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		client_lost(c, in ? (const char *)in : "connection failed");
+		return 0;
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		client_lost(c, "connection closed");
+		return 0;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		if (c && c->ops->woken)
+			c->ops->woken(c->user);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static const struct lws_protocols client_protocols[] = {
+	{ "dumplings-client", client_callback, 0, 16384, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+struct wsclient *wsclient_new(const char *host, int port, const struct wsclient_ops *ops,
+			      void *user, size_t max_message)
+{
+	struct wsclient *c = xcalloc(1, sizeof *c);
+	struct lws_context_creation_info info;
+
+	c->ops = ops;
+	c->user = user;
+	c->port = port;
+	c->max_message = max_message;
+	snprintf(c->host, sizeof c->host, "%s", host);
+	if (getrandom(&c->mask_state, sizeof c->mask_state, 0) != sizeof c->mask_state)
+		c->mask_state = (uint64_t)(uintptr_t)c ^ (uint64_t)monotonic_seconds();
+	c->mask_state |= 1;
+	memset(&info, 0, sizeof info);
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = client_protocols;
+	info.user = c;
+	c->ctx = lws_create_context(&info);
+	if (!c->ctx) {
+		log_error("cannot create the libwebsockets context");
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void wsclient_free(struct wsclient *c)
+{
+	if (!c)
+		return;
+	lws_sul_cancel(&c->sul);
+	lws_context_destroy(c->ctx);
+	free(c->rx);
+	free(c);
+}
+
+int wsclient_connect(struct wsclient *c)
+{
+	struct lws_client_connect_info ci;
+
+	memset(&ci, 0, sizeof ci);
+	ci.context = c->ctx;
+	ci.address = c->host;
+	ci.port = c->port;
+	ci.path = "/";
+	ci.host = c->host;
+	ci.origin = c->host;
+	ci.ietf_version_or_minus_one = -1;
+	ci.protocol = NULL;	/* the original hub knows no subprotocol */
+	ci.local_protocol_name = client_protocols[0].name;
+	ci.pwsi = &c->wsi;
+	c->peer_code = 0;
+	c->reported = 0;
+	/* lws may already have reported the failure through the callback; if
+	 * not, report it here, so ops->lost is the one place that handles it */
+	if (!lws_client_connect_via_info(&ci)) {
+		if (!c->reported)
+			client_lost(c, "cannot start the connection");
+		return -1;
+	}
+	return 0;
+}
+
+int wsclient_connected(const struct wsclient *c)
+{
+	return c->wsi && c->established;
+}
+
+int wsclient_service(struct wsclient *c)
+{
+	return lws_service(c->ctx, 0);
+}
+
+void wsclient_want_write(struct wsclient *c)
+{
+	if (c->wsi && c->established)
+		lws_callback_on_writable(c->wsi);
+}
+
+int wsclient_write(struct wsclient *c, unsigned char *buf, size_t len)
+{
+	return lws_write(c->wsi, buf, len, LWS_WRITE_TEXT) < 0 ? -1 : 0;
+}
+
+int wsclient_write_copy(struct wsclient *c, const char *s, size_t len)
+{
+	unsigned char *buf = xmalloc(LWS_PRE + len);
+	int rc;
+
+	memcpy(buf + LWS_PRE, s, len);
+	rc = wsclient_write(c, buf + LWS_PRE, len);
+	free(buf);
+	return rc;
+}
+
+static uint32_t client_mask_key(struct wsclient *c)
+{
+	c->mask_state ^= c->mask_state << 13;
+	c->mask_state ^= c->mask_state >> 7;
+	c->mask_state ^= c->mask_state << 17;
+	return (uint32_t)(c->mask_state >> 32);
+}
+
+/* RFC 6455 5.2: FIN, opcode 1, the mask bit, the length, the key, then the
+ * payload XORed with the key. */
+static size_t client_frame(struct wsclient *c, unsigned char *dst, unsigned char op,
+			   const void *msg, size_t len)
+{
+	const unsigned char *src = msg;
+	uint32_t key = client_mask_key(c);
+	unsigned char k[4] = { key >> 24, key >> 16, key >> 8, key };
+	size_t h = 0;
+
+	dst[h++] = op;
+	if (len < 126) {
+		dst[h++] = 0x80 | (unsigned char)len;
+	} else if (len < 65536) {
+		dst[h++] = 0x80 | 126;
+		dst[h++] = (unsigned char)(len >> 8);
+		dst[h++] = (unsigned char)len;
+	} else {
+		dst[h++] = 0x80 | 127;
+		for (int i = 0; i < 8; i++)
+			dst[h++] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+	}
+	memcpy(dst + h, k, 4);
+	h += 4;
+	for (size_t i = 0; i < len; i++)
+		dst[h + i] = src[i] ^ k[i & 3];
+	return h + len;
+}
+
+size_t wsclient_frame(struct wsclient *c, unsigned char *dst, const void *msg, size_t len)
+{
+	return client_frame(c, dst, 0x81, msg, len);
+}
+
+/* The bytes go to the socket as they are: lws' own framing is bypassed,
+ * which is why no extension is ever negotiated on this client. */
+int wsclient_write_frames(struct wsclient *c, unsigned char *buf, size_t len)
+{
+	return lws_write(c->wsi, buf, len, LWS_WRITE_RAW) < 0 ? -1 : 0;
+}
+
+int wsclient_choked(struct wsclient *c)
+{
+	return !c->wsi || lws_send_pipe_choked(c->wsi);
+}
+
+int wsclient_buffered(struct wsclient *c)
+{
+	return c->wsi && lws_partial_buffered(c->wsi);
+}
+
+void wsclient_close(struct wsclient *c, int code, const char *why)
+{
+	c->closing = 1;
+	c->close_code = code;
+	snprintf(c->close_why, sizeof c->close_why, "%s", why);
+	if (c->wsi)
+		lws_callback_on_writable(c->wsi);
+}
+
+static void client_timer(lws_sorted_usec_list_t *sul)
+{
+	struct wsclient *c = lws_container_of(sul, struct wsclient, sul);
+
+	if (c->ops->timer)
+		c->ops->timer(c->user);
+}
+
+void wsclient_after(struct wsclient *c, double seconds)
+{
+	lws_sul_schedule(c->ctx, 0, &c->sul, client_timer,
+			 (lws_usec_t)(seconds * LWS_US_PER_SEC));
+}
+
+void wsclient_wake(struct wsclient *c)
+{
+	lws_cancel_service(c->ctx);
+}

@@ -1,0 +1,49 @@
+#ifndef WSCLIENT_H
+#define WSCLIENT_H
+
+/* A WebSocket client on its own lws context, shared by `dumplings eat` and
+ * the kitchen's uplink. One thread drives it with wsclient_service(); the
+ * only call allowed from another thread is wsclient_wake(). Messages are
+ * reassembled from fragments before ops->message sees them. */
+
+#include <stddef.h>
+
+struct wsclient;
+
+struct wsclient_ops {
+	void (*established)(void *user);
+	/* a whole text or binary message; return -1 to drop the connection */
+	int (*message)(void *user, const char *msg, size_t len);
+	/* the socket can take a write: use wsclient_write(); -1 closes */
+	int (*writable)(void *user);
+	/* the connection failed or ended; code is the peer's close code
+	 * (0 if none), why a short text */
+	void (*lost)(void *user, int was_established, int code, const char *why);
+	void (*woken)(void *user);	/* after wsclient_wake(); optional */
+	void (*timer)(void *user);	/* after wsclient_after(); optional */
+};
+
+struct wsclient *wsclient_new(const char *host, int port, const struct wsclient_ops *ops,
+			      void *user, size_t max_message);
+void wsclient_free(struct wsclient *c);
+int wsclient_connect(struct wsclient *c);
+int wsclient_connected(const struct wsclient *c);
+int wsclient_service(struct wsclient *c);
+void wsclient_want_write(struct wsclient *c);
+/* buf must have LWS_PRE bytes of headroom before it */
+int wsclient_write(struct wsclient *c, unsigned char *buf, size_t len);
+int wsclient_write_copy(struct wsclient *c, const char *s, size_t len);
+/* Many messages in one write(): wsclient_frame() writes one complete,
+ * masked text frame of msg at dst (len + WSCLIENT_FRAME_OVERHEAD bytes at
+ * most) and returns its size; wsclient_write_frames() sends such frames. */
+#define WSCLIENT_FRAME_OVERHEAD 14
+size_t wsclient_frame(struct wsclient *c, unsigned char *dst, const void *msg, size_t len);
+int wsclient_write_frames(struct wsclient *c, unsigned char *buf, size_t len);
+int wsclient_choked(struct wsclient *c);
+int wsclient_buffered(struct wsclient *c);
+/* Send a close frame with this code from the next WRITEABLE. */
+void wsclient_close(struct wsclient *c, int code, const char *why);
+void wsclient_after(struct wsclient *c, double seconds);
+void wsclient_wake(struct wsclient *c);
+
+#endif
