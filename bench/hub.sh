@@ -1,7 +1,7 @@
 #!/bin/sh
 # Hub figures: throughput, latency and memory with bench/hubload, then the
 # end-to-end kitchen -> hub -> eater rate. Never a test: numbers to read.
-#   bench/hub.sh [path/to/dumplings]
+#   bench/hub.sh [path/to/dumplings [all-DNS capture]]
 set -eu
 cd "$(dirname "$0")/.."
 BIN=${1:-./dumplings}
@@ -45,32 +45,29 @@ start_hub
 "$OUT/hubload" -i "$IN" -o "$EAT" -p "$HUB" -k 1 -e 1 -S 1 -n 1000000
 stop_hub
 
-REPEAT=2000
-echo "== end to end: kitchen (DNS chef, dns-long-connection.pcap x $REPEAT) -> hub -> eat --json"
-CAP=${DUMPLINGS_PCAPS:-../shared/pcaps}/dns-long-connection.pcap
-if [ -r "$CAP" ]; then
+DNSCAP=${2:-}
+echo "== end to end: kitchen (DNS chef on ${DNSCAP:-no capture}) -> hub -> eat --json"
+if [ -r "$DNSCAP" ]; then
 	# eat --json flushes every line, so it is slower than a kitchen reading
 	# files; a queue that holds the whole run keeps the hub from skipping it
-	start_hub --queue 200000 --queue-bytes 200000000
-	FILES=$(i=0; while [ $i -lt $REPEAT ]; do printf -- '-r %s ' "$CAP"; i=$((i + 1)); done)
+	start_hub --queue 1100000 --queue-bytes 600000000
 	"$BIN" eat -H "127.0.0.1:$EAT" --json --no-interval >"$OUT/eat.out" 2>/dev/null &
 	EATER=$!
 	sleep 0.5
 	T0=$(date +%s.%N)
-	# shellcheck disable=SC2086
-	"$BIN" kitchen -q -c dns -f 'udp or tcp' $FILES -H "127.0.0.1:$IN"
-	sent=$("$BIN" kitchen -q -c dns -f 'udp or tcp' -r "$CAP" --stdout | grep -c '"driver":"packet"' || true)
-	want=$((sent * REPEAT))
-	for _ in $(seq 200); do
+	"$BIN" kitchen -q -c dns -r "$DNSCAP" -H "127.0.0.1:$IN"
+	want=$("$BIN" kitchen -q -c dns -r "$DNSCAP" --stdout | grep -c '"driver":"packet"' || true)
+	for _ in $(seq 1200); do
 		[ "$(wc -l <"$OUT/eat.out")" -ge "$want" ] && break
 		sleep 0.05
 	done
 	T1=$(date +%s.%N)
 	got=$(wc -l <"$OUT/eat.out")
 	kill "$EATER"; wait "$EATER" || true
-	echo "$got of $want dumplings in $(echo "$T1 - $T0" | bc) s =" \
-		"$(echo "$got / ($T1 - $T0)" | bc) dumplings/s, lost $((want - got))"
+	awk -v got="$got" -v want="$want" -v t0="$T0" -v t1="$T1" 'BEGIN {
+		printf "%d of %d dumplings in %.2f s = %.0f dumplings/s, lost %d\n",
+			got, want, t1 - t0, got / (t1 - t0), want - got }'
 	stop_hub
 else
-	echo "no capture $CAP: skipped"
+	echo "no capture given: skipped"
 fi
