@@ -15,6 +15,7 @@
 
 #include "chef.h"
 #include "guard.h"
+#include "jsonnum.h"
 #include "log.h"
 #include "serialize.h"
 #include "util.h"
@@ -397,7 +398,7 @@ static void emit_dumpling(struct chef_runtime *rt, const char *chef, const char 
 	const char *json, *why;
 	size_t len;
 
-	serialize_time_now(meta.creation_time);
+	json_time_now(meta.creation_time);
 	json = serialize_dumpling(rt->L, -1, &meta, &rt->json, &len, &why);
 	if (!json) {
 		rt->stats.serialize_errors++;

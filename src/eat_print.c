@@ -3,6 +3,7 @@
  * the cursor, retitle the terminal or hide text: control characters (C0,
  * DEL, C1) are escaped, and bytes that are not UTF-8 are shown as \xNN. */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -10,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "eat.h"
+#include "jsonnum.h"
 #include "utf8.h"
 
 #define C_RESET  "\033[0m"
@@ -60,6 +62,13 @@ static void pretty(FILE *f, const cJSON *v, int depth)
 	int obj = cJSON_IsObject(v);
 	char *leaf;
 
+	if (cJSON_IsNumber(v) && isfinite(v->valuedouble)) {
+		char digits[32];
+
+		json_number(v->valuedouble, digits);
+		fputs(digits, f);
+		return;
+	}
 	if (!obj && !cJSON_IsArray(v)) {
 		leaf = cJSON_PrintUnformatted(v);
 		if (leaf)

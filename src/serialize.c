@@ -20,6 +20,7 @@
 #include <cJSON.h>
 #include <lauxlib.h>
 
+#include "jsonnum.h"
 #include "serialize.h"
 #include "utf8.h"
 #include "util.h"
@@ -146,73 +147,6 @@ static cJSON *string_to_json(lua_State *L, int idx)
 	return item;
 }
 
-/* Write the digits of n with a decimal point k digits from the right,
- * two digits per division. */
-static int print_scaled(long long n, int k, char *buf)
-{
-	static const char pairs[] =
-		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-		"8081828384858687888990919293949596979899";
-	char digits[24];
-	int len = 0, out = 0;
-	unsigned long long u = n < 0 ? -(unsigned long long)n : (unsigned long long)n;
-
-	while (u >= 100) {
-		unsigned r = (unsigned)(u % 100);
-
-		u /= 100;
-		digits[len++] = pairs[2 * r + 1];
-		digits[len++] = pairs[2 * r];
-	}
-	if (u >= 10) {
-		digits[len++] = pairs[2 * u + 1];
-		digits[len++] = pairs[2 * u];
-	} else {
-		digits[len++] = (char)('0' + u);
-	}
-	while (len <= k)
-		digits[len++] = '0';
-	if (n < 0)
-		buf[out++] = '-';
-	while (len > 0) {
-		if (len == k)
-			buf[out++] = '.';
-		buf[out++] = digits[--len];
-	}
-	buf[out] = '\0';
-	return out;
-}
-
-/* The shortest decimal with at most 9 fraction digits that reads back as
- * exactly d; 0 if there is none. Integral and timestamp-like values (the
- * common case) get here without printf, whose %g is slow and whose 15
- * digits, as cJSON uses them, can lose precision. A decimal that is exact
- * with k fraction digits is exact with more, so one try at the most digits
- * that keep d * 10^k below 2^53 (where doubles hold integers exactly)
- * decides, and trailing zeros come off afterwards. */
-static int format_decimal(double d, char *buf)
-{
-	static const double scale[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9 };
-	int k = 9;
-	double m = d * scale[k];
-	long long n;
-
-	while (fabs(m) >= 9007199254740992.0) {
-		if (--k < 0)
-			return 0;
-		m = d * scale[k];
-	}
-	n = llround(m);
-	if ((double)n / scale[k] != d)
-		return 0;
-	while (k > 0 && n % 10 == 0) {
-		n /= 10;
-		k--;
-	}
-	return print_scaled(n, k, buf);
-}
-
 /* Numbers are spelled here, not by cJSON, whose printing goes through
  * sprintf (and sscanf to check) and whose 15 digits can drop precision. */
 static cJSON *number_to_json(struct walk *w, int idx)
@@ -224,7 +158,7 @@ static cJSON *number_to_json(struct walk *w, int idx)
 		w->why = "NaN or infinite number";
 		return NULL;
 	}
-	serialize_number(d, digits);
+	json_number(d, digits);
 	return cJSON_CreateRaw(digits);
 }
 
@@ -550,36 +484,6 @@ char *serialize_quoted(const char *s)
 	cJSON_free(quoted);
 	cJSON_Delete(str);
 	return copy;
-}
-
-int serialize_time_now(char *buf)
-{
-	struct timespec ts;
-	long usec;
-	int n, k = 6;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	usec = ts.tv_nsec / 1000;
-	/* Strip trailing zeros as the decimal form of the double would. */
-	while (k > 0 && usec % 10 == 0) {
-		usec /= 10;
-		k--;
-	}
-	n = print_scaled((long long)ts.tv_sec, 0, buf);
-	if (k == 0)
-		return n;
-	buf[n++] = '.';
-	for (int i = k - 1; i >= 0; i--, usec /= 10)
-		buf[n + i] = (char)('0' + usec % 10);
-	buf[n + k] = '\0';
-	return n + k;
-}
-
-int serialize_number(double d, char *buf)
-{
-	int n = format_decimal(d, buf);
-
-	return n ? n : snprintf(buf, 32, "%.17g", d);
 }
 
 void json_buf_free(struct json_buf *buf)

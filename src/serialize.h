@@ -36,10 +36,5 @@ void json_buf_free(struct json_buf *buf);
 /* s as a JSON string literal (malloc'd), quoted and escaped by cJSON. */
 char *serialize_quoted(const char *s);
 
-/* The wall clock as JSON epoch seconds, to the microsecond. */
-int serialize_time_now(char *buf);
-
-/* Spell the number d as JSON (it must be finite); returns the length. */
-int serialize_number(double d, char *buf);
 
 #endif
