@@ -74,10 +74,11 @@ deps:
 	@sh .ci/deps
 
 install: $(BIN)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/chefs \
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/chefs $(DESTDIR)$(DATADIR)/web \
 	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
 	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/dumplings
 	install -m 644 lua/chefs/*.lua $(DESTDIR)$(DATADIR)/chefs/
+	install -m 644 web/* $(DESTDIR)$(DATADIR)/web/
 	install -m 644 man/dumplings.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/dumplings-lua.3 $(DESTDIR)$(MANDIR)/man3/
 
@@ -90,3 +91,52 @@ clean:
 FORCE:
 .PHONY: all test check-asan bench deps install lint-man clean FORCE
 -include $(wildcard $(B)/*.d)
+
+# ---- fuzzing -----------------------------------------------------------------
+# libFuzzer targets (fuzz/*.c) built with clang into build-fuzz/ from the same
+# sources less main.c; `make fuzz` runs each for FUZZ_SECONDS and prints its
+# executions and coverage. `make fuzz-replay` builds the same targets without
+# libFuzzer, with any compiler that has AddressSanitizer, into
+# build-fuzz-replay/: t/40-fuzz-regressions.t replays fuzz/regressions/ and
+# the seed corpora (fuzz/corpus/, made by fuzz/seeds.sh) with them.
+
+FUZZ_TARGETS  = decode serialize hub_message
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+REPLAY_CC    ?= gcc
+FUZZ_SAN      = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+		-fno-sanitize-recover=all
+FUZZ_DEFS     = -DFUZZ_CHEF='"$(CURDIR)/t/chefs/touch.lua"'
+FUZZ_COMMON   = fuzz/check.c
+
+fuzz: fuzz-build
+	@fuzz/run.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-build:
+	@$(MAKE) -s --no-print-directory B=build-fuzz CC=$(FUZZ_CC) \
+	  CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" \
+	  $(FUZZ_TARGETS:%=build-fuzz/fuzz-%)
+
+fuzz-replay:
+	@$(MAKE) -s --no-print-directory B=build-fuzz-replay CC=$(REPLAY_CC) \
+	  CFLAGS="$(FUZZ_SAN)" $(FUZZ_TARGETS:%=build-fuzz-replay/replay-%)
+
+fuzz-clean:
+	rm -rf build-fuzz build-fuzz-replay
+
+# Everything but main(), as an archive: each target links what it uses.
+$(B)/libdumplings.a: $(filter-out $(B)/main.o,$(OBJS))
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/fuzz-%: fuzz/%.c $(FUZZ_COMMON) fuzz/check.h $(B)/libdumplings.a
+	$(CC) $(CPPFLAGS) $(FUZZ_DEFS) $(CFLAGS) $(WARN) -fsanitize=fuzzer -o $@ \
+	  $< $(FUZZ_COMMON) $(B)/libdumplings.a $(LDLIBS)
+	fuzz/check-fakes.sh $@ $(B)
+
+$(B)/replay-%: fuzz/%.c fuzz/replay.c $(FUZZ_COMMON) fuzz/check.h $(B)/libdumplings.a
+	$(CC) $(CPPFLAGS) $(FUZZ_DEFS) -DFUZZ_REPLAY=1 $(CFLAGS) $(WARN) -o $@ \
+	  $< fuzz/replay.c $(FUZZ_COMMON) $(B)/libdumplings.a $(LDLIBS)
+	fuzz/check-fakes.sh $@ $(B)
+
+.PHONY: fuzz fuzz-build fuzz-replay fuzz-clean

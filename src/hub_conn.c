@@ -187,10 +187,45 @@ static int conn_bad_hello(struct hub *hub, struct hub_conn *c)
 	return 0;
 }
 
+static int is_json_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Control bytes are never valid in JSON text but as whitespace. */
+static int has_control_bytes(const char *msg, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)msg[i] < 0x20 && !is_json_space(msg[i]))
+			return 1;
+	return 0;
+}
+
+/* One whole JSON document, or NULL. Eaters must be able to trust what is
+ * forwarded, and cJSON alone does not check: it accepts bytes after the
+ * document, raw control bytes, and strings that are not UTF-8 (strict
+ * clients, browsers among them, close the connection on a text frame that
+ * is not). */
+static cJSON *parse_document(const char *msg, size_t len)
+{
+	const char *end;
+	cJSON *doc;
+
+	if (!utf8_valid(msg, len) || has_control_bytes(msg, len))
+		return NULL;
+	doc = cJSON_ParseWithLengthOpts(msg, len, &end, 0);
+	while (doc && end < msg + len) {
+		if (!is_json_space(*end++)) {
+			cJSON_Delete(doc);
+			return NULL;
+		}
+	}
+	return doc;
+}
+
 static int conn_hello(struct hub *hub, struct hub_conn *c, const char *msg, size_t len)
 {
-	cJSON *hello = c->rx_binary || !utf8_valid(msg, len) ? NULL
-		       : cJSON_ParseWithLength(msg, len);
+	cJSON *hello = c->rx_binary ? NULL : parse_document(msg, len);
 
 	if (!cJSON_IsObject(hello)) {
 		cJSON_Delete(hello);
@@ -236,11 +271,7 @@ static int conn_dumpling(struct hub *hub, struct hub_conn *c, const char *msg, s
 
 	if (c->rx_binary)
 		return conn_invalid(hub, c, "binary frame dropped");
-	/* Eaters must be able to trust a text frame to be UTF-8 (strict
-	 * clients close the connection otherwise); cJSON does not check. */
-	if (!utf8_valid(msg, len))
-		return conn_invalid(hub, c, "text that is not UTF-8 dropped");
-	d = cJSON_ParseWithLength(msg, len);
+	d = parse_document(msg, len);
 	if (!d)
 		return conn_invalid(hub, c, "invalid JSON dropped");
 	meta = cJSON_GetObjectItemCaseSensitive(d, "metadata");

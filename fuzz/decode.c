@@ -1,0 +1,185 @@
+/* Fuzz target: the packet decoder and the Lua packet tables built from it.
+ *
+ * Input: one byte choosing the link type and the mode (see
+ * LLVMFuzzerTestOneInput), then the captured bytes. The packet is decoded, checked against the invariants the Lua runtime relies
+ * on (it reads the packet through the FFI, where no sanitizer can see), and
+ * handed to the real chef runtime running a chef that reads every layer
+ * and field (t/chefs/touch.lua), DNS sections included. Every dumpling must
+ * be valid JSON, and the chef must never raise an error: its assertions
+ * compare the runtime's ways of reaching a layer. The raw bytes also go
+ * straight to dns_decode(). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <pcap/dlt.h>
+
+#include "chef.h"
+#include "check.h"
+#include "log.h"
+#include "packet.h"
+
+#ifndef FUZZ_CHEF
+#define FUZZ_CHEF "t/chefs/touch.lua"
+#endif
+
+static const int linktypes[] = {
+	DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_NULL, DLT_LOOP,
+	DLT_RAW, DLT_IPV4, DLT_IPV6,
+};
+
+enum { NLINKTYPES = sizeof linktypes / sizeof linktypes[0] };
+
+static unsigned long emitted;
+
+static int sink_emit(struct sink *s, const char *json, size_t len)
+{
+	fuzz_check_json(json, len);
+	emitted++;
+	return 0;
+}
+
+static void sink_flush(struct sink *s)
+{
+}
+
+static void sink_close(struct sink *s)
+{
+}
+
+static struct sink discard = { sink_emit, sink_flush, sink_close, 0 };
+
+static struct chef_runtime *runtime(void)
+{
+	static struct chef_runtime *rt;
+	static const char *const sources[] = { "fuzz" };
+	struct chef_options opt = {
+		.kitchen_name = "fuzz", .poke_interval = 5, .sources = sources,
+		.nsources = 1, .sink = &discard,
+	};
+	const char *chef = getenv("DUMPLINGS_FUZZ_CHEF");
+
+	if (rt)
+		return rt;
+	log_init("fuzz-decode", LOG_ERROR);
+	rt = chef_runtime_new(&opt);
+	fuzz_assert(rt != NULL, "chef runtime starts");
+	fuzz_assert(chef_runtime_load(rt, chef ? chef : FUZZ_CHEF) == 1,
+		    "the touch chef loads (set DUMPLINGS_FUZZ_CHEF)");
+	return rt;
+}
+
+static int inside(uint32_t off, uint32_t len, uint32_t caplen)
+{
+	return off <= caplen && len <= caplen - off;
+}
+
+/* What runtime.lua takes on trust when it reads the packet. */
+static void check_packet(const struct dpl_packet *p)
+{
+	int seen[DPL_LAYER_COUNT] = { 0 };
+
+	fuzz_assert(p->nlayers <= DPL_MAX_LAYERS, "layer count in bounds");
+	fuzz_assert(p->ntags <= DPL_MAX_TAGS, "tag count in bounds");
+	for (int i = 0; i < p->nlayers; i++) {
+		int id = p->layers[i];
+
+		fuzz_assert(id >= 1 && id < DPL_LAYER_COUNT, "layer id in range");
+		if (!seen[id])
+			fuzz_assert(p->first[id] == i + 1, "first[] marks the first occurrence");
+		seen[id] = 1;
+	}
+	for (int id = 1; id < DPL_LAYER_COUNT; id++)
+		fuzz_assert(seen[id] || !p->first[id], "first[] only for present layers");
+	fuzz_assert(inside(p->payload_off, p->payload_len, p->caplen), "Raw within the capture");
+	fuzz_assert(inside(p->dns_off, p->dns_len, p->caplen), "DNS within the capture");
+	fuzz_assert(inside(p->pad_off, p->pad_len, p->caplen), "Padding within the capture");
+	fuzz_assert(!p->first[DPL_DNS] || p->dns_len >= 12, "DNS layer holds a header");
+}
+
+/* What runtime.lua takes on trust when it reads a decoded DNS message. */
+static void check_dns(const struct dpl_dns *d)
+{
+	uint32_t n = d->nrr[0] + d->nrr[1] + d->nrr[2] + d->nrr[3];
+
+	fuzz_assert(n <= d->rr_cap || n == 0, "records within the array");
+	fuzz_assert(d->nrr[0] <= d->qdcount && d->nrr[1] <= d->ancount &&
+		    d->nrr[2] <= d->nscount && d->nrr[3] <= d->arcount,
+		    "no more records than the header counts");
+	for (uint32_t i = 0; i < n; i++) {
+		const struct dpl_dns_rr *rr = &d->rr[i];
+
+		fuzz_assert(rr->name < d->text_len && rr->name_len < d->text_len - rr->name,
+			    "record name within the text");
+		fuzz_assert(d->text[rr->name + rr->name_len] == '\0', "record name ends in NUL");
+		fuzz_assert(rr->name_len > 0 && rr->name_len < 255, "a name fits in 255 wire bytes");
+		if (rr->is_question)
+			continue;
+		fuzz_assert(rr->rdata < d->text_len && rr->rdlen < d->text_len - rr->rdata,
+			    "rdata within the text");
+		fuzz_assert(d->text[rr->rdata + rr->rdlen] == '\0', "rdata ends in NUL");
+	}
+}
+
+static void fuzz_dns(const uint8_t *data, size_t size, int sections)
+{
+	static struct dpl_dns dns;
+
+	if (dns_decode(data, (uint32_t)size, sections, &dns) == 0)
+		check_dns(&dns);
+}
+
+static void decode(struct dpl_packet *pkt, const uint8_t *bytes, uint32_t len, uint8_t sel)
+{
+	memset(pkt, 0, sizeof *pkt);
+	pkt->time = 1e9 + sel;
+	pkt->data = bytes;
+	pkt->caplen = pkt->wirelen = len;
+	packet_decode(pkt, linktypes[(sel & 0x1f) % NLINKTYPES]);
+	check_packet(pkt);
+}
+
+static unsigned long chef_errors(struct chef_runtime *rt)
+{
+	const struct chef_stats *st = chef_runtime_stats(rt);
+
+	return st->handler_errors + st->serialize_errors;
+}
+
+/* The first byte: bits 0-4 choose the link type (modulo the table) and,
+ * divided by its size, how many DNS sections dns_decode() reads; bit 7
+ * leaves the chef runtime out, for a hundred times the pace on the C side
+ * alone (check_packet() still guards what Lua would read).
+ *
+ * A batch of two: the packet cut in half (in a buffer of its own, so that
+ * reading past the cut is caught), then the whole packet. The second
+ * packet's place in the batch is what DNS decoding after the handler
+ * (while serializing) must find. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct chef_runtime *rt = runtime();
+	struct dpl_packet pkts[2];
+	uint32_t len, half;
+	uint8_t *cut;
+	unsigned long errors;
+
+	if (size < 1 || size > 65536 + 1)
+		return 0;
+	len = (uint32_t)(size - 1);
+	half = len / 2;
+	fuzz_dns(data + 1, len, 1 + (data[0] & 0x1f) / NLINKTYPES % 4);
+	cut = malloc(half ? half : 1);
+	fuzz_assert(cut != NULL, "out of memory");
+	memcpy(cut, data + 1, half);
+	decode(&pkts[0], cut, half, data[0]);
+	decode(&pkts[1], data + 1, len, data[0]);
+	if (!(data[0] & 0x80)) {
+		errors = chef_errors(rt);
+		emitted = 0;
+		chef_runtime_batch(rt, pkts, 2);
+		fuzz_assert(chef_errors(rt) == errors,
+			    "the touch chef ran without an error (see the log above)");
+		fuzz_assert(emitted == 2, "one dumpling per packet");
+	}
+	free(cut);
+	return 0;
+}

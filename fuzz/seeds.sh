@@ -1,0 +1,77 @@
+#!/bin/sh
+# Make the seed corpora under fuzz/corpus/ (run from the top of the tree):
+#   decode       every packet of every classic pcap in the shared corpus
+#                (DUMPLINGS_PCAPS, default ../shared/pcaps), prefixed with
+#                the byte that selects its link type in fuzz/decode.c
+#   hub_message  hellos plus the dumplings of t/golden/*.ndjson, in the
+#                framing fuzz/hub_message.c reads
+#   serialize    a few programs for fuzz/serialize.c's stack machine
+# Seeds are named by their SHA-1, as libFuzzer names its own, so running
+# this again adds nothing twice.
+set -eu
+
+pcaps=${DUMPLINGS_PCAPS:-../shared/pcaps}
+mkdir -p fuzz/corpus/decode fuzz/corpus/hub_message fuzz/corpus/serialize
+
+exec perl -It/lib -MPcap -MDigest::SHA=sha1_hex -e '
+use strict;
+use warnings;
+
+my ($pcaps) = @ARGV;
+
+sub seed {
+	my ($target, $bytes) = @_;
+	my $path = "fuzz/corpus/$target/" . sha1_hex($bytes);
+	open my $fh, ">:raw", $path or die "$path: $!";
+	print $fh $bytes;
+	close $fh or die "$path: $!";
+}
+
+# The order of the linktypes[] table in fuzz/decode.c, by LINKTYPE_ value
+# as a pcap file spells it.
+my %selector = (1 => 0, 113 => 1, 276 => 2, 0 => 3, 108 => 4, 101 => 5,
+		228 => 6, 229 => 7);
+
+for my $file (sort glob("$pcaps/*.pcap")) {
+	my ($linktype, $pkts) = read_pcap($file);
+	next unless defined $linktype && exists $selector{$linktype};
+	seed("decode", chr($selector{$linktype}) . $_->[0]) for @$pkts;
+}
+
+# Hub input: two control bytes, then eater A, eater B and the kitchen
+# hellos and the kitchen dumplings, one per line.
+my @eaters = ("{\"eater_name\":\"a\"}",
+	      "{\"eater_name\":\"b\",\"chefs\":[\"DNSLookupChef\",\"PacketCountChef\"],"
+	      . "\"kitchens\":[\"default_kitchen\"],\"drivers\":[\"packet\"]}");
+my $kitchen = "{\"kitchen_name\":\"default_kitchen\",\"interface\":\"eth0\","
+	    . "\"filter\":\"tcp or udp or arp\",\"chefs\":[\"DNSLookupChef\"],"
+	    . "\"poke_interval\":5.0}";
+my @ctl = ("\x30\x00", "\x03\x00", "\x16\x07", "\x27\x40", "\x08\x00");
+my $i = 0;
+for my $file (sort glob("t/golden/*.ndjson")) {
+	open my $fh, "<:raw", $file or die "$file: $!";
+	my @lines = grep { length } map { chomp; $_ } <$fh>;
+	splice @lines, 12 if @lines > 12;
+	seed("hub_message", $ctl[$i++ % @ctl] . join("\n", @eaters, $kitchen, @lines));
+}
+seed("hub_message", "\x00\x00" . join("\n", @eaters, $kitchen, "[]", "{}", "null",
+     "{\"metadata\":{\"chef\":1}}", "{\"metadata\":{\"chef\":\"x\"}} trailing",
+     "\x01{\"metadata\":{\"chef\":\"bin\"}}"));
+
+# Stack machine programs (opcodes in fuzz/serialize.c): a DNS lookup
+# dumpling, an array of mixed values, a cycle, a shared subtable, deep
+# nesting, stray bytes in a key, and a lazy table.
+my $s = sub { chr(6) . chr(length $_[0]) . $_[0] };
+seed("serialize", chr(7) . $s->("lookup") . chr(7) . $s->("hostname")
+     . $s->("www.example.com") . chr(18) . $s->("when") . chr(4) . chr(22)
+     . chr(18) . chr(18));
+seed("serialize", chr(7) . chr(2) . chr(5) . chr(19) . chr(1) . chr(1) . chr(19)
+     . $s->("x") . chr(19) . chr(8) . chr(19) . chr(4) . chr(7) . chr(19));
+seed("serialize", chr(7) . chr(12) . chr(0) . chr(19));
+seed("serialize", chr(7) . chr(7) . chr(12) . chr(1) . chr(19) . chr(12) . chr(1)
+     . chr(19) . chr(19));
+seed("serialize", chr(7) . chr(16) . chr(70));
+seed("serialize", chr(7) . $s->("caf\xe9\x00") . chr(1) . chr(1) . chr(18));
+seed("serialize", chr(7) . chr(22) . chr(7) . chr(21) . $s->("e") . chr(12)
+     . chr(2) . chr(18));
+' "$pcaps"
