@@ -29,7 +29,7 @@ stop_hub() {
 	wait "$HUB" || true
 }
 
-trap 'kill $HUB 2>/dev/null; rm -rf "$OUT"' EXIT
+trap 'kill $HUB 2>/dev/null || true; rm -rf "$OUT"' EXIT
 
 echo "== throughput (flat out, 200-byte dumplings)"
 start_hub --queue 65536
