@@ -61,7 +61,8 @@ my @want_times = map { $_->{payload}{t} } grep { $_->{metadata}{driver} eq 'pack
 	decode_lines($reference->{out});
 is(scalar @want_times, $packets, "the capture has $packets packets");
 
-my $pid = start_kitchen('edits', '--speed', '5', '-c', $chef);
+# Slow replays (10 s here) leave a busy machine ample time for the edits.
+my $pid = start_kitchen('edits', '--speed', '1.5', '-c', $chef);
 ok(wait_for(sub { (slurp("$dir/edits.err") // '') =~ /reading/ }, 20), 'kitchen started');
 my (@good, %written_at);
 my @broken = ("local c = {\n", "error('refusing to load')\n", "return 42\n",
@@ -110,7 +111,7 @@ diag(sprintf 'write-to-first-packet delay over %d reloads: median %.1f ms, max %
 
 # --- reload(old) carries state; a chef without it starts fresh -----------
 spew($chef, counting_chef('a'));
-$pid = start_kitchen('state', '--speed', '5', '-c', $chef);
+$pid = start_kitchen('state', '--speed', '2', '-c', $chef);
 ok(wait_for(sub { (slurp("$dir/state.out") // '') =~ /"v":"a"/ }, 20), 'first version running');
 write_by_rename($chef, counting_chef('b'));
 ok(wait_for(sub { (slurp("$dir/state.out") // '') =~ /"v":"b"/ }, 20), 'version with reload(old) running');
@@ -142,7 +143,7 @@ is($last->{payload}{n}, $packets, 'and its count');
 mkdir "$dir/real";
 spew("$dir/real/target.lua", counting_chef('s1'));
 symlink "$dir/real/target.lua", "$dir/link.lua" or die "symlink: $!";
-$pid = start_kitchen('link', '--speed', '5', '-c', "$dir/link.lua");
+$pid = start_kitchen('link', '--speed', '2', '-c', "$dir/link.lua");
 ok(wait_for(sub { (slurp("$dir/link.out") // '') =~ /"v":"s1"/ }, 20), 'chef behind a symlink running');
 write_by_rename("$dir/real/target.lua", counting_chef('s2'));
 ok(wait_for(sub { (slurp("$dir/link.out") // '') =~ /"v":"s2"/ }, 20),
@@ -176,7 +177,7 @@ my $simple = sub {
 };
 spew("$cdir/alpha.lua", $simple->('Alpha'));
 spew("$cdir/notes.txt", "not a chef\n");
-$pid = start_kitchen('dir', '--speed', '5', '--chef-dir', $cdir);
+$pid = start_kitchen('dir', '--speed', '2', '--chef-dir', $cdir);
 ok(wait_for(sub { (slurp("$dir/dir.out") // '') =~ /"chef":"Alpha"/ }, 20), 'a chef from the directory runs');
 write_by_rename("$cdir/beta.lua", $simple->('Beta'));
 ok(wait_for(sub { (slurp("$dir/dir.out") // '') =~ /"chef":"Beta"/ }, 20), 'a new file adds its chefs');

@@ -13,6 +13,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use File::Copy qw(copy);
+use File::Spec;
 use Test::More;
 use TestLib;
 use HubTest;
@@ -27,9 +28,11 @@ plan skip_all => 'playwright-core is not installed (run npm ci in t/browser)'
 need_corpus();
 
 my @chefs = map { ('-c', $_) } qw(dns packetcount arp servernames);
+# Paths relative to where the test runs, as a user would type them (they
+# show in the page, and in the README's picture).
 my %kitchens = (
-	corpus => { file => pcap('dns-long-connection.pcap'), speed => 60 },
-	sample => { file => root() . '/examples/sample.pcap', speed => 3 },
+	corpus => { file => File::Spec->abs2rel(pcap('dns-long-connection.pcap')), speed => 60 },
+	sample => { file => File::Spec->abs2rel(root() . '/examples/sample.pcap'), speed => 3 },
 );
 
 # What a kitchen will report, cooked first without a hub: the names it
