@@ -75,14 +75,6 @@ static void eat_on_signal(int sig)
 
 /* ---- the command line ------------------------------------------------- */
 
-static int eat_usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "dumplings eat: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n%s", eat_usage_text);
-	return 2;
-}
-
 enum { OPT_NOPAYLOAD = 256, OPT_NOINTERVAL, OPT_NOPACKET, OPT_COLOR, OPT_RETRY };
 
 static const struct option eat_long_options[] = {
@@ -129,7 +121,7 @@ static int eat_set_mode(struct eat_config *cfg, struct eat_flags *fl, enum eat_m
 static int eat_hub_arg(struct eat_config *cfg, const char *arg)
 {
 	if (parse_host_port(arg, cfg->host, sizeof cfg->host, &cfg->port) < 0)
-		return eat_usage_error("--hub '%s': expected HOST:PORT with a port in 1..65535", arg), -1;
+		return log_usage(eat_usage_text, "--hub '%s': expected HOST:PORT with a port in 1..65535", arg), -1;
 	return 0;
 }
 
@@ -188,7 +180,7 @@ static int eat_color(struct eat_config *cfg, const char *when)
 	else if (!strcmp(when, "never"))
 		cfg->color = 0;
 	else
-		return eat_usage_error("--color '%s': expected auto, always or never", when), -1;
+		return log_usage(eat_usage_text, "--color '%s': expected auto, always or never", when), -1;
 	return 0;
 }
 
@@ -196,16 +188,16 @@ static int eat_color(struct eat_config *cfg, const char *when)
 static int eat_settle(struct eat_config *cfg, struct eat_flags *fl)
 {
 	if (fl->modes > 1)
-		return eat_usage_error("choose one of --print, --json, --status, --details, --lua%s", "");
+		return log_usage(eat_usage_text, "choose one of --print, --json, --status, --details, --lua");
 	if (fl->no_interval && fl->no_packet)
-		return eat_usage_error("--no-interval and --no-packet together leave nothing to eat%s", "");
+		return log_usage(eat_usage_text, "--no-interval and --no-packet together leave nothing to eat");
 	if (fl->no_interval)
 		list_add(&cfg->drivers, "packet");
 	if (fl->no_packet)
 		list_add(&cfg->drivers, "interval");
 	if (cfg->mode == EAT_STATUS || cfg->mode == EAT_DETAILS) {
 		if (cfg->chefs.n || cfg->kitchens.n || cfg->drivers.n)
-			return eat_usage_error("--status and --details take no filters%s", "");
+			return log_usage(eat_usage_text, "--status and --details take no filters");
 		list_add(&cfg->chefs, "SystemStatusChef");
 	}
 	if (cfg->mode == EAT_DETAILS)
@@ -218,8 +210,8 @@ static int eat_settle(struct eat_config *cfg, struct eat_flags *fl)
 static int eat_bad_option(char **argv, int ch)
 {
 	if (ch == ':')
-		return eat_usage_error("option '%s' needs an argument", argv[optind - 1]);
-	return eat_usage_error("unknown option '%s'", argv[optind - 1]);
+		return log_usage(eat_usage_text, "option '%s' needs an argument", argv[optind - 1]);
+	return log_usage(eat_usage_text, "unknown option '%s'", argv[optind - 1]);
 }
 
 static int eat_parse(struct eat_config *cfg, int argc, char **argv)
@@ -236,7 +228,7 @@ static int eat_parse(struct eat_config *cfg, int argc, char **argv)
 			return rc > 0 ? 0 : 2;
 	}
 	if (optind < argc)
-		return eat_usage_error("unexpected argument '%s'", argv[optind]);
+		return log_usage(eat_usage_text, "unexpected argument '%s'", argv[optind]);
 	return eat_settle(cfg, &fl);
 }
 

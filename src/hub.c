@@ -46,35 +46,23 @@ static void hub_on_signal(int sig)
 		lws_cancel_service(hub_signal_ctx);
 }
 
-static int hub_usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "dumplings hub: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n%s", hub_usage_text);
-	return 2;
-}
-
 static int hub_number(const char *opt, const char *arg, long min, long max, long *out)
 {
 	const char *why;
-	char msg[128];
 
 	if (parse_long(arg, min, max, out, &why) == 0)
 		return 0;
-	snprintf(msg, sizeof msg, "%s '%%s': %s (allowed %ld..%ld)", opt, why, min, max);
-	hub_usage_error(msg, arg);
+	log_usage(hub_usage_text, "%s '%s': %s (allowed %ld..%ld)", opt, arg, why, min, max);
 	return -1;
 }
 
 static int hub_seconds(const char *opt, const char *arg, double min, double max, double *out)
 {
 	const char *why;
-	char msg[128];
 
 	if (parse_seconds(arg, min, max, out, &why) == 0)
 		return 0;
-	snprintf(msg, sizeof msg, "%s '%%s': %s (allowed %g..%g)", opt, why, min, max);
-	hub_usage_error(msg, arg);
+	log_usage(hub_usage_text, "%s '%s': %s (allowed %g..%g)", opt, arg, why, min, max);
 	return -1;
 }
 
@@ -139,7 +127,7 @@ static int hub_option(struct hub_config *cfg, int ch, const char *arg)
 		else if (!strcmp(arg, "disconnect"))
 			cfg->slow = HUB_SLOW_DISCONNECT;
 		else
-			return hub_usage_error("--slow-eater '%s': expected skip or disconnect", arg), -1;
+			return log_usage(hub_usage_text, "--slow-eater '%s': expected skip or disconnect", arg), -1;
 		return 0;
 	case OPT_WEB:
 		cfg->web = arg;
@@ -163,8 +151,8 @@ static int hub_bad_option(int argc, char **argv, int ch)
 	const char *arg = argv[optind - 1];
 
 	if (ch == ':')
-		return hub_usage_error("option '%s' needs an argument", arg);
-	return hub_usage_error("unknown option '%s'", arg);
+		return log_usage(hub_usage_text, "option '%s' needs an argument", arg);
+	return log_usage(hub_usage_text, "unknown option '%s'", arg);
 }
 
 /* Returns -1 to go on, or an exit status. */
@@ -181,9 +169,9 @@ static int hub_parse(struct hub_config *cfg, int argc, char **argv)
 			return rc > 0 ? 0 : 2;
 	}
 	if (optind < argc)
-		return hub_usage_error("unexpected argument '%s'", argv[optind]);
+		return log_usage(hub_usage_text, "unexpected argument '%s'", argv[optind]);
 	if (cfg->in_port == cfg->out_port)
-		return hub_usage_error("--in-port and --out-port must differ%s", "");
+		return log_usage(hub_usage_text, "--in-port and --out-port must differ");
 	return -1;
 }
 

@@ -14,6 +14,7 @@
 #include <libwebsockets.h>
 
 #include "log.h"
+#include "wsutil.h"
 
 struct cJSON;
 
@@ -61,8 +62,7 @@ struct hub_conn {
 	double since;
 	struct cJSON *hello;
 	/* a message being reassembled from fragments */
-	char *rx;
-	size_t rx_len, rx_cap;
+	struct ws_message rx;
 	int rx_binary;
 	/* kitchens */
 	unsigned long in, invalid;

@@ -137,7 +137,7 @@ static void conn_closed(struct lws *wsi, struct hub_conn *c)
 	}
 	conn_list_del(c->role == HUB_KITCHEN ? &hub->kitchens : &hub->eaters, c);
 	cJSON_Delete(c->hello);
-	free(c->rx);
+	ws_message_free(&c->rx);
 	filter_free(&c->chefs);
 	filter_free(&c->kitchens);
 	filter_free(&c->drivers);
@@ -315,28 +315,15 @@ static int conn_receive(struct lws *wsi, struct hub_conn *c, const void *in, siz
 	struct hub *hub = conn_hub(wsi);
 	int rc;
 
-	if (!c->rx_len)
+	if (!c->rx.len)
 		c->rx_binary = lws_frame_is_binary(wsi);
-	if (c->rx_len + len > hub->cfg.max_message)
+	rc = ws_message_add(&c->rx, wsi, in, len, hub->cfg.max_message);
+	if (rc < 0)
 		return conn_oversized(hub, c);
-	if (c->rx_len + len + 1 > c->rx_cap) {
-		c->rx_cap = (c->rx_len + len + 1) * 2;
-		if (c->rx_cap > hub->cfg.max_message + 1)
-			c->rx_cap = hub->cfg.max_message + 1;
-		c->rx = xrealloc(c->rx, c->rx_cap);
-	}
-	if (len)	/* a final fragment may be empty, with in == NULL */
-		memcpy(c->rx + c->rx_len, in, len);
-	c->rx_len += len;
-	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
+	if (rc == 0)
 		return 0;
-	rc = conn_message(hub, c, c->rx, c->rx_len);
-	c->rx_len = 0;
-	if (c->rx_cap > 65536) {	/* one huge message should not pin memory */
-		free(c->rx);
-		c->rx = NULL;
-		c->rx_cap = 0;
-	}
+	rc = conn_message(hub, c, c->rx.data, c->rx.len);
+	ws_message_reset(&c->rx);
 	return rc;
 }
 

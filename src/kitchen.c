@@ -104,15 +104,6 @@ static void help(void)
 	       "  -V, --version            show the version\n");
 }
 
-static int bad_usage(const char *fmt, const char *arg, const char *why)
-{
-	fprintf(stderr, "dumplings kitchen: ");
-	fprintf(stderr, fmt, arg, why);
-	fputc('\n', stderr);
-	usage(stderr);
-	return 2;
-}
-
 static void add_arg(const char ***list, int *n, const char *arg)
 {
 	*list = xrealloc(*list, (*n + 1) * sizeof **list);
@@ -167,26 +158,26 @@ static int parse_option(struct kitchen_opts *o, int c, const char *arg)
 	case 'Z': o->user = arg; break;
 	case OPT_CHEF_TIMEOUT:
 		if (parse_seconds(arg, 0.01, 86400, &o->chef_timeout, &why) < 0)
-			return bad_usage("bad chef timeout '%s': %s", arg, why);
+			return log_usage(usage_text, "bad chef timeout '%s': %s", arg, why);
 		break;
 	case OPT_CHEF_MEMORY:
 		if (parse_long(arg, 1, 1 << 20, &o->chef_memory_mib, &why) < 0)
-			return bad_usage("bad chef memory limit '%s': %s (MiB)", arg, why);
+			return log_usage(usage_text, "bad chef memory limit '%s': %s (MiB)", arg, why);
 		break;
 	case OPT_SPEED:
 		if (parse_seconds(arg, 0.001, 1e6, &o->speed, &why) < 0)
-			return bad_usage("bad speed '%s': %s (a factor such as 1 or 0.5)", arg, why);
+			return log_usage(usage_text, "bad speed '%s': %s (a factor such as 1 or 0.5)", arg, why);
 		break;
 	case OPT_NO_PROMISC: o->capture.promisc = 0; break;
 	case 'q': log_set_level(LOG_ERROR); break;
 	case 'v': log_set_level(LOG_DEBUG); break;
 	case 'p':
 		if (parse_seconds(arg, 0.001, 86400, &o->poke_interval, &why) < 0)
-			return bad_usage("bad poke interval '%s': %s", arg, why);
+			return log_usage(usage_text, "bad poke interval '%s': %s", arg, why);
 		break;
 	case 's':
 		if (parse_long(arg, 64, MAX_SNAPLEN, &n, &why) < 0)
-			return bad_usage("bad snaplen '%s': %s (64 to 262144)", arg, why);
+			return log_usage(usage_text, "bad snaplen '%s': %s (64 to 262144)", arg, why);
 		o->capture.snaplen = (int)n;
 		break;
 	case 'h': help(); return 0;
@@ -211,13 +202,13 @@ static int parse_args(struct kitchen_opts *o, int argc, char **argv)
 		if ((rc = parse_option(o, c, optarg)) >= 0)
 			return rc;
 	if (optind < argc)
-		return bad_usage("unexpected argument '%s'%s", argv[optind], "");
+		return log_usage(usage_text, "unexpected argument '%s'", argv[optind]);
 	if (o->hub && o->to_stdout)
-		return bad_usage("%s%s", "--hub and --stdout cannot be combined", "");
+		return log_usage(usage_text, "--hub and --stdout cannot be combined");
 	if (o->nifaces && o->nfiles)
-		return bad_usage("%s%s", "-i and -r cannot be combined", "");
+		return log_usage(usage_text, "-i and -r cannot be combined");
 	if (o->speed && !o->nfiles)
-		return bad_usage("%s%s", "--speed needs capture files (-r)", "");
+		return log_usage(usage_text, "--speed needs capture files (-r)");
 	if (!o->nifaces && !o->nfiles)
 		add_arg(&o->ifaces, &o->nifaces, "any");
 	return -1;

@@ -36,6 +36,20 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	funlockfile(stderr);
 }
 
+int log_usage(const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+
+	flockfile(stderr);
+	fprintf(stderr, "%s: ", log_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n%s", usage);
+	funlockfile(stderr);
+	return 2;
+}
+
 /* At most LOG_BURST lines at once, refilled at LOG_RATE lines a second. */
 #define LOG_BURST 10.0
 #define LOG_RATE  1.0

@@ -11,6 +11,11 @@ void log_set_level(enum log_level level);
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* A bad command line: "dumplings ROLE: <what is wrong>", then the role's
+ * usage, on stderr. Returns 2, the exit status for it. */
+int log_usage(const char *usage, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* A token bucket so a message repeated per packet cannot flood stderr:
  * log_allow() says whether this occurrence may be printed, and counts the
  * ones it suppressed so the next printed line can say how many. */

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "util.h"
 #include "wsclient.h"
+#include "wsutil.h"
 
 struct wsclient {
 	const struct wsclient_ops *ops;
@@ -25,8 +26,7 @@ struct wsclient {
 	char close_why[64];
 	int peer_code;
 	int reported;		/* ops->lost ran during wsclient_connect() */
-	char *rx;
-	size_t rx_len, rx_cap;
+	struct ws_message rx;
 	int rx_too_big;
 	lws_sorted_usec_list_t sul;
 	uint64_t mask_state;	/* xorshift64: a fresh masking key per frame */
@@ -49,7 +49,7 @@ static void client_lost(struct wsclient *c, const char *why)
 	c->closing = 0;
 	c->close_sent = 0;
 	c->reported = 1;
-	c->rx_len = 0;
+	c->rx.len = 0;
 	c->ops->lost(c->user, was, c->peer_code, why);
 }
 
@@ -63,26 +63,18 @@ static int client_established(struct wsclient *c)
 
 static int client_receive(struct wsclient *c, struct lws *wsi, const void *in, size_t len)
 {
-	int rc;
+	int rc = ws_message_add(&c->rx, wsi, in, len, c->max_message);
 
-	if (c->rx_len + len > c->max_message) {
+	if (rc < 0) {
 		log_error("message from %s:%d larger than %zu bytes", c->host,
 			  c->port, c->max_message);
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
 		return -1;
 	}
-	if (c->rx_len + len + 1 > c->rx_cap) {
-		c->rx_cap = (c->rx_len + len + 1) * 2;
-		c->rx = xrealloc(c->rx, c->rx_cap);
-	}
-	if (len)	/* a final fragment may be empty, with in == NULL */
-		memcpy(c->rx + c->rx_len, in, len);
-	c->rx_len += len;
-	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
+	if (rc == 0)
 		return 0;
-	c->rx[c->rx_len] = '\0';
-	rc = c->ops->message(c->user, c->rx, c->rx_len);
-	c->rx_len = 0;
+	rc = c->ops->message(c->user, c->rx.data, c->rx.len);
+	ws_message_reset(&c->rx);
 	return rc;
 }
 
@@ -192,7 +184,7 @@ void wsclient_free(struct wsclient *c)
 		return;
 	lws_sul_cancel(&c->sul);
 	lws_context_destroy(c->ctx);
-	free(c->rx);
+	ws_message_free(&c->rx);
 	free(c);
 }
 
@@ -302,11 +294,6 @@ size_t wsclient_frame(struct wsclient *c, unsigned char *dst, const void *msg, s
 int wsclient_write_frames(struct wsclient *c, unsigned char *buf, size_t len)
 {
 	return lws_write(c->wsi, buf, len, LWS_WRITE_RAW) < 0 ? -1 : 0;
-}
-
-int wsclient_choked(struct wsclient *c)
-{
-	return !c->wsi || lws_send_pipe_choked(c->wsi);
 }
 
 int wsclient_buffered(struct wsclient *c)

@@ -39,7 +39,6 @@ int wsclient_write_copy(struct wsclient *c, const char *s, size_t len);
 #define WSCLIENT_FRAME_OVERHEAD 14
 size_t wsclient_frame(struct wsclient *c, unsigned char *dst, const void *msg, size_t len);
 int wsclient_write_frames(struct wsclient *c, unsigned char *buf, size_t len);
-int wsclient_choked(struct wsclient *c);
 int wsclient_buffered(struct wsclient *c);
 /* Send a close frame with this code from the next WRITEABLE. */
 void wsclient_close(struct wsclient *c, int code, const char *why);
