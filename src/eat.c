@@ -418,15 +418,8 @@ static const struct wsclient_ops eat_ops = {
 
 static void eat_signals(struct eat *e)
 {
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = eat_on_signal;
-	sigemptyset(&sa.sa_mask);
 	eat_signal_ws = e->ws;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	catch_signals(eat_on_signal, NULL);
 }
 
 /* Interrupted: say goodbye with 4101 and wait a moment for the hub. */

@@ -240,15 +240,8 @@ static int hub_open(struct hub *hub)
 
 static void hub_signals(struct hub *hub)
 {
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = hub_on_signal;
-	sigemptyset(&sa.sa_mask);
 	hub_signal_ctx = hub->ctx;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	catch_signals(hub_on_signal, NULL);
 }
 
 static void hub_close_all(struct hub *hub)

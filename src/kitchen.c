@@ -513,17 +513,6 @@ static void on_signal(int sig)
 		stop_requested = 1;
 }
 
-static void catch_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;	/* no SA_RESTART: poll() must wake up */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
 
 static int start_chefs(struct kitchen *k)
 {
@@ -559,7 +548,7 @@ static int cook(struct kitchen *k)
 		return 1;
 	chef_runtime_set_sink(k->chefs, k->sink);
 	start_watching(k);
-	catch_signals();
+	catch_signals(on_signal, (const int[]){ SIGHUP, 0 });
 	if (k->opt.nfiles) {
 		read_files(k);
 	} else {

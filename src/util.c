@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,20 @@ int parse_host_port(const char *s, char *host, size_t hostlen, int *port)
 		*port = (int)p;
 	}
 	return 0;
+}
+
+void catch_signals(void (*handler)(int), const int *extra)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	for (; extra && *extra; extra++)
+		sigaction(*extra, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 }
 
 static void *checked(void *p)

@@ -21,6 +21,12 @@ int parse_host_port(const char *s, char *host, size_t hostlen, int *port);
  * bundled files are found beside it or in ../share/dumplings. */
 void exe_dir(char *buf, size_t len);
 
+/* Call handler on SIGINT and SIGTERM (and on each signal listed in
+ * extra, a 0-terminated array, or NULL), without SA_RESTART so that a
+ * waiting poll() returns; ignore SIGPIPE, so a closed socket or pipe is
+ * an error to handle rather than death. */
+void catch_signals(void (*handler)(int), const int *extra);
+
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
