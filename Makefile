@@ -7,7 +7,10 @@ BINDIR   = $(PREFIX)/bin
 DATADIR  = $(PREFIX)/share/dumplings
 MANDIR   = $(PREFIX)/share/man
 
-PKGS     = libpcap luajit libwebsockets libcjson
+# openssl (libssl-dev, which libwebsockets-dev already pulls in): lws trusts
+# only its own build-time certificate directory, so the clients hand
+# OpenSSL's default store (the system's) to it themselves.
+PKGS     = libpcap luajit libwebsockets libcjson openssl
 CC      ?= cc
 LUAJIT  ?= luajit
 CFLAGS  ?= -O2 -g

@@ -21,7 +21,8 @@
 
 static const char eat_usage_text[] =
 	"usage: dumplings eat [--print | --json | --status | --details | --lua EATER.lua]\n"
-	"                     [-H HOST:PORT] [-c CHEF]... [-k KITCHEN]... [-n NAME]\n"
+	"                     [-H [ws[s]://]HOST:PORT] [--token-file FILE] [--ca FILE]\n"
+	"                     [--insecure] [-c CHEF]... [-k KITCHEN]... [-n NAME]\n"
 	"                     [--count N] [--no-payload] [--no-interval] [--no-packet]\n"
 	"                     [--color auto|always|never] [--retry] [-v]\n";
 
@@ -32,7 +33,9 @@ static const char eat_options_text[] =
 	"  -s, --status             one updating line of hub status\n"
 	"  -d, --details            print one hub status dumpling, then exit\n"
 	"  -l, --lua EATER.lua      hand each dumpling to a Lua script\n"
-	"  -H, --hub HOST:PORT      the hub's eater port (default localhost:11348)\n"
+	"  -H, --hub [ws[s]://]HOST:PORT  the hub's eater port (default\n"
+	"                           localhost:11348; wss:// for TLS)\n"
+	WSCLIENT_OPTIONS_HELP
 	"  -c, --chef CHEF          only dumplings from this chef (repeatable)\n"
 	"  -k, --kitchen KITCHEN    only dumplings from this kitchen (repeatable)\n"
 	"  -n, --eater-name NAME    the name given to the hub\n"
@@ -94,6 +97,7 @@ static const struct option eat_long_options[] = {
 	{ "color", required_argument, NULL, OPT_COLOR },
 	{ "colour", required_argument, NULL, OPT_COLOR },
 	{ "retry", no_argument, NULL, OPT_RETRY },
+	WSCLIENT_LONG_OPTIONS,
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -120,8 +124,8 @@ static int eat_set_mode(struct eat_config *cfg, struct eat_flags *fl, enum eat_m
 
 static int eat_hub_arg(struct eat_config *cfg, const char *arg)
 {
-	if (parse_host_port(arg, cfg->host, sizeof cfg->host, &cfg->port) < 0)
-		return log_usage(eat_usage_text, "--hub '%s': expected HOST:PORT with a port in 1..65535", arg), -1;
+	if (wsclient_parse_hub(arg, &cfg->hub) < 0)
+		return log_usage(eat_usage_text, "--hub '%s': expected [ws://|wss://]HOST:PORT with a port in 1..65535", arg), -1;
 	return 0;
 }
 
@@ -139,6 +143,8 @@ static int eat_count_arg(struct eat_config *cfg, const char *arg)
 /* One option; returns 0, 1 to exit successfully, or -1 (reported). */
 static int eat_option(struct eat_config *cfg, struct eat_flags *fl, int ch, const char *arg)
 {
+	if (wsclient_option(&cfg->hub, ch, arg))
+		return 0;
 	switch (ch) {
 	case 'p': return eat_set_mode(cfg, fl, EAT_PRINT);
 	case 'j': return eat_set_mode(cfg, fl, EAT_JSON);
@@ -202,7 +208,7 @@ static int eat_settle(struct eat_config *cfg, struct eat_flags *fl)
 	}
 	if (cfg->mode == EAT_DETAILS)
 		cfg->count = 1;
-	if (eat_color(cfg, fl->color) < 0)
+	if (eat_color(cfg, fl->color) < 0 || wsclient_target_ready(&cfg->hub) < 0)
 		return 2;
 	return -1;
 }
@@ -265,7 +271,7 @@ static void eat_established(void *user)
 
 	e->backoff = 0.1;
 	e->hello_pending = 1;
-	log_debug("connected to hub %s:%d", e->cfg.host, e->cfg.port);
+	log_debug("connected to hub %s:%d", e->cfg.hub.host, e->cfg.hub.port);
 	wsclient_want_write(e->ws);
 	if (e->lua)
 		eat_lua_connect(e->lua);
@@ -368,8 +374,8 @@ static void eat_retry_later(struct eat *e, const char *why)
 	unsigned long suppressed;
 
 	if (log_allow(&e->retry_log, &suppressed))
-		log_warn("hub %s:%d: %s; retrying in %.1f s", e->cfg.host,
-			 e->cfg.port, why, e->backoff);
+		log_warn("hub %s:%d: %s; retrying in %.1f s", e->cfg.hub.host,
+			 e->cfg.hub.port, why, e->backoff);
 	wsclient_after(e->ws, e->backoff);
 	e->backoff = e->backoff * 2 > 5 ? 5 : e->backoff * 2;
 }
@@ -390,11 +396,11 @@ static void eat_lost(void *user, int was_established, int code, const char *why)
 	}
 	e->done = 1;
 	if (!was_established) {
-		log_error("cannot connect to hub at %s:%d: %s", e->cfg.host, e->cfg.port, why);
+		log_error("cannot connect to hub at %s:%d: %s", e->cfg.hub.host, e->cfg.hub.port, why);
 		e->rc = 1;
 		return;
 	}
-	log_info("hub %s:%d closed the connection (code %d)", e->cfg.host, e->cfg.port, code);
+	log_info("hub %s:%d closed the connection (code %d)", e->cfg.hub.host, e->cfg.hub.port, code);
 	e->rc = code == LWS_CLOSE_STATUS_NORMAL || code == LWS_CLOSE_STATUS_GOINGAWAY ? 0 : 1;
 }
 
@@ -443,7 +449,7 @@ static void eat_check_stop(struct eat *e)
 
 static int eat_run(struct eat *e)
 {
-	e->ws = wsclient_new(e->cfg.host, e->cfg.port, &eat_ops, e, EAT_MAX_MESSAGE);
+	e->ws = wsclient_new(&e->cfg.hub, &eat_ops, e, EAT_MAX_MESSAGE);
 	if (!e->ws)
 		return 1;
 	eat_signals(e);
@@ -465,8 +471,8 @@ int eat_main(int argc, char **argv)
 	int rc;
 
 	memset(&e, 0, sizeof e);
-	snprintf(e.cfg.host, sizeof e.cfg.host, "localhost");
-	e.cfg.port = 11348;
+	snprintf(e.cfg.hub.host, sizeof e.cfg.hub.host, "localhost");
+	e.cfg.hub.port = 11348;
 	e.cfg.name = "dumplings_eat";
 	rc = eat_parse(&e.cfg, argc, argv);
 	if (rc < 0) {

@@ -6,6 +6,8 @@
 
 #include <stdio.h>
 
+#include "wsclient.h"
+
 struct cJSON;
 
 enum eat_mode { EAT_PRINT, EAT_JSON, EAT_STATUS, EAT_DETAILS, EAT_LUA };
@@ -17,8 +19,7 @@ struct eat_list {
 
 struct eat_config {
 	enum eat_mode mode;
-	char host[256];
-	int port;
+	struct wsclient_target hub;
 	const char *name;
 	struct eat_list chefs, kitchens, drivers;
 	int no_payload;

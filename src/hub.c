@@ -1,14 +1,17 @@
 /* dumplings hub: kitchens connect to the in-port, eaters to the out-port;
  * both ports are vhosts of one lws context served by one event loop. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hub.h"
 #include "hub_http.h"
 #include "roles.h"
+#include "token.h"
 #include "util.h"
 #include "wsutil.h"
 
@@ -16,7 +19,9 @@ static const char hub_usage_text[] =
 	"usage: dumplings hub [-v] [-a ADDRESS] [--in-port N] [--out-port N]\n"
 	"                     [--status-freq SECONDS] [--queue N] [--queue-bytes BYTES]\n"
 	"                     [--max-message BYTES] [--hello-timeout SECONDS]\n"
-	"                     [--slow-eater skip|disconnect] [--web DIR]\n";
+	"                     [--slow-eater skip|disconnect] [--web DIR]\n"
+	"                     [--kitchen-token-file FILE] [--eater-token-file FILE]\n"
+	"                     [--cert FILE --key FILE]\n";
 
 static const char hub_options_text[] =
 	"\n"
@@ -32,6 +37,12 @@ static const char hub_options_text[] =
 	"                           falls a full queue behind\n"
 	"      --web DIR            serve DIR on the eater port instead of the\n"
 	"                           bundled dashboard\n"
+	"      --kitchen-token-file FILE  kitchens must present the token in FILE\n"
+	"                           (default: $DUMPLINGS_KITCHEN_TOKEN, if set)\n"
+	"      --eater-token-file FILE  eaters (and GET /metrics) must present the\n"
+	"                           token in FILE (default: $DUMPLINGS_EATER_TOKEN)\n"
+	"      --cert FILE          TLS certificate (PEM): serve wss:// and https://\n"
+	"      --key FILE           its private key (PEM)\n"
 	"  -v, --verbose            more logging\n"
 	"  -h, --help               show this help\n"
 	"  -V, --version            show the version\n";
@@ -67,7 +78,7 @@ static int hub_seconds(const char *opt, const char *arg, double min, double max,
 }
 
 enum { OPT_IN = 256, OPT_OUT, OPT_FREQ, OPT_QUEUE, OPT_QBYTES, OPT_MAXMSG,
-       OPT_HELLO, OPT_SLOW, OPT_WEB };
+       OPT_HELLO, OPT_SLOW, OPT_WEB, OPT_KTOKEN, OPT_ETOKEN, OPT_CERT, OPT_KEY };
 
 static const struct option hub_long_options[] = {
 	{ "address", required_argument, NULL, 'a' },
@@ -80,6 +91,10 @@ static const struct option hub_long_options[] = {
 	{ "hello-timeout", required_argument, NULL, OPT_HELLO },
 	{ "slow-eater", required_argument, NULL, OPT_SLOW },
 	{ "web", required_argument, NULL, OPT_WEB },
+	{ "kitchen-token-file", required_argument, NULL, OPT_KTOKEN },
+	{ "eater-token-file", required_argument, NULL, OPT_ETOKEN },
+	{ "cert", required_argument, NULL, OPT_CERT },
+	{ "key", required_argument, NULL, OPT_KEY },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -132,6 +147,18 @@ static int hub_option(struct hub_config *cfg, int ch, const char *arg)
 	case OPT_WEB:
 		cfg->web = arg;
 		return 0;
+	case OPT_KTOKEN:
+		cfg->kitchen_token_file = arg;
+		return 0;
+	case OPT_ETOKEN:
+		cfg->eater_token_file = arg;
+		return 0;
+	case OPT_CERT:
+		cfg->cert = arg;
+		return 0;
+	case OPT_KEY:
+		cfg->key = arg;
+		return 0;
 	case 'v':
 		cfg->verbose = 1;
 		return 0;
@@ -172,6 +199,8 @@ static int hub_parse(struct hub_config *cfg, int argc, char **argv)
 		return log_usage(hub_usage_text, "unexpected argument '%s'", argv[optind]);
 	if (cfg->in_port == cfg->out_port)
 		return log_usage(hub_usage_text, "--in-port and --out-port must differ");
+	if (!cfg->cert != !cfg->key)
+		return log_usage(hub_usage_text, "--cert and --key go together");
 	return -1;
 }
 
@@ -199,10 +228,58 @@ static struct lws_vhost *hub_vhost(struct hub *hub, const char *name, int port,
 	info.mounts = mounts;
 	info.extensions = exts;
 	info.options = v6 ? 0 : LWS_SERVER_OPTION_DISABLE_IPV6;
+	if (hub->cfg.cert) {
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = hub->cfg.cert;
+		info.ssl_private_key_filepath = hub->cfg.key;
+		/* WebSocket over HTTP/2 is not what clients of the original expect */
+		info.alpn = "http/1.1";
+	}
 	vh = lws_create_vhost(hub->ctx, &info);
 	if (!vh)
 		log_error("cannot listen on %s port %d", hub->cfg.address, port);
 	return vh;
+}
+
+/* Tokens and TLS files are read before anything listens, so that a bad
+ * one is a clear error at start rather than refusals later. */
+static int hub_secrets(struct hub *hub)
+{
+	const struct hub_config *cfg = &hub->cfg;
+
+	if (token_load(cfg->kitchen_token_file, "DUMPLINGS_KITCHEN_TOKEN", &hub->kitchen_token) < 0 ||
+	    token_load(cfg->eater_token_file, "DUMPLINGS_EATER_TOKEN", &hub->eater_token) < 0)
+		return -1;
+	if (hub->kitchen_token && hub->eater_token && !strcmp(hub->kitchen_token, hub->eater_token)) {
+		log_error("the kitchen token and the eater token must differ, or a kitchen could eat");
+		return -1;
+	}
+	if (cfg->cert && access(cfg->cert, R_OK) < 0) {
+		log_error("cannot read --cert %s: %s", cfg->cert, strerror(errno));
+		return -1;
+	}
+	if (cfg->key && access(cfg->key, R_OK) < 0) {
+		log_error("cannot read --key %s: %s", cfg->key, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int is_loopback(const char *numeric)
+{
+	return !strncmp(numeric, "127.", 4) || !strcmp(numeric, "::1");
+}
+
+static void hub_warn_open(struct hub *hub, const char *iface)
+{
+	if (is_loopback(iface))
+		return;
+	if (!hub->kitchen_token)
+		log_warn("listening on %s without a kitchen token: anyone who can reach "
+			 "port %d can publish (see --kitchen-token-file)", iface, hub->cfg.in_port);
+	if (!hub->eater_token)
+		log_warn("listening on %s without an eater token: anyone who can reach "
+			 "port %d can eat (see --eater-token-file)", iface, hub->cfg.out_port);
 }
 
 static int hub_open(struct hub *hub)
@@ -211,12 +288,16 @@ static int hub_open(struct hub *hub)
 	char iface[64];
 	int v6;
 
+	if (hub_secrets(hub) < 0)
+		return -1;
 	if (wsutil_resolve(hub->cfg.address, iface, sizeof iface, &v6) < 0) {
 		log_error("cannot resolve address '%s'", hub->cfg.address);
 		return -1;
 	}
 	memset(&info, 0, sizeof info);
 	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+	if (hub->cfg.cert)
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	info.user = hub;
 	info.pt_serv_buf_size = 32768;
 	hub->ctx = lws_create_context(&info);
@@ -233,8 +314,10 @@ static int hub_open(struct hub *hub)
 				&hub_http_mount, iface, v6);
 	if (!hub->vh_in || !hub->vh_out || hub_fanout_init(hub) < 0)
 		return -1;
-	log_info("listening on %s: kitchens on port %d, eaters on port %d",
-		 iface, hub->cfg.in_port, hub->cfg.out_port);
+	log_info("listening on %s: kitchens on port %d, eaters on port %d%s",
+		 iface, hub->cfg.in_port, hub->cfg.out_port,
+		 hub->cfg.cert ? " (TLS)" : "");
+	hub_warn_open(hub, iface);
 	return 0;
 }
 
@@ -314,5 +397,7 @@ int hub_main(int argc, char **argv)
 		lws_context_destroy(hub.ctx);
 	hub_fanout_free(&hub);
 	hub_http_close(&hub);
+	free(hub.kitchen_token);
+	free(hub.eater_token);
 	return rc;
 }

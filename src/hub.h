@@ -31,6 +31,8 @@ struct hub_config {
 	size_t queue_bytes;	/* bytes held for eaters */
 	enum hub_slow_policy slow;
 	const char *web;	/* --web DIR, or NULL for the bundled page */
+	const char *kitchen_token_file, *eater_token_file;
+	const char *cert, *key;	/* TLS on both ports when set */
 	int verbose;
 };
 
@@ -92,6 +94,9 @@ struct hub {
 	struct log_limit invalid_log, drop_log;
 	unsigned char *batch;		/* LWS_PRE + HUB_BATCH_BYTES */
 	char *web_root;			/* what HTTP serves (hub_http.c), or NULL */
+	char *kitchen_token, *eater_token;	/* NULL: that port is open */
+	unsigned long unauthorized[2];		/* refused, by hub_role */
+	struct log_limit auth_log;
 };
 
 extern const struct lws_protocols hub_kitchen_protocols[];
@@ -110,5 +115,10 @@ unsigned long hub_fanout_used(struct hub *hub);
 void hub_status_start(struct hub *hub);
 
 void hub_conn_close(struct hub_conn *c, int code, const char *why);
+
+/* Whether the request on wsi presents the token of role (what names the
+ * request in the log). Returns 0 if it does, or if the role needs none;
+ * otherwise answers 401 and returns 1, or -1 if even that failed. */
+int hub_auth_check(struct hub *hub, struct lws *wsi, enum hub_role role, const char *what);
 
 #endif

@@ -348,6 +348,10 @@ static int conn_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_CLOSED:
 		conn_closed(wsi, c);
 		return 0;
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		/* lws asks the vhost's first protocol, on both ports: us */
+		return hub_auth_check(conn_hub(wsi), wsi, role,
+				      role == HUB_KITCHEN ? "a kitchen" : "an eater");
 	default:
 		return lws_callback_http_dummy(wsi, reason, user, in, len);
 	}

@@ -175,8 +175,12 @@ static int http_send(struct lws *wsi, struct hub_http_session *s, char *body,
 static int http_metrics(struct lws *wsi, struct hub_http_session *s)
 {
 	size_t len;
-	char *text = hub_metrics_text(http_hub(wsi), &len);
+	char *text;
+	int rc = hub_auth_check(http_hub(wsi), wsi, HUB_EATER, "GET /metrics");
 
+	if (rc)
+		return rc < 0 || lws_http_transaction_completed(wsi) ? -1 : 0;
+	text = hub_metrics_text(http_hub(wsi), &len);
 	if (!text)
 		return http_status(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR);
 	return http_send(wsi, s, text, len, "text/plain; version=0.0.4; charset=utf-8");

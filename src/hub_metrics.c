@@ -38,6 +38,8 @@ static double m_oversized(struct hub *h) { return h->oversized; }
 static double m_no_hello(struct hub *h) { return h->no_hello; }
 static double m_bad_hello(struct hub *h) { return h->bad_hello; }
 static double m_culled(struct hub *h) { return h->culled; }
+static double m_kitchens_401(struct hub *h) { return h->unauthorized[HUB_KITCHEN]; }
+static double m_eaters_401(struct hub *h) { return h->unauthorized[HUB_EATER]; }
 static double m_queue(struct hub *h) { return hub_fanout_used(h); }
 static double m_queue_cap(struct hub *h) { return h->cfg.queue_len; }
 static double m_queue_bytes(struct hub *h) { return h->ring_bytes; }
@@ -61,6 +63,10 @@ static const struct hub_metric hub_metrics[] = {
 	  "Connections closed for a hello that is not a JSON object.", m_bad_hello },
 	{ "eaters_disconnected_slow_total", "counter",
 	  "Eaters disconnected for being too slow (--slow-eater disconnect).", m_culled },
+	{ "kitchens_unauthorized_total", "counter",
+	  "Kitchen upgrades refused with 401 (no token or a wrong one).", m_kitchens_401 },
+	{ "eaters_unauthorized_total", "counter",
+	  "Eater upgrades and /metrics requests refused with 401.", m_eaters_401 },
 	{ "queue_dumplings", "gauge", "Dumplings held in the eaters' queue.", m_queue },
 	{ "queue_capacity_dumplings", "gauge", "Dumplings the queue may hold (--queue).",
 	  m_queue_cap },

@@ -21,10 +21,12 @@
 #include "sink.h"
 #include "util.h"
 #include "watch.h"
+#include "wsclient.h"
 
 struct kitchen_opts {
 	const char *name;
-	const char *hub;
+	int hub_given;
+	struct wsclient_target hub;
 	int to_stdout;
 	const char **ifaces;
 	int nifaces;
@@ -61,7 +63,8 @@ static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
 
 static const char usage_text[] =
-	"usage: dumplings kitchen [-n NAME] [-H HOST:PORT | --stdout] [-i IFACE]... [-r FILE]...\n"
+	"usage: dumplings kitchen [-n NAME] [-H [ws[s]://]HOST:PORT | --stdout] [--token-file FILE]\n"
+	"                         [--ca FILE] [--insecure] [-i IFACE]... [-r FILE]...\n"
 	"                         [-f FILTER] [-c CHEF]... [--chef-dir DIR]... [--chef-list]\n"
 	"                         [--no-reload] [-p SECONDS] [--speed FACTOR] [-s SNAPLEN]\n"
 	"                         [--no-promisc] [-Z USER] [--chef-timeout SECONDS]\n"
@@ -77,7 +80,9 @@ static void help(void)
 	usage(stdout);
 	printf("\nSniff packets, run Lua chefs on them, and send the dumplings they make.\n\n"
 	       "  -n, --kitchen-name NAME  name in every dumpling (default: default_kitchen)\n"
-	       "  -H, --hub HOST:PORT      hub to send dumplings to (default: localhost:11347)\n"
+	       "  -H, --hub [ws[s]://]HOST:PORT  hub to send dumplings to (default:\n"
+	       "                           localhost:11347; wss:// for TLS)\n"
+	       WSCLIENT_OPTIONS_HELP
 	       "      --stdout             write dumplings to standard output, one per line\n"
 	       "  -i, --interface IFACE    capture on IFACE (repeatable; default: any)\n"
 	       "  -r, --read FILE          read a pcap or pcapng file (repeatable)\n"
@@ -131,6 +136,7 @@ static const struct option long_opts[] = {
 	{ "poke-interval", required_argument, NULL, 'p' },
 	{ "snaplen", required_argument, NULL, 's' },
 	{ "no-promisc", no_argument, NULL, OPT_NO_PROMISC },
+	WSCLIENT_LONG_OPTIONS,
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -144,9 +150,15 @@ static int parse_option(struct kitchen_opts *o, int c, const char *arg)
 	const char *why;
 	long n;
 
+	if (wsclient_option(&o->hub, c, arg))
+		return -1;
 	switch (c) {
 	case 'n': o->name = arg; break;
-	case 'H': o->hub = arg; break;
+	case 'H':
+		if (wsclient_parse_hub(arg, &o->hub) < 0)
+			return log_usage(usage_text, "bad hub address '%s' (want [ws://|wss://]HOST:PORT)", arg);
+		o->hub_given = 1;
+		break;
 	case OPT_STDOUT: o->to_stdout = 1; break;
 	case 'i': add_arg(&o->ifaces, &o->nifaces, arg); break;
 	case 'r': add_arg(&o->files, &o->nfiles, arg); break;
@@ -198,13 +210,17 @@ static int parse_args(struct kitchen_opts *o, int argc, char **argv)
 	o->capture.buffer_bytes = 16 << 20;
 	o->chef_timeout = 10;
 	o->chef_memory_mib = 1024;
+	snprintf(o->hub.host, sizeof o->hub.host, "localhost");
+	o->hub.port = 11347;
 	while ((c = getopt_long(argc, argv, "n:H:i:r:f:c:p:s:Z:qvhV", long_opts, NULL)) != -1)
 		if ((rc = parse_option(o, c, optarg)) >= 0)
 			return rc;
 	if (optind < argc)
 		return log_usage(usage_text, "unexpected argument '%s'", argv[optind]);
-	if (o->hub && o->to_stdout)
+	if (o->hub_given && o->to_stdout)
 		return log_usage(usage_text, "--hub and --stdout cannot be combined");
+	if (!o->to_stdout && wsclient_target_ready(&o->hub) < 0)
+		return 2;
 	if (o->nifaces && o->nfiles)
 		return log_usage(usage_text, "-i and -r cannot be combined");
 	if (o->speed && !o->nfiles)
@@ -484,16 +500,10 @@ static int open_sources(struct kitchen *k)
 static int open_sink(struct kitchen *k)
 {
 	struct kitchen_info info;
-	char host[256] = "localhost";
-	int port = 11347;
 
 	if (k->opt.to_stdout) {
 		k->sink = sink_stdout_open();
 		return 0;
-	}
-	if (k->opt.hub && parse_host_port(k->opt.hub, host, sizeof host, &port) < 0) {
-		log_error("bad hub address '%s' (want HOST:PORT)", k->opt.hub);
-		return -1;
 	}
 	info.name = k->opt.name;
 	info.interfaces = k->source_names;
@@ -501,7 +511,7 @@ static int open_sink(struct kitchen *k)
 	info.filter = k->sources[0].filter;
 	info.chefs = chef_runtime_names(k->chefs, &info.nchefs);
 	info.poke_interval = k->opt.poke_interval;
-	k->sink = sink_hub_open(host, port, &info, k->opt.nfiles > 0);
+	k->sink = sink_hub_open(&k->opt.hub, &info, k->opt.nfiles > 0);
 	return k->sink ? 0 : -1;
 }
 

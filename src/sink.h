@@ -3,6 +3,8 @@
 
 #include <stddef.h>
 
+struct wsclient_target;
+
 /* Where a kitchen's dumplings go: standard output as NDJSON, or the hub.
  * emit() takes one complete JSON document (no newline) and copies what it
  * needs before returning. flush() is called after every batch of packets
@@ -29,7 +31,7 @@ struct sink *sink_stdout_open(void);
 
 /* lossless: when the uplink buffer is full, emit() waits for room (reading
  * capture files) instead of dropping the oldest dumpling (live capture). */
-struct sink *sink_hub_open(const char *host, int port,
+struct sink *sink_hub_open(const struct wsclient_target *hub,
 			   const struct kitchen_info *info, int lossless);
 
 #endif

@@ -40,7 +40,7 @@ struct uplink_item {
 
 struct hub_sink {
 	struct sink base;
-	char host[256];
+	char host[sizeof "wss://" + 256];	/* the scheme, if any, and the name */
 	int port;
 	int lossless;
 	char *hello;
@@ -416,13 +416,13 @@ static char *uplink_hello(const struct kitchen_info *info, size_t *len)
 	return json;
 }
 
-struct sink *sink_hub_open(const char *host, int port,
+struct sink *sink_hub_open(const struct wsclient_target *hub,
 			   const struct kitchen_info *info, int lossless)
 {
 	struct hub_sink *s = xcalloc(1, sizeof *s);
 
-	snprintf(s->host, sizeof s->host, "%s", host);
-	s->port = port;
+	snprintf(s->host, sizeof s->host, "%s%s", wsclient_scheme(hub), hub->host);
+	s->port = hub->port;
 	s->lossless = lossless;
 	s->backoff = UPLINK_BACKOFF_MIN;
 	s->hello = uplink_hello(info, &s->hello_len);
@@ -431,9 +431,9 @@ struct sink *sink_hub_open(const char *host, int port,
 	wsutil_log_init(0);	/* we log connection trouble ourselves */
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->room, NULL);
-	s->ws = wsclient_new(host, port, &uplink_ops, s, 1 << 20);
+	s->ws = wsclient_new(hub, &uplink_ops, s, 1 << 20);
 	if (!s->ws || pthread_create(&s->thread, NULL, uplink_run, s) != 0) {
-		log_error("cannot start the uplink to hub %s:%d", host, port);
+		log_error("cannot start the uplink to hub %s:%d", s->host, s->port);
 		wsclient_free(s->ws);
 		free(s->batch);
 		free(s->q);

@@ -1,12 +1,15 @@
 /* The shared WebSocket client: connection set-up, fragment reassembly,
  * close codes and timers over one lws context. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include <libwebsockets.h>
+#include <openssl/ssl.h>
 
 #include "log.h"
 #include "util.h"
@@ -18,14 +21,15 @@ struct wsclient {
 	void *user;
 	struct lws_context *ctx;
 	struct lws *wsi;
-	char host[256];
-	int port;
+	struct wsclient_target t;
 	size_t max_message;
 	int established;
 	int closing, close_code, close_sent;
 	char close_why[64];
 	int peer_code;
 	int reported;		/* ops->lost ran during wsclient_connect() */
+	char cert_error[160];	/* why the hub's certificate was refused */
+	char why[256];
 	struct ws_message rx;
 	int rx_too_big;
 	lws_sorted_usec_list_t sul;
@@ -34,6 +38,67 @@ struct wsclient {
 
 static size_t client_frame(struct wsclient *c, unsigned char *dst, unsigned char op,
 			   const void *msg, size_t len);
+
+/* ---- the target -------------------------------------------------------- */
+
+int wsclient_parse_hub(const char *arg, struct wsclient_target *t)
+{
+	if (!strncmp(arg, "wss://", 6)) {
+		t->tls = 1;
+		arg += 6;
+	} else if (!strncmp(arg, "ws://", 5)) {
+		t->tls = 0;
+		arg += 5;
+	}
+	return parse_host_port(arg, t->host, sizeof t->host, &t->port);
+}
+
+int wsclient_option(struct wsclient_target *t, int ch, const char *arg)
+{
+	switch (ch) {
+	case WSCLIENT_OPT_TOKEN_FILE:
+		t->token_file = arg;
+		return 1;
+	case WSCLIENT_OPT_CA:
+		t->ca = arg;
+		return 1;
+	case WSCLIENT_OPT_INSECURE:
+		t->insecure = 1;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int wsclient_target_ready(struct wsclient_target *t)
+{
+	char *token;
+	int rc;
+
+	if ((t->ca || t->insecure) && !t->tls) {
+		log_error("%s applies to wss:// hubs only (-H wss://HOST:PORT)",
+			  t->ca ? "--ca" : "--insecure");
+		return -1;
+	}
+	if (t->ca && access(t->ca, R_OK) < 0) {
+		log_error("cannot read --ca %s: %s", t->ca, strerror(errno));
+		return -1;
+	}
+	rc = token_load(t->token_file, "DUMPLINGS_TOKEN", &token);
+	if (rc < 0)
+		return -1;
+	t->token[0] = '\0';
+	if (rc > 0) {
+		snprintf(t->token, sizeof t->token, "%s", token);
+		free(token);
+	}
+	return 0;
+}
+
+const char *wsclient_scheme(const struct wsclient_target *t)
+{
+	return t->tls ? "wss://" : "";
+}
 
 static struct wsclient *client_of(struct lws *wsi)
 {
@@ -66,8 +131,8 @@ static int client_receive(struct wsclient *c, struct lws *wsi, const void *in, s
 	int rc = ws_message_add(&c->rx, wsi, in, len, c->max_message);
 
 	if (rc < 0) {
-		log_error("message from %s:%d larger than %zu bytes", c->host,
-			  c->port, c->max_message);
+		log_error("message from %s:%d larger than %zu bytes", c->t.host,
+			  c->t.port, c->max_message);
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
 		return -1;
 	}
@@ -117,12 +182,72 @@ static int client_peer_close(struct wsclient *c, const unsigned char *in, size_t
 	return c->close_sent;	/* the handshake is complete: no echo */
 }
 
+/* lws 4.1 adds no header of its own for this: in points at the write
+ * position, len is the room left. */
+static int client_add_token(struct wsclient *c, struct lws *wsi, unsigned char **p, size_t room)
+{
+	char value[sizeof "Bearer " + TOKEN_MAX];
+	int n;
+
+	if (!c->t.token[0])
+		return 0;
+	n = snprintf(value, sizeof value, "Bearer %s", c->t.token);
+	return lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION,
+					    (unsigned char *)value, n, p, *p + room) ? -1 : 0;
+}
+
+/* Without --ca, trust what OpenSSL trusts by default: the system's store
+ * (or SSL_CERT_FILE / SSL_CERT_DIR). lws would look only in its own
+ * build-time directory. */
+static int client_trust(struct wsclient *c, SSL_CTX *ssl)
+{
+	if (!c->t.ca && SSL_CTX_set_default_verify_paths(ssl) != 1)
+		log_warn("cannot load the system's trusted certificates");
+	return 0;
+}
+
+/* OpenSSL's verdict on the hub's certificate chain, kept to tell the
+ * user why the handshake failed (lws says only "SSL err 1"). Returning 0
+ * leaves the decision to lws and OpenSSL. */
+static int client_check_cert(struct wsclient *c, X509_STORE_CTX *store, int ok)
+{
+	int err = X509_STORE_CTX_get_error(store);
+
+	if (!ok && err != X509_V_OK && !c->cert_error[0])
+		snprintf(c->cert_error, sizeof c->cert_error, "%s",
+			 X509_verify_cert_error_string(err));
+	return 0;
+}
+
+/* lws' words for why a connection failed, or ours where theirs would not
+ * tell a user what to do. */
+static const char *client_error(struct wsclient *c, const char *lws_why)
+{
+	if (c->cert_error[0] && !c->t.insecure) {
+		snprintf(c->why, sizeof c->why, "the hub's certificate is refused: %.160s "
+			 "(see --ca and --insecure)", c->cert_error);
+		return c->why;
+	}
+	if (!lws_why)
+		return "connection failed";
+	if (strstr(lws_why, "unauthorized"))
+		return c->t.token[0] ? "the hub refused our token (401 Unauthorized)"
+				     : "the hub wants a token (401 Unauthorized; see --token-file)";
+	return lws_why;
+}
+
 static int client_callback(struct lws *wsi, enum lws_callback_reasons reason,
 			   void *user, void *in, size_t len)
 {
 	struct wsclient *c = client_of(wsi);
 
 	switch (reason) {
+	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+		return client_add_token(c, wsi, in, len);
+	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS:
+		return client_trust(c, user);
+	case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+		return client_check_cert(c, user, (int)len);
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
 		return client_established(c);
 	case LWS_CALLBACK_CLIENT_RECEIVE:
@@ -132,7 +257,7 @@ static int client_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		return client_peer_close(c, in, len);
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-		client_lost(c, in ? (const char *)in : "connection failed");
+		client_lost(c, client_error(c, in));
 		return 0;
 	case LWS_CALLBACK_CLIENT_CLOSED:
 		client_lost(c, "connection closed");
@@ -151,7 +276,7 @@ static const struct lws_protocols client_protocols[] = {
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
-struct wsclient *wsclient_new(const char *host, int port, const struct wsclient_ops *ops,
+struct wsclient *wsclient_new(const struct wsclient_target *t, const struct wsclient_ops *ops,
 			      void *user, size_t max_message)
 {
 	struct wsclient *c = xcalloc(1, sizeof *c);
@@ -159,9 +284,8 @@ struct wsclient *wsclient_new(const char *host, int port, const struct wsclient_
 
 	c->ops = ops;
 	c->user = user;
-	c->port = port;
+	c->t = *t;
 	c->max_message = max_message;
-	snprintf(c->host, sizeof c->host, "%s", host);
 	if (getrandom(&c->mask_state, sizeof c->mask_state, 0) != sizeof c->mask_state)
 		c->mask_state = (uint64_t)(uintptr_t)c ^ (uint64_t)monotonic_seconds();
 	c->mask_state |= 1;
@@ -169,6 +293,10 @@ struct wsclient *wsclient_new(const char *host, int port, const struct wsclient_
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = client_protocols;
 	info.user = c;
+	if (t->tls) {
+		info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.client_ssl_ca_filepath = t->ca;
+	}
 	c->ctx = lws_create_context(&info);
 	if (!c->ctx) {
 		log_error("cannot create the libwebsockets context");
@@ -194,17 +322,22 @@ int wsclient_connect(struct wsclient *c)
 
 	memset(&ci, 0, sizeof ci);
 	ci.context = c->ctx;
-	ci.address = c->host;
-	ci.port = c->port;
+	ci.address = c->t.host;
+	ci.port = c->t.port;
 	ci.path = "/";
-	ci.host = c->host;
-	ci.origin = c->host;
+	ci.host = c->t.host;
+	ci.origin = c->t.host;
+	if (c->t.tls)
+		ci.ssl_connection = LCCSCF_USE_SSL | (c->t.insecure
+			? LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
+			  LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE : 0);
 	ci.ietf_version_or_minus_one = -1;
 	ci.protocol = NULL;	/* the original hub knows no subprotocol */
 	ci.local_protocol_name = client_protocols[0].name;
 	ci.pwsi = &c->wsi;
 	c->peer_code = 0;
 	c->reported = 0;
+	c->cert_error[0] = '\0';
 	/* lws may already have reported the failure through the callback; if
 	 * not, report it here, so ops->lost is the one place that handles it */
 	if (!lws_client_connect_via_info(&ci)) {

@@ -8,7 +8,46 @@
 
 #include <stddef.h>
 
+#include "token.h"
+
 struct wsclient;
+
+/* Where a client connects, and how: -H [ws://|wss://]HOST[:PORT], --ca,
+ * --insecure and --token-file (or DUMPLINGS_TOKEN), shared by the kitchen
+ * and the eater. */
+struct wsclient_target {
+	char host[256];
+	int port;			/* set to the default before parsing */
+	int tls;			/* wss:// */
+	const char *ca;			/* certificates to trust, NULL: the system's */
+	int insecure;			/* accept any certificate */
+	const char *token_file;
+	char token[TOKEN_MAX + 1];	/* sent as Authorization: Bearer, or "" */
+};
+
+/* The options every client takes, for its getopt_long table, and the
+ * lines of --help that tell of them. */
+enum { WSCLIENT_OPT_TOKEN_FILE = 200, WSCLIENT_OPT_CA, WSCLIENT_OPT_INSECURE };
+#define WSCLIENT_LONG_OPTIONS \
+	{ "token-file", required_argument, NULL, WSCLIENT_OPT_TOKEN_FILE }, \
+	{ "ca", required_argument, NULL, WSCLIENT_OPT_CA }, \
+	{ "insecure", no_argument, NULL, WSCLIENT_OPT_INSECURE }
+#define WSCLIENT_OPTIONS_HELP \
+	"      --token-file FILE    present the token in FILE (default:\n" \
+	"                           $DUMPLINGS_TOKEN, if set)\n" \
+	"      --ca FILE            trust the certificates in FILE for wss://\n" \
+	"                           (default: the system's)\n" \
+	"      --insecure           accept any certificate for wss://\n"
+/* Returns 1 if ch is one of those options (now handled), else 0. */
+int wsclient_option(struct wsclient_target *t, int ch, const char *arg);
+
+/* Parse -H's argument into t; -1 if it is not a hub address. */
+int wsclient_parse_hub(const char *arg, struct wsclient_target *t);
+/* Load the token and check the TLS options once all options are parsed;
+ * returns -1 after saying what is wrong. */
+int wsclient_target_ready(struct wsclient_target *t);
+/* "wss://" or "", to name the hub in messages */
+const char *wsclient_scheme(const struct wsclient_target *t);
 
 struct wsclient_ops {
 	void (*established)(void *user);
@@ -23,7 +62,7 @@ struct wsclient_ops {
 	void (*timer)(void *user);	/* after wsclient_after(); optional */
 };
 
-struct wsclient *wsclient_new(const char *host, int port, const struct wsclient_ops *ops,
+struct wsclient *wsclient_new(const struct wsclient_target *t, const struct wsclient_ops *ops,
 			      void *user, size_t max_message);
 void wsclient_free(struct wsclient *c);
 int wsclient_connect(struct wsclient *c);
