@@ -8,6 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "hub.h"
 #include "hub_http.h"
 #include "roles.h"
@@ -241,6 +244,39 @@ static struct lws_vhost *hub_vhost(struct hub *hub, const char *name, int port,
 	return vh;
 }
 
+static const char *tls_reason(void)
+{
+	const char *r = ERR_reason_error_string(ERR_peek_error());
+
+	return r ? r : "not understood";
+}
+
+/* Load the certificate and key once with OpenSSL, to say which file is
+ * wrong and why; lws would only fail to create the listener. */
+static int hub_check_tls(const char *cert, const char *key)
+{
+	SSL_CTX *ssl = SSL_CTX_new(TLS_server_method());
+	int rc = -1;
+
+	ERR_clear_error();
+	if (!ssl)
+		log_error("cannot set up TLS: %s", tls_reason());
+	else if (access(cert, R_OK) < 0)
+		log_error("cannot read --cert %s: %s", cert, strerror(errno));
+	else if (access(key, R_OK) < 0)
+		log_error("cannot read --key %s: %s", key, strerror(errno));
+	else if (SSL_CTX_use_certificate_chain_file(ssl, cert) != 1)
+		log_error("--cert %s: %s (a PEM certificate is expected)", cert, tls_reason());
+	else if (SSL_CTX_use_PrivateKey_file(ssl, key, SSL_FILETYPE_PEM) != 1)
+		log_error("--key %s: %s (the PEM private key of --cert %s is expected)",
+			  key, tls_reason(), cert);
+	else
+		rc = 0;
+	SSL_CTX_free(ssl);
+	ERR_clear_error();
+	return rc;
+}
+
 /* Tokens and TLS files are read before anything listens, so that a bad
  * one is a clear error at start rather than refusals later. */
 static int hub_secrets(struct hub *hub)
@@ -254,15 +290,7 @@ static int hub_secrets(struct hub *hub)
 		log_error("the kitchen token and the eater token must differ, or a kitchen could eat");
 		return -1;
 	}
-	if (cfg->cert && access(cfg->cert, R_OK) < 0) {
-		log_error("cannot read --cert %s: %s", cfg->cert, strerror(errno));
-		return -1;
-	}
-	if (cfg->key && access(cfg->key, R_OK) < 0) {
-		log_error("cannot read --key %s: %s", cfg->key, strerror(errno));
-		return -1;
-	}
-	return 0;
+	return cfg->cert ? hub_check_tls(cfg->cert, cfg->key) : 0;
 }
 
 static int is_loopback(const char *numeric)

@@ -41,16 +41,28 @@ static size_t client_frame(struct wsclient *c, unsigned char *dst, unsigned char
 
 /* ---- the target -------------------------------------------------------- */
 
+/* HOST:PORT, ws://HOST:PORT or wss://HOST:PORT, with a trailing "/" as
+ * addresses copied from elsewhere have; no other scheme, no other path. */
 int wsclient_parse_hub(const char *arg, struct wsclient_target *t)
 {
+	char hostport[300];
+	size_t n;
+
+	t->tls = 0;
 	if (!strncmp(arg, "wss://", 6)) {
 		t->tls = 1;
 		arg += 6;
 	} else if (!strncmp(arg, "ws://", 5)) {
-		t->tls = 0;
 		arg += 5;
 	}
-	return parse_host_port(arg, t->host, sizeof t->host, &t->port);
+	n = strlen(arg);
+	if (n && arg[n - 1] == '/')
+		n--;
+	if (n >= sizeof hostport || memchr(arg, '/', n))
+		return -1;
+	memcpy(hostport, arg, n);
+	hostport[n] = '\0';
+	return parse_host_port(hostport, t->host, sizeof t->host, &t->port);
 }
 
 int wsclient_option(struct wsclient_target *t, int ch, const char *arg)

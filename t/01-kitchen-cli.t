@@ -42,6 +42,10 @@ my @bad = (
 	[ [qw(kitchen --stdout -H localhost:1)], qr/cannot be combined/, '--stdout with --hub' ],
 	[ [qw(kitchen --stdout -i lo -r x.pcap)], qr/-i and -r cannot be combined/, '-i with -r' ],
 	[ [qw(kitchen --stdout extra)], qr/unexpected argument 'extra'/, 'stray argument' ],
+	[ [qw(kitchen -H localhost:notaport -c dns)], qr/bad hub address 'localhost:notaport'/,
+	  'bad hub address' ],
+	[ [qw(kitchen -H http://localhost:1 -c dns)], qr/bad hub address 'http:\/\/localhost:1'/,
+	  'a hub address of another scheme' ],
 );
 for my $case (@bad) {
 	my ($args, $re, $what) = @$case;
@@ -67,8 +71,6 @@ my @fail = (
 	  qr{chef file \./missing\.lua: no such file}, 'missing chef file' ],
 	[ ['kitchen', '--stdout', '-c', 'dns', '-i', 'nosuchif0'],
 	  qr/interface nosuchif0: /, 'unknown interface' ],
-	[ ['kitchen', '-H', 'localhost:notaport', '-c', 'dns', '-r', $dns],
-	  qr/bad hub address 'localhost:notaport'/, 'bad hub address' ],
 );
 for my $case (@fail) {
 	my ($args, $re, $what) = @$case;

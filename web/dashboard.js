@@ -92,9 +92,17 @@ function setConnection(what, url) {
 
 let attempt = 0;
 
+// A hub that wants an eater token gets the page's ?token=, as a query
+// parameter: browsers cannot set headers on a WebSocket. The token is
+// never shown on the page.
+function withToken(url) {
+  const token = new URLSearchParams(location.search).get('token');
+  return token ? `${url}?token=${encodeURIComponent(token)}` : url;
+}
+
 function connect() {
   const url = hubUrl();
-  const ws = new WebSocket(url);
+  const ws = new WebSocket(withToken(url));
   setConnection('connecting', url);
   ws.onopen = () => {
     attempt = 0;

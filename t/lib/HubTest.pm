@@ -9,7 +9,7 @@ use Time::HiRes qw(sleep time);
 use Exporter 'import';
 use TestLib;
 
-our @EXPORT = qw(start_hub hub_log joined reap py py_cmd hub_status pyok);
+our @EXPORT = qw(start_hub hub_log joined reap py py_cmd hub_status pyok make_cert);
 
 # Debian's python3 with python3-websockets, whatever python3 is on PATH.
 sub python { $ENV{DUMPLINGS_PYTHON} // '/usr/bin/python3' }
@@ -61,6 +61,19 @@ sub reap {
 		sleep 0.02;
 	}
 	return $?;
+}
+
+# make_cert(DIR, NAME, SAN) -> (certificate, key): a throwaway self-signed
+# P-256 certificate for SAN ("DNS:localhost,IP:127.0.0.1"), valid two days.
+sub make_cert {
+	my ($dir, $name, $san) = @_;
+	my ($cert, $key) = ("$dir/$name.pem", "$dir/$name.key");
+	my $r = run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt',
+		     'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
+		     '-keyout', $key, '-out', $cert, '-subj', "/CN=$name",
+		     '-addext', "subjectAltName=$san"]);
+	die "openssl: $r->{err}" if $r->{status};
+	return ($cert, $key);
 }
 
 # The payload of the next SystemStatusChef dumpling (the hub must run with
