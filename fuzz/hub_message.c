@@ -27,7 +27,9 @@
  * filters nothing gets every dumpling; the counts add up once everyone
  * has left; and forwarded dumplings are strictly valid (no bytes after
  * the document, valid UTF-8), as DESIGN.md asks of the hub's validation.
- * DUMPLINGS_FUZZ_LAX=1 drops that last check. */
+ * DUMPLINGS_FUZZ_LAX=1 drops that last check. Every kitchen message also
+ * goes to the hub's checker (src/jsonscan.c) directly: what it accepts,
+ * cJSON must parse to the same metadata.chef, .kitchen and .driver. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +37,7 @@
 
 #include "check.h"
 #include "hub.h"
+#include "jsonscan.h"
 
 enum { EATER_A, EATER_B, KITCHEN, NCONNS, MAX_MESSAGES = 256 };
 
@@ -356,7 +359,54 @@ static void finish(void)
 		fuzz_assert(conns[EATER_A].received == hub.total_in + 1,
 			    "an eater that keeps up gets every dumpling");
 	hub_fanout_free(&hub);
+	free(hub.scratch);	/* hub_main's to free */
 	fuzz_assert(hub.ring_bytes == 0, "the ring's bytes are all released");
+}
+
+static const char *meta_string(const cJSON *meta, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(meta, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static void same_string(const char *ours, const char *cjson, const char *what)
+{
+	fuzz_assert(!ours == !cjson && (!ours || !strcmp(ours, cjson)), what);
+}
+
+/* cJSON reads "\u0000" in a key as the end of it ("chef\u0000x" is
+ * "chef" to it), where the checker compares whole keys. */
+static int has_nul_escape(const char *msg, size_t len)
+{
+	for (size_t i = 0; i + 6 <= len; i++)
+		if (msg[i] == '\\' && msg[i + 1] == 'u' && !memcmp(msg + i + 2, "0000", 4))
+			return 1;
+	return 0;
+}
+
+static void check_scan(const uint8_t *data, size_t len)
+{
+	const char *msg = (const char *)data;
+	char *scratch = malloc(len + 3);
+	struct json_meta m;
+	const cJSON *meta;
+	cJSON *doc;
+
+	fuzz_assert(scratch != NULL, "out of memory");
+	if (json_scan(msg, len, &m, scratch) == 0) {
+		doc = cJSON_ParseWithLength(msg, len);
+		fuzz_assert(doc != NULL, "what the checker accepts, cJSON parses");
+		meta = cJSON_GetObjectItemCaseSensitive(doc, "metadata");
+		if (!has_nul_escape(msg, len)) {
+			meta = cJSON_IsObject(meta) ? meta : NULL;
+			same_string(m.chef, meta ? meta_string(meta, "chef") : NULL, "same chef");
+			same_string(m.kitchen, meta ? meta_string(meta, "kitchen") : NULL, "same kitchen");
+			same_string(m.driver, meta ? meta_string(meta, "driver") : NULL, "same driver");
+		}
+		cJSON_Delete(doc);
+	}
+	free(scratch);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -377,6 +427,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t len = nl ? (size_t)(nl - (data + off)) : size - off;
 		int to = n < KITCHEN ? n : KITCHEN;
 
+		if (n > KITCHEN)
+			check_scan(data + off, len);
 		deliver(to, data + off, len, n <= KITCHEN && (ctl & 8), piece, ctl & 4);
 		service(0);
 		off += len + 1;

@@ -427,5 +427,6 @@ int hub_main(int argc, char **argv)
 	hub_http_close(&hub);
 	free(hub.kitchen_token);
 	free(hub.eater_token);
+	free(hub.scratch);
 	return rc;
 }

@@ -94,6 +94,8 @@ struct hub {
 	struct log_limit invalid_log, drop_log;
 	unsigned char *batch;		/* LWS_PRE + HUB_BATCH_BYTES */
 	char *web_root;			/* what HTTP serves (hub_http.c), or NULL */
+	char *scratch;			/* the strings read from a dumpling */
+	size_t scratch_len;
 	char *kitchen_token, *eater_token;	/* NULL: that port is open */
 	unsigned long unauthorized[2];		/* refused, by hub_role */
 	struct log_limit auth_log;

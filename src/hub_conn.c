@@ -11,7 +11,7 @@
 
 #include "hub.h"
 #include "hub_http.h"
-#include "utf8.h"
+#include "jsonscan.h"
 #include "util.h"
 #include "wsutil.h"
 
@@ -187,40 +187,16 @@ static int conn_bad_hello(struct hub *hub, struct hub_conn *c)
 	return 0;
 }
 
-static int is_json_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* Control bytes are never valid in JSON text but as whitespace. */
-static int has_control_bytes(const char *msg, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)msg[i] < 0x20 && !is_json_space(msg[i]))
-			return 1;
-	return 0;
-}
-
 /* One whole JSON document, or NULL. Eaters must be able to trust what is
  * forwarded, and cJSON alone does not check: it accepts bytes after the
- * document, raw control bytes, and strings that are not UTF-8 (strict
- * clients, browsers among them, close the connection on a text frame that
- * is not). */
+ * document, raw control bytes, numbers such as "01", and strings that are
+ * not UTF-8 (strict clients, browsers among them, close the connection on
+ * a text frame that is not). */
 static cJSON *parse_document(const char *msg, size_t len)
 {
-	const char *end;
-	cJSON *doc;
-
-	if (!utf8_valid(msg, len) || has_control_bytes(msg, len))
+	if (json_scan(msg, len, NULL, NULL) < 0)
 		return NULL;
-	doc = cJSON_ParseWithLengthOpts(msg, len, &end, 0);
-	while (doc && end < msg + len) {
-		if (!is_json_space(*end++)) {
-			cJSON_Delete(doc);
-			return NULL;
-		}
-	}
-	return doc;
+	return cJSON_ParseWithLength(msg, len);
 }
 
 static int conn_hello(struct hub *hub, struct hub_conn *c, const char *msg, size_t len)
@@ -248,13 +224,6 @@ static int conn_hello(struct hub *hub, struct hub_conn *c, const char *msg, size
 
 /* ---- dumplings ---------------------------------------------------------- */
 
-static const char *string_or_null(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static int conn_invalid(struct hub *hub, struct hub_conn *c, const char *why)
 {
 	c->invalid++;
@@ -263,28 +232,26 @@ static int conn_invalid(struct hub *hub, struct hub_conn *c, const char *why)
 	return 0;
 }
 
+/* Dumplings are only checked, never parsed into a tree: that is most of
+ * what the hub does per message. */
 static int conn_dumpling(struct hub *hub, struct hub_conn *c, const char *msg, size_t len)
 {
-	const cJSON *meta;
-	const char *chef;
-	cJSON *d;
+	struct json_meta meta;
 
 	if (c->rx_binary)
 		return conn_invalid(hub, c, "binary frame dropped");
-	d = parse_document(msg, len);
-	if (!d)
-		return conn_invalid(hub, c, "invalid JSON dropped");
-	meta = cJSON_GetObjectItemCaseSensitive(d, "metadata");
-	chef = cJSON_IsObject(meta) ? string_or_null(meta, "chef") : NULL;
-	if (!cJSON_IsObject(d) || !chef) {
-		cJSON_Delete(d);
-		return conn_invalid(hub, c, "dumpling without metadata.chef dropped");
+	if (hub->scratch_len < len + 3) {
+		free(hub->scratch);
+		hub->scratch_len = len + 3;
+		hub->scratch = xmalloc(hub->scratch_len);
 	}
+	if (json_scan(msg, len, &meta, hub->scratch) < 0)
+		return conn_invalid(hub, c, "invalid JSON dropped");
+	if (!meta.chef)
+		return conn_invalid(hub, c, "dumpling without metadata.chef dropped");
 	c->in++;
 	hub->total_in++;
-	hub_fanout_publish(hub, msg, len, chef, string_or_null(meta, "kitchen"),
-			   string_or_null(meta, "driver"));
-	cJSON_Delete(d);
+	hub_fanout_publish(hub, msg, len, meta.chef, meta.kitchen, meta.driver);
 	return 0;
 }
 

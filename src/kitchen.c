@@ -348,6 +348,8 @@ static void start_watching(struct kitchen *k)
 		watch_file(k->watch, chef_runtime_file(k->chefs, i));
 	for (int i = 0; i < k->opt.nchef_dirs; i++)
 		watch_dir(k->watch, k->opt.chef_dirs[i]);
+	log_info("reloading chefs when their files change (%d files, %d directories)",
+		 chef_runtime_file_count(k->chefs), k->opt.nchef_dirs);
 }
 
 /* -------------------------------------------------------------- batches */

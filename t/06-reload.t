@@ -63,7 +63,8 @@ is(scalar @want_times, $packets, "the capture has $packets packets");
 
 # Slow replays (10 s here) leave a busy machine ample time for the edits.
 my $pid = start_kitchen('edits', '--speed', '1.5', '-c', $chef);
-ok(wait_for(sub { (slurp("$dir/edits.err") // '') =~ /reading/ }, 20), 'kitchen started');
+ok(wait_for(sub { (slurp("$dir/edits.err") // '') =~ /reloading chefs when/ }, 20),
+   'kitchen started, following its chef');
 my (@good, %written_at);
 my @broken = ("local c = {\n", "error('refusing to load')\n", "return 42\n",
 	      "return { name = 'Counter' }\n");
@@ -198,7 +199,8 @@ spew($chef, counting_chef('m0'));
 # growth here; a small quarantine keeps the figure about the kitchen.
 local $ENV{ASAN_OPTIONS} = join ':', grep { length } $ENV{ASAN_OPTIONS} // '', 'quarantine_size_mb=1';
 $pid = start_kitchen('mem', '--speed', '0.01', '-c', $chef);
-ok(wait_for(sub { (slurp("$dir/mem.err") // '') =~ /reading/ }, 20), 'kitchen running slowly');
+ok(wait_for(sub { (slurp("$dir/mem.err") // '') =~ /reloading chefs when/ }, 20),
+   'kitchen running slowly, following its chef');
 my $rss = sub { (slurp("/proc/$pid/status") // '') =~ /^VmRSS:\s+(\d+)/m ? $1 : 0 };
 my ($before, $done, @latency);
 for my $i (1 .. 1000) {
