@@ -7,8 +7,7 @@ cd "$(dirname "$0")/.."
 BIN=${1:-./dumplings}
 OUT=${TMPDIR:-/tmp}/dumplings-bench.$$
 mkdir -p "$OUT"
-cc -O2 -D_GNU_SOURCE -o "$OUT/hubload" bench/hubload.c \
-	$(pkg-config --cflags --libs libwebsockets) -lm
+cc -O2 -D_GNU_SOURCE -o "$OUT/hubload" bench/hubload.c -lpthread
 IN=${HUB_IN_PORT:-31347}
 EAT=${HUB_OUT_PORT:-31348}
 HUB=
@@ -32,7 +31,9 @@ stop_hub() {
 trap 'kill $HUB 2>/dev/null || true; rm -rf "$OUT"' EXIT
 
 echo "== throughput (flat out, 200-byte dumplings)"
-start_hub --queue 65536
+# kitchens flat out outrun eaters: a queue that holds a whole run keeps the
+# hub from skipping them, so every dumpling counts
+start_hub --queue 1000000 --queue-bytes 400000000
 "$OUT/hubload" -i "$IN" -o "$EAT" -p "$HUB" -k 1 -e 1 -n 500000
 "$OUT/hubload" -i "$IN" -o "$EAT" -p "$HUB" -k 1 -e 8 -n 200000
 "$OUT/hubload" -i "$IN" -o "$EAT" -p "$HUB" -k 4 -e 4 -n 100000

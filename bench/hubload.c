@@ -3,26 +3,39 @@
  * K kitchen connections send ~SIZE-byte dumplings, each carrying its send
  * time; E eater connections receive them. Reports delivered dumplings per
  * second, p50/p99 latency (send to receive, same host, CLOCK_MONOTONIC),
- * and the hub's peak RSS (VmHWM) when given its pid. One thread, one lws
- * context, so the generator costs one core.
+ * and the hub's peak RSS (VmHWM) when given its pid.
  *
  *   hubload [-a ADDR] [-i IN_PORT] [-o OUT_PORT] [-k K] [-e E] [-n N]
  *           [-r RATE] [-s SIZE] [-S STALLED] [-p HUB_PID]
  *
  * -n is dumplings per kitchen, -r a steady rate per kitchen (0: flat out),
- * -S adds eaters that say hello and then never read. */
+ * -S adds eaters that say hello and then never read.
+ *
+ * It speaks just enough WebSocket over plain sockets to be cheaper than the
+ * hub it measures: each kitchen is a thread writing many frames per
+ * write(), and one thread reads every eater in large reads and walks the
+ * frames in place. A generator built on a general WebSocket library spent
+ * several times the hub's CPU per dumpling, and so measured itself. */
+#include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
-
-#include <libwebsockets.h>
+#include <unistd.h>
 
 #define HIST_BUCKETS 100000	/* 10 us buckets up to 1 s */
 #define HIST_US 10
+#define BATCH 65536
+#define READ_BUF (256 * 1024)
 
 struct load {
 	const char *addr;
@@ -30,18 +43,15 @@ struct load {
 	long per_kitchen;
 	double rate;
 	int hub_pid;
-	struct lws_context *ctx;
-	int eaters_ready, kitchens_started, kitchens_done;
-	long delivered, expected, late;
-	uint64_t *hist;
-	double t_first, t_last, t_progress;
-	lws_sorted_usec_list_t tick;
 	char *pad;
-};
-
-struct session {
-	int kitchen, stalled, hello_sent;
-	long sent, allowed;
+	long expected;
+	/* the eater thread's */
+	long delivered;
+	uint64_t *hist;
+	double t_last;
+	/* shared */
+	_Atomic double t_first;		/* the first send */
+	_Atomic int kitchens_done;
 };
 
 static struct load L;
@@ -54,25 +64,44 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int send_text(struct lws *wsi, const char *s, size_t n)
+static uint64_t now_ns(void)
 {
-	unsigned char buf[LWS_PRE + 4096];
+	struct timespec ts;
 
-	memcpy(buf + LWS_PRE, s, n);
-	return lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT) < 0 ? -1 : 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Frame one dumpling into the batch as a client frame: masked, with a
- * zero key, so the payload bytes stay as they are (RFC 6455 allows any). */
-static size_t kitchen_frame(unsigned char *p, struct session *s)
+static void die(const char *what)
 {
-	char msg[4096];
-	size_t h = 0;
-	int n;
+	fprintf(stderr, "hubload: %s: %s\n", what, errno ? strerror(errno) : "failed");
+	exit(1);
+}
 
-	n = snprintf(msg, sizeof msg, "{\"metadata\":{\"chef\":\"BenchChef\",\"kitchen\":"
-		     "\"bench\",\"creation_time\":%.6f,\"driver\":\"packet\"},\"payload\":"
-		     "{\"t\":%.9f,\"seq\":%ld,\"pad\":\"%s\"}}", now_s(), now_s(), s->sent, L.pad);
+/* ---- the socket and the handshake ----------------------------------------- */
+
+static void write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			die("write to the hub");
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+/* A text frame as a client sends it: masked, with a zero key, so the
+ * payload stays as it is (RFC 6455 allows any key). */
+static size_t frame(unsigned char *p, const char *msg, size_t n)
+{
+	size_t h = 0;
+
 	p[h++] = 0x81;
 	if (n < 126) {
 		p[h++] = 0x80 | (unsigned char)n;
@@ -82,148 +111,263 @@ static size_t kitchen_frame(unsigned char *p, struct session *s)
 		p[h++] = (unsigned char)n;
 	}
 	memset(p + h, 0, 4);
-	h += 4;
-	memcpy(p + h, msg, (size_t)n);
-	if (!L.t_first)
-		L.t_first = now_s();
-	L.t_progress = now_s();
-	s->sent++;
-	return h + (size_t)n;
+	memcpy(p + h + 4, msg, n);
+	return h + 4 + n;
 }
 
-static int kitchen_writable(struct lws *wsi, struct session *s)
+static void send_text(int fd, const char *msg)
 {
-	int batch = 0;
+	unsigned char buf[512];
 
-	if (!s->hello_sent) {
-		const char *h = "{\"kitchen_name\":\"bench\",\"interface\":\"load\","
-				"\"filter\":\"\",\"chefs\":[\"BenchChef\"],\"poke_interval\":5}";
-		s->hello_sent = 1;
-		lws_callback_on_writable(wsi);
-		return send_text(wsi, h, strlen(h));
-	}
-	/* many frames per write(), as the hub does: the generator must not be
-	 * the bottleneck */
-	static unsigned char buf[LWS_PRE + 65536];
-	unsigned char *p = buf + LWS_PRE;
-
-	while (s->sent < L.per_kitchen && (L.rate == 0 || s->sent < s->allowed) &&
-	       p - (buf + LWS_PRE) < 65536 - 4200)
-		p += kitchen_frame(p, s);
-	batch = (int)(p - (buf + LWS_PRE));
-	if (batch && lws_write(wsi, buf + LWS_PRE, (size_t)batch, LWS_WRITE_RAW) < 0)
-		return -1;
-	if (s->sent >= L.per_kitchen) {
-		L.kitchens_done++;
-		return 0;
-	}
-	if (L.rate == 0 || s->sent < s->allowed)
-		lws_callback_on_writable(wsi);
-	return 0;
+	write_all(fd, buf, frame(buf, msg, strlen(msg)));
 }
 
-static void eater_receive(const char *in, size_t len)
+/* Connect and upgrade; bytes read past the response go to *extra. */
+static int ws_open(int port, char *extra, size_t *extra_len)
 {
-	const char *t = memmem(in, len, "\"t\":", 4);
-	double lat;
+	char req[256], resp[4096], service[16];
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
+	size_t got = 0;
+	char *end;
+	int fd, one = 1;
+
+	snprintf(service, sizeof service, "%d", port);
+	if (getaddrinfo(L.addr, service, &hints, &ai) != 0)
+		die("resolve the hub's address");
+	fd = socket(ai->ai_family, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0)
+		die("connect to the hub");
+	/* a dumpling at a time at a steady rate: Nagle would hold them back */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	freeaddrinfo(ai);
+	snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
+		 "Connection: Upgrade\r\nSec-WebSocket-Key: aHVibG9hZCBsb2FkIGtleQ==\r\n"
+		 "Sec-WebSocket-Version: 13\r\n\r\n", L.addr, port);
+	write_all(fd, req, strlen(req));
+	while (!(end = memmem(resp, got, "\r\n\r\n", 4))) {
+		ssize_t n = read(fd, resp + got, sizeof resp - got);
+
+		if (n <= 0)
+			die("read the hub's handshake");
+		got += (size_t)n;
+	}
+	if (strncmp(resp, "HTTP/1.1 101", 12)) {
+		errno = 0;
+		die("the hub refused the upgrade");
+	}
+	*extra_len = got - (size_t)(end + 4 - resp);
+	memcpy(extra, end + 4, *extra_len);
+	return fd;
+}
+
+/* ---- kitchens ------------------------------------------------------------------ */
+
+static char *put_u64(char *p, uint64_t v)
+{
+	char tmp[24];
+	int n = 0;
+
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while (v /= 10);
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
+static char *put_str(char *p, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/* One dumpling, its times written as integers (the creation time as
+ * seconds and six decimals), so that neither side spends its time
+ * formatting or parsing floating point. */
+static size_t dumpling(char *msg, long seq)
+{
+	uint64_t t = now_ns(), us = t / 1000 % 1000000;
+	char *p = msg;
+
+	p = put_str(p, "{\"metadata\":{\"chef\":\"BenchChef\",\"kitchen\":\"bench\","
+		       "\"creation_time\":");
+	p = put_u64(p, t / 1000000000u);
+	*p++ = '.';
+	for (int i = 5; i >= 0; i--, us /= 10)
+		p[i] = (char)('0' + us % 10);
+	p += 6;
+	p = put_str(p, ",\"driver\":\"packet\"},\"payload\":{\"t\":");
+	p = put_u64(p, t);
+	p = put_str(p, ",\"seq\":");
+	p = put_u64(p, (uint64_t)seq);
+	p = put_str(p, ",\"pad\":\"");
+	p = put_str(p, L.pad);
+	p = put_str(p, "\"}}");
+	return (size_t)(p - msg);
+}
+
+static void wait_until(double t)
+{
+	double d = t - now_s();
+	struct timespec ts;
+
+	if (d <= 0)
+		return;
+	ts.tv_sec = (time_t)d;
+	ts.tv_nsec = (long)((d - (double)ts.tv_sec) * 1e9);
+	nanosleep(&ts, NULL);
+}
+
+static void *kitchen_run(void *arg)
+{
+	static const char hello[] = "{\"kitchen_name\":\"bench\",\"interface\":\"load\","
+				    "\"filter\":\"\",\"chefs\":[\"BenchChef\"],\"poke_interval\":5}";
+	unsigned char *buf = malloc(BATCH);
+	char extra[4096], msg[4096];
+	size_t extra_len;
+	double start;
+	long seq = 0;
+	int fd = ws_open(L.in_port, extra, &extra_len);
+
+	(void)arg;
+	send_text(fd, hello);
+	start = now_s();
+	if (L.t_first == 0)
+		L.t_first = start;
+	while (seq < L.per_kitchen) {
+		size_t used = 0;
+		/* at a steady rate, what is due now (at least one, then wait) */
+		long due = L.rate > 0 ? (long)((now_s() - start) * L.rate) + 1 : L.per_kitchen;
+
+		while (seq < L.per_kitchen && seq < due && used < BATCH - 4200)
+			used += frame(buf + used, msg, dumpling(msg, seq++));
+		if (used)
+			write_all(fd, buf, used);
+		if (L.rate > 0 && seq >= due)
+			wait_until(start + (double)seq / L.rate);
+	}
+	L.kitchens_done++;
+	free(buf);
+	return (void *)(intptr_t)fd;	/* left open: the hub keeps the kitchen */
+}
+
+/* ---- eaters -------------------------------------------------------------------- */
+
+struct eater {
+	int fd;
+	unsigned char *buf;
+	size_t len;
+};
+
+static void record(const unsigned char *msg, size_t n)
+{
+	const unsigned char *t = memmem(msg, n, "\"t\":", 4);
+	uint64_t sent = 0;
 	long b;
 
 	if (!t)
-		return;		/* a status dumpling */
-	lat = now_s() - strtod(t + 4, NULL);
-	b = (long)(lat * 1e6 / HIST_US);
-	if (b >= HIST_BUCKETS) {
+		return;		/* not ours */
+	for (t += 4; t < msg + n && *t >= '0' && *t <= '9'; t++)
+		sent = sent * 10 + (uint64_t)(*t - '0');
+	b = (long)((double)(now_ns() - sent) / 1000.0 / HIST_US);
+	if (b >= HIST_BUCKETS)
 		b = HIST_BUCKETS - 1;
-		L.late++;
-	}
 	L.hist[b < 0 ? 0 : b]++;
 	L.delivered++;
-	L.t_last = L.t_progress = now_s();
 }
 
-static int eater_writable(struct lws *wsi, struct session *s)
+/* Walk the whole frames in e->buf (a server's: never masked); keep a
+ * partial one for the next read. */
+static void eat_frames(struct eater *e)
 {
-	const char *h = s->stalled ? "{\"eater_name\":\"stalled\"}"
-				   : "{\"eater_name\":\"hubload\",\"chefs\":[\"BenchChef\"]}";
+	size_t off = 0;
 
-	if (s->hello_sent)
-		return 0;
-	s->hello_sent = 1;
-	L.eaters_ready++;
-	if (s->stalled) {	/* stop reading: the hub sees a stalled eater */
-		lws_rx_flow_control(wsi, 0);
+	for (;;) {
+		const unsigned char *p = e->buf + off;
+		size_t left = e->len - off, h = 2, n;
+
+		if (left < 2)
+			break;
+		n = p[1] & 0x7f;
+		if (n == 126) {
+			if (left < 4)
+				break;
+			n = (size_t)p[2] << 8 | p[3];
+			h = 4;
+		} else if (n == 127) {
+			if (left < 10)
+				break;
+			n = 0;
+			for (int i = 0; i < 8; i++)
+				n = n << 8 | p[2 + i];
+			h = 10;
+		}
+		if (left < h + n)
+			break;
+		if ((p[0] & 0x0f) == 1 && (p[0] & 0x80))
+			record(p + h, n);
+		off += h + n;
 	}
-	return send_text(wsi, h, strlen(h));
+	memmove(e->buf, e->buf + off, e->len - off);
+	e->len -= off;
 }
 
-static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-		    void *in, size_t len)
+static int eater_open(struct eater *e, int stalled)
 {
-	struct session *s = user;
+	char extra[4096];
+	size_t extra_len;
 
-	switch (reason) {
-	case LWS_CALLBACK_CLIENT_ESTABLISHED:
-		lws_callback_on_writable(wsi);
-		return 0;
-	case LWS_CALLBACK_CLIENT_WRITEABLE:
-		return s->kitchen ? kitchen_writable(wsi, s) : eater_writable(wsi, s);
-	case LWS_CALLBACK_CLIENT_RECEIVE:
-		if (!s->kitchen && lws_is_final_fragment(wsi))
-			eater_receive(in, len);
-		return 0;
-	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-		fprintf(stderr, "hubload: connection failed: %s\n", in ? (char *)in : "?");
-		exit(1);
-	default:
-		return 0;
-	}
+	e->fd = ws_open(L.out_port, extra, &extra_len);
+	send_text(e->fd, stalled ? "{\"eater_name\":\"stalled\"}"
+				 : "{\"eater_name\":\"hubload\",\"chefs\":[\"BenchChef\"]}");
+	if (stalled)
+		return e->fd;
+	e->buf = malloc(READ_BUF);
+	memcpy(e->buf, extra, extra_len);
+	e->len = extra_len;
+	return e->fd;
 }
 
-static const struct lws_protocols protocols[] = {
-	{ "hubload", callback, sizeof(struct session), 65536, 0, NULL, 0 },
-	{ NULL, NULL, 0, 0, 0, NULL, 0 }
-};
-
-static struct lws *connect_one(int port, int kitchen, int stalled)
+/* Read until everything arrived, or nothing for 5 s once sending ended. */
+static void eat_all(struct eater *es)
 {
-	struct lws_client_connect_info ci;
-	struct lws *wsi;
-	struct session *s;
+	struct pollfd *pfd = calloc((size_t)L.eaters, sizeof *pfd);
+	double quiet_since = now_s();
 
-	memset(&ci, 0, sizeof ci);
-	ci.context = L.ctx;
-	ci.address = L.addr;
-	ci.port = port;
-	ci.path = "/";
-	ci.host = L.addr;
-	ci.origin = L.addr;
-	ci.ietf_version_or_minus_one = -1;
-	ci.local_protocol_name = "hubload";
-	wsi = lws_client_connect_via_info(&ci);
-	if (!wsi) {
-		fprintf(stderr, "hubload: cannot connect to %s:%d\n", L.addr, port);
-		exit(1);
+	for (int i = 0; i < L.eaters; i++)
+		pfd[i] = (struct pollfd){ es[i].fd, POLLIN, 0 };
+	while (L.delivered < L.expected) {
+		int n = poll(pfd, (nfds_t)L.eaters, 100);
+
+		if (n < 0 && errno != EINTR)
+			die("poll");
+		if (n <= 0) {
+			if (L.kitchens_done == L.kitchens && now_s() - quiet_since > 5)
+				break;
+			continue;
+		}
+		for (int i = 0; i < L.eaters; i++) {
+			struct eater *e = &es[i];
+			ssize_t got;
+
+			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			got = read(e->fd, e->buf + e->len, READ_BUF - e->len);
+			if (got <= 0) {
+				pfd[i].fd = -1;	/* the hub closed it */
+				continue;
+			}
+			e->len += (size_t)got;
+			eat_frames(e);
+		}
+		L.t_last = quiet_since = now_s();
 	}
-	s = lws_wsi_user(wsi);
-	s->kitchen = kitchen;
-	s->stalled = stalled;
-	return wsi;
+	free(pfd);
 }
 
-static struct lws **kitchen_wsi;
-
-/* Every millisecond: release the next share of a steady rate. */
-static void tick(lws_sorted_usec_list_t *sul)
-{
-	for (int i = 0; kitchen_wsi && i < L.kitchens && L.rate > 0; i++) {
-		struct session *s = lws_wsi_user(kitchen_wsi[i]);
-
-		s->allowed = (long)((now_s() - L.t_first) * L.rate) + 1;
-		if (s->hello_sent)
-			lws_callback_on_writable(kitchen_wsi[i]);
-	}
-	lws_sul_schedule(L.ctx, 0, &L.tick, tick, L.rate > 0 ? LWS_US_PER_MS : 100 * LWS_US_PER_MS);
-}
+/* ---- the report ------------------------------------------------------------------ */
 
 static long hwm_kib(int pid)
 {
@@ -243,12 +387,12 @@ static long hwm_kib(int pid)
 
 static double percentile(double p)
 {
-	uint64_t want = (uint64_t)(p * L.delivered), seen = 0;
+	uint64_t want = (uint64_t)(p * (double)L.delivered), seen = 0;
 
 	for (long b = 0; b < HIST_BUCKETS; b++) {
 		seen += L.hist[b];
 		if (seen > want)
-			return (b + 0.5) * HIST_US / 1000.0;
+			return (double)(b + 0.5) * HIST_US / 1000.0;
 	}
 	return HIST_BUCKETS * HIST_US / 1000.0;
 }
@@ -259,8 +403,10 @@ static void report(void)
 
 	printf("kitchens %d eaters %d stalled %d size %d: %ld/%ld delivered in %.3f s = %.0f/s, "
 	       "p50 %.3f ms, p99 %.3f ms", L.kitchens, L.eaters, L.stalled, L.size,
-	       L.delivered, L.expected, el, el > 0 ? L.delivered / el : 0,
+	       L.delivered, L.expected, el, el > 0 ? (double)L.delivered / el : 0,
 	       percentile(0.5), percentile(0.99));
+	if (L.delivered < L.expected)	/* skipped by the hub, or still queued */
+		printf(", %ld not delivered", L.expected - L.delivered);
 	if (L.hub_pid)
 		printf(", hub VmHWM %ld KiB", hwm_kib(L.hub_pid));
 	putchar('\n');
@@ -298,49 +444,39 @@ static void parse(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (L.kitchens < 1 || L.eaters < 0 || L.per_kitchen < 1 || L.size < 150 || L.size > 3000)
+	if (L.kitchens < 1 || L.kitchens > 64 || L.eaters < 0 || L.eaters > 1000 ||
+	    L.stalled < 0 || L.stalled > 1000 || L.per_kitchen < 1 || L.size < 150 || L.size > 3000)
 		usage();
 }
 
 int main(int argc, char **argv)
 {
-	struct lws_context_creation_info info;
+	struct eater *eaters, *stalled;
+	pthread_t *threads;
 	int padlen;
 
 	parse(argc, argv);
-	lws_set_log_level(LLL_ERR, NULL);
 	padlen = L.size - 150;	/* the rest of the dumpling is ~150 bytes */
-	L.pad = malloc(padlen + 1);
-	memset(L.pad, 'x', padlen);
+	L.pad = malloc((size_t)padlen + 1);
+	memset(L.pad, 'x', (size_t)padlen);
 	L.pad[padlen] = '\0';
 	L.hist = calloc(HIST_BUCKETS, sizeof *L.hist);
 	L.expected = L.per_kitchen * L.kitchens * L.eaters;
-	memset(&info, 0, sizeof info);
-	info.port = CONTEXT_PORT_NO_LISTEN;
-	info.protocols = protocols;
-	info.pt_serv_buf_size = 65536;
-	info.fd_limit_per_thread = 1024;
-	L.ctx = lws_create_context(&info);
-	/* the tick also keeps lws_service() from sleeping through our waits */
-	lws_sul_schedule(L.ctx, 0, &L.tick, tick, LWS_US_PER_MS);
+	eaters = calloc((size_t)L.eaters + 1, sizeof *eaters);
+	stalled = calloc((size_t)L.stalled + 1, sizeof *stalled);
 	for (int i = 0; i < L.eaters; i++)
-		connect_one(L.out_port, 0, 0);
+		eater_open(&eaters[i], 0);
 	for (int i = 0; i < L.stalled; i++)
-		connect_one(L.out_port, 0, 1);
-	while (L.eaters_ready < L.eaters + L.stalled)
-		lws_service(L.ctx, 0);
+		eater_open(&stalled[i], 1);
 	/* let the hub register the hellos before anything is sent */
-	for (double until = now_s() + 0.3; now_s() < until;)
-		lws_service(L.ctx, 0);
-	kitchen_wsi = calloc(L.kitchens, sizeof *kitchen_wsi);
+	wait_until(now_s() + 0.3);
+	threads = calloc((size_t)L.kitchens, sizeof *threads);
 	for (int i = 0; i < L.kitchens; i++)
-		kitchen_wsi[i] = connect_one(L.in_port, 1, 0);
-	L.t_progress = now_s();
-	/* until everything arrived, or nothing moved for 5 s (the tick keeps
-	 * lws_service() returning) */
-	while (L.delivered < L.expected && now_s() - L.t_progress < 5)
-		lws_service(L.ctx, 0);
+		if (pthread_create(&threads[i], NULL, kitchen_run, NULL) != 0)
+			die("start a kitchen thread");
+	eat_all(eaters);
 	report();
-	lws_context_destroy(L.ctx);
-	return 0;	/* the report says what was lost */
+	for (int i = 0; i < L.kitchens; i++)
+		pthread_join(threads[i], NULL);
+	return 0;
 }

@@ -2,6 +2,7 @@
  * built or copied but the three strings a dumpling's metadata is read for.
  * Its rules are RFC 8259's, stricter than cJSON's where cJSON is lenient
  * ("01", "+1", "1."), so that what the hub forwards parses everywhere. */
+#include <stdint.h>
 #include <string.h>
 
 #include "jsonscan.h"
@@ -101,6 +102,33 @@ static int is_plain(unsigned char c)
 	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
 }
 
+#define BYTES(b) (0x0101010101010101ULL * (b))
+
+/* Whether a byte of v is below n (n <= 0x80): exact as to whether there
+ * is one, which is all that is asked. */
+static int has_byte_below(uint64_t v, unsigned n)
+{
+	return ((v - BYTES(n)) & ~v & BYTES(0x80)) != 0;
+}
+
+/* Skip the plain bytes (printable ASCII but quote and backslash) that make
+ * up most strings, eight at a time while there are eight. */
+static const unsigned char *skip_plain(const unsigned char *p, const unsigned char *end)
+{
+	uint64_t x;
+
+	while (end - p >= 8) {
+		memcpy(&x, p, 8);
+		if ((x & BYTES(0x80)) || has_byte_below(x, 0x20) ||
+		    has_byte_below(x ^ BYTES('"'), 1) || has_byte_below(x ^ BYTES('\\'), 1))
+			break;
+		p += 8;
+	}
+	while (p < end && is_plain(*p))
+		p++;
+	return p;
+}
+
 /* s->p at the opening quote; *sp (if given) gets the content. */
 static int scan_string(struct scan *s, struct span *sp)
 {
@@ -109,8 +137,7 @@ static int scan_string(struct scan *s, struct span *sp)
 	size_t n;
 
 	for (;;) {
-		while (p < s->end && is_plain(*p))
-			p++;
+		p = skip_plain(p, s->end);
 		if (p >= s->end || *p < 0x20)
 			return -1;
 		if (*p == '"')
