@@ -57,6 +57,15 @@ for my $file (sort glob("t/golden/*.ndjson")) {
 seed("hub_message", "\x00\x00" . join("\n", @eaters, $kitchen, "[]", "{}", "null",
      "{\"metadata\":{\"chef\":1}}", "{\"metadata\":{\"chef\":\"x\"}} trailing",
      "\x01{\"metadata\":{\"chef\":\"bin\"}}"));
+# Corners of the checker: escaped keys and names, duplicate members, numbers
+# cJSON reads and JSON does not, surrogates.
+seed("hub_message", "\x00\x00" . join("\n", @eaters, $kitchen,
+     "{\"met\\u0061data\":{\"ch\\u0065f\":\"Ch\\u00e9f \\ud83d\\ude00\"}}",
+     "{\"metadata\":{\"chef\":\"a\",\"chef\":\"b\"},\"metadata\":1}",
+     "{\"metadata\":{\"chef\":\"a\",\"kitchen\":\"k\\n\",\"driver\":\"p\\/\"}}",
+     "{\"metadata\":{\"chef\":\"a\"},\"payload\":[0,-0.5,1e+9,2E-3,01,1.,+1]}",
+     "{\"metadata\":{\"chef\":\"a\"},\"payload\":\"\\ud800\\udc00 \\ud800\"}",
+     "{\"metadata\":{\"chef\":\"a\\u0000b\",\"chef\\u0000\":\"c\"}}"));
 
 # Stack machine programs (opcodes in fuzz/serialize.c): a DNS lookup
 # dumpling, an array of mixed values, a cycle, a shared subtable, deep
