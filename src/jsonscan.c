@@ -299,48 +299,31 @@ static int scan_member_value(struct scan *s, enum want want, const struct span *
 	return scan_value(s, WANT_NOTHING);
 }
 
-static int scan_object(struct scan *s, enum want want)
+/* One member of an object: a key, a colon, a value. */
+static int scan_member(struct scan *s, enum want want)
 {
 	struct span key;
 
-	if (++s->depth > JSON_MAX_DEPTH)
+	if (!at(s, '"') || scan_string(s, &key) < 0)
+		return -1;
+	skip_space(s);
+	if (!at(s, ':'))
 		return -1;
 	s->p++;
 	skip_space(s);
-	if (!at(s, '}')) {
-		for (;;) {
-			if (!at(s, '"') || scan_string(s, &key) < 0)
-				return -1;
-			skip_space(s);
-			if (!at(s, ':'))
-				return -1;
-			s->p++;
-			skip_space(s);
-			if (scan_member_value(s, want, &key) < 0)
-				return -1;
-			skip_space(s);
-			if (!at(s, ','))
-				break;
-			s->p++;
-			skip_space(s);
-		}
-		if (!at(s, '}'))
-			return -1;
-	}
-	s->p++;
-	s->depth--;
-	return 0;
+	return scan_member_value(s, want, &key);
 }
 
-static int scan_array(struct scan *s)
+/* An object (close is '}') or an array (']'), s->p at its opening. */
+static int scan_container(struct scan *s, unsigned char close, enum want want)
 {
 	if (++s->depth > JSON_MAX_DEPTH)
 		return -1;
 	s->p++;
 	skip_space(s);
-	if (!at(s, ']')) {
+	if (!at(s, close)) {
 		for (;;) {
-			if (scan_value(s, WANT_NOTHING) < 0)
+			if ((close == '}' ? scan_member(s, want) : scan_value(s, WANT_NOTHING)) < 0)
 				return -1;
 			skip_space(s);
 			if (!at(s, ','))
@@ -348,7 +331,7 @@ static int scan_array(struct scan *s)
 			s->p++;
 			skip_space(s);
 		}
-		if (!at(s, ']'))
+		if (!at(s, close))
 			return -1;
 	}
 	s->p++;
@@ -362,8 +345,8 @@ static int scan_value(struct scan *s, enum want want)
 	if (s->p >= s->end)
 		return -1;
 	switch (*s->p) {
-	case '{': return scan_object(s, want);
-	case '[': return scan_array(s);
+	case '{': return scan_container(s, '}', want);
+	case '[': return scan_container(s, ']', WANT_NOTHING);
 	case '"': return scan_string(s, NULL);
 	case 't': return scan_word(s, "true", 4);
 	case 'f': return scan_word(s, "false", 5);

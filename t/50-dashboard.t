@@ -18,13 +18,7 @@ use Test::More;
 use TestLib;
 use HubTest;
 
-my $browser = root() . '/t/browser';
-my $chromium = $ENV{CHROMIUM} // '/usr/bin/chromium';
-plan skip_all => "no Chromium at $chromium (Debian package chromium)" unless -x $chromium;
-plan skip_all => 'node is not installed (Debian packages nodejs npm)'
-	unless system('node --version >/dev/null 2>&1') == 0;
-plan skip_all => 'playwright-core is not installed (run npm ci in t/browser)'
-	unless -d "$browser/node_modules/playwright-core";
+my $browser = need_browser();
 need_corpus();
 
 my @chefs = map { ('-c', $_) } qw(dns packetcount arp servernames);

@@ -9,7 +9,7 @@ use Time::HiRes qw(sleep time);
 use Exporter 'import';
 use TestLib;
 
-our @EXPORT = qw(start_hub hub_log joined reap py py_cmd hub_status pyok make_cert);
+our @EXPORT = qw(start_hub hub_log joined reap py py_cmd hub_status pyok make_cert need_browser);
 
 # Debian's python3 with python3-websockets, whatever python3 is on PATH.
 sub python { $ENV{DUMPLINGS_PYTHON} // '/usr/bin/python3' }
@@ -61,6 +61,21 @@ sub reap {
 		sleep 0.02;
 	}
 	return $?;
+}
+
+# Skip the whole test unless headless Chromium can be driven (Debian's
+# chromium, node, and playwright-core from `npm ci` in t/browser); returns
+# the directory of the browser scripts.
+sub need_browser {
+	my $browser = root() . '/t/browser';
+	my $chromium = $ENV{CHROMIUM} // '/usr/bin/chromium';
+	Test::More::plan(skip_all => "no Chromium at $chromium (Debian package chromium)")
+		unless -x $chromium;
+	Test::More::plan(skip_all => 'node is not installed (Debian packages nodejs npm)')
+		unless system('node --version >/dev/null 2>&1') == 0;
+	Test::More::plan(skip_all => 'playwright-core is not installed (run npm ci in t/browser)')
+		unless -d "$browser/node_modules/playwright-core";
+	return $browser;
 }
 
 # make_cert(DIR, NAME, SAN) -> (certificate, key): a throwaway self-signed
