@@ -30,21 +30,53 @@ stop_hub() {
 
 trap 'kill $HUB 2>/dev/null || true; rm -rf "$OUT"' EXIT
 
+# load ARGS...: one hubload run against the running hub, its line printed
+# and kept in $line
+load() {
+	line=$("$OUT/hubload" -i "$IN" -o "$EAT" -p "$HUB" "$@")
+	echo "$line"
+}
+
+# field REGEX: the number REGEX captures in $line
+field() {
+	echo "$line" | sed -n "s|.*$1.*|\1|p"
+}
+
 echo "== throughput (flat out, 200-byte dumplings)"
 # kitchens flat out outrun eaters: a queue that holds a whole run keeps the
 # hub from skipping them, so every dumpling counts
 start_hub --queue 1000000 --queue-bytes 400000000
-"$OUT/hubload" -i "$IN" -o "$EAT" -p "$HUB" -k 1 -e 1 -n 500000
-"$OUT/hubload" -i "$IN" -o "$EAT" -p "$HUB" -k 1 -e 8 -n 200000
-"$OUT/hubload" -i "$IN" -o "$EAT" -p "$HUB" -k 4 -e 4 -n 100000
-echo "== latency at a steady 10k dumplings/s"
-"$OUT/hubload" -i "$IN" -o "$EAT" -p "$HUB" -k 1 -e 1 -n 50000 -r 10000
+load -k 1 -e 1 -n 500000
+one_one=$(field '= \([0-9]*\)/s')
+load -k 1 -e 8 -n 200000
+one_eight=$(field '= \([0-9]*\)/s')
+load -k 4 -e 4 -n 100000
+stop_hub
+
+echo "== latency at a steady 10k dumplings/s (a fresh hub, default settings)"
+start_hub
+load -k 1 -e 1 -n 50000 -r 10000
+p99=$(field 'p99 \([0-9.]*\) ms')
 stop_hub
 
 echo "== memory: 1M dumplings past one stalled eater (default queue)"
 start_hub
-"$OUT/hubload" -i "$IN" -o "$EAT" -p "$HUB" -k 1 -e 1 -S 1 -n 1000000
+load -k 1 -e 1 -S 1 -n 1000000
+hwm=$(field 'VmHWM \([0-9]*\) KiB')
 stop_hub
+
+echo
+printf '%-36s %12s   %-14s %s\n' target measured wanted result
+awk -v a="$one_one" -v b="$one_eight" -v p="$p99" -v m="$hwm" 'BEGIN {
+	row("1->1 dumplings/s", a, a >= 400000, ">= 400000")
+	row("1->8 deliveries/s", b, b >= 1000000, ">= 1000000")
+	row("p99 latency at 10k/s (ms)", p, p < 1, "< 1")
+	row("hub peak RSS, stalled eater (MiB)", sprintf("%.1f", m / 1024), m < 32 * 1024, "< 32")
+}
+function row(label, v, ok, want) {
+	printf "%-36s %12s   %-14s %s\n", label, v, want, v == "" ? "FAILED" : ok ? "PASS" : "MISS"
+}'
+echo
 
 DNSCAP=${2:-}
 echo "== end to end: kitchen (DNS chef on ${DNSCAP:-no capture}) -> hub -> eat --json"
