@@ -1,20 +1,14 @@
 /* dumplings hub: kitchens connect to the in-port, eaters to the out-port;
  * both ports are vhosts of one lws context served by one event loop. */
-#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 
 #include "hub.h"
 #include "hub_http.h"
 #include "roles.h"
-#include "token.h"
 #include "util.h"
 #include "wsutil.h"
 
@@ -244,79 +238,13 @@ static struct lws_vhost *hub_vhost(struct hub *hub, const char *name, int port,
 	return vh;
 }
 
-static const char *tls_reason(void)
-{
-	const char *r = ERR_reason_error_string(ERR_peek_error());
-
-	return r ? r : "not understood";
-}
-
-/* Load the certificate and key once with OpenSSL, to say which file is
- * wrong and why; lws would only fail to create the listener. */
-static int hub_check_tls(const char *cert, const char *key)
-{
-	SSL_CTX *ssl = SSL_CTX_new(TLS_server_method());
-	int rc = -1;
-
-	ERR_clear_error();
-	if (!ssl)
-		log_error("cannot set up TLS: %s", tls_reason());
-	else if (access(cert, R_OK) < 0)
-		log_error("cannot read --cert %s: %s", cert, strerror(errno));
-	else if (access(key, R_OK) < 0)
-		log_error("cannot read --key %s: %s", key, strerror(errno));
-	else if (SSL_CTX_use_certificate_chain_file(ssl, cert) != 1)
-		log_error("--cert %s: %s (a PEM certificate is expected)", cert, tls_reason());
-	else if (SSL_CTX_use_PrivateKey_file(ssl, key, SSL_FILETYPE_PEM) != 1)
-		log_error("--key %s: %s (the PEM private key of --cert %s is expected)",
-			  key, tls_reason(), cert);
-	else
-		rc = 0;
-	SSL_CTX_free(ssl);
-	ERR_clear_error();
-	return rc;
-}
-
-/* Tokens and TLS files are read before anything listens, so that a bad
- * one is a clear error at start rather than refusals later. */
-static int hub_secrets(struct hub *hub)
-{
-	const struct hub_config *cfg = &hub->cfg;
-
-	if (token_load(cfg->kitchen_token_file, "DUMPLINGS_KITCHEN_TOKEN", &hub->kitchen_token) < 0 ||
-	    token_load(cfg->eater_token_file, "DUMPLINGS_EATER_TOKEN", &hub->eater_token) < 0)
-		return -1;
-	if (hub->kitchen_token && hub->eater_token && !strcmp(hub->kitchen_token, hub->eater_token)) {
-		log_error("the kitchen token and the eater token must differ, or a kitchen could eat");
-		return -1;
-	}
-	return cfg->cert ? hub_check_tls(cfg->cert, cfg->key) : 0;
-}
-
-static int is_loopback(const char *numeric)
-{
-	return !strncmp(numeric, "127.", 4) || !strcmp(numeric, "::1");
-}
-
-static void hub_warn_open(struct hub *hub, const char *iface)
-{
-	if (is_loopback(iface))
-		return;
-	if (!hub->kitchen_token)
-		log_warn("listening on %s without a kitchen token: anyone who can reach "
-			 "port %d can publish (see --kitchen-token-file)", iface, hub->cfg.in_port);
-	if (!hub->eater_token)
-		log_warn("listening on %s without an eater token: anyone who can reach "
-			 "port %d can eat (see --eater-token-file)", iface, hub->cfg.out_port);
-}
-
 static int hub_open(struct hub *hub)
 {
 	struct lws_context_creation_info info;
 	char iface[64];
 	int v6;
 
-	if (hub_secrets(hub) < 0)
+	if (hub_auth_open(hub) < 0)
 		return -1;
 	if (wsutil_resolve(hub->cfg.address, iface, sizeof iface, &v6) < 0) {
 		log_error("cannot resolve address '%s'", hub->cfg.address);
@@ -345,7 +273,7 @@ static int hub_open(struct hub *hub)
 	log_info("listening on %s: kitchens on port %d, eaters on port %d%s",
 		 iface, hub->cfg.in_port, hub->cfg.out_port,
 		 hub->cfg.cert ? " (TLS)" : "");
-	hub_warn_open(hub, iface);
+	hub_auth_warn(hub, iface);
 	return 0;
 }
 
@@ -425,8 +353,7 @@ int hub_main(int argc, char **argv)
 		lws_context_destroy(hub.ctx);
 	hub_fanout_free(&hub);
 	hub_http_close(&hub);
-	free(hub.kitchen_token);
-	free(hub.eater_token);
+	hub_auth_close(&hub);
 	free(hub.scratch);
 	return rc;
 }

@@ -5,7 +5,8 @@
  * shutdown), hub_conn.c (the two protocols: hellos, reassembly,
  * validation), hub_fanout.c (the shared ring and the slow-eater policy),
  * hub_status.c (SystemStatusChef dumplings), hub_http.c and hub_metrics.c
- * (HTTP on the eater port: the dashboard's files and /metrics). */
+ * (HTTP on the eater port: the dashboard's files and /metrics), hub_auth.c
+ * (tokens and TLS files). */
 
 #include <signal.h>
 #include <stddef.h>
@@ -117,6 +118,13 @@ unsigned long hub_fanout_used(struct hub *hub);
 void hub_status_start(struct hub *hub);
 
 void hub_conn_close(struct hub_conn *c, int code, const char *why);
+
+/* Read the token files and check the TLS files (hub_auth.c); -1 after
+ * saying what is wrong. hub_auth_warn() warns of ports open to anyone on
+ * an address beyond loopback; hub_auth_close() lets the tokens go. */
+int hub_auth_open(struct hub *hub);
+void hub_auth_warn(struct hub *hub, const char *iface);
+void hub_auth_close(struct hub *hub);
 
 /* Whether the request on wsi presents the token of role (what names the
  * request in the log). Returns 0 if it does, or if the role needs none;

@@ -1,15 +1,94 @@
-/* Tokens at the hub's door. With --kitchen-token-file, a kitchen must
+/* The hub's door: tokens and TLS. With --kitchen-token-file, a kitchen must
  * present the kitchen token to be upgraded to a WebSocket on the in-port;
  * with --eater-token-file, the same goes for eaters (and GET /metrics) on
  * the out-port. A token comes as "Authorization: Bearer TOKEN" or, since
  * browsers cannot set headers on a WebSocket, as ?token=TOKEN. Refusals
  * are answered with 401, counted and logged by peer and reason; the token
- * itself is never logged, not even a wrong one. */
+ * itself is never logged, not even a wrong one. The token files and the
+ * TLS certificate and key are read before anything listens, so that a bad
+ * one is a clear error at start rather than refusals later. */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "hub.h"
 #include "token.h"
+
+static const char *tls_reason(void)
+{
+	const char *r = ERR_reason_error_string(ERR_peek_error());
+
+	return r ? r : "not understood";
+}
+
+/* Load the certificate and key once with OpenSSL, to say which file is
+ * wrong and why; lws would only fail to create the listener. */
+static int hub_check_tls(const char *cert, const char *key)
+{
+	SSL_CTX *ssl = SSL_CTX_new(TLS_server_method());
+	int rc = -1;
+
+	ERR_clear_error();
+	if (!ssl)
+		log_error("cannot set up TLS: %s", tls_reason());
+	else if (access(cert, R_OK) < 0)
+		log_error("cannot read --cert %s: %s", cert, strerror(errno));
+	else if (access(key, R_OK) < 0)
+		log_error("cannot read --key %s: %s", key, strerror(errno));
+	else if (SSL_CTX_use_certificate_chain_file(ssl, cert) != 1)
+		log_error("--cert %s: %s (a PEM certificate is expected)", cert, tls_reason());
+	else if (SSL_CTX_use_PrivateKey_file(ssl, key, SSL_FILETYPE_PEM) != 1)
+		log_error("--key %s: %s (the PEM private key of --cert %s is expected)",
+			  key, tls_reason(), cert);
+	else
+		rc = 0;
+	SSL_CTX_free(ssl);
+	ERR_clear_error();
+	return rc;
+}
+
+int hub_auth_open(struct hub *hub)
+{
+	const struct hub_config *cfg = &hub->cfg;
+
+	if (token_load(cfg->kitchen_token_file, "DUMPLINGS_KITCHEN_TOKEN", &hub->kitchen_token) < 0 ||
+	    token_load(cfg->eater_token_file, "DUMPLINGS_EATER_TOKEN", &hub->eater_token) < 0)
+		return -1;
+	if (hub->kitchen_token && hub->eater_token && !strcmp(hub->kitchen_token, hub->eater_token)) {
+		log_error("the kitchen token and the eater token must differ, or a kitchen could eat");
+		return -1;
+	}
+	return cfg->cert ? hub_check_tls(cfg->cert, cfg->key) : 0;
+}
+
+static int is_loopback(const char *numeric)
+{
+	return !strncmp(numeric, "127.", 4) || !strcmp(numeric, "::1");
+}
+
+void hub_auth_warn(struct hub *hub, const char *iface)
+{
+	if (is_loopback(iface))
+		return;
+	if (!hub->kitchen_token)
+		log_warn("listening on %s without a kitchen token: anyone who can reach "
+			 "port %d can publish (see --kitchen-token-file)", iface, hub->cfg.in_port);
+	if (!hub->eater_token)
+		log_warn("listening on %s without an eater token: anyone who can reach "
+			 "port %d can eat (see --eater-token-file)", iface, hub->cfg.out_port);
+}
+
+void hub_auth_close(struct hub *hub)
+{
+	free(hub->kitchen_token);
+	free(hub->eater_token);
+	hub->kitchen_token = hub->eater_token = NULL;
+}
 
 static const char *role_token(const struct hub *hub, enum hub_role role)
 {

@@ -194,8 +194,8 @@ static int client_peer_close(struct wsclient *c, const unsigned char *in, size_t
 	return c->close_sent;	/* the handshake is complete: no echo */
 }
 
-/* lws 4.1 adds no header of its own for this: in points at the write
- * position, len is the room left. */
+/* The token goes in the upgrade request: p points at lws' write position
+ * in it, room is what is left. */
 static int client_add_token(struct wsclient *c, struct lws *wsi, unsigned char **p, size_t room)
 {
 	char value[sizeof "Bearer " + TOKEN_MAX];
