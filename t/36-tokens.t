@@ -219,6 +219,19 @@ unlike($r->{err}, qr/has space/, 'without repeating it');
 	stop($env_hub->{pid});
 }
 
+# A token with characters that mean something in a URL comes URL-encoded
+# in ?token= (as the dashboard sends it), and as it is in the header.
+spew("$dir/odd.token", "a+b/c=d&e\n");
+{
+	my $odd = start_hub('--eater-token-file', "$dir/odd.token");
+	is((upgrade($odd->{out}, '/?token=a%2Bb%2Fc%3Dd%26e'))[0], 101,
+	   'a URL-encoded ?token= is decoded before it is compared');
+	is((upgrade($odd->{out}, '/', 'Authorization: Bearer a+b/c=d&e'))[0], 101,
+	   'a header carries it as it is');
+	is((upgrade($odd->{out}, '/?token=a+b/c=d&e'))[0], 401, 'unencoded, it is not the token');
+	stop($odd->{pid});
+}
+
 # ---- beyond loopback -------------------------------------------------------------------
 
 my $quiet = start_hub();
