@@ -94,6 +94,10 @@ sub free_port {
 }
 
 # spawn(\@cmd, out => FILE, err => FILE) starts a process in the background.
+# Whatever a test started and did not reap is killed when it ends, so a
+# test that dies halfway leaves no hub behind.
+my ($parent, @spawned) = ($$);
+
 sub spawn {
 	my ($cmd, %o) = @_;
 	my $pid = fork // die "fork: $!";
@@ -103,7 +107,17 @@ sub spawn {
 		open STDERR, '>', $o{err} // '/dev/null';
 		exec @$cmd or POSIX::_exit(127);
 	}
+	push @spawned, $pid;
 	return $pid;
+}
+
+END {
+	local $?;
+	if ($$ == $parent) {
+		for my $pid (@spawned) {
+			kill 'KILL', $pid if waitpid($pid, WNOHANG) == 0;
+		}
+	}
 }
 
 # stop(PID, SIGNAL) signals a process and reaps it (KILL after 10 s);
