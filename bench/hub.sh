@@ -54,9 +54,15 @@ load -k 4 -e 4 -n 100000
 stop_hub
 
 echo "== latency at a steady 10k dumplings/s (a fresh hub, default settings)"
+# three runs, the median p99 counts: a shared machine's hiccup lands in one
 start_hub
-load -k 1 -e 1 -n 50000 -r 10000
-p99=$(field 'p99 \([0-9.]*\) ms')
+p99s=
+for _ in 1 2 3; do
+	load -k 1 -e 1 -n 50000 -r 10000
+	p99s="$p99s $(field 'p99 \([0-9.]*\) ms')"
+done
+p99=$(echo $p99s | tr ' ' '\n' | sort -n | sed -n 2p)
+echo "median p99: $p99 ms"
 stop_hub
 
 echo "== memory: 1M dumplings past one stalled eater (default queue)"
