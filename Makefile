@@ -12,7 +12,6 @@ MANDIR   = $(PREFIX)/share/man
 # OpenSSL's default store (the system's) to it themselves.
 PKGS     = libpcap luajit libwebsockets libcjson openssl
 CC      ?= cc
-LUAJIT  ?= luajit
 CFLAGS  ?= -O2 -g
 WARN     = -Wall -Wextra -Wshadow -Wno-unused-parameter -Wmissing-prototypes
 B       ?= build
@@ -23,7 +22,7 @@ LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 SRCS     = $(wildcard src/*.c)
 OBJS     = $(SRCS:src/%.c=$(B)/%.o) $(B)/version.o
 LUA_RT   = $(wildcard lua/dumplings/*.lua)
-LUA_BC   = $(LUA_RT:lua/dumplings/%.lua=$(B)/lua_%.h)
+LUA_SRC  = $(LUA_RT:lua/dumplings/%.lua=$(B)/lua_%.h)
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
 SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -35,11 +34,16 @@ $(BIN): $(OBJS)
 $(B)/%.o: src/%.c | $(B)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
 
-# The Lua runtime is compiled to bytecode and linked into the binary, so an
-# installed dumplings never depends on finding its own Lua files.
-$(B)/chef.o: $(LUA_BC) $(B)/lua_cdef.h
-$(B)/lua_%.h: lua/dumplings/%.lua | $(B)
-	$(LUAJIT) -b -g -t h -n dumplings_$* $< $@
+# The Lua runtime is linked into the binary as source text, so an installed
+# dumplings never depends on finding its own Lua files. Not as bytecode:
+# LuaJIT's bytecode dumps drop the placeholder keys a table constructor's
+# template keeps for its non-constant fields, and without them every
+# constructor rehashes the table it builds while filling it in.
+$(B)/chef.o: $(LUA_SRC) $(B)/lua_cdef.h
+$(B)/lua_%.h: lua/dumplings/%.lua Makefile | $(B)
+	{ echo 'static const char dumplings_$*[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; } > $@
 
 # The FFI declarations shared by C and Lua are written once, in src/packet.h
 # between the FFI markers; Lua receives them as a string.

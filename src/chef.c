@@ -1,6 +1,6 @@
 /* The chef runtime, C side: owns the LuaJIT state, hands batches of decoded
  * packets to the Lua runtime (lua/dumplings/runtime.lua, linked in as
- * bytecode), and turns what the chefs returned into dumplings for the sink.
+ * source), and turns what the chefs returned into dumplings for the sink.
  *
  * One lua_pcall per batch, not per packet: the Lua side loops over the
  * batch and catches handler errors itself, resuming with the next chef. */
@@ -103,8 +103,8 @@ static int start_lua(struct chef_runtime *rt)
 	/* Chefs make much short-lived garbage and keep little: a longer pause
 	 * between collections means far fewer marks of the same live data. */
 	lua_gc(L, LUA_GCSETPAUSE, 400);
-	if (luaL_loadbuffer(L, (const char *)luaJIT_BC_dumplings_runtime,
-			    luaJIT_BC_dumplings_runtime_SIZE, "=dumplings/runtime")) {
+	if (luaL_loadbuffer(L, dumplings_runtime, sizeof dumplings_runtime - 1,
+			    "=dumplings/runtime")) {
 		log_error("loading the Lua runtime: %s", lua_tostring(L, -1));
 		return -1;
 	}

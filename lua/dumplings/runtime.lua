@@ -184,9 +184,12 @@ local DNS_MT = {
 local function build_dns(c, _, p, i)
   local d = api.dns_scratch
   if api.dns_decode(c.data + c.dns_off, c.dns_len, 1, d) < 0 then return nil end
+  -- The private keys come first: LuaJIT sizes a constructor's template
+  -- table by the keys seen before its first constant key, and a template
+  -- too small for the rest is resized on every packet.
   return setmetatable({
-    qd = dns_section(d, d.text, 0, d.nrr[0], question),
     [DNS_PKT] = p, [DNS_POS] = i, [DNS_GEN] = generation,
+    qd = dns_section(d, d.text, 0, d.nrr[0], question),
   }, DNS_MT)
 end
 
