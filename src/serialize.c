@@ -38,6 +38,8 @@ static __thread struct {
 	char *base;
 	size_t used;
 	int on;
+	int spilled;	/* something went to malloc while on */
+	char *last;	/* the latest allocation from the arena */
 } arena;
 
 static void *arena_alloc(size_t n)
@@ -45,11 +47,22 @@ static void *arena_alloc(size_t n)
 	void *p;
 
 	n = (n + 15) & ~(size_t)15;
-	if (!arena.on || arena.used + n > ARENA_BYTES)
+	if (!arena.on)
 		return malloc(n);
+	if (arena.used + n > ARENA_BYTES) {
+		arena.spilled = 1;
+		return malloc(n);
+	}
 	p = arena.base + arena.used;
 	arena.used += n;
-	return p;
+	return arena.last = p;
+}
+
+/* Give back the tail of the latest allocation, past end. */
+static void arena_trim(char *p, const char *end)
+{
+	if (arena.on && p == arena.last)
+		arena.used = ((size_t)(end - arena.base) + 15) & ~(size_t)15;
 }
 
 static void arena_free(void *p)
@@ -72,13 +85,17 @@ static void arena_begin(void)
 	if (!arena.base)
 		arena.base = xmalloc(ARENA_BYTES);
 	arena.used = 0;
+	arena.spilled = 0;
 	arena.on = 1;
 }
 
 static void arena_end(cJSON *root)
 {
 	arena.on = 0;
-	cJSON_Delete(root);	/* frees only what overflowed to malloc */
+	/* Walking the tree frees only what overflowed to malloc, so when
+	 * nothing did (nearly always), there is nothing to walk for. */
+	if (arena.spilled)
+		cJSON_Delete(root);
 }
 
 struct walk {
@@ -96,54 +113,103 @@ static int absolute_index(lua_State *L, int idx)
 	return idx > 0 ? idx : lua_gettop(L) + idx + 1;
 }
 
-/* Strings cJSON can take as they are: valid UTF-8 without NUL (cJSON
+/* Keys cJSON can take as they are: valid UTF-8 without NUL (cJSON
  * treats strings as C strings). */
 static int is_clean_utf8(const char *s, size_t n)
 {
 	return !memchr(s, 0, n) && utf8_valid(s, n);
 }
 
-/* A JSON string literal for any bytes: valid UTF-8 is kept, NUL becomes
- * \u0000, and every other stray byte becomes U+0080..U+00FF. */
-static char *quote_any_bytes(const char *s, size_t n)
+static char *put_escape(char *o, unsigned char c)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	char *out = xmalloc(n * 6 + 3), *o = out;
+	static const char hex[] = "0123456789abcdef";
 
-	*o++ = '"';
+	*o++ = '\\';
+	switch (c) {
+	case '"':
+	case '\\':
+		*o++ = (char)c;
+		break;
+	case '\b':
+		*o++ = 'b';
+		break;
+	case '\f':
+		*o++ = 'f';
+		break;
+	case '\n':
+		*o++ = 'n';
+		break;
+	case '\r':
+		*o++ = 'r';
+		break;
+	case '\t':
+		*o++ = 't';
+		break;
+	default:
+		memcpy(o, "u00", 3);
+		o[3] = hex[c >> 4];
+		o[4] = hex[c & 15];
+		o += 5;
+	}
+	return o;
+}
+
+/* Copy n bytes to o as UTF-8 text: valid UTF-8 is kept and every other
+ * stray byte becomes U+0080..U+00FF, so no byte is lost. With escape, the
+ * quote, the backslash and control characters (NUL too) are escaped as
+ * cJSON escapes them; without, they are left for cJSON. o needs room for
+ * 6 bytes per input byte. Returns the end of the output. */
+static char *put_text(const unsigned char *u, size_t n, char *o, int escape)
+{
 	for (size_t i = 0; i < n;) {
-		size_t len = utf8_seq(u + i, n - i);
+		unsigned char c = u[i];
+		size_t len;
 
-		if (len > 1) {
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			*o++ = (char)c;
+			i++;
+		} else if (c < 0x80) {
+			if (escape)
+				o = put_escape(o, c);
+			else
+				*o++ = (char)c;
+			i++;
+		} else if ((len = utf8_seq(u + i, n - i))) {
 			memcpy(o, u + i, len);
 			o += len;
 			i += len;
-		} else if (len == 1 && u[i] >= 0x20 && u[i] != '"' && u[i] != '\\') {
-			*o++ = (char)u[i++];
-		} else if (len == 1) {
-			o += sprintf(o, "\\u%04x", u[i++]);
 		} else {
-			*o++ = (char)(0xc0 | u[i] >> 6);
-			*o++ = (char)(0x80 | (u[i++] & 0x3f));
+			*o++ = (char)(0xc0 | c >> 6);
+			*o++ = (char)(0x80 | (c & 0x3f));
+			i++;
 		}
 	}
-	*o++ = '"';
-	*o = '\0';
-	return out;
+	return o;
 }
 
-static cJSON *string_to_json(lua_State *L, int idx)
+/* A string is quoted here in one pass, into the arena, and handed to cJSON
+ * as raw JSON: cJSON would take two more passes over it to print it, and
+ * it would need the same checks first for bytes that are not UTF-8. */
+static cJSON *string_to_json(struct walk *w, int idx)
 {
 	size_t n;
-	const char *s = lua_tolstring(L, idx, &n);
-	cJSON *item;
-	char *quoted;
+	const char *s = lua_tolstring(w->L, idx, &n);
+	cJSON *item = cJSON_CreateNull();
+	char *literal = arena_alloc(n * 6 + 3), *end;
 
-	if (is_clean_utf8(s, n))
-		return cJSON_CreateStringReference(s);
-	quoted = quote_any_bytes(s, n);
-	item = cJSON_CreateRaw(quoted);
-	free(quoted);
+	if (!item || !literal) {
+		cJSON_Delete(item);
+		arena_free(literal);
+		w->why = "out of memory";
+		return NULL;
+	}
+	literal[0] = '"';
+	end = put_text((const unsigned char *)s, n, literal + 1, 1);
+	*end++ = '"';
+	*end++ = '\0';
+	arena_trim(literal, end);
+	item->type = cJSON_Raw;
+	item->valuestring = literal;
 	return item;
 }
 
@@ -152,14 +218,25 @@ static cJSON *string_to_json(lua_State *L, int idx)
 static cJSON *number_to_json(struct walk *w, int idx)
 {
 	double d = lua_tonumber(w->L, idx);
-	char digits[32];
+	cJSON *item;
+	char *digits;
 
 	if (!isfinite(d)) {
 		w->why = "NaN or infinite number";
 		return NULL;
 	}
-	json_number(d, digits);
-	return cJSON_CreateRaw(digits);
+	item = cJSON_CreateNull();
+	digits = arena_alloc(32);
+	if (!item || !digits) {
+		cJSON_Delete(item);
+		arena_free(digits);
+		w->why = "out of memory";
+		return NULL;
+	}
+	arena_trim(digits, digits + json_number(d, digits) + 1);
+	item->type = cJSON_Raw;
+	item->valuestring = digits;
+	return item;
 }
 
 /* Keys exactly 1..n, n > 0. lua_objlen alone is not enough: with holes it
@@ -255,7 +332,7 @@ static int add_member(struct walk *w, cJSON *obj, cJSON *item)
 	char num[32];
 	size_t n;
 	const char *key;
-	char *quoted;
+	char *fixed;
 
 	switch (lua_type(L, -1)) {
 	case LUA_TSTRING:
@@ -268,11 +345,11 @@ static int add_member(struct walk *w, cJSON *obj, cJSON *item)
 			cJSON_AddItemToObjectCS(obj, key, item);
 			return 0;
 		}
-		/* Re-encode the stray bytes, minus the quotes. */
-		quoted = quote_any_bytes(key, n);
-		quoted[strlen(quoted) - 1] = '\0';
-		cJSON_AddItemToObject(obj, quoted + 1, item);
-		free(quoted);
+		/* Re-encode the stray bytes; cJSON escapes the rest. */
+		fixed = xmalloc(n * 2 + 1);
+		*put_text((const unsigned char *)key, n, fixed, 0) = '\0';
+		cJSON_AddItemToObject(obj, fixed, item);
+		free(fixed);
 		return 0;
 	case LUA_TNUMBER: {
 		double d = lua_tonumber(L, -1);
@@ -353,7 +430,7 @@ static cJSON *value_to_json(struct walk *w, int idx, int depth)
 	}
 	switch (lua_type(w->L, idx)) {
 	case LUA_TSTRING:
-		return string_to_json(w->L, idx);
+		return string_to_json(w, idx);
 	case LUA_TNUMBER:
 		return number_to_json(w, idx);
 	case LUA_TBOOLEAN:

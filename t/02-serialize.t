@@ -40,6 +40,9 @@ my @expect = (
 	[ qq("quotes" and \\ and \n newline), 'quotes, backslashes and newlines survive' ],
 	[ { "k\x{ff}" => 1 }, 'stray bytes in keys are kept too' ],
 	[ { '10' => 'y', '2.5' => 'x' }, 'number keys become strings' ],
+	[ "\x{ff}\"\\\n\t\x{1}\x{7f}", 'stray bytes and escapes in one string' ],
+	[ { "q\"\x{ff}\n" => 1 }, 'stray bytes and escapes in one key' ],
+	[ { t => 1700000000.123456, s => -0.001, z => 0 }, 'fractions and zero' ],
 );
 is(scalar @docs, scalar @expect, 'one dumpling per serializable case, none for the rest');
 for my $i (0 .. $#expect) {
@@ -50,6 +53,12 @@ is($raw[3], '[]', 'the marked empty table prints as []');
 like($raw[6], qr/"big":9007199254740992[,}]/, 'a large integer prints all its digits');
 like($raw[6], qr/"n":3[,}]/, 'an integral number prints without a fraction');
 like($raw[9], qr/\\u0000/, 'NUL is escaped as \u0000');
+is($raw[14], '"\\"quotes\\" and \\\\ and \\n newline"', 'escapes are spelled as cJSON spells them');
+is($raw[17], qq("\x{c3}\x{bf}\\"\\\\\\n\\t\\u0001\x{7f}"), 'and so with stray bytes about');
+is($raw[18], qq({"q\\"\x{c3}\x{bf}\\n":1}), 'and so in keys');
+like($raw[19], qr/"t":1700000000\.123456[,}]/, 'a timestamp keeps its microseconds');
+like($raw[19], qr/"s":-0\.001[,}]/, 'a small negative fraction');
+like($raw[19], qr/"z":0[,}]/, 'zero is 0');
 
 my @errors = (
 	[ 'table contains itself \(a cycle\)', 'a cycle' ],

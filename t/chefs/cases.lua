@@ -31,6 +31,9 @@ local cases = {
   { ["k\255"] = 1 },                            -- 22 stray byte in key
   { [2.5] = "x", [10] = "y" },                  -- 23 number keys
   coroutine.create(function() end),             -- 24 thread: error
+  "\255\"\\\n\t\1\127",                          -- 25 stray byte with escapes
+  { ["q\"\255\n"] = 1 },                          -- 26 stray byte in key with escapes
+  { t = 1700000000.123456, s = -0.001, z = 0 },   -- 27 more numbers
 }
 
 local chef = { name = "CasesChef", n = 0 }
