@@ -5,43 +5,47 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "jsonnum.h"
 
-/* Write the digits of n with a decimal point k digits from the right,
- * two digits per division. */
+/* Write the digits of n with a decimal point k digits from the right.
+ * Digits are made two at a time, backwards, then copied out in two runs. */
 static int print_scaled(long long n, int k, char *buf)
 {
 	static const char pairs[] =
 		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
 		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
 		"8081828384858687888990919293949596979899";
-	char digits[24];
-	int len = 0, out = 0;
+	char digits[32], *end = digits + sizeof digits, *p = end;
 	unsigned long long u = n < 0 ? -(unsigned long long)n : (unsigned long long)n;
+	int whole, out = 0;
 
 	while (u >= 100) {
 		unsigned r = (unsigned)(u % 100);
 
 		u /= 100;
-		digits[len++] = pairs[2 * r + 1];
-		digits[len++] = pairs[2 * r];
+		p -= 2;
+		memcpy(p, pairs + 2 * r, 2);
 	}
 	if (u >= 10) {
-		digits[len++] = pairs[2 * u + 1];
-		digits[len++] = pairs[2 * u];
+		p -= 2;
+		memcpy(p, pairs + 2 * u, 2);
 	} else {
-		digits[len++] = (char)('0' + u);
+		*--p = (char)('0' + u);
 	}
-	while (len <= k)
-		digits[len++] = '0';
+	while (end - p <= k)
+		*--p = '0';
 	if (n < 0)
 		buf[out++] = '-';
-	while (len > 0) {
-		if (len == k)
-			buf[out++] = '.';
-		buf[out++] = digits[--len];
+	whole = (int)(end - p) - k;
+	memcpy(buf + out, p, (size_t)whole);
+	out += whole;
+	if (k > 0) {
+		buf[out++] = '.';
+		memcpy(buf + out, end - k, (size_t)k);
+		out += k;
 	}
 	buf[out] = '\0';
 	return out;
@@ -76,20 +80,33 @@ static int format_decimal(double d, char *buf)
 	return print_scaled(n, k, buf);
 }
 
+/* Dumplings come many to a second, so the seconds are spelled once per
+ * second (per thread) and only the microseconds each time. */
 int json_time_now(char *buf)
 {
+	static __thread struct {
+		time_t sec;
+		int len;
+		char text[24];
+	} last = { -1, 0, "" };
 	struct timespec ts;
 	long usec;
 	int n, k = 6;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
+	if (ts.tv_sec != last.sec) {
+		last.len = print_scaled((long long)ts.tv_sec, 0, last.text);
+		last.sec = ts.tv_sec;
+	}
+	n = last.len;
+	memcpy(buf, last.text, (size_t)n);
+	buf[n] = '\0';
 	usec = ts.tv_nsec / 1000;
 	/* Strip trailing zeros as the decimal form of the double would. */
 	while (k > 0 && usec % 10 == 0) {
 		usec /= 10;
 		k--;
 	}
-	n = print_scaled((long long)ts.tv_sec, 0, buf);
 	if (k == 0)
 		return n;
 	buf[n++] = '.';
