@@ -48,9 +48,19 @@ static void sink_close(struct sink *s)
 
 static struct sink discard = { sink_emit, sink_flush, sink_close, 0 };
 
+static struct chef_runtime *shared_rt;
+
+/* LuaJIT keeps some of its buffers through pointers that lie outside them,
+ * which LeakSanitizer cannot follow, so the runtime is closed at exit
+ * rather than left for the process to drop. */
+static void close_runtime(void)
+{
+	chef_runtime_free(shared_rt);
+	shared_rt = NULL;
+}
+
 static struct chef_runtime *runtime(void)
 {
-	static struct chef_runtime *rt;
 	static const char *const sources[] = { "fuzz" };
 	struct chef_options opt = {
 		.kitchen_name = "fuzz", .poke_interval = 5, .sources = sources,
@@ -58,14 +68,15 @@ static struct chef_runtime *runtime(void)
 	};
 	const char *chef = getenv("DUMPLINGS_FUZZ_CHEF");
 
-	if (rt)
-		return rt;
+	if (shared_rt)
+		return shared_rt;
 	log_init("fuzz-decode", LOG_ERROR);
-	rt = chef_runtime_new(&opt);
-	fuzz_assert(rt != NULL, "chef runtime starts");
-	fuzz_assert(chef_runtime_load(rt, chef ? chef : FUZZ_CHEF) == 1,
+	shared_rt = chef_runtime_new(&opt);
+	fuzz_assert(shared_rt != NULL, "chef runtime starts");
+	atexit(close_runtime);
+	fuzz_assert(chef_runtime_load(shared_rt, chef ? chef : FUZZ_CHEF) == 1,
 		    "the touch chef loads (set DUMPLINGS_FUZZ_CHEF)");
-	return rt;
+	return shared_rt;
 }
 
 static int inside(uint32_t off, uint32_t len, uint32_t caplen)

@@ -15,6 +15,7 @@
 
 #include "chef.h"
 #include "guard.h"
+#include "luapool.h"
 #include "jsonnum.h"
 #include "log.h"
 #include "serialize.h"
@@ -40,6 +41,7 @@ struct chef_file {
 
 struct chef_runtime {
 	lua_State *L;
+	struct lua_pool *pool;	/* L's memory */
 	int ref_runtime;	/* the table runtime.lua returned */
 	int ref_out;		/* its output array */
 	struct chef_options opt;
@@ -90,14 +92,24 @@ static void push_config(struct chef_runtime *rt)
 	lua_setfield(L, -2, "sources");
 }
 
+/* An error outside any pcall; Lua exits after this returns. */
+static int lua_panic(lua_State *L)
+{
+	log_error("chef runtime: unprotected Lua error: %s", lua_tostring(L, -1));
+	return 0;
+}
+
 static int start_lua(struct chef_runtime *rt)
 {
-	lua_State *L = luaL_newstate();
+	lua_State *L;
 
+	rt->pool = lua_pool_new();
+	L = lua_newstate(lua_pool_alloc, rt->pool);
 	if (!L) {
 		log_error("cannot create a Lua state (out of memory)");
 		return -1;
 	}
+	lua_atpanic(L, lua_panic);
 	rt->L = L;
 	luaL_openlibs(L);
 	/* Chefs make much short-lived garbage and keep little: a longer pause
@@ -162,6 +174,7 @@ void chef_runtime_free(struct chef_runtime *rt)
 	guard_free(rt->guard);
 	if (rt->L)
 		lua_close(rt->L);
+	lua_pool_free(rt->pool);
 	dns_free(&rt->dns_scratch);
 	json_buf_free(&rt->json);
 	for (int i = 0; i < rt->nentries; i++) {
@@ -456,9 +469,10 @@ static void call_and_drain(struct chef_runtime *rt, const char *what, int nargs)
 }
 
 /* Lua's heap, checked between batches: over the limit even after a full
- * collection, the chef holding the most is disabled. LuaJIT takes no
- * custom allocator in 64-bit mode, so the limit cannot be enforced inside
- * a handler; a chef that allocates without end there also runs without
+ * collection, the chef holding the most is disabled. The allocator does
+ * not enforce the limit: a failed allocation inside a handler would be an
+ * error in whichever chef allocated next, not in the one hoarding. A chef
+ * that allocates without end inside one handler call also runs without
  * end, and the time guard deals with it. */
 static void check_memory(struct chef_runtime *rt)
 {
