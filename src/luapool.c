@@ -130,20 +130,31 @@ static void *resize(struct lua_pool *pool, void *p, size_t osize, size_t nsize)
 	return q;
 }
 
+/* Everything but a pop or a push of a small block. */
+static __attribute__((noinline)) void *slow_path(struct lua_pool *pool, void *p,
+						  size_t osize, size_t nsize)
+{
+	if (nsize == 0) {
+		free(p);	/* a big block, or NULL */
+		return NULL;
+	}
+	if (!p)
+		return is_small(nsize) ? carve(pool, rounded(nsize)) : big_alloc(nsize);
+	return resize(pool, p, osize, nsize);
+}
+
+/* The common cases are kept small enough to need no stack frame. */
 void *lua_pool_alloc(void *ud, void *p, size_t osize, size_t nsize)
 {
 	struct lua_pool *pool = ud;
 
-	if (nsize == 0) {
-		if (p && is_small(osize))
-			small_free(pool, p, osize);
-		else
-			free(p);
+	if (nsize == 0 && p && is_small(osize)) {
+		small_free(pool, p, osize);
 		return NULL;
 	}
-	if (!p)
-		return is_small(nsize) ? small_alloc(pool, nsize) : big_alloc(nsize);
-	return resize(pool, p, osize, nsize);
+	if (!p && is_small(nsize) && pool->free[class_of(nsize)])
+		return small_alloc(pool, nsize);
+	return slow_path(pool, p, osize, nsize);
 }
 
 struct lua_pool *lua_pool_new(void)
