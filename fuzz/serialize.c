@@ -291,6 +291,8 @@ static void check_root(const char *json)
 static void serialize_both(void)
 {
 	static struct json_buf vbuf, dbuf;
+	static struct json_arena arena;
+	const struct cJSON *tree;
 	static const struct dumpling_meta meta = {
 		.chef = "\"FuzzChef\"", .kitchen = "\"fuzz\"", .driver = "packet",
 		.creation_time = "1.5",
@@ -300,7 +302,9 @@ static void serialize_both(void)
 	size_t vlen = 0, dlen = 0;
 
 	value = serialize_value(L, 1, &vbuf, &vlen, &why_v);
-	dumpling = serialize_dumpling(L, 1, &meta, &dbuf, &dlen, &why_d);
+	json_arena_reset(&arena);
+	tree = serialize_tree(L, 1, &arena, &why_d);
+	dumpling = tree ? serialize_print(tree, &meta, &dbuf, &dlen, &why_d) : NULL;
 	fuzz_assert(!value == !dumpling, "value and dumpling agree on success");
 	if (!value) {
 		fuzz_assert(why_v && why_d && *why_v && *why_d, "a failure says why");

@@ -16,6 +16,7 @@
 #include "chef.h"
 #include "guard.h"
 #include "luapool.h"
+#include "printer.h"
 #include "jsonnum.h"
 #include "log.h"
 #include "serialize.h"
@@ -47,8 +48,9 @@ struct chef_runtime {
 	struct chef_options opt;
 	struct dpl_api api;
 	struct dpl_dns dns_scratch;
-	struct json_buf json;
-	struct chef_stats stats;
+	struct printer *printer;	/* prints and sends the dumplings */
+	unsigned long unserializable;	/* results the walk refused */
+	struct chef_stats stats;	/* dumplings and print failures: the printer's */
 	struct chef_entry *entries;
 	int nentries, last_entry;
 	char *kitchen_quoted;
@@ -159,12 +161,16 @@ struct chef_runtime *chef_runtime_new(const struct chef_options *opt)
 	}
 	if (opt->time_limit > 0)
 		rt->guard = guard_new(rt->L, opt->time_limit, &rt->api.running_chef);
+	if (opt->sink)
+		rt->printer = printer_start(opt->sink);
 	return rt;
 }
 
 void chef_runtime_set_sink(struct chef_runtime *rt, struct sink *sink)
 {
+	printer_stop(rt->printer);
 	rt->opt.sink = sink;
+	rt->printer = sink ? printer_start(sink) : NULL;
 }
 
 void chef_runtime_free(struct chef_runtime *rt)
@@ -172,11 +178,11 @@ void chef_runtime_free(struct chef_runtime *rt)
 	if (!rt)
 		return;
 	guard_free(rt->guard);
+	printer_stop(rt->printer);
 	if (rt->L)
 		lua_close(rt->L);
 	lua_pool_free(rt->pool);
 	dns_free(&rt->dns_scratch);
-	json_buf_free(&rt->json);
 	for (int i = 0; i < rt->nentries; i++) {
 		free(rt->entries[i].name);
 		free(rt->entries[i].quoted);
@@ -364,9 +370,21 @@ const char *const *chef_runtime_names(struct chef_runtime *rt, int *n)
 	return rt->names;
 }
 
-const struct chef_stats *chef_runtime_stats(const struct chef_runtime *rt)
+const struct chef_stats *chef_runtime_stats(struct chef_runtime *rt)
 {
+	unsigned long failed = 0;
+
+	if (rt->printer) {
+		printer_wait(rt->printer);
+		printer_counts(rt->printer, &rt->stats.dumplings, &failed);
+	}
+	rt->stats.serialize_errors = rt->unserializable + failed;
 	return &rt->stats;
+}
+
+int chef_runtime_sink_gone(struct chef_runtime *rt)
+{
+	return rt->printer && printer_sink_gone(rt->printer);
 }
 
 /* Chefs are few, and the last one asked for is usually asked again. */
@@ -403,23 +421,24 @@ static void report_chef_error(struct chef_runtime *rt, const char *chef,
 		log_error("chef %s: %s: %s", chef, what, why);
 }
 
-static void emit_dumpling(struct chef_runtime *rt, const char *chef, const char *rev,
-			  const char *driver)
+/* Build the tree of the value on top of the stack into the job; the
+ * printer thread spells it out and sends it. */
+static void emit_dumpling(struct chef_runtime *rt, struct print_job *job, const char *chef,
+			  const char *rev, const char *driver)
 {
-	struct dumpling_meta meta = { chef_entry(rt, chef)->quoted, rt->kitchen_quoted,
-				      driver, rev, "" };
-	const char *json, *why;
-	size_t len;
+	const struct cJSON *payload;
+	const char *why;
+	char when[32];
 
-	json_time_now(meta.creation_time);
-	json = serialize_dumpling(rt->L, -1, &meta, &rt->json, &len, &why);
-	if (!json) {
-		rt->stats.serialize_errors++;
+	payload = serialize_tree(rt->L, -1, &job->arena, &why);
+	if (!payload) {
+		rt->unserializable++;
 		report_chef_error(rt, chef, "dumpling skipped", why);
 		return;
 	}
-	rt->stats.dumplings++;
-	rt->opt.sink->emit(rt->opt.sink, json, len);
+	json_time_now(when);
+	printer_add(job, payload, chef_entry(rt, chef)->quoted, rt->kitchen_quoted, driver,
+		    rev, when);
 }
 
 /* Serialize what runtime.lua left in its output array, four slots a
@@ -428,8 +447,12 @@ static void emit_dumpling(struct chef_runtime *rt, const char *chef, const char 
 static void drain_output(struct chef_runtime *rt, int nslots)
 {
 	lua_State *L = rt->L;
+	struct print_job *job;
 	int out;
 
+	if (nslots < 4)
+		return;
+	job = rt->printer ? printer_job(rt->printer) : NULL;
 	lua_rawgeti(L, LUA_REGISTRYINDEX, rt->ref_out);
 	out = lua_gettop(L);
 	for (int k = 1; k + 3 <= nslots; k += 4) {
@@ -443,13 +466,14 @@ static void drain_output(struct chef_runtime *rt, int nslots)
 		if (!strcmp(driver, "error")) {
 			rt->stats.handler_errors++;
 			report_chef_error(rt, chef, "error", lua_tostring(L, -1));
-		} else {
-			emit_dumpling(rt, chef, rev, driver);
+		} else if (job) {
+			emit_dumpling(rt, job, chef, rev, driver);
 		}
 		lua_pop(L, 4);
 	}
 	lua_pop(L, 1);
-	rt->opt.sink->flush(rt->opt.sink);
+	if (job)
+		printer_submit(rt->printer);
 }
 
 /* Call a runtime function already on the stack with nargs arguments; it

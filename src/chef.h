@@ -57,6 +57,10 @@ const char *chef_runtime_file(const struct chef_runtime *rt, int i);
 
 void chef_runtime_batch(struct chef_runtime *rt, struct dpl_packet *pkts, int n);
 void chef_runtime_poke(struct chef_runtime *rt);
-const struct chef_stats *chef_runtime_stats(const struct chef_runtime *rt);
+/* The counts so far; waits until every dumpling made has gone to the sink. */
+const struct chef_stats *chef_runtime_stats(struct chef_runtime *rt);
+
+/* Whether the sink said nobody will read again (stdout closed). */
+int chef_runtime_sink_gone(struct chef_runtime *rt);
 
 #endif

@@ -360,7 +360,7 @@ static void cook_batch(struct kitchen *k, struct batch *b)
 {
 	chef_runtime_batch(k->chefs, b->pkts, b->n);
 	k->packets += b->n;
-	if (k->sink->gone)
+	if (chef_runtime_sink_gone(k->chefs))
 		stop_requested = 1;
 	service_reloads(k);
 }
@@ -576,9 +576,10 @@ static int cook(struct kitchen *k)
 
 static void kitchen_free(struct kitchen *k)
 {
+	/* The runtime's printer sends what is left before the sink closes. */
+	chef_runtime_free(k->chefs);
 	if (k->sink)
 		k->sink->close(k->sink);
-	chef_runtime_free(k->chefs);
 	watch_free(k->watch);
 	for (int i = 0; i < k->nsources; i++)
 		capture_close(&k->sources[i]);

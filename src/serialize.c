@@ -9,8 +9,9 @@
  * A table whose metatable has __dumplings_fill (a DNS layer, which decodes
  * parts of itself on first read) is asked to complete itself first.
  *
- * Strings and keys are handed to cJSON by reference: they belong to Lua
- * values that stay on the Lua stack until printing is done. */
+ * A tree is built in an arena and holds copies of every string and key, so
+ * it refers to nothing in Lua: the kitchen prints it on another thread
+ * while the chefs run on. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,74 +29,120 @@
 /* MAX_VALUES bounds the work per dumpling: a table may appear in its
  * parent many times without being a cycle, so a few dozen levels of
  * {t, t} would otherwise ask for more values than memory holds. */
-enum { MAX_DEPTH = 64, MAX_VALUES = 1 << 20, ARENA_BYTES = 256 * 1024 };
+enum { MAX_DEPTH = 64, MAX_VALUES = 1 << 20, ARENA_BLOCK = 64 * 1024 };
 
-/* While a dumpling is built, cJSON's allocations come from a bump arena in
- * the serializing thread, emptied after each dumpling, so a payload costs
- * no malloc/free per node. What does not fit, and every allocation in
- * other threads or outside serialization, goes to malloc as usual. */
-static __thread struct {
-	char *base;
-	size_t used;
-	int on;
-	int spilled;	/* something went to malloc while on */
-	char *last;	/* the latest allocation from the arena */
-} arena;
+/* While a tree is built, every cJSON allocation of this thread comes from
+ * its arena, and frees are no-ops: the arena is emptied all at once. Other
+ * threads, and this one outside serialization, use malloc as usual. */
+static __thread struct json_arena *active;
 
-static void *arena_alloc(size_t n)
+struct arena_block {
+	struct arena_block *next;
+	size_t size;
+	/* GRAIN-aligned memory follows */
+};
+
+static size_t round16(size_t n)
 {
-	void *p;
+	return (n + 15) & ~(size_t)15;
+}
 
-	n = (n + 15) & ~(size_t)15;
-	if (!arena.on)
-		return malloc(n);
-	if (arena.used + n > ARENA_BYTES) {
-		arena.spilled = 1;
-		return malloc(n);
+static void *arena_alloc(struct json_arena *a, size_t n)
+{
+	struct arena_block *b;
+	size_t size;
+
+	n = round16(n);
+	if ((size_t)(a->end - a->next) < n) {
+		size = n + sizeof *b > ARENA_BLOCK ? round16(n + sizeof *b) : ARENA_BLOCK;
+		b = malloc(size);
+		if (!b)
+			return NULL;
+		b->next = a->blocks;
+		b->size = size;
+		a->blocks = b;
+		a->next = (char *)b + round16(sizeof *b);
+		a->end = (char *)b + size;
 	}
-	p = arena.base + arena.used;
-	arena.used += n;
-	return arena.last = p;
+	a->last = a->next;
+	a->next += n;
+	return a->last;
+}
+
+void *json_arena_alloc(struct json_arena *a, size_t n)
+{
+	void *p = arena_alloc(a, n);
+
+	if (!p) {
+		fputs("dumplings: out of memory\n", stderr);
+		abort();
+	}
+	return p;
 }
 
 /* Give back the tail of the latest allocation, past end. */
-static void arena_trim(char *p, const char *end)
+static void arena_trim(struct json_arena *a, char *p, const char *end)
 {
-	if (arena.on && p == arena.last)
-		arena.used = ((size_t)(end - arena.base) + 15) & ~(size_t)15;
+	if (p == a->last)
+		a->next = a->last + round16((size_t)(end - p));
 }
 
-static void arena_free(void *p)
+static void *hook_alloc(size_t n)
 {
-	if (arena.base && (char *)p >= arena.base && (char *)p < arena.base + ARENA_BYTES)
-		return;
-	free(p);
+	return active ? arena_alloc(active, n) : malloc(n);
 }
 
-static void arena_begin(void)
+static void hook_free(void *p)
+{
+	if (!active)
+		free(p);
+}
+
+/* One block of the usual size is kept for the next tree. */
+void json_arena_reset(struct json_arena *a)
+{
+	struct arena_block *keep = NULL, *b = a->blocks;
+
+	while (b) {
+		struct arena_block *next = b->next;
+
+		if (!keep && b->size == ARENA_BLOCK) {
+			keep = b;
+			keep->next = NULL;
+		} else {
+			free(b);
+		}
+		b = next;
+	}
+	a->blocks = keep;
+	a->next = keep ? (char *)keep + round16(sizeof *keep) : NULL;
+	a->end = keep ? (char *)keep + ARENA_BLOCK : NULL;
+	a->last = NULL;
+}
+
+void json_arena_free(struct json_arena *a)
+{
+	json_arena_reset(a);
+	free(a->blocks);
+	memset(a, 0, sizeof *a);
+}
+
+static void arena_begin(struct json_arena *a)
 {
 	static int hooked;
 
 	if (!hooked) {
-		cJSON_Hooks hooks = { arena_alloc, arena_free };
+		cJSON_Hooks hooks = { hook_alloc, hook_free };
 
 		cJSON_InitHooks(&hooks);
 		hooked = 1;
 	}
-	if (!arena.base)
-		arena.base = xmalloc(ARENA_BYTES);
-	arena.used = 0;
-	arena.spilled = 0;
-	arena.on = 1;
+	active = a;
 }
 
-static void arena_end(cJSON *root)
+static void arena_end(void)
 {
-	arena.on = 0;
-	/* Walking the tree frees only what overflowed to malloc, so when
-	 * nothing did (nearly always), there is nothing to walk for. */
-	if (arena.spilled)
-		cJSON_Delete(root);
+	active = NULL;
 }
 
 struct walk {
@@ -103,21 +150,16 @@ struct walk {
 	const void *path[MAX_DEPTH];	/* tables from the root to here */
 	long values;			/* converted so far */
 	const char *why;
-	char error[256];		/* why, when Lua said it */
 };
+
+/* why, when Lua said it; kept until the next tree, as *why may point here */
+static __thread char fill_error[256];
 
 static cJSON *value_to_json(struct walk *w, int idx, int depth);
 
 static int absolute_index(lua_State *L, int idx)
 {
 	return idx > 0 ? idx : lua_gettop(L) + idx + 1;
-}
-
-/* Keys cJSON can take as they are: valid UTF-8 without NUL (cJSON
- * treats strings as C strings). */
-static int is_clean_utf8(const char *s, size_t n)
-{
-	return !memchr(s, 0, n) && utf8_valid(s, n);
 }
 
 static char *put_escape(char *o, unsigned char c)
@@ -195,11 +237,9 @@ static cJSON *string_to_json(struct walk *w, int idx)
 	size_t n;
 	const char *s = lua_tolstring(w->L, idx, &n);
 	cJSON *item = cJSON_CreateNull();
-	char *literal = arena_alloc(n * 6 + 3), *end;
+	char *literal = arena_alloc(active, n * 6 + 3), *end;
 
 	if (!item || !literal) {
-		cJSON_Delete(item);
-		arena_free(literal);
 		w->why = "out of memory";
 		return NULL;
 	}
@@ -207,7 +247,7 @@ static cJSON *string_to_json(struct walk *w, int idx)
 	end = put_text((const unsigned char *)s, n, literal + 1, 1);
 	*end++ = '"';
 	*end++ = '\0';
-	arena_trim(literal, end);
+	arena_trim(active, literal, end);
 	item->type = cJSON_Raw;
 	item->valuestring = literal;
 	return item;
@@ -226,14 +266,12 @@ static cJSON *number_to_json(struct walk *w, int idx)
 		return NULL;
 	}
 	item = cJSON_CreateNull();
-	digits = arena_alloc(32);
+	digits = arena_alloc(active, 32);
 	if (!item || !digits) {
-		cJSON_Delete(item);
-		arena_free(digits);
 		w->why = "out of memory";
 		return NULL;
 	}
-	arena_trim(digits, digits + json_number(d, digits) + 1);
+	arena_trim(active, digits, digits + json_number(d, digits) + 1);
 	item->type = cJSON_Raw;
 	item->valuestring = digits;
 	return item;
@@ -282,8 +320,8 @@ static int apply_metatable(struct walk *w, int idx)
 	if (lua_isfunction(L, -1)) {
 		lua_pushvalue(L, idx);
 		if (lua_pcall(L, 1, 0, 0)) {
-			snprintf(w->error, sizeof w->error, "%s", lua_tostring(L, -1));
-			w->why = w->error;
+			snprintf(fill_error, sizeof fill_error, "%s", lua_tostring(L, -1));
+			w->why = fill_error;
 			lua_pop(L, 2);
 			return -1;
 		}
@@ -332,7 +370,7 @@ static int add_member(struct walk *w, cJSON *obj, cJSON *item)
 	char num[32];
 	size_t n;
 	const char *key;
-	char *fixed;
+	char *copy;
 
 	switch (lua_type(L, -1)) {
 	case LUA_TSTRING:
@@ -341,15 +379,17 @@ static int add_member(struct walk *w, cJSON *obj, cJSON *item)
 			w->why = "object key contains a NUL byte";
 			return -1;
 		}
-		if (is_clean_utf8(key, n)) {
-			cJSON_AddItemToObjectCS(obj, key, item);
-			return 0;
+		/* Stray bytes are re-encoded; cJSON escapes the rest. */
+		copy = arena_alloc(active, n * 2 + 1);
+		if (!copy) {
+			w->why = "out of memory";
+			return -1;
 		}
-		/* Re-encode the stray bytes; cJSON escapes the rest. */
-		fixed = xmalloc(n * 2 + 1);
-		*put_text((const unsigned char *)key, n, fixed, 0) = '\0';
-		cJSON_AddItemToObject(obj, fixed, item);
-		free(fixed);
+		if (utf8_valid(key, n))
+			memcpy(copy, key, n + 1);
+		else
+			*put_text((const unsigned char *)key, n, copy, 0) = '\0';
+		cJSON_AddItemToObjectCS(obj, copy, item);
 		return 0;
 	case LUA_TNUMBER: {
 		double d = lua_tonumber(L, -1);
@@ -464,11 +504,12 @@ static void reserve(struct json_buf *buf, size_t need)
 }
 
 /* Print root at offset `at` of buf; returns the total length, or 0. */
-static size_t print_at(cJSON *root, struct json_buf *buf, size_t at)
+static size_t print_at(const cJSON *root, struct json_buf *buf, size_t at)
 {
 	reserve(buf, at + 4096);
 	/* cJSON wants some slack beyond the printed length. */
-	while (!cJSON_PrintPreallocated(root, buf->data + at, (int)(buf->cap - at - 8), 0)) {
+	while (!cJSON_PrintPreallocated((cJSON *)root, buf->data + at,
+					(int)(buf->cap - at - 8), 0)) {
 		if (buf->cap >= (size_t)1 << 30)
 			return 0;
 		char *keep = xmalloc(at + 1);
@@ -481,26 +522,34 @@ static size_t print_at(cJSON *root, struct json_buf *buf, size_t at)
 	return at + strlen(buf->data + at);
 }
 
+cJSON *serialize_tree(lua_State *L, int idx, struct json_arena *a, const char **why)
+{
+	struct walk w;
+	cJSON *root;
+
+	/* not zeroed as a whole: path[] is written before it is read */
+	w.L = L;
+	w.values = 0;
+	w.why = "out of memory";
+	arena_begin(a);
+	root = value_to_json(&w, absolute_index(L, idx), 0);
+	arena_end();
+	if (!root)
+		*why = w.why;
+	return root;
+}
+
 const char *serialize_value(lua_State *L, int idx, struct json_buf *buf,
 			    size_t *len, const char **why)
 {
-	struct walk w = { .L = L };
-	cJSON *root;
+	static __thread struct json_arena arena;
+	cJSON *root = serialize_tree(L, idx, &arena, why);
 
-	arena_begin();
-	root = value_to_json(&w, absolute_index(L, idx), 0);
-	if (!root) {
-		arena_end(NULL);
-		*why = w.why;
-		return NULL;
-	}
-	*len = print_at(root, buf, 0);
-	arena_end(root);
-	if (!*len) {
+	*len = root ? print_at(root, buf, 0) : 0;
+	json_arena_reset(&arena);
+	if (root && !*len)
 		*why = "dumpling larger than 1 GiB";
-		return NULL;
-	}
-	return buf->data;
+	return *len ? buf->data : NULL;
 }
 
 static size_t append(char *dst, size_t at, const char *s)
@@ -512,21 +561,12 @@ static size_t append(char *dst, size_t at, const char *s)
 }
 
 /* The envelope is the same for every dumpling but for the time, so it is
- * written from a template; only the payload goes through a cJSON tree. */
-const char *serialize_dumpling(lua_State *L, int idx, const struct dumpling_meta *meta,
-			       struct json_buf *buf, size_t *len, const char **why)
+ * written from a template; only the payload goes through cJSON. */
+const char *serialize_print(const cJSON *payload, const struct dumpling_meta *meta,
+			    struct json_buf *buf, size_t *len, const char **why)
 {
-	struct walk w = { .L = L };
-	cJSON *payload;
 	size_t head;
 
-	arena_begin();
-	payload = value_to_json(&w, absolute_index(L, idx), 0);
-	if (!payload) {
-		arena_end(NULL);
-		*why = w.why;
-		return NULL;
-	}
 	reserve(buf, 4096 + strlen(meta->chef) + strlen(meta->kitchen));
 	head = append(buf->data, 0, "{\"metadata\":{\"chef\":");
 	head = append(buf->data, head, meta->chef);
@@ -542,7 +582,6 @@ const char *serialize_dumpling(lua_State *L, int idx, const struct dumpling_meta
 	}
 	head = append(buf->data, head, "\"},\"payload\":");
 	*len = print_at(payload, buf, head);
-	arena_end(payload);
 	if (!*len) {
 		*why = "dumpling larger than 1 GiB";
 		return NULL;

@@ -21,11 +21,31 @@ struct json_buf {
 	size_t cap;
 };
 
-/* Serialize the envelope with the value at idx as payload. On success
- * returns the NUL-terminated JSON (owned by buf) and sets *len; on failure
- * returns NULL and sets *why to a static reason. */
-const char *serialize_dumpling(lua_State *L, int idx, const struct dumpling_meta *meta,
-			       struct json_buf *buf, size_t *len, const char **why);
+/* Memory for cJSON trees: blocks that are emptied all at once. */
+struct json_arena {
+	struct arena_block *blocks;	/* newest first */
+	char *next, *end, *last;
+};
+
+/* n bytes, 16-byte aligned, until the arena is reset. */
+void *json_arena_alloc(struct json_arena *a, size_t n);
+void json_arena_reset(struct json_arena *a);
+void json_arena_free(struct json_arena *a);
+
+struct cJSON;
+
+/* The tree of the value at idx, built in the arena, with copies of every
+ * string: it stays valid, whatever becomes of the Lua value, until the
+ * arena is reset. On failure returns NULL and sets *why to a reason that
+ * lives as long as the next call. */
+struct cJSON *serialize_tree(lua_State *L, int idx, struct json_arena *a,
+			     const char **why);
+
+/* The envelope with payload inside, into buf. On success returns the
+ * NUL-terminated JSON (owned by buf) and sets *len; on failure returns NULL
+ * and sets *why to a static reason. Touches no Lua state. */
+const char *serialize_print(const struct cJSON *payload, const struct dumpling_meta *meta,
+			    struct json_buf *buf, size_t *len, const char **why);
 
 /* Serialize just the value at idx (no envelope): for tests and tools. */
 const char *serialize_value(lua_State *L, int idx, struct json_buf *buf,

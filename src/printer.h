@@ -1,0 +1,49 @@
+#ifndef PRINTER_H
+#define PRINTER_H
+
+#include "serialize.h"
+
+struct sink;
+
+/* The printer thread: turns the cJSON trees of a batch's dumplings into
+ * text and hands them to the sink, while the chefs run on the next batch.
+ * Batches are printed in the order they are submitted, each followed by a
+ * flush of the sink. Only the printer thread calls the sink, until
+ * printer_stop returns. */
+struct printer;
+
+/* One batch being filled: its trees go in its arena. */
+struct print_job {
+	struct json_arena arena;
+	struct print_item *items;
+	int n, cap;
+};
+
+struct printer *printer_start(struct sink *sink);
+
+/* The job to fill next, empty; waits while every job is still printing. */
+struct print_job *printer_job(struct printer *p);
+
+/* Add a dumpling to the job: payload lives in the job's arena; chef and
+ * kitchen (JSON strings) must outlive the printer; driver, rev (or NULL)
+ * and creation_time are copied. */
+void printer_add(struct print_job *job, const struct cJSON *payload, const char *chef,
+		 const char *kitchen, const char *driver, const char *rev,
+		 const char *creation_time);
+
+/* Hand the job from printer_job over to the printer thread. */
+void printer_submit(struct printer *p);
+
+/* Wait until everything submitted has gone to the sink. */
+void printer_wait(struct printer *p);
+
+/* Dumplings handed to the sink, and dumplings that could not be printed. */
+void printer_counts(struct printer *p, unsigned long *printed, unsigned long *failed);
+
+/* Whether the sink said nobody will read again. */
+int printer_sink_gone(struct printer *p);
+
+/* Print what is left, stop the thread and free everything. */
+void printer_stop(struct printer *p);
+
+#endif
