@@ -145,6 +145,7 @@ void printer_add(struct print_job *job, const struct cJSON *payload, const char 
 		 const char *creation_time)
 {
 	struct print_item *it;
+	size_t n;
 
 	if (job->n == job->cap) {
 		job->cap = job->cap ? job->cap * 2 : 256;
@@ -156,7 +157,9 @@ void printer_add(struct print_job *job, const struct cJSON *payload, const char 
 	it->meta.kitchen = kitchen;
 	it->meta.driver = copy(&job->arena, driver);
 	it->meta.chef_rev = rev ? copy(&job->arena, rev) : NULL;
-	snprintf(it->meta.creation_time, sizeof it->meta.creation_time, "%s", creation_time);
+	n = strnlen(creation_time, sizeof it->meta.creation_time - 1);
+	memcpy(it->meta.creation_time, creation_time, n);
+	it->meta.creation_time[n] = '\0';
 }
 
 void printer_submit(struct printer *p)
