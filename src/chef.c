@@ -15,10 +15,10 @@
 
 #include "chef.h"
 #include "guard.h"
-#include "luapool.h"
-#include "printer.h"
 #include "jsonnum.h"
 #include "log.h"
+#include "luapool.h"
+#include "printer.h"
 #include "serialize.h"
 #include "util.h"
 
@@ -50,7 +50,7 @@ struct chef_runtime {
 	struct dpl_dns dns_scratch;
 	struct printer *printer;	/* prints and sends the dumplings */
 	unsigned long unserializable;	/* results the walk refused */
-	struct chef_stats stats;	/* dumplings and print failures: the printer's */
+	struct chef_stats stats;	/* printer's counts added by chef_runtime_stats() */
 	struct chef_entry *entries;
 	int nentries, last_entry;
 	char *kitchen_quoted;

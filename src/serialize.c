@@ -39,7 +39,7 @@ static __thread struct json_arena *active;
 struct arena_block {
 	struct arena_block *next;
 	size_t size;
-	/* GRAIN-aligned memory follows */
+	/* 16-byte aligned memory follows */
 };
 
 static size_t round16(size_t n)
@@ -370,7 +370,7 @@ static int add_member(struct walk *w, cJSON *obj, cJSON *item)
 	char num[32];
 	size_t n;
 	const char *key;
-	char *copy;
+	char *copy, *end;
 
 	switch (lua_type(L, -1)) {
 	case LUA_TSTRING:
@@ -380,15 +380,17 @@ static int add_member(struct walk *w, cJSON *obj, cJSON *item)
 			return -1;
 		}
 		/* Stray bytes are re-encoded; cJSON escapes the rest. */
-		copy = arena_alloc(active, n * 2 + 1);
+		copy = arena_alloc(active, n * 2 + 1);	/* 2 bytes per stray byte */
 		if (!copy) {
 			w->why = "out of memory";
 			return -1;
 		}
 		if (utf8_valid(key, n))
-			memcpy(copy, key, n + 1);
+			end = (char *)memcpy(copy, key, n) + n;
 		else
-			*put_text((const unsigned char *)key, n, copy, 0) = '\0';
+			end = put_text((const unsigned char *)key, n, copy, 0);
+		*end++ = '\0';
+		arena_trim(active, copy, end);
 		cJSON_AddItemToObjectCS(obj, copy, item);
 		return 0;
 	case LUA_TNUMBER: {
