@@ -73,8 +73,13 @@ static void text_end(struct dpl_dns *out)
  * the jump limit makes them as safe as backward ones). */
 static int read_name(struct dns_reader *r, uint32_t *pos, uint32_t end)
 {
-	uint32_t at = *pos, start = r->out->text_len, wire = 1;
+	struct dpl_dns *out = r->out;
+	uint32_t at = *pos, start = out->text_len, wire = 1;
 	int jumps = 0;
+
+	/* The text of a name is never longer than its wire form: room for
+	 * the longest is made once, and labels are copied straight in. */
+	text_reserve(out, NAME_MAX_WIRE + 1);
 
 	for (;;) {
 		uint32_t limit = jumps ? r->len : end;
@@ -101,13 +106,14 @@ static int read_name(struct dns_reader *r, uint32_t *pos, uint32_t end)
 		wire += 1u + len;
 		if (at + 1 + len > limit || wire > NAME_MAX_WIRE)
 			return -1;
-		if (r->out->text_len > start)
-			text_put(r->out, ".", 1);
-		text_put(r->out, r->msg + at + 1, len);
+		if (out->text_len > start)
+			out->text[out->text_len++] = '.';
+		memcpy(out->text + out->text_len, r->msg + at + 1, len);
+		out->text_len += len;
 		at += 1u + len;
 	}
-	if (r->out->text_len == start)
-		text_put(r->out, ".", 1);
+	if (out->text_len == start)
+		out->text[out->text_len++] = '.';
 	return 0;
 }
 
