@@ -139,7 +139,28 @@ static void fuzz_dns(const uint8_t *data, size_t size, int sections)
 		check_dns(&dns);
 }
 
-static void decode(struct dpl_packet *pkt, const uint8_t *bytes, uint32_t len, uint8_t sel)
+/* The first question decoded ahead, as the file reader does, must be
+ * what decoding the questions later finds. */
+static void decode_question(struct dpl_packet *pkt, char *text, size_t room)
+{
+	static struct dpl_dns ahead, later;
+	size_t used = packet_decode_question(pkt, &ahead, text, room);
+
+	fuzz_assert(used <= room, "the question's name fits where it went");
+	if (pkt->dns_q != 1)
+		return;
+	fuzz_assert(used == pkt->dns_qname_len + 1 && pkt->dns_qname == text &&
+		    text[pkt->dns_qname_len] == '\0', "the name is where it says");
+	fuzz_assert(dns_decode(pkt->data + pkt->dns_off, pkt->dns_len, 1, &later) == 0 &&
+		    later.nrr[0] == 1 && later.rr[0].name_len == pkt->dns_qname_len &&
+		    !memcmp(later.text + later.rr[0].name, text, used) &&
+		    later.rr[0].type == pkt->dns_qtype && later.rr[0].rclass == pkt->dns_qclass,
+		    "the question decoded ahead is the one decoded later");
+}
+
+/* Bit 6 of sel: decode the DNS question ahead, into text. */
+static void decode(struct dpl_packet *pkt, const uint8_t *bytes, uint32_t len, uint8_t sel,
+		   char *text, size_t room)
 {
 	memset(pkt, 0, sizeof *pkt);
 	pkt->time = 1e9 + sel;
@@ -147,6 +168,8 @@ static void decode(struct dpl_packet *pkt, const uint8_t *bytes, uint32_t len, u
 	pkt->caplen = pkt->wirelen = len;
 	packet_decode(pkt, linktypes[(sel & 0x1f) % NLINKTYPES]);
 	check_packet(pkt);
+	if (sel & 0x40)
+		decode_question(pkt, text, room);
 }
 
 static unsigned long chef_errors(struct chef_runtime *rt)
@@ -157,7 +180,8 @@ static unsigned long chef_errors(struct chef_runtime *rt)
 }
 
 /* The first byte: bits 0-4 choose the link type (modulo the table) and,
- * divided by its size, how many DNS sections dns_decode() reads; bit 7
+ * divided by its size, how many DNS sections dns_decode() reads; bit 6
+ * decodes DNS questions ahead, as the file reader does; bit 7
  * leaves the chef runtime out, for a hundred times the pace on the C side
  * alone (check_packet() still guards what Lua would read).
  *
@@ -169,6 +193,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct chef_runtime *rt = runtime();
 	struct dpl_packet pkts[2];
+	static char qnames[2][256];
 	uint32_t len, half;
 	uint8_t *cut;
 	unsigned long errors;
@@ -181,8 +206,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cut = malloc(half ? half : 1);
 	fuzz_assert(cut != NULL, "out of memory");
 	memcpy(cut, data + 1, half);
-	decode(&pkts[0], cut, half, data[0]);
-	decode(&pkts[1], data + 1, len, data[0]);
+	decode(&pkts[0], cut, half, data[0], qnames[0], sizeof qnames[0]);
+	decode(&pkts[1], data + 1, len, data[0], qnames[1], sizeof qnames[1]);
 	if (!(data[0] & 0x80)) {
 		errors = chef_errors(rt);
 		emitted = 0;

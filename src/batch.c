@@ -82,3 +82,10 @@ void batch_add(struct batch *b, const struct capture_source *src, int source,
 	pkt->source = (uint16_t)source;
 	packet_decode(pkt, src->linktype);
 }
+
+void batch_decode_questions(struct batch *b, struct dpl_dns *scratch)
+{
+	for (int i = 0; i < b->n; i++)
+		b->used += packet_decode_question(&b->pkts[i], scratch, (char *)b->arena + b->used,
+						  BATCH_ARENA - b->used);
+}

@@ -30,4 +30,8 @@ int batch_has_room(const struct batch *b, uint32_t caplen);
 void batch_add(struct batch *b, const struct capture_source *src, int source,
 	       const struct pcap_pkthdr *h, const u_char *bytes);
 
+/* Decode the first DNS question of each packet ahead, into the arena's
+ * free space, for a thread that has time to spare while the chefs run. */
+void batch_decode_questions(struct batch *b, struct dpl_dns *scratch);
+
 #endif

@@ -572,6 +572,7 @@ void packet_decode(struct dpl_packet *pkt, int linktype)
 	pkt->ntags = 0;
 	pkt->payload_len = pkt->dns_len = pkt->pad_len = 0;
 	pkt->payload_off = pkt->dns_off = pkt->pad_off = 0;
+	pkt->dns_q = 0;
 	decode_link(&d, linktype);
 	finish_raw(&d);
 	if (pkt->pad_len)

@@ -298,6 +298,31 @@ int dns_decode(const uint8_t *msg, uint32_t len, int sections, struct dpl_dns *o
 	return 0;
 }
 
+/* Only the common case, one question, is decoded ahead; for anything
+ * else the runtime decodes the questions when a chef asks. */
+size_t packet_decode_question(struct dpl_packet *pkt, struct dpl_dns *scratch,
+			      char *text, size_t room)
+{
+	const struct dpl_dns_rr *q;
+
+	if (!pkt->dns_len)
+		return 0;
+	if (dns_decode(pkt->data + pkt->dns_off, pkt->dns_len, 1, scratch) < 0) {
+		pkt->dns_q = 2;
+		return 0;
+	}
+	q = scratch->rr;	/* where the decoder put it */
+	if (scratch->nrr[0] != 1 || q->name_len + 1 > room)
+		return 0;
+	memcpy(text, scratch->text + q->name, q->name_len + 1);
+	pkt->dns_qname = text;
+	pkt->dns_qname_len = q->name_len;
+	pkt->dns_qtype = q->type;
+	pkt->dns_qclass = q->rclass;
+	pkt->dns_q = 1;
+	return q->name_len + 1;
+}
+
 void dns_free(struct dpl_dns *dns)
 {
 	free(dns->rr);

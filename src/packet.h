@@ -71,6 +71,13 @@ struct dpl_packet {
 					 * long: a key for sharing pkt.layers */
 	uint32_t payload_off, payload_len;	/* Raw */
 	uint32_t dns_off, dns_len;		/* the DNS message */
+	/* Its first question, when the file reader's thread decoded it ahead
+	 * (packet_decode_question): dns_q is 1 then, 2 when the questions are
+	 * malformed, 0 when the runtime decodes them itself. */
+	uint8_t dns_q;
+	uint16_t dns_qtype, dns_qclass;
+	uint32_t dns_qname_len;
+	const char *dns_qname;			/* NUL-terminated */
 	uint32_t pad_off, pad_len;		/* Padding */
 	struct dpl_ethernet eth;
 	struct dpl_tag tags[4];
@@ -133,6 +140,12 @@ void packet_decode(struct dpl_packet *pkt, int linktype);
 /* Decode the header and the first `sections` sections (1: questions only,
  * 4: everything). */
 int dns_decode(const uint8_t *msg, uint32_t len, int sections, struct dpl_dns *out);
+
+/* Decode the first question of pkt's DNS message ahead of the chefs, its
+ * name going to text (room bytes there); scratch is for the decoder.
+ * Returns how many bytes of text it used. */
+size_t packet_decode_question(struct dpl_packet *pkt, struct dpl_dns *scratch,
+			      char *text, size_t room);
 void dns_free(struct dpl_dns *dns);
 
 int format_mac(const uint8_t *mac, int len, char *buf);

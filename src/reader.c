@@ -1,5 +1,6 @@
 /* Reading capture files in a thread of their own: while the chefs cook one
- * batch, the next is read and decoded on the other core. Batches go round
+ * batch, the next is read and decoded on the other core, DNS questions
+ * included. Batches go round
  * a small ring: the reader fills a free one and queues it; the kitchen
  * takes it, cooks it and gives it back. The reader waits for a free batch,
  * so files are read no faster than they are cooked: nothing is dropped. */
@@ -30,6 +31,7 @@ struct reader {
 	int nready;
 	int done, stop, failed;
 	int wake_fd;			/* readable when a batch is ready */
+	struct dpl_dns dns;		/* the reader thread's DNS scratch */
 };
 
 static void signal_ready(struct reader *r)
@@ -43,6 +45,7 @@ static void signal_ready(struct reader *r)
 /* Queue a filled batch; returns an empty one, or NULL when told to stop. */
 static struct batch *hand_over(struct reader *r, struct batch *b)
 {
+	batch_decode_questions(b, &r->dns);
 	pthread_mutex_lock(&r->lock);
 	r->ready[r->nready++] = b;
 	while (!r->nfree && !r->stop)
@@ -111,6 +114,8 @@ static void *reader_main(void *arg)
 	pthread_mutex_unlock(&r->lock);
 	for (int i = 0; i < r->nsources && b; i++)
 		b = read_file(r, i, b, &wall0, &time0);
+	if (b && b->n)
+		batch_decode_questions(b, &r->dns);
 	pthread_mutex_lock(&r->lock);
 	if (b && b->n)
 		r->ready[r->nready++] = b;
@@ -128,6 +133,7 @@ static void reader_free(struct reader *r)
 		close(r->wake_fd);
 	for (int i = 0; i < NBATCHES; i++)
 		batch_free(r->batches[i]);
+	dns_free(&r->dns);
 	pthread_mutex_destroy(&r->lock);
 	pthread_cond_destroy(&r->freed);
 	free(r);

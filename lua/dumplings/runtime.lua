@@ -181,15 +181,29 @@ local DNS_MT = {
   __dumplings_fill = function(t) dns_fill(t, true) end,
 }
 
-local function build_dns(c, _, p, i)
+-- The file reader's thread decodes a lone question ahead (c.dns_q == 1);
+-- otherwise the questions are decoded here.
+local function questions(c)
+  local q = c.dns_q
+  if q == 1 then
+    local qd = setmetatable(new_table(1, 0), ARRAY)
+    qd[1] = { qname = ffi.string(c.dns_qname, c.dns_qname_len), qtype = c.dns_qtype,
+              qclass = c.dns_qclass }
+    return qd
+  end
   local d = api.dns_scratch
-  if api.dns_decode(c.data + c.dns_off, c.dns_len, 1, d) < 0 then return nil end
+  if q == 2 or api.dns_decode(c.data + c.dns_off, c.dns_len, 1, d) < 0 then return nil end
+  return dns_section(d, d.text, 0, d.nrr[0], question)
+end
+
+local function build_dns(c, _, p, i)
+  local qd = questions(c)
+  if qd == nil then return nil end
   -- The private keys come first: LuaJIT sizes a constructor's template
   -- table by the keys seen before its first constant key, and a template
   -- too small for the rest is resized on every packet.
   return setmetatable({
-    [DNS_PKT] = p, [DNS_POS] = i, [DNS_GEN] = generation,
-    qd = dns_section(d, d.text, 0, d.nrr[0], question),
+    [DNS_PKT] = p, [DNS_POS] = i, [DNS_GEN] = generation, qd = qd,
   }, DNS_MT)
 end
 
