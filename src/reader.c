@@ -1,9 +1,9 @@
 /* Reading capture files in a thread of their own: while the chefs cook one
  * batch, the next is read and decoded on the other core, DNS questions
- * included. Batches go round
- * a small ring: the reader fills a free one and queues it; the kitchen
- * takes it, cooks it and gives it back. The reader waits for a free batch,
- * so files are read no faster than they are cooked: nothing is dropped. */
+ * included. Batches go round a small ring: the reader fills a free one
+ * and queues it; the kitchen takes it, cooks it and gives it back. The
+ * reader waits for a free batch, so files are read no faster than they
+ * are cooked: nothing is dropped. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
