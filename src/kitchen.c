@@ -514,7 +514,10 @@ static int open_sink(struct kitchen *k)
 	info.chefs = chef_runtime_names(k->chefs, &info.nchefs);
 	info.poke_interval = k->opt.poke_interval;
 	k->sink = sink_hub_open(&k->opt.hub, &info, k->opt.nfiles > 0);
-	return k->sink ? 0 : -1;
+	if (!k->sink)
+		return -1;
+	k->sink->stop = &stop_requested;
+	return 0;
 }
 
 static void on_signal(int sig)

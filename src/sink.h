@@ -1,6 +1,7 @@
 #ifndef SINK_H
 #define SINK_H
 
+#include <signal.h>
 #include <stddef.h>
 
 struct wsclient_target;
@@ -14,6 +15,9 @@ struct sink {
 	void (*flush)(struct sink *s);
 	void (*close)(struct sink *s);	/* flushes, then frees the sink */
 	int gone;	/* set by the sink when nobody will ever read again */
+	/* Set (by its owner, from a signal handler) when the process is
+	 * stopping: a sink waiting for room stops waiting and drops. */
+	const volatile sig_atomic_t *stop;
 };
 
 /* What a kitchen tells the hub about itself in its hello. */

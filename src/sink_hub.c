@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 #include <libwebsockets.h>
@@ -101,7 +102,27 @@ static void uplink_drop_oldest(struct hub_sink *s)
 			 "(%lu dropped so far)", s->host, s->port, s->dropped);
 }
 
-/* ---- the kitchen thread's side ----------------------------------------- */
+/* ---- the kitchen's side -------------------------------------------------- */
+
+static int stopping(const struct hub_sink *s)
+{
+	return s->base.stop && *s->base.stop;
+}
+
+/* Signals do not end a wait on a condition, so the wait ends every tenth
+ * of a second to see whether the kitchen is stopping. */
+static void wait_for_room(struct hub_sink *s)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += 100 * 1000 * 1000;
+	if (until.tv_nsec >= 1000 * 1000 * 1000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000 * 1000 * 1000;
+	}
+	pthread_cond_timedwait(&s->room, &s->mu, &until);
+}
 
 static int uplink_emit(struct sink *base, const char *json, size_t len)
 {
@@ -112,11 +133,11 @@ static int uplink_emit(struct sink *base, const char *json, size_t len)
 	memcpy(it.buf + LWS_PRE, json, len);
 	pthread_mutex_lock(&s->mu);
 	while (uplink_full(s, len) && !s->finished) {
-		if (!s->lossless) {
+		if (!s->lossless || stopping(s)) {
 			uplink_drop_oldest(s);
 			continue;
 		}
-		pthread_cond_wait(&s->room, &s->mu);
+		wait_for_room(s);
 	}
 	if (s->finished) {	/* the uplink gave up: nothing can be sent */
 		s->dropped++;

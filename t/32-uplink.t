@@ -117,4 +117,20 @@ isnt($r->{signal}, 9, 'a kitchen with no hub does not hang');
 like($r->{err}, qr/cannot reach hub 127\.0\.0\.1:$nobody/, 'it says it cannot reach the hub');
 like($r->{err}, qr/gave up with \d+ dumplings unsent/, 'and what it could not send');
 
+# ---- no hub, more dumplings than the uplink holds, and SIGTERM ---------------------------
+# Reading files, a kitchen waits for room rather than drop; told to stop,
+# it stops waiting.
+{
+	my $err = "$dir/stuck.kitchen";
+	my $kp = spawn([bin(), 'kitchen', '-c', 'dns', ('-r', $cap) x 1000, '-H', "127.0.0.1:$nobody"],
+		       err => $err);
+	ok(wait_for(sub { (slurp($err) // '') =~ /cannot reach hub/ }, 30),
+	   'a kitchen with 38,000 DNS dumplings (the uplink holds 16,384) for a hub that is not there waits');
+	sleep 1;
+	my $st = stop($kp);
+	is($st & 127, 0, 'SIGTERM stops it (it was not killed)');
+	like(slurp($err) // '', qr/gave up with \d+ dumplings unsent|\d+ dropped/,
+	     'and it says what it could not send');
+}
+
 done_testing();
