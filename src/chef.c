@@ -427,6 +427,7 @@ static void emit_dumpling(struct chef_runtime *rt, struct print_job *job, const 
 			  const char *rev, const char *driver)
 {
 	const struct cJSON *payload;
+	const struct chef_entry *e;
 	const char *why;
 	char when[32];
 
@@ -437,8 +438,8 @@ static void emit_dumpling(struct chef_runtime *rt, struct print_job *job, const 
 		return;
 	}
 	json_time_now(when);
-	printer_add(job, payload, chef_entry(rt, chef)->quoted, rt->kitchen_quoted, driver,
-		    rev, when);
+	e = chef_entry(rt, chef);
+	printer_add(job, payload, e->name, e->quoted, rt->kitchen_quoted, driver, rev, when);
 }
 
 /* Serialize what runtime.lua left in its output array, four slots a

@@ -16,6 +16,7 @@ enum { JOBS = 2 };
 
 struct print_item {
 	const struct cJSON *payload;
+	const char *name;		/* the chef's, for the log */
 	struct dumpling_meta meta;
 };
 
@@ -48,30 +49,41 @@ static void print_failed(struct printer *p, const struct print_item *it, const c
 		return;
 	if (suppressed)
 		log_error("chef %s: dumpling skipped: %s (%lu similar errors not shown)",
-			  it->meta.chef, why, suppressed);
+			  it->name, why, suppressed);
 	else
-		log_error("chef %s: dumpling skipped: %s", it->meta.chef, why);
+		log_error("chef %s: dumpling skipped: %s", it->name, why);
 }
 
-/* Runs without the lock: the job is the printer's until it is freed. */
-static void print_job(struct printer *p, const struct print_job *job,
-		      unsigned long *printed, unsigned long *failed)
+/* Print job i and give it back. The printing runs without the lock: the
+ * job is the printer's until it is freed. */
+static void print_job(struct printer *p, int i)
 {
-	for (int i = 0; i < job->n; i++) {
-		const struct print_item *it = &job->items[i];
+	const struct print_job *job = &p->jobs[i];
+	unsigned long printed = 0, failed = 0;
+
+	for (int k = 0; k < job->n; k++) {
+		const struct print_item *it = &job->items[k];
 		const char *json, *why;
 		size_t len;
 
 		json = serialize_print(it->payload, &it->meta, &p->text, &len, &why);
 		if (!json) {
-			++*failed;
+			failed++;
 			print_failed(p, it, why);
 			continue;
 		}
-		++*printed;
+		printed++;
 		p->sink->emit(p->sink, json, len);
 	}
 	p->sink->flush(p->sink);
+	pthread_mutex_lock(&p->mu);
+	p->printed += printed;
+	p->failed += failed;
+	p->gone = p->sink->gone;
+	p->state[i] = JOB_FREE;
+	p->next = (i + 1) % JOBS;
+	pthread_cond_broadcast(&p->printed_one);
+	pthread_mutex_unlock(&p->mu);
 }
 
 static void *printer_main(void *arg)
@@ -80,7 +92,6 @@ static void *printer_main(void *arg)
 
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		unsigned long printed = 0, failed = 0;
 		int i = p->next;
 
 		while (p->state[i] != JOB_QUEUED && !p->stopping)
@@ -88,14 +99,8 @@ static void *printer_main(void *arg)
 		if (p->state[i] != JOB_QUEUED)
 			break;
 		pthread_mutex_unlock(&p->mu);
-		print_job(p, &p->jobs[i], &printed, &failed);
+		print_job(p, i);
 		pthread_mutex_lock(&p->mu);
-		p->printed += printed;
-		p->failed += failed;
-		p->gone = p->sink->gone;
-		p->state[i] = JOB_FREE;
-		p->next = (i + 1) % JOBS;
-		pthread_cond_broadcast(&p->printed_one);
 	}
 	pthread_mutex_unlock(&p->mu);
 	return NULL;
@@ -140,8 +145,8 @@ static const char *copy(struct json_arena *a, const char *s)
 	return memcpy(json_arena_alloc(a, n), s, n);
 }
 
-void printer_add(struct print_job *job, const struct cJSON *payload, const char *chef,
-		 const char *kitchen, const char *driver, const char *rev,
+void printer_add(struct print_job *job, const struct cJSON *payload, const char *name,
+		 const char *chef, const char *kitchen, const char *driver, const char *rev,
 		 const char *creation_time)
 {
 	struct print_item *it;
@@ -153,6 +158,7 @@ void printer_add(struct print_job *job, const struct cJSON *payload, const char 
 	}
 	it = &job->items[job->n++];
 	it->payload = payload;
+	it->name = name;
 	it->meta.chef = chef;
 	it->meta.kitchen = kitchen;
 	it->meta.driver = copy(&job->arena, driver);
@@ -167,13 +173,7 @@ void printer_submit(struct printer *p)
 	int i;
 
 	if (p->threadless) {
-		unsigned long printed = 0, failed = 0;
-
-		print_job(p, &p->jobs[p->fill], &printed, &failed);
-		p->printed += printed;
-		p->failed += failed;
-		p->gone = p->sink->gone;
-		p->state[p->fill] = JOB_FREE;
+		print_job(p, p->fill);
 		return;
 	}
 	pthread_mutex_lock(&p->mu);

@@ -24,11 +24,11 @@ struct printer *printer_start(struct sink *sink);
 /* The job to fill next, empty; waits while every job is still printing. */
 struct print_job *printer_job(struct printer *p);
 
-/* Add a dumpling to the job: payload lives in the job's arena; chef and
- * kitchen (JSON strings) must outlive the printer; driver, rev (or NULL)
- * and creation_time are copied. */
-void printer_add(struct print_job *job, const struct cJSON *payload, const char *chef,
-		 const char *kitchen, const char *driver, const char *rev,
+/* Add a dumpling to the job: payload lives in the job's arena; the chef's
+ * name, chef and kitchen (those two as JSON strings) must outlive the
+ * printer; driver, rev (or NULL) and creation_time are copied. */
+void printer_add(struct print_job *job, const struct cJSON *payload, const char *name,
+		 const char *chef, const char *kitchen, const char *driver, const char *rev,
 		 const char *creation_time);
 
 /* Hand the job from printer_job over to the printer thread. */
