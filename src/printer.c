@@ -3,7 +3,6 @@
  * other. Printing is about a fifth of the work per dumpling, and the
  * kitchen thread, which runs the chefs, is the one that sets the pace. */
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
