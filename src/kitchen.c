@@ -59,7 +59,9 @@ struct kitchen {
 	int failed;
 };
 
-static volatile sig_atomic_t stop_requested;
+/* Atomic rather than sig_atomic_t: the printer thread reads it too (the
+ * uplink stops waiting for room once it is set). */
+static _Atomic int stop_requested;
 static volatile sig_atomic_t reload_requested;
 
 static const char usage_text[] =

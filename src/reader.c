@@ -29,7 +29,8 @@ struct reader {
 	int nfree;
 	struct batch *ready[NBATCHES];	/* in order */
 	int nready;
-	int done, stop, failed;
+	int done, failed;
+	_Atomic int stop;		/* also read without the lock, between packets */
 	int wake_fd;			/* readable when a batch is ready */
 	struct dpl_dns dns;		/* the reader thread's DNS scratch */
 };

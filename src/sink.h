@@ -1,7 +1,6 @@
 #ifndef SINK_H
 #define SINK_H
 
-#include <signal.h>
 #include <stddef.h>
 
 struct wsclient_target;
@@ -15,9 +14,10 @@ struct sink {
 	void (*flush)(struct sink *s);
 	void (*close)(struct sink *s);	/* flushes, then frees the sink */
 	int gone;	/* set by the sink when nobody will ever read again */
-	/* Set (by its owner, from a signal handler) when the process is
-	 * stopping: a sink waiting for room stops waiting and drops. */
-	const volatile sig_atomic_t *stop;
+	/* Set (by its owner, from a signal handler, hence atomic: lock-free
+	 * atomics are safe there) when the process is stopping: a sink
+	 * waiting for room stops waiting and drops. */
+	const _Atomic int *stop;
 };
 
 /* What a kitchen tells the hub about itself in its hello. */
