@@ -46,7 +46,7 @@ static void sink_close(struct sink *s)
 {
 }
 
-static struct sink discard = { sink_emit, sink_flush, sink_close, 0 };
+static struct sink discard = { .emit = sink_emit, .flush = sink_flush, .close = sink_close };
 
 static struct chef_runtime *shared_rt;
 

@@ -15,7 +15,6 @@
 
 #include "chef.h"
 #include "guard.h"
-#include "jsonnum.h"
 #include "log.h"
 #include "luapool.h"
 #include "printer.h"
@@ -429,7 +428,6 @@ static void emit_dumpling(struct chef_runtime *rt, struct print_job *job, const 
 	const struct cJSON *payload;
 	const struct chef_entry *e;
 	const char *why;
-	char when[32];
 
 	payload = serialize_tree(rt->L, -1, &job->arena, &why);
 	if (!payload) {
@@ -437,9 +435,8 @@ static void emit_dumpling(struct chef_runtime *rt, struct print_job *job, const 
 		report_chef_error(rt, chef, "dumpling skipped", why);
 		return;
 	}
-	json_time_now(when);
 	e = chef_entry(rt, chef);
-	printer_add(job, payload, e->name, e->quoted, rt->kitchen_quoted, driver, rev, when);
+	printer_add(job, payload, e->name, e->quoted, rt->kitchen_quoted, driver, rev);
 }
 
 /* Serialize what runtime.lua left in its output array, four slots a

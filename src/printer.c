@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonnum.h"
 #include "log.h"
 #include "printer.h"
 #include "sink.h"
@@ -145,11 +146,9 @@ static const char *copy(struct json_arena *a, const char *s)
 }
 
 void printer_add(struct print_job *job, const struct cJSON *payload, const char *name,
-		 const char *chef, const char *kitchen, const char *driver, const char *rev,
-		 const char *creation_time)
+		 const char *chef, const char *kitchen, const char *driver, const char *rev)
 {
 	struct print_item *it;
-	size_t n;
 
 	if (job->n == job->cap) {
 		job->cap = job->cap ? job->cap * 2 : 256;
@@ -162,9 +161,7 @@ void printer_add(struct print_job *job, const struct cJSON *payload, const char 
 	it->meta.kitchen = kitchen;
 	it->meta.driver = copy(&job->arena, driver);
 	it->meta.chef_rev = rev ? copy(&job->arena, rev) : NULL;
-	n = strnlen(creation_time, sizeof it->meta.creation_time - 1);
-	memcpy(it->meta.creation_time, creation_time, n);
-	it->meta.creation_time[n] = '\0';
+	json_time_now(it->meta.creation_time);
 }
 
 void printer_submit(struct printer *p)

@@ -24,12 +24,11 @@ struct printer *printer_start(struct sink *sink);
 /* The job to fill next, empty; waits while every job is still printing. */
 struct print_job *printer_job(struct printer *p);
 
-/* Add a dumpling to the job: payload lives in the job's arena; the chef's
- * name, chef and kitchen (those two as JSON strings) must outlive the
- * printer; driver, rev (or NULL) and creation_time are copied. */
+/* Add a dumpling made now to the job: payload lives in the job's arena;
+ * the chef's name, chef and kitchen (those two as JSON strings) must
+ * outlive the printer; driver and rev (or NULL) are copied. */
 void printer_add(struct print_job *job, const struct cJSON *payload, const char *name,
-		 const char *chef, const char *kitchen, const char *driver, const char *rev,
-		 const char *creation_time);
+		 const char *chef, const char *kitchen, const char *driver, const char *rev);
 
 /* Hand the job from printer_job over to the printer thread. */
 void printer_submit(struct printer *p);

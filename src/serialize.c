@@ -32,8 +32,11 @@
 enum { MAX_DEPTH = 64, MAX_VALUES = 1 << 20, ARENA_BLOCK = 64 * 1024 };
 
 /* While a tree is built, every cJSON allocation of this thread comes from
- * its arena, and frees are no-ops: the arena is emptied all at once. Other
- * threads, and this one outside serialization, use malloc as usual. */
+ * its arena, and frees are no-ops: the arena is emptied all at once, so a
+ * tree is never freed node by node, not even when it is abandoned halfway.
+ * Other threads, and this one outside serialization, use malloc as usual.
+ * Like xmalloc, the arena gives up the process when memory runs out, so
+ * building a tree cannot fail for want of memory. */
 static __thread struct json_arena *active;
 
 struct arena_block {
@@ -47,7 +50,7 @@ static size_t round16(size_t n)
 	return (n + 15) & ~(size_t)15;
 }
 
-static void *arena_alloc(struct json_arena *a, size_t n)
+void *json_arena_alloc(struct json_arena *a, size_t n)
 {
 	struct arena_block *b;
 	size_t size;
@@ -55,9 +58,7 @@ static void *arena_alloc(struct json_arena *a, size_t n)
 	n = round16(n);
 	if ((size_t)(a->end - a->next) < n) {
 		size = n + sizeof *b > ARENA_BLOCK ? round16(n + sizeof *b) : ARENA_BLOCK;
-		b = malloc(size);
-		if (!b)
-			return NULL;
+		b = xmalloc(size);
 		b->next = a->blocks;
 		b->size = size;
 		a->blocks = b;
@@ -69,17 +70,6 @@ static void *arena_alloc(struct json_arena *a, size_t n)
 	return a->last;
 }
 
-void *json_arena_alloc(struct json_arena *a, size_t n)
-{
-	void *p = arena_alloc(a, n);
-
-	if (!p) {
-		fputs("dumplings: out of memory\n", stderr);
-		abort();
-	}
-	return p;
-}
-
 /* Give back the tail of the latest allocation, past end. */
 static void arena_trim(struct json_arena *a, char *p, const char *end)
 {
@@ -89,7 +79,7 @@ static void arena_trim(struct json_arena *a, char *p, const char *end)
 
 static void *hook_alloc(size_t n)
 {
-	return active ? arena_alloc(active, n) : malloc(n);
+	return active ? json_arena_alloc(active, n) : malloc(n);
 }
 
 static void hook_free(void *p)
@@ -229,6 +219,16 @@ static char *put_text(const unsigned char *u, size_t n, char *o, int escape)
 	return o;
 }
 
+/* An item that cJSON prints as the JSON text given, already in the arena. */
+static cJSON *raw_json(char *text)
+{
+	cJSON *item = cJSON_CreateNull();
+
+	item->type = cJSON_Raw;
+	item->valuestring = text;
+	return item;
+}
+
 /* A string is quoted here in one pass, into the arena, and handed to cJSON
  * as raw JSON: cJSON would take two more passes over it to print it, and
  * it would need the same checks first for bytes that are not UTF-8. */
@@ -236,21 +236,14 @@ static cJSON *string_to_json(struct walk *w, int idx)
 {
 	size_t n;
 	const char *s = lua_tolstring(w->L, idx, &n);
-	cJSON *item = cJSON_CreateNull();
-	char *literal = arena_alloc(active, n * 6 + 3), *end;
+	char *literal = json_arena_alloc(active, n * 6 + 3), *end;
 
-	if (!item || !literal) {
-		w->why = "out of memory";
-		return NULL;
-	}
 	literal[0] = '"';
 	end = put_text((const unsigned char *)s, n, literal + 1, 1);
 	*end++ = '"';
 	*end++ = '\0';
 	arena_trim(active, literal, end);
-	item->type = cJSON_Raw;
-	item->valuestring = literal;
-	return item;
+	return raw_json(literal);
 }
 
 /* Numbers are spelled here, not by cJSON, whose printing goes through
@@ -258,23 +251,15 @@ static cJSON *string_to_json(struct walk *w, int idx)
 static cJSON *number_to_json(struct walk *w, int idx)
 {
 	double d = lua_tonumber(w->L, idx);
-	cJSON *item;
 	char *digits;
 
 	if (!isfinite(d)) {
 		w->why = "NaN or infinite number";
 		return NULL;
 	}
-	item = cJSON_CreateNull();
-	digits = arena_alloc(active, 32);
-	if (!item || !digits) {
-		w->why = "out of memory";
-		return NULL;
-	}
+	digits = json_arena_alloc(active, 32);
 	arena_trim(active, digits, digits + json_number(d, digits) + 1);
-	item->type = cJSON_Raw;
-	item->valuestring = digits;
-	return item;
+	return raw_json(digits);
 }
 
 /* Keys exactly 1..n, n > 0. lua_objlen alone is not enough: with holes it
@@ -354,10 +339,8 @@ static cJSON *array_to_json(struct walk *w, int idx, size_t n, int depth)
 		lua_rawgeti(w->L, idx, (int)i);
 		item = value_to_json(w, lua_gettop(w->L), depth + 1);
 		lua_pop(w->L, 1);
-		if (!item) {
-			cJSON_Delete(arr);
+		if (!item)
 			return NULL;
-		}
 		cJSON_AddItemToArray(arr, item);
 	}
 	return arr;
@@ -380,11 +363,7 @@ static int add_member(struct walk *w, cJSON *obj, cJSON *item)
 			return -1;
 		}
 		/* Stray bytes are re-encoded; cJSON escapes the rest. */
-		copy = arena_alloc(active, n * 2 + 1);	/* 2 bytes per stray byte */
-		if (!copy) {
-			w->why = "out of memory";
-			return -1;
-		}
+		copy = json_arena_alloc(active, n * 2 + 1);	/* 2 bytes a stray byte */
 		if (utf8_valid(key, n))
 			end = (char *)memcpy(copy, key, n) + n;
 		else
@@ -424,8 +403,6 @@ static cJSON *object_to_json(struct walk *w, int idx, int depth)
 
 		lua_pop(L, 1);
 		if (!item || add_member(w, obj, item) < 0) {
-			cJSON_Delete(item);
-			cJSON_Delete(obj);
 			lua_pop(L, 1);
 			return NULL;
 		}
@@ -532,7 +509,7 @@ cJSON *serialize_tree(lua_State *L, int idx, struct json_arena *a, const char **
 	/* not zeroed as a whole: path[] is written before it is read */
 	w.L = L;
 	w.values = 0;
-	w.why = "out of memory";
+	w.why = NULL;
 	arena_begin(a);
 	root = value_to_json(&w, absolute_index(L, idx), 0);
 	arena_end();

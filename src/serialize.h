@@ -27,7 +27,8 @@ struct json_arena {
 	char *next, *end, *last;
 };
 
-/* n bytes, 16-byte aligned, until the arena is reset. */
+/* n bytes, 16-byte aligned, until the arena is reset; like xmalloc, it
+ * ends the process when memory runs out. */
 void *json_arena_alloc(struct json_arena *a, size_t n);
 void json_arena_reset(struct json_arena *a);
 void json_arena_free(struct json_arena *a);
