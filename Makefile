@@ -19,7 +19,18 @@ BIN     ?= dumplings
 CPPFLAGS += -I$(B) -Isrc -D_GNU_SOURCE $(shell pkg-config --cflags $(PKGS))
 LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 
-SRCS     = $(wildcard src/*.c)
+# A folder per role, over the folders they share. Lower folders never
+# include upper ones: each names the folders it may include from, and
+# `make check-layers` (run by every build) holds them to it.
+LAYERS        = base decode net kitchen hub eat
+ALLOW_base    = base
+ALLOW_decode  = base
+ALLOW_net     = base
+ALLOW_kitchen = base decode net
+ALLOW_hub     = base net
+ALLOW_eat     = base net
+
+SRCS     = $(wildcard src/*.c src/*/*.c)
 OBJS     = $(SRCS:src/%.c=$(B)/%.o) $(B)/version.o
 LUA_RT   = $(wildcard lua/dumplings/*.lua)
 LUA_SRC  = $(LUA_RT:lua/dumplings/%.lua=$(B)/lua_%.h)
@@ -28,10 +39,11 @@ SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sani
 
 all: $(BIN)
 
-$(BIN): $(OBJS)
+$(BIN): $(OBJS) $(B)/layers.ok
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
 
 $(B)/%.o: src/%.c | $(B)
+	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
 
 # The Lua runtime is linked into the binary as source text, so an installed
@@ -39,15 +51,15 @@ $(B)/%.o: src/%.c | $(B)
 # LuaJIT's bytecode dumps drop the placeholder keys a table constructor's
 # template keeps for its non-constant fields, and without them every
 # constructor rehashes the table it builds while filling it in.
-$(B)/chef.o: $(LUA_SRC) $(B)/lua_cdef.h
+$(B)/kitchen/chef.o: $(LUA_SRC) $(B)/lua_cdef.h
 $(B)/lua_%.h: lua/dumplings/%.lua Makefile | $(B)
 	{ echo 'static const char dumplings_$*[] ='; \
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
 	  echo ';'; } > $@
 
-# The FFI declarations shared by C and Lua are written once, in src/packet.h
-# between the FFI markers; Lua receives them as a string.
-$(B)/lua_cdef.h: src/packet.h | $(B)
+# The FFI declarations shared by C and Lua are written once, in
+# src/decode/packet.h between the FFI markers; Lua receives them as a string.
+$(B)/lua_cdef.h: src/decode/packet.h | $(B)
 	{ echo 'static const char packet_cdef[] ='; \
 	  awk '/FFI-BEGIN/{on=1;next} /FFI-END/{on=0} on' $< | \
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/'; \
@@ -61,6 +73,15 @@ $(B)/version.o: $(B)/version.c
 
 $(B):
 	mkdir -p $(B)
+
+check-layers: $(B)/layers.ok
+$(B)/layers.ok: $(wildcard src/*/*.[ch]) Makefile | $(B)
+	@bad=; $(foreach d,$(LAYERS),for f in $(wildcard src/$(d)/*.[ch]); do \
+	  for up in $$(sed -n 's|^#include "\([a-z]*\)/.*|\1|p' $$f); do \
+	    case " $(ALLOW_$(d)) " in (*" $$up "*) ;; \
+	    (*) echo "$$f includes from src/$$up/, which src/$(d)/ may not" >&2; bad=1 ;; \
+	    esac; done; done;) test -z "$$bad"
+	@touch $@
 
 test: $(BIN)
 	prove -j2 t/
@@ -96,8 +117,8 @@ clean:
 	rm -rf build build-asan dumplings dumplings-asan
 
 FORCE:
-.PHONY: all test check-asan bench deps install lint-man clean FORCE
--include $(wildcard $(B)/*.d)
+.PHONY: all check-layers test check-asan bench deps install lint-man clean FORCE
+-include $(wildcard $(B)/*.d $(B)/*/*.d)
 
 # ---- fuzzing -----------------------------------------------------------------
 # libFuzzer targets (fuzz/*.c) built with clang into build-fuzz/ from the same
@@ -132,9 +153,9 @@ fuzz-clean:
 	rm -rf build-fuzz build-fuzz-replay
 
 # Everything but main(), as an archive: each target links what it uses.
-$(B)/libdumplings.a: $(filter-out $(B)/main.o,$(OBJS))
+$(B)/libdumplings.a: $(filter-out $(B)/main.o,$(OBJS)) $(B)/layers.ok
 	rm -f $@
-	$(AR) rcs $@ $^
+	$(AR) rcs $@ $(filter %.o,$^)
 
 $(B)/fuzz-%: fuzz/%.c $(FUZZ_COMMON) fuzz/check.h $(B)/libdumplings.a
 	$(CC) $(CPPFLAGS) $(FUZZ_DEFS) $(CFLAGS) $(WARN) -fsanitize=fuzzer -o $@ \

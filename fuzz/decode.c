@@ -13,10 +13,10 @@
 
 #include <pcap/dlt.h>
 
-#include "chef.h"
+#include "kitchen/chef.h"
 #include "check.h"
-#include "log.h"
-#include "packet.h"
+#include "base/log.h"
+#include "decode/packet.h"
 
 #ifndef FUZZ_CHEF
 #define FUZZ_CHEF "t/chefs/touch.lua"

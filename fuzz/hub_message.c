@@ -1,5 +1,5 @@
-/* Fuzz target: the hub's handling of incoming messages (src/hub_conn.c),
- * with fan-out (src/hub_fanout.c) and the status dumpling (src/hub_status.c)
+/* Fuzz target: the hub's handling of incoming messages (src/hub/hub_conn.c),
+ * with fan-out (src/hub/hub_fanout.c) and the status dumpling (src/hub/hub_status.c)
  * behind it.
  *
  * The hub reads messages only inside its libwebsockets protocol callbacks,
@@ -28,7 +28,7 @@
  * has left; and forwarded dumplings are strictly valid (no bytes after
  * the document, valid UTF-8), as DESIGN.md asks of the hub's validation.
  * DUMPLINGS_FUZZ_LAX=1 drops that last check. Every kitchen message also
- * goes to the hub's checker (src/jsonscan.c) directly: what it accepts,
+ * goes to the hub's checker (src/base/jsonscan.c) directly: what it accepts,
  * cJSON must parse to the same metadata.chef, .kitchen and .driver. */
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +36,8 @@
 #include <cjson/cJSON.h>
 
 #include "check.h"
-#include "hub.h"
-#include "jsonscan.h"
+#include "hub/hub.h"
+#include "base/jsonscan.h"
 
 enum { EATER_A, EATER_B, KITCHEN, NCONNS, MAX_MESSAGES = 256 };
 

@@ -1,4 +1,4 @@
-/* Fuzz target: Lua values to JSON (src/serialize.c).
+/* Fuzz target: Lua values to JSON (src/kitchen/serialize.c).
  *
  * The input is a little program for a stack machine that builds Lua values
  * with the C API: nested tables with mixed keys and holes, strings of any
@@ -21,7 +21,7 @@
 #include <cjson/cJSON.h>
 
 #include "check.h"
-#include "serialize.h"
+#include "kitchen/serialize.h"
 
 #ifndef FUZZ_REPLAY
 #define FUZZ_REPLAY 0

@@ -2,9 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "log.h"
-#include "roles.h"
-#include "util.h"
+#include "base/log.h"
+#include "base/roles.h"
+#include "base/util.h"
 
 struct role {
 	const char *name;

@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# The hub's check of every dumpling (src/jsonscan.c), through a real hub:
+# The hub's check of every dumpling (src/base/jsonscan.c), through a real hub:
 # an outside kitchen sends documents valid and not, an outside eater with
 # no filter must get exactly the valid ones with a string metadata.chef, in
 # order, and the status dumpling must count every other one as invalid.

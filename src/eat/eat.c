@@ -1,0 +1,495 @@
+/* dumplings eat: connect to a hub's eater port, say hello (with the
+ * filters, so the hub filters at the source), and consume dumplings in one
+ * of the modes. Filters are applied here too, for hubs that ignore them. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <libwebsockets.h>
+
+#include "eat.h"
+#include "base/log.h"
+#include "base/roles.h"
+#include "base/util.h"
+#include "net/wsclient.h"
+#include "net/wsutil.h"
+
+static const char eat_usage_text[] =
+	"usage: dumplings eat [--print | --json | --status | --details | --lua EATER.lua]\n"
+	"                     [-H [ws[s]://]HOST:PORT] [--token-file FILE] [--ca FILE]\n"
+	"                     [--insecure] [-c CHEF]... [-k KITCHEN]... [-n NAME]\n"
+	"                     [--count N] [--no-payload] [--no-interval] [--no-packet]\n"
+	"                     [--color auto|always|never] [--retry] [-v]\n";
+
+static const char eat_options_text[] =
+	"\n"
+	"  -p, --print              print each dumpling for people (default)\n"
+	"  -j, --json               one dumpling per line, as received\n"
+	"  -s, --status             one updating line of hub status\n"
+	"  -d, --details            print one hub status dumpling, then exit\n"
+	"  -l, --lua EATER.lua      hand each dumpling to a Lua script\n"
+	"  -H, --hub [ws[s]://]HOST:PORT  the hub's eater port (default\n"
+	"                           localhost:11348; wss:// for TLS)\n"
+	WSCLIENT_OPTIONS_HELP
+	"  -c, --chef CHEF          only dumplings from this chef (repeatable)\n"
+	"  -k, --kitchen KITCHEN    only dumplings from this kitchen (repeatable)\n"
+	"  -n, --eater-name NAME    the name given to the hub\n"
+	"  -N, --count N            exit after N dumplings\n"
+	"      --no-payload         print headers only\n"
+	"      --no-interval        skip interval dumplings\n"
+	"      --no-packet          skip packet dumplings\n"
+	"      --color WHEN         auto (default), always or never\n"
+	"      --retry              keep trying when the hub is not there\n"
+	"  -v, --verbose            more logging\n"
+	"  -h, --help               show this help\n"
+	"  -V, --version            show the version\n";
+
+#define EAT_MAX_MESSAGE (64u << 20)
+
+struct eat {
+	struct eat_config cfg;
+	struct wsclient *ws;
+	struct eat_lua *lua;
+	int tty;
+	int hello_pending;
+	int full;		/* ate what --count asked for */
+	int done, rc;
+	long eaten;
+	double backoff;
+	double stop_deadline;
+	unsigned long bad;
+	struct log_limit bad_log, retry_log;
+};
+
+static volatile sig_atomic_t eat_stop;
+static struct wsclient *eat_signal_ws;
+
+static void eat_on_signal(int sig)
+{
+	eat_stop = 1;
+	if (eat_signal_ws)
+		wsclient_wake(eat_signal_ws);
+}
+
+/* ---- the command line ------------------------------------------------- */
+
+enum { OPT_NOPAYLOAD = 256, OPT_NOINTERVAL, OPT_NOPACKET, OPT_COLOR, OPT_RETRY };
+
+static const struct option eat_long_options[] = {
+	{ "print", no_argument, NULL, 'p' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "status", no_argument, NULL, 's' },
+	{ "details", no_argument, NULL, 'd' },
+	{ "lua", required_argument, NULL, 'l' },
+	{ "hub", required_argument, NULL, 'H' },
+	{ "chef", required_argument, NULL, 'c' },
+	{ "kitchen", required_argument, NULL, 'k' },
+	{ "eater-name", required_argument, NULL, 'n' },
+	{ "count", required_argument, NULL, 'N' },
+	{ "no-payload", no_argument, NULL, OPT_NOPAYLOAD },
+	{ "no-interval", no_argument, NULL, OPT_NOINTERVAL },
+	{ "no-packet", no_argument, NULL, OPT_NOPACKET },
+	{ "color", required_argument, NULL, OPT_COLOR },
+	{ "colour", required_argument, NULL, OPT_COLOR },
+	{ "retry", no_argument, NULL, OPT_RETRY },
+	WSCLIENT_LONG_OPTIONS,
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+struct eat_flags {
+	int modes, no_interval, no_packet;
+	const char *color;
+};
+
+static void list_add(struct eat_list *l, const char *s)
+{
+	l->v = xrealloc(l->v, (l->n + 1) * sizeof *l->v);
+	l->v[l->n++] = s;
+}
+
+static int eat_set_mode(struct eat_config *cfg, struct eat_flags *fl, enum eat_mode m)
+{
+	cfg->mode = m;
+	fl->modes++;
+	return 0;
+}
+
+static int eat_hub_arg(struct eat_config *cfg, const char *arg)
+{
+	if (wsclient_parse_hub(arg, &cfg->hub) < 0)
+		return log_usage(eat_usage_text, "--hub '%s': expected [ws://|wss://]HOST:PORT with a port in 1..65535", arg), -1;
+	return 0;
+}
+
+static int eat_count_arg(struct eat_config *cfg, const char *arg)
+{
+	const char *why;
+
+	if (parse_long(arg, 1, 1000000000000L, &cfg->count, &why) == 0)
+		return 0;
+	fprintf(stderr, "dumplings eat: --count '%s': %s (allowed 1..1000000000000)\n%s",
+		arg, why, eat_usage_text);
+	return -1;
+}
+
+/* One option; returns 0, 1 to exit successfully, or -1 (reported). */
+static int eat_option(struct eat_config *cfg, struct eat_flags *fl, int ch, const char *arg)
+{
+	if (wsclient_option(&cfg->hub, ch, arg))
+		return 0;
+	switch (ch) {
+	case 'p': return eat_set_mode(cfg, fl, EAT_PRINT);
+	case 'j': return eat_set_mode(cfg, fl, EAT_JSON);
+	case 's': return eat_set_mode(cfg, fl, EAT_STATUS);
+	case 'd': return eat_set_mode(cfg, fl, EAT_DETAILS);
+	case 'l':
+		cfg->lua_path = arg;
+		return eat_set_mode(cfg, fl, EAT_LUA);
+	case 'H': return eat_hub_arg(cfg, arg);
+	case 'c': list_add(&cfg->chefs, arg); return 0;
+	case 'k': list_add(&cfg->kitchens, arg); return 0;
+	case 'n': cfg->name = arg; return 0;
+	case 'N': return eat_count_arg(cfg, arg);
+	case OPT_NOPAYLOAD: cfg->no_payload = 1; return 0;
+	case OPT_NOINTERVAL: fl->no_interval = 1; return 0;
+	case OPT_NOPACKET: fl->no_packet = 1; return 0;
+	case OPT_COLOR: fl->color = arg; return 0;
+	case OPT_RETRY: cfg->retry = 1; return 0;
+	case 'v': cfg->verbose = 1; return 0;
+	case 'h':
+		printf("%s%s", eat_usage_text, eat_options_text);
+		return 1;
+	case 'V':
+		printf("dumplings %s\n", dumplings_version);
+		return 1;
+	default:
+		return -1;
+	}
+}
+
+static int eat_color(struct eat_config *cfg, const char *when)
+{
+	const char *no = getenv("NO_COLOR");
+
+	if (!when || !strcmp(when, "auto"))
+		cfg->color = isatty(STDOUT_FILENO) && !(no && *no);
+	else if (!strcmp(when, "always"))
+		cfg->color = 1;
+	else if (!strcmp(when, "never"))
+		cfg->color = 0;
+	else
+		return log_usage(eat_usage_text, "--color '%s': expected auto, always or never", when), -1;
+	return 0;
+}
+
+/* What the options mean together; returns -1 to go on or an exit status. */
+static int eat_settle(struct eat_config *cfg, struct eat_flags *fl)
+{
+	if (fl->modes > 1)
+		return log_usage(eat_usage_text, "choose one of --print, --json, --status, --details, --lua");
+	if (fl->no_interval && fl->no_packet)
+		return log_usage(eat_usage_text, "--no-interval and --no-packet together leave nothing to eat");
+	if (fl->no_interval)
+		list_add(&cfg->drivers, "packet");
+	if (fl->no_packet)
+		list_add(&cfg->drivers, "interval");
+	if (cfg->mode == EAT_STATUS || cfg->mode == EAT_DETAILS) {
+		if (cfg->chefs.n || cfg->kitchens.n || cfg->drivers.n)
+			return log_usage(eat_usage_text, "--status and --details take no filters");
+		list_add(&cfg->chefs, "SystemStatusChef");
+	}
+	if (cfg->mode == EAT_DETAILS)
+		cfg->count = 1;
+	if (eat_color(cfg, fl->color) < 0 || wsclient_target_ready(&cfg->hub) < 0)
+		return 2;
+	return -1;
+}
+
+static int eat_bad_option(char **argv, int ch)
+{
+	if (ch == ':')
+		return log_usage(eat_usage_text, "option '%s' needs an argument", argv[optind - 1]);
+	return log_usage(eat_usage_text, "unknown option '%s'", argv[optind - 1]);
+}
+
+static int eat_parse(struct eat_config *cfg, int argc, char **argv)
+{
+	struct eat_flags fl = { 0 };
+	int ch, rc;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":pjsdl:H:c:k:n:N:vhV", eat_long_options, NULL)) != -1) {
+		if (ch == '?' || ch == ':')
+			return eat_bad_option(argv, ch);
+		rc = eat_option(cfg, &fl, ch, optarg);
+		if (rc)
+			return rc > 0 ? 0 : 2;
+	}
+	if (optind < argc)
+		return log_usage(eat_usage_text, "unexpected argument '%s'", argv[optind]);
+	return eat_settle(cfg, &fl);
+}
+
+/* ---- the conversation with the hub ------------------------------------- */
+
+static void add_list(cJSON *o, const char *key, const struct eat_list *l)
+{
+	cJSON *a;
+
+	if (!l->n)
+		return;
+	a = cJSON_AddArrayToObject(o, key);
+	for (int i = 0; i < l->n; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(l->v[i]));
+}
+
+static char *eat_hello(const struct eat_config *cfg)
+{
+	cJSON *h = cJSON_CreateObject();
+	char *json;
+
+	cJSON_AddStringToObject(h, "eater_name", cfg->name);
+	add_list(h, "chefs", &cfg->chefs);
+	add_list(h, "kitchens", &cfg->kitchens);
+	add_list(h, "drivers", &cfg->drivers);
+	json = cJSON_PrintUnformatted(h);
+	cJSON_Delete(h);
+	return json;
+}
+
+static void eat_established(void *user)
+{
+	struct eat *e = user;
+
+	e->backoff = 0.1;
+	e->hello_pending = 1;
+	log_debug("connected to hub %s:%d", e->cfg.hub.host, e->cfg.hub.port);
+	wsclient_want_write(e->ws);
+	if (e->lua)
+		eat_lua_connect(e->lua);
+}
+
+static int eat_writable(void *user)
+{
+	struct eat *e = user;
+	char *hello;
+	int rc;
+
+	if (!e->hello_pending)
+		return 0;
+	e->hello_pending = 0;
+	hello = eat_hello(&e->cfg);
+	rc = wsclient_write_copy(e->ws, hello, strlen(hello));
+	free(hello);
+	return rc;
+}
+
+static int list_has(const struct eat_list *l, const char *s)
+{
+	if (!l->n)
+		return 1;
+	for (int i = 0; s && i < l->n; i++)
+		if (!strcmp(l->v[i], s))
+			return 1;
+	return 0;
+}
+
+static const char *get_string(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int eat_wanted(const struct eat_config *cfg, const cJSON *meta)
+{
+	return list_has(&cfg->chefs, get_string(meta, "chef")) &&
+	       list_has(&cfg->kitchens, get_string(meta, "kitchen")) &&
+	       list_has(&cfg->drivers, get_string(meta, "driver"));
+}
+
+static int eat_show(struct eat *e, const cJSON *d, const char *msg, size_t len)
+{
+	switch (e->cfg.mode) {
+	case EAT_PRINT: return eat_print_dumpling(&e->cfg, d);
+	case EAT_JSON: return eat_print_json(msg, len);
+	case EAT_STATUS: return eat_print_status(d, e->tty);
+	case EAT_DETAILS: return eat_print_details(d);
+	case EAT_LUA: eat_lua_dumpling(e->lua, d); return 0;
+	}
+	return 0;
+}
+
+static void eat_stdout_gone(struct eat *e)
+{
+	if (errno != EPIPE)
+		log_error("writing to standard output: %s", strerror(errno));
+	e->rc = errno == EPIPE ? 0 : 1;
+	e->done = 1;
+}
+
+static void eat_bad_dumpling(struct eat *e)
+{
+	unsigned long suppressed;
+
+	e->bad++;
+	if (log_allow(&e->bad_log, &suppressed))
+		log_warn("ignoring a message from the hub that is not a dumpling "
+			 "(%lu so far)", e->bad);
+}
+
+static int eat_message(void *user, const char *msg, size_t len)
+{
+	struct eat *e = user;
+	cJSON *d, *meta;
+
+	if (e->full || e->done)
+		return 0;
+	d = cJSON_ParseWithLength(msg, len);
+	meta = cJSON_GetObjectItemCaseSensitive(d, "metadata");
+	if (!cJSON_IsObject(d) || !get_string(meta, "chef")) {
+		eat_bad_dumpling(e);
+	} else if (eat_wanted(&e->cfg, meta)) {
+		if (eat_show(e, d, msg, len) < 0)
+			eat_stdout_gone(e);
+		else if (e->cfg.count && ++e->eaten >= e->cfg.count) {
+			e->full = 1;
+			wsclient_close(e->ws, WS_CLOSE_EATER_FULL, "dumpling eater is full");
+		}
+	}
+	cJSON_Delete(d);
+	return 0;
+}
+
+static void eat_retry_later(struct eat *e, const char *why)
+{
+	unsigned long suppressed;
+
+	if (log_allow(&e->retry_log, &suppressed))
+		log_warn("hub %s:%d: %s; retrying in %.1f s", e->cfg.hub.host,
+			 e->cfg.hub.port, why, e->backoff);
+	wsclient_after(e->ws, e->backoff);
+	e->backoff = e->backoff * 2 > 5 ? 5 : e->backoff * 2;
+}
+
+static void eat_lost(void *user, int was_established, int code, const char *why)
+{
+	struct eat *e = user;
+
+	if (e->lua && was_established)
+		eat_lua_lost(e->lua);
+	if (e->full || eat_stop || e->done) {
+		e->done = 1;
+		return;
+	}
+	if (e->cfg.retry) {
+		eat_retry_later(e, was_established ? "connection lost" : why);
+		return;
+	}
+	e->done = 1;
+	if (!was_established) {
+		log_error("cannot connect to hub at %s:%d: %s", e->cfg.hub.host, e->cfg.hub.port, why);
+		e->rc = 1;
+		return;
+	}
+	log_info("hub %s:%d closed the connection (code %d)", e->cfg.hub.host, e->cfg.hub.port, code);
+	e->rc = code == LWS_CLOSE_STATUS_NORMAL || code == LWS_CLOSE_STATUS_GOINGAWAY ? 0 : 1;
+}
+
+static void eat_timer(void *user)
+{
+	struct eat *e = user;
+
+	if (!e->done && !eat_stop)
+		wsclient_connect(e->ws);
+}
+
+static const struct wsclient_ops eat_ops = {
+	.established = eat_established,
+	.message = eat_message,
+	.writable = eat_writable,
+	.lost = eat_lost,
+	.timer = eat_timer,
+};
+
+/* ---- main -------------------------------------------------------------- */
+
+static void eat_signals(struct eat *e)
+{
+	eat_signal_ws = e->ws;
+	catch_signals(eat_on_signal, NULL);
+}
+
+/* Interrupted: say goodbye with 4101 and wait a moment for the hub. */
+static void eat_check_stop(struct eat *e)
+{
+	if (!eat_stop || e->done)
+		return;
+	if (!wsclient_connected(e->ws)) {
+		e->done = 1;
+		return;
+	}
+	if (!e->stop_deadline) {
+		e->stop_deadline = monotonic_seconds() + 2;
+		wsclient_close(e->ws, WS_CLOSE_CANCELLED, "connection cancelled");
+	} else if (monotonic_seconds() > e->stop_deadline) {
+		e->done = 1;
+		return;
+	}
+	wsclient_after(e->ws, 0.1);	/* come back to check the deadline */
+}
+
+static int eat_run(struct eat *e)
+{
+	e->ws = wsclient_new(&e->cfg.hub, &eat_ops, e, EAT_MAX_MESSAGE);
+	if (!e->ws)
+		return 1;
+	eat_signals(e);
+	e->backoff = 0.1;
+	wsclient_connect(e->ws);
+	while (!e->done) {
+		if (wsclient_service(e->ws) < 0)
+			break;
+		eat_check_stop(e);
+	}
+	eat_signal_ws = NULL;
+	wsclient_free(e->ws);
+	return e->rc;
+}
+
+int eat_main(int argc, char **argv)
+{
+	struct eat e;
+	int rc;
+
+	memset(&e, 0, sizeof e);
+	snprintf(e.cfg.hub.host, sizeof e.cfg.hub.host, "localhost");
+	e.cfg.hub.port = 11348;
+	e.cfg.name = "dumplings_eat";
+	rc = eat_parse(&e.cfg, argc, argv);
+	if (rc < 0) {
+		log_set_level(e.cfg.verbose ? LOG_DEBUG : LOG_INFO);
+		wsutil_log_init(e.cfg.verbose);
+		e.tty = isatty(STDOUT_FILENO);
+		rc = 1;
+		if (e.cfg.mode == EAT_LUA)
+			setvbuf(stdout, NULL, _IOLBF, 0);	/* print() from the script */
+		if (e.cfg.mode != EAT_LUA || (e.lua = eat_lua_open(e.cfg.lua_path)))
+			rc = eat_run(&e);
+		if (e.tty && e.cfg.mode == EAT_STATUS)
+			putchar('\n');
+		eat_lua_close(e.lua);
+	}
+	free(e.cfg.chefs.v);
+	free(e.cfg.kitchens.v);
+	free(e.cfg.drivers.v);
+	return rc;
+}

@@ -1,0 +1,359 @@
+/* dumplings hub: kitchens connect to the in-port, eaters to the out-port;
+ * both ports are vhosts of one lws context served by one event loop. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub.h"
+#include "hub_http.h"
+#include "base/roles.h"
+#include "base/util.h"
+#include "net/wsutil.h"
+
+static const char hub_usage_text[] =
+	"usage: dumplings hub [-v] [-a ADDRESS] [--in-port N] [--out-port N]\n"
+	"                     [--status-freq SECONDS] [--queue N] [--queue-bytes BYTES]\n"
+	"                     [--max-message BYTES] [--hello-timeout SECONDS]\n"
+	"                     [--slow-eater skip|disconnect] [--web DIR]\n"
+	"                     [--kitchen-token-file FILE] [--eater-token-file FILE]\n"
+	"                     [--cert FILE --key FILE]\n";
+
+static const char hub_options_text[] =
+	"\n"
+	"  -a, --address ADDRESS    address to listen on (default localhost)\n"
+	"      --in-port N          port for kitchens (default 11347)\n"
+	"      --out-port N         port for eaters (default 11348)\n"
+	"      --status-freq SECONDS  SystemStatusChef interval (default 5)\n"
+	"      --queue N            dumplings held for eaters (default 8192)\n"
+	"      --queue-bytes BYTES  bytes held for eaters (default 16777216)\n"
+	"      --max-message BYTES  largest message accepted (default 1048576)\n"
+	"      --hello-timeout SECONDS  time allowed for a hello (default 10)\n"
+	"      --slow-eater POLICY  skip (default) or disconnect an eater that\n"
+	"                           falls a full queue behind\n"
+	"      --web DIR            serve DIR on the eater port instead of the\n"
+	"                           bundled dashboard\n"
+	"      --kitchen-token-file FILE  kitchens must present the token in FILE\n"
+	"                           (default: $DUMPLINGS_KITCHEN_TOKEN, if set)\n"
+	"      --eater-token-file FILE  eaters (and GET /metrics) must present the\n"
+	"                           token in FILE (default: $DUMPLINGS_EATER_TOKEN)\n"
+	"      --cert FILE          TLS certificate (PEM): serve wss:// and https://\n"
+	"      --key FILE           its private key (PEM)\n"
+	"  -v, --verbose            more logging\n"
+	"  -h, --help               show this help\n"
+	"  -V, --version            show the version\n";
+
+static volatile sig_atomic_t hub_stop;
+static struct lws_context *hub_signal_ctx;
+
+static void hub_on_signal(int sig)
+{
+	hub_stop = 1;
+	if (hub_signal_ctx)
+		lws_cancel_service(hub_signal_ctx);
+}
+
+static int hub_number(const char *opt, const char *arg, long min, long max, long *out)
+{
+	const char *why;
+
+	if (parse_long(arg, min, max, out, &why) == 0)
+		return 0;
+	log_usage(hub_usage_text, "%s '%s': %s (allowed %ld..%ld)", opt, arg, why, min, max);
+	return -1;
+}
+
+static int hub_seconds(const char *opt, const char *arg, double min, double max, double *out)
+{
+	const char *why;
+
+	if (parse_seconds(arg, min, max, out, &why) == 0)
+		return 0;
+	log_usage(hub_usage_text, "%s '%s': %s (allowed %g..%g)", opt, arg, why, min, max);
+	return -1;
+}
+
+enum { OPT_IN = 256, OPT_OUT, OPT_FREQ, OPT_QUEUE, OPT_QBYTES, OPT_MAXMSG,
+       OPT_HELLO, OPT_SLOW, OPT_WEB, OPT_KTOKEN, OPT_ETOKEN, OPT_CERT, OPT_KEY };
+
+static const struct option hub_long_options[] = {
+	{ "address", required_argument, NULL, 'a' },
+	{ "in-port", required_argument, NULL, OPT_IN },
+	{ "out-port", required_argument, NULL, OPT_OUT },
+	{ "status-freq", required_argument, NULL, OPT_FREQ },
+	{ "queue", required_argument, NULL, OPT_QUEUE },
+	{ "queue-bytes", required_argument, NULL, OPT_QBYTES },
+	{ "max-message", required_argument, NULL, OPT_MAXMSG },
+	{ "hello-timeout", required_argument, NULL, OPT_HELLO },
+	{ "slow-eater", required_argument, NULL, OPT_SLOW },
+	{ "web", required_argument, NULL, OPT_WEB },
+	{ "kitchen-token-file", required_argument, NULL, OPT_KTOKEN },
+	{ "eater-token-file", required_argument, NULL, OPT_ETOKEN },
+	{ "cert", required_argument, NULL, OPT_CERT },
+	{ "key", required_argument, NULL, OPT_KEY },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* One option; returns 0, 1 to exit successfully, or -1 (already reported). */
+static int hub_option(struct hub_config *cfg, int ch, const char *arg)
+{
+	long v;
+
+	switch (ch) {
+	case 'a':
+		cfg->address = arg;
+		return 0;
+	case OPT_IN:
+		if (hub_number("--in-port", arg, 1, 65535, &v) < 0)
+			return -1;
+		cfg->in_port = (int)v;
+		return 0;
+	case OPT_OUT:
+		if (hub_number("--out-port", arg, 1, 65535, &v) < 0)
+			return -1;
+		cfg->out_port = (int)v;
+		return 0;
+	case OPT_FREQ:
+		return hub_seconds("--status-freq", arg, 0.01, 86400, &cfg->status_freq);
+	case OPT_QUEUE:
+		return hub_number("--queue", arg, 1, 10000000, &cfg->queue_len);
+	case OPT_QBYTES:
+		if (hub_number("--queue-bytes", arg, 1024, 1L << 40, &v) < 0)
+			return -1;
+		cfg->queue_bytes = (size_t)v;
+		return 0;
+	case OPT_MAXMSG:
+		if (hub_number("--max-message", arg, 64, 1L << 30, &v) < 0)
+			return -1;
+		cfg->max_message = (size_t)v;
+		return 0;
+	case OPT_HELLO:
+		return hub_seconds("--hello-timeout", arg, 0.01, 86400, &cfg->hello_timeout);
+	case OPT_SLOW:
+		if (!strcmp(arg, "skip"))
+			cfg->slow = HUB_SLOW_SKIP;
+		else if (!strcmp(arg, "disconnect"))
+			cfg->slow = HUB_SLOW_DISCONNECT;
+		else
+			return log_usage(hub_usage_text, "--slow-eater '%s': expected skip or disconnect", arg), -1;
+		return 0;
+	case OPT_WEB:
+		cfg->web = arg;
+		return 0;
+	case OPT_KTOKEN:
+		cfg->kitchen_token_file = arg;
+		return 0;
+	case OPT_ETOKEN:
+		cfg->eater_token_file = arg;
+		return 0;
+	case OPT_CERT:
+		cfg->cert = arg;
+		return 0;
+	case OPT_KEY:
+		cfg->key = arg;
+		return 0;
+	case 'v':
+		cfg->verbose = 1;
+		return 0;
+	case 'h':
+		printf("%s%s", hub_usage_text, hub_options_text);
+		return 1;
+	case 'V':
+		printf("dumplings %s\n", dumplings_version);
+		return 1;
+	default:
+		return -1;
+	}
+}
+
+static int hub_bad_option(int argc, char **argv, int ch)
+{
+	const char *arg = argv[optind - 1];
+
+	if (ch == ':')
+		return log_usage(hub_usage_text, "option '%s' needs an argument", arg);
+	return log_usage(hub_usage_text, "unknown option '%s'", arg);
+}
+
+/* Returns -1 to go on, or an exit status. */
+static int hub_parse(struct hub_config *cfg, int argc, char **argv)
+{
+	int ch, rc;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":a:vhV", hub_long_options, NULL)) != -1) {
+		if (ch == '?' || ch == ':')
+			return hub_bad_option(argc, argv, ch);
+		rc = hub_option(cfg, ch, optarg);
+		if (rc)
+			return rc > 0 ? 0 : 2;
+	}
+	if (optind < argc)
+		return log_usage(hub_usage_text, "unexpected argument '%s'", argv[optind]);
+	if (cfg->in_port == cfg->out_port)
+		return log_usage(hub_usage_text, "--in-port and --out-port must differ");
+	if (!cfg->cert != !cfg->key)
+		return log_usage(hub_usage_text, "--cert and --key go together");
+	return -1;
+}
+
+/* ---- the event loop ------------------------------------------------------ */
+
+static struct lws_vhost *hub_vhost(struct hub *hub, const char *name, int port,
+				   const struct lws_protocols *protocols,
+				   const struct lws_http_mount *mounts,
+				   const char *iface, int v6)
+{
+	/* Python's websockets offers permessage-deflate by default; accept it */
+	static const struct lws_extension exts[] = {
+		{ "permessage-deflate", lws_extension_callback_pm_deflate,
+		  "permessage-deflate; client_no_context_takeover; client_max_window_bits" },
+		{ NULL, NULL, NULL }
+	};
+	struct lws_context_creation_info info;
+	struct lws_vhost *vh;
+
+	memset(&info, 0, sizeof info);
+	info.vhost_name = name;
+	info.port = port;
+	info.iface = iface;
+	info.protocols = protocols;
+	info.mounts = mounts;
+	info.extensions = exts;
+	info.options = v6 ? 0 : LWS_SERVER_OPTION_DISABLE_IPV6;
+	if (hub->cfg.cert) {
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = hub->cfg.cert;
+		info.ssl_private_key_filepath = hub->cfg.key;
+		/* WebSocket over HTTP/2 is not what clients of the original expect */
+		info.alpn = "http/1.1";
+	}
+	vh = lws_create_vhost(hub->ctx, &info);
+	if (!vh)
+		log_error("cannot listen on %s port %d", hub->cfg.address, port);
+	return vh;
+}
+
+static int hub_open(struct hub *hub)
+{
+	struct lws_context_creation_info info;
+	char iface[64];
+	int v6;
+
+	if (hub_auth_open(hub) < 0)
+		return -1;
+	if (wsutil_resolve(hub->cfg.address, iface, sizeof iface, &v6) < 0) {
+		log_error("cannot resolve address '%s'", hub->cfg.address);
+		return -1;
+	}
+	memset(&info, 0, sizeof info);
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+	if (hub->cfg.cert)
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	info.user = hub;
+	info.pt_serv_buf_size = 32768;
+	hub->ctx = lws_create_context(&info);
+	if (!hub->ctx) {
+		log_error("cannot create the libwebsockets context");
+		return -1;
+	}
+	if (hub_http_open(hub) < 0)
+		return -1;
+	hub->vh_in = hub_vhost(hub, "kitchens", hub->cfg.in_port, hub_kitchen_protocols,
+			       NULL, iface, v6);
+	/* the eater port also answers HTTP: the dashboard and /metrics */
+	hub->vh_out = hub_vhost(hub, "eaters", hub->cfg.out_port, hub_eater_protocols,
+				&hub_http_mount, iface, v6);
+	if (!hub->vh_in || !hub->vh_out || hub_fanout_init(hub) < 0)
+		return -1;
+	log_info("listening on %s: kitchens on port %d, eaters on port %d%s",
+		 iface, hub->cfg.in_port, hub->cfg.out_port,
+		 hub->cfg.cert ? " (TLS)" : "");
+	hub_auth_warn(hub, iface);
+	return 0;
+}
+
+static void hub_signals(struct hub *hub)
+{
+	hub_signal_ctx = hub->ctx;
+	catch_signals(hub_on_signal, NULL);
+}
+
+static void hub_close_all(struct hub *hub)
+{
+	for (struct hub_conn *c = hub->kitchens; c; c = c->next)
+		hub_conn_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "hub shutting down");
+	for (struct hub_conn *c = hub->eaters; c; c = c->next)
+		hub_conn_close(c, LWS_CLOSE_STATUS_GOINGAWAY, "hub shutting down");
+}
+
+static void hub_tick(lws_sorted_usec_list_t *sul)
+{
+	/* only here to make lws_service() return while shutting down */
+}
+
+/* Say goodbye (1001) to everyone, and give them a moment to answer. */
+static void hub_shutdown(struct hub *hub)
+{
+	lws_sorted_usec_list_t tick;
+	double deadline = monotonic_seconds() + 2;
+
+	log_info("shutting down");
+	lws_sul_cancel(&hub->status_sul);
+	memset(&tick, 0, sizeof tick);
+	hub_close_all(hub);
+	while ((hub->kitchens || hub->eaters) && monotonic_seconds() < deadline) {
+		lws_sul_schedule(hub->ctx, 0, &tick, hub_tick, 50 * LWS_US_PER_MS);
+		lws_service(hub->ctx, 0);
+	}
+	lws_sul_cancel(&tick);
+}
+
+static void hub_defaults(struct hub_config *cfg)
+{
+	cfg->address = "localhost";
+	cfg->in_port = 11347;
+	cfg->out_port = 11348;
+	cfg->status_freq = 5;
+	cfg->hello_timeout = 10;
+	cfg->max_message = 1 << 20;
+	cfg->queue_len = 8192;
+	cfg->queue_bytes = 16 << 20;
+	cfg->slow = HUB_SLOW_SKIP;
+}
+
+int hub_main(int argc, char **argv)
+{
+	struct hub hub;
+	int rc;
+
+	memset(&hub, 0, sizeof hub);
+	hub_defaults(&hub.cfg);
+	rc = hub_parse(&hub.cfg, argc, argv);
+	if (rc >= 0)
+		return rc;
+	log_set_level(hub.cfg.verbose ? LOG_DEBUG : LOG_INFO);
+	wsutil_log_init(hub.cfg.verbose);
+	hub.start = monotonic_seconds();
+	rc = 1;
+	if (hub_open(&hub) == 0) {
+		hub_signals(&hub);
+		hub_status_start(&hub);
+		while (!hub_stop && lws_service(hub.ctx, 0) >= 0)
+			;
+		hub_shutdown(&hub);
+		rc = 0;
+	}
+	hub_signal_ctx = NULL;
+	if (hub.ctx)
+		lws_context_destroy(hub.ctx);
+	hub_fanout_free(&hub);
+	hub_http_close(&hub);
+	hub_auth_close(&hub);
+	free(hub.scratch);
+	return rc;
+}

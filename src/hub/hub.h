@@ -1,0 +1,134 @@
+#ifndef HUB_H
+#define HUB_H
+
+/* Internals shared by the hub's modules: hub.c (command line, event loop,
+ * shutdown), hub_conn.c (the two protocols: hellos, reassembly,
+ * validation), hub_fanout.c (the shared ring and the slow-eater policy),
+ * hub_status.c (SystemStatusChef dumplings), hub_http.c and hub_metrics.c
+ * (HTTP on the eater port: the dashboard's files and /metrics), hub_auth.c
+ * (tokens and TLS files). */
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libwebsockets.h>
+
+#include "base/log.h"
+#include "net/wsutil.h"
+
+struct cJSON;
+
+enum hub_slow_policy { HUB_SLOW_SKIP, HUB_SLOW_DISCONNECT };
+enum hub_role { HUB_KITCHEN, HUB_EATER };
+
+struct hub_config {
+	const char *address;
+	int in_port, out_port;
+	double status_freq;
+	double hello_timeout;
+	size_t max_message;	/* bytes; larger messages close with 1009 */
+	long queue_len;		/* dumplings held for eaters */
+	size_t queue_bytes;	/* bytes held for eaters */
+	enum hub_slow_policy slow;
+	const char *web;	/* --web DIR, or NULL for the bundled page */
+	const char *kitchen_token_file, *eater_token_file;
+	const char *cert, *key;	/* TLS on both ports when set */
+	int verbose;
+};
+
+/* One dumpling, stored once for every eater: LWS_PRE bytes of headroom,
+ * the JSON text, then the strings the filters look at. */
+struct hub_msg {
+	unsigned char *buf;
+	size_t len;
+	const char *chef, *kitchen, *driver;	/* kitchen, driver may be NULL */
+};
+
+struct hub_filter {
+	char **v;
+	int n;
+};
+
+/* Per-connection state, lws' per-session user data. */
+struct hub_conn {
+	struct hub_conn *prev, *next;	/* in hub->kitchens or hub->eaters */
+	struct lws *wsi;
+	enum hub_role role;
+	int greeted;			/* the hello has arrived */
+	int closing;			/* close on the next WRITEABLE */
+	int close_sent;			/* our close frame is out */
+	int close_code;
+	const char *close_why;
+	char host[64];
+	int port;
+	double since;
+	struct cJSON *hello;
+	/* a message being reassembled from fragments */
+	struct ws_message rx;
+	int rx_binary;
+	/* kitchens */
+	unsigned long in, invalid;
+	/* eaters */
+	int fed;			/* holds a tail in the ring */
+	int deflate;			/* permessage-deflate was negotiated */
+	int write_armed;
+	uint32_t tail;
+	unsigned long out, dropped;
+	struct hub_filter chefs, kitchens, drivers;
+};
+
+struct hub {
+	struct hub_config cfg;
+	struct lws_context *ctx;
+	struct lws_vhost *vh_in, *vh_out;
+	struct lws_ring *ring;
+	size_t ring_bytes;
+	struct hub_conn *kitchens, *eaters;	/* every connection, by role */
+	int nkitchens, neaters;			/* the greeted ones */
+	unsigned long total_in, total_out, invalid, oversized, dropped;
+	unsigned long no_hello, bad_hello, culled;
+	double start;
+	lws_sorted_usec_list_t status_sul;
+	double rate_t;
+	unsigned long rate_in, rate_out;
+	struct log_limit invalid_log, drop_log;
+	unsigned char *batch;		/* LWS_PRE + HUB_BATCH_BYTES */
+	char *web_root;			/* what HTTP serves (hub_http.c), or NULL */
+	char *scratch;			/* the strings read from a dumpling */
+	size_t scratch_len;
+	char *kitchen_token, *eater_token;	/* NULL: that port is open */
+	unsigned long unauthorized[2];		/* refused, by hub_role */
+	struct log_limit auth_log;
+};
+
+extern const struct lws_protocols hub_kitchen_protocols[];
+extern const struct lws_protocols hub_eater_protocols[];
+
+int hub_fanout_init(struct hub *hub);
+void hub_fanout_free(struct hub *hub);
+void hub_fanout_publish(struct hub *hub, const char *json, size_t len,
+			const char *chef, const char *kitchen, const char *driver);
+void hub_fanout_join(struct hub *hub, struct hub_conn *c);
+void hub_fanout_leave(struct hub *hub, struct hub_conn *c);
+int hub_fanout_writable(struct hub *hub, struct hub_conn *c);
+unsigned long hub_fanout_depth(struct hub *hub, struct hub_conn *c);
+unsigned long hub_fanout_used(struct hub *hub);
+
+void hub_status_start(struct hub *hub);
+
+void hub_conn_close(struct hub_conn *c, int code, const char *why);
+
+/* Read the token files and check the TLS files (hub_auth.c); -1 after
+ * saying what is wrong. hub_auth_warn() warns of ports open to anyone on
+ * an address beyond loopback; hub_auth_close() lets the tokens go. */
+int hub_auth_open(struct hub *hub);
+void hub_auth_warn(struct hub *hub, const char *iface);
+void hub_auth_close(struct hub *hub);
+
+/* Whether the request on wsi presents the token of role (what names the
+ * request in the log). Returns 0 if it does, or if the role needs none;
+ * otherwise answers 401 and returns 1, or -1 if even that failed. */
+int hub_auth_check(struct hub *hub, struct lws *wsi, enum hub_role role, const char *what);
+
+#endif

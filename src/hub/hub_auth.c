@@ -1,0 +1,160 @@
+/* The hub's door: tokens and TLS. With --kitchen-token-file, a kitchen must
+ * present the kitchen token to be upgraded to a WebSocket on the in-port;
+ * with --eater-token-file, the same goes for eaters (and GET /metrics) on
+ * the out-port. A token comes as "Authorization: Bearer TOKEN" or, since
+ * browsers cannot set headers on a WebSocket, as ?token=TOKEN. Refusals
+ * are answered with 401, counted and logged by peer and reason; the token
+ * itself is never logged, not even a wrong one. The token files and the
+ * TLS certificate and key are read before anything listens, so that a bad
+ * one is a clear error at start rather than refusals later. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "hub.h"
+#include "net/token.h"
+
+static const char *tls_reason(void)
+{
+	const char *r = ERR_reason_error_string(ERR_peek_error());
+
+	return r ? r : "not understood";
+}
+
+/* Load the certificate and key once with OpenSSL, to say which file is
+ * wrong and why; lws would only fail to create the listener. */
+static int hub_check_tls(const char *cert, const char *key)
+{
+	SSL_CTX *ssl = SSL_CTX_new(TLS_server_method());
+	int rc = -1;
+
+	ERR_clear_error();
+	if (!ssl)
+		log_error("cannot set up TLS: %s", tls_reason());
+	else if (access(cert, R_OK) < 0)
+		log_error("cannot read --cert %s: %s", cert, strerror(errno));
+	else if (access(key, R_OK) < 0)
+		log_error("cannot read --key %s: %s", key, strerror(errno));
+	else if (SSL_CTX_use_certificate_chain_file(ssl, cert) != 1)
+		log_error("--cert %s: %s (a PEM certificate is expected)", cert, tls_reason());
+	else if (SSL_CTX_use_PrivateKey_file(ssl, key, SSL_FILETYPE_PEM) != 1)
+		log_error("--key %s: %s (the PEM private key of --cert %s is expected)",
+			  key, tls_reason(), cert);
+	else
+		rc = 0;
+	SSL_CTX_free(ssl);
+	ERR_clear_error();
+	return rc;
+}
+
+int hub_auth_open(struct hub *hub)
+{
+	const struct hub_config *cfg = &hub->cfg;
+
+	if (token_load(cfg->kitchen_token_file, "DUMPLINGS_KITCHEN_TOKEN", &hub->kitchen_token) < 0 ||
+	    token_load(cfg->eater_token_file, "DUMPLINGS_EATER_TOKEN", &hub->eater_token) < 0)
+		return -1;
+	if (hub->kitchen_token && hub->eater_token && !strcmp(hub->kitchen_token, hub->eater_token)) {
+		log_error("the kitchen token and the eater token must differ, or a kitchen could eat");
+		return -1;
+	}
+	return cfg->cert ? hub_check_tls(cfg->cert, cfg->key) : 0;
+}
+
+static int is_loopback(const char *numeric)
+{
+	return !strncmp(numeric, "127.", 4) || !strcmp(numeric, "::1");
+}
+
+void hub_auth_warn(struct hub *hub, const char *iface)
+{
+	if (is_loopback(iface))
+		return;
+	if (!hub->kitchen_token)
+		log_warn("listening on %s without a kitchen token: anyone who can reach "
+			 "port %d can publish (see --kitchen-token-file)", iface, hub->cfg.in_port);
+	if (!hub->eater_token)
+		log_warn("listening on %s without an eater token: anyone who can reach "
+			 "port %d can eat (see --eater-token-file)", iface, hub->cfg.out_port);
+}
+
+void hub_auth_close(struct hub *hub)
+{
+	free(hub->kitchen_token);
+	free(hub->eater_token);
+	hub->kitchen_token = hub->eater_token = NULL;
+}
+
+static const char *role_token(const struct hub *hub, enum hub_role role)
+{
+	return role == HUB_KITCHEN ? hub->kitchen_token : hub->eater_token;
+}
+
+/* The token the request presents, or NULL; "Bearer" is case-insensitive
+ * (RFC 7235), the token is not. */
+static const char *presented(struct lws *wsi, char *buf, int len)
+{
+	const char *t;
+
+	if (lws_hdr_copy(wsi, buf, len, WSI_TOKEN_HTTP_AUTHORIZATION) > 0) {
+		if (strncasecmp(buf, "Bearer ", 7))
+			return NULL;
+		for (t = buf + 7; *t == ' '; t++)
+			;
+		return t;
+	}
+	return lws_get_urlarg_by_name(wsi, "token=", buf, len);
+}
+
+static int refuse(struct lws *wsi)
+{
+	static const char challenge[] = "Bearer realm=\"dumplings\"";
+	unsigned char buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start;
+	unsigned char *end = buf + sizeof buf - 1;
+
+	if (lws_add_http_header_status(wsi, HTTP_STATUS_UNAUTHORIZED, &p, end) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_WWW_AUTHENTICATE,
+					 (const unsigned char *)challenge,
+					 sizeof challenge - 1, &p, end) ||
+	    lws_add_http_header_content_length(wsi, 0, &p, end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	return 1;
+}
+
+static const char *refusal(const struct hub *hub, enum hub_role role, const char *got)
+{
+	const char *other = role_token(hub, role == HUB_KITCHEN ? HUB_EATER : HUB_KITCHEN);
+
+	if (!got)
+		return "no token";
+	if (other && token_matches(other, got, strlen(got)))
+		return role == HUB_KITCHEN ? "an eater's token" : "a kitchen's token";
+	return "a wrong token";
+}
+
+int hub_auth_check(struct hub *hub, struct lws *wsi, enum hub_role role, const char *what)
+{
+	const char *want = role_token(hub, role), *got;
+	char buf[TOKEN_MAX + 64], host[64];
+	unsigned long suppressed;
+	int port;
+
+	if (!want)
+		return 0;
+	got = presented(wsi, buf, sizeof buf);
+	if (got && token_matches(want, got, strlen(got)))
+		return 0;
+	hub->unauthorized[role]++;
+	wsutil_peer(wsi, host, sizeof host, &port);
+	if (log_allow(&hub->auth_log, &suppressed))
+		log_warn("refused %s from %s:%d with 401: %s%s", what, host, port,
+			 refusal(hub, role, got),
+			 suppressed ? " (similar messages suppressed)" : "");
+	return refuse(wsi);
+}

@@ -1,0 +1,352 @@
+/* The hub's two WebSocket protocols: kitchens on the in-port, eaters on the
+ * out-port. Both start with a hello; kitchens then send dumplings, which are
+ * reassembled from fragments, validated and published; eaters then only
+ * receive. Every problem with one message is counted and logged
+ * (rate-limited); only a missing or broken hello, or an oversized message,
+ * ends a connection. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "hub.h"
+#include "hub_http.h"
+#include "base/jsonscan.h"
+#include "base/util.h"
+#include "net/wsutil.h"
+
+static struct hub *conn_hub(struct lws *wsi)
+{
+	return lws_context_user(lws_get_context(wsi));
+}
+
+static const char *role_name(const struct hub_conn *c)
+{
+	return c->role == HUB_KITCHEN ? "kitchen" : "eater";
+}
+
+/* Ask for the connection to be closed from its next WRITEABLE callback,
+ * the one place lws lets us send the close frame. */
+void hub_conn_close(struct hub_conn *c, int code, const char *why)
+{
+	if (c->closing)
+		return;
+	c->closing = 1;
+	c->close_code = code;
+	c->close_why = why;
+	lws_callback_on_writable(c->wsi);
+	/* a peer that never reads would never be writable */
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 3);
+}
+
+/* Send the close frame ourselves and wait for the peer's answer: returning
+ * -1 would make lws close the socket at once, and with the peer's data
+ * still unread the kernel resets the connection, so a kitchen in mid-stream
+ * would never see our close code. */
+static int conn_close_now(struct hub_conn *c)
+{
+	unsigned char buf[LWS_PRE + 4 + 2 + 123];
+	unsigned char *p = buf + LWS_PRE;
+	size_t n = strlen(c->close_why);
+
+	if (c->close_sent)
+		return 0;
+	if (n > 123)
+		n = 123;	/* a control frame's payload is at most 125 bytes */
+	p[0] = 0x88;		/* FIN, close; a server does not mask */
+	p[1] = (unsigned char)(n + 2);
+	p[2] = (unsigned char)(c->close_code >> 8);
+	p[3] = (unsigned char)c->close_code;
+	memcpy(p + 4, c->close_why, n);
+	if (lws_write(c->wsi, p, n + 4, LWS_WRITE_RAW) < 0)
+		return -1;
+	c->close_sent = 1;
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, 2);
+	return 0;
+}
+
+static void conn_list_add(struct hub_conn **head, struct hub_conn *c)
+{
+	c->prev = NULL;
+	c->next = *head;
+	if (*head)
+		(*head)->prev = c;
+	*head = c;
+}
+
+static void conn_list_del(struct hub_conn **head, struct hub_conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else if (*head == c)
+		*head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+}
+
+static void conn_log(struct hub *hub, struct hub_conn *c, const char *what)
+{
+	unsigned long suppressed;
+
+	if (log_allow(&hub->invalid_log, &suppressed))
+		log_warn("%s %s:%d: %s%s", role_name(c), c->host, c->port, what,
+			 suppressed ? " (similar messages suppressed)" : "");
+}
+
+/* ---- connection life ---------------------------------------------------- */
+
+static int conn_established(struct lws *wsi, struct hub_conn *c, enum hub_role role)
+{
+	struct hub *hub = conn_hub(wsi);
+
+	memset(c, 0, sizeof *c);
+	c->wsi = wsi;
+	c->role = role;
+	c->since = monotonic_seconds();
+	wsutil_peer(wsi, c->host, sizeof c->host, &c->port);
+	/* we offer one extension, so whatever the client asked for is it */
+	c->deflate = lws_hdr_total_length(wsi, WSI_TOKEN_EXTENSIONS) > 0;
+	conn_list_add(role == HUB_KITCHEN ? &hub->kitchens : &hub->eaters, c);
+	lws_set_timer_usecs(wsi, (lws_usec_t)(hub->cfg.hello_timeout * LWS_US_PER_SEC));
+	log_debug("%s connected from %s:%d", role_name(c), c->host, c->port);
+	return 0;
+}
+
+static void filter_free(struct hub_filter *f)
+{
+	for (int i = 0; i < f->n; i++)
+		free(f->v[i]);
+	free(f->v);
+	f->v = NULL;
+	f->n = 0;
+}
+
+static void conn_closed(struct lws *wsi, struct hub_conn *c)
+{
+	struct hub *hub = conn_hub(wsi);
+
+	if (!c->wsi)
+		return;		/* never established */
+	if (c->role == HUB_EATER)
+		hub_fanout_leave(hub, c);
+	if (c->greeted) {
+		if (c->role == HUB_KITCHEN)
+			hub->nkitchens--;
+		log_info("%s %s:%d left", role_name(c), c->host, c->port);
+	}
+	conn_list_del(c->role == HUB_KITCHEN ? &hub->kitchens : &hub->eaters, c);
+	cJSON_Delete(c->hello);
+	ws_message_free(&c->rx);
+	filter_free(&c->chefs);
+	filter_free(&c->kitchens);
+	filter_free(&c->drivers);
+	c->wsi = NULL;
+}
+
+static int conn_timer(struct lws *wsi, struct hub_conn *c)
+{
+	struct hub *hub = conn_hub(wsi);
+
+	if (c->greeted || c->closing)
+		return 0;
+	hub->no_hello++;
+	conn_log(hub, c, "no hello in time, closing");
+	hub_conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "no hello");
+	return 0;
+}
+
+static int conn_writable(struct lws *wsi, struct hub_conn *c)
+{
+	if (c->closing)
+		return conn_close_now(c);
+	if (c->role == HUB_EATER)
+		return hub_fanout_writable(conn_hub(wsi), c);
+	return 0;
+}
+
+/* ---- hellos ------------------------------------------------------------- */
+
+static void filter_load(struct hub_filter *f, const cJSON *arr)
+{
+	const cJSON *it;
+
+	if (!cJSON_IsArray(arr))
+		return;
+	f->v = xcalloc(cJSON_GetArraySize(arr), sizeof *f->v);
+	cJSON_ArrayForEach(it, arr)
+		if (cJSON_IsString(it))
+			f->v[f->n++] = xstrdup(it->valuestring);
+}
+
+static int conn_bad_hello(struct hub *hub, struct hub_conn *c)
+{
+	hub->bad_hello++;
+	conn_log(hub, c, "hello is not a JSON object, closing");
+	hub_conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "invalid hello");
+	return 0;
+}
+
+/* One whole JSON document, or NULL. Eaters must be able to trust what is
+ * forwarded, and cJSON alone does not check: it accepts bytes after the
+ * document, raw control bytes, numbers such as "01", and strings that are
+ * not UTF-8 (strict clients, browsers among them, close the connection on
+ * a text frame that is not). */
+static cJSON *parse_document(const char *msg, size_t len)
+{
+	if (json_scan(msg, len, NULL, NULL) < 0)
+		return NULL;
+	return cJSON_ParseWithLength(msg, len);
+}
+
+static int conn_hello(struct hub *hub, struct hub_conn *c, const char *msg, size_t len)
+{
+	cJSON *hello = c->rx_binary ? NULL : parse_document(msg, len);
+
+	if (!cJSON_IsObject(hello)) {
+		cJSON_Delete(hello);
+		return conn_bad_hello(hub, c);
+	}
+	c->hello = hello;
+	c->greeted = 1;
+	lws_set_timer_usecs(c->wsi, LWS_SET_TIMER_USEC_CANCEL);
+	if (c->role == HUB_KITCHEN) {
+		hub->nkitchens++;
+	} else {
+		filter_load(&c->chefs, cJSON_GetObjectItemCaseSensitive(hello, "chefs"));
+		filter_load(&c->kitchens, cJSON_GetObjectItemCaseSensitive(hello, "kitchens"));
+		filter_load(&c->drivers, cJSON_GetObjectItemCaseSensitive(hello, "drivers"));
+		hub_fanout_join(hub, c);
+	}
+	log_info("%s %s:%d joined", role_name(c), c->host, c->port);
+	return 0;
+}
+
+/* ---- dumplings ---------------------------------------------------------- */
+
+static int conn_invalid(struct hub *hub, struct hub_conn *c, const char *why)
+{
+	c->invalid++;
+	hub->invalid++;
+	conn_log(hub, c, why);
+	return 0;
+}
+
+/* Dumplings are only checked, never parsed into a tree: that is most of
+ * what the hub does per message. */
+static int conn_dumpling(struct hub *hub, struct hub_conn *c, const char *msg, size_t len)
+{
+	struct json_meta meta;
+
+	if (c->rx_binary)
+		return conn_invalid(hub, c, "binary frame dropped");
+	if (hub->scratch_len < len + 3) {
+		free(hub->scratch);
+		hub->scratch_len = len + 3;
+		hub->scratch = xmalloc(hub->scratch_len);
+	}
+	if (json_scan(msg, len, &meta, hub->scratch) < 0)
+		return conn_invalid(hub, c, "invalid JSON dropped");
+	if (!meta.chef)
+		return conn_invalid(hub, c, "dumpling without metadata.chef dropped");
+	c->in++;
+	hub->total_in++;
+	hub_fanout_publish(hub, msg, len, meta.chef, meta.kitchen, meta.driver);
+	return 0;
+}
+
+static int conn_message(struct hub *hub, struct hub_conn *c, const char *msg, size_t len)
+{
+	if (c->closing)
+		return 0;
+	if (!c->greeted)
+		return conn_hello(hub, c, msg, len);
+	if (c->role == HUB_KITCHEN)
+		return conn_dumpling(hub, c, msg, len);
+	return 0;	/* eaters have nothing more to say */
+}
+
+static int conn_oversized(struct hub *hub, struct hub_conn *c)
+{
+	hub->oversized++;
+	conn_log(hub, c, "message larger than --max-message, closing");
+	lws_close_reason(c->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+			 (unsigned char *)"message too big", 15);
+	return -1;
+}
+
+/* A message may come in several RECEIVE callbacks (fragments, or pieces of
+ * one large frame): collect it, then handle it whole. */
+static int conn_receive(struct lws *wsi, struct hub_conn *c, const void *in, size_t len)
+{
+	struct hub *hub = conn_hub(wsi);
+	int rc;
+
+	if (!c->rx.len)
+		c->rx_binary = lws_frame_is_binary(wsi);
+	rc = ws_message_add(&c->rx, wsi, in, len, hub->cfg.max_message);
+	if (rc < 0)
+		return conn_oversized(hub, c);
+	if (rc == 0)
+		return 0;
+	rc = conn_message(hub, c, c->rx.data, c->rx.len);
+	ws_message_reset(&c->rx);
+	return rc;
+}
+
+/* ---- the callbacks ------------------------------------------------------ */
+
+static int conn_callback(struct lws *wsi, enum lws_callback_reasons reason,
+			 void *user, void *in, size_t len, enum hub_role role)
+{
+	struct hub_conn *c = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_ESTABLISHED:
+		return conn_established(wsi, c, role);
+	case LWS_CALLBACK_RECEIVE:
+		return conn_receive(wsi, c, in, len);
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return conn_writable(wsi, c);
+	case LWS_CALLBACK_TIMER:
+		return conn_timer(wsi, c);
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		return c->close_sent;	/* the handshake is complete: no echo */
+	case LWS_CALLBACK_CLOSED:
+		conn_closed(wsi, c);
+		return 0;
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		/* lws asks the vhost's first protocol, on both ports: us */
+		return hub_auth_check(conn_hub(wsi), wsi, role,
+				      role == HUB_KITCHEN ? "a kitchen" : "an eater");
+	default:
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
+}
+
+static int hub_kitchen_callback(struct lws *wsi, enum lws_callback_reasons reason,
+				void *user, void *in, size_t len)
+{
+	return conn_callback(wsi, reason, user, in, len, HUB_KITCHEN);
+}
+
+static int hub_eater_callback(struct lws *wsi, enum lws_callback_reasons reason,
+			      void *user, void *in, size_t len)
+{
+	return conn_callback(wsi, reason, user, in, len, HUB_EATER);
+}
+
+/* The WebSocket protocol comes first in each list: clients of the original
+ * hub ask for no subprotocol, and lws then picks the vhost's first one.
+ * Plain HTTP on the eater port (the dashboard, /metrics) goes to the HTTP
+ * protocol, which the eater vhost mounts at "/". */
+const struct lws_protocols hub_kitchen_protocols[] = {
+	{ "dumpling-kitchen", hub_kitchen_callback, sizeof(struct hub_conn), 16384, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+const struct lws_protocols hub_eater_protocols[] = {
+	{ "dumpling-eater", hub_eater_callback, sizeof(struct hub_conn), 16384, 0, NULL, 0 },
+	HUB_HTTP_PROTOCOL,
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};

@@ -1,0 +1,172 @@
+/* GET /metrics: the hub's numbers for Prometheus, the same ones the
+ * SystemStatusChef dumpling carries. Totals since start are counters; what
+ * is connected or queued right now is a gauge. Per-connection series are
+ * labelled with the name from the hello and the peer's address, because two
+ * kitchens (or eaters) may well share a name; they come and go with their
+ * connections, as Prometheus expects of per-target series. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cjson/cJSON.h>
+
+#include "hub.h"
+#include "hub_metrics.h"
+#include "base/util.h"
+
+#define METRIC_PREFIX "dumplings_hub_"
+
+/* ---- the hub as a whole ------------------------------------------------- */
+
+struct hub_metric {
+	const char *name, *type, *help;
+	double (*value)(struct hub *hub);
+};
+
+static double m_uptime(struct hub *h)
+{
+	return round((monotonic_seconds() - h->start) * 1e3) / 1e3;
+}
+
+static double m_kitchens(struct hub *h) { return h->nkitchens; }
+static double m_eaters(struct hub *h) { return h->neaters; }
+static double m_in(struct hub *h) { return h->total_in; }
+static double m_out(struct hub *h) { return h->total_out; }
+static double m_dropped(struct hub *h) { return h->dropped; }
+static double m_invalid(struct hub *h) { return h->invalid; }
+static double m_oversized(struct hub *h) { return h->oversized; }
+static double m_no_hello(struct hub *h) { return h->no_hello; }
+static double m_bad_hello(struct hub *h) { return h->bad_hello; }
+static double m_culled(struct hub *h) { return h->culled; }
+static double m_kitchens_401(struct hub *h) { return h->unauthorized[HUB_KITCHEN]; }
+static double m_eaters_401(struct hub *h) { return h->unauthorized[HUB_EATER]; }
+static double m_queue(struct hub *h) { return hub_fanout_used(h); }
+static double m_queue_cap(struct hub *h) { return h->cfg.queue_len; }
+static double m_queue_bytes(struct hub *h) { return h->ring_bytes; }
+static double m_queue_bytes_cap(struct hub *h) { return h->cfg.queue_bytes; }
+
+static const struct hub_metric hub_metrics[] = {
+	{ "uptime_seconds", "gauge", "Seconds since the hub started.", m_uptime },
+	{ "kitchens", "gauge", "Kitchens connected (their hello received).", m_kitchens },
+	{ "eaters", "gauge", "Eaters connected (their hello received).", m_eaters },
+	{ "dumplings_in_total", "counter", "Valid dumplings received from kitchens.", m_in },
+	{ "dumplings_out_total", "counter", "Dumplings sent to eaters.", m_out },
+	{ "dumplings_dropped_total", "counter",
+	  "Dumplings dropped for eaters that fell a full queue behind.", m_dropped },
+	{ "dumplings_invalid_total", "counter",
+	  "Messages from kitchens dropped as invalid dumplings.", m_invalid },
+	{ "messages_oversized_total", "counter",
+	  "Connections closed for a message over --max-message.", m_oversized },
+	{ "hellos_missing_total", "counter",
+	  "Connections closed for sending no hello in time.", m_no_hello },
+	{ "hellos_invalid_total", "counter",
+	  "Connections closed for a hello that is not a JSON object.", m_bad_hello },
+	{ "eaters_disconnected_slow_total", "counter",
+	  "Eaters disconnected for being too slow (--slow-eater disconnect).", m_culled },
+	{ "kitchens_unauthorized_total", "counter",
+	  "Kitchen upgrades refused with 401 (no token or a wrong one).", m_kitchens_401 },
+	{ "eaters_unauthorized_total", "counter",
+	  "Eater upgrades and /metrics requests refused with 401.", m_eaters_401 },
+	{ "queue_dumplings", "gauge", "Dumplings held in the eaters' queue.", m_queue },
+	{ "queue_capacity_dumplings", "gauge", "Dumplings the queue may hold (--queue).",
+	  m_queue_cap },
+	{ "queue_bytes", "gauge", "Bytes held in the eaters' queue.", m_queue_bytes },
+	{ "queue_capacity_bytes", "gauge", "Bytes the queue may hold (--queue-bytes).",
+	  m_queue_bytes_cap },
+};
+
+/* ---- one series per connection -------------------------------------------- */
+
+struct conn_metric {
+	const char *name, *type, *help;
+	enum hub_role role;
+	double (*value)(struct hub *hub, struct hub_conn *c);
+};
+
+static double c_in(struct hub *h, struct hub_conn *c) { return c->in; }
+static double c_invalid(struct hub *h, struct hub_conn *c) { return c->invalid; }
+static double c_out(struct hub *h, struct hub_conn *c) { return c->out; }
+static double c_dropped(struct hub *h, struct hub_conn *c) { return c->dropped; }
+static double c_depth(struct hub *h, struct hub_conn *c) { return hub_fanout_depth(h, c); }
+
+static const struct conn_metric conn_metrics[] = {
+	{ "kitchen_dumplings_in_total", "counter",
+	  "Valid dumplings received from each kitchen.", HUB_KITCHEN, c_in },
+	{ "kitchen_dumplings_invalid_total", "counter",
+	  "Invalid dumplings dropped from each kitchen.", HUB_KITCHEN, c_invalid },
+	{ "eater_dumplings_out_total", "counter",
+	  "Dumplings sent to each eater.", HUB_EATER, c_out },
+	{ "eater_dumplings_dropped_total", "counter",
+	  "Dumplings dropped for each eater because it fell behind.", HUB_EATER, c_dropped },
+	{ "eater_queue_depth", "gauge",
+	  "Dumplings waiting in the queue for each eater.", HUB_EATER, c_depth },
+};
+
+static void metric_header(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP " METRIC_PREFIX "%s %s\n", name, help);
+	fprintf(f, "# TYPE " METRIC_PREFIX "%s %s\n", name, type);
+}
+
+/* Label values escape exactly backslash, double quote and newline. */
+static void label_value(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fputc('\\', f);
+		if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+static const char *hello_name(const struct hub_conn *c)
+{
+	const char *key = c->role == HUB_KITCHEN ? "kitchen_name" : "eater_name";
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(c->hello, key);
+
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static void conn_sample(FILE *f, struct hub *hub, const struct conn_metric *m,
+			struct hub_conn *c)
+{
+	fprintf(f, METRIC_PREFIX "%s{%s=\"", m->name,
+		m->role == HUB_KITCHEN ? "kitchen" : "eater");
+	label_value(f, hello_name(c));
+	fprintf(f, "\",peer=\"%s:%d\"} %.15g\n", c->host, c->port, m->value(hub, c));
+}
+
+/* Only connections that said hello count, as in the status dumpling. */
+static void conn_family(FILE *f, struct hub *hub, const struct conn_metric *m)
+{
+	struct hub_conn *c = m->role == HUB_KITCHEN ? hub->kitchens : hub->eaters;
+
+	metric_header(f, m->name, m->type, m->help);
+	for (; c; c = c->next)
+		if (m->role == HUB_KITCHEN ? c->greeted : c->fed)
+			conn_sample(f, hub, m, c);
+}
+
+char *hub_metrics_text(struct hub *hub, size_t *len)
+{
+	char *text = NULL;
+	FILE *f = open_memstream(&text, len);
+
+	if (!f)
+		return NULL;
+	for (size_t i = 0; i < sizeof hub_metrics / sizeof *hub_metrics; i++) {
+		const struct hub_metric *m = &hub_metrics[i];
+
+		metric_header(f, m->name, m->type, m->help);
+		fprintf(f, METRIC_PREFIX "%s %.15g\n", m->name, m->value(hub));
+	}
+	for (size_t i = 0; i < sizeof conn_metrics / sizeof *conn_metrics; i++)
+		conn_family(f, hub, &conn_metrics[i]);
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}

@@ -1,0 +1,91 @@
+/* Filling batches: copying each packet's bytes, stamping and decoding it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+#include "base/util.h"
+
+/* Under AddressSanitizer each packet is followed by a poisoned gap, so a
+ * decoder read past the captured bytes is caught instead of landing in the
+ * next packet. */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+enum { PACKET_GAP = 64 };
+#define poison(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define unpoison(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+enum { PACKET_GAP = 0 };
+#define poison(p, n) ((void)(p), (void)(n))
+#define unpoison(p, n) ((void)(p), (void)(n))
+#endif
+
+struct batch *batch_new(void)
+{
+	struct batch *b = xcalloc(1, sizeof *b);
+
+	b->arena = xmalloc(BATCH_ARENA);
+	return b;
+}
+
+void batch_free(struct batch *b)
+{
+	if (!b)
+		return;
+	unpoison(b->arena, BATCH_ARENA);
+	free(b->arena);
+	free(b);
+}
+
+void batch_clear(struct batch *b)
+{
+	unpoison(b->arena, BATCH_ARENA);
+	b->n = 0;
+	b->used = 0;
+}
+
+int batch_has_room(const struct batch *b, uint32_t caplen)
+{
+	if (caplen > MAX_SNAPLEN)
+		caplen = MAX_SNAPLEN;
+	return b->n < BATCH_PACKETS && b->used + caplen + PACKET_GAP <= BATCH_ARENA;
+}
+
+/* A stamp in whole microseconds becomes the double nearest to the decimal
+ * "sec.usec", which prints back exactly and quickly; finer stamps keep what
+ * a double can hold. Files are opened for nanoseconds, so a microsecond
+ * capture arrives here as nanoseconds ending in 000. */
+static double packet_time(const struct capture_source *src, const struct timeval *ts)
+{
+	long long frac = ts->tv_usec;
+
+	if (src->tick == 1e-9 && frac % 1000 == 0)
+		frac /= 1000;
+	else if (src->tick == 1e-9)
+		return ts->tv_sec + frac * 1e-9;
+	return (double)(ts->tv_sec * 1000000LL + frac) / 1e6;
+}
+
+void batch_add(struct batch *b, const struct capture_source *src, int source,
+	       const struct pcap_pkthdr *h, const u_char *bytes)
+{
+	struct dpl_packet *pkt = &b->pkts[b->n++];
+	uint32_t caplen = h->caplen > MAX_SNAPLEN ? MAX_SNAPLEN : h->caplen;
+
+	memcpy(b->arena + b->used, bytes, caplen);
+	pkt->data = b->arena + b->used;
+	b->used += caplen;
+	poison(b->arena + b->used, PACKET_GAP);
+	b->used += PACKET_GAP;
+	pkt->caplen = caplen;
+	pkt->wirelen = h->len;
+	pkt->time = packet_time(src, &h->ts);
+	pkt->source = (uint16_t)source;
+	packet_decode(pkt, src->linktype);
+}
+
+void batch_decode_questions(struct batch *b, struct dpl_dns *scratch)
+{
+	for (int i = 0; i < b->n; i++)
+		b->used += packet_decode_question(&b->pkts[i], scratch, (char *)b->arena + b->used,
+						  BATCH_ARENA - b->used);
+}

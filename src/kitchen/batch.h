@@ -1,0 +1,37 @@
+#ifndef BATCH_H
+#define BATCH_H
+
+#include <stdint.h>
+
+#include <pcap/pcap.h>
+
+#include "capture.h"
+#include "decode/packet.h"
+
+/* A batch of packets, their bytes copied into one arena and decoded: the
+ * unit the chefs run on, so the Lua runtime is entered once per batch. */
+enum { BATCH_PACKETS = 256, BATCH_ARENA = 1 << 20, MAX_SNAPLEN = 262144 };
+
+struct batch {
+	struct dpl_packet pkts[BATCH_PACKETS];
+	uint8_t *arena;
+	size_t used;
+	int n;
+};
+
+struct batch *batch_new(void);
+void batch_free(struct batch *b);
+void batch_clear(struct batch *b);
+
+/* Whether a packet of caplen captured bytes still fits. */
+int batch_has_room(const struct batch *b, uint32_t caplen);
+
+/* Copy a packet in and decode it; there must be room. */
+void batch_add(struct batch *b, const struct capture_source *src, int source,
+	       const struct pcap_pkthdr *h, const u_char *bytes);
+
+/* Decode the first DNS question of each packet ahead, into the arena's
+ * free space, for a thread that has time to spare while the chefs run. */
+void batch_decode_questions(struct batch *b, struct dpl_dns *scratch);
+
+#endif

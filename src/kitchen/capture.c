@@ -1,0 +1,139 @@
+/* Opening capture sources with libpcap. Timestamps are asked for in
+ * nanoseconds where the source can give them; src->tick says what the
+ * tv_usec field really counts. */
+#include <string.h>
+
+#include "capture.h"
+#include "base/log.h"
+
+static int set_filter(struct capture_source *src, const char *filter)
+{
+	struct bpf_program prog;
+
+	if (!filter)
+		filter = pcap_datalink(src->pcap) == DLT_EN10MB ? CAPTURE_DEFAULT_FILTER_ETHERNET
+								 : CAPTURE_DEFAULT_FILTER;
+	src->filter = filter;
+	if (!*filter)
+		return 0;
+	if (pcap_compile(src->pcap, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+		log_error("bad filter '%s': %s", filter, pcap_geterr(src->pcap));
+		return -1;
+	}
+	if (pcap_setfilter(src->pcap, &prog) < 0) {
+		log_error("%s: cannot set filter '%s': %s", src->name, filter,
+			  pcap_geterr(src->pcap));
+		pcap_freecode(&prog);
+		return -1;
+	}
+	pcap_freecode(&prog);
+	return 0;
+}
+
+static void set_tick(struct capture_source *src)
+{
+	src->tick = pcap_get_tstamp_precision(src->pcap) == PCAP_TSTAMP_PRECISION_NANO
+		? 1e-9 : 1e-6;
+	src->linktype = pcap_datalink(src->pcap);
+}
+
+int capture_open_file(struct capture_source *src, const char *path,
+		      const struct capture_options *opt)
+{
+	char err[PCAP_ERRBUF_SIZE];
+
+	memset(src, 0, sizeof *src);
+	src->name = path;
+	src->is_file = 1;
+	src->pcap = pcap_open_offline_with_tstamp_precision(path,
+		PCAP_TSTAMP_PRECISION_NANO, err);
+	if (!src->pcap) {
+		log_error("cannot read capture file %s: %s", path, err);
+		return -1;
+	}
+	set_tick(src);
+	if (set_filter(src, opt->filter) < 0) {
+		capture_close(src);
+		return -1;
+	}
+	return 0;
+}
+
+static void report_activate(struct capture_source *src, int rc)
+{
+	const char *detail = pcap_geterr(src->pcap);
+
+	switch (rc) {
+	case PCAP_ERROR_NO_SUCH_DEVICE:
+		log_error("interface %s: no such interface", src->name);
+		break;
+	case PCAP_ERROR_PERM_DENIED:
+		log_error("interface %s: permission denied (capturing needs root or "
+			  "CAP_NET_RAW): %s", src->name, detail);
+		break;
+	default:
+		log_error("interface %s: %s%s%s", src->name, pcap_statustostr(rc),
+			  *detail ? ": " : "", detail);
+	}
+}
+
+static int activate_live(struct capture_source *src, const struct capture_options *opt)
+{
+	int rc;
+
+	pcap_set_snaplen(src->pcap, opt->snaplen);
+	pcap_set_promisc(src->pcap, opt->promisc);
+	/* Deliver in bulk, but never hold a packet longer than 100 ms. */
+	pcap_set_timeout(src->pcap, 100);
+	pcap_set_buffer_size(src->pcap, opt->buffer_bytes);
+	pcap_set_tstamp_precision(src->pcap, PCAP_TSTAMP_PRECISION_NANO);
+	rc = pcap_activate(src->pcap);
+	if (rc < 0) {
+		report_activate(src, rc);
+		return -1;
+	}
+	if (rc > 0)
+		log_warn("interface %s: %s", src->name, pcap_statustostr(rc));
+	return 0;
+}
+
+int capture_open_live(struct capture_source *src, const char *iface,
+		      const struct capture_options *opt)
+{
+	char err[PCAP_ERRBUF_SIZE];
+
+	memset(src, 0, sizeof *src);
+	src->name = iface;
+	src->pcap = pcap_create(iface, err);
+	if (!src->pcap) {
+		log_error("interface %s: %s", iface, err);
+		return -1;
+	}
+	if (activate_live(src, opt) < 0 || set_filter(src, opt->filter) < 0) {
+		capture_close(src);
+		return -1;
+	}
+	if (pcap_setnonblock(src->pcap, 1, err) < 0) {
+		log_error("interface %s: %s", iface, err);
+		capture_close(src);
+		return -1;
+	}
+	set_tick(src);
+	return 0;
+}
+
+void capture_close(struct capture_source *src)
+{
+	if (src->pcap)
+		pcap_close(src->pcap);
+	src->pcap = NULL;
+}
+
+unsigned long capture_dropped(struct capture_source *src)
+{
+	struct pcap_stat st;
+
+	if (src->is_file || !src->pcap || pcap_stats(src->pcap, &st) < 0)
+		return 0;
+	return st.ps_drop + st.ps_ifdrop;
+}

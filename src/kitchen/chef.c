@@ -1,0 +1,642 @@
+/* The chef runtime, C side: owns the LuaJIT state, hands batches of decoded
+ * packets to the Lua runtime (lua/dumplings/runtime.lua, linked in as
+ * source), and turns what the chefs returned into dumplings for the sink.
+ *
+ * One lua_pcall per batch, not per packet: the Lua side loops over the
+ * batch and catches handler errors itself, resuming with the next chef. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "chef.h"
+#include "guard.h"
+#include "base/log.h"
+#include "luapool.h"
+#include "printer.h"
+#include "serialize.h"
+#include "base/util.h"
+
+#include "lua_cdef.h"
+#include "lua_runtime.h"
+
+/* What the C side keeps per chef name: its name as a JSON string for the
+ * envelope, and its error accounting, so one noisy chef cannot hide
+ * another. */
+struct chef_entry {
+	char *name;
+	char *quoted;
+	struct log_limit limit;
+};
+
+/* A loaded chef file and the revision (content hash) running now. */
+struct chef_file {
+	char *path;
+	char rev[9];
+};
+
+struct chef_runtime {
+	lua_State *L;
+	struct lua_pool *pool;	/* L's memory */
+	int ref_runtime;	/* the table runtime.lua returned */
+	int ref_out;		/* its output array */
+	struct chef_options opt;
+	struct dpl_api api;
+	struct dpl_dns dns_scratch;
+	struct printer *printer;	/* prints and sends the dumplings */
+	unsigned long unserializable;	/* results the walk refused */
+	struct chef_stats stats;	/* printer's counts added by chef_runtime_stats() */
+	struct chef_entry *entries;
+	int nentries, last_entry;
+	char *kitchen_quoted;
+	const char **names;
+	int nnames;
+	struct chef_file *files;	/* every chef file loaded, in order */
+	int nfiles;
+	struct guard *guard;
+};
+
+static int push_runtime_fn(struct chef_runtime *rt, const char *name)
+{
+	lua_rawgeti(rt->L, LUA_REGISTRYINDEX, rt->ref_runtime);
+	lua_getfield(rt->L, -1, name);
+	lua_remove(rt->L, -2);
+	return lua_gettop(rt->L);
+}
+
+static void push_config(struct chef_runtime *rt)
+{
+	lua_State *L = rt->L;
+
+	lua_createtable(L, 0, 6);
+	lua_pushlightuserdata(L, NULL);
+	lua_setfield(L, -2, "null");
+	lua_pushstring(L, dumplings_version);
+	lua_setfield(L, -2, "version");
+	lua_pushstring(L, GUARD_TIMEOUT_MARK);
+	lua_setfield(L, -2, "timeout_mark");
+	lua_pushnumber(L, rt->opt.poke_interval);
+	lua_setfield(L, -2, "interval");
+	lua_pushboolean(L, rt->opt.packet_time_pokes);
+	lua_setfield(L, -2, "packet_time_pokes");
+	lua_pushstring(L, rt->opt.kitchen_name);
+	lua_setfield(L, -2, "kitchen");
+	lua_createtable(L, rt->opt.nsources, 0);
+	for (int i = 0; i < rt->opt.nsources; i++) {
+		lua_pushstring(L, rt->opt.sources[i]);
+		lua_rawseti(L, -2, i + 1);
+	}
+	lua_setfield(L, -2, "sources");
+}
+
+/* An error outside any pcall; Lua exits after this returns. */
+static int lua_panic(lua_State *L)
+{
+	log_error("chef runtime: unprotected Lua error: %s", lua_tostring(L, -1));
+	return 0;
+}
+
+static int start_lua(struct chef_runtime *rt)
+{
+	lua_State *L;
+
+	rt->pool = lua_pool_new();
+	L = lua_newstate(lua_pool_alloc, rt->pool);
+	if (!L) {
+		log_error("cannot create a Lua state (out of memory)");
+		return -1;
+	}
+	lua_atpanic(L, lua_panic);
+	rt->L = L;
+	luaL_openlibs(L);
+	/* Chefs make much short-lived garbage and keep little: a longer pause
+	 * between collections means far fewer marks of the same live data. */
+	lua_gc(L, LUA_GCSETPAUSE, 400);
+	if (luaL_loadbuffer(L, dumplings_runtime, sizeof dumplings_runtime - 1,
+			    "=dumplings/runtime")) {
+		log_error("loading the Lua runtime: %s", lua_tostring(L, -1));
+		return -1;
+	}
+	lua_pushstring(L, packet_cdef);
+	lua_pushlightuserdata(L, &rt->api);
+	push_config(rt);
+	if (lua_pcall(L, 3, 1, 0)) {
+		log_error("starting the Lua runtime: %s", lua_tostring(L, -1));
+		return -1;
+	}
+	lua_getfield(L, -1, "out");
+	rt->ref_out = luaL_ref(L, LUA_REGISTRYINDEX);
+	rt->ref_runtime = luaL_ref(L, LUA_REGISTRYINDEX);
+	return 0;
+}
+
+static void name_packet_chefs(void *owner, int n, const char **names)
+{
+	struct chef_runtime *rt = owner;
+
+	guard_name_chefs(rt->guard, n, names);
+}
+
+struct chef_runtime *chef_runtime_new(const struct chef_options *opt)
+{
+	struct chef_runtime *rt = xcalloc(1, sizeof *rt);
+
+	rt->opt = *opt;
+	rt->kitchen_quoted = serialize_quoted(opt->kitchen_name);
+	rt->api.dns_decode = dns_decode;
+	rt->api.format_mac = format_mac;
+	rt->api.format_ip4 = format_ip4;
+	rt->api.format_ip6 = format_ip6;
+	rt->api.dns_scratch = &rt->dns_scratch;
+	rt->api.owner = rt;
+	rt->api.name_packet_chefs = name_packet_chefs;
+	if (start_lua(rt) < 0) {
+		chef_runtime_free(rt);
+		return NULL;
+	}
+	if (opt->time_limit > 0)
+		rt->guard = guard_new(rt->L, opt->time_limit, &rt->api.running_chef);
+	if (opt->sink)
+		rt->printer = printer_start(opt->sink);
+	return rt;
+}
+
+void chef_runtime_set_sink(struct chef_runtime *rt, struct sink *sink)
+{
+	printer_stop(rt->printer);
+	rt->opt.sink = sink;
+	rt->printer = sink ? printer_start(sink) : NULL;
+}
+
+void chef_runtime_free(struct chef_runtime *rt)
+{
+	if (!rt)
+		return;
+	guard_free(rt->guard);
+	printer_stop(rt->printer);
+	if (rt->L)
+		lua_close(rt->L);
+	lua_pool_free(rt->pool);
+	dns_free(&rt->dns_scratch);
+	for (int i = 0; i < rt->nentries; i++) {
+		free(rt->entries[i].name);
+		free(rt->entries[i].quoted);
+	}
+	free(rt->entries);
+	free(rt->kitchen_quoted);
+	for (int i = 0; i < rt->nnames; i++)
+		free((char *)rt->names[i]);
+	free(rt->names);
+	for (int i = 0; i < rt->nfiles; i++)
+		free(rt->files[i].path);
+	free(rt->files);
+	free(rt);
+}
+
+/* The whole of a chef file, or NULL after logging. */
+static char *read_chef_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0, n = 0, got;
+
+	if (!f) {
+		log_error("chef file %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	do {
+		if (cap - n < 4096)
+			buf = xrealloc(buf, cap = cap ? cap * 2 : 16384);
+		got = fread(buf + n, 1, cap - n, f);
+		n += got;
+	} while (got > 0);
+	if (ferror(f)) {
+		log_error("chef file %s: read error", path);
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	*len = n;
+	return buf;
+}
+
+/* A short hash of a chef file's content (32-bit FNV-1a, in hex): the chef
+ * revision that every dumpling carries as metadata.chef_rev. */
+static void content_rev(const char *s, size_t n, char rev[9])
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	snprintf(rev, 9, "%08x", h);
+}
+
+static struct chef_file *find_file(struct chef_runtime *rt, const char *path)
+{
+	for (int i = 0; i < rt->nfiles; i++)
+		if (!strcmp(rt->files[i].path, path))
+			return &rt->files[i];
+	return NULL;
+}
+
+/* Call runtime.fn(path, source, rev, list_only) with the file's source,
+ * leaving its two results on the stack. When unchanged_rev is given and the
+ * file's revision equals it, nothing is called and 1 is returned. Returns
+ * 0, or -1 with the error message on the stack (*err points at it) or,
+ * when the file could not be read, nothing on the stack and *err NULL. */
+static int call_with_source(struct chef_runtime *rt, const char *fn, const char *path,
+			    int list_only, const char *unchanged_rev, char rev[9],
+			    const char **err)
+{
+	size_t len;
+	char *source = read_chef_file(path, &len);
+
+	*err = NULL;
+	if (!source)
+		return -1;
+	content_rev(source, len, rev);
+	if (unchanged_rev && !strcmp(unchanged_rev, rev)) {
+		free(source);
+		return 1;
+	}
+	push_runtime_fn(rt, fn);
+	lua_pushstring(rt->L, path);
+	lua_pushlstring(rt->L, source, len);
+	lua_pushstring(rt->L, rev);
+	lua_pushboolean(rt->L, list_only);
+	free(source);
+	if (lua_pcall(rt->L, 4, 2, 0)) {
+		*err = lua_tostring(rt->L, -1);
+		return -1;
+	}
+	return 0;
+}
+
+/* runtime.load(); leaves its result (the chefs found) on the stack and
+ * returns how many, or -1 after logging. */
+static int call_load(struct chef_runtime *rt, const char *path, int list_only, char rev[9])
+{
+	const char *err;
+
+	if (call_with_source(rt, "load", path, list_only, NULL, rev, &err) < 0) {
+		if (err) {
+			log_error("chef file %s: %s", path, err);
+			lua_pop(rt->L, 1);
+		}
+		return -1;
+	}
+	lua_pop(rt->L, 1);	/* load has one result; the second is nil */
+	return (int)lua_objlen(rt->L, -1);
+}
+
+static void remember_file(struct chef_runtime *rt, const char *path, const char rev[9])
+{
+	struct chef_file *f = find_file(rt, path);
+
+	if (!f) {
+		rt->files = xrealloc(rt->files, (rt->nfiles + 1) * sizeof *rt->files);
+		f = &rt->files[rt->nfiles++];
+		f->path = xstrdup(path);
+	}
+	memcpy(f->rev, rev, 9);
+}
+
+static void refresh_names(struct chef_runtime *rt)
+{
+	lua_State *L = rt->L;
+	int n;
+
+	for (int i = 0; i < rt->nnames; i++)
+		free((char *)rt->names[i]);
+	push_runtime_fn(rt, "chef_names");
+	lua_call(L, 0, 1);
+	n = (int)lua_objlen(L, -1);
+	rt->names = xrealloc(rt->names, (n ? n : 1) * sizeof *rt->names);
+	for (int i = 0; i < n; i++) {
+		lua_rawgeti(L, -1, i + 1);
+		rt->names[i] = xstrdup(lua_tostring(L, -1));
+		lua_pop(L, 1);
+	}
+	rt->nnames = n;
+	lua_pop(L, 1);
+}
+
+int chef_runtime_load(struct chef_runtime *rt, const char *path)
+{
+	char rev[9];
+	int n = call_load(rt, path, 0, rev), registered = 0;
+
+	if (n < 0)
+		return -1;
+	for (int i = 1; i <= n; i++) {
+		lua_rawgeti(rt->L, -1, i);
+		lua_getfield(rt->L, -1, "assignable");
+		registered += lua_toboolean(rt->L, -1);
+		lua_pop(rt->L, 2);
+	}
+	lua_pop(rt->L, 1);
+	remember_file(rt, path, rev);
+	refresh_names(rt);
+	return registered;
+}
+
+int chef_runtime_list(struct chef_runtime *rt, const char *path)
+{
+	char rev[9];
+	int n = call_load(rt, path, 1, rev);
+
+	if (n < 0)
+		return -1;
+	for (int i = 1; i <= n; i++) {
+		lua_rawgeti(rt->L, -1, i);
+		lua_getfield(rt->L, -1, "name");
+		lua_getfield(rt->L, -2, "assignable");
+		printf("%s\t%s%s\n", lua_tostring(rt->L, -2), path,
+		       lua_toboolean(rt->L, -1) ? "" : "\t(not assignable)");
+		lua_pop(rt->L, 3);
+	}
+	lua_pop(rt->L, 1);
+	return n;
+}
+
+const char *const *chef_runtime_names(struct chef_runtime *rt, int *n)
+{
+	*n = rt->nnames;
+	return rt->names;
+}
+
+const struct chef_stats *chef_runtime_stats(struct chef_runtime *rt)
+{
+	unsigned long failed = 0;
+
+	if (rt->printer) {
+		printer_wait(rt->printer);
+		printer_counts(rt->printer, &rt->stats.dumplings, &failed);
+	}
+	rt->stats.serialize_errors = rt->unserializable + failed;
+	return &rt->stats;
+}
+
+int chef_runtime_sink_gone(struct chef_runtime *rt)
+{
+	return rt->printer && printer_sink_gone(rt->printer);
+}
+
+/* Chefs are few, and the last one asked for is usually asked again. */
+static struct chef_entry *chef_entry(struct chef_runtime *rt, const char *chef)
+{
+	int last = rt->last_entry;
+	struct chef_entry *e;
+
+	if (last < rt->nentries && !strcmp(rt->entries[last].name, chef))
+		return &rt->entries[last];
+	for (int i = 0; i < rt->nentries; i++)
+		if (!strcmp(rt->entries[i].name, chef))
+			return &rt->entries[rt->last_entry = i];
+	rt->entries = xrealloc(rt->entries, (rt->nentries + 1) * sizeof *rt->entries);
+	e = &rt->entries[rt->nentries];
+	memset(e, 0, sizeof *e);
+	e->name = xstrdup(chef);
+	e->quoted = serialize_quoted(chef);
+	rt->last_entry = rt->nentries++;
+	return e;
+}
+
+static void report_chef_error(struct chef_runtime *rt, const char *chef,
+			      const char *what, const char *why)
+{
+	unsigned long suppressed;
+
+	if (!log_allow(&chef_entry(rt, chef)->limit, &suppressed))
+		return;
+	if (suppressed)
+		log_error("chef %s: %s: %s (%lu similar errors not shown)", chef, what,
+			  why, suppressed);
+	else
+		log_error("chef %s: %s: %s", chef, what, why);
+}
+
+/* Build the tree of the value on top of the stack into the job; the
+ * printer thread spells it out and sends it. */
+static void emit_dumpling(struct chef_runtime *rt, struct print_job *job, const char *chef,
+			  const char *rev, const char *driver)
+{
+	const struct cJSON *payload;
+	const struct chef_entry *e;
+	const char *why;
+
+	payload = serialize_tree(rt->L, -1, &job->arena, &why);
+	if (!payload) {
+		rt->unserializable++;
+		report_chef_error(rt, chef, "dumpling skipped", why);
+		return;
+	}
+	e = chef_entry(rt, chef);
+	printer_add(job, payload, e->name, e->quoted, rt->kitchen_quoted, driver, rev);
+}
+
+/* Serialize what runtime.lua left in its output array, four slots a
+ * dumpling: chef, revision, driver, value. Driver "error" carries a
+ * handler's error message instead. */
+static void drain_output(struct chef_runtime *rt, int nslots)
+{
+	lua_State *L = rt->L;
+	struct print_job *job;
+	int out;
+
+	if (nslots < 4)
+		return;
+	job = rt->printer ? printer_job(rt->printer) : NULL;
+	lua_rawgeti(L, LUA_REGISTRYINDEX, rt->ref_out);
+	out = lua_gettop(L);
+	for (int k = 1; k + 3 <= nslots; k += 4) {
+		const char *chef, *rev, *driver;
+
+		for (int i = 0; i < 4; i++)
+			lua_rawgeti(L, out, k + i);
+		chef = lua_tostring(L, -4);
+		rev = lua_tostring(L, -3);
+		driver = lua_tostring(L, -2);
+		if (!strcmp(driver, "error")) {
+			rt->stats.handler_errors++;
+			report_chef_error(rt, chef, "error", lua_tostring(L, -1));
+		} else if (job) {
+			emit_dumpling(rt, job, chef, rev, driver);
+		}
+		lua_pop(L, 4);
+	}
+	lua_pop(L, 1);
+	if (job)
+		printer_submit(rt->printer);
+}
+
+/* Call a runtime function already on the stack with nargs arguments; it
+ * returns the number of output slots to drain. */
+static void call_and_drain(struct chef_runtime *rt, const char *what, int nargs)
+{
+	int nslots;
+
+	if (lua_pcall(rt->L, nargs, 1, 0)) {
+		log_error("chef runtime (%s): %s", what, lua_tostring(rt->L, -1));
+		lua_pop(rt->L, 1);
+		return;
+	}
+	nslots = (int)lua_tointeger(rt->L, -1);
+	lua_pop(rt->L, 1);
+	drain_output(rt, nslots);
+}
+
+/* Lua's heap, checked between batches: over the limit even after a full
+ * collection, the chef holding the most is disabled. The allocator does
+ * not enforce the limit: a failed allocation inside a handler would be an
+ * error in whichever chef allocated next, not in the one hoarding. A chef
+ * that allocates without end inside one handler call also runs without
+ * end, and the time guard deals with it. */
+static void check_memory(struct chef_runtime *rt)
+{
+	lua_State *L = rt->L;
+	size_t limit_kib = rt->opt.memory_limit / 1024;
+	const char *name;
+	double held;
+	int nslots;
+
+	if (!limit_kib || (size_t)lua_gc(L, LUA_GCCOUNT, 0) <= limit_kib)
+		return;
+	lua_gc(L, LUA_GCCOLLECT, 0);
+	if ((size_t)lua_gc(L, LUA_GCCOUNT, 0) <= limit_kib)
+		return;
+	push_runtime_fn(rt, "disable_heaviest");
+	if (lua_pcall(L, 0, 3, 0)) {
+		log_error("chef memory limit: %s", lua_tostring(L, -1));
+		lua_pop(L, 1);
+		return;
+	}
+	name = lua_tostring(L, -3);
+	held = lua_tonumber(L, -2);
+	nslots = (int)lua_tointeger(L, -1);
+	if (name)
+		log_error("chef %s disabled: Lua memory over the limit of %zu MiB, and it held "
+			  "about %.0f MiB", name, limit_kib / 1024, held / 1048576);
+	lua_pop(L, 3);
+	lua_gc(L, LUA_GCCOLLECT, 0);
+	drain_output(rt, nslots);
+}
+
+void chef_runtime_batch(struct chef_runtime *rt, struct dpl_packet *pkts, int n)
+{
+	int nslots;
+
+	if (n <= 0)
+		return;
+	push_runtime_fn(rt, "run_batch");
+	lua_pushlightuserdata(rt->L, pkts);
+	lua_pushinteger(rt->L, n);
+	guard_enter(rt->guard);
+	if (lua_pcall(rt->L, 2, 1, 0)) {
+		guard_leave(rt->guard);
+		log_error("chef runtime (packets): %s", lua_tostring(rt->L, -1));
+		lua_pop(rt->L, 1);
+		return;
+	}
+	guard_leave(rt->guard);
+	nslots = (int)lua_tointeger(rt->L, -1);
+	lua_pop(rt->L, 1);
+	drain_output(rt, nslots);
+	check_memory(rt);
+}
+
+void chef_runtime_poke(struct chef_runtime *rt)
+{
+	push_runtime_fn(rt, "poke");
+	call_and_drain(rt, "interval", 0);
+}
+
+/* "DNSLookupChef 1a2b3c4d -> 5e6f7a8b, ArpChef new" from runtime.reload's
+ * report, for the log. */
+static void describe_reload(lua_State *L, int report, const char *rev, char *buf, size_t len)
+{
+	size_t used = 0;
+	int n = (int)lua_objlen(L, report);
+
+	buf[0] = '\0';
+	for (int i = 1; i <= n && used < len; i++) {
+		const char *name, *old;
+
+		lua_rawgeti(L, report, i);
+		lua_getfield(L, -1, "name");
+		lua_getfield(L, -2, "old_rev");
+		name = lua_tostring(L, -2);
+		old = lua_tostring(L, -1);
+		if (old)
+			used += snprintf(buf + used, len - used, "%s%s %s -> %s", i > 1 ? ", " : "",
+					 name, old, rev);
+		else
+			used += snprintf(buf + used, len - used, "%s%s (new) %s", i > 1 ? ", " : "",
+					 name, rev);
+		lua_pop(L, 3);
+	}
+	if (n == 0)
+		snprintf(buf, len, "no chefs left");
+}
+
+int chef_runtime_reload(struct chef_runtime *rt, const char *path, int force)
+{
+	struct chef_file *f = find_file(rt, path);
+	double start = monotonic_seconds();
+	const char *err;
+	char rev[9], what[512];
+	int rc, nslots;
+
+	/* Editors often touch a file without changing it, and one save can
+	 * raise several events: the same content is not reloaded unasked. */
+	rc = call_with_source(rt, "reload", path, 0, f && !force ? f->rev : NULL, rev, &err);
+	if (rc > 0)
+		return 0;
+	if (rc < 0) {
+		if (err) {
+			log_error("reloading %s failed, %s: %s", path,
+				  f ? "the running version stays" : "not loaded", err);
+			lua_pop(rt->L, 1);
+		}
+		return -1;
+	}
+	describe_reload(rt->L, lua_gettop(rt->L) - 1, rev, what, sizeof what);
+	log_info("reloaded %s in %.2f ms: %s", path, (monotonic_seconds() - start) * 1e3, what);
+	nslots = (int)lua_tointeger(rt->L, -1);
+	lua_pop(rt->L, 2);
+	remember_file(rt, path, rev);
+	refresh_names(rt);
+	/* Old chef tables are garbage now; collect them while it is quiet. */
+	lua_gc(rt->L, LUA_GCCOLLECT, 0);
+	drain_output(rt, nslots);
+	return 0;
+}
+
+void chef_runtime_remove(struct chef_runtime *rt, const char *path)
+{
+	struct chef_file *f = find_file(rt, path);
+
+	if (!f)
+		return;
+	push_runtime_fn(rt, "remove");
+	lua_pushstring(rt->L, path);
+	call_and_drain(rt, "remove", 1);
+	log_info("%s is gone: its chefs are retired", path);
+	free(f->path);
+	*f = rt->files[--rt->nfiles];
+	refresh_names(rt);
+}
+
+int chef_runtime_file_count(const struct chef_runtime *rt)
+{
+	return rt->nfiles;
+}
+
+const char *chef_runtime_file(const struct chef_runtime *rt, int i)
+{
+	return rt->files[i].path;
+}

@@ -1,0 +1,66 @@
+#ifndef CHEF_H
+#define CHEF_H
+
+#include "decode/packet.h"
+#include "sink.h"
+
+/* The chef runtime: one LuaJIT state running every chef of a kitchen. */
+
+struct chef_options {
+	const char *kitchen_name;
+	double poke_interval;
+	int packet_time_pokes;		/* reading files: pokes follow packet time */
+	const char *const *sources;	/* names behind dpl_packet.source */
+	int nsources;
+	struct sink *sink;
+	double time_limit;		/* seconds a batch may run; 0: unguarded */
+	size_t memory_limit;		/* bytes of Lua heap; 0: unlimited */
+};
+
+struct chef_stats {
+	unsigned long dumplings;	/* handed to the sink */
+	unsigned long handler_errors;	/* handlers that raised an error */
+	unsigned long serialize_errors;	/* results that were not JSON-able */
+};
+
+struct chef_runtime;
+
+/* opt->sink may be NULL until chef_runtime_set_sink(): the hub's hello
+ * names the chefs, so they are loaded before the sink opens. */
+struct chef_runtime *chef_runtime_new(const struct chef_options *opt);
+void chef_runtime_set_sink(struct chef_runtime *rt, struct sink *sink);
+void chef_runtime_free(struct chef_runtime *rt);
+
+/* Load a chef file and register its assignable chefs. Returns the number of
+ * chefs registered, or -1 after logging why the file was refused. */
+int chef_runtime_load(struct chef_runtime *rt, const char *path);
+
+/* Print every chef a file defines, one per line, without registering. */
+int chef_runtime_list(struct chef_runtime *rt, const char *path);
+
+/* The registered chef names, for the kitchen's hello; the array and its
+ * strings live until the runtime is freed. */
+const char *const *chef_runtime_names(struct chef_runtime *rt, int *n);
+
+/* Reload a chef file (or load a new one) between batches: the new chefs
+ * are built and checked, given their old selves through reload(old), then
+ * swapped in; on any failure the running ones stay and the error is
+ * logged. Unchanged content is skipped unless force. Returns 0 or -1. */
+int chef_runtime_reload(struct chef_runtime *rt, const char *path, int force);
+
+/* Retire the chefs of a file that went away (each makes a last interval
+ * dumpling). */
+void chef_runtime_remove(struct chef_runtime *rt, const char *path);
+
+int chef_runtime_file_count(const struct chef_runtime *rt);
+const char *chef_runtime_file(const struct chef_runtime *rt, int i);
+
+void chef_runtime_batch(struct chef_runtime *rt, struct dpl_packet *pkts, int n);
+void chef_runtime_poke(struct chef_runtime *rt);
+/* The counts so far; waits until every dumpling made has gone to the sink. */
+const struct chef_stats *chef_runtime_stats(struct chef_runtime *rt);
+
+/* Whether the sink said nobody will read again (stdout closed). */
+int chef_runtime_sink_gone(struct chef_runtime *rt);
+
+#endif

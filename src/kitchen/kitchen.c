@@ -1,0 +1,619 @@
+/* dumplings kitchen: read packets from interfaces or capture files, decode
+ * each once, run every chef over them in batches, and hand the dumplings to
+ * a sink (standard output or the hub). */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "capture.h"
+#include "chef.h"
+#include "chefpath.h"
+#include "base/log.h"
+#include "privdrop.h"
+#include "reader.h"
+#include "base/roles.h"
+#include "sink.h"
+#include "base/util.h"
+#include "watch.h"
+#include "net/wsclient.h"
+
+struct kitchen_opts {
+	const char *name;
+	int hub_given;
+	struct wsclient_target hub;
+	int to_stdout;
+	const char **ifaces;
+	int nifaces;
+	const char **files;
+	int nfiles;
+	const char **chef_args;
+	int nchef_args;
+	const char **chef_dirs;
+	int nchef_dirs;
+	int chef_list;
+	int no_reload;
+	double poke_interval;
+	double speed;			/* replay files at this pace; 0: at once */
+	const char *user;		/* -Z: run as this user once capturing */
+	double chef_timeout;
+	long chef_memory_mib;
+	struct capture_options capture;
+};
+
+struct kitchen {
+	struct kitchen_opts opt;
+	struct capture_source *sources;
+	int nsources;
+	const char **source_names;
+	struct chef_runtime *chefs;
+	struct watch *watch;
+	struct sink *sink;
+	struct batch *live;		/* the batch live capture fills */
+	unsigned long packets;
+	int failed;
+};
+
+/* Atomic rather than sig_atomic_t: the printer thread reads it too (the
+ * uplink stops waiting for room once it is set). */
+static _Atomic int stop_requested;
+static volatile sig_atomic_t reload_requested;
+
+static const char usage_text[] =
+	"usage: dumplings kitchen [-n NAME] [-H [ws[s]://]HOST:PORT | --stdout] [--token-file FILE]\n"
+	"                         [--ca FILE] [--insecure] [-i IFACE]... [-r FILE]...\n"
+	"                         [-f FILTER] [-c CHEF]... [--chef-dir DIR]... [--chef-list]\n"
+	"                         [--no-reload] [-p SECONDS] [--speed FACTOR] [-s SNAPLEN]\n"
+	"                         [--no-promisc] [-Z USER] [--chef-timeout SECONDS]\n"
+	"                         [--chef-memory MIB] [-q | -v]\n";
+
+static void usage(FILE *out)
+{
+	fputs(usage_text, out);
+}
+
+static void help(void)
+{
+	usage(stdout);
+	printf("\nSniff packets, run Lua chefs on them, and send the dumplings they make.\n\n"
+	       "  -n, --kitchen-name NAME  name in every dumpling (default: default_kitchen)\n"
+	       "  -H, --hub [ws[s]://]HOST:PORT  hub to send dumplings to (default:\n"
+	       "                           localhost:11347; wss:// for TLS)\n"
+	       WSCLIENT_OPTIONS_HELP
+	       "      --stdout             write dumplings to standard output, one per line\n"
+	       "  -i, --interface IFACE    capture on IFACE (repeatable; default: any)\n"
+	       "  -r, --read FILE          read a pcap or pcapng file (repeatable)\n"
+	       "  -f, --filter FILTER      BPF filter (default: tcp, udp or arp, tagged or not;\n"
+	       "                           an empty FILTER captures everything)\n"
+	       "  -c, --chef CHEF          chef file, or the name of a bundled chef (repeatable;\n"
+	       "                           default: every bundled chef)\n"
+	       "      --chef-dir DIR       load every *.lua in DIR, and follow the directory as\n"
+	       "                           files are added, changed and removed (repeatable)\n"
+	       "      --chef-list          list the chefs in the given (or bundled) files, then exit\n"
+	       "      --no-reload          do not reload chef files when they change\n"
+	       "  -p, --poke-interval SECS seconds between interval handlers (default: 5)\n"
+	       "      --speed FACTOR       replay files at FACTOR times their recorded pace\n"
+	       "                           (default: as fast as possible)\n"
+	       "  -s, --snaplen N          bytes captured per packet (default: 262144)\n"
+	       "      --no-promisc         do not put interfaces in promiscuous mode\n"
+	       "  -Z, --user USER          once the captures are open, run as USER\n"
+	       "      --chef-timeout SECS  a batch of packets may take this long before the\n"
+	       "                           chef running it is stopped (default: 10)\n"
+	       "      --chef-memory MIB    Lua memory the chefs may hold (default: 1024)\n"
+	       "  -q, --quiet              log errors only\n"
+	       "  -v, --verbose            log debugging detail\n"
+	       "  -h, --help               show this help\n"
+	       "  -V, --version            show the version\n");
+}
+
+static void add_arg(const char ***list, int *n, const char *arg)
+{
+	*list = xrealloc(*list, (*n + 1) * sizeof **list);
+	(*list)[(*n)++] = arg;
+}
+
+enum { OPT_STDOUT = 256, OPT_CHEF_LIST, OPT_NO_PROMISC, OPT_CHEF_DIR, OPT_NO_RELOAD,
+       OPT_SPEED, OPT_CHEF_TIMEOUT, OPT_CHEF_MEMORY };
+
+static const struct option long_opts[] = {
+	{ "kitchen-name", required_argument, NULL, 'n' },
+	{ "hub", required_argument, NULL, 'H' },
+	{ "stdout", no_argument, NULL, OPT_STDOUT },
+	{ "interface", required_argument, NULL, 'i' },
+	{ "read", required_argument, NULL, 'r' },
+	{ "filter", required_argument, NULL, 'f' },
+	{ "chef", required_argument, NULL, 'c' },
+	{ "chef-list", no_argument, NULL, OPT_CHEF_LIST },
+	{ "chef-dir", required_argument, NULL, OPT_CHEF_DIR },
+	{ "no-reload", no_argument, NULL, OPT_NO_RELOAD },
+	{ "speed", required_argument, NULL, OPT_SPEED },
+	{ "user", required_argument, NULL, 'Z' },
+	{ "chef-timeout", required_argument, NULL, OPT_CHEF_TIMEOUT },
+	{ "chef-memory", required_argument, NULL, OPT_CHEF_MEMORY },
+	{ "poke-interval", required_argument, NULL, 'p' },
+	{ "snaplen", required_argument, NULL, 's' },
+	{ "no-promisc", no_argument, NULL, OPT_NO_PROMISC },
+	WSCLIENT_LONG_OPTIONS,
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Returns -1 to go on, or the exit status. */
+static int parse_option(struct kitchen_opts *o, int c, const char *arg)
+{
+	const char *why;
+	long n;
+
+	if (wsclient_option(&o->hub, c, arg))
+		return -1;
+	switch (c) {
+	case 'n': o->name = arg; break;
+	case 'H':
+		if (wsclient_parse_hub(arg, &o->hub) < 0)
+			return log_usage(usage_text, "bad hub address '%s' (want [ws://|wss://]HOST:PORT)", arg);
+		o->hub_given = 1;
+		break;
+	case OPT_STDOUT: o->to_stdout = 1; break;
+	case 'i': add_arg(&o->ifaces, &o->nifaces, arg); break;
+	case 'r': add_arg(&o->files, &o->nfiles, arg); break;
+	case 'f': o->capture.filter = arg; break;
+	case 'c': add_arg(&o->chef_args, &o->nchef_args, arg); break;
+	case OPT_CHEF_LIST: o->chef_list = 1; break;
+	case OPT_CHEF_DIR: add_arg(&o->chef_dirs, &o->nchef_dirs, arg); break;
+	case OPT_NO_RELOAD: o->no_reload = 1; break;
+	case 'Z': o->user = arg; break;
+	case OPT_CHEF_TIMEOUT:
+		if (parse_seconds(arg, 0.01, 86400, &o->chef_timeout, &why) < 0)
+			return log_usage(usage_text, "bad chef timeout '%s': %s", arg, why);
+		break;
+	case OPT_CHEF_MEMORY:
+		if (parse_long(arg, 1, 1 << 20, &o->chef_memory_mib, &why) < 0)
+			return log_usage(usage_text, "bad chef memory limit '%s': %s (MiB)", arg, why);
+		break;
+	case OPT_SPEED:
+		if (parse_seconds(arg, 0.001, 1e6, &o->speed, &why) < 0)
+			return log_usage(usage_text, "bad speed '%s': %s (a factor such as 1 or 0.5)", arg, why);
+		break;
+	case OPT_NO_PROMISC: o->capture.promisc = 0; break;
+	case 'q': log_set_level(LOG_ERROR); break;
+	case 'v': log_set_level(LOG_DEBUG); break;
+	case 'p':
+		if (parse_seconds(arg, 0.001, 86400, &o->poke_interval, &why) < 0)
+			return log_usage(usage_text, "bad poke interval '%s': %s", arg, why);
+		break;
+	case 's':
+		if (parse_long(arg, 64, MAX_SNAPLEN, &n, &why) < 0)
+			return log_usage(usage_text, "bad snaplen '%s': %s (64 to 262144)", arg, why);
+		o->capture.snaplen = (int)n;
+		break;
+	case 'h': help(); return 0;
+	case 'V': printf("dumplings %s\n", dumplings_version); return 0;
+	default: usage(stderr); return 2;
+	}
+	return -1;
+}
+
+static int parse_args(struct kitchen_opts *o, int argc, char **argv)
+{
+	int c, rc;
+
+	o->name = "default_kitchen";
+	o->poke_interval = 5.0;
+	o->capture.snaplen = MAX_SNAPLEN;
+	o->capture.promisc = 1;
+	o->capture.buffer_bytes = 16 << 20;
+	o->chef_timeout = 10;
+	o->chef_memory_mib = 1024;
+	snprintf(o->hub.host, sizeof o->hub.host, "localhost");
+	o->hub.port = 11347;
+	while ((c = getopt_long(argc, argv, "n:H:i:r:f:c:p:s:Z:qvhV", long_opts, NULL)) != -1)
+		if ((rc = parse_option(o, c, optarg)) >= 0)
+			return rc;
+	if (optind < argc)
+		return log_usage(usage_text, "unexpected argument '%s'", argv[optind]);
+	if (o->hub_given && o->to_stdout)
+		return log_usage(usage_text, "--hub and --stdout cannot be combined");
+	if (!o->to_stdout && wsclient_target_ready(&o->hub) < 0)
+		return 2;
+	if (o->nifaces && o->nfiles)
+		return log_usage(usage_text, "-i and -r cannot be combined");
+	if (o->speed && !o->nfiles)
+		return log_usage(usage_text, "--speed needs capture files (-r)");
+	if (!o->nifaces && !o->nfiles)
+		add_arg(&o->ifaces, &o->nifaces, "any");
+	return -1;
+}
+
+/* ---------------------------------------------------------------- chefs */
+
+static int list_chefs(struct kitchen *k, char **paths, int n)
+{
+	int rc = 0;
+
+	for (int i = 0; i < n; i++)
+		if (chef_runtime_list(k->chefs, paths[i]) < 0)
+			rc = 1;
+	return rc;
+}
+
+/* The chef files to load: those named with -c, then those in each
+ * --chef-dir; the bundled ones when neither is given. */
+static int chef_files(const struct kitchen_opts *o, char ***paths, int *n)
+{
+	*paths = NULL;
+	*n = 0;
+	if (!o->nchef_args && !o->nchef_dirs)
+		return chefpath_bundled(paths, n);
+	for (int i = 0; i < o->nchef_args; i++) {
+		char *path = chefpath_resolve(o->chef_args[i]);
+
+		if (!path)
+			return -1;
+		*paths = xrealloc(*paths, (*n + 1) * sizeof **paths);
+		(*paths)[(*n)++] = path;
+	}
+	for (int i = 0; i < o->nchef_dirs; i++)
+		if (chefpath_in_dir(o->chef_dirs[i], paths, n) < 0)
+			return -1;
+	return 0;
+}
+
+static void free_paths(char **paths, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+}
+
+static int register_chefs(struct kitchen *k, char **paths, int n)
+{
+	int registered = 0;
+
+	for (int i = 0; i < n; i++) {
+		int got = chef_runtime_load(k->chefs, paths[i]);
+
+		if (got < 0)
+			return 1;
+		registered += got;
+	}
+	/* A chef directory may start empty and fill up later. */
+	if (registered == 0 && !k->opt.nchef_dirs) {
+		log_error("no chefs to run: every chef given is assignable = false");
+		return 1;
+	}
+	return -1;
+}
+
+/* Load (or, with --chef-list, list) every chef file. Returns -1 to go on,
+ * or the exit status. */
+static int load_chefs(struct kitchen *k)
+{
+	char **paths;
+	int n, rc;
+
+	if (chef_files(&k->opt, &paths, &n) < 0)
+		rc = 1;
+	else if (k->opt.chef_list)
+		rc = list_chefs(k, paths, n);
+	else
+		rc = register_chefs(k, paths, n);
+	free_paths(paths, n);
+	return rc;
+}
+
+/* ------------------------------------------------------------ reloading */
+
+static void on_chef_change(void *ctx, enum watch_event event, const char *path)
+{
+	struct kitchen *k = ctx;
+
+	/* A file that vanished from a chef directory may be mid-save by
+	 * rename; if it is back already, it changed rather than went away. */
+	if (event == WATCH_GONE && access(path, F_OK) != 0)
+		chef_runtime_remove(k->chefs, path);
+	else
+		chef_runtime_reload(k->chefs, path, 0);
+}
+
+/* Apply chef changes; called between batches, so every packet is seen by
+ * exactly one version of each chef. */
+static void service_reloads(struct kitchen *k)
+{
+	if (reload_requested) {
+		reload_requested = 0;
+		log_info("SIGHUP: reloading every chef file");
+		for (int i = 0; i < chef_runtime_file_count(k->chefs); i++) {
+			char *path = xstrdup(chef_runtime_file(k->chefs, i));
+
+			chef_runtime_reload(k->chefs, path, 1);
+			free(path);
+		}
+	}
+	if (k->watch)
+		watch_poll(k->watch, on_chef_change, k);
+}
+
+static void start_watching(struct kitchen *k)
+{
+	if (k->opt.no_reload)
+		return;
+	k->watch = watch_new();
+	for (int i = 0; i < chef_runtime_file_count(k->chefs); i++)
+		watch_file(k->watch, chef_runtime_file(k->chefs, i));
+	for (int i = 0; i < k->opt.nchef_dirs; i++)
+		watch_dir(k->watch, k->opt.chef_dirs[i]);
+	log_info("reloading chefs when their files change (%d files, %d directories)",
+		 chef_runtime_file_count(k->chefs), k->opt.nchef_dirs);
+}
+
+/* -------------------------------------------------------------- batches */
+
+/* Chefs run on a whole batch at a time; chef changes are applied between
+ * batches, so every packet is seen by exactly one version of each chef. */
+static void cook_batch(struct kitchen *k, struct batch *b)
+{
+	chef_runtime_batch(k->chefs, b->pkts, b->n);
+	k->packets += b->n;
+	if (chef_runtime_sink_gone(k->chefs))
+		stop_requested = 1;
+	service_reloads(k);
+}
+
+/* -------------------------------------------------------- reading files */
+
+/* Files are read and decoded by the reader thread; this thread cooks what
+ * it hands over, and applies chef changes while it waits. */
+static void read_files(struct kitchen *k)
+{
+	struct reader *r = reader_start(k->sources, k->nsources, k->opt.speed);
+	struct pollfd fds[2];
+	int done = 0;
+
+	if (!r) {
+		k->failed = 1;
+		return;
+	}
+	fds[0] = (struct pollfd){ reader_fd(r), POLLIN, 0 };
+	fds[1] = (struct pollfd){ k->watch ? watch_fd(k->watch) : -1, POLLIN, 0 };
+	while (!stop_requested && !done) {
+		struct batch *b;
+
+		while (!stop_requested && (b = reader_next(r, &done))) {
+			cook_batch(k, b);
+			reader_release(r, b);
+		}
+		if (!done && !stop_requested && poll(fds, 2, 1000) > 0 && fds[1].revents)
+			service_reloads(k);
+	}
+	if (reader_stop(r))
+		k->failed = 1;
+}
+
+/* --------------------------------------------------------- live capture */
+
+/* What the pcap callback needs: the kitchen and which source it serves. */
+struct live_source {
+	struct kitchen *k;
+	int index;
+};
+
+static void cook_live_batch(struct kitchen *k)
+{
+	cook_batch(k, k->live);
+	batch_clear(k->live);
+}
+
+static void on_live_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+	struct live_source *ls = (struct live_source *)user;
+	struct kitchen *k = ls->k;
+
+	if (!batch_has_room(k->live, h->caplen))
+		cook_live_batch(k);
+	batch_add(k->live, &k->sources[ls->index], ls->index, h, bytes);
+}
+
+static void dispatch_source(struct live_source *ls)
+{
+	struct capture_source *src = &ls->k->sources[ls->index];
+
+	if (pcap_dispatch(src->pcap, -1, on_live_packet, (u_char *)ls) == PCAP_ERROR) {
+		log_error("capturing on %s: %s", src->name, pcap_geterr(src->pcap));
+		ls->k->failed = 1;
+		stop_requested = 1;
+	}
+}
+
+static int poll_timeout_ms(double next_poke)
+{
+	double wait = next_poke - monotonic_seconds();
+
+	if (wait <= 0)
+		return 0;
+	return wait > 1.0 ? 1000 : (int)(wait * 1000) + 1;
+}
+
+static void capture_live(struct kitchen *k)
+{
+	/* One slot more than the sources: chef file changes wake us too. */
+	struct pollfd *fds = xcalloc(k->nsources + 1, sizeof *fds);
+	struct live_source *live = xcalloc(k->nsources, sizeof *live);
+	double next_poke = monotonic_seconds() + k->opt.poke_interval;
+
+	for (int i = 0; i < k->nsources; i++) {
+		fds[i].fd = pcap_get_selectable_fd(k->sources[i].pcap);
+		fds[i].events = POLLIN;
+		live[i].k = k;
+		live[i].index = i;
+	}
+	fds[k->nsources].fd = k->watch ? watch_fd(k->watch) : -1;
+	fds[k->nsources].events = POLLIN;
+	while (!stop_requested) {
+		int n = poll(fds, k->nsources + 1, poll_timeout_ms(next_poke));
+
+		if (n < 0 && errno != EINTR) {
+			log_error("poll: %s", strerror(errno));
+			k->failed = 1;
+			break;
+		}
+		for (int i = 0; i < k->nsources && n > 0; i++)
+			if (fds[i].revents)
+				dispatch_source(&live[i]);
+		cook_live_batch(k);
+		if (monotonic_seconds() >= next_poke) {
+			chef_runtime_poke(k->chefs);
+			next_poke += k->opt.poke_interval;
+		}
+	}
+	free(live);
+	free(fds);
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static int open_sources(struct kitchen *k)
+{
+	const struct kitchen_opts *o = &k->opt;
+	int n = o->nfiles ? o->nfiles : o->nifaces;
+
+	k->sources = xcalloc(n, sizeof *k->sources);
+	k->source_names = xcalloc(n, sizeof *k->source_names);
+	for (int i = 0; i < n; i++) {
+		int rc = o->nfiles
+			? capture_open_file(&k->sources[i], o->files[i], &o->capture)
+			: capture_open_live(&k->sources[i], o->ifaces[i], &o->capture);
+
+		if (rc < 0)
+			return -1;
+		k->source_names[i] = k->sources[i].name;
+		k->nsources++;
+		log_info("%s %s, link-type %s", o->nfiles ? "reading" : "capturing on",
+			 k->sources[i].name, pcap_datalink_val_to_name(k->sources[i].linktype));
+	}
+	return 0;
+}
+
+static int open_sink(struct kitchen *k)
+{
+	struct kitchen_info info;
+
+	if (k->opt.to_stdout) {
+		k->sink = sink_stdout_open();
+		return 0;
+	}
+	info.name = k->opt.name;
+	info.interfaces = k->source_names;
+	info.ninterfaces = k->nsources;
+	info.filter = k->sources[0].filter;
+	info.chefs = chef_runtime_names(k->chefs, &info.nchefs);
+	info.poke_interval = k->opt.poke_interval;
+	k->sink = sink_hub_open(&k->opt.hub, &info, k->opt.nfiles > 0);
+	if (!k->sink)
+		return -1;
+	k->sink->stop = &stop_requested;
+	return 0;
+}
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		stop_requested = 1;
+}
+
+
+static int start_chefs(struct kitchen *k)
+{
+	struct chef_options co = {
+		.kitchen_name = k->opt.name,
+		.poke_interval = k->opt.poke_interval,
+		.packet_time_pokes = k->opt.nfiles > 0,
+		.sources = k->opt.nfiles ? k->opt.files : k->opt.ifaces,
+		.nsources = k->opt.nfiles ? k->opt.nfiles : k->opt.nifaces,
+		.time_limit = k->opt.chef_timeout,
+		.memory_limit = (size_t)k->opt.chef_memory_mib << 20,
+	};
+
+	k->chefs = chef_runtime_new(&co);
+	return k->chefs ? load_chefs(k) : 1;
+}
+
+static void report_totals(struct kitchen *k)
+{
+	const struct chef_stats *st = chef_runtime_stats(k->chefs);
+	unsigned long dropped = 0;
+
+	for (int i = 0; i < k->nsources; i++)
+		dropped += capture_dropped(&k->sources[i]);
+	log_info("%lu packets, %lu dumplings, %lu handler errors, %lu unserializable "
+		 "results, %lu packets dropped by the kernel", k->packets, st->dumplings,
+		 st->handler_errors, st->serialize_errors, dropped);
+}
+
+static int cook(struct kitchen *k)
+{
+	if (open_sink(k) < 0)
+		return 1;
+	chef_runtime_set_sink(k->chefs, k->sink);
+	start_watching(k);
+	catch_signals(on_signal, (const int[]){ SIGHUP, 0 });
+	if (k->opt.nfiles) {
+		read_files(k);
+	} else {
+		k->live = batch_new();
+		capture_live(k);
+		cook_live_batch(k);
+	}
+	/* One last poke so summary chefs report their totals. */
+	chef_runtime_poke(k->chefs);
+	report_totals(k);
+	return k->failed;
+}
+
+static void kitchen_free(struct kitchen *k)
+{
+	/* The runtime's printer sends what is left before the sink closes. */
+	chef_runtime_free(k->chefs);
+	if (k->sink)
+		k->sink->close(k->sink);
+	watch_free(k->watch);
+	for (int i = 0; i < k->nsources; i++)
+		capture_close(&k->sources[i]);
+	free(k->sources);
+	free(k->source_names);
+	batch_free(k->live);
+	free(k->opt.ifaces);
+	free(k->opt.files);
+	free(k->opt.chef_args);
+	free(k->opt.chef_dirs);
+}
+
+int kitchen_main(int argc, char **argv)
+{
+	struct kitchen k;
+	int rc;
+
+	memset(&k, 0, sizeof k);
+	rc = parse_args(&k.opt, argc, argv);
+	/* Captures are opened, and their filters set, before privileges are
+	 * dropped and before any chef code runs or any packet is decoded. */
+	if (rc < 0 && !k.opt.chef_list && open_sources(&k) < 0)
+		rc = 1;
+	if (rc < 0 && k.opt.user && privdrop_to(k.opt.user) < 0)
+		rc = 1;
+	if (rc < 0)
+		rc = start_chefs(&k);
+	if (rc < 0)
+		rc = cook(&k);
+	kitchen_free(&k);
+	return rc;
+}

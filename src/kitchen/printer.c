@@ -1,0 +1,240 @@
+/* The printer thread (see printer.h). Two jobs take turns: the kitchen
+ * thread fills one with the trees of a batch while this thread prints the
+ * other. Printing is about a fifth of the work per dumpling, and the
+ * kitchen thread, which runs the chefs, is the one that sets the pace. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/jsonnum.h"
+#include "base/log.h"
+#include "printer.h"
+#include "sink.h"
+#include "base/util.h"
+
+enum { JOBS = 2 };
+
+struct print_item {
+	const struct cJSON *payload;
+	const char *name;		/* the chef's, for the log */
+	struct dumpling_meta meta;
+};
+
+enum job_state { JOB_FREE, JOB_FILLING, JOB_QUEUED };
+
+struct printer {
+	struct sink *sink;
+	struct json_buf text;		/* the printer thread's */
+	struct log_limit fail_log;	/* the printer thread's */
+	pthread_t thread;
+	int threadless;			/* no thread: print on submit */
+
+	pthread_mutex_t mu;
+	pthread_cond_t queued;		/* a job was queued, or stop */
+	pthread_cond_t printed_one;	/* a job went back to free */
+	struct print_job jobs[JOBS];
+	enum job_state state[JOBS];
+	int fill;			/* the job the kitchen fills next */
+	int next;			/* the job the printer prints next */
+	int stopping;
+	unsigned long printed, failed;
+	int gone;
+};
+
+static void print_failed(struct printer *p, const struct print_item *it, const char *why)
+{
+	unsigned long suppressed;
+
+	if (!log_allow(&p->fail_log, &suppressed))
+		return;
+	if (suppressed)
+		log_error("chef %s: dumpling skipped: %s (%lu similar errors not shown)",
+			  it->name, why, suppressed);
+	else
+		log_error("chef %s: dumpling skipped: %s", it->name, why);
+}
+
+/* Print job i and give it back. The printing runs without the lock: the
+ * job is the printer's until it is freed. */
+static void print_job(struct printer *p, int i)
+{
+	const struct print_job *job = &p->jobs[i];
+	unsigned long printed = 0, failed = 0;
+
+	for (int k = 0; k < job->n; k++) {
+		const struct print_item *it = &job->items[k];
+		const char *json, *why;
+		size_t len;
+
+		json = serialize_print(it->payload, &it->meta, &p->text, &len, &why);
+		if (!json) {
+			failed++;
+			print_failed(p, it, why);
+			continue;
+		}
+		printed++;
+		p->sink->emit(p->sink, json, len);
+	}
+	p->sink->flush(p->sink);
+	pthread_mutex_lock(&p->mu);
+	p->printed += printed;
+	p->failed += failed;
+	p->gone = p->sink->gone;
+	p->state[i] = JOB_FREE;
+	p->next = (i + 1) % JOBS;
+	pthread_cond_broadcast(&p->printed_one);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void *printer_main(void *arg)
+{
+	struct printer *p = arg;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		int i = p->next;
+
+		while (p->state[i] != JOB_QUEUED && !p->stopping)
+			pthread_cond_wait(&p->queued, &p->mu);
+		if (p->state[i] != JOB_QUEUED)
+			break;
+		pthread_mutex_unlock(&p->mu);
+		print_job(p, i);
+		pthread_mutex_lock(&p->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+struct printer *printer_start(struct sink *sink)
+{
+	struct printer *p = xcalloc(1, sizeof *p);
+	int err;
+
+	p->sink = sink;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->queued, NULL);
+	pthread_cond_init(&p->printed_one, NULL);
+	err = pthread_create(&p->thread, NULL, printer_main, p);
+	if (err) {
+		log_warn("cannot start the printer thread (%s): printing in turn", strerror(err));
+		p->threadless = 1;
+	}
+	return p;
+}
+
+struct print_job *printer_job(struct printer *p)
+{
+	struct print_job *job;
+
+	pthread_mutex_lock(&p->mu);
+	while (p->state[p->fill] != JOB_FREE)
+		pthread_cond_wait(&p->printed_one, &p->mu);
+	p->state[p->fill] = JOB_FILLING;
+	job = &p->jobs[p->fill];
+	pthread_mutex_unlock(&p->mu);
+	json_arena_reset(&job->arena);
+	job->n = 0;
+	return job;
+}
+
+static const char *copy(struct json_arena *a, const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	return memcpy(json_arena_alloc(a, n), s, n);
+}
+
+void printer_add(struct print_job *job, const struct cJSON *payload, const char *name,
+		 const char *chef, const char *kitchen, const char *driver, const char *rev)
+{
+	struct print_item *it;
+
+	if (job->n == job->cap) {
+		job->cap = job->cap ? job->cap * 2 : 256;
+		job->items = xrealloc(job->items, (size_t)job->cap * sizeof *job->items);
+	}
+	it = &job->items[job->n++];
+	it->payload = payload;
+	it->name = name;
+	it->meta.chef = chef;
+	it->meta.kitchen = kitchen;
+	it->meta.driver = copy(&job->arena, driver);
+	it->meta.chef_rev = rev ? copy(&job->arena, rev) : NULL;
+	json_time_now(it->meta.creation_time);
+}
+
+void printer_submit(struct printer *p)
+{
+	int i;
+
+	if (p->threadless) {
+		print_job(p, p->fill);
+		return;
+	}
+	pthread_mutex_lock(&p->mu);
+	i = p->fill;
+	if (p->jobs[i].n == 0) {
+		p->state[i] = JOB_FREE;
+	} else {
+		p->state[i] = JOB_QUEUED;
+		p->fill = (i + 1) % JOBS;
+		pthread_cond_signal(&p->queued);
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
+static int busy(const struct printer *p)
+{
+	for (int i = 0; i < JOBS; i++)
+		if (p->state[i] == JOB_QUEUED)
+			return 1;
+	return 0;
+}
+
+void printer_wait(struct printer *p)
+{
+	pthread_mutex_lock(&p->mu);
+	while (busy(p))
+		pthread_cond_wait(&p->printed_one, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+}
+
+void printer_counts(struct printer *p, unsigned long *printed, unsigned long *failed)
+{
+	pthread_mutex_lock(&p->mu);
+	*printed = p->printed;
+	*failed = p->failed;
+	pthread_mutex_unlock(&p->mu);
+}
+
+int printer_sink_gone(struct printer *p)
+{
+	int gone;
+
+	pthread_mutex_lock(&p->mu);
+	gone = p->gone;
+	pthread_mutex_unlock(&p->mu);
+	return gone;
+}
+
+void printer_stop(struct printer *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stopping = 1;
+	pthread_cond_signal(&p->queued);
+	pthread_mutex_unlock(&p->mu);
+	if (!p->threadless)
+		pthread_join(p->thread, NULL);
+	for (int i = 0; i < JOBS; i++) {
+		json_arena_free(&p->jobs[i].arena);
+		free(p->jobs[i].items);
+	}
+	json_buf_free(&p->text);
+	pthread_cond_destroy(&p->queued);
+	pthread_cond_destroy(&p->printed_one);
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+}

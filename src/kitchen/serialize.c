@@ -1,0 +1,589 @@
+/* Lua values to JSON, following the dumpling rules: a table whose keys are
+ * exactly 1..n is an array, any other table an object (the empty table is
+ * {}); integral numbers print without a fraction; strings that are not valid
+ * UTF-8 still give valid JSON (each byte that is not part of a valid UTF-8
+ * sequence becomes the code point of the same value, as in Latin-1, so no
+ * byte is lost); cycles, functions, NaN/Inf and nesting deeper than
+ * MAX_DEPTH are errors. dumplings.null (a NULL light userdata) is JSON null,
+ * and an empty table whose metatable has __jsontype = "array" is [].
+ * A table whose metatable has __dumplings_fill (a DNS layer, which decodes
+ * parts of itself on first read) is asked to complete itself first.
+ *
+ * A tree is built in an arena and holds copies of every string and key, so
+ * it refers to nothing in Lua: the kitchen prints it on another thread
+ * while the chefs run on. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cJSON.h>
+#include <lauxlib.h>
+
+#include "base/jsonnum.h"
+#include "serialize.h"
+#include "base/utf8.h"
+#include "base/util.h"
+
+/* MAX_VALUES bounds the work per dumpling: a table may appear in its
+ * parent many times without being a cycle, so a few dozen levels of
+ * {t, t} would otherwise ask for more values than memory holds. */
+enum { MAX_DEPTH = 64, MAX_VALUES = 1 << 20, ARENA_BLOCK = 64 * 1024 };
+
+/* While a tree is built, every cJSON allocation of this thread comes from
+ * its arena, and frees are no-ops: the arena is emptied all at once, so a
+ * tree is never freed node by node, not even when it is abandoned halfway.
+ * Other threads, and this one outside serialization, use malloc as usual.
+ * Like xmalloc, the arena gives up the process when memory runs out, so
+ * building a tree cannot fail for want of memory. */
+static __thread struct json_arena *active;
+
+struct arena_block {
+	struct arena_block *next;
+	size_t size;
+	/* 16-byte aligned memory follows */
+};
+
+static size_t round16(size_t n)
+{
+	return (n + 15) & ~(size_t)15;
+}
+
+void *json_arena_alloc(struct json_arena *a, size_t n)
+{
+	struct arena_block *b;
+	size_t size;
+
+	n = round16(n);
+	if ((size_t)(a->end - a->next) < n) {
+		size = n + sizeof *b > ARENA_BLOCK ? round16(n + sizeof *b) : ARENA_BLOCK;
+		b = xmalloc(size);
+		b->next = a->blocks;
+		b->size = size;
+		a->blocks = b;
+		a->next = (char *)b + round16(sizeof *b);
+		a->end = (char *)b + size;
+	}
+	a->last = a->next;
+	a->next += n;
+	return a->last;
+}
+
+/* Give back the tail of the latest allocation, past end. */
+static void arena_trim(struct json_arena *a, char *p, const char *end)
+{
+	if (p == a->last)
+		a->next = a->last + round16((size_t)(end - p));
+}
+
+static void *hook_alloc(size_t n)
+{
+	return active ? json_arena_alloc(active, n) : malloc(n);
+}
+
+static void hook_free(void *p)
+{
+	if (!active)
+		free(p);
+}
+
+/* One block of the usual size is kept for the next tree. */
+void json_arena_reset(struct json_arena *a)
+{
+	struct arena_block *keep = NULL, *b = a->blocks;
+
+	while (b) {
+		struct arena_block *next = b->next;
+
+		if (!keep && b->size == ARENA_BLOCK) {
+			keep = b;
+			keep->next = NULL;
+		} else {
+			free(b);
+		}
+		b = next;
+	}
+	a->blocks = keep;
+	a->next = keep ? (char *)keep + round16(sizeof *keep) : NULL;
+	a->end = keep ? (char *)keep + ARENA_BLOCK : NULL;
+	a->last = NULL;
+}
+
+void json_arena_free(struct json_arena *a)
+{
+	json_arena_reset(a);
+	free(a->blocks);
+	memset(a, 0, sizeof *a);
+}
+
+static void arena_begin(struct json_arena *a)
+{
+	static int hooked;
+
+	if (!hooked) {
+		cJSON_Hooks hooks = { hook_alloc, hook_free };
+
+		cJSON_InitHooks(&hooks);
+		hooked = 1;
+	}
+	active = a;
+}
+
+static void arena_end(void)
+{
+	active = NULL;
+}
+
+struct walk {
+	lua_State *L;
+	const void *path[MAX_DEPTH];	/* tables from the root to here */
+	long values;			/* converted so far */
+	const char *why;
+};
+
+/* why, when Lua said it; kept until the next tree, as *why may point here */
+static __thread char fill_error[256];
+
+static cJSON *value_to_json(struct walk *w, int idx, int depth);
+
+static int absolute_index(lua_State *L, int idx)
+{
+	return idx > 0 ? idx : lua_gettop(L) + idx + 1;
+}
+
+static char *put_escape(char *o, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	*o++ = '\\';
+	switch (c) {
+	case '"':
+	case '\\':
+		*o++ = (char)c;
+		break;
+	case '\b':
+		*o++ = 'b';
+		break;
+	case '\f':
+		*o++ = 'f';
+		break;
+	case '\n':
+		*o++ = 'n';
+		break;
+	case '\r':
+		*o++ = 'r';
+		break;
+	case '\t':
+		*o++ = 't';
+		break;
+	default:
+		memcpy(o, "u00", 3);
+		o[3] = hex[c >> 4];
+		o[4] = hex[c & 15];
+		o += 5;
+	}
+	return o;
+}
+
+/* Copy n bytes to o as UTF-8 text: valid UTF-8 is kept and every other
+ * stray byte becomes U+0080..U+00FF, so no byte is lost. With escape, the
+ * quote, the backslash and control characters (NUL too) are escaped as
+ * cJSON escapes them; without, they are left for cJSON. o needs room for
+ * 6 bytes per input byte. Returns the end of the output. */
+static char *put_text(const unsigned char *u, size_t n, char *o, int escape)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned char c = u[i];
+		size_t len;
+
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			*o++ = (char)c;
+			i++;
+		} else if (c < 0x80) {
+			if (escape)
+				o = put_escape(o, c);
+			else
+				*o++ = (char)c;
+			i++;
+		} else if ((len = utf8_seq(u + i, n - i))) {
+			memcpy(o, u + i, len);
+			o += len;
+			i += len;
+		} else {
+			*o++ = (char)(0xc0 | c >> 6);
+			*o++ = (char)(0x80 | (c & 0x3f));
+			i++;
+		}
+	}
+	return o;
+}
+
+/* An item that cJSON prints as the JSON text given, already in the arena. */
+static cJSON *raw_json(char *text)
+{
+	cJSON *item = cJSON_CreateNull();
+
+	item->type = cJSON_Raw;
+	item->valuestring = text;
+	return item;
+}
+
+/* A string is quoted here in one pass, into the arena, and handed to cJSON
+ * as raw JSON: cJSON would take two more passes over it to print it, and
+ * it would need the same checks first for bytes that are not UTF-8. */
+static cJSON *string_to_json(struct walk *w, int idx)
+{
+	size_t n;
+	const char *s = lua_tolstring(w->L, idx, &n);
+	char *literal = json_arena_alloc(active, n * 6 + 3), *end;
+
+	literal[0] = '"';
+	end = put_text((const unsigned char *)s, n, literal + 1, 1);
+	*end++ = '"';
+	*end++ = '\0';
+	arena_trim(active, literal, end);
+	return raw_json(literal);
+}
+
+/* Numbers are spelled here, not by cJSON, whose printing goes through
+ * sprintf (and sscanf to check) and whose 15 digits can drop precision. */
+static cJSON *number_to_json(struct walk *w, int idx)
+{
+	double d = lua_tonumber(w->L, idx);
+	char *digits;
+
+	if (!isfinite(d)) {
+		w->why = "NaN or infinite number";
+		return NULL;
+	}
+	digits = json_arena_alloc(active, 32);
+	arena_trim(active, digits, digits + json_number(d, digits) + 1);
+	return raw_json(digits);
+}
+
+/* Keys exactly 1..n, n > 0. lua_objlen alone is not enough: with holes it
+ * may return any border, so every key is checked. */
+static int is_array(lua_State *L, int idx, size_t *n)
+{
+	size_t len = lua_objlen(L, idx), count = 0;
+
+	if (len == 0)
+		return 0;
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		double k;
+
+		lua_pop(L, 1);
+		if (lua_type(L, -1) != LUA_TNUMBER)
+			goto no;
+		k = lua_tonumber(L, -1);
+		if (k < 1 || k > (double)len || k != floor(k))
+			goto no;
+		count++;
+	}
+	*n = len;
+	return count == len;
+no:
+	lua_pop(L, 1);
+	return 0;
+}
+
+/* What a table's metatable asks of the serializer: to complete the table
+ * first (__dumplings_fill, for DNS layers decoded on demand), and whether
+ * it is an array even when empty (__jsontype = "array"). Most tables have
+ * no metatable, so this costs one call for them. Returns -1 when the fill
+ * failed, else whether the table is marked as an array. */
+static int apply_metatable(struct walk *w, int idx)
+{
+	lua_State *L = w->L;
+	int marked;
+
+	if (!lua_getmetatable(L, idx))
+		return 0;
+	lua_getfield(L, -1, "__dumplings_fill");
+	if (lua_isfunction(L, -1)) {
+		lua_pushvalue(L, idx);
+		if (lua_pcall(L, 1, 0, 0)) {
+			snprintf(fill_error, sizeof fill_error, "%s", lua_tostring(L, -1));
+			w->why = fill_error;
+			lua_pop(L, 2);
+			return -1;
+		}
+	} else {
+		lua_pop(L, 1);
+	}
+	lua_getfield(L, -1, "__jsontype");
+	marked = lua_isstring(L, -1) && !strcmp(lua_tostring(L, -1), "array");
+	lua_pop(L, 2);
+	return marked;
+}
+
+static int is_empty(lua_State *L, int idx)
+{
+	lua_pushnil(L);
+	if (lua_next(L, idx)) {
+		lua_pop(L, 2);
+		return 0;
+	}
+	return 1;
+}
+
+static cJSON *array_to_json(struct walk *w, int idx, size_t n, int depth)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (size_t i = 1; i <= n; i++) {
+		cJSON *item;
+
+		lua_rawgeti(w->L, idx, (int)i);
+		item = value_to_json(w, lua_gettop(w->L), depth + 1);
+		lua_pop(w->L, 1);
+		if (!item)
+			return NULL;
+		cJSON_AddItemToArray(arr, item);
+	}
+	return arr;
+}
+
+/* Add item under the key at the top of the stack (left in place). */
+static int add_member(struct walk *w, cJSON *obj, cJSON *item)
+{
+	lua_State *L = w->L;
+	char num[32];
+	size_t n;
+	const char *key;
+	char *copy, *end;
+
+	switch (lua_type(L, -1)) {
+	case LUA_TSTRING:
+		key = lua_tolstring(L, -1, &n);
+		if (memchr(key, 0, n)) {
+			w->why = "object key contains a NUL byte";
+			return -1;
+		}
+		/* Stray bytes are re-encoded; cJSON escapes the rest. */
+		copy = json_arena_alloc(active, n * 2 + 1);	/* 2 bytes a stray byte */
+		if (utf8_valid(key, n))
+			end = (char *)memcpy(copy, key, n) + n;
+		else
+			end = put_text((const unsigned char *)key, n, copy, 0);
+		*end++ = '\0';
+		arena_trim(active, copy, end);
+		cJSON_AddItemToObjectCS(obj, copy, item);
+		return 0;
+	case LUA_TNUMBER: {
+		double d = lua_tonumber(L, -1);
+
+		if (!isfinite(d)) {
+			w->why = "NaN or infinite table key";
+			return -1;
+		}
+		if (d == floor(d) && fabs(d) < 1e15)
+			snprintf(num, sizeof num, "%.0f", d);
+		else
+			snprintf(num, sizeof num, "%.17g", d);
+		cJSON_AddItemToObject(obj, num, item);
+		return 0;
+	}
+	default:
+		w->why = "table key that is neither a string nor a number";
+		return -1;
+	}
+}
+
+static cJSON *object_to_json(struct walk *w, int idx, int depth)
+{
+	lua_State *L = w->L;
+	cJSON *obj = cJSON_CreateObject();
+
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		cJSON *item = value_to_json(w, lua_gettop(L), depth + 1);
+
+		lua_pop(L, 1);
+		if (!item || add_member(w, obj, item) < 0) {
+			lua_pop(L, 1);
+			return NULL;
+		}
+	}
+	return obj;
+}
+
+static cJSON *table_to_json(struct walk *w, int idx, int depth)
+{
+	const void *self = lua_topointer(w->L, idx);
+	size_t n;
+	int marked;
+
+	if (depth >= MAX_DEPTH) {
+		w->why = "tables nested more than 64 deep";
+		return NULL;
+	}
+	for (int i = 0; i < depth; i++) {
+		if (w->path[i] == self) {
+			w->why = "table contains itself (a cycle)";
+			return NULL;
+		}
+	}
+	if (!lua_checkstack(w->L, 8)) {
+		w->why = "Lua stack exhausted";
+		return NULL;
+	}
+	w->path[depth] = self;
+	marked = apply_metatable(w, idx);
+	if (marked < 0)
+		return NULL;
+	if (is_array(w->L, idx, &n))
+		return array_to_json(w, idx, n, depth);
+	if (marked && is_empty(w->L, idx))
+		return cJSON_CreateArray();
+	return object_to_json(w, idx, depth);
+}
+
+static cJSON *value_to_json(struct walk *w, int idx, int depth)
+{
+	if (++w->values > MAX_VALUES) {
+		w->why = "more than 1048576 values (a table counts each time it appears)";
+		return NULL;
+	}
+	switch (lua_type(w->L, idx)) {
+	case LUA_TSTRING:
+		return string_to_json(w, idx);
+	case LUA_TNUMBER:
+		return number_to_json(w, idx);
+	case LUA_TBOOLEAN:
+		return cJSON_CreateBool(lua_toboolean(w->L, idx));
+	case LUA_TTABLE:
+		return table_to_json(w, idx, depth);
+	case LUA_TNIL:
+		return cJSON_CreateNull();
+	case LUA_TLIGHTUSERDATA:
+		if (lua_touserdata(w->L, idx) == NULL)
+			return cJSON_CreateNull();
+		w->why = "only tables, strings, numbers and booleans can be serialized";
+		return NULL;
+	case LUA_TFUNCTION:
+		w->why = "a function cannot be serialized";
+		return NULL;
+	default:
+		w->why = "only tables, strings, numbers and booleans can be serialized";
+		return NULL;
+	}
+}
+
+static void reserve(struct json_buf *buf, size_t need)
+{
+	if (buf->cap >= need)
+		return;
+	while (buf->cap < need)
+		buf->cap = buf->cap ? buf->cap * 2 : 1 << 16;
+	free(buf->data);
+	buf->data = xmalloc(buf->cap);
+}
+
+/* Print root at offset `at` of buf; returns the total length, or 0. */
+static size_t print_at(const cJSON *root, struct json_buf *buf, size_t at)
+{
+	reserve(buf, at + 4096);
+	/* cJSON wants some slack beyond the printed length. */
+	while (!cJSON_PrintPreallocated((cJSON *)root, buf->data + at,
+					(int)(buf->cap - at - 8), 0)) {
+		if (buf->cap >= (size_t)1 << 30)
+			return 0;
+		char *keep = xmalloc(at + 1);
+
+		memcpy(keep, buf->data, at);
+		reserve(buf, buf->cap * 2);
+		memcpy(buf->data, keep, at);
+		free(keep);
+	}
+	return at + strlen(buf->data + at);
+}
+
+cJSON *serialize_tree(lua_State *L, int idx, struct json_arena *a, const char **why)
+{
+	struct walk w;
+	cJSON *root;
+
+	/* not zeroed as a whole: path[] is written before it is read */
+	w.L = L;
+	w.values = 0;
+	w.why = NULL;
+	arena_begin(a);
+	root = value_to_json(&w, absolute_index(L, idx), 0);
+	arena_end();
+	if (!root)
+		*why = w.why;
+	return root;
+}
+
+const char *serialize_value(lua_State *L, int idx, struct json_buf *buf,
+			    size_t *len, const char **why)
+{
+	static __thread struct json_arena arena;
+	cJSON *root = serialize_tree(L, idx, &arena, why);
+
+	*len = root ? print_at(root, buf, 0) : 0;
+	json_arena_reset(&arena);
+	if (root && !*len)
+		*why = "dumpling larger than 1 GiB";
+	return *len ? buf->data : NULL;
+}
+
+static size_t append(char *dst, size_t at, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(dst + at, s, n);
+	return at + n;
+}
+
+/* The envelope is the same for every dumpling but for the time, so it is
+ * written from a template; only the payload goes through cJSON. */
+const char *serialize_print(const cJSON *payload, const struct dumpling_meta *meta,
+			    struct json_buf *buf, size_t *len, const char **why)
+{
+	size_t head;
+
+	reserve(buf, 4096 + strlen(meta->chef) + strlen(meta->kitchen));
+	head = append(buf->data, 0, "{\"metadata\":{\"chef\":");
+	head = append(buf->data, head, meta->chef);
+	head = append(buf->data, head, ",\"kitchen\":");
+	head = append(buf->data, head, meta->kitchen);
+	head = append(buf->data, head, ",\"creation_time\":");
+	head = append(buf->data, head, meta->creation_time);
+	head = append(buf->data, head, ",\"driver\":\"");
+	head = append(buf->data, head, meta->driver);
+	if (meta->chef_rev) {
+		head = append(buf->data, head, "\",\"chef_rev\":\"");
+		head = append(buf->data, head, meta->chef_rev);
+	}
+	head = append(buf->data, head, "\"},\"payload\":");
+	*len = print_at(payload, buf, head);
+	if (!*len) {
+		*why = "dumpling larger than 1 GiB";
+		return NULL;
+	}
+	buf->data[(*len)++] = '}';
+	buf->data[*len] = '\0';
+	return buf->data;
+}
+
+char *serialize_quoted(const char *s)
+{
+	cJSON *str = cJSON_CreateString(s);
+	char *quoted = cJSON_PrintUnformatted(str);
+	char *copy = xstrdup(quoted ? quoted : "\"\"");
+
+	cJSON_free(quoted);
+	cJSON_Delete(str);
+	return copy;
+}
+
+void json_buf_free(struct json_buf *buf)
+{
+	free(buf->data);
+	buf->data = NULL;
+	buf->cap = 0;
+}

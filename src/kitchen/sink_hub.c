@@ -1,0 +1,469 @@
+/* The kitchen's uplink to the hub. Between the kitchen thread (emit) and
+ * the socket sits a bounded queue (UPLINK_MAX_ITEMS dumplings and
+ * UPLINK_MAX_BYTES bytes). An uplink thread owns its own lws context and
+ * drains the queue; the kitchen thread only locks the queue and, when it
+ * was empty, wakes the uplink with lws_cancel_service(), the one lws call
+ * that is safe from another thread.
+ *
+ * When the queue is full: reading files (lossless) waits for room, so
+ * nothing is lost however slow the hub; live capture drops the oldest
+ * dumpling, counts it and logs (rate-limited), so capture never stalls.
+ * While the hub is away the uplink reconnects with backoff, 100 ms doubling
+ * up to 5 s, and resends the hello on every new connection. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <libwebsockets.h>
+
+#include "base/log.h"
+#include "sink.h"
+#include "base/util.h"
+#include "net/wsclient.h"
+#include "net/wsutil.h"
+
+#define UPLINK_MAX_ITEMS	16384
+#define UPLINK_MAX_BYTES	(16u << 20)
+#define UPLINK_BACKOFF_MIN	0.1
+#define UPLINK_BACKOFF_MAX	5.0
+#define UPLINK_WRITE_BATCH	512
+#define UPLINK_BATCH_BYTES	(64 * 1024)	/* framed into one write */
+/* close() waits this long without progress before giving up on a hub */
+#define UPLINK_CLOSE_GRACE	5.0
+
+struct uplink_item {
+	unsigned char *buf;	/* LWS_PRE headroom, then the JSON */
+	size_t len;
+};
+
+struct hub_sink {
+	struct sink base;
+	char host[sizeof "wss://" + 256];	/* the scheme, if any, and the name */
+	int port;
+	int lossless;
+	char *hello;
+	size_t hello_len;
+	struct wsclient *ws;
+	unsigned char *batch;	/* LWS_PRE + UPLINK_BATCH_BYTES */
+	pthread_t thread;
+
+	/* shared with the kitchen thread, under mu */
+	pthread_mutex_t mu;
+	pthread_cond_t room;
+	struct uplink_item *q;
+	size_t head, count, bytes;
+	int closing, finished;
+	unsigned long dropped, sent;
+	struct log_limit drop_log;
+
+	/* the uplink thread's own */
+	int connecting, hello_sent, close_sent, close_seen, ever_connected;
+	double backoff, next_connect, last_progress;
+	struct log_limit conn_log;
+};
+
+/* ---- the queue (caller holds mu) ---------------------------------------- */
+
+static int uplink_full(const struct hub_sink *s, size_t len)
+{
+	return s->count == UPLINK_MAX_ITEMS ||
+	       (s->count && s->bytes + len > UPLINK_MAX_BYTES);
+}
+
+static void uplink_push(struct hub_sink *s, struct uplink_item it)
+{
+	s->q[(s->head + s->count) % UPLINK_MAX_ITEMS] = it;
+	s->count++;
+	s->bytes += it.len;
+}
+
+static struct uplink_item uplink_pop(struct hub_sink *s)
+{
+	struct uplink_item it = s->q[s->head];
+
+	s->head = (s->head + 1) % UPLINK_MAX_ITEMS;
+	s->count--;
+	s->bytes -= it.len;
+	return it;
+}
+
+static void uplink_drop_oldest(struct hub_sink *s)
+{
+	struct uplink_item it = uplink_pop(s);
+	unsigned long suppressed;
+
+	free(it.buf);
+	s->dropped++;
+	if (log_allow(&s->drop_log, &suppressed))
+		log_warn("uplink to hub %s:%d is full: dropped the oldest dumpling "
+			 "(%lu dropped so far)", s->host, s->port, s->dropped);
+}
+
+/* ---- the kitchen's side -------------------------------------------------- */
+
+static int stopping(const struct hub_sink *s)
+{
+	return s->base.stop && *s->base.stop;
+}
+
+/* Signals do not end a wait on a condition, so the wait ends every tenth
+ * of a second to see whether the kitchen is stopping. */
+static void wait_for_room(struct hub_sink *s)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += 100 * 1000 * 1000;
+	if (until.tv_nsec >= 1000 * 1000 * 1000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000 * 1000 * 1000;
+	}
+	pthread_cond_timedwait(&s->room, &s->mu, &until);
+}
+
+static int uplink_emit(struct sink *base, const char *json, size_t len)
+{
+	struct hub_sink *s = (struct hub_sink *)base;
+	struct uplink_item it = { xmalloc(LWS_PRE + len), len };
+	int wake;
+
+	memcpy(it.buf + LWS_PRE, json, len);
+	pthread_mutex_lock(&s->mu);
+	while (uplink_full(s, len) && !s->finished) {
+		if (!s->lossless || stopping(s)) {
+			uplink_drop_oldest(s);
+			continue;
+		}
+		wait_for_room(s);
+	}
+	if (s->finished) {	/* the uplink gave up: nothing can be sent */
+		s->dropped++;
+		pthread_mutex_unlock(&s->mu);
+		free(it.buf);
+		return -1;
+	}
+	wake = s->count == 0;
+	uplink_push(s, it);
+	pthread_mutex_unlock(&s->mu);
+	if (wake)
+		wsclient_wake(s->ws);
+	return 0;
+}
+
+static void uplink_flush(struct sink *base)
+{
+	/* emit() already woke the uplink when it had something to send */
+}
+
+/* ---- the uplink thread --------------------------------------------------- */
+
+static void uplink_connect(struct hub_sink *s)
+{
+	s->connecting = 1;
+	wsclient_connect(s->ws);
+}
+
+static void uplink_established(void *user)
+{
+	struct hub_sink *s = user;
+
+	s->connecting = 0;
+	s->hello_sent = 0;
+	s->backoff = UPLINK_BACKOFF_MIN;
+	s->last_progress = monotonic_seconds();
+	log_info("connected to hub %s:%d%s", s->host, s->port,
+		 s->ever_connected ? " again" : "");
+	s->ever_connected = 1;
+	wsclient_want_write(s->ws);
+}
+
+static void uplink_schedule(struct hub_sink *s)
+{
+	int closing;
+
+	pthread_mutex_lock(&s->mu);
+	closing = s->closing;
+	pthread_mutex_unlock(&s->mu);
+	if (closing)	/* tick often, to notice when close() may finish */
+		wsclient_after(s->ws, 0.1);
+	else if (!s->connecting && !wsclient_connected(s->ws))
+		wsclient_after(s->ws, s->next_connect - monotonic_seconds());
+}
+
+static void uplink_lost(void *user, int was_established, int code, const char *why)
+{
+	struct hub_sink *s = user;
+	unsigned long suppressed;
+
+	s->connecting = 0;
+	s->hello_sent = 0;
+	if (s->close_sent)
+		return;
+	if (log_allow(&s->conn_log, &suppressed))
+		log_warn("%s hub %s:%d (%s); retrying in %.1f s",
+			 was_established ? "lost the connection to" : "cannot reach",
+			 s->host, s->port, why, s->backoff);
+	s->next_connect = monotonic_seconds() + s->backoff;
+	s->backoff *= 2;
+	if (s->backoff > UPLINK_BACKOFF_MAX)
+		s->backoff = UPLINK_BACKOFF_MAX;
+	uplink_schedule(s);
+}
+
+static void uplink_timer(void *user)
+{
+	struct hub_sink *s = user;
+
+	if (!s->connecting && !wsclient_connected(s->ws) && !s->close_sent &&
+	    monotonic_seconds() >= s->next_connect)
+		uplink_connect(s);
+	uplink_schedule(s);
+}
+
+static int uplink_message(void *user, const char *msg, size_t len)
+{
+	return 0;	/* the hub has nothing to say to kitchens */
+}
+
+static void uplink_lost_in_write(struct hub_sink *s, unsigned long n)
+{
+	pthread_mutex_lock(&s->mu);
+	s->dropped += n;
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* Take what fits in one write off the queue, under the lock but without
+ * copying, so the kitchen is held up as little as possible. */
+static size_t uplink_take(struct hub_sink *s, struct uplink_item *out, int *more)
+{
+	size_t n = 0, bytes = 0;
+
+	pthread_mutex_lock(&s->mu);
+	while (s->count && n < UPLINK_WRITE_BATCH &&
+	       (n == 0 || bytes + s->q[s->head].len + WSCLIENT_FRAME_OVERHEAD <= UPLINK_BATCH_BYTES)) {
+		out[n] = uplink_pop(s);
+		bytes += out[n++].len + WSCLIENT_FRAME_OVERHEAD;
+	}
+	pthread_cond_broadcast(&s->room);
+	*more = s->count > 0;
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+/* A dumpling too big to share a batch goes alone, framed by lws. */
+static int uplink_send_one(struct hub_sink *s, struct uplink_item *it)
+{
+	return wsclient_write(s->ws, it->buf + LWS_PRE, it->len);
+}
+
+/* Frame a batch into one buffer and send it with one write(): a system
+ * call per dumpling is what would limit the uplink. */
+static int uplink_send_batch(struct hub_sink *s, struct uplink_item *items, size_t n)
+{
+	unsigned char *p = s->batch + LWS_PRE;
+
+	for (size_t i = 0; i < n; i++)
+		p += wsclient_frame(s->ws, p, items[i].buf + LWS_PRE, items[i].len);
+	return wsclient_write_frames(s->ws, s->batch + LWS_PRE,
+				     (size_t)(p - (s->batch + LWS_PRE)));
+}
+
+/* Send the queue in order; one batch per WRITEABLE, then ask again. */
+static int uplink_send_queue(struct hub_sink *s)
+{
+	struct uplink_item items[UPLINK_WRITE_BATCH];
+	int more, rc;
+	size_t n = uplink_take(s, items, &more);
+
+	if (!n)
+		return 0;
+	if (n == 1 && items[0].len + WSCLIENT_FRAME_OVERHEAD > UPLINK_BATCH_BYTES)
+		rc = uplink_send_one(s, &items[0]);
+	else
+		rc = uplink_send_batch(s, items, n);
+	for (size_t i = 0; i < n; i++)
+		free(items[i].buf);
+	if (rc < 0) {
+		uplink_lost_in_write(s, n);
+		return -1;
+	}
+	s->sent += n;
+	s->last_progress = monotonic_seconds();
+	if (more)
+		wsclient_want_write(s->ws);
+	return 0;
+}
+
+static int uplink_writable(void *user)
+{
+	struct hub_sink *s = user;
+
+	if (!s->hello_sent) {
+		if (wsclient_write_copy(s->ws, s->hello, s->hello_len) < 0)
+			return -1;
+		s->hello_sent = 1;
+		wsclient_want_write(s->ws);
+		return 0;
+	}
+	return uplink_send_queue(s);
+}
+
+static void uplink_woken(void *user)
+{
+	struct hub_sink *s = user;
+
+	if (wsclient_connected(s->ws))
+		wsclient_want_write(s->ws);
+	uplink_schedule(s);
+}
+
+static const struct wsclient_ops uplink_ops = {
+	.established = uplink_established,
+	.message = uplink_message,
+	.writable = uplink_writable,
+	.lost = uplink_lost,
+	.woken = uplink_woken,
+	.timer = uplink_timer,
+};
+
+/* Closing: once everything queued is written, say goodbye (1000); give up
+ * when nothing has moved for UPLINK_CLOSE_GRACE seconds. */
+static int uplink_check_close(struct hub_sink *s)
+{
+	size_t left;
+
+	pthread_mutex_lock(&s->mu);
+	left = s->closing ? s->count : (size_t)-1;
+	pthread_mutex_unlock(&s->mu);
+	if (left == (size_t)-1)
+		return 0;
+	if (!s->close_seen) {	/* the grace period starts now */
+		s->close_seen = 1;
+		s->last_progress = monotonic_seconds();
+	}
+	if (s->close_sent)
+		return !wsclient_connected(s->ws) ||
+		       monotonic_seconds() - s->last_progress > UPLINK_CLOSE_GRACE;
+	if (!left && (!s->ever_connected || s->hello_sent) && !wsclient_buffered(s->ws)) {
+		if (!wsclient_connected(s->ws))
+			return 1;
+		s->close_sent = 1;
+		s->last_progress = monotonic_seconds();
+		wsclient_close(s->ws, LWS_CLOSE_STATUS_NORMAL, "kitchen done");
+		return 0;
+	}
+	if (monotonic_seconds() - s->last_progress > UPLINK_CLOSE_GRACE) {
+		log_error("hub %s:%d: gave up with %zu dumplings unsent", s->host,
+			  s->port, left);
+		return 1;
+	}
+	return 0;
+}
+
+static void *uplink_run(void *arg)
+{
+	struct hub_sink *s = arg;
+
+	uplink_connect(s);
+	while (!uplink_check_close(s))
+		if (wsclient_service(s->ws) < 0)
+			break;
+	pthread_mutex_lock(&s->mu);
+	s->finished = 1;
+	pthread_cond_broadcast(&s->room);
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+static void uplink_close(struct sink *base)
+{
+	struct hub_sink *s = (struct hub_sink *)base;
+
+	pthread_mutex_lock(&s->mu);
+	s->closing = 1;
+	pthread_mutex_unlock(&s->mu);
+	/* the uplink thread may be idle: the timer keeps it checking */
+	wsclient_wake(s->ws);
+	pthread_join(s->thread, NULL);
+	while (s->count) {
+		free(uplink_pop(s).buf);
+		s->dropped++;
+	}
+	if (s->dropped)
+		log_warn("uplink to hub %s:%d: %lu dumplings sent, %lu dropped",
+			 s->host, s->port, s->sent, s->dropped);
+	wsclient_free(s->ws);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->room);
+	free(s->q);
+	free(s->batch);
+	free(s->hello);
+	free(s);
+}
+
+/* ---- opening ------------------------------------------------------------ */
+
+static char *uplink_hello(const struct kitchen_info *info, size_t *len)
+{
+	cJSON *h = cJSON_CreateObject(), *chefs, *ifaces;
+	size_t n = 0;
+	char *iface, *json;
+
+	for (int i = 0; i < info->ninterfaces; i++)
+		n += strlen(info->interfaces[i]) + 1;
+	iface = xcalloc(1, n + 1);
+	for (int i = 0; i < info->ninterfaces; i++) {
+		if (i)
+			strcat(iface, ",");
+		strcat(iface, info->interfaces[i]);
+	}
+	cJSON_AddStringToObject(h, "kitchen_name", info->name);
+	cJSON_AddStringToObject(h, "interface", iface);
+	cJSON_AddStringToObject(h, "filter", info->filter ? info->filter : "");
+	chefs = cJSON_AddArrayToObject(h, "chefs");
+	for (int i = 0; i < info->nchefs; i++)
+		cJSON_AddItemToArray(chefs, cJSON_CreateString(info->chefs[i]));
+	cJSON_AddNumberToObject(h, "poke_interval", info->poke_interval);
+	ifaces = cJSON_AddArrayToObject(h, "interfaces");
+	for (int i = 0; i < info->ninterfaces; i++)
+		cJSON_AddItemToArray(ifaces, cJSON_CreateString(info->interfaces[i]));
+	json = cJSON_PrintUnformatted(h);
+	cJSON_Delete(h);
+	free(iface);
+	*len = strlen(json);
+	return json;
+}
+
+struct sink *sink_hub_open(const struct wsclient_target *hub,
+			   const struct kitchen_info *info, int lossless)
+{
+	struct hub_sink *s = xcalloc(1, sizeof *s);
+
+	snprintf(s->host, sizeof s->host, "%s%s", wsclient_scheme(hub), hub->host);
+	s->port = hub->port;
+	s->lossless = lossless;
+	s->backoff = UPLINK_BACKOFF_MIN;
+	s->hello = uplink_hello(info, &s->hello_len);
+	s->q = xcalloc(UPLINK_MAX_ITEMS, sizeof *s->q);
+	s->batch = xmalloc(LWS_PRE + UPLINK_BATCH_BYTES);
+	wsutil_log_init(0);	/* we log connection trouble ourselves */
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->room, NULL);
+	s->ws = wsclient_new(hub, &uplink_ops, s, 1 << 20);
+	if (!s->ws || pthread_create(&s->thread, NULL, uplink_run, s) != 0) {
+		log_error("cannot start the uplink to hub %s:%d", s->host, s->port);
+		wsclient_free(s->ws);
+		free(s->batch);
+		free(s->q);
+		free(s->hello);
+		free(s);
+		return NULL;
+	}
+	s->base.emit = uplink_emit;
+	s->base.flush = uplink_flush;
+	s->base.close = uplink_close;
+	return &s->base;
+}

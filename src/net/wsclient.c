@@ -1,0 +1,475 @@
+/* The shared WebSocket client: connection set-up, fragment reassembly,
+ * close codes and timers over one lws context. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <libwebsockets.h>
+#include <openssl/ssl.h>
+
+#include "base/log.h"
+#include "base/util.h"
+#include "wsclient.h"
+#include "wsutil.h"
+
+struct wsclient {
+	const struct wsclient_ops *ops;
+	void *user;
+	struct lws_context *ctx;
+	struct lws *wsi;
+	struct wsclient_target t;
+	size_t max_message;
+	int established;
+	int closing, close_code, close_sent;
+	char close_why[64];
+	int peer_code;
+	int reported;		/* ops->lost ran during wsclient_connect() */
+	char cert_error[160];	/* why the hub's certificate was refused */
+	char why[256];
+	struct ws_message rx;
+	int rx_too_big;
+	lws_sorted_usec_list_t sul;
+	uint64_t mask_state;	/* xorshift64: a fresh masking key per frame */
+};
+
+static size_t client_frame(struct wsclient *c, unsigned char *dst, unsigned char op,
+			   const void *msg, size_t len);
+
+/* ---- the target -------------------------------------------------------- */
+
+/* HOST:PORT, ws://HOST:PORT or wss://HOST:PORT, with a trailing "/" as
+ * addresses copied from elsewhere have; no other scheme, no other path. */
+int wsclient_parse_hub(const char *arg, struct wsclient_target *t)
+{
+	char hostport[300];
+	size_t n;
+
+	t->tls = 0;
+	if (!strncmp(arg, "wss://", 6)) {
+		t->tls = 1;
+		arg += 6;
+	} else if (!strncmp(arg, "ws://", 5)) {
+		arg += 5;
+	}
+	n = strlen(arg);
+	if (n && arg[n - 1] == '/')
+		n--;
+	if (n >= sizeof hostport || memchr(arg, '/', n))
+		return -1;
+	memcpy(hostport, arg, n);
+	hostport[n] = '\0';
+	return parse_host_port(hostport, t->host, sizeof t->host, &t->port);
+}
+
+int wsclient_option(struct wsclient_target *t, int ch, const char *arg)
+{
+	switch (ch) {
+	case WSCLIENT_OPT_TOKEN_FILE:
+		t->token_file = arg;
+		return 1;
+	case WSCLIENT_OPT_CA:
+		t->ca = arg;
+		return 1;
+	case WSCLIENT_OPT_INSECURE:
+		t->insecure = 1;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int wsclient_target_ready(struct wsclient_target *t)
+{
+	char *token;
+	int rc;
+
+	if ((t->ca || t->insecure) && !t->tls) {
+		log_error("%s applies to wss:// hubs only (-H wss://HOST:PORT)",
+			  t->ca ? "--ca" : "--insecure");
+		return -1;
+	}
+	if (t->ca && access(t->ca, R_OK) < 0) {
+		log_error("cannot read --ca %s: %s", t->ca, strerror(errno));
+		return -1;
+	}
+	rc = token_load(t->token_file, "DUMPLINGS_TOKEN", &token);
+	if (rc < 0)
+		return -1;
+	t->token[0] = '\0';
+	if (rc > 0) {
+		snprintf(t->token, sizeof t->token, "%s", token);
+		free(token);
+	}
+	return 0;
+}
+
+const char *wsclient_scheme(const struct wsclient_target *t)
+{
+	return t->tls ? "wss://" : "";
+}
+
+static struct wsclient *client_of(struct lws *wsi)
+{
+	return lws_context_user(lws_get_context(wsi));
+}
+
+static void client_lost(struct wsclient *c, const char *why)
+{
+	int was = c->established;
+
+	c->wsi = NULL;
+	c->established = 0;
+	c->closing = 0;
+	c->close_sent = 0;
+	c->reported = 1;
+	c->rx.len = 0;
+	c->ops->lost(c->user, was, c->peer_code, why);
+}
+
+static int client_established(struct wsclient *c)
+{
+	c->established = 1;
+	c->peer_code = 0;
+	c->ops->established(c->user);
+	return 0;
+}
+
+static int client_receive(struct wsclient *c, struct lws *wsi, const void *in, size_t len)
+{
+	int rc = ws_message_add(&c->rx, wsi, in, len, c->max_message);
+
+	if (rc < 0) {
+		log_error("message from %s:%d larger than %zu bytes", c->t.host,
+			  c->t.port, c->max_message);
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
+		return -1;
+	}
+	if (rc == 0)
+		return 0;
+	rc = c->ops->message(c->user, c->rx.data, c->rx.len);
+	ws_message_reset(&c->rx);
+	return rc;
+}
+
+/* Send our close frame ourselves and keep reading until the peer answers
+ * with its own: returning -1 here instead would make lws close the socket
+ * at once, and with data from the peer still unread the kernel resets the
+ * connection, so the peer never learns our close code. */
+static int client_send_close(struct wsclient *c, struct lws *wsi)
+{
+	unsigned char payload[2 + sizeof c->close_why];
+	unsigned char buf[LWS_PRE + sizeof payload + WSCLIENT_FRAME_OVERHEAD];
+	size_t n = strlen(c->close_why), len;
+
+	payload[0] = (unsigned char)(c->close_code >> 8);
+	payload[1] = (unsigned char)c->close_code;
+	memcpy(payload + 2, c->close_why, n);
+	/* lws 4.1 has no public way to send just a close frame: frame it */
+	len = client_frame(c, buf + LWS_PRE, 0x88, payload, n + 2);
+	if (wsclient_write_frames(c, buf + LWS_PRE, len) < 0)
+		return -1;
+	c->close_sent = 1;
+	lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_ACK, 3);
+	return 0;
+}
+
+static int client_writable(struct wsclient *c, struct lws *wsi)
+{
+	if (c->close_sent)
+		return 0;
+	if (c->closing)
+		return client_send_close(c, wsi);
+	return c->ops->writable(c->user);
+}
+
+/* The peer's close frame: two bytes of code, then a reason. */
+static int client_peer_close(struct wsclient *c, const unsigned char *in, size_t len)
+{
+	if (len >= 2)
+		c->peer_code = in[0] << 8 | in[1];
+	return c->close_sent;	/* the handshake is complete: no echo */
+}
+
+/* The token goes in the upgrade request: p points at lws' write position
+ * in it, room is what is left. */
+static int client_add_token(struct wsclient *c, struct lws *wsi, unsigned char **p, size_t room)
+{
+	char value[sizeof "Bearer " + TOKEN_MAX];
+	int n;
+
+	if (!c->t.token[0])
+		return 0;
+	n = snprintf(value, sizeof value, "Bearer %s", c->t.token);
+	return lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION,
+					    (unsigned char *)value, n, p, *p + room) ? -1 : 0;
+}
+
+/* Without --ca, trust what OpenSSL trusts by default: the system's store
+ * (or SSL_CERT_FILE / SSL_CERT_DIR). lws would look only in its own
+ * build-time directory. */
+static int client_trust(struct wsclient *c, SSL_CTX *ssl)
+{
+	if (!c->t.ca && SSL_CTX_set_default_verify_paths(ssl) != 1)
+		log_warn("cannot load the system's trusted certificates");
+	return 0;
+}
+
+/* OpenSSL's verdict on the hub's certificate chain, kept to tell the
+ * user why the handshake failed (lws says only "SSL err 1"). Returning 0
+ * leaves the decision to lws and OpenSSL. */
+static int client_check_cert(struct wsclient *c, X509_STORE_CTX *store, int ok)
+{
+	int err = X509_STORE_CTX_get_error(store);
+
+	if (!ok && err != X509_V_OK && !c->cert_error[0])
+		snprintf(c->cert_error, sizeof c->cert_error, "%s",
+			 X509_verify_cert_error_string(err));
+	return 0;
+}
+
+/* lws' words for why a connection failed, or ours where theirs would not
+ * tell a user what to do. */
+static const char *client_error(struct wsclient *c, const char *lws_why)
+{
+	if (c->cert_error[0] && !c->t.insecure) {
+		snprintf(c->why, sizeof c->why, "the hub's certificate is refused: %.160s "
+			 "(see --ca and --insecure)", c->cert_error);
+		return c->why;
+	}
+	if (!lws_why)
+		return "connection failed";
+	if (strstr(lws_why, "unauthorized"))
+		return c->t.token[0] ? "the hub refused our token (401 Unauthorized)"
+				     : "the hub wants a token (401 Unauthorized; see --token-file)";
+	return lws_why;
+}
+
+static int client_callback(struct lws *wsi, enum lws_callback_reasons reason,
+			   void *user, void *in, size_t len)
+{
+	struct wsclient *c = client_of(wsi);
+
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+		return client_add_token(c, wsi, in, len);
+	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS:
+		return client_trust(c, user);
+	case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+		return client_check_cert(c, user, (int)len);
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		return client_established(c);
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		return client_receive(c, wsi, in, len);
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		return client_writable(c, wsi);
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		return client_peer_close(c, in, len);
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		client_lost(c, client_error(c, in));
+		return 0;
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		client_lost(c, "connection closed");
+		return 0;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		if (c && c->ops->woken)
+			c->ops->woken(c->user);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static const struct lws_protocols client_protocols[] = {
+	{ "dumplings-client", client_callback, 0, 16384, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+struct wsclient *wsclient_new(const struct wsclient_target *t, const struct wsclient_ops *ops,
+			      void *user, size_t max_message)
+{
+	struct wsclient *c = xcalloc(1, sizeof *c);
+	struct lws_context_creation_info info;
+
+	c->ops = ops;
+	c->user = user;
+	c->t = *t;
+	c->max_message = max_message;
+	if (getrandom(&c->mask_state, sizeof c->mask_state, 0) != sizeof c->mask_state)
+		c->mask_state = (uint64_t)(uintptr_t)c ^ (uint64_t)monotonic_seconds();
+	c->mask_state |= 1;
+	memset(&info, 0, sizeof info);
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = client_protocols;
+	info.user = c;
+	if (t->tls) {
+		info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.client_ssl_ca_filepath = t->ca;
+	}
+	c->ctx = lws_create_context(&info);
+	if (!c->ctx) {
+		log_error("cannot create the libwebsockets context");
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void wsclient_free(struct wsclient *c)
+{
+	if (!c)
+		return;
+	lws_sul_cancel(&c->sul);
+	lws_context_destroy(c->ctx);
+	ws_message_free(&c->rx);
+	free(c);
+}
+
+int wsclient_connect(struct wsclient *c)
+{
+	struct lws_client_connect_info ci;
+
+	memset(&ci, 0, sizeof ci);
+	ci.context = c->ctx;
+	ci.address = c->t.host;
+	ci.port = c->t.port;
+	ci.path = "/";
+	ci.host = c->t.host;
+	ci.origin = c->t.host;
+	if (c->t.tls)
+		ci.ssl_connection = LCCSCF_USE_SSL | (c->t.insecure
+			? LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
+			  LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE : 0);
+	ci.ietf_version_or_minus_one = -1;
+	ci.protocol = NULL;	/* the original hub knows no subprotocol */
+	ci.local_protocol_name = client_protocols[0].name;
+	ci.pwsi = &c->wsi;
+	c->peer_code = 0;
+	c->reported = 0;
+	c->cert_error[0] = '\0';
+	/* lws may already have reported the failure through the callback; if
+	 * not, report it here, so ops->lost is the one place that handles it */
+	if (!lws_client_connect_via_info(&ci)) {
+		if (!c->reported)
+			client_lost(c, "cannot start the connection");
+		return -1;
+	}
+	return 0;
+}
+
+int wsclient_connected(const struct wsclient *c)
+{
+	return c->wsi && c->established;
+}
+
+int wsclient_service(struct wsclient *c)
+{
+	return lws_service(c->ctx, 0);
+}
+
+void wsclient_want_write(struct wsclient *c)
+{
+	if (c->wsi && c->established)
+		lws_callback_on_writable(c->wsi);
+}
+
+int wsclient_write(struct wsclient *c, unsigned char *buf, size_t len)
+{
+	return lws_write(c->wsi, buf, len, LWS_WRITE_TEXT) < 0 ? -1 : 0;
+}
+
+int wsclient_write_copy(struct wsclient *c, const char *s, size_t len)
+{
+	unsigned char *buf = xmalloc(LWS_PRE + len);
+	int rc;
+
+	memcpy(buf + LWS_PRE, s, len);
+	rc = wsclient_write(c, buf + LWS_PRE, len);
+	free(buf);
+	return rc;
+}
+
+static uint32_t client_mask_key(struct wsclient *c)
+{
+	c->mask_state ^= c->mask_state << 13;
+	c->mask_state ^= c->mask_state >> 7;
+	c->mask_state ^= c->mask_state << 17;
+	return (uint32_t)(c->mask_state >> 32);
+}
+
+/* RFC 6455 5.2: FIN, opcode 1, the mask bit, the length, the key, then the
+ * payload XORed with the key. */
+static size_t client_frame(struct wsclient *c, unsigned char *dst, unsigned char op,
+			   const void *msg, size_t len)
+{
+	const unsigned char *src = msg;
+	uint32_t key = client_mask_key(c);
+	unsigned char k[4] = { key >> 24, key >> 16, key >> 8, key };
+	size_t h = 0;
+
+	dst[h++] = op;
+	if (len < 126) {
+		dst[h++] = 0x80 | (unsigned char)len;
+	} else if (len < 65536) {
+		dst[h++] = 0x80 | 126;
+		dst[h++] = (unsigned char)(len >> 8);
+		dst[h++] = (unsigned char)len;
+	} else {
+		dst[h++] = 0x80 | 127;
+		for (int i = 0; i < 8; i++)
+			dst[h++] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+	}
+	memcpy(dst + h, k, 4);
+	h += 4;
+	for (size_t i = 0; i < len; i++)
+		dst[h + i] = src[i] ^ k[i & 3];
+	return h + len;
+}
+
+size_t wsclient_frame(struct wsclient *c, unsigned char *dst, const void *msg, size_t len)
+{
+	return client_frame(c, dst, 0x81, msg, len);
+}
+
+/* The bytes go to the socket as they are: lws' own framing is bypassed,
+ * which is why no extension is ever negotiated on this client. */
+int wsclient_write_frames(struct wsclient *c, unsigned char *buf, size_t len)
+{
+	return lws_write(c->wsi, buf, len, LWS_WRITE_RAW) < 0 ? -1 : 0;
+}
+
+int wsclient_buffered(struct wsclient *c)
+{
+	return c->wsi && lws_partial_buffered(c->wsi);
+}
+
+void wsclient_close(struct wsclient *c, int code, const char *why)
+{
+	c->closing = 1;
+	c->close_code = code;
+	snprintf(c->close_why, sizeof c->close_why, "%s", why);
+	if (c->wsi)
+		lws_callback_on_writable(c->wsi);
+}
+
+static void client_timer(lws_sorted_usec_list_t *sul)
+{
+	struct wsclient *c = lws_container_of(sul, struct wsclient, sul);
+
+	if (c->ops->timer)
+		c->ops->timer(c->user);
+}
+
+void wsclient_after(struct wsclient *c, double seconds)
+{
+	lws_sul_schedule(c->ctx, 0, &c->sul, client_timer,
+			 (lws_usec_t)(seconds * LWS_US_PER_SEC));
+}
+
+void wsclient_wake(struct wsclient *c)
+{
+	lws_cancel_service(c->ctx);
+}

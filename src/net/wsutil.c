@@ -1,0 +1,111 @@
+/* Small helpers shared by the hub, the eater and the kitchen's uplink. */
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <libwebsockets.h>
+
+#include "base/log.h"
+#include "base/util.h"
+#include "wsutil.h"
+
+static void wsutil_log_line(int level, const char *line)
+{
+	size_t n = strlen(line);
+
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	log_msg(level == LLL_ERR ? LOG_WARN : LOG_DEBUG, "libwebsockets: %.*s",
+		(int)n, line);
+}
+
+void wsutil_log_init(int verbose)
+{
+	/* lws calls many ordinary events "errors" (a refused connection, a
+	 * peer that vanished); we report those ourselves, so only show its
+	 * log when asked. */
+	lws_set_log_level(verbose ? LLL_ERR | LLL_WARN | LLL_NOTICE : 0,
+			  wsutil_log_line);
+}
+
+void wsutil_peer(struct lws *wsi, char *host, size_t hostlen, int *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	int fd = lws_get_socket_fd(wsi);
+
+	snprintf(host, hostlen, "?");
+	*port = 0;
+	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &s4->sin_addr, host, hostlen);
+		*port = ntohs(s4->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, hostlen);
+		*port = ntohs(s6->sin6_port);
+	}
+}
+
+int wsutil_resolve(const char *name, char *out, size_t outlen, int *is_v6)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai, *pick;
+
+	if (getaddrinfo(name, NULL, &hints, &res) != 0)
+		return -1;
+	pick = res;
+	for (ai = res; ai; ai = ai->ai_next) {
+		if (ai->ai_family == AF_INET) {
+			pick = ai;
+			break;
+		}
+	}
+	*is_v6 = pick->ai_family == AF_INET6;
+	if (getnameinfo(pick->ai_addr, pick->ai_addrlen, out, outlen, NULL, 0,
+			NI_NUMERICHOST) != 0) {
+		freeaddrinfo(res);
+		return -1;
+	}
+	freeaddrinfo(res);
+	return 0;
+}
+
+int ws_message_add(struct ws_message *m, struct lws *wsi, const void *in, size_t len,
+		   size_t max)
+{
+	if (m->len + len > max)
+		return -1;
+	if (m->len + len + 1 > m->cap) {
+		m->cap = (m->len + len + 1) * 2;
+		if (m->cap > max + 1)
+			m->cap = max + 1;
+		m->data = xrealloc(m->data, m->cap);
+	}
+	if (len)	/* a final fragment may be empty, with in == NULL */
+		memcpy(m->data + m->len, in, len);
+	m->len += len;
+	m->data[m->len] = '\0';
+	return lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
+}
+
+void ws_message_reset(struct ws_message *m)
+{
+	m->len = 0;
+	if (m->cap > 65536)
+		ws_message_free(m);
+}
+
+void ws_message_free(struct ws_message *m)
+{
+	free(m->data);
+	m->data = NULL;
+	m->len = m->cap = 0;
+}
