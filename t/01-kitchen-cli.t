@@ -68,7 +68,7 @@ my @fail = (
 	[ ['kitchen', '--stdout', '-c', 'nosuchchef', '-r', $dns],
 	  qr/no bundled chef named 'nosuchchef'/, 'unknown bundled chef' ],
 	[ ['kitchen', '--stdout', '-c', './missing.lua', '-r', $dns],
-	  qr{chef file \./missing\.lua: no such file}, 'missing chef file' ],
+	  qr{chef file \./missing\.lua: No such file or directory}, 'missing chef file' ],
 	[ ['kitchen', '--stdout', '-c', 'dns', '-i', 'nosuchif0'],
 	  qr/interface nosuchif0: /, 'unknown interface' ],
 );

@@ -19,19 +19,29 @@ local fmtbuf = ffi.new("char[64]")
 
 local band, rshift = bit.band, bit.rshift
 local new_table = require("table.new")
-local rawget, rawset, setmetatable, type, pcall, tostring =
-      rawget, rawset, setmetatable, type, pcall, tostring
+local rawget, rawset, setmetatable, type, pcall, xpcall, tostring =
+      rawget, rawset, setmetatable, type, pcall, xpcall, tostring
 
 local R = {}
 
+-- What the watchdog raises in a chef that runs too long, or when the
+-- kitchen is stopping: unique values, told apart by identity.
+local TIMEOUT, STOP = config.timeout, config.stop
+
 -- The one global chefs get from us: JSON null, and a marker that makes a
--- table serialize as an array even when it is empty.
+-- table serialize as an array even when it is empty. Read-only, so that
+-- no chef can take it from the others.
 local ARRAY = { __jsontype = "array" }
-dumplings = {
+local DUMPLINGS = {
   null = config.null,
   array = function(t) return setmetatable(t or {}, ARRAY) end,
   version = config.version,
 }
+dumplings = setmetatable({}, {
+  __index = DUMPLINGS,
+  __newindex = function() error("the dumplings table is read-only", 2) end,
+  __metatable = false,
+})
 
 local batch = nil          -- the current batch: const struct dpl_packet *
 local SLOT = {}            -- private key: a packet table's index in the batch
@@ -316,10 +326,6 @@ local function packet_cdata(p, level)
   return batch[i]
 end
 
--- pkt.layers is one shared (read-only) table per sequence of layers, so a
--- chef that counts layers allocates nothing per packet.
-local shapes, nshapes = {}, 0
-
 local function layer_name(i, c)
   return LAYER_NAMES[c.layers[i]]
 end
@@ -330,14 +336,11 @@ local FIELDS = {
   caplen = function(c) return c.caplen end,
   source = function(c) return sources[c.source + 1] end,
   raw = function(c) return ffi.string(c.data, c.caplen) end,
+  -- Each packet its own: a chef that changes it changes nothing for
+  -- later packets.
   layers = function(c)
-    local shape = c.shape
-    local t = shapes[shape]
-    if t == nil then
-      t = fill(setmetatable({}, ARRAY), c.nlayers, layer_name, c)
-      if shape >= 0 and nshapes < 4096 then shapes[shape], nshapes = t, nshapes + 1 end
-    end
-    return t
+    local n = c.nlayers
+    return fill(setmetatable(new_table(n, 0), ARRAY), n, layer_name, c)
   end,
 }
 
@@ -384,6 +387,38 @@ function Packet.__tostring(p)
 end
 
 ----------------------------------------------------------------------------
+-- Errors
+
+-- Where in a chef file an error happened: the innermost frame of a chef
+-- file (they are loaded as "@path"), as "path:line".
+local function chef_location()
+  for level = 2, 40 do
+    local info = debug.getinfo(level, "Sl")
+    if info == nil then return nil end
+    if info.source:sub(1, 1) == "@" and info.currentline > 0 then
+      return info.short_src .. ":" .. info.currentline
+    end
+  end
+end
+
+-- The error handler of every call into Lua, from C and around chefs: an
+-- interrupt passes unchanged; anything else becomes text that says where
+-- in the chef it happened.
+local function on_error(e)
+  if e == TIMEOUT or e == STOP then return e end
+  local msg = type(e) == "string" and e or ("error object is a %s value (%s)"):format(type(e), tostring(e))
+  local at = chef_location()
+  if at and msg:sub(1, #at) ~= at then msg = at .. ": " .. msg end
+  return msg
+end
+R.on_error = on_error
+
+local function interrupt_text(e)
+  if e == TIMEOUT then return "it ran past the time limit (an endless loop?)" end
+  return e
+end
+
+----------------------------------------------------------------------------
 -- Chefs
 
 local files = {}           -- path -> { rev, recs }: the chefs each file gave
@@ -410,12 +445,23 @@ local function check_chef(t, path, i)
   end
 end
 
+-- Each chef file runs in an environment of its own: its globals are its
+-- own, and what it does not set it reads from the shared globals (copied
+-- in, so that reading them costs no more than before).
+local function chef_environment()
+  local env = {}
+  for k, v in pairs(_G) do env[k] = v end
+  env._G = env
+  return setmetatable(env, { __index = _G })
+end
+
 -- Run a chef file's source and return its chef tables (one, or an array).
+-- Errors go to the caller's handler, which says where they happened.
 local function read_chef_source(path, source)
   local chunk, err = load(source, "@" .. path)
   if not chunk then error(err, 0) end
-  local ok, result = pcall(chunk)
-  if not ok then error(tostring(result), 0) end
+  setfenv(chunk, chef_environment())
+  local result = chunk()
   if type(result) ~= "table" then
     error(("%s: returned %s instead of a chef table"):format(path, type(result)), 0)
   end
@@ -430,8 +476,13 @@ end
 
 local function new_record(t, path, rev)
   return { chef = t, name = t.name, file = path, rev = rev,
+           id = api.chef_id(api.owner, t.name),
            on_packet = type(t.packet_handler) == "function" and t.packet_handler or nil,
            on_interval = type(t.interval_handler) == "function" and t.interval_handler or nil }
+end
+
+local function running(rec)
+  api.chef_running(api.owner, rec and rec.id or -1)
 end
 
 -- The running lists follow the files, in load order; the batch loop is
@@ -445,9 +496,6 @@ local function rebuild()
     end
   end
   run_range = nil
-  local names = {}
-  for c, rec in ipairs(packet_chefs) do names[c] = rec.name end
-  api.name_packet_chefs(api.owner, #names, ffi.new("const char *[?]", #names + 1, names))
 end
 
 -- A chef that ran away (time or memory) stops running until its file is
@@ -465,7 +513,7 @@ function R.load(path, source, rev, list_only)
   local found, recs = {}, {}
   for _, t in ipairs(read_chef_source(path, source)) do
     found[#found + 1] = { name = t.name, assignable = t.assignable ~= false }
-    if t.assignable ~= false then recs[#recs + 1] = new_record(t, path, rev) end
+    if t.assignable ~= false and not list_only then recs[#recs + 1] = new_record(t, path, rev) end
   end
   if not list_only then
     if not files[path] then file_order[#file_order + 1] = path end
@@ -495,32 +543,28 @@ local function emit(rec, driver, value)
   nout = nout + 4
 end
 
-local interval = config.interval
-local packet_time_pokes = config.packet_time_pokes
-local next_poke = nil
+-- A handler's error (not STOP: the callers end their loop for it, and
+-- return what was made before it). An interrupt past the time limit
+-- disables the chef.
+local function handler_failed(rec, what, err)
+  if err == TIMEOUT then
+    api.guard_restart(api.owner)
+    err = disable(rec, interrupt_text(err))
+  end
+  emit(rec, "error", what .. ": " .. tostring(err))
+end
 
+local interval = config.interval
+
+-- Returns true when the kitchen is stopping and the caller should too.
 local function poke_chef(rec)
-  local ok, v = pcall(rec.on_interval, rec.chef, interval)
+  running(rec)
+  local ok, v = xpcall(rec.on_interval, on_error, rec.chef, interval)
   if not ok then
-    emit(rec, "error", "interval_handler: " .. tostring(v))
+    if v == STOP then return true end
+    handler_failed(rec, "interval_handler", v)
   elseif v ~= nil then
     emit(rec, "interval", v)
-  end
-end
-
-local function poke()
-  for _, rec in ipairs(interval_chefs) do poke_chef(rec) end
-end
-
--- Reading files, pokes follow the packets' own clock: a poke fires before
--- the first packet at or past each interval boundary.
-local function poke_by_packet_time(t)
-  if next_poke == nil then
-    next_poke = t + interval
-  elseif t >= next_poke then
-    poke()
-    local missed = math.floor((t - next_poke) / interval)
-    next_poke = next_poke + (missed + 1) * interval
   end
 end
 
@@ -531,24 +575,24 @@ local progress = { i = 0, c = 1, p = nil }
 
 -- The loop over a batch is generated for the chefs at hand: one call per
 -- chef in a row, not an inner loop over chefs, which LuaJIT would not
--- compile together with the loop over packets.
+-- compile together with the loop over packets. Before each handler the
+-- watchdog is told who runs (a C call, which compiled code keeps).
 local function build_runner()
-  local src = { "local st, SLOT, setmetatable, Packet, emit, poke_at, H, K, C, new, A = ...",
+  local src = { "local st, SLOT, setmetatable, Packet, emit, H, K, C, new, RUN, O = ...",
                 "return function(batch, n, i0, c0)",
                 "  for i = i0, n - 1 do",
                 "    local p, v = st.p",
-                "    if c0 == 1 then" }
-  if packet_time_pokes then src[#src + 1] = "      poke_at(batch[i].time)" end
+                "    if c0 == 1 then",
   -- Room for the fields chefs usually read, so caching them does not
   -- grow the table; time is read by nearly every chef.
-  src[#src + 1] = "      p = setmetatable(new(0, 4), Packet)"
-  src[#src + 1] = "      p[SLOT], p.time = i, batch[i].time"
-  src[#src + 1] = "      st.p = p"
-  src[#src + 1] = "    end"
-  src[#src + 1] = "    st.i = i"
-  for c = 1, #packet_chefs do
-    src[#src + 1] = ("    if c0 <= %d then st.c = %d; A.running_chef = %d; v = H[%d](K[%d], p); " ..
-                     "if v ~= nil then emit(C[%d], 'packet', v) end end"):format(c, c, c, c, c, c)
+                "      p = setmetatable(new(0, 4), Packet)",
+                "      p[SLOT], p.time = i, batch[i].time",
+                "      st.p = p",
+                "    end",
+                "    st.i = i" }
+  for c, rec in ipairs(packet_chefs) do
+    src[#src + 1] = ("    if c0 <= %d then st.c = %d; RUN(O, %d); v = H[%d](K[%d], p); " ..
+                     "if v ~= nil then emit(C[%d], 'packet', v) end end"):format(c, c, rec.id, c, c, c)
   end
   src[#src + 1] = "    p[SLOT] = nil"
   src[#src + 1] = "    c0 = 1"
@@ -557,11 +601,13 @@ local function build_runner()
   local H, K = {}, {}
   for c, rec in ipairs(packet_chefs) do H[c], K[c] = rec.on_packet, rec.chef end
   local chunk = assert(load(table.concat(src, "\n"), "=runner"))
-  return chunk(progress, SLOT, setmetatable, Packet, emit, poke_by_packet_time, H, K,
-               packet_chefs, require("table.new"), api)
+  return chunk(progress, SLOT, setmetatable, Packet, emit, H, K, packet_chefs,
+               require("table.new"), api.chef_running, api.owner)
 end
 
--- Run every chef over n packets at ptr; returns the number of output slots.
+-- Run every chef over n packets at ptr; returns the number of output
+-- slots, and true when the kitchen is stopping (what was made before the
+-- interrupt is still returned).
 function R.run_batch(ptr, n)
   local pkts = ffi.cast(PKTS, ptr)
   batch, readable = pkts, pkts
@@ -570,16 +616,17 @@ function R.run_batch(ptr, n)
   local i, c = 0, 1
   while true do
     if run_range == nil then run_range = build_runner() end
-    local ok, err = pcall(run_range, pkts, n, i, c)
+    local ok, err = xpcall(run_range, on_error, pkts, n, i, c)
     if ok then break end
     local rec = packet_chefs[progress.c]
-    err = tostring(err)
     i, c = progress.i, progress.c + 1
-    if err:find(config.timeout_mark, 1, true) then
-      err = disable(rec, err)
-      c = c - 1                            -- the next chef moved into its place
+    if err == STOP then
+      progress.p[SLOT] = nil
+      batch = nil
+      return nout, true
     end
-    emit(rec, "error", "packet_handler: " .. err)
+    if err == TIMEOUT then c = c - 1 end   -- the next chef moves into its place
+    handler_failed(rec, "packet_handler", err)
     if c > #packet_chefs then
       progress.p[SLOT] = nil
       i, c = i + 1, 1
@@ -589,10 +636,14 @@ function R.run_batch(ptr, n)
   return nout
 end
 
+-- Every interval chef, in order; returns as run_batch does.
 function R.poke()
   generation = generation + 1
   nout = 0
-  poke()
+  local chefs = interval_chefs
+  for k = 1, #chefs do
+    if poke_chef(chefs[k]) then return nout, true end
+  end
   return nout
 end
 
@@ -639,15 +690,41 @@ end
 
 -- A chef that leaves makes its last interval dumpling on the way out.
 local function retire(rec)
-  if rec.on_interval then poke_chef(rec) end
+  if rec.on_interval and not rec.disabled and poke_chef(rec) then error(STOP, 0) end
+end
+
+-- A copy of a chef's state, tables copied all the way down (metatables
+-- kept, functions and userdata shared), so that reload(old) can take what
+-- it likes from it and a reload that fails half-way leaves the running
+-- chef exactly as it was.
+local function deep_copy(v, seen)
+  if type(v) ~= "table" then return v end
+  local c = seen[v]
+  if c then return c end
+  c = {}
+  seen[v] = c
+  for k, x in next, v do c[deep_copy(k, seen)] = deep_copy(x, seen) end
+  local mt = debug.getmetatable(v)
+  if mt then debug.setmetatable(c, mt) end
+  return c
+end
+
+local function call_reload(rec, old)
+  running(rec)
+  local ok, err = xpcall(rec.chef.reload, on_error, rec.chef, deep_copy(old.chef, {}))
+  running(nil)
+  if not ok then
+    if err == STOP then error(STOP, 0) end
+    error(("%s: reload(old) failed: %s"):format(rec.name, tostring(interrupt_text(err))), 0)
+  end
 end
 
 -- Replace the chefs of a file with those of its new source. Everything that
 -- can fail (compiling, running, checking the file, each new chef's
 -- reload(old)) happens before the swap; on failure the old chefs keep
--- running and the error goes to the caller. Returns, for the log, an array
--- of {name, old_rev} for the new chefs (old_rev nil when the chef is new),
--- and the number of output slots (from retired chefs).
+-- running, untouched, and the error goes to the caller. Returns, for the
+-- log, an array of {name, old_rev} for the new chefs (old_rev nil when the
+-- chef is new), and the number of output slots (from retired chefs).
 function R.reload(path, source, rev)
   local entry = files[path]
   local old_by_name = {}
@@ -658,10 +735,7 @@ function R.reload(path, source, rev)
   end
   for _, rec in ipairs(recs) do
     local old = old_by_name[rec.name]
-    if old and type(rec.chef.reload) == "function" then
-      local ok, err = pcall(rec.chef.reload, rec.chef, old.chef)
-      if not ok then error(("%s: reload(old) failed: %s"):format(rec.name, tostring(err)), 0) end
-    end
+    if old and type(rec.chef.reload) == "function" then call_reload(rec, old) end
     report[#report + 1] = { name = rec.name, old_rev = old and old.rev }
     old_by_name[rec.name] = nil
   end

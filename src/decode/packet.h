@@ -127,11 +127,13 @@ struct dpl_api {
 	int (*format_ip4)(const uint8_t *a, char *buf);
 	int (*format_ip6)(const uint8_t *a, char *buf);
 	struct dpl_dns *dns_scratch;
-	/* The packet chef running now (1-based), and their names whenever
-	 * they change, so a stuck chef can be named from another thread. */
-	volatile int32_t running_chef;
+	/* The chef runtime's hooks: an id for a chef's name; which chef runs
+	 * now (a call, so that compiled code cannot drop it), for the
+	 * watchdog on another thread; and an interrupt caught, going on. */
 	void *owner;
-	void (*name_packet_chefs)(void *owner, int n, const char **names);
+	int32_t (*chef_id)(void *owner, const char *name);
+	void (*chef_running)(void *owner, int32_t id);
+	void (*guard_restart)(void *owner);
 };
 /* FFI-END */
 

@@ -2,12 +2,18 @@
  * packets to the Lua runtime (lua/dumplings/runtime.lua, linked in as
  * source), and turns what the chefs returned into dumplings for the sink.
  *
- * One lua_pcall per batch, not per packet: the Lua side loops over the
- * batch and catches handler errors itself, resuming with the next chef. */
+ * Every call into Lua goes through enter_lua(): protected, with the
+ * runtime's error handler, and under the watchdog (guard.c). One call per
+ * batch, not per packet: the Lua side loops over the batch and catches
+ * handler errors itself, resuming with the next chef. */
 #include <errno.h>
+#include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -30,8 +36,12 @@
 struct chef_entry {
 	char *name;
 	char *quoted;
+	const char *guard_name;	/* the name as the guard knows it */
 	struct log_limit limit;
 };
+
+/* Chef files are source text; anything larger is not one. */
+#define CHEF_FILE_MAX (8 << 20)
 
 /* A loaded chef file and the revision (content hash) running now. */
 struct chef_file {
@@ -58,7 +68,87 @@ struct chef_runtime {
 	struct chef_file *files;	/* every chef file loaded, in order */
 	int nfiles;
 	struct guard *guard;
+	int ref_on_error;	/* runtime.on_error, every call's handler */
+	const char **chef_ids;	/* guard names by chef id (runtime.lua's rec.id) */
+	int nchef_ids;
+	const char *call_name;	/* who enter_lua() said runs */
+	int stopped;		/* a call was interrupted: the kitchen stops */
+	int poke_clock_set;	/* reading files: pokes follow packet time */
+	double next_poke;
 };
+
+/* ----------------------------------------------------------- into Lua */
+
+/* An error value as words: the guard's interrupts are light userdata. */
+static void describe_error(struct chef_runtime *rt)
+{
+	lua_State *L = rt->L;
+	const void *v = lua_touserdata(L, -1);
+
+	if (v == guard_timeout || v == guard_stop) {
+		lua_pop(L, 1);
+		lua_pushstring(L, v == guard_timeout
+			       ? "it ran past the time limit (an endless loop?)"
+			       : "interrupted: the kitchen is stopping");
+		if (v == guard_stop)
+			rt->stopped = 1;
+	} else if (!lua_isstring(L, -1)) {
+		const char *type = luaL_typename(L, -1);
+
+		lua_pop(L, 1);
+		lua_pushfstring(L, "error object is a %s value", type);
+	}
+}
+
+/* The one way into Lua: call the function below its nargs arguments on
+ * the stack, protected, with runtime.on_error as handler (it adds the
+ * chef's file:line), under the guard with who (or, NULL, the chef the
+ * runtime names) running. Returns 0 with nres results on the stack, or -1
+ * with an error message in their place. */
+static int enter_lua(struct chef_runtime *rt, const char *who, int nargs, int nres)
+{
+	lua_State *L = rt->L;
+	int base = lua_gettop(L) - nargs;
+	int rc;
+
+	lua_rawgeti(L, LUA_REGISTRYINDEX, rt->ref_on_error);
+	lua_insert(L, base);
+	rt->call_name = who ? guard_intern(rt->guard, who) : NULL;
+	guard_enter(rt->guard, rt->call_name);
+	rc = lua_pcall(L, nargs, nres, base);
+	guard_leave(rt->guard);
+	lua_remove(L, base);
+	if (rc == 0)
+		return 0;
+	describe_error(rt);
+	return -1;
+}
+
+/* The hooks of struct dpl_api, called from Lua. */
+static int32_t chef_id(void *owner, const char *name)
+{
+	struct chef_runtime *rt = owner;
+	const char *interned = guard_intern(rt->guard, name);
+
+	for (int i = 0; i < rt->nchef_ids; i++)
+		if (rt->chef_ids[i] == interned && interned)
+			return i;
+	rt->chef_ids = xrealloc(rt->chef_ids, (rt->nchef_ids + 1) * sizeof *rt->chef_ids);
+	rt->chef_ids[rt->nchef_ids] = interned;
+	return rt->nchef_ids++;
+}
+
+static void chef_running(void *owner, int32_t id)
+{
+	struct chef_runtime *rt = owner;
+
+	guard_running(rt->guard, id >= 0 && id < rt->nchef_ids ? rt->chef_ids[id] : rt->call_name);
+}
+
+static void chef_guard_restart(void *owner)
+{
+	guard_restart(((struct chef_runtime *)owner)->guard);
+}
 
 static int push_runtime_fn(struct chef_runtime *rt, const char *name)
 {
@@ -77,12 +167,12 @@ static void push_config(struct chef_runtime *rt)
 	lua_setfield(L, -2, "null");
 	lua_pushstring(L, dumplings_version);
 	lua_setfield(L, -2, "version");
-	lua_pushstring(L, GUARD_TIMEOUT_MARK);
-	lua_setfield(L, -2, "timeout_mark");
+	lua_pushlightuserdata(L, (void *)guard_timeout);
+	lua_setfield(L, -2, "timeout");
+	lua_pushlightuserdata(L, (void *)guard_stop);
+	lua_setfield(L, -2, "stop");
 	lua_pushnumber(L, rt->opt.poke_interval);
 	lua_setfield(L, -2, "interval");
-	lua_pushboolean(L, rt->opt.packet_time_pokes);
-	lua_setfield(L, -2, "packet_time_pokes");
 	lua_pushstring(L, rt->opt.kitchen_name);
 	lua_setfield(L, -2, "kitchen");
 	lua_createtable(L, rt->opt.nsources, 0);
@@ -102,16 +192,13 @@ static int lua_panic(lua_State *L)
 
 static int start_lua(struct chef_runtime *rt)
 {
-	lua_State *L;
+	lua_State *L = rt->L;
 
-	rt->pool = lua_pool_new();
-	L = lua_newstate(lua_pool_alloc, rt->pool);
 	if (!L) {
 		log_error("cannot create a Lua state (out of memory)");
 		return -1;
 	}
 	lua_atpanic(L, lua_panic);
-	rt->L = L;
 	luaL_openlibs(L);
 	/* Chefs make much short-lived garbage and keep little: a longer pause
 	 * between collections means far fewer marks of the same live data. */
@@ -130,15 +217,10 @@ static int start_lua(struct chef_runtime *rt)
 	}
 	lua_getfield(L, -1, "out");
 	rt->ref_out = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_getfield(L, -1, "on_error");
+	rt->ref_on_error = luaL_ref(L, LUA_REGISTRYINDEX);
 	rt->ref_runtime = luaL_ref(L, LUA_REGISTRYINDEX);
 	return 0;
-}
-
-static void name_packet_chefs(void *owner, int n, const char **names)
-{
-	struct chef_runtime *rt = owner;
-
-	guard_name_chefs(rt->guard, n, names);
 }
 
 struct chef_runtime *chef_runtime_new(const struct chef_options *opt)
@@ -153,13 +235,18 @@ struct chef_runtime *chef_runtime_new(const struct chef_options *opt)
 	rt->api.format_ip6 = format_ip6;
 	rt->api.dns_scratch = &rt->dns_scratch;
 	rt->api.owner = rt;
-	rt->api.name_packet_chefs = name_packet_chefs;
+	rt->api.chef_id = chef_id;
+	rt->api.chef_running = chef_running;
+	rt->api.guard_restart = chef_guard_restart;
+	rt->pool = lua_pool_new();
+	rt->L = lua_newstate(lua_pool_alloc, rt->pool);
+	if (rt->L)
+		rt->guard = guard_new(rt->L, opt->time_limit, opt->stopping, opt->on_stuck,
+				      opt->ctx);
 	if (start_lua(rt) < 0) {
 		chef_runtime_free(rt);
 		return NULL;
 	}
-	if (opt->time_limit > 0)
-		rt->guard = guard_new(rt->L, opt->time_limit, &rt->api.running_chef);
 	if (opt->sink)
 		rt->printer = printer_start(opt->sink);
 	return rt;
@@ -194,32 +281,67 @@ void chef_runtime_free(struct chef_runtime *rt)
 	for (int i = 0; i < rt->nfiles; i++)
 		free(rt->files[i].path);
 	free(rt->files);
+	free(rt->chef_ids);
 	free(rt);
 }
 
-/* The whole of a chef file, or NULL after logging. */
+/* Whether fd is a chef file to read: a regular file (not a FIFO that
+ * would block, nor a device that never ends) of a sane size. */
+static int check_chef_file(int fd, const char *path)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		log_error("chef file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		log_error("chef file %s: not a regular file", path);
+		return -1;
+	}
+	if (st.st_size > CHEF_FILE_MAX) {
+		log_error("chef file %s: %lld bytes, over the limit of %d MiB", path,
+			  (long long)st.st_size, CHEF_FILE_MAX >> 20);
+		return -1;
+	}
+	return 0;
+}
+
+/* The whole of a chef file, or NULL after logging. Opened without
+ * blocking, so a FIFO renamed over a chef cannot hang the kitchen. */
 static char *read_chef_file(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	char *buf = NULL;
-	size_t cap = 0, n = 0, got;
+	size_t cap = 0, n = 0;
+	ssize_t got = 0;
 
-	if (!f) {
+	if (fd < 0) {
 		log_error("chef file %s: %s", path, strerror(errno));
 		return NULL;
 	}
+	if (check_chef_file(fd, path) < 0) {
+		close(fd);
+		return NULL;
+	}
+	/* Read to the end even if the file grew since fstat, but no further
+	 * than the limit. */
 	do {
 		if (cap - n < 4096)
 			buf = xrealloc(buf, cap = cap ? cap * 2 : 16384);
-		got = fread(buf + n, 1, cap - n, f);
-		n += got;
-	} while (got > 0);
-	if (ferror(f)) {
-		log_error("chef file %s: read error", path);
+		got = read(fd, buf + n, cap - n);
+		if (got > 0)
+			n += (size_t)got;
+	} while ((got > 0 || (got < 0 && errno == EINTR)) && n <= CHEF_FILE_MAX);
+	if (got < 0 || n > CHEF_FILE_MAX) {
+		if (got < 0)
+			log_error("chef file %s: %s", path, strerror(errno));
+		else
+			log_error("chef file %s: over the limit of %d MiB", path, CHEF_FILE_MAX >> 20);
 		free(buf);
 		buf = NULL;
 	}
-	fclose(f);
+	close(fd);
 	*len = n;
 	return buf;
 }
@@ -243,6 +365,13 @@ static struct chef_file *find_file(struct chef_runtime *rt, const char *path)
 	return NULL;
 }
 
+/* What the guard names while a chef file's top level runs. */
+static const char *file_call_name(const char *path, char *buf, size_t size)
+{
+	snprintf(buf, size, "file %s", path);
+	return buf;
+}
+
 /* Call runtime.fn(path, source, rev, list_only) with the file's source,
  * leaving its two results on the stack. When unchanged_rev is given and the
  * file's revision equals it, nothing is called and 1 is returned. Returns
@@ -253,7 +382,7 @@ static int call_with_source(struct chef_runtime *rt, const char *fn, const char 
 			    const char **err)
 {
 	size_t len;
-	char *source = read_chef_file(path, &len);
+	char *source = read_chef_file(path, &len), who[512];
 
 	*err = NULL;
 	if (!source)
@@ -269,7 +398,7 @@ static int call_with_source(struct chef_runtime *rt, const char *fn, const char 
 	lua_pushstring(rt->L, rev);
 	lua_pushboolean(rt->L, list_only);
 	free(source);
-	if (lua_pcall(rt->L, 4, 2, 0)) {
+	if (enter_lua(rt, file_call_name(path, who, sizeof who), 4, 2) < 0) {
 		*err = lua_tostring(rt->L, -1);
 		return -1;
 	}
@@ -310,10 +439,14 @@ static void refresh_names(struct chef_runtime *rt)
 	lua_State *L = rt->L;
 	int n;
 
+	push_runtime_fn(rt, "chef_names");
+	if (enter_lua(rt, "the chef runtime", 0, 1) < 0) {
+		log_error("chef runtime: listing the chefs: %s", lua_tostring(L, -1));
+		lua_pop(L, 1);
+		return;
+	}
 	for (int i = 0; i < rt->nnames; i++)
 		free((char *)rt->names[i]);
-	push_runtime_fn(rt, "chef_names");
-	lua_call(L, 0, 1);
 	n = (int)lua_objlen(L, -1);
 	rt->names = xrealloc(rt->names, (n ? n : 1) * sizeof *rt->names);
 	for (int i = 0; i < n; i++) {
@@ -402,6 +535,7 @@ static struct chef_entry *chef_entry(struct chef_runtime *rt, const char *chef)
 	memset(e, 0, sizeof *e);
 	e->name = xstrdup(chef);
 	e->quoted = serialize_quoted(chef);
+	e->guard_name = guard_intern(rt->guard, chef);
 	rt->last_entry = rt->nentries++;
 	return e;
 }
@@ -422,71 +556,113 @@ static void report_chef_error(struct chef_runtime *rt, const char *chef,
 
 /* Build the tree of the value on top of the stack into the job; the
  * printer thread spells it out and sends it. */
-static void emit_dumpling(struct chef_runtime *rt, struct print_job *job, const char *chef,
-			  const char *rev, const char *driver)
+static void emit_dumpling(struct chef_runtime *rt, struct print_job *job,
+			  const struct chef_entry *e, const char *rev, const char *driver)
 {
 	const struct cJSON *payload;
-	const struct chef_entry *e;
 	const char *why;
 
 	payload = serialize_tree(rt->L, -1, &job->arena, &why);
 	if (!payload) {
 		rt->unserializable++;
-		report_chef_error(rt, chef, "dumpling skipped", why);
+		report_chef_error(rt, e->name, "dumpling skipped", why);
 		return;
 	}
-	e = chef_entry(rt, chef);
 	printer_add(job, payload, e->name, e->quoted, rt->kitchen_quoted, driver, rev);
 }
 
-/* Serialize what runtime.lua left in its output array, four slots a
+/* Draining what runtime.lua left in its output array, four slots a
  * dumpling: chef, revision, driver, value. Driver "error" carries a
  * handler's error message instead. */
-static void drain_output(struct chef_runtime *rt, int nslots)
+struct drain {
+	struct chef_runtime *rt;
+	struct print_job *job;
+	int nslots, k;		/* slots in all, and the next to read */
+};
+
+/* Serializing runs Lua code too (a table's __dumplings_fill, lua_next
+ * over tables a fill changed): it runs protected, and an error skips the
+ * dumpling at d->k. */
+static int drain_protected(lua_State *L)
+{
+	struct drain *d = lua_touserdata(L, 1);
+	struct chef_runtime *rt = d->rt;
+	int out;
+
+	lua_rawgeti(L, LUA_REGISTRYINDEX, rt->ref_out);
+	out = lua_gettop(L);
+	for (; d->k + 3 <= d->nslots; d->k += 4) {
+		const struct chef_entry *e;
+		const char *rev, *driver;
+
+		for (int i = 0; i < 4; i++)
+			lua_rawgeti(L, out, d->k + i);
+		e = chef_entry(rt, lua_tostring(L, -4));
+		rev = lua_tostring(L, -3);
+		driver = lua_tostring(L, -2);
+		guard_running(rt->guard, e->guard_name);
+		if (!strcmp(driver, "error")) {
+			rt->stats.handler_errors++;
+			report_chef_error(rt, e->name, "error", lua_tostring(L, -1));
+		} else if (d->job) {
+			emit_dumpling(rt, d->job, e, rev, driver);
+		}
+		lua_settop(L, out);
+	}
+	return 0;
+}
+
+/* The chef of output slot k, after drain_protected failed on it. */
+static void skip_failed_dumpling(struct chef_runtime *rt, int k)
 {
 	lua_State *L = rt->L;
-	struct print_job *job;
-	int out;
+	char *chef;
+
+	describe_error(rt);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, rt->ref_out);
+	lua_rawgeti(L, -1, k);
+	chef = xstrdup(lua_isstring(L, -1) ? lua_tostring(L, -1) : "(unknown)");
+	lua_pop(L, 2);
+	rt->unserializable++;
+	report_chef_error(rt, chef, "dumpling skipped", lua_tostring(L, -1));
+	lua_pop(L, 1);
+	free(chef);
+}
+
+static void drain_output(struct chef_runtime *rt, int nslots)
+{
+	struct drain d = { rt, NULL, nslots, 1 };
 
 	if (nslots < 4)
 		return;
-	job = rt->printer ? printer_job(rt->printer) : NULL;
-	lua_rawgeti(L, LUA_REGISTRYINDEX, rt->ref_out);
-	out = lua_gettop(L);
-	for (int k = 1; k + 3 <= nslots; k += 4) {
-		const char *chef, *rev, *driver;
-
-		for (int i = 0; i < 4; i++)
-			lua_rawgeti(L, out, k + i);
-		chef = lua_tostring(L, -4);
-		rev = lua_tostring(L, -3);
-		driver = lua_tostring(L, -2);
-		if (!strcmp(driver, "error")) {
-			rt->stats.handler_errors++;
-			report_chef_error(rt, chef, "error", lua_tostring(L, -1));
-		} else if (job) {
-			emit_dumpling(rt, job, chef, rev, driver);
-		}
-		lua_pop(L, 4);
+	d.job = rt->printer ? printer_job(rt->printer) : NULL;
+	guard_enter(rt->guard, NULL);
+	while (lua_cpcall(rt->L, drain_protected, &d)) {
+		skip_failed_dumpling(rt, d.k);
+		d.k += 4;
+		guard_restart(rt->guard);
 	}
-	lua_pop(L, 1);
-	if (job)
+	guard_leave(rt->guard);
+	if (d.job)
 		printer_submit(rt->printer);
 }
 
 /* Call a runtime function already on the stack with nargs arguments; it
- * returns the number of output slots to drain. */
+ * returns the number of output slots to drain, and true when it stopped
+ * early because the kitchen is stopping. */
 static void call_and_drain(struct chef_runtime *rt, const char *what, int nargs)
 {
 	int nslots;
 
-	if (lua_pcall(rt->L, nargs, 1, 0)) {
+	if (enter_lua(rt, NULL, nargs, 2) < 0) {
 		log_error("chef runtime (%s): %s", what, lua_tostring(rt->L, -1));
 		lua_pop(rt->L, 1);
 		return;
 	}
-	nslots = (int)lua_tointeger(rt->L, -1);
-	lua_pop(rt->L, 1);
+	nslots = (int)lua_tointeger(rt->L, -2);
+	if (lua_toboolean(rt->L, -1))
+		rt->stopped = 1;
+	lua_pop(rt->L, 2);
 	drain_output(rt, nslots);
 }
 
@@ -510,7 +686,7 @@ static void check_memory(struct chef_runtime *rt)
 	if ((size_t)lua_gc(L, LUA_GCCOUNT, 0) <= limit_kib)
 		return;
 	push_runtime_fn(rt, "disable_heaviest");
-	if (lua_pcall(L, 0, 3, 0)) {
+	if (enter_lua(rt, "the chef memory limit", 0, 3) < 0) {
 		log_error("chef memory limit: %s", lua_tostring(L, -1));
 		lua_pop(L, 1);
 		return;
@@ -526,26 +702,49 @@ static void check_memory(struct chef_runtime *rt)
 	drain_output(rt, nslots);
 }
 
-void chef_runtime_batch(struct chef_runtime *rt, struct dpl_packet *pkts, int n)
+static void run_packets(struct chef_runtime *rt, struct dpl_packet *pkts, int n)
 {
-	int nslots;
-
-	if (n <= 0)
+	if (n <= 0 || rt->stopped)
 		return;
 	push_runtime_fn(rt, "run_batch");
 	lua_pushlightuserdata(rt->L, pkts);
 	lua_pushinteger(rt->L, n);
-	guard_enter(rt->guard);
-	if (lua_pcall(rt->L, 2, 1, 0)) {
-		guard_leave(rt->guard);
-		log_error("chef runtime (packets): %s", lua_tostring(rt->L, -1));
-		lua_pop(rt->L, 1);
-		return;
+	call_and_drain(rt, "packets", 2);
+}
+
+/* Reading files, pokes follow the packets' own clock: one fires before
+ * the first packet at or past each interval boundary, and the batch is
+ * split there, so that an interval dumpling is the state at its boundary
+ * and holds nothing of the packets after it. */
+static void run_with_packet_time_pokes(struct chef_runtime *rt, struct dpl_packet *pkts, int n)
+{
+	double interval = rt->opt.poke_interval;
+	int start = 0;
+
+	for (int i = 0; i < n; i++) {
+		double t = pkts[i].time;
+
+		if (!rt->poke_clock_set) {
+			rt->poke_clock_set = 1;
+			rt->next_poke = t + interval;
+			continue;
+		}
+		if (t < rt->next_poke)
+			continue;
+		run_packets(rt, pkts + start, i - start);
+		start = i;
+		chef_runtime_poke(rt);
+		rt->next_poke += (floor((t - rt->next_poke) / interval) + 1) * interval;
 	}
-	guard_leave(rt->guard);
-	nslots = (int)lua_tointeger(rt->L, -1);
-	lua_pop(rt->L, 1);
-	drain_output(rt, nslots);
+	run_packets(rt, pkts + start, n - start);
+}
+
+void chef_runtime_batch(struct chef_runtime *rt, struct dpl_packet *pkts, int n)
+{
+	if (rt->opt.packet_time_pokes)
+		run_with_packet_time_pokes(rt, pkts, n);
+	else
+		run_packets(rt, pkts, n);
 	check_memory(rt);
 }
 

@@ -13,8 +13,16 @@ struct chef_options {
 	const char *const *sources;	/* names behind dpl_packet.source */
 	int nsources;
 	struct sink *sink;
-	double time_limit;		/* seconds a batch may run; 0: unguarded */
+	double time_limit;		/* seconds a call into Lua may run; 0: no limit */
 	size_t memory_limit;		/* bytes of Lua heap; 0: unlimited */
+	/* Set when the kitchen is stopping: whatever runs in Lua is then
+	 * interrupted within a second or two. */
+	const _Atomic int *stopping;
+	/* Lua is stuck in a loop that cannot be interrupted and the process
+	 * will exit with 3: called (on another thread) to write out what was
+	 * made and report, while the kitchen's own thread stays stuck. */
+	void (*on_stuck)(void *ctx);
+	void *ctx;
 };
 
 struct chef_stats {
@@ -55,6 +63,8 @@ void chef_runtime_remove(struct chef_runtime *rt, const char *path);
 int chef_runtime_file_count(const struct chef_runtime *rt);
 const char *chef_runtime_file(const struct chef_runtime *rt, int i);
 
+/* Run every chef over a batch of packets. Reading files, the interval
+ * handlers run inside it, at each interval boundary of packet time. */
 void chef_runtime_batch(struct chef_runtime *rt, struct dpl_packet *pkts, int n);
 void chef_runtime_poke(struct chef_runtime *rt);
 /* The counts so far; waits until every dumpling made has gone to the sink. */

@@ -65,11 +65,14 @@ char *chefpath_resolve(const char *arg)
 	char dir[PATH_MAX], path[PATH_MAX + 64];
 	size_t n = strlen(arg);
 
-	/* Anything that looks like a path is taken as one. */
+	/* Anything that looks like a path is taken as one; whether it is a
+	 * chef file to read, the loader says, with the real reason. */
 	if (strchr(arg, '/') || (n > 4 && !strcmp(arg + n - 4, ".lua"))) {
-		if (is_file(arg))
+		struct stat st;
+
+		if (stat(arg, &st) == 0)
 			return xstrdup(arg);
-		log_error("chef file %s: no such file", arg);
+		log_error("chef file %s: %s", arg, strerror(errno));
 		return NULL;
 	}
 	for (int i = 0; bundled_dir(i, dir, sizeof dir); i++) {

@@ -1,13 +1,21 @@
 /* Guarding the kitchen against a chef that never returns.
  *
- * A thread watches each batch of packets. When one runs longer than the
- * time limit it asks LuaJIT to stop through a count hook: the hook raises
- * an error in the chef, which the runtime then disables, and the kitchen
- * carries on. LuaJIT checks hooks only in its interpreter, though, and an
- * endless loop is soon compiled into a trace that never leaves machine
- * code; such a chef cannot be stopped from inside the process. If the hook
- * has not fired after a grace period, the kitchen says which chef is stuck
- * and exits with status 3, so that a supervisor can restart it. */
+ * Every call from C into Lua (a batch, a poke, loading or reloading a chef
+ * file, retiring one) runs between guard_enter() and guard_leave(), and
+ * the runtime says who runs inside it through guard_running(), a plain C
+ * call: LuaJIT's compiled code may drop or move stores to FFI memory, even
+ * volatile ones, but not a call.
+ *
+ * A thread watches the calls. When one runs longer than the time limit,
+ * or longer than a second once the kitchen is stopping, it asks LuaJIT to
+ * stop through a count hook: the hook raises a unique value (guard_timeout
+ * or guard_stop) in the chef, which the runtime recognises by identity.
+ * LuaJIT checks hooks only in its interpreter, though, and an endless loop
+ * is soon compiled into a trace that never leaves machine code; such a
+ * chef cannot be stopped from inside the process. If the hook has not
+ * fired after a grace period, the kitchen says which chef is stuck, has
+ * what was already made written out (the stuck callback), and exits with
+ * status 3, so that a supervisor can restart it. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,49 +28,113 @@
 #include "base/log.h"
 #include "base/util.h"
 
+const char guard_timeout[] = "time limit", guard_stop[] = "stopping";
+
+/* Once stopping, what runs gets this long before it is interrupted, and
+ * an interrupt this long to take effect. */
+#define STOP_GRACE 1.0
+
 struct guard {
 	lua_State *L;
 	double limit;
-	const volatile int32_t *running;	/* which packet chef runs, 1-based */
+	const _Atomic int *stopping;
+	guard_stuck_fn *stuck;
+	void *ctx;
 	pthread_t thread;
+
+	/* Written by the Lua thread without the lock, read by the hook and
+	 * the guard thread. */
+	const char *_Atomic running;
+	const char *_Atomic armed_for;	/* whom the armed hook is meant for */
+	const char *_Atomic sentinel;	/* what it raises */
+	_Atomic int missed;		/* it fired after its chef returned */
+
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	int stop;
-	int in_batch;
-	double batch_start;
-	double hooked_at;	/* when the hook was set in this batch, or 0 */
-	char **names;		/* the packet chefs, in running order */
+	int in_call;
+	double call_start;
+	double hooked_at;	/* when the hook was set in this call, or 0 */
+	double stop_seen;	/* when *stopping was first seen set, or 0 */
+
+	char **names;		/* guard_intern's copies; only the Lua thread */
 	int nnames;
 };
 
+/* The hook is a plain function: it finds its guard here. One guard per
+ * process watches one Lua state. */
+static struct guard *_Atomic hook_owner;
+
 static void guard_hook(lua_State *L, lua_Debug *ar)
 {
+	struct guard *g = atomic_load(&hook_owner);
+
 	lua_sethook(L, NULL, 0, 0);
-	luaL_error(L, GUARD_TIMEOUT_MARK " it ran past the time limit (an endless loop?)");
+	if (!g)
+		return;
+	if (atomic_load(&g->running) != atomic_load(&g->armed_for)) {
+		atomic_store(&g->missed, 1);
+		return;
+	}
+	lua_pushlightuserdata(L, (void *)atomic_load(&g->sentinel));
+	lua_error(L);
 }
 
 static const char *running_name(struct guard *g)
 {
-	int i = *g->running;
+	const char *name = atomic_load(&g->running);
 
-	return i >= 1 && i <= g->nnames ? g->names[i - 1] : "(unknown)";
+	return name ? name : "(the chef runtime)";
 }
 
-/* Called with the lock held, once a second or so while a batch runs. */
-static void check_batch(struct guard *g, double now)
+/* Called with the lock held. */
+static void arm(struct guard *g, const char *sentinel, double now)
 {
-	double ran = now - g->batch_start;
+	atomic_store(&g->sentinel, sentinel);
+	atomic_store(&g->armed_for, atomic_load(&g->running));
+	atomic_store(&g->missed, 0);
+	g->hooked_at = now;
+	lua_sethook(g->L, guard_hook, LUA_MASKCOUNT, 1000);
+}
 
-	if (!g->hooked_at && ran > g->limit) {
-		log_warn("chef %s has run for %.1f s: interrupting it", running_name(g), ran);
-		g->hooked_at = now;
-		lua_sethook(g->L, guard_hook, LUA_MASKCOUNT, 1000);
-	} else if (g->hooked_at && now - g->hooked_at > (g->limit < 1 ? 1 : g->limit)) {
-		log_error("chef %s has run for %.1f s and cannot be interrupted (LuaJIT compiled "
-			  "its loop); exiting so that a supervisor can restart the kitchen",
-			  running_name(g), ran);
-		_exit(3);
+static void give_up(struct guard *g, double ran)
+{
+	log_error("chef %s has run for %.1f s and cannot be interrupted (LuaJIT compiled "
+		  "its loop); exiting so that a supervisor can restart the kitchen",
+		  running_name(g), ran);
+	pthread_mutex_unlock(&g->lock);
+	if (g->stuck)
+		g->stuck(g->ctx);
+	_exit(3);
+}
+
+/* Called with the lock held, five times a second while a call runs. */
+static void check_call(struct guard *g, double now)
+{
+	double ran = now - g->call_start;
+	int stopping = g->stopping && atomic_load(g->stopping);
+
+	if (stopping && !g->stop_seen)
+		g->stop_seen = now;
+	if (atomic_exchange(&g->missed, 0)) {
+		g->hooked_at = 0;
+		g->call_start = now;
+		return;
 	}
+	if (!g->hooked_at) {
+		double since = g->call_start > g->stop_seen ? g->call_start : g->stop_seen;
+
+		if (g->limit > 0 && ran > g->limit) {
+			log_warn("chef %s has run for %.1f s: interrupting it", running_name(g), ran);
+			arm(g, guard_timeout, now);
+		} else if (stopping && now - since > STOP_GRACE) {
+			log_warn("stopping: interrupting chef %s after %.1f s", running_name(g), ran);
+			arm(g, guard_stop, now);
+		}
+		return;
+	}
+	if (now - g->hooked_at > (stopping ? STOP_GRACE : g->limit < 1 ? 1 : g->limit))
+		give_up(g, ran);
 }
 
 static void *guard_main(void *arg)
@@ -80,20 +152,23 @@ static void *guard_main(void *arg)
 			until.tv_nsec -= 1000000000;
 		}
 		pthread_cond_timedwait(&g->wake, &g->lock, &until);
-		if (!g->stop && g->in_batch)
-			check_batch(g, monotonic_seconds());
+		if (!g->stop && g->in_call)
+			check_call(g, monotonic_seconds());
 	}
 	pthread_mutex_unlock(&g->lock);
 	return NULL;
 }
 
-struct guard *guard_new(lua_State *L, double limit, const volatile int32_t *running)
+struct guard *guard_new(lua_State *L, double limit, const _Atomic int *stopping,
+			guard_stuck_fn *stuck, void *ctx)
 {
 	struct guard *g = xcalloc(1, sizeof *g);
 
 	g->L = L;
 	g->limit = limit;
-	g->running = running;
+	g->stopping = stopping;
+	g->stuck = stuck;
+	g->ctx = ctx;
 	pthread_mutex_init(&g->lock, NULL);
 	pthread_cond_init(&g->wake, NULL);
 	if (pthread_create(&g->thread, NULL, guard_main, g)) {
@@ -103,31 +178,54 @@ struct guard *guard_new(lua_State *L, double limit, const volatile int32_t *runn
 		free(g);
 		return NULL;
 	}
+	atomic_store(&hook_owner, g);
 	return g;
 }
 
-void guard_name_chefs(struct guard *g, int n, const char *const *names)
+const char *guard_intern(struct guard *g, const char *name)
+{
+	if (!g)
+		return NULL;
+	for (int i = 0; i < g->nnames; i++)
+		if (!strcmp(g->names[i], name))
+			return g->names[i];
+	g->names = xrealloc(g->names, (g->nnames + 1) * sizeof *g->names);
+	return g->names[g->nnames++] = xstrdup(name);
+}
+
+void guard_running(struct guard *g, const char *name)
+{
+	if (g)
+		atomic_store_explicit(&g->running, name, memory_order_relaxed);
+}
+
+void guard_enter(struct guard *g, const char *name)
 {
 	if (!g)
 		return;
+	guard_running(g, name);
 	pthread_mutex_lock(&g->lock);
-	for (int i = 0; i < g->nnames; i++)
-		free(g->names[i]);
-	g->names = xrealloc(g->names, (n ? n : 1) * sizeof *g->names);
-	for (int i = 0; i < n; i++)
-		g->names[i] = xstrdup(names[i]);
-	g->nnames = n;
+	g->in_call = 1;
+	g->call_start = monotonic_seconds();
+	g->hooked_at = 0;
 	pthread_mutex_unlock(&g->lock);
 }
 
-void guard_enter(struct guard *g)
+static void disarm(struct guard *g)
+{
+	if (g->hooked_at)
+		lua_sethook(g->L, NULL, 0, 0);
+	g->hooked_at = 0;
+	atomic_store(&g->missed, 0);
+}
+
+void guard_restart(struct guard *g)
 {
 	if (!g)
 		return;
 	pthread_mutex_lock(&g->lock);
-	g->in_batch = 1;
-	g->batch_start = monotonic_seconds();
-	g->hooked_at = 0;
+	disarm(g);
+	g->call_start = monotonic_seconds();
 	pthread_mutex_unlock(&g->lock);
 }
 
@@ -136,10 +234,10 @@ void guard_leave(struct guard *g)
 	if (!g)
 		return;
 	pthread_mutex_lock(&g->lock);
-	g->in_batch = 0;
-	if (g->hooked_at)
-		lua_sethook(g->L, NULL, 0, 0);
+	g->in_call = 0;
+	disarm(g);
 	pthread_mutex_unlock(&g->lock);
+	guard_running(g, NULL);
 }
 
 void guard_free(struct guard *g)
@@ -151,6 +249,7 @@ void guard_free(struct guard *g)
 	pthread_cond_signal(&g->wake);
 	pthread_mutex_unlock(&g->lock);
 	pthread_join(g->thread, NULL);
+	atomic_store(&hook_owner, NULL);
 	for (int i = 0; i < g->nnames; i++)
 		free(g->names[i]);
 	free(g->names);

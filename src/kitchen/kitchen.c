@@ -55,7 +55,7 @@ struct kitchen {
 	struct watch *watch;
 	struct sink *sink;
 	struct batch *live;		/* the batch live capture fills */
-	unsigned long packets;
+	_Atomic unsigned long packets;	/* the guard's last words read it too */
 	int failed;
 };
 
@@ -102,8 +102,9 @@ static void help(void)
 	       "  -s, --snaplen N          bytes captured per packet (default: 262144)\n"
 	       "      --no-promisc         do not put interfaces in promiscuous mode\n"
 	       "  -Z, --user USER          once the captures are open, run as USER\n"
-	       "      --chef-timeout SECS  a batch of packets may take this long before the\n"
-	       "                           chef running it is stopped (default: 10)\n"
+	       "      --chef-timeout SECS  a call into the chefs (a batch of packets, an\n"
+	       "                           interval, loading a file) may take this long\n"
+	       "                           before the chef running it is stopped (default: 10)\n"
 	       "      --chef-memory MIB    Lua memory the chefs may hold (default: 1024)\n"
 	       "  -q, --quiet              log errors only\n"
 	       "  -v, --verbose            log debugging detail\n"
@@ -531,6 +532,22 @@ static void on_signal(int sig)
 }
 
 
+static void report_totals(struct kitchen *k);
+
+/* A chef is stuck in a loop LuaJIT compiled and the process exits with 3:
+ * what the other chefs made before it still goes out, with the summary.
+ * This runs on the guard's thread while the kitchen's own stays stuck. */
+static void last_words(void *ctx)
+{
+	struct kitchen *k = ctx;
+
+	stop_requested = 1;
+	if (!k->sink)
+		return;
+	report_totals(k);
+	k->sink->close(k->sink);
+}
+
 static int start_chefs(struct kitchen *k)
 {
 	struct chef_options co = {
@@ -541,6 +558,9 @@ static int start_chefs(struct kitchen *k)
 		.nsources = k->opt.nfiles ? k->opt.nfiles : k->opt.nifaces,
 		.time_limit = k->opt.chef_timeout,
 		.memory_limit = (size_t)k->opt.chef_memory_mib << 20,
+		.stopping = &stop_requested,
+		.on_stuck = last_words,
+		.ctx = k,
 	};
 
 	k->chefs = chef_runtime_new(&co);
@@ -565,7 +585,6 @@ static int cook(struct kitchen *k)
 		return 1;
 	chef_runtime_set_sink(k->chefs, k->sink);
 	start_watching(k);
-	catch_signals(on_signal, (const int[]){ SIGHUP, 0 });
 	if (k->opt.nfiles) {
 		read_files(k);
 	} else {
@@ -610,6 +629,10 @@ int kitchen_main(int argc, char **argv)
 		rc = 1;
 	if (rc < 0 && k.opt.user && privdrop_to(k.opt.user) < 0)
 		rc = 1;
+	/* From the first chef code on, a signal stops the kitchen in order:
+	 * even a chef file whose top level never returns is interrupted. */
+	if (rc < 0)
+		catch_signals(on_signal, (const int[]){ SIGHUP, 0 });
 	if (rc < 0)
 		rc = start_chefs(&k);
 	if (rc < 0)

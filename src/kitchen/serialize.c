@@ -305,7 +305,12 @@ static int apply_metatable(struct walk *w, int idx)
 	if (lua_isfunction(L, -1)) {
 		lua_pushvalue(L, idx);
 		if (lua_pcall(L, 1, 0, 0)) {
-			snprintf(fill_error, sizeof fill_error, "%s", lua_tostring(L, -1));
+			/* The chef guard's interrupt goes on to the caller, who
+			 * runs this protected. */
+			if (lua_type(L, -1) == LUA_TLIGHTUSERDATA)
+				lua_error(L);
+			snprintf(fill_error, sizeof fill_error, "%s", lua_isstring(L, -1)
+				 ? lua_tostring(L, -1) : "its __dumplings_fill raised a non-string error");
 			w->why = fill_error;
 			lua_pop(L, 2);
 			return -1;

@@ -38,7 +38,9 @@ struct cJSON;
 /* The tree of the value at idx, built in the arena, with copies of every
  * string: it stays valid, whatever becomes of the Lua value, until the
  * arena is reset. On failure returns NULL and sets *why to a reason that
- * lives as long as the next call. */
+ * lives as long as the next call. Lua code may run (a table's
+ * __dumplings_fill): call it protected, since the chef guard's interrupt
+ * is raised on through it. */
 struct cJSON *serialize_tree(lua_State *L, int idx, struct json_arena *a,
 			     const char **why);
 
