@@ -58,4 +58,33 @@ ok(wait_for(sub { (slurp("$dir/any.err") // '') =~ /capturing on any/ }, 20),
    'the default filter works on the "any" interface');
 is(stop($pid, 'TERM') >> 8, 0, 'and the kitchen stops cleanly');
 
+# Live, interval handlers run on the wall clock, guarded like any call into
+# Lua: an endless one is interrupted and disabled, the others go on.
+spew("$dir/spin.lua", <<'LUA');
+local c = { name = "LiveSpin", pokes = 0 }
+function c:interval_handler()
+  self.pokes = self.pokes + 1
+  if self.pokes == 2 then while true do end end
+  return { pokes = self.pokes }
+end
+jit.off(c.interval_handler)
+return c
+LUA
+spew("$dir/tick.lua", <<'LUA');
+local c = { name = "LiveTick", n = 0 }
+function c:interval_handler() self.n = self.n + 1; return { n = self.n } end
+return c
+LUA
+$pid = spawn([bin(), 'kitchen', '-i', 'lo', '-f', 'udp port 9', '--stdout', '-p', '0.2',
+	      '--chef-timeout', '0.5', '-c', "$dir/spin.lua", '-c', "$dir/tick.lua"],
+	     out => "$dir/spin.out", err => "$dir/spin.err");
+ok(wait_for(sub { (slurp("$dir/spin.err") // '') =~ /LiveSpin: error: interval_handler: disabled/ }, 30),
+   'an endless live interval handler is interrupted and disabled');
+my $ticks = sub { scalar grep { $_->{metadata}{chef} eq 'LiveTick' } decode_lines(join "\n",
+	grep { /\}$/ } split /\n/, slurp("$dir/spin.out") // '') };
+my $before = $ticks->();
+ok(wait_for(sub { $ticks->() > $before + 2 }, 30), 'the other chef goes on ticking');
+is(stop($pid, 'TERM') >> 8, 0, 'and SIGTERM stops the kitchen cleanly');
+like(slurp("$dir/spin.err"), qr/chef LiveSpin has run for [\d.]+ s: interrupting it/, 'the guard named the chef');
+
 done_testing;
