@@ -222,4 +222,17 @@ is($done, 1000, 'a thousand reloads');
 diag("RSS after 100 reloads: $before KiB; after 1000: $after KiB");
 cmp_ok($after - $before, '<', 4096, 'memory stays flat across reloads (grew less than 4 MiB)');
 
+# --- a chef given as a bare file name, as the man page writes it -----------
+my $bare_dir = "$dir/bare";
+mkdir $bare_dir or die "mkdir: $!";
+spew("$bare_dir/live.lua", counting_chef('b0'));
+$pid = spawn(['sh', '-c', 'cd "$1" && shift && exec "$@"', 'sh', $bare_dir, bin(), 'kitchen', '-f', '',
+	      '-r', $sample, '--stdout', '-p', '1', '--speed', '0.05', '-c', 'live.lua'],
+	     out => "$dir/bare.out", err => "$dir/bare.err");
+ok(wait_for(sub { (slurp("$dir/bare.err") // '') =~ /reloading chefs when/ }, 20),
+   '-c live.lua: the kitchen follows its chef');
+spew("$bare_dir/live.lua", counting_chef('b1'));
+ok(wait_for(sub { log_lines('bare', qr/reloaded live\.lua/) >= 1 }, 20), 'and reloads it when it is saved');
+stop($pid, 'TERM');
+
 done_testing;

@@ -108,10 +108,15 @@ static struct watched_dir *add_dir(struct watch *w, const char *dir, int is_chef
 	return &w->dirs[w->ndirs++];
 }
 
-static void add_file(struct watch *w, const char *seen_as, const char *report_as)
+/* path is kept as dispatch() will spell it, directory and name joined
+ * by a slash: a bare "live.lua" is seen as "./live.lua". */
+static void add_file(struct watch *w, const char *path, const char *report_as)
 {
-	char *dir = dir_of(seen_as);
+	char *dir = dir_of(path);
+	const char *slash = strrchr(path, '/');
+	char seen_as[PATH_MAX];
 
+	snprintf(seen_as, sizeof seen_as, "%s/%s", dir, slash ? slash + 1 : path);
 	if (add_dir(w, dir, 0)) {
 		w->files = xrealloc(w->files, (w->nfiles + 1) * sizeof *w->files);
 		w->files[w->nfiles].seen_as = xstrdup(seen_as);
