@@ -102,10 +102,25 @@ return { base, a, b }
 LUA
 $r = run('kitchen', '--chef-list', '-c', "$dir/two.lua", '-c', 'dns');
 is($r->{status}, 0, '--chef-list exits 0');
-like($r->{out}, qr/^BaseChef\t\Q$dir\E\/two\.lua\t\(not assignable\)$/m, 'lists a base chef as not assignable');
-like($r->{out}, qr/^AlphaChef\t\Q$dir\E\/two\.lua$/m, 'lists a named chef');
+like($r->{out}, qr/^BaseChef\ttwo\t\Q$dir\E\/two\.lua\t\(not assignable\)$/m, 'lists a base chef as not assignable');
+like($r->{out}, qr/^AlphaChef\ttwo\t\Q$dir\E\/two\.lua$/m, 'lists a named chef, its file stem and its file');
 like($r->{out}, qr/^two3\t/m, 'an unnamed chef is named after its file and position');
-like($r->{out}, qr/^DNSLookupChef\t.*lua\/chefs\/dns\.lua$/m, 'a bundled chef resolves by bare name');
+like($r->{out}, qr/^DNSLookupChef\tdns\t.*lua\/chefs\/dns\.lua$/m, 'a bundled chef resolves by bare name');
+
+# -c takes a bundled chef's name as well as its file's stem
+$r = run('kitchen', '--chef-list', '-c', 'DNSLookupChef');
+like($r->{out}, qr/^DNSLookupChef\tdns\t.*lua\/chefs\/dns\.lua$/m, '-c DNSLookupChef names the bundled dns chef');
+$r = run('kitchen', '-q', '-f', '', '-c', 'ARPChef', '-r', root() . '/examples/sample.pcap', '--stdout');
+is($r->{status}, 0, '-c ARPChef cooks');
+ok((grep { $_->{metadata}{chef} eq 'ARPChef' } decode_lines($r->{out})), '... with the ARP chef');
+$r = run('kitchen', '-f', '', '-c', 'dns', '-c', 'DNSLookupChef', '-r', root() . '/examples/sample.pcap', '--stdout');
+like($r->{err}, qr/warning: chef DNSLookupChef given twice: loading it once/, 'a chef given twice is loaded once, with a warning');
+my @finals = grep { $_->{metadata}{driver} eq 'interval' } decode_lines($r->{out});
+my %by_time;
+$by_time{$_->{metadata}{creation_time}}++ for @finals;
+ok(!grep({ $_ > 1 } values %by_time), '... so each interval dumpling comes once');
+$r = run('kitchen', '-i', 'no-such-if0', '-i', 'no-such-if0', '-c', 'dns', '--stdout');
+like($r->{err}, qr/warning: interface no-such-if0 given twice/, 'an interface given twice: a warning');
 
 $r = run('kitchen', '--chef-list');
 is($r->{status}, 0, '--chef-list without -c lists the bundled chefs');

@@ -20,7 +20,7 @@ ok(-f "$dest/opt/dumplings/share/man/man1/dumplings.1", 'dumplings(1) is install
 ok(-f "$dest/opt/dumplings/share/man/man3/dumplings-lua.3", 'dumplings-lua(3) is installed');
 
 $r = run([$bin, 'kitchen', '--chef-list']);
-like($r->{out}, qr{^DNSLookupChef\t\Q$dest\E/opt/dumplings/bin/\.\./share/dumplings/chefs/dns\.lua$}m,
+like($r->{out}, qr{^DNSLookupChef\tdns\t\Q$dest\E/opt/dumplings/bin/\.\./share/dumplings/chefs/dns\.lua$}m,
      'the installed binary finds its bundled chefs');
 $r = run([$bin, 'kitchen', '-q', '-c', 'dns', '-r', root() . '/examples/sample.pcap', '--stdout']);
 is($r->{status}, 0, 'and cooks with them');

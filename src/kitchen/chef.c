@@ -477,6 +477,19 @@ int chef_runtime_load(struct chef_runtime *rt, const char *path)
 	return registered;
 }
 
+/* The name a chef file's stem gives it (-c stem), for --chef-list. */
+static void print_stem(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	size_t n;
+
+	base = base ? base + 1 : path;
+	n = strlen(base);
+	if (n > 4 && !strcmp(base + n - 4, ".lua"))
+		n -= 4;
+	printf("%.*s", (int)n, base);
+}
+
 int chef_runtime_list(struct chef_runtime *rt, const char *path)
 {
 	char rev[9];
@@ -488,12 +501,30 @@ int chef_runtime_list(struct chef_runtime *rt, const char *path)
 		lua_rawgeti(rt->L, -1, i);
 		lua_getfield(rt->L, -1, "name");
 		lua_getfield(rt->L, -2, "assignable");
-		printf("%s\t%s%s\n", lua_tostring(rt->L, -2), path,
-		       lua_toboolean(rt->L, -1) ? "" : "\t(not assignable)");
+		printf("%s\t", lua_tostring(rt->L, -2));
+		print_stem(path);
+		printf("\t%s%s\n", path, lua_toboolean(rt->L, -1) ? "" : "\t(not assignable)");
 		lua_pop(rt->L, 3);
 	}
 	lua_pop(rt->L, 1);
 	return n;
+}
+
+int chef_runtime_defines(struct chef_runtime *rt, const char *path, const char *name)
+{
+	char rev[9];
+	int n = call_load(rt, path, 1, rev), found = 0;
+
+	if (n < 0)
+		return -1;
+	for (int i = 1; i <= n && !found; i++) {
+		lua_rawgeti(rt->L, -1, i);
+		lua_getfield(rt->L, -1, "name");
+		found = !strcmp(lua_tostring(rt->L, -1), name);
+		lua_pop(rt->L, 2);
+	}
+	lua_pop(rt->L, 1);
+	return found;
 }
 
 const char *const *chef_runtime_names(struct chef_runtime *rt, int *n)

@@ -43,8 +43,13 @@ void chef_runtime_free(struct chef_runtime *rt);
  * chefs registered, or -1 after logging why the file was refused. */
 int chef_runtime_load(struct chef_runtime *rt, const char *path);
 
-/* Print every chef a file defines, one per line, without registering. */
+/* Print every chef a file defines, one per line (name, file stem, path),
+ * without registering. */
 int chef_runtime_list(struct chef_runtime *rt, const char *path);
+
+/* Whether a file defines a chef of that name (1 or 0, without registering
+ * it), or -1 after logging. */
+int chef_runtime_defines(struct chef_runtime *rt, const char *path, const char *name);
 
 /* The registered chef names, for the kitchen's hello; the array and its
  * strings live until the runtime is freed. */

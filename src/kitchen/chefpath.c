@@ -60,14 +60,20 @@ static const char *bundled_dir(int i, char *buf, size_t len)
 	return NULL;
 }
 
+int chefpath_is_path(const char *arg)
+{
+	size_t n = strlen(arg);
+
+	return strchr(arg, '/') || (n > 4 && !strcmp(arg + n - 4, ".lua"));
+}
+
 char *chefpath_resolve(const char *arg)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 64];
-	size_t n = strlen(arg);
 
 	/* Anything that looks like a path is taken as one; whether it is a
 	 * chef file to read, the loader says, with the real reason. */
-	if (strchr(arg, '/') || (n > 4 && !strcmp(arg + n - 4, ".lua"))) {
+	if (chefpath_is_path(arg)) {
 		struct stat st;
 
 		if (stat(arg, &st) == 0)
@@ -80,7 +86,6 @@ char *chefpath_resolve(const char *arg)
 		if (is_file(path))
 			return xstrdup(path);
 	}
-	log_error("no bundled chef named '%s' (see 'dumplings kitchen --chef-list')", arg);
 	return NULL;
 }
 

@@ -118,6 +118,19 @@ static void add_arg(const char ***list, int *n, const char *arg)
 	(*list)[(*n)++] = arg;
 }
 
+/* An interface named twice would be opened twice and every packet cooked
+ * twice: once is meant. */
+static void add_interface(struct kitchen_opts *o, const char *name)
+{
+	for (int i = 0; i < o->nifaces; i++) {
+		if (!strcmp(o->ifaces[i], name)) {
+			log_warn("interface %s given twice: capturing on it once", name);
+			return;
+		}
+	}
+	add_arg(&o->ifaces, &o->nifaces, name);
+}
+
 enum { OPT_STDOUT = 256, OPT_CHEF_LIST, OPT_NO_PROMISC, OPT_CHEF_DIR, OPT_NO_RELOAD,
        OPT_SPEED, OPT_CHEF_TIMEOUT, OPT_CHEF_MEMORY };
 
@@ -163,7 +176,7 @@ static int parse_option(struct kitchen_opts *o, int c, const char *arg)
 		o->hub_given = 1;
 		break;
 	case OPT_STDOUT: o->to_stdout = 1; break;
-	case 'i': add_arg(&o->ifaces, &o->nifaces, arg); break;
+	case 'i': add_interface(o, arg); break;
 	case 'r': add_arg(&o->files, &o->nfiles, arg); break;
 	case 'f': o->capture.filter = arg; break;
 	case 'c': add_arg(&o->chef_args, &o->nchef_args, arg); break;
@@ -245,19 +258,65 @@ static int list_chefs(struct kitchen *k, char **paths, int n)
 	return rc;
 }
 
+static void free_paths(char **paths, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+}
+
+/* -c NAME that is no bundled file's stem: the bundled file that defines
+ * a chef of that name (as --chef-list shows it), or NULL after logging. */
+static char *bundled_chef_named(struct kitchen *k, const char *name)
+{
+	char **paths = NULL;
+	char *found = NULL;
+	int n = 0;
+
+	if (chefpath_bundled(&paths, &n) < 0) {
+		free_paths(paths, n);
+		return NULL;
+	}
+	for (int i = 0; i < n && !found; i++)
+		if (chef_runtime_defines(k->chefs, paths[i], name) > 0)
+			found = xstrdup(paths[i]);
+	free_paths(paths, n);
+	if (!found)
+		log_error("no bundled chef named '%s' (see 'dumplings kitchen --chef-list')", name);
+	return found;
+}
+
+static int has_path(char **paths, int n, const char *path)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(paths[i], path))
+			return 1;
+	return 0;
+}
+
 /* The chef files to load: those named with -c, then those in each
  * --chef-dir; the bundled ones when neither is given. */
-static int chef_files(const struct kitchen_opts *o, char ***paths, int *n)
+static int chef_files(struct kitchen *k, char ***paths, int *n)
 {
+	const struct kitchen_opts *o = &k->opt;
+
 	*paths = NULL;
 	*n = 0;
 	if (!o->nchef_args && !o->nchef_dirs)
 		return chefpath_bundled(paths, n);
 	for (int i = 0; i < o->nchef_args; i++) {
-		char *path = chefpath_resolve(o->chef_args[i]);
+		const char *arg = o->chef_args[i];
+		char *path = chefpath_resolve(arg);
 
+		if (!path && !chefpath_is_path(arg))
+			path = bundled_chef_named(k, arg);
 		if (!path)
 			return -1;
+		if (has_path(*paths, *n, path)) {
+			log_warn("chef %s given twice: loading it once", arg);
+			free(path);
+			continue;
+		}
 		*paths = xrealloc(*paths, (*n + 1) * sizeof **paths);
 		(*paths)[(*n)++] = path;
 	}
@@ -265,13 +324,6 @@ static int chef_files(const struct kitchen_opts *o, char ***paths, int *n)
 		if (chefpath_in_dir(o->chef_dirs[i], paths, n) < 0)
 			return -1;
 	return 0;
-}
-
-static void free_paths(char **paths, int n)
-{
-	for (int i = 0; i < n; i++)
-		free(paths[i]);
-	free(paths);
 }
 
 static int register_chefs(struct kitchen *k, char **paths, int n)
@@ -300,7 +352,7 @@ static int load_chefs(struct kitchen *k)
 	char **paths;
 	int n, rc;
 
-	if (chef_files(&k->opt, &paths, &n) < 0)
+	if (chef_files(k, &paths, &n) < 0)
 		rc = 1;
 	else if (k->opt.chef_list)
 		rc = list_chefs(k, paths, n);
