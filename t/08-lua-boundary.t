@@ -265,6 +265,21 @@ is($seen->{payload}{stray}, 'unset', "one chef's stray global is not another's")
 ok($seen->{payload}{readonly}, 'the dumplings table is read-only');
 is($seen->{payload}{bogus}, 0, "a chef changing pkt.layers changes nothing for later packets");
 
+# --- print() goes to the log, not into --stdout's dumplings -------------------
+my $printer = chef_file('printer.lua', <<'LUA');
+local c = { name = "Printer", n = 0 }
+function c:packet_handler(pkt)
+  self.n = self.n + 1
+  if self.n <= 2 then print("seen", self.n, nil) end
+  return { n = self.n }
+end
+return c
+LUA
+$r = kitchen('-c', $printer);
+my @lines = split /\n/, $r->{out};
+is(scalar(grep { !/^\{.*\}$/ } @lines), 0, 'print() puts nothing but dumplings on standard output');
+like($r->{err}, qr/chef Printer: print: seen\t1\tnil/, 'it goes to the log, with the chef name');
+
 # --- SIGTERM, whatever a chef does -------------------------------------------------
 sub sigterm_run {
 	my ($tag, $poke, @chefs) = @_;

@@ -448,10 +448,20 @@ end
 -- Each chef file runs in an environment of its own: its globals are its
 -- own, and what it does not set it reads from the shared globals (copied
 -- in, so that reading them costs no more than before).
+-- print() goes to the kitchen's log, naming the chef: standard output is
+-- for dumplings (--stdout).
+local function chef_print(...)
+  local n, parts = select("#", ...), {}
+  for i = 1, n do parts[i] = tostring((select(i, ...))) end
+  local text = table.concat(parts, "\t")
+  api.chef_print(api.owner, text, #text)
+end
+
 local function chef_environment()
   local env = {}
   for k, v in pairs(_G) do env[k] = v end
   env._G = env
+  env.print = chef_print
   return setmetatable(env, { __index = _G })
 end
 

@@ -134,6 +134,9 @@ struct dpl_api {
 	int32_t (*chef_id)(void *owner, const char *name);
 	void (*chef_running)(void *owner, int32_t id);
 	void (*guard_restart)(void *owner);
+	/* print() in a chef: to the log, with the running chef's name, so
+	 * that standard output carries only dumplings. */
+	void (*chef_print)(void *owner, const char *text, size_t len);
 };
 /* FFI-END */
 

@@ -38,6 +38,7 @@ struct chef_entry {
 	char *quoted;
 	const char *guard_name;	/* the name as the guard knows it */
 	struct log_limit limit;
+	struct log_limit print_limit;	/* print() */
 };
 
 /* Chef files are source text; anything larger is not one. */
@@ -150,6 +151,25 @@ static void chef_guard_restart(void *owner)
 	guard_restart(((struct chef_runtime *)owner)->guard);
 }
 
+static struct chef_entry *chef_entry(struct chef_runtime *rt, const char *chef);
+
+static void chef_print(void *owner, const char *text, size_t len)
+{
+	struct chef_runtime *rt = owner;
+	const char *running = guard_current(rt->guard);
+	unsigned long suppressed;
+
+	if (!running)
+		running = rt->call_name ? rt->call_name : "(a chef)";
+	if (!log_allow(&chef_entry(rt, running)->print_limit, &suppressed))
+		return;
+	if (suppressed)
+		log_info("chef %s: print: %.*s (%lu similar lines not shown)", running, (int)len,
+			 text, suppressed);
+	else
+		log_info("chef %s: print: %.*s", running, (int)len, text);
+}
+
 static int push_runtime_fn(struct chef_runtime *rt, const char *name)
 {
 	lua_rawgeti(rt->L, LUA_REGISTRYINDEX, rt->ref_runtime);
@@ -238,6 +258,7 @@ struct chef_runtime *chef_runtime_new(const struct chef_options *opt)
 	rt->api.chef_id = chef_id;
 	rt->api.chef_running = chef_running;
 	rt->api.guard_restart = chef_guard_restart;
+	rt->api.chef_print = chef_print;
 	rt->pool = lua_pool_new();
 	rt->L = lua_newstate(lua_pool_alloc, rt->pool);
 	if (rt->L)

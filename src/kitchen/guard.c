@@ -199,6 +199,11 @@ void guard_running(struct guard *g, const char *name)
 		atomic_store_explicit(&g->running, name, memory_order_relaxed);
 }
 
+const char *guard_current(struct guard *g)
+{
+	return g ? atomic_load_explicit(&g->running, memory_order_relaxed) : NULL;
+}
+
 void guard_enter(struct guard *g, const char *name)
 {
 	if (!g)

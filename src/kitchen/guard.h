@@ -26,6 +26,9 @@ const char *guard_intern(struct guard *g, const char *name);
  * and whom an interrupt is meant for. name must come from guard_intern. */
 void guard_running(struct guard *g, const char *name);
 
+/* Who guard_running() last said runs, or NULL. */
+const char *guard_current(struct guard *g);
+
 /* A call into Lua starts, with name running; it ends. */
 void guard_enter(struct guard *g, const char *name);
 void guard_leave(struct guard *g);
