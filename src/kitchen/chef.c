@@ -767,7 +767,9 @@ static void run_packets(struct chef_runtime *rt, struct dpl_packet *pkts, int n)
 /* Reading files, pokes follow the packets' own clock: one fires before
  * the first packet at or past each interval boundary, and the batch is
  * split there, so that an interval dumpling is the state at its boundary
- * and holds nothing of the packets after it. */
+ * and holds nothing of the packets after it. A packet from before the
+ * interval that runs (a next file that starts earlier) ends it too, and
+ * the clock starts again from that packet. */
 static void run_with_packet_time_pokes(struct chef_runtime *rt, struct dpl_packet *pkts, int n)
 {
 	double interval = rt->opt.poke_interval;
@@ -781,12 +783,15 @@ static void run_with_packet_time_pokes(struct chef_runtime *rt, struct dpl_packe
 			rt->next_poke = t + interval;
 			continue;
 		}
-		if (t < rt->next_poke)
+		if (t >= rt->next_poke - interval && t < rt->next_poke)
 			continue;
 		run_packets(rt, pkts + start, i - start);
 		start = i;
 		chef_runtime_poke(rt);
-		rt->next_poke += (floor((t - rt->next_poke) / interval) + 1) * interval;
+		if (t < rt->next_poke)
+			rt->next_poke = t + interval;
+		else
+			rt->next_poke += (floor((t - rt->next_poke) / interval) + 1) * interval;
 	}
 	run_packets(rt, pkts + start, n - start);
 }

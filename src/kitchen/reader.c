@@ -113,7 +113,9 @@ static void *reader_main(void *arg)
 	pthread_mutex_lock(&r->lock);
 	b = r->free[--r->nfree];
 	pthread_mutex_unlock(&r->lock);
-	for (int i = 0; i < r->nsources && b; i++)
+	/* Each file is paced from its own start: a second file's clock may
+	 * be years before or after the first's. */
+	for (int i = 0; i < r->nsources && b; i++, wall0 = 0)
 		b = read_file(r, i, b, &wall0, &time0);
 	if (b && b->n)
 		batch_decode_questions(b, &r->dns);

@@ -31,13 +31,15 @@ sub read_pcap {
 	return ($linktype, \@pkts);
 }
 
-# write_pcap(PATH, LINKTYPE, [frame-bytes or [bytes, wirelen]], ...):
-# little-endian, microseconds, one packet per second from t = 1e9.
+# write_pcap(PATH, LINKTYPE, [frame-bytes or [bytes, wirelen]], ...,
+# [{start => T}]): little-endian, microseconds, one packet per second from
+# t = T (default 1e9).
 sub write_pcap {
 	my ($path, $linktype, @frames) = @_;
+	my $o = ref $frames[-1] eq 'HASH' ? pop @frames : {};
 	open my $fh, '>:raw', $path or die "$path: $!";
 	print $fh pack('VvvlVVV', 0xa1b2c3d4, 2, 4, 0, 0, 262144, $linktype);
-	my $t = 1_000_000_000;
+	my $t = $o->{start} // 1_000_000_000;
 	for my $f (@frames) {
 		my ($bytes, $wirelen) = ref $f ? @$f : ($f, length $f);
 		print $fh pack('VVVV', $t++, 0, length $bytes, $wirelen), $bytes;
