@@ -1,13 +1,30 @@
 -- PacketCountChef: how many packets carried each layer, as running totals
 -- sent on every interval.
+--
+-- Layers are counted under the names scapy displays, as the original
+-- netdumplings chef counted them and its clients expect: "802.1Q" for
+-- Dot1Q, "cooked linux" (or "cooked linux v2") for CookedLinux, "IP in
+-- ICMP" for IPerror, and so
+-- on (the table below); a layer scapy names as we do keeps its name.
 
 local chef = { name = "PacketCountChef", packet_counts = {} }
+
+local SCAPY_NAME = {
+  Ethernet = "Ethernet", Dot1Q = "802.1Q", Dot1AD = "802_1AD",
+  CookedLinux = "cooked linux", IPerror = "IP in ICMP", IPerror6 = "IPv6 in ICMPv6",
+  TCPerror = "TCP in ICMP", UDPerror = "UDP in ICMP", ICMPerror = "ICMP in ICMP",
+}
 
 function chef:packet_handler(pkt)
   local counts = self.packet_counts
   local layers = pkt.layers
   for i = 1, #layers do
     local name = layers[i]
+    if name == "CookedLinux" and pkt.CookedLinux.version == 2 then
+      name = "cooked linux v2"
+    else
+      name = SCAPY_NAME[name] or name
+    end
     counts[name] = (counts[name] or 0) + 1
   end
 end

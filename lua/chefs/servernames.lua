@@ -1,8 +1,18 @@
 -- ServerNameChef: the servers clients ask for by name: the server name
 -- (SNI) in TLS ClientHellos and the Host header of HTTP requests. A
 -- dumpling per sighting, and on every interval the names seen so far.
+--
+-- The names kept are bounded: past MAX_NAMES the least asked for (and of
+-- those, the longest unseen) are forgotten, and counted in "evicted".
 
-local chef = { name = "ServerNameChef", names_seen = {} }
+local MAX_NAMES = 1000
+
+local chef = { name = "ServerNameChef", names_seen = {}, nnames = 0, evicted = 0 }
+
+local function forget(self, keep)
+  local dropped = dumplings.keep_top(self.names_seen, keep, "count", "latest")
+  self.nnames, self.evicted = self.nnames - dropped, self.evicted + dropped
+end
 
 local byte, sub = string.byte, string.sub
 
@@ -70,6 +80,8 @@ function chef:packet_handler(pkt)
     seen.count, seen.latest = seen.count + 1, pkt.time
   else
     self.names_seen[name] = { count = 1, latest = pkt.time, kind = kind }
+    self.nnames = self.nnames + 1
+    if self.nnames > 2 * MAX_NAMES then forget(self, MAX_NAMES) end
   end
   return { server = { name = name, kind = kind, method = method,
                       client = ip and ip.src, address = ip and ip.dst,
@@ -77,11 +89,13 @@ function chef:packet_handler(pkt)
 end
 
 function chef:interval_handler()
-  return { names_seen = self.names_seen }
+  if self.nnames > MAX_NAMES then forget(self, MAX_NAMES) end
+  return { names_seen = self.names_seen, evicted = self.evicted }
 end
 
 function chef:reload(old)
   self.names_seen = old.names_seen
+  self.nnames, self.evicted = old.nnames or 0, old.evicted or 0
 end
 
 return chef

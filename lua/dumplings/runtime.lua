@@ -32,9 +32,33 @@ local TIMEOUT, STOP = config.timeout, config.stop
 -- table serialize as an array even when it is empty. Read-only, so that
 -- no chef can take it from the others.
 local ARRAY = { __jsontype = "array" }
+
+-- keep_top(t, n, field, tie): of a table of records (key -> table), keep
+-- the n whose field is largest, ties going to the larger tie field, then
+-- to the smaller key; returns how many were dropped. For chefs whose
+-- state would otherwise grow with every new name they see.
+local function keep_top(t, n, field, tie)
+  local keys, k = {}, 0
+  for key in pairs(t) do k = k + 1; keys[k] = key end
+  if k <= n then return 0 end
+  table.sort(keys, function(a, b)
+    local x, y = t[a], t[b]
+    local fx, fy = x[field] or 0, y[field] or 0
+    if fx ~= fy then return fx > fy end
+    if tie then
+      local tx, ty = x[tie] or 0, y[tie] or 0
+      if tx ~= ty then return tx > ty end
+    end
+    return tostring(a) < tostring(b)
+  end)
+  for i = n + 1, k do t[keys[i]] = nil end
+  return k - n
+end
+
 local DUMPLINGS = {
   null = config.null,
   array = function(t) return setmetatable(t or {}, ARRAY) end,
+  keep_top = keep_top,
   version = config.version,
 }
 dumplings = setmetatable({}, {

@@ -269,7 +269,7 @@ struct chef_runtime *chef_runtime_new(const struct chef_options *opt)
 		return NULL;
 	}
 	if (opt->sink)
-		rt->printer = printer_start(opt->sink);
+		rt->printer = printer_start(opt->sink, opt->max_dumpling);
 	return rt;
 }
 
@@ -277,7 +277,7 @@ void chef_runtime_set_sink(struct chef_runtime *rt, struct sink *sink)
 {
 	printer_stop(rt->printer);
 	rt->opt.sink = sink;
-	rt->printer = sink ? printer_start(sink) : NULL;
+	rt->printer = sink ? printer_start(sink, rt->opt.max_dumpling) : NULL;
 }
 
 void chef_runtime_free(struct chef_runtime *rt)

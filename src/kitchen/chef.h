@@ -15,6 +15,7 @@ struct chef_options {
 	struct sink *sink;
 	double time_limit;		/* seconds a call into Lua may run; 0: no limit */
 	size_t memory_limit;		/* bytes of Lua heap; 0: unlimited */
+	size_t max_dumpling;		/* bytes of JSON a dumpling may take; 0: any */
 	/* Set when the kitchen is stopping: whatever runs in Lua is then
 	 * interrupted within a second or two. */
 	const _Atomic int *stopping;

@@ -43,6 +43,7 @@ struct kitchen_opts {
 	const char *user;		/* -Z: run as this user once capturing */
 	double chef_timeout;
 	long chef_memory_mib;
+	long max_dumpling;
 	struct capture_options capture;
 };
 
@@ -70,7 +71,7 @@ static const char usage_text[] =
 	"                         [-f FILTER] [-c CHEF]... [--chef-dir DIR]... [--chef-list]\n"
 	"                         [--no-reload] [-p SECONDS] [--speed FACTOR] [-s SNAPLEN]\n"
 	"                         [--no-promisc] [-Z USER] [--chef-timeout SECONDS]\n"
-	"                         [--chef-memory MIB] [-q | -v]\n";
+	"                         [--chef-memory MIB] [--max-dumpling BYTES] [-q | -v]\n";
 
 static void usage(FILE *out)
 {
@@ -106,6 +107,8 @@ static void help(void)
 	       "                           interval, loading a file) may take this long\n"
 	       "                           before the chef running it is stopped (default: 10)\n"
 	       "      --chef-memory MIB    Lua memory the chefs may hold (default: 1024)\n"
+	       "      --max-dumpling BYTES largest dumpling sent; a larger one is skipped\n"
+	       "                           and logged with its chef (default: 524288)\n"
 	       "  -q, --quiet              log errors only\n"
 	       "  -v, --verbose            log debugging detail\n"
 	       "  -h, --help               show this help\n"
@@ -132,7 +135,7 @@ static void add_interface(struct kitchen_opts *o, const char *name)
 }
 
 enum { OPT_STDOUT = 256, OPT_CHEF_LIST, OPT_NO_PROMISC, OPT_CHEF_DIR, OPT_NO_RELOAD,
-       OPT_SPEED, OPT_CHEF_TIMEOUT, OPT_CHEF_MEMORY };
+       OPT_SPEED, OPT_CHEF_TIMEOUT, OPT_CHEF_MEMORY, OPT_MAX_DUMPLING };
 
 static const struct option long_opts[] = {
 	{ "kitchen-name", required_argument, NULL, 'n' },
@@ -149,6 +152,7 @@ static const struct option long_opts[] = {
 	{ "user", required_argument, NULL, 'Z' },
 	{ "chef-timeout", required_argument, NULL, OPT_CHEF_TIMEOUT },
 	{ "chef-memory", required_argument, NULL, OPT_CHEF_MEMORY },
+	{ "max-dumpling", required_argument, NULL, OPT_MAX_DUMPLING },
 	{ "poke-interval", required_argument, NULL, 'p' },
 	{ "snaplen", required_argument, NULL, 's' },
 	{ "no-promisc", no_argument, NULL, OPT_NO_PROMISC },
@@ -192,6 +196,10 @@ static int parse_option(struct kitchen_opts *o, int c, const char *arg)
 		if (parse_long(arg, 1, 1 << 20, &o->chef_memory_mib, &why) < 0)
 			return log_usage(usage_text, "bad chef memory limit '%s': %s (MiB)", arg, why);
 		break;
+	case OPT_MAX_DUMPLING:
+		if (parse_long(arg, 64, 1L << 30, &o->max_dumpling, &why) < 0)
+			return log_usage(usage_text, "bad --max-dumpling '%s': %s (bytes)", arg, why);
+		break;
 	case OPT_SPEED:
 		if (parse_seconds(arg, 0.001, 1e6, &o->speed, &why) < 0)
 			return log_usage(usage_text, "bad speed '%s': %s (a factor such as 1 or 0.5)", arg, why);
@@ -226,6 +234,7 @@ static int parse_args(struct kitchen_opts *o, int argc, char **argv)
 	o->capture.buffer_bytes = 16 << 20;
 	o->chef_timeout = 10;
 	o->chef_memory_mib = 1024;
+	o->max_dumpling = 512 << 10;
 	snprintf(o->hub.host, sizeof o->hub.host, "localhost");
 	o->hub.port = 11347;
 	while ((c = getopt_long(argc, argv, "n:H:i:r:f:c:p:s:Z:qvhV", long_opts, NULL)) != -1)
@@ -610,6 +619,7 @@ static int start_chefs(struct kitchen *k)
 		.nsources = k->opt.nfiles ? k->opt.nfiles : k->opt.nifaces,
 		.time_limit = k->opt.chef_timeout,
 		.memory_limit = (size_t)k->opt.chef_memory_mib << 20,
+		.max_dumpling = (size_t)k->opt.max_dumpling,
 		.stopping = &stop_requested,
 		.on_stuck = last_words,
 		.ctx = k,

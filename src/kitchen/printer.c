@@ -3,6 +3,7 @@
  * other. Printing is about a fifth of the work per dumpling, and the
  * kitchen thread, which runs the chefs, is the one that sets the pace. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,7 @@ enum job_state { JOB_FREE, JOB_FILLING, JOB_QUEUED };
 
 struct printer {
 	struct sink *sink;
+	size_t max_len;
 	struct json_buf text;		/* the printer thread's */
 	struct log_limit fail_log;	/* the printer thread's */
 	pthread_t thread;
@@ -60,6 +62,7 @@ static void print_job(struct printer *p, int i)
 {
 	const struct print_job *job = &p->jobs[i];
 	unsigned long printed = 0, failed = 0;
+	char too_big[80];
 
 	for (int k = 0; k < job->n; k++) {
 		const struct print_item *it = &job->items[k];
@@ -67,6 +70,12 @@ static void print_job(struct printer *p, int i)
 		size_t len;
 
 		json = serialize_print(it->payload, &it->meta, &p->text, &len, &why);
+		if (json && p->max_len && len > p->max_len) {
+			snprintf(too_big, sizeof too_big, "%zu bytes, over --max-dumpling %zu",
+				 len, p->max_len);
+			json = NULL;
+			why = too_big;
+		}
 		if (!json) {
 			failed++;
 			print_failed(p, it, why);
@@ -106,12 +115,13 @@ static void *printer_main(void *arg)
 	return NULL;
 }
 
-struct printer *printer_start(struct sink *sink)
+struct printer *printer_start(struct sink *sink, size_t max_len)
 {
 	struct printer *p = xcalloc(1, sizeof *p);
 	int err;
 
 	p->sink = sink;
+	p->max_len = max_len;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->queued, NULL);
 	pthread_cond_init(&p->printed_one, NULL);

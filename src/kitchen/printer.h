@@ -19,7 +19,9 @@ struct print_job {
 	int n, cap;
 };
 
-struct printer *printer_start(struct sink *sink);
+/* max_len: a dumpling whose JSON is longer is skipped and logged with
+ * its chef's name (0: no limit). */
+struct printer *printer_start(struct sink *sink, size_t max_len);
 
 /* The job to fill next, empty; waits while every job is still printing. */
 struct print_job *printer_job(struct printer *p);
