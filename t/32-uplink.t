@@ -116,6 +116,7 @@ $r = run('kitchen', '-r', $cap, '-H', "127.0.0.1:$nobody", { timeout => 60 });
 isnt($r->{signal}, 9, 'a kitchen with no hub does not hang');
 like($r->{err}, qr/cannot reach hub 127\.0\.0\.1:$nobody/, 'it says it cannot reach the hub');
 like($r->{err}, qr/gave up with \d+ dumplings unsent/, 'and what it could not send');
+is($r->{status}, 1, 'reading files, dumplings left unsent are a failure: exit 1');
 
 # ---- no hub, more dumplings than the uplink holds, and SIGTERM ---------------------------
 # Reading files, a kitchen waits for room rather than drop; told to stop,

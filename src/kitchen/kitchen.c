@@ -660,12 +660,15 @@ static int cook(struct kitchen *k)
 	return k->failed;
 }
 
-static void kitchen_free(struct kitchen *k)
+/* Returns -1 when dumplings that had to reach the hub did not. */
+static int kitchen_free(struct kitchen *k)
 {
+	int lost = 0;
+
 	/* The runtime's printer sends what is left before the sink closes. */
 	chef_runtime_free(k->chefs);
 	if (k->sink)
-		k->sink->close(k->sink);
+		lost = k->sink->close(k->sink);
 	watch_free(k->watch);
 	for (int i = 0; i < k->nsources; i++)
 		capture_close(&k->sources[i]);
@@ -676,6 +679,7 @@ static void kitchen_free(struct kitchen *k)
 	free(k->opt.files);
 	free(k->opt.chef_args);
 	free(k->opt.chef_dirs);
+	return lost;
 }
 
 int kitchen_main(int argc, char **argv)
@@ -699,6 +703,7 @@ int kitchen_main(int argc, char **argv)
 		rc = start_chefs(&k);
 	if (rc < 0)
 		rc = cook(&k);
-	kitchen_free(&k);
+	if (kitchen_free(&k) < 0 && rc == 0)
+		rc = 1;
 	return rc;
 }

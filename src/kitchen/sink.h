@@ -12,7 +12,9 @@ struct wsclient_target;
 struct sink {
 	int (*emit)(struct sink *s, const char *json, size_t len);
 	void (*flush)(struct sink *s);
-	void (*close)(struct sink *s);	/* flushes, then frees the sink */
+	/* Flushes, then frees the sink; -1 when dumplings that must not be
+	 * lost (reading files) were not delivered. */
+	int (*close)(struct sink *s);
 	int gone;	/* set by the sink when nobody will ever read again */
 	/* Set (by its owner, from a signal handler, hence atomic: lock-free
 	 * atomics are safe there) when the process is stopping: a sink

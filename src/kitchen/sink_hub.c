@@ -378,9 +378,10 @@ static void *uplink_run(void *arg)
 	return NULL;
 }
 
-static void uplink_close(struct sink *base)
+static int uplink_close(struct sink *base)
 {
 	struct hub_sink *s = (struct hub_sink *)base;
+	int lost;
 
 	pthread_mutex_lock(&s->mu);
 	s->closing = 1;
@@ -395,6 +396,7 @@ static void uplink_close(struct sink *base)
 	if (s->dropped)
 		log_warn("uplink to hub %s:%d: %lu dumplings sent, %lu dropped",
 			 s->host, s->port, s->sent, s->dropped);
+	lost = s->lossless && s->dropped;
 	wsclient_free(s->ws);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->room);
@@ -402,6 +404,7 @@ static void uplink_close(struct sink *base)
 	free(s->batch);
 	free(s->hello);
 	free(s);
+	return lost ? -1 : 0;
 }
 
 /* ---- opening ------------------------------------------------------------ */

@@ -42,13 +42,14 @@ static void stdout_flush(struct sink *base)
 		report_write_error((struct stdout_sink *)base);
 }
 
-static void stdout_close(struct sink *base)
+static int stdout_close(struct sink *base)
 {
 	stdout_flush(base);
 	/* Leave nothing for exit() to flush into a closed pipe. */
 	if (base->gone)
 		setvbuf(stdout, NULL, _IONBF, 0);
 	free(base);
+	return 0;
 }
 
 struct sink *sink_stdout_open(void)
