@@ -169,4 +169,20 @@ reap($busy, 20);
 is(slurp("$hub->{dir}/busy.out"), "close 1001\n", 'a kitchen in mid-stream is told 1001 too');
 unlike(hub_log($hub), qr/error/i, 'no errors in the hub log');
 
+# ---- where it cannot listen, it says so and exits 1 --------------------------------
+
+# 192.0.2.0/24 is for documentation: no machine has it, nothing is sent.
+my $r = run('hub', '-a', '192.0.2.77', '--in-port', free_port(), '--out-port', free_port(), { timeout => 20 });
+is($r->{status}, 1, 'an address not on this machine: exit 1');
+like($r->{err}, qr/cannot listen on 192\.0\.2\.77 port \d+: Cannot assign requested address/,
+     'naming the address, the port and the reason');
+unlike($r->{err}, qr/listening on/, 'and not claiming to listen');
+my ($in, $out) = (free_port(), free_port());
+my $first = spawn([bin(), 'hub', '-a', '127.0.0.1', '--in-port', $in, '--out-port', $out]);
+ok(wait_for_port($out), 'a first hub listens');
+$r = run('hub', '-a', '127.0.0.1', '--in-port', $in, '--out-port', free_port(), { timeout => 20 });
+is($r->{status}, 1, 'a port already in use: exit 1');
+like($r->{err}, qr/cannot listen on 127\.0\.0\.1 port $in: Address already in use/, 'naming the port and the reason');
+stop($first);
+
 done_testing();

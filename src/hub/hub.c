@@ -1,10 +1,15 @@
 /* dumplings hub: kitchens connect to the in-port, eaters to the out-port;
  * both ports are vhosts of one lws context served by one event loop. */
+#include <arpa/inet.h>
+#include <errno.h>
 #include <getopt.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "hub.h"
 #include "hub_http.h"
@@ -203,6 +208,48 @@ static int hub_parse(struct hub_config *cfg, int argc, char **argv)
 
 /* ---- the event loop ------------------------------------------------------ */
 
+/* Whether address:port can be listened on, saying why not. libwebsockets
+ * only logs a failed bind and serves a vhost with nothing behind it. */
+static int check_listenable(const char *address, int v6, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, one = 1, rc = 0;
+
+	memset(&ss, 0, sizeof ss);
+	if (v6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(port);
+		rc = inet_pton(AF_INET6, address, &a->sin6_addr);
+		len = sizeof *a;
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons(port);
+		rc = inet_pton(AF_INET, address, &a->sin_addr);
+		len = sizeof *a;
+	}
+	if (rc != 1) {
+		log_error("cannot listen on %s port %d: not a numeric address", address, port);
+		return -1;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		log_error("cannot listen on %s port %d: %s", address, port, strerror(errno));
+		return -1;
+	}
+	/* as lws will: a port in TIME_WAIT is free to take */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	rc = bind(fd, (struct sockaddr *)&ss, len);
+	if (rc < 0)
+		log_error("cannot listen on %s port %d: %s", address, port, strerror(errno));
+	close(fd);
+	return rc < 0 ? -1 : 0;
+}
+
 static struct lws_vhost *hub_vhost(struct hub *hub, const char *name, int port,
 				   const struct lws_protocols *protocols,
 				   const struct lws_http_mount *mounts,
@@ -217,6 +264,8 @@ static struct lws_vhost *hub_vhost(struct hub *hub, const char *name, int port,
 	struct lws_context_creation_info info;
 	struct lws_vhost *vh;
 
+	if (check_listenable(iface, v6, port) < 0)
+		return NULL;
 	memset(&info, 0, sizeof info);
 	info.vhost_name = name;
 	info.port = port;
@@ -234,7 +283,7 @@ static struct lws_vhost *hub_vhost(struct hub *hub, const char *name, int port,
 	}
 	vh = lws_create_vhost(hub->ctx, &info);
 	if (!vh)
-		log_error("cannot listen on %s port %d", hub->cfg.address, port);
+		log_error("cannot listen on %s port %d", iface, port);
 	return vh;
 }
 
@@ -265,6 +314,8 @@ static int hub_open(struct hub *hub)
 		return -1;
 	hub->vh_in = hub_vhost(hub, "kitchens", hub->cfg.in_port, hub_kitchen_protocols,
 			       NULL, iface, v6);
+	if (!hub->vh_in)
+		return -1;
 	/* the eater port also answers HTTP: the dashboard and /metrics */
 	hub->vh_out = hub_vhost(hub, "eaters", hub->cfg.out_port, hub_eater_protocols,
 				&hub_http_mount, iface, v6);
