@@ -13,7 +13,9 @@ MANDIR   = $(PREFIX)/share/man
 PKGS     = libpcap luajit libwebsockets libcjson openssl
 CC      ?= cc
 CFLAGS  ?= -O2 -g
-WARN     = -Wall -Wextra -Wshadow -Wno-unused-parameter -Wmissing-prototypes
+# CI builds with WERROR=-Werror: a warning fails it.
+WERROR  ?=
+WARN     = -Wall -Wextra -Wshadow -Wno-unused-parameter -Wmissing-prototypes $(WERROR)
 B       ?= build
 BIN     ?= dumplings
 CPPFLAGS += -I$(B) -Isrc -D_GNU_SOURCE $(shell pkg-config --cflags $(PKGS))
@@ -83,12 +85,19 @@ $(B)/layers.ok: $(wildcard src/*/*.[ch]) Makefile | $(B)
 	    esac; done; done;) test -z "$$bad"
 	@touch $@
 
-test: $(BIN)
+# The tests' own dependencies: the Debian packages (.ci/deps installs what
+# is missing, as root or through sudo) and the pinned browser driver.
+test-deps:
+	@sh .ci/deps
+	@[ -d t/browser/node_modules/playwright-core ] || \
+	  (cd t/browser && npm ci --no-audit --no-fund)
+
+test: test-deps $(BIN)
 	prove -j2 t/
 
 # The whole suite again under AddressSanitizer and UndefinedBehaviorSanitizer,
 # from a separate build tree so the normal binary is untouched.
-check-asan:
+check-asan: test-deps
 	$(MAKE) B=build-asan BIN=dumplings-asan CFLAGS="$(SANFLAGS)" LDFLAGS="$(SANFLAGS)"
 	DUMPLINGS=$(CURDIR)/dumplings-asan \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1 \
@@ -117,7 +126,7 @@ clean:
 	rm -rf build build-asan dumplings dumplings-asan
 
 FORCE:
-.PHONY: all check-layers test check-asan bench deps install lint-man clean FORCE
+.PHONY: all check-layers test-deps test check-asan bench deps install lint-man clean FORCE
 -include $(wildcard $(B)/*.d $(B)/*/*.d)
 
 # ---- fuzzing -----------------------------------------------------------------

@@ -42,8 +42,9 @@ static void sink_flush(struct sink *s)
 {
 }
 
-static void sink_close(struct sink *s)
+static int sink_close(struct sink *s)
 {
+	return 0;
 }
 
 static struct sink discard = { .emit = sink_emit, .flush = sink_flush, .close = sink_close };

@@ -37,7 +37,7 @@ cmp_ok(length $r->{out}, '<', 2_000_000, 'its output stays small');
 
 # A DNS message quoted in an ICMP error is not a lookup.
 SKIP: {
-	skip 'capture corpus not found', 2 unless -e pcap('icmp-destunreach-udp.pcap');
+	corpus_skip(2);
 	$r = run('kitchen', '-q', '-f', '', '-c', 'dns', '-r', pcap('icmp-destunreach-udp.pcap'), '--stdout');
 	my @lookups = grep { $_->{metadata}{driver} eq 'packet' } decode_lines($r->{out});
 	my $pc = run('kitchen', '-q', '-f', '', '-c', 'packetcount', '-r', pcap('icmp-destunreach-udp.pcap'), '--stdout');
@@ -49,7 +49,7 @@ SKIP: {
 
 # PacketCountChef names layers as scapy displays them.
 SKIP: {
-	skip 'capture corpus not found', 3 unless -e pcap('icmp_dot1q.pcap') && -e pcap('linuxsll-arp.pcap');
+	corpus_skip(3);
 	$r = run('kitchen', '-q', '-f', '', '-c', 'packetcount', '-r', pcap('icmp_dot1q.pcap'),
 		 '-r', pcap('linuxsll-arp.pcap'), '--stdout');
 	my %names;

@@ -10,7 +10,7 @@ use Test::More;
 use TestLib;
 use HubTest;
 
-plan skip_all => 'python3-websockets is not installed' unless pyok();
+need(pyok(), 'python3-websockets is not installed');
 
 # ---- command line ---------------------------------------------------------
 
@@ -172,7 +172,7 @@ unlike(hub_log($hub), qr/error/i, 'no errors in the hub log');
 # ---- where it cannot listen, it says so and exits 1 --------------------------------
 
 # 192.0.2.0/24 is for documentation: no machine has it, nothing is sent.
-my $r = run('hub', '-a', '192.0.2.77', '--in-port', free_port(), '--out-port', free_port(), { timeout => 20 });
+$r = run('hub', '-a', '192.0.2.77', '--in-port', free_port(), '--out-port', free_port(), { timeout => 20 });
 is($r->{status}, 1, 'an address not on this machine: exit 1');
 like($r->{err}, qr/cannot listen on 192\.0\.2\.77 port \d+: Cannot assign requested address/,
      'naming the address, the port and the reason');

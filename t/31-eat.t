@@ -11,7 +11,7 @@ use Test::More;
 use TestLib;
 use HubTest;
 
-plan skip_all => 'python3-websockets is not installed' unless pyok();
+need(pyok(), 'python3-websockets is not installed');
 
 my $dir = tmpdir();
 my $j = JSON::PP->new->canonical->utf8;

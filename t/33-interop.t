@@ -13,9 +13,9 @@ use TestLib;
 need_corpus();
 use HubTest;
 
-plan skip_all => 'python3-websockets is not installed' unless pyok();
+need(pyok(), 'python3-websockets is not installed');
 my $cap = pcap('dns_udp.pcap');
-plan skip_all => "no capture $cap" unless -r $cap;
+need(-r $cap, "no capture $cap");
 my $dir = tmpdir();
 
 # ---- an outside kitchen -> hub -> dumplings eat ---------------------------------

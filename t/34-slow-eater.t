@@ -9,7 +9,7 @@ use Test::More;
 use TestLib;
 use HubTest;
 
-plan skip_all => 'python3-websockets is not installed' unless pyok();
+need(pyok(), 'python3-websockets is not installed');
 
 my $n = 30000;
 my $queue = 3000;

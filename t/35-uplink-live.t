@@ -14,7 +14,7 @@ use TestLib;
 use HubTest;
 
 plan skip_all => 'live capture needs root' if $> != 0;
-plan skip_all => 'python3-websockets is not installed' unless pyok();
+need(pyok(), 'python3-websockets is not installed');
 
 my $dir = tmpdir();
 # the DNS decoder looks at the DNS ports; mDNS's is the quiet one here

@@ -14,7 +14,7 @@ use Test::More;
 use TestLib;
 use HubTest;
 
-plan skip_all => 'python3-websockets is not installed' unless pyok();
+need(pyok(), 'python3-websockets is not installed');
 
 my $deep_ok = '{"metadata":{"chef":"Deep"},"payload":' . ('[' x 999) . (']' x 999) . '}';
 my $deep_bad = '{"metadata":{"chef":"Deep"},"payload":' . ('[' x 1000) . (']' x 1000) . '}';

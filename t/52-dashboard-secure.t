@@ -13,8 +13,7 @@ use TestLib;
 use HubTest;
 
 my $browser = need_browser();
-plan skip_all => 'openssl is not installed (Debian package openssl)'
-	unless system('openssl version >/dev/null 2>&1') == 0;
+need(system('openssl version >/dev/null 2>&1') == 0, 'openssl is not installed (Debian package openssl)');
 
 my $dir = tmpdir();
 my ($cert, $key) = make_cert($dir, 'hub', 'DNS:localhost,IP:127.0.0.1');

@@ -10,7 +10,7 @@ use Test::More;
 use TestLib;
 use HubTest;
 
-plan skip_all => 'needs python3-websockets (Debian package)' unless pyok();
+need(pyok(), 'needs python3-websockets (Debian package)');
 
 my $n = 3000;
 my $hub = start_hub('--hello-timeout', '2', '--status-freq', '1');

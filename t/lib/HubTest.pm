@@ -64,18 +64,23 @@ sub reap {
 }
 
 # Skip the whole test unless headless Chromium can be driven (Debian's
-# chromium, node, and playwright-core from `npm ci` in t/browser); returns
-# the directory of the browser scripts.
+# chromium, node, and playwright-core from `npm ci` in t/browser, which
+# `make test` runs); under CI=true, fail instead. Returns the directory of
+# the browser scripts.
 sub need_browser {
 	my $browser = root() . '/t/browser';
 	my $chromium = $ENV{CHROMIUM} // '/usr/bin/chromium';
-	Test::More::plan(skip_all => "no Chromium at $chromium (Debian package chromium)")
-		unless -x $chromium;
-	Test::More::plan(skip_all => 'node is not installed (Debian packages nodejs npm)')
-		unless system('node --version >/dev/null 2>&1') == 0;
-	Test::More::plan(skip_all => 'playwright-core is not installed (run npm ci in t/browser)')
-		unless -d "$browser/node_modules/playwright-core";
-	return $browser;
+	my $why = !-x $chromium ? "no Chromium at $chromium (Debian package chromium)"
+		: system('node --version >/dev/null 2>&1') != 0 ? 'node is not installed (Debian packages nodejs npm)'
+		: !-d "$browser/node_modules/playwright-core" ? 'playwright-core is not installed (run npm ci in t/browser)'
+		: undef;
+	return $browser unless $why;
+	if ($ENV{CI}) {
+		Test::More::plan(tests => 1);
+		Test::More::fail("$why, and CI=true: a browser test cannot be skipped");
+		exit 1;
+	}
+	Test::More::plan(skip_all => $why);
 }
 
 # make_cert(DIR, NAME, SAN) -> (certificate, key): a throwaway self-signed

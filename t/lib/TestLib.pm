@@ -12,7 +12,7 @@ use POSIX qw(:sys_wait_h);
 use Time::HiRes qw(sleep time);
 use Exporter 'import';
 
-our @EXPORT = qw(root bin pcap pcaps_dir need_corpus tmpdir run free_port spawn stop
+our @EXPORT = qw(root bin pcap pcaps_dir need_corpus have_corpus corpus_skip need tmpdir run free_port spawn stop
 		 wait_for_port wait_for decode_lines slurp spew json);
 
 my $ROOT = abs_path(dirname(__FILE__) . '/../..');
@@ -26,11 +26,38 @@ sub bin { $ENV{DUMPLINGS} // "$ROOT/dumplings" }
 sub pcaps_dir { $ENV{DUMPLINGS_PCAPS} // abs_path("$ROOT/../shared/pcaps") // "$ROOT/../shared/pcaps" }
 sub pcap { pcaps_dir() . '/' . $_[0] }
 
-# Tests that read the shared capture corpus skip, saying why, without it.
-sub need_corpus {
-	return if -d pcaps_dir() && -e pcap('dns_udp.pcap');
-	Test::More::plan(skip_all => 'capture corpus not found at ' . pcaps_dir() .
-			 ' (set DUMPLINGS_PCAPS)');
+# Tests that read the shared capture corpus skip, saying why, without it;
+# under CI=true its absence is a failure, so that CI never passes by
+# skipping. need_corpus() for a file that needs it throughout; have_corpus()
+# and corpus_skip(N) for the subtests that do.
+sub have_corpus { -d pcaps_dir() && -e pcap('dns_udp.pcap') }
+
+sub corpus_missing { 'capture corpus not found at ' . pcaps_dir() . ' (set DUMPLINGS_PCAPS)' }
+
+sub need_corpus { need(have_corpus(), corpus_missing()) }
+
+# need(COND, WHY): a test file that cannot run without COND skips, saying
+# why; under CI=true it fails, so that CI never passes by skipping.
+sub need {
+	my ($ok, $why) = @_;
+	return if $ok;
+	if ($ENV{CI}) {
+		Test::More::plan(tests => 1);
+		Test::More::fail("$why, and CI=true: this test cannot be skipped");
+		exit 1;
+	}
+	Test::More::plan(skip_all => $why);
+}
+
+# Inside a SKIP block: skip its n tests without the corpus (fail under CI).
+sub corpus_skip {
+	my ($n) = @_;
+	return if have_corpus();
+	if ($ENV{CI}) {
+		Test::More::fail(corpus_missing() . ', and CI=true: this test cannot be skipped');
+		$n--;
+	}
+	Test::More::skip(corpus_missing(), $n);
 }
 
 sub tmpdir { tempdir('dumplings-test-XXXXXX', TMPDIR => 1, CLEANUP => 1) }
