@@ -94,9 +94,9 @@ unlike($r->{err}, qr/chef Counter disabled/, 'the well-behaved chef was left alo
 
 # --- -Z: run as another user once the capture is open ----------------------
 SKIP: {
-	skip 'dropping privileges needs root', 5 if $> != 0;
+	skip 'dropping privileges needs root', 7 if $> != 0;
 	my $nobody = getpwnam('nobody');
-	skip 'no user nobody', 5 unless defined $nobody;
+	skip 'no user nobody', 7 unless defined $nobody;
 	my $ids = chef_file('ids.lua', <<'LUA');
 local ffi = require("ffi")
 ffi.cdef[[ int geteuid(void); int getegid(void); int getuid(void); ]]
@@ -115,6 +115,11 @@ LUA
 	is($first->{payload}{euid}, $nobody, 'packets are handled as nobody');
 	$r = run('kitchen', '-f', '', '-r', $sample, '--stdout', '-Z', 'no-such-user-here', '-c', $ids);
 	ok($r->{status} == 1 && $r->{err} =~ /no user 'no-such-user-here'/, 'an unknown user is refused, loudly');
+	my $secret = chef_file('secret.lua', "return { name = 'Secret', packet_handler = function() end }\n");
+	chmod 0600, $secret;
+	$r = run('kitchen', '-f', '', '-r', $sample, '--stdout', '-Z', 'nobody', '-c', $secret);
+	is($r->{status}, 1, 'a chef file nobody may read, after -Z nobody: exit 1');
+	like($r->{err}, qr/chef file \S+secret\.lua: Permission denied/, 'saying so, not "no such file"');
 }
 
 done_testing;
