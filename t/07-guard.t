@@ -115,8 +115,8 @@ LUA
 	is($first->{payload}{euid}, $nobody, 'packets are handled as nobody');
 	$r = run('kitchen', '-f', '', '-r', $sample, '--stdout', '-Z', 'no-such-user-here', '-c', $ids);
 	ok($r->{status} == 1 && $r->{err} =~ /no user 'no-such-user-here'/, 'an unknown user is refused, loudly');
-	my $secret = chef_file('secret.lua', "return { name = 'Secret', packet_handler = function() end }\n");
-	chmod 0600, $secret;
+	mkdir "$dir/private", 0700 or die "mkdir: $!";
+	my $secret = chef_file('private/secret.lua', "return { name = 'Secret', packet_handler = function() end }\n");
 	$r = run('kitchen', '-f', '', '-r', $sample, '--stdout', '-Z', 'nobody', '-c', $secret);
 	is($r->{status}, 1, 'a chef file nobody may read, after -Z nobody: exit 1');
 	like($r->{err}, qr/chef file \S+secret\.lua: Permission denied/, 'saying so, not "no such file"');
