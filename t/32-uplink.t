@@ -134,4 +134,28 @@ is($r->{status}, 1, 'reading files, dumplings left unsent are a failure: exit 1'
 	     'and it says what it could not send');
 }
 
+# ---- the hello follows the chefs ----------------------------------------------------------
+# A chef added to a --chef-dir changes what the kitchen says it runs: the
+# hub hears a new hello, in line with the dumplings.
+{
+	my $port = free_port();
+	my $fout = "$dir/describe.fake";
+	my $chefs = "$dir/chefdir";
+	mkdir $chefs or die "mkdir: $!";
+	spew("$chefs/one.lua", "local c = { name = 'OneChef' } function c:packet_handler() end return c\n");
+	my $fpid = spawn(py_cmd('fake_hub.py', '--port', $port, '--print-all', '--timeout', 60), out => $fout);
+	ok(wait_for_port($port), 'a stand-in hub listens');
+	my $kerr = "$dir/describe.kitchen";
+	my $kp = spawn([bin(), 'kitchen', '-f', '', '-r', root() . '/examples/sample.pcap', '--speed', '0.05',
+			'--chef-dir', $chefs, '-H', "127.0.0.1:$port"], err => $kerr);
+	ok(wait_for(sub { (slurp($fout) // '') =~ /^hello .*"OneChef"/m }, 20), 'the first hello names the first chef');
+	ok(wait_for(sub { (slurp($kerr) // '') =~ /reloading chefs when/ }, 20), 'the kitchen follows its chef directory');
+	spew("$chefs/two.lua.tmp", "local c = { name = 'TwoChef' } function c:packet_handler() end return c\n");
+	rename "$chefs/two.lua.tmp", "$chefs/two.lua" or die "rename: $!";
+	ok(wait_for(sub { (slurp($fout) // '') =~ /^msg \{"kitchen_name".*"chefs":\["OneChef","TwoChef"\]/m }, 20),
+	   'a chef added: the hub is told the new set of chefs');
+	stop($kp);
+	stop($fpid);
+}
+
 done_testing();

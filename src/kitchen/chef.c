@@ -66,6 +66,7 @@ struct chef_runtime {
 	char *kitchen_quoted;
 	const char **names;
 	int nnames;
+	unsigned names_changed;	/* counts changes of names */
 	struct chef_file *files;	/* every chef file loaded, in order */
 	int nfiles;
 	struct guard *guard;
@@ -455,6 +456,19 @@ static void remember_file(struct chef_runtime *rt, const char *path, const char 
 	memcpy(f->rev, rev, 9);
 }
 
+/* Whether the array of n names on top of the stack is rt->names. */
+static int same_names(const struct chef_runtime *rt, lua_State *L, int n)
+{
+	int same = n == rt->nnames;
+
+	for (int i = 0; same && i < n; i++) {
+		lua_rawgeti(L, -1, i + 1);
+		same = !strcmp(lua_tostring(L, -1), rt->names[i]);
+		lua_pop(L, 1);
+	}
+	return same;
+}
+
 static void refresh_names(struct chef_runtime *rt)
 {
 	lua_State *L = rt->L;
@@ -466,9 +480,11 @@ static void refresh_names(struct chef_runtime *rt)
 		lua_pop(L, 1);
 		return;
 	}
+	n = (int)lua_objlen(L, -1);
+	if (!same_names(rt, L, n))
+		rt->names_changed++;
 	for (int i = 0; i < rt->nnames; i++)
 		free((char *)rt->names[i]);
-	n = (int)lua_objlen(L, -1);
 	rt->names = xrealloc(rt->names, (n ? n : 1) * sizeof *rt->names);
 	for (int i = 0; i < n; i++) {
 		lua_rawgeti(L, -1, i + 1);
@@ -552,6 +568,11 @@ const char *const *chef_runtime_names(struct chef_runtime *rt, int *n)
 {
 	*n = rt->nnames;
 	return rt->names;
+}
+
+unsigned chef_runtime_names_changed(const struct chef_runtime *rt)
+{
+	return rt->names_changed;
 }
 
 const struct chef_stats *chef_runtime_stats(struct chef_runtime *rt)

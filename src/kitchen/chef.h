@@ -56,6 +56,9 @@ int chef_runtime_defines(struct chef_runtime *rt, const char *path, const char *
  * strings live until the runtime is freed. */
 const char *const *chef_runtime_names(struct chef_runtime *rt, int *n);
 
+/* A count that moves whenever the names change (loads, reloads, removals). */
+unsigned chef_runtime_names_changed(const struct chef_runtime *rt);
+
 /* Reload a chef file (or load a new one) between batches: the new chefs
  * are built and checked, given their old selves through reload(old), then
  * swapped in; on any failure the running ones stay and the error is

@@ -57,6 +57,7 @@ struct kitchen {
 	struct sink *sink;
 	struct batch *live;		/* the batch live capture fills */
 	_Atomic unsigned long packets;	/* the guard's last words read it too */
+	unsigned described;		/* chef_runtime_names_changed() in the hello */
 	int failed;
 };
 
@@ -371,6 +372,18 @@ static int load_chefs(struct kitchen *k)
 	return rc;
 }
 
+/* What the kitchen tells the hub about itself in its hello. */
+static void describe_kitchen(struct kitchen *k, struct kitchen_info *info)
+{
+	info->name = k->opt.name;
+	info->interfaces = k->source_names;
+	info->ninterfaces = k->nsources;
+	info->filter = k->sources[0].filter;
+	info->chefs = chef_runtime_names(k->chefs, &info->nchefs);
+	info->poke_interval = k->opt.poke_interval;
+	k->described = chef_runtime_names_changed(k->chefs);
+}
+
 /* ------------------------------------------------------------ reloading */
 
 static void on_chef_change(void *ctx, enum watch_event event, const char *path)
@@ -401,6 +414,14 @@ static void service_reloads(struct kitchen *k)
 	}
 	if (k->watch)
 		watch_poll(k->watch, on_chef_change, k);
+	/* The hello follows the chefs. */
+	if (k->sink && k->sink->describe &&
+	    chef_runtime_names_changed(k->chefs) != k->described) {
+		struct kitchen_info info;
+
+		describe_kitchen(k, &info);
+		k->sink->describe(k->sink, &info);
+	}
 }
 
 static void start_watching(struct kitchen *k)
@@ -571,12 +592,7 @@ static int open_sink(struct kitchen *k)
 		k->sink = sink_stdout_open();
 		return 0;
 	}
-	info.name = k->opt.name;
-	info.interfaces = k->source_names;
-	info.ninterfaces = k->nsources;
-	info.filter = k->sources[0].filter;
-	info.chefs = chef_runtime_names(k->chefs, &info.nchefs);
-	info.poke_interval = k->opt.poke_interval;
+	describe_kitchen(k, &info);
 	k->sink = sink_hub_open(&k->opt.hub, &info, k->opt.nfiles > 0);
 	if (!k->sink)
 		return -1;

@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 struct wsclient_target;
+struct kitchen_info;
 
 /* Where a kitchen's dumplings go: standard output as NDJSON, or the hub.
  * emit() takes one complete JSON document (no newline) and copies what it
@@ -15,6 +16,10 @@ struct sink {
 	/* Flushes, then frees the sink; -1 when dumplings that must not be
 	 * lost (reading files) were not delivered. */
 	int (*close)(struct sink *s);
+	/* The kitchen's description changed (its chefs): tell whoever reads.
+	 * NULL when nobody needs to know. Unlike the others, it may be called
+	 * from another thread than the printer's. */
+	void (*describe)(struct sink *s, const struct kitchen_info *info);
 	int gone;	/* set by the sink when nobody will ever read again */
 	/* Set (by its owner, from a signal handler, hence atomic: lock-free
 	 * atomics are safe there) when the process is stopping: a sink

@@ -302,7 +302,12 @@ static int uplink_writable(void *user)
 	struct hub_sink *s = user;
 
 	if (!s->hello_sent) {
-		if (wsclient_write_copy(s->ws, s->hello, s->hello_len) < 0)
+		int rc;
+
+		pthread_mutex_lock(&s->mu);	/* uplink_describe may replace it */
+		rc = wsclient_write_copy(s->ws, s->hello, s->hello_len);
+		pthread_mutex_unlock(&s->mu);
+		if (rc < 0)
 			return -1;
 		s->hello_sent = 1;
 		wsclient_want_write(s->ws);
@@ -440,6 +445,24 @@ static char *uplink_hello(const struct kitchen_info *info, size_t *len)
 	return json;
 }
 
+/* The kitchen's chefs changed: the hello of every later connection says
+ * so, and the hub hears it now, as a message of its own in line with the
+ * dumplings (the original hub counts it as an invalid dumpling, and goes
+ * on). */
+static void uplink_describe(struct sink *base, const struct kitchen_info *info)
+{
+	struct hub_sink *s = (struct hub_sink *)base;
+	size_t len;
+	char *hello = uplink_hello(info, &len);
+
+	pthread_mutex_lock(&s->mu);
+	free(s->hello);
+	s->hello = hello;
+	s->hello_len = len;
+	pthread_mutex_unlock(&s->mu);
+	uplink_emit(base, hello, len);
+}
+
 struct sink *sink_hub_open(const struct wsclient_target *hub,
 			   const struct kitchen_info *info, int lossless)
 {
@@ -468,5 +491,6 @@ struct sink *sink_hub_open(const struct wsclient_target *hub,
 	s->base.emit = uplink_emit;
 	s->base.flush = uplink_flush;
 	s->base.close = uplink_close;
+	s->base.describe = uplink_describe;
 	return &s->base;
 }
