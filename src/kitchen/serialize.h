@@ -37,8 +37,10 @@ struct cJSON;
 
 /* The tree of the value at idx, built in the arena, with copies of every
  * string: it stays valid, whatever becomes of the Lua value, until the
- * arena is reset. On failure returns NULL and sets *why to a reason that
- * lives as long as the next call. */
+ * arena is reset. Its strings, numbers and keys are already spelled as
+ * JSON (a key is a quoted literal), so it is for serialize_print() only.
+ * On failure returns NULL and sets *why to a reason that lives as long as
+ * the next call. */
 struct cJSON *serialize_tree(lua_State *L, int idx, struct json_arena *a,
 			     const char **why);
 
