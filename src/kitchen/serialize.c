@@ -3,7 +3,9 @@
  * {}); integral numbers print without a fraction; strings that are not valid
  * UTF-8 still give valid JSON (each byte that is not part of a valid UTF-8
  * sequence becomes the code point of the same value, as in Latin-1, so no
- * byte is lost); cycles, functions, NaN/Inf and nesting deeper than
+ * byte is lost); C1 and bidirectional controls are written as \uXXXX
+ * escapes, so the text is safe on a terminal and parses to the same code
+ * points; cycles, functions, NaN/Inf and nesting deeper than
  * MAX_DEPTH are errors. dumplings.null (a NULL light userdata) is JSON null,
  * and an empty table whose metatable has __jsontype = "array" is [].
  * A table whose metatable has __dumplings_fill (a DNS layer, which decodes
@@ -189,14 +191,16 @@ static char *put_escape(char *o, unsigned char c)
 
 /* Copy n bytes to o as the content of a JSON string: the quote, the
  * backslash and control characters (NUL too) escaped as cJSON escapes
- * them, valid UTF-8 kept, and every stray byte taken as U+0080..U+00FF,
- * so no byte is lost. o needs room for 6 bytes per input byte. Returns
- * the end of the output. */
+ * them, valid UTF-8 kept but for the C1 and bidirectional controls, which
+ * are escaped so that no terminal acts on them, and every stray byte
+ * taken as U+0080..U+00FF, so no byte is lost. Plain ASCII costs one
+ * test a byte, as before. o needs room for 6 bytes per input byte.
+ * Returns the end of the output. */
 static char *put_text(const unsigned char *u, size_t n, char *o)
 {
 	for (size_t i = 0; i < n;) {
 		unsigned char c = u[i];
-		size_t len;
+		size_t used;
 
 		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
 			*o++ = (char)c;
@@ -204,14 +208,9 @@ static char *put_text(const unsigned char *u, size_t n, char *o)
 		} else if (c < 0x80) {
 			o = put_escape(o, c);
 			i++;
-		} else if ((len = utf8_seq(u + i, n - i))) {
-			memcpy(o, u + i, len);
-			o += len;
-			i += len;
 		} else {
-			*o++ = (char)(0xc0 | c >> 6);
-			*o++ = (char)(0x80 | (c & 0x3f));
-			i++;
+			o = utf8_put_json(o, u + i, n - i, &used);
+			i += used;
 		}
 	}
 	return o;
@@ -655,15 +654,19 @@ const char *serialize_print(const cJSON *payload, const struct dumpling_meta *me
 	return buf->data;
 }
 
+/* Chef and kitchen names go through put_text() too: cJSON would let C1
+ * and bidirectional controls through, and copy stray bytes as they are,
+ * which is not UTF-8. */
 char *serialize_quoted(const char *s)
 {
-	cJSON *str = cJSON_CreateString(s);
-	char *quoted = cJSON_PrintUnformatted(str);
-	char *copy = xstrdup(quoted ? quoted : "\"\"");
+	size_t n = strlen(s);
+	char *literal = xmalloc(n * 6 + 3), *end;
 
-	cJSON_free(quoted);
-	cJSON_Delete(str);
-	return copy;
+	literal[0] = '"';
+	end = put_text((const unsigned char *)s, n, literal + 1);
+	*end++ = '"';
+	*end = '\0';
+	return literal;
 }
 
 void json_buf_free(struct json_buf *buf)
