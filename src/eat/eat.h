@@ -35,8 +35,6 @@ int eat_print_dumpling(const struct eat_config *cfg, const struct cJSON *d);
 int eat_print_json(const char *msg, size_t len);
 int eat_print_status(const struct cJSON *d, int tty);
 int eat_print_details(const struct cJSON *d);
-/* Write bytes from the wire with every control character escaped. */
-void eat_safe_write(FILE *f, const char *s, size_t len);
 
 struct eat_lua;
 struct eat_lua *eat_lua_open(const char *path);

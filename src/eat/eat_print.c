@@ -1,7 +1,8 @@
 /* What `dumplings eat` writes. Everything that came over the wire goes
- * through eat_safe_write(), so a hostile chef or kitchen name cannot move
+ * through visible_write(), so a hostile chef or kitchen name cannot move
  * the cursor, retitle the terminal or hide text: control characters (C0,
- * DEL, C1) are escaped, and bytes that are not UTF-8 are shown as \xNN. */
+ * DEL, C1) and bidirectional controls are escaped, and bytes that are not
+ * UTF-8 are shown as \xNN. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -12,7 +13,7 @@
 
 #include "eat.h"
 #include "base/jsonnum.h"
-#include "base/utf8.h"
+#include "base/visible.h"
 
 #define C_RESET  "\033[0m"
 #define C_DIM    "\033[2m"
@@ -21,33 +22,9 @@
 #define C_YELLOW "\033[33m"
 #define C_GREEN  "\033[32m"
 
-void eat_safe_write(FILE *f, const char *str, size_t len)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0, n;
-
-	while (i < len) {
-		if (s[i] < 0x20 || s[i] == 0x7f) {
-			fprintf(f, "\\u%04x", s[i]);
-			i++;
-		} else if (s[i] < 0x80) {
-			putc(s[i++], f);
-		} else if ((n = utf8_seq(s + i, len - i)) == 0) {
-			fprintf(f, "\\x%02x", s[i]);
-			i++;
-		} else if (n == 2 && s[i] == 0xc2 && s[i + 1] < 0xa0) {
-			fprintf(f, "\\u%04x", s[i + 1]);	/* C1 control */
-			i += 2;
-		} else {
-			fwrite(s + i, 1, n, f);
-			i += n;
-		}
-	}
-}
-
 static void safe_puts(FILE *f, const char *s)
 {
-	eat_safe_write(f, s, strlen(s));
+	visible_write(f, s, strlen(s), 0);
 }
 
 static void indent(FILE *f, int depth)
