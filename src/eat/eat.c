@@ -319,11 +319,11 @@ static int eat_wanted(const struct eat_config *cfg, const cJSON *meta)
 static int eat_show(struct eat *e, const cJSON *d, const char *msg, size_t len)
 {
 	switch (e->cfg.mode) {
-	case EAT_PRINT: return eat_print_dumpling(&e->cfg, d);
+	case EAT_PRINT: return eat_print_dumpling(&e->cfg, d, msg, len);
 	case EAT_JSON: return eat_print_json(msg, len);
 	case EAT_STATUS: return eat_print_status(d, e->tty);
-	case EAT_DETAILS: return eat_print_details(d);
-	case EAT_LUA: eat_lua_dumpling(e->lua, d); return 0;
+	case EAT_DETAILS: return eat_print_details(msg, len);
+	case EAT_LUA: eat_lua_dumpling(e->lua, msg, len); return 0;
 	}
 	return 0;
 }

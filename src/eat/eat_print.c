@@ -13,6 +13,7 @@
 
 #include "eat.h"
 #include "base/jsonnum.h"
+#include "base/jsonscan.h"
 #include "base/visible.h"
 
 #define C_RESET  "\033[0m"
@@ -32,47 +33,102 @@ static void indent(FILE *f, int depth)
 	fprintf(f, "%*s", depth * 4, "");
 }
 
-/* JSON with four-space indents, like Python's json.dumps(indent=4). */
-static void pretty(FILE *f, const cJSON *v, int depth)
+/* How many bytes at s need no JSON escape. */
+static size_t json_plain_length(const char *s, size_t n)
 {
-	const cJSON *c;
-	int obj = cJSON_IsObject(v);
-	char *leaf;
+	size_t i = 0;
 
-	if (cJSON_IsNumber(v) && isfinite(v->valuedouble)) {
-		char digits[32];
+	while (i < n && (unsigned char)s[i] >= 0x20 && s[i] != '"' && s[i] != '\\')
+		i++;
+	return i;
+}
 
-		json_number(v->valuedouble, digits);
-		fputs(digits, f);
+/* A string as a JSON literal, escaped as cJSON escapes, then shown as
+ * visible_write() shows text: the NULs a string may hold appear as
+ * \u0000, C1 and bidirectional controls as \uXXXX. */
+static void put_string(FILE *f, const char *s, size_t n)
+{
+	size_t i = 0, run;
+
+	fputc('"', f);
+	while (i < n) {
+		run = i + json_plain_length(s + i, n - i);
+		visible_write(f, s + i, run - i, 0);
+		if (run == n)
+			break;
+		switch (s[run]) {
+		case '"': fputs("\\\"", f); break;
+		case '\\': fputs("\\\\", f); break;
+		case '\b': fputs("\\b", f); break;
+		case '\f': fputs("\\f", f); break;
+		case '\n': fputs("\\n", f); break;
+		case '\r': fputs("\\r", f); break;
+		case '\t': fputs("\\t", f); break;
+		default: fprintf(f, "\\u%04x", (unsigned char)s[run]); break;
+		}
+		i = run + 1;
+	}
+	fputc('"', f);
+}
+
+static void put_number(FILE *f, double d)
+{
+	char digits[32];
+
+	if (!isfinite(d)) {
+		fputs("null", f);	/* as cJSON prints what overflowed */
 		return;
 	}
-	if (!obj && !cJSON_IsArray(v)) {
-		leaf = cJSON_PrintUnformatted(v);
-		if (leaf)
-			safe_puts(f, leaf);
-		free(leaf);
-		return;
-	}
-	if (!v->child) {
+	json_number(d, digits);
+	fputs(digits, f);
+}
+
+static void pretty(FILE *f, struct eat_json *j, enum eat_token t, int depth);
+
+/* The members of an object (obj) or the items of an array, just opened. */
+static void pretty_container(FILE *f, struct eat_json *j, int obj, int depth)
+{
+	enum eat_token t = eat_json_next(j);
+
+	if (t == EAT_TOK_CLOSE || t == EAT_TOK_END) {
 		fputs(obj ? "{}" : "[]", f);
 		return;
 	}
 	fputs(obj ? "{\n" : "[\n", f);
-	for (c = v->child; c; c = c->next) {
+	while (t != EAT_TOK_CLOSE && t != EAT_TOK_END) {
 		indent(f, depth + 1);
 		if (obj) {
-			cJSON key = { .type = cJSON_String, .valuestring = c->string };
-			leaf = cJSON_PrintUnformatted(&key);
-			if (leaf)
-				safe_puts(f, leaf);
-			free(leaf);
+			pretty(f, j, t, depth + 1);	/* the key */
 			fputs(": ", f);
+			t = eat_json_next(j);
 		}
-		pretty(f, c, depth + 1);
-		fputs(c->next ? ",\n" : "\n", f);
+		pretty(f, j, t, depth + 1);
+		t = eat_json_next(j);
+		fputs(t == EAT_TOK_CLOSE || t == EAT_TOK_END ? "\n" : ",\n", f);
 	}
 	indent(f, depth);
 	fputc(obj ? '}' : ']', f);
+}
+
+/* JSON with four-space indents, like Python's json.dumps(indent=4): the
+ * value that starts with token t. */
+static void pretty(FILE *f, struct eat_json *j, enum eat_token t, int depth)
+{
+	if (depth > JSON_MAX_DEPTH) {
+		fputs("...", f);
+		eat_json_skip(j, t);
+		return;
+	}
+	switch (t) {
+	case EAT_TOK_OBJECT: pretty_container(f, j, 1, depth); break;
+	case EAT_TOK_ARRAY: pretty_container(f, j, 0, depth); break;
+	case EAT_TOK_STRING: put_string(f, j->str, j->len); break;
+	case EAT_TOK_NUMBER: put_number(f, j->number); break;
+	case EAT_TOK_TRUE: fputs("true", f); break;
+	case EAT_TOK_FALSE: fputs("false", f); break;
+	case EAT_TOK_NULL: fputs("null", f); break;
+	default: break;
+	}
 }
 
 static int out_ok(void)
@@ -117,8 +173,24 @@ static void colored(int color, const char *code, const char *s)
 		fputs(C_RESET, stdout);
 }
 
+/* The payload of the dumpling msg, pretty; nothing if it has none. */
+static void print_payload(const char *msg, size_t len)
+{
+	struct eat_json j;
+	enum eat_token t;
+
+	eat_json_init(&j, msg, len);
+	if (eat_json_next(&j) == EAT_TOK_OBJECT) {
+		t = eat_json_member(&j, "payload");
+		if (t != EAT_TOK_END)
+			pretty(stdout, &j, t, 0);
+	}
+	eat_json_free(&j);
+}
+
 /* `ISO-time [packet  ] ChefName from kitchen`, then the payload. */
-int eat_print_dumpling(const struct eat_config *cfg, const cJSON *d)
+int eat_print_dumpling(const struct eat_config *cfg, const cJSON *d, const char *msg,
+		       size_t len)
 {
 	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(d, "metadata");
 	const char *driver = meta_string(meta, "driver");
@@ -139,7 +211,7 @@ int eat_print_dumpling(const struct eat_config *cfg, const cJSON *d)
 	colored(cfg->color, C_BOLD, kitchen ? kitchen : "(hub)");
 	fputc('\n', stdout);
 	if (!cfg->no_payload) {
-		pretty(stdout, cJSON_GetObjectItemCaseSensitive(d, "payload"), 0);
+		print_payload(msg, len);
 		fputs("\n\n", stdout);
 	}
 	fflush(stdout);
@@ -182,9 +254,13 @@ int eat_print_status(const cJSON *d, int tty)
 	return out_ok();
 }
 
-int eat_print_details(const cJSON *d)
+int eat_print_details(const char *msg, size_t len)
 {
-	pretty(stdout, d, 0);
+	struct eat_json j;
+
+	eat_json_init(&j, msg, len);
+	pretty(stdout, &j, eat_json_next(&j), 0);
+	eat_json_free(&j);
 	putchar('\n');
 	fflush(stdout);
 	return out_ok();
