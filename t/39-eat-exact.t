@@ -40,7 +40,22 @@ my $dumpling = $j->encode({ metadata => { chef => 'DNSLookupChef', kitchen => 'k
 like($dumpling, qr/nul\\u0000byte/, 'the dumpling sent spells the NUL as \u0000');
 like($dumpling, $hidden, 'and holds the controls raw, as valid JSON may');
 
-my $r;
+# --json: the same JSON, with the controls escaped.
+my $r = fake(['--json', '--count', 1], [$dumpling]);
+is($r->{status}, 0, '--json exits 0');
+chomp(my $line = $r->{out});
+unlike($line, $hidden, '--json writes no C1 or bidirectional control raw');
+like($line, qr/csi\\u009b31m rlo\\u202etxt lrm\\u200e alm\\u061c fsi\\u2068 nel\\u0085 ok\xe2\x98\xba/,
+     '--json escapes them as \uXXXX, and keeps other text as it is');
+is_deeply(eval { $j->decode($line) }, $j->decode($dumpling), '--json: a parser reads back the same dumpling');
+
+# A hub that forwards what a lenient parser takes: raw controls in a
+# string, and between tokens.
+my $lenient = qq({"metadata":\x01{"chef":"C","kitchen":"k","driver":"packet"},\t"payload":"esc\e[2J"});
+$r = fake(['--json', '--count', 1], [$lenient]);
+chomp($line = $r->{out});
+is($line, q({"metadata": {"chef":"C","kitchen":"k","driver":"packet"}, "payload":"esc\u001b[2J"}),
+   '--json: raw controls are escaped in strings and spaces between tokens');
 
 # --print: the whole string, every control shown escaped.
 $r = fake(['--count', 1], [$dumpling]);

@@ -14,6 +14,8 @@
 #include "eat.h"
 #include "base/jsonnum.h"
 #include "base/jsonscan.h"
+#include "base/utf8.h"
+#include "base/util.h"
 #include "base/visible.h"
 
 #define C_RESET  "\033[0m"
@@ -218,9 +220,62 @@ int eat_print_dumpling(const struct eat_config *cfg, const cJSON *d, const char 
 	return out_ok();
 }
 
+/* Whether every byte of msg is printable ASCII (or DEL), as dumplings
+ * almost always are: they are then written as they came. */
+static int plain_ascii(const char *msg, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)(msg[i] - 0x20) >= 0x60)
+			return 0;
+	return 1;
+}
+
+/* msg made safe for a terminal, into out (6 bytes per byte of msg), and
+ * still the same JSON: in strings, C1 and bidirectional controls become
+ * \uXXXX, bytes that are not UTF-8 the code points of their values (as
+ * the kitchen writes them), and control characters, which JSON does not
+ * allow raw, \u00XX; outside strings, where cJSON took any control
+ * character for a space, they become spaces, which also keeps each
+ * dumpling on one line. Returns the length. */
+static size_t json_for_terminal(const char *msg, size_t len, char *out)
+{
+	const unsigned char *u = (const unsigned char *)msg;
+	int in_string = 0, escaped = 0;
+	char *o = out;
+	size_t used;
+
+	for (size_t i = 0; i < len;) {
+		if (u[i] >= 0x80) {
+			o = utf8_put_json(o, u + i, len - i, &used);
+			i += used;
+			escaped = 0;
+			continue;
+		}
+		if (u[i] >= 0x20)
+			*o++ = (char)u[i];
+		else if (in_string)
+			o = utf8_put_u_escape(o, u[i]);
+		else
+			*o++ = ' ';
+		if (u[i] == '"' && !escaped)
+			in_string = !in_string;
+		escaped = in_string && u[i] == '\\' && !escaped;
+		i++;
+	}
+	return (size_t)(o - out);
+}
+
 int eat_print_json(const char *msg, size_t len)
 {
-	fwrite(msg, 1, len, stdout);
+	char *safe;
+
+	if (plain_ascii(msg, len)) {
+		fwrite(msg, 1, len, stdout);
+	} else {
+		safe = xmalloc(len * 6 + 1);
+		fwrite(safe, 1, json_for_terminal(msg, len, safe), stdout);
+		free(safe);
+	}
 	putchar('\n');
 	fflush(stdout);
 	return out_ok();
