@@ -380,6 +380,35 @@ static void eat_retry_later(struct eat *e, const char *why)
 	e->backoff = e->backoff * 2 > 5 ? 5 : e->backoff * 2;
 }
 
+/* The hub as a user would name it: ws://127.0.0.1:11348 */
+static void eat_hub_url(const struct wsclient_target *t, char *buf, size_t size)
+{
+	int v6 = strchr(t->host, ':') != NULL;
+
+	snprintf(buf, size, "%s%s%s%s:%d", t->tls ? "wss://" : "ws://", v6 ? "[" : "",
+		 t->host, v6 ? "]" : "", t->port);
+}
+
+/* The hub ended the conversation: a close with 1000 or 1001 is the end
+ * of the stream (exit 0); another code, or a connection that just went,
+ * is a failure (exit 1), reported as one. */
+static void eat_hub_gone(struct eat *e, int code, const char *why)
+{
+	char hub[300];
+
+	eat_hub_url(&e->cfg.hub, hub, sizeof hub);
+	if (code == LWS_CLOSE_STATUS_NORMAL || code == LWS_CLOSE_STATUS_GOINGAWAY) {
+		log_info("hub %s closed the connection (%s)", hub, why);
+		e->rc = 0;
+	} else if (code) {
+		log_error("hub %s closed the connection (%s)", hub, why);
+		e->rc = 1;
+	} else {
+		log_error("hub %s went away (%s)", hub, why);
+		e->rc = 1;
+	}
+}
+
 static void eat_lost(void *user, int was_established, int code, const char *why)
 {
 	struct eat *e = user;
@@ -391,7 +420,7 @@ static void eat_lost(void *user, int was_established, int code, const char *why)
 		return;
 	}
 	if (e->cfg.retry) {
-		eat_retry_later(e, was_established ? "connection lost" : why);
+		eat_retry_later(e, why);
 		return;
 	}
 	e->done = 1;
@@ -400,8 +429,7 @@ static void eat_lost(void *user, int was_established, int code, const char *why)
 		e->rc = 1;
 		return;
 	}
-	log_info("hub %s:%d closed the connection (code %d)", e->cfg.hub.host, e->cfg.hub.port, code);
-	e->rc = code == LWS_CLOSE_STATUS_NORMAL || code == LWS_CLOSE_STATUS_GOINGAWAY ? 0 : 1;
+	eat_hub_gone(e, code, why);
 }
 
 static void eat_timer(void *user)
