@@ -29,7 +29,8 @@ static const char eat_usage_text[] =
 static const char eat_options_text[] =
 	"\n"
 	"  -p, --print              print each dumpling for people (default)\n"
-	"  -j, --json               one dumpling per line, as received\n"
+	"  -j, --json               one dumpling per line, as received but for\n"
+	"                           controls, which are escaped\n"
 	"  -s, --status             one updating line of hub status\n"
 	"  -d, --details            print one hub status dumpling, then exit\n"
 	"  -l, --lua EATER.lua      hand each dumpling to a Lua script\n"
