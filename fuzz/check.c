@@ -72,3 +72,27 @@ void fuzz_check_json(const char *json, size_t len)
 	cJSON_Delete(doc);
 	free(copy);
 }
+
+/* Spelled out byte by byte, apart from src/base/utf8.c, so that the
+ * serializer is not checked against its own list. */
+static int hidden_control_at(const unsigned char *s, size_t left)
+{
+	if (left >= 2 && s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f)
+		return 1;
+	if (left >= 2 && s[0] == 0xd8 && s[1] == 0x9c)
+		return 1;
+	if (left >= 3 && s[0] == 0xe2 && s[1] == 0x80)
+		return s[2] == 0x8e || s[2] == 0x8f || (s[2] >= 0xaa && s[2] <= 0xae);
+	if (left >= 3 && s[0] == 0xe2 && s[1] == 0x81)
+		return s[2] >= 0xa6 && s[2] <= 0xa9;
+	return 0;
+}
+
+void fuzz_check_no_hidden_controls(const char *text, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)text;
+
+	for (size_t i = 0; i < len; i++)
+		fuzz_assert(!hidden_control_at(u + i, len - i),
+			    "a C1 or bidirectional control is written raw");
+}

@@ -23,4 +23,9 @@ int fuzz_utf8_valid(const char *s, size_t n);
  * before len; aborts otherwise. */
 void fuzz_check_json(const char *json, size_t len);
 
+/* text[0..len) must hold no raw C1 control (U+0080..U+009F) and no raw
+ * bidirectional control (U+061C, U+200E, U+200F, U+202A..U+202E,
+ * U+2066..U+2069): the kitchen writes those as \u escapes. */
+void fuzz_check_no_hidden_controls(const char *text, size_t len);
+
 #endif

@@ -34,6 +34,7 @@ static unsigned long emitted;
 static int sink_emit(struct sink *s, const char *json, size_t len)
 {
 	fuzz_check_json(json, len);
+	fuzz_check_no_hidden_controls(json, len);
 	emitted++;
 	return 0;
 }

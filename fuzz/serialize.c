@@ -7,8 +7,9 @@
  * functions, shared tables and cycles, deep nesting, the array marker and
  * lazy tables whose __dumplings_fill succeeds or fails. The first value
  * built is serialized alone and as a dumpling payload: both must agree,
- * every success must be one valid JSON document in valid UTF-8, and the
- * root must read back as what it was (see check_root()). */
+ * every success must be one valid JSON document in valid UTF-8 with no raw
+ * C1 or bidirectional control, and the root must read back as what it was
+ * (see check_root()). */
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -313,6 +314,7 @@ static void serialize_both(void)
 	fuzz_assert(strlen(value) == vlen && strlen(dumpling) == dlen, "lengths are right");
 	fuzz_check_json(value, vlen);
 	fuzz_check_json(dumpling, dlen);
+	fuzz_check_no_hidden_controls(dumpling, dlen);
 	/* The payload is the envelope's last member. */
 	fuzz_assert(dlen >= sizeof key + vlen && dumpling[dlen - 1] == '}' &&
 		    !memcmp(dumpling + dlen - 1 - vlen, value, vlen) &&

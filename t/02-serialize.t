@@ -43,6 +43,7 @@ my @expect = (
 	[ "\x{ff}\"\\\n\t\x{1}\x{7f}", 'stray bytes and escapes in one string' ],
 	[ { "q\"\x{ff}\n" => 1 }, 'stray bytes and escapes in one key' ],
 	[ { t => 1700000000.123456, s => -0.001, z => 0 }, 'fractions and zero' ],
+	[ { "k\x{0}ey" => "v\x{0}" }, 'a NUL in a key is kept, as in a value' ],
 );
 is(scalar @docs, scalar @expect, 'one dumpling per serializable case, none for the rest');
 for my $i (0 .. $#expect) {
@@ -59,6 +60,7 @@ is($raw[18], qq({"q\\"\x{c3}\x{bf}\\n":1}), 'and so in keys');
 like($raw[19], qr/"t":1700000000\.123456[,}]/, 'a timestamp keeps its microseconds');
 like($raw[19], qr/"s":-0\.001[,}]/, 'a small negative fraction');
 like($raw[19], qr/"z":0[,}]/, 'zero is 0');
+is($raw[20], '{"k\\u0000ey":"v\\u0000"}', 'NUL is escaped as \u0000 in keys too');
 
 my @errors = (
 	[ 'table contains itself \(a cycle\)', 'a cycle' ],

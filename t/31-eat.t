@@ -149,7 +149,7 @@ like($fo, qr/^close 4102$/m, '--details closes with 4102');
 ($er, $fo) = fake(['--json'], \@three, close => 1001);
 is($er->{status}, 0, 'hub closing with 1001: exit 0');
 is(scalar(() = $er->{out} =~ /\n/g), 3, 'everything before the close was eaten');
-like($er->{err}, qr/closed the connection \(code 1001\)/, 'the close is reported');
+like($er->{err}, qr/closed the connection \(close code 1001: fake hub closing\)/, 'the close is reported');
 ($er) = fake(['--json'], \@three, close => 1011);
 is($er->{status}, 1, 'hub closing with 1011: exit 1');
 

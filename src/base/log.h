@@ -2,7 +2,10 @@
 #define LOG_H
 
 /* Logging to stderr. Before an event loop starts, callers report and exit;
- * inside it, they log and count, and never die on one bad packet or peer. */
+ * inside it, they log and count, and never die on one bad packet or peer.
+ * Messages are written escaped as visible_write() escapes (tabs kept; a
+ * line break in a message continues it on a line that starts with a
+ * tab), so they may quote any text. */
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 

@@ -29,7 +29,8 @@ static const char eat_usage_text[] =
 static const char eat_options_text[] =
 	"\n"
 	"  -p, --print              print each dumpling for people (default)\n"
-	"  -j, --json               one dumpling per line, as received\n"
+	"  -j, --json               one dumpling per line, as received but for\n"
+	"                           controls, which are escaped\n"
 	"  -s, --status             one updating line of hub status\n"
 	"  -d, --details            print one hub status dumpling, then exit\n"
 	"  -l, --lua EATER.lua      hand each dumpling to a Lua script\n"
@@ -319,11 +320,11 @@ static int eat_wanted(const struct eat_config *cfg, const cJSON *meta)
 static int eat_show(struct eat *e, const cJSON *d, const char *msg, size_t len)
 {
 	switch (e->cfg.mode) {
-	case EAT_PRINT: return eat_print_dumpling(&e->cfg, d);
+	case EAT_PRINT: return eat_print_dumpling(&e->cfg, d, msg, len);
 	case EAT_JSON: return eat_print_json(msg, len);
 	case EAT_STATUS: return eat_print_status(d, e->tty);
-	case EAT_DETAILS: return eat_print_details(d);
-	case EAT_LUA: eat_lua_dumpling(e->lua, d); return 0;
+	case EAT_DETAILS: return eat_print_details(msg, len);
+	case EAT_LUA: eat_lua_dumpling(e->lua, msg, len); return 0;
 	}
 	return 0;
 }
@@ -380,6 +381,35 @@ static void eat_retry_later(struct eat *e, const char *why)
 	e->backoff = e->backoff * 2 > 5 ? 5 : e->backoff * 2;
 }
 
+/* The hub as a user would name it: ws://127.0.0.1:11348 */
+static void eat_hub_url(const struct wsclient_target *t, char *buf, size_t size)
+{
+	int v6 = strchr(t->host, ':') != NULL;
+
+	snprintf(buf, size, "%s%s%s%s:%d", t->tls ? "wss://" : "ws://", v6 ? "[" : "",
+		 t->host, v6 ? "]" : "", t->port);
+}
+
+/* The hub ended the conversation: a close with 1000 or 1001 is the end
+ * of the stream (exit 0); another code, or a connection that just went,
+ * is a failure (exit 1), reported as one. */
+static void eat_hub_gone(struct eat *e, int code, const char *why)
+{
+	char hub[300];
+
+	eat_hub_url(&e->cfg.hub, hub, sizeof hub);
+	if (code == LWS_CLOSE_STATUS_NORMAL || code == LWS_CLOSE_STATUS_GOINGAWAY) {
+		log_info("hub %s closed the connection (%s)", hub, why);
+		e->rc = 0;
+	} else if (code) {
+		log_error("hub %s closed the connection (%s)", hub, why);
+		e->rc = 1;
+	} else {
+		log_error("hub %s went away (%s)", hub, why);
+		e->rc = 1;
+	}
+}
+
 static void eat_lost(void *user, int was_established, int code, const char *why)
 {
 	struct eat *e = user;
@@ -391,7 +421,7 @@ static void eat_lost(void *user, int was_established, int code, const char *why)
 		return;
 	}
 	if (e->cfg.retry) {
-		eat_retry_later(e, was_established ? "connection lost" : why);
+		eat_retry_later(e, why);
 		return;
 	}
 	e->done = 1;
@@ -400,8 +430,7 @@ static void eat_lost(void *user, int was_established, int code, const char *why)
 		e->rc = 1;
 		return;
 	}
-	log_info("hub %s:%d closed the connection (code %d)", e->cfg.hub.host, e->cfg.hub.port, code);
-	e->rc = code == LWS_CLOSE_STATUS_NORMAL || code == LWS_CLOSE_STATUS_GOINGAWAY ? 0 : 1;
+	eat_hub_gone(e, code, why);
 }
 
 static void eat_timer(void *user)

@@ -2,7 +2,8 @@
 #define EAT_H
 
 /* Internals shared by `dumplings eat`: eat.c (command line, connection),
- * eat_print.c (what each mode writes), eat_lua.c (the --lua eater). */
+ * eat_print.c (what each mode writes), eat_lua.c (the --lua eater),
+ * eat_json.c (reading a dumpling's text with every string whole). */
 
 #include <stdio.h>
 
@@ -30,18 +31,42 @@ struct eat_config {
 	int verbose;
 };
 
-/* Each returns 0, or -1 when standard output is gone. */
-int eat_print_dumpling(const struct eat_config *cfg, const struct cJSON *d);
+/* Each returns 0, or -1 when standard output is gone. d is the dumpling
+ * as cJSON read it, msg its text (len bytes), which cJSON accepted. */
+int eat_print_dumpling(const struct eat_config *cfg, const struct cJSON *d,
+		       const char *msg, size_t len);
 int eat_print_json(const char *msg, size_t len);
 int eat_print_status(const struct cJSON *d, int tty);
-int eat_print_details(const struct cJSON *d);
-/* Write bytes from the wire with every control character escaped. */
-void eat_safe_write(FILE *f, const char *s, size_t len);
+int eat_print_details(const char *msg, size_t len);
+
+/* Tokens of JSON text, for text cJSON has accepted (see eat_json.c). A
+ * string's content, decoded, NULs and all, is in str (len bytes, then a
+ * NUL) until the next token; a number's value is in number. */
+enum eat_token {
+	EAT_TOK_END, EAT_TOK_OBJECT, EAT_TOK_ARRAY, EAT_TOK_CLOSE,
+	EAT_TOK_STRING, EAT_TOK_NUMBER, EAT_TOK_TRUE, EAT_TOK_FALSE, EAT_TOK_NULL
+};
+
+struct eat_json {
+	const char *p, *end;
+	char *str;
+	size_t len;
+	double number;
+};
+
+void eat_json_init(struct eat_json *j, const char *text, size_t len);
+void eat_json_free(struct eat_json *j);
+enum eat_token eat_json_next(struct eat_json *j);
+/* Skip the rest of the value that began with token t. */
+void eat_json_skip(struct eat_json *j, enum eat_token t);
+/* In the object just opened, the first token of the value of the first
+ * member named key, or EAT_TOK_END (the object then read to its end). */
+enum eat_token eat_json_member(struct eat_json *j, const char *key);
 
 struct eat_lua;
 struct eat_lua *eat_lua_open(const char *path);
 void eat_lua_connect(struct eat_lua *e);
-void eat_lua_dumpling(struct eat_lua *e, const struct cJSON *d);
+void eat_lua_dumpling(struct eat_lua *e, const char *msg, size_t len);
 void eat_lua_lost(struct eat_lua *e);
 void eat_lua_close(struct eat_lua *e);
 

@@ -5,7 +5,6 @@
  * (rate-limited) and the eater carries on. Hooks are looked up once. */
 #include <stdlib.h>
 
-#include <cjson/cJSON.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
@@ -52,42 +51,63 @@ static void lua_call_hook(struct eat_lua *e, const char *what, int nargs)
 	lua_gc(L, LUA_GCSTEP, 0);
 }
 
-static void lua_push_json(lua_State *L, const cJSON *v, int depth);
+static void push_value(lua_State *L, struct eat_json *j, enum eat_token t, int depth);
 
-static void lua_push_container(lua_State *L, const cJSON *v, int depth)
+/* An object's members, just opened. A null member is left out: nil
+ * cannot be stored, and absence says it. */
+static void push_object(lua_State *L, struct eat_json *j, int depth)
 {
-	const cJSON *c;
-	int i = 1;
+	enum eat_token t;
 
-	lua_createtable(L, cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 0,
-			cJSON_IsObject(v) ? cJSON_GetArraySize(v) : 0);
-	for (c = v->child; c; c = c->next) {
-		if (cJSON_IsNull(c))
-			continue;	/* nil cannot be stored; absence says it */
-		lua_push_json(L, c, depth + 1);
-		if (cJSON_IsArray(v))
-			lua_rawseti(L, -2, i++);
+	lua_newtable(L);
+	while ((t = eat_json_next(j)) != EAT_TOK_CLOSE && t != EAT_TOK_END) {
+		if (t != EAT_TOK_STRING) {	/* not a key: cJSON would not have it */
+			eat_json_skip(j, t);
+			continue;
+		}
+		lua_pushlstring(L, j->str, j->len);
+		push_value(L, j, eat_json_next(j), depth + 1);
+		if (lua_isnil(L, -1))
+			lua_pop(L, 2);
 		else
-			lua_setfield(L, -2, c->string);
+			lua_rawset(L, -3);
 	}
 }
 
-static void lua_push_json(lua_State *L, const cJSON *v, int depth)
+/* An array's items, just opened; nulls are left out as in objects. */
+static void push_array(lua_State *L, struct eat_json *j, int depth)
+{
+	enum eat_token t;
+	int i = 1;
+
+	lua_newtable(L);
+	while ((t = eat_json_next(j)) != EAT_TOK_CLOSE && t != EAT_TOK_END) {
+		push_value(L, j, t, depth + 1);
+		if (lua_isnil(L, -1))
+			lua_pop(L, 1);
+		else
+			lua_rawseti(L, -2, i++);
+	}
+}
+
+/* The value that starts with token t. Strings are pushed with their
+ * length, so one with a NUL inside reaches the script whole. */
+static void push_value(lua_State *L, struct eat_json *j, enum eat_token t, int depth)
 {
 	if (!lua_checkstack(L, 4) || depth > 200) {
+		eat_json_skip(j, t);
 		lua_pushnil(L);
 		return;
 	}
-	if (cJSON_IsString(v))
-		lua_pushstring(L, v->valuestring);
-	else if (cJSON_IsNumber(v))
-		lua_pushnumber(L, v->valuedouble);
-	else if (cJSON_IsBool(v))
-		lua_pushboolean(L, cJSON_IsTrue(v));
-	else if (cJSON_IsObject(v) || cJSON_IsArray(v))
-		lua_push_container(L, v, depth);
-	else
-		lua_pushnil(L);
+	switch (t) {
+	case EAT_TOK_STRING: lua_pushlstring(L, j->str, j->len); break;
+	case EAT_TOK_NUMBER: lua_pushnumber(L, j->number); break;
+	case EAT_TOK_TRUE: lua_pushboolean(L, 1); break;
+	case EAT_TOK_FALSE: lua_pushboolean(L, 0); break;
+	case EAT_TOK_OBJECT: push_object(L, j, depth); break;
+	case EAT_TOK_ARRAY: push_array(L, j, depth); break;
+	default: lua_pushnil(L); break;
+	}
 }
 
 /* Run the script; its result, if a table, holds the hooks, else globals. */
@@ -151,11 +171,15 @@ void eat_lua_connect(struct eat_lua *e)
 		lua_call_hook(e, "on_connect", 0);
 }
 
-void eat_lua_dumpling(struct eat_lua *e, const cJSON *d)
+void eat_lua_dumpling(struct eat_lua *e, const char *msg, size_t len)
 {
+	struct eat_json j;
+
 	if (!lua_push_hook(e, HOOK_DUMPLING))
 		return;
-	lua_push_json(e->L, d, 0);
+	eat_json_init(&j, msg, len);
+	push_value(e->L, &j, eat_json_next(&j), 0);
+	eat_json_free(&j);
 	lua_call_hook(e, "on_dumpling", 1);
 }
 

@@ -1,7 +1,8 @@
 /* What `dumplings eat` writes. Everything that came over the wire goes
- * through eat_safe_write(), so a hostile chef or kitchen name cannot move
+ * through visible_write(), so a hostile chef or kitchen name cannot move
  * the cursor, retitle the terminal or hide text: control characters (C0,
- * DEL, C1) are escaped, and bytes that are not UTF-8 are shown as \xNN. */
+ * DEL, C1) and bidirectional controls are escaped, and bytes that are not
+ * UTF-8 are shown as \xNN. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -12,7 +13,10 @@
 
 #include "eat.h"
 #include "base/jsonnum.h"
+#include "base/jsonscan.h"
 #include "base/utf8.h"
+#include "base/util.h"
+#include "base/visible.h"
 
 #define C_RESET  "\033[0m"
 #define C_DIM    "\033[2m"
@@ -21,33 +25,9 @@
 #define C_YELLOW "\033[33m"
 #define C_GREEN  "\033[32m"
 
-void eat_safe_write(FILE *f, const char *str, size_t len)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0, n;
-
-	while (i < len) {
-		if (s[i] < 0x20 || s[i] == 0x7f) {
-			fprintf(f, "\\u%04x", s[i]);
-			i++;
-		} else if (s[i] < 0x80) {
-			putc(s[i++], f);
-		} else if ((n = utf8_seq(s + i, len - i)) == 0) {
-			fprintf(f, "\\x%02x", s[i]);
-			i++;
-		} else if (n == 2 && s[i] == 0xc2 && s[i + 1] < 0xa0) {
-			fprintf(f, "\\u%04x", s[i + 1]);	/* C1 control */
-			i += 2;
-		} else {
-			fwrite(s + i, 1, n, f);
-			i += n;
-		}
-	}
-}
-
 static void safe_puts(FILE *f, const char *s)
 {
-	eat_safe_write(f, s, strlen(s));
+	visible_write(f, s, strlen(s), 0);
 }
 
 static void indent(FILE *f, int depth)
@@ -55,47 +35,102 @@ static void indent(FILE *f, int depth)
 	fprintf(f, "%*s", depth * 4, "");
 }
 
-/* JSON with four-space indents, like Python's json.dumps(indent=4). */
-static void pretty(FILE *f, const cJSON *v, int depth)
+/* How many bytes at s need no JSON escape. */
+static size_t json_plain_length(const char *s, size_t n)
 {
-	const cJSON *c;
-	int obj = cJSON_IsObject(v);
-	char *leaf;
+	size_t i = 0;
 
-	if (cJSON_IsNumber(v) && isfinite(v->valuedouble)) {
-		char digits[32];
+	while (i < n && (unsigned char)s[i] >= 0x20 && s[i] != '"' && s[i] != '\\')
+		i++;
+	return i;
+}
 
-		json_number(v->valuedouble, digits);
-		fputs(digits, f);
+/* A string as a JSON literal, escaped as cJSON escapes, then shown as
+ * visible_write() shows text: the NULs a string may hold appear as
+ * \u0000, C1 and bidirectional controls as \uXXXX. */
+static void put_string(FILE *f, const char *s, size_t n)
+{
+	size_t i = 0, run;
+
+	fputc('"', f);
+	while (i < n) {
+		run = i + json_plain_length(s + i, n - i);
+		visible_write(f, s + i, run - i, 0);
+		if (run == n)
+			break;
+		switch (s[run]) {
+		case '"': fputs("\\\"", f); break;
+		case '\\': fputs("\\\\", f); break;
+		case '\b': fputs("\\b", f); break;
+		case '\f': fputs("\\f", f); break;
+		case '\n': fputs("\\n", f); break;
+		case '\r': fputs("\\r", f); break;
+		case '\t': fputs("\\t", f); break;
+		default: fprintf(f, "\\u%04x", (unsigned char)s[run]); break;
+		}
+		i = run + 1;
+	}
+	fputc('"', f);
+}
+
+static void put_number(FILE *f, double d)
+{
+	char digits[32];
+
+	if (!isfinite(d)) {
+		fputs("null", f);	/* as cJSON prints what overflowed */
 		return;
 	}
-	if (!obj && !cJSON_IsArray(v)) {
-		leaf = cJSON_PrintUnformatted(v);
-		if (leaf)
-			safe_puts(f, leaf);
-		free(leaf);
-		return;
-	}
-	if (!v->child) {
+	json_number(d, digits);
+	fputs(digits, f);
+}
+
+static void pretty(FILE *f, struct eat_json *j, enum eat_token t, int depth);
+
+/* The members of an object (obj) or the items of an array, just opened. */
+static void pretty_container(FILE *f, struct eat_json *j, int obj, int depth)
+{
+	enum eat_token t = eat_json_next(j);
+
+	if (t == EAT_TOK_CLOSE || t == EAT_TOK_END) {
 		fputs(obj ? "{}" : "[]", f);
 		return;
 	}
 	fputs(obj ? "{\n" : "[\n", f);
-	for (c = v->child; c; c = c->next) {
+	while (t != EAT_TOK_CLOSE && t != EAT_TOK_END) {
 		indent(f, depth + 1);
 		if (obj) {
-			cJSON key = { .type = cJSON_String, .valuestring = c->string };
-			leaf = cJSON_PrintUnformatted(&key);
-			if (leaf)
-				safe_puts(f, leaf);
-			free(leaf);
+			pretty(f, j, t, depth + 1);	/* the key */
 			fputs(": ", f);
+			t = eat_json_next(j);
 		}
-		pretty(f, c, depth + 1);
-		fputs(c->next ? ",\n" : "\n", f);
+		pretty(f, j, t, depth + 1);
+		t = eat_json_next(j);
+		fputs(t == EAT_TOK_CLOSE || t == EAT_TOK_END ? "\n" : ",\n", f);
 	}
 	indent(f, depth);
 	fputc(obj ? '}' : ']', f);
+}
+
+/* JSON with four-space indents, like Python's json.dumps(indent=4): the
+ * value that starts with token t. */
+static void pretty(FILE *f, struct eat_json *j, enum eat_token t, int depth)
+{
+	if (depth > JSON_MAX_DEPTH) {
+		fputs("...", f);
+		eat_json_skip(j, t);
+		return;
+	}
+	switch (t) {
+	case EAT_TOK_OBJECT: pretty_container(f, j, 1, depth); break;
+	case EAT_TOK_ARRAY: pretty_container(f, j, 0, depth); break;
+	case EAT_TOK_STRING: put_string(f, j->str, j->len); break;
+	case EAT_TOK_NUMBER: put_number(f, j->number); break;
+	case EAT_TOK_TRUE: fputs("true", f); break;
+	case EAT_TOK_FALSE: fputs("false", f); break;
+	case EAT_TOK_NULL: fputs("null", f); break;
+	default: break;
+	}
 }
 
 static int out_ok(void)
@@ -140,8 +175,24 @@ static void colored(int color, const char *code, const char *s)
 		fputs(C_RESET, stdout);
 }
 
+/* The payload of the dumpling msg, pretty; nothing if it has none. */
+static void print_payload(const char *msg, size_t len)
+{
+	struct eat_json j;
+	enum eat_token t;
+
+	eat_json_init(&j, msg, len);
+	if (eat_json_next(&j) == EAT_TOK_OBJECT) {
+		t = eat_json_member(&j, "payload");
+		if (t != EAT_TOK_END)
+			pretty(stdout, &j, t, 0);
+	}
+	eat_json_free(&j);
+}
+
 /* `ISO-time [packet  ] ChefName from kitchen`, then the payload. */
-int eat_print_dumpling(const struct eat_config *cfg, const cJSON *d)
+int eat_print_dumpling(const struct eat_config *cfg, const cJSON *d, const char *msg,
+		       size_t len)
 {
 	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(d, "metadata");
 	const char *driver = meta_string(meta, "driver");
@@ -162,16 +213,69 @@ int eat_print_dumpling(const struct eat_config *cfg, const cJSON *d)
 	colored(cfg->color, C_BOLD, kitchen ? kitchen : "(hub)");
 	fputc('\n', stdout);
 	if (!cfg->no_payload) {
-		pretty(stdout, cJSON_GetObjectItemCaseSensitive(d, "payload"), 0);
+		print_payload(msg, len);
 		fputs("\n\n", stdout);
 	}
 	fflush(stdout);
 	return out_ok();
 }
 
+/* Whether every byte of msg is printable ASCII (or DEL), as dumplings
+ * almost always are: they are then written as they came. */
+static int plain_ascii(const char *msg, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)(msg[i] - 0x20) >= 0x60)
+			return 0;
+	return 1;
+}
+
+/* msg made safe for a terminal, into out (6 bytes per byte of msg), and
+ * still the same JSON: in strings, C1 and bidirectional controls become
+ * \uXXXX, bytes that are not UTF-8 the code points of their values (as
+ * the kitchen writes them), and control characters, which JSON does not
+ * allow raw, \u00XX; outside strings, where cJSON took any control
+ * character for a space, they become spaces, which also keeps each
+ * dumpling on one line. Returns the length. */
+static size_t json_for_terminal(const char *msg, size_t len, char *out)
+{
+	const unsigned char *u = (const unsigned char *)msg;
+	int in_string = 0, escaped = 0;
+	char *o = out;
+	size_t used;
+
+	for (size_t i = 0; i < len;) {
+		if (u[i] >= 0x80) {
+			o = utf8_put_json(o, u + i, len - i, &used);
+			i += used;
+			escaped = 0;
+			continue;
+		}
+		if (u[i] >= 0x20)
+			*o++ = (char)u[i];
+		else if (in_string)
+			o = utf8_put_u_escape(o, u[i]);
+		else
+			*o++ = ' ';
+		if (u[i] == '"' && !escaped)
+			in_string = !in_string;
+		escaped = in_string && u[i] == '\\' && !escaped;
+		i++;
+	}
+	return (size_t)(o - out);
+}
+
 int eat_print_json(const char *msg, size_t len)
 {
-	fwrite(msg, 1, len, stdout);
+	char *safe;
+
+	if (plain_ascii(msg, len)) {
+		fwrite(msg, 1, len, stdout);
+	} else {
+		safe = xmalloc(len * 6 + 1);
+		fwrite(safe, 1, json_for_terminal(msg, len, safe), stdout);
+		free(safe);
+	}
 	putchar('\n');
 	fflush(stdout);
 	return out_ok();
@@ -205,9 +309,13 @@ int eat_print_status(const cJSON *d, int tty)
 	return out_ok();
 }
 
-int eat_print_details(const cJSON *d)
+int eat_print_details(const char *msg, size_t len)
 {
-	pretty(stdout, d, 0);
+	struct eat_json j;
+
+	eat_json_init(&j, msg, len);
+	pretty(stdout, &j, eat_json_next(&j), 0);
+	eat_json_free(&j);
 	putchar('\n');
 	fflush(stdout);
 	return out_ok();

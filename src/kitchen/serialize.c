@@ -3,7 +3,9 @@
  * {}); integral numbers print without a fraction; strings that are not valid
  * UTF-8 still give valid JSON (each byte that is not part of a valid UTF-8
  * sequence becomes the code point of the same value, as in Latin-1, so no
- * byte is lost); cycles, functions, NaN/Inf and nesting deeper than
+ * byte is lost); C1 and bidirectional controls are written as \uXXXX
+ * escapes, so the text is safe on a terminal and parses to the same code
+ * points; cycles, functions, NaN/Inf and nesting deeper than
  * MAX_DEPTH are errors. dumplings.null (a NULL light userdata) is JSON null,
  * and an empty table whose metatable has __jsontype = "array" is [].
  * A table whose metatable has __dumplings_fill (a DNS layer, which decodes
@@ -11,7 +13,8 @@
  *
  * A tree is built in an arena and holds copies of every string and key, so
  * it refers to nothing in Lua: the kitchen prints it on another thread
- * while the chefs run on. */
+ * while the chefs run on. Strings, numbers and keys are spelled as JSON
+ * while the tree is built, and the tree is printed here, not by cJSON. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,34 +189,28 @@ static char *put_escape(char *o, unsigned char c)
 	return o;
 }
 
-/* Copy n bytes to o as UTF-8 text: valid UTF-8 is kept and every other
- * stray byte becomes U+0080..U+00FF, so no byte is lost. With escape, the
- * quote, the backslash and control characters (NUL too) are escaped as
- * cJSON escapes them; without, they are left for cJSON. o needs room for
- * 6 bytes per input byte. Returns the end of the output. */
-static char *put_text(const unsigned char *u, size_t n, char *o, int escape)
+/* Copy n bytes to o as the content of a JSON string: the quote, the
+ * backslash and control characters (NUL too) escaped as cJSON escapes
+ * them, valid UTF-8 kept but for the C1 and bidirectional controls, which
+ * are escaped so that no terminal acts on them, and every stray byte
+ * taken as U+0080..U+00FF, so no byte is lost. Plain ASCII costs one
+ * test a byte, as before. o needs room for 6 bytes per input byte.
+ * Returns the end of the output. */
+static char *put_text(const unsigned char *u, size_t n, char *o)
 {
 	for (size_t i = 0; i < n;) {
 		unsigned char c = u[i];
-		size_t len;
+		size_t used;
 
 		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
 			*o++ = (char)c;
 			i++;
 		} else if (c < 0x80) {
-			if (escape)
-				o = put_escape(o, c);
-			else
-				*o++ = (char)c;
+			o = put_escape(o, c);
 			i++;
-		} else if ((len = utf8_seq(u + i, n - i))) {
-			memcpy(o, u + i, len);
-			o += len;
-			i += len;
 		} else {
-			*o++ = (char)(0xc0 | c >> 6);
-			*o++ = (char)(0x80 | (c & 0x3f));
-			i++;
+			o = utf8_put_json(o, u + i, n - i, &used);
+			i += used;
 		}
 	}
 	return o;
@@ -229,21 +226,28 @@ static cJSON *raw_json(char *text)
 	return item;
 }
 
-/* A string is quoted here in one pass, into the arena, and handed to cJSON
- * as raw JSON: cJSON would take two more passes over it to print it, and
- * it would need the same checks first for bytes that are not UTF-8. */
+/* s as a JSON string literal, quoted in one pass into the arena. */
+static char *quote_in_arena(const char *s, size_t n)
+{
+	char *literal = json_arena_alloc(active, n * 6 + 3), *end;
+
+	literal[0] = '"';
+	end = put_text((const unsigned char *)s, n, literal + 1);
+	*end++ = '"';
+	*end++ = '\0';
+	arena_trim(active, literal, end);
+	return literal;
+}
+
+/* A string is quoted here and handed to cJSON as raw JSON: cJSON would
+ * take two more passes over it to print it, and it would need the same
+ * checks first for bytes that are not UTF-8. */
 static cJSON *string_to_json(struct walk *w, int idx)
 {
 	size_t n;
 	const char *s = lua_tolstring(w->L, idx, &n);
-	char *literal = json_arena_alloc(active, n * 6 + 3), *end;
 
-	literal[0] = '"';
-	end = put_text((const unsigned char *)s, n, literal + 1, 1);
-	*end++ = '"';
-	*end++ = '\0';
-	arena_trim(active, literal, end);
-	return raw_json(literal);
+	return raw_json(quote_in_arena(s, n));
 }
 
 /* Numbers are spelled here, not by cJSON, whose printing goes through
@@ -351,50 +355,49 @@ static cJSON *array_to_json(struct walk *w, int idx, size_t n, int depth)
 	return arr;
 }
 
-/* Add item under the key at the top of the stack (left in place). */
-static int add_member(struct walk *w, cJSON *obj, cJSON *item)
+/* The key at the top of the stack (left in place) as a JSON string
+ * literal, or NULL. */
+static const char *key_literal(struct walk *w)
 {
 	lua_State *L = w->L;
 	char num[32];
-	size_t n;
 	const char *key;
-	char *copy, *end;
+	size_t n;
+	double d;
 
 	switch (lua_type(L, -1)) {
 	case LUA_TSTRING:
 		key = lua_tolstring(L, -1, &n);
-		if (memchr(key, 0, n)) {
-			w->why = "object key contains a NUL byte";
-			return -1;
-		}
-		/* Stray bytes are re-encoded; cJSON escapes the rest. */
-		copy = json_arena_alloc(active, n * 2 + 1);	/* 2 bytes a stray byte */
-		if (utf8_valid(key, n))
-			end = (char *)memcpy(copy, key, n) + n;
-		else
-			end = put_text((const unsigned char *)key, n, copy, 0);
-		*end++ = '\0';
-		arena_trim(active, copy, end);
-		cJSON_AddItemToObjectCS(obj, copy, item);
-		return 0;
-	case LUA_TNUMBER: {
-		double d = lua_tonumber(L, -1);
-
+		return quote_in_arena(key, n);
+	case LUA_TNUMBER:
+		d = lua_tonumber(L, -1);
 		if (!isfinite(d)) {
 			w->why = "NaN or infinite table key";
-			return -1;
+			return NULL;
 		}
 		if (d == floor(d) && fabs(d) < 1e15)
 			snprintf(num, sizeof num, "%.0f", d);
 		else
 			snprintf(num, sizeof num, "%.17g", d);
-		cJSON_AddItemToObject(obj, num, item);
-		return 0;
-	}
+		return quote_in_arena(num, strlen(num));
 	default:
 		w->why = "table key that is neither a string nor a number";
-		return -1;
+		return NULL;
 	}
+}
+
+/* Add item under the key at the top of the stack (left in place). Keys
+ * are kept as literals, quoted and escaped as strings are, since cJSON
+ * would end a key at its first NUL: the tree is printed by print_value(),
+ * never by cJSON. */
+static int add_member(struct walk *w, cJSON *obj, cJSON *item)
+{
+	const char *literal = key_literal(w);
+
+	if (!literal)
+		return -1;
+	cJSON_AddItemToObjectCS(obj, literal, item);
+	return 0;
 }
 
 static cJSON *object_to_json(struct walk *w, int idx, int depth)
@@ -487,23 +490,104 @@ static void reserve(struct json_buf *buf, size_t need)
 	buf->data = xmalloc(buf->cap);
 }
 
-/* Print root at offset `at` of buf; returns the total length, or 0. */
+/* ---- printing a tree --------------------------------------------------- */
+
+enum { MAX_TEXT = 1 << 30 };
+
+/* Where a tree is being printed: buf->data up to len so far. */
+struct out {
+	struct json_buf *buf;
+	size_t len;
+	int too_big;
+};
+
+/* Room for n more bytes and a NUL, keeping what is there. */
+static int out_room(struct out *o, size_t n)
+{
+	struct json_buf *buf = o->buf;
+
+	if (o->len + n + 1 <= buf->cap)
+		return 0;
+	if (o->len + n + 1 > MAX_TEXT) {
+		o->too_big = 1;
+		return -1;
+	}
+	while (buf->cap < o->len + n + 1)
+		buf->cap = buf->cap ? buf->cap * 2 : 1 << 16;
+	buf->data = xrealloc(buf->data, buf->cap);
+	return 0;
+}
+
+static void out_put(struct out *o, const char *s, size_t n)
+{
+	if (out_room(o, n) < 0)
+		return;
+	memcpy(o->buf->data + o->len, s, n);
+	o->len += n;
+}
+
+static void out_char(struct out *o, char c)
+{
+	if (out_room(o, 1) < 0)
+		return;
+	o->buf->data[o->len++] = c;
+}
+
+/* The trees serialize_tree() builds hold objects, arrays, booleans, null
+ * and raw text: strings and numbers already spelled, keys already quoted.
+ * Nesting is bounded by MAX_DEPTH, so recursion is safe. */
+static void print_value(struct out *o, const cJSON *v)
+{
+	const cJSON *c;
+
+	switch (v->type & 0xff) {
+	case cJSON_Raw:
+		out_put(o, v->valuestring, strlen(v->valuestring));
+		return;
+	case cJSON_True:
+		out_put(o, "true", 4);
+		return;
+	case cJSON_False:
+		out_put(o, "false", 5);
+		return;
+	case cJSON_Array:
+		out_char(o, '[');
+		for (c = v->child; c && !o->too_big; c = c->next) {
+			print_value(o, c);
+			if (c->next)
+				out_char(o, ',');
+		}
+		out_char(o, ']');
+		return;
+	case cJSON_Object:
+		out_char(o, '{');
+		for (c = v->child; c && !o->too_big; c = c->next) {
+			out_put(o, c->string, strlen(c->string));
+			out_char(o, ':');
+			print_value(o, c);
+			if (c->next)
+				out_char(o, ',');
+		}
+		out_char(o, '}');
+		return;
+	default:
+		out_put(o, "null", 4);
+		return;
+	}
+}
+
+/* Print root at offset `at` of buf, NUL-terminated with room for one
+ * more byte; returns the total length, or 0 when the text would pass
+ * MAX_TEXT. */
 static size_t print_at(const cJSON *root, struct json_buf *buf, size_t at)
 {
-	reserve(buf, at + 4096);
-	/* cJSON wants some slack beyond the printed length. */
-	while (!cJSON_PrintPreallocated((cJSON *)root, buf->data + at,
-					(int)(buf->cap - at - 8), 0)) {
-		if (buf->cap >= (size_t)1 << 30)
-			return 0;
-		char *keep = xmalloc(at + 1);
+	struct out o = { buf, at, 0 };
 
-		memcpy(keep, buf->data, at);
-		reserve(buf, buf->cap * 2);
-		memcpy(buf->data, keep, at);
-		free(keep);
-	}
-	return at + strlen(buf->data + at);
+	print_value(&o, root);
+	if (o.too_big || out_room(&o, 1) < 0)
+		return 0;
+	buf->data[o.len] = '\0';
+	return o.len;
 }
 
 cJSON *serialize_tree(lua_State *L, int idx, struct json_arena *a, const char **why)
@@ -575,15 +659,19 @@ const char *serialize_print(const cJSON *payload, const struct dumpling_meta *me
 	return buf->data;
 }
 
+/* Chef and kitchen names go through put_text() too: cJSON would let C1
+ * and bidirectional controls through, and copy stray bytes as they are,
+ * which is not UTF-8. */
 char *serialize_quoted(const char *s)
 {
-	cJSON *str = cJSON_CreateString(s);
-	char *quoted = cJSON_PrintUnformatted(str);
-	char *copy = xstrdup(quoted ? quoted : "\"\"");
+	size_t n = strlen(s);
+	char *literal = xmalloc(n * 6 + 3), *end;
 
-	cJSON_free(quoted);
-	cJSON_Delete(str);
-	return copy;
+	literal[0] = '"';
+	end = put_text((const unsigned char *)s, n, literal + 1);
+	*end++ = '"';
+	*end = '\0';
+	return literal;
 }
 
 void json_buf_free(struct json_buf *buf)

@@ -37,10 +37,11 @@ struct cJSON;
 
 /* The tree of the value at idx, built in the arena, with copies of every
  * string: it stays valid, whatever becomes of the Lua value, until the
- * arena is reset. On failure returns NULL and sets *why to a reason that
- * lives as long as the next call. Lua code may run (a table's
- * __dumplings_fill): call it protected, since the chef guard's interrupt
- * is raised on through it. */
+ * arena is reset. Its strings, numbers and keys are already spelled as
+ * JSON (a key is a quoted literal), so it is for serialize_print() only.
+ * On failure returns NULL and sets *why to a reason that lives as long as
+ * the next call. Lua code may run (a table's __dumplings_fill): call it
+ * protected, since the chef guard's interrupt is raised on through it. */
 struct cJSON *serialize_tree(lua_State *L, int idx, struct json_arena *a,
 			     const char **why);
 
@@ -56,7 +57,7 @@ const char *serialize_value(lua_State *L, int idx, struct json_buf *buf,
 
 void json_buf_free(struct json_buf *buf);
 
-/* s as a JSON string literal (malloc'd), quoted and escaped by cJSON. */
+/* s as a JSON string literal (malloc'd), escaped as string values are. */
 char *serialize_quoted(const char *s);
 
 

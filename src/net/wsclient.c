@@ -27,6 +27,8 @@ struct wsclient {
 	int closing, close_code, close_sent;
 	char close_why[64];
 	int peer_code;
+	int peer_closed;	/* the peer's close frame came */
+	char peer_why[124];	/* its reason (RFC 6455 allows 123 bytes) */
 	int reported;		/* ops->lost ran during wsclient_connect() */
 	char cert_error[160];	/* why the hub's certificate was refused */
 	char why[256];
@@ -134,6 +136,7 @@ static int client_established(struct wsclient *c)
 {
 	c->established = 1;
 	c->peer_code = 0;
+	c->peer_closed = 0;
 	c->ops->established(c->user);
 	return 0;
 }
@@ -186,12 +189,35 @@ static int client_writable(struct wsclient *c, struct lws *wsi)
 	return c->ops->writable(c->user);
 }
 
-/* The peer's close frame: two bytes of code, then a reason. */
+/* The peer's close frame: two bytes of code, then a reason. A frame
+ * without a code is 1005 (RFC 6455, 7.1.5), so that 0 means no frame. */
 static int client_peer_close(struct wsclient *c, const unsigned char *in, size_t len)
 {
-	if (len >= 2)
-		c->peer_code = in[0] << 8 | in[1];
+	size_t n = len > 2 ? len - 2 : 0;
+
+	c->peer_closed = 1;
+	c->peer_code = len >= 2 ? in[0] << 8 | in[1] : LWS_CLOSE_STATUS_NO_STATUS;
+	if (n >= sizeof c->peer_why)
+		n = sizeof c->peer_why - 1;
+	memcpy(c->peer_why, in + (len > 2 ? 2 : 0), n);
+	c->peer_why[n] = '\0';
 	return c->close_sent;	/* the handshake is complete: no echo */
+}
+
+/* How an established connection ended, for ops->lost: with the peer's
+ * close frame (its code and reason) or without one, as when the peer
+ * died or the network went. */
+static const char *client_close_story(struct wsclient *c)
+{
+	if (!c->peer_closed)
+		return "connection closed without a close frame";
+	if (c->peer_code == LWS_CLOSE_STATUS_NO_STATUS)
+		snprintf(c->why, sizeof c->why, "close frame without a code");
+	else if (c->peer_why[0])
+		snprintf(c->why, sizeof c->why, "close code %d: %s", c->peer_code, c->peer_why);
+	else
+		snprintf(c->why, sizeof c->why, "close code %d", c->peer_code);
+	return c->why;
 }
 
 /* The token goes in the upgrade request: p points at lws' write position
@@ -272,7 +298,7 @@ static int client_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		client_lost(c, client_error(c, in));
 		return 0;
 	case LWS_CALLBACK_CLIENT_CLOSED:
-		client_lost(c, "connection closed");
+		client_lost(c, client_close_story(c));
 		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (c && c->ops->woken)
@@ -348,6 +374,7 @@ int wsclient_connect(struct wsclient *c)
 	ci.local_protocol_name = client_protocols[0].name;
 	ci.pwsi = &c->wsi;
 	c->peer_code = 0;
+	c->peer_closed = 0;
 	c->reported = 0;
 	c->cert_error[0] = '\0';
 	/* lws may already have reported the failure through the callback; if

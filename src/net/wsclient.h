@@ -56,7 +56,9 @@ struct wsclient_ops {
 	/* the socket can take a write: use wsclient_write(); -1 closes */
 	int (*writable)(void *user);
 	/* the connection failed or ended; code is the peer's close code
-	 * (0 if none), why a short text */
+	 * (1005 for a close frame without one, 0 for no close frame), why
+	 * a short text: for an established connection, the peer's code and
+	 * reason, or that no close frame came */
 	void (*lost)(void *user, int was_established, int code, const char *why);
 	void (*woken)(void *user);	/* after wsclient_wake(); optional */
 	void (*timer)(void *user);	/* after wsclient_after(); optional */

@@ -34,6 +34,7 @@ local cases = {
   "\255\"\\\n\t\1\127",                          -- 25 stray byte with escapes
   { ["q\"\255\n"] = 1 },                          -- 26 stray byte in key with escapes
   { t = 1700000000.123456, s = -0.001, z = 0 },   -- 27 more numbers
+  { ["k\0ey"] = "v\0" },                          -- 28 NUL in a key
 }
 
 local chef = { name = "CasesChef", n = 0 }
