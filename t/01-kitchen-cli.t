@@ -34,7 +34,8 @@ $r = run();
 is($r->{status}, 2, 'no subcommand exits 2');
 
 my @bad = (
-	[ [qw(kitchen --frobnicate)], qr/unrecognized option '--frobnicate'/, 'unknown option' ],
+	[ [qw(kitchen --frobnicate)], qr/unknown option '--frobnicate'/, 'unknown option' ],
+	[ ['kitchen', "--bogus\e[31m"], qr/unknown option '--bogus\\u001b\[31m'/, 'an unknown option is quoted escaped' ],
 	[ [qw(kitchen -p 0 --stdout)], qr/bad poke interval '0': too small/, 'zero poke interval' ],
 	[ [qw(kitchen -p soon --stdout)], qr/bad poke interval 'soon'/, 'poke interval not a number' ],
 	[ [qw(kitchen -s 10 --stdout)], qr/bad snaplen '10'/, 'snaplen too small' ],

@@ -3,6 +3,7 @@
  * makes of the arguments is written through visible_write(): no logged
  * text can send a terminal an escape sequence, reorder the line or pass
  * for a log line of its own. */
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +111,15 @@ int log_usage(const char *usage, const char *fmt, ...)
 	fprintf(stderr, "\n%s", usage);
 	funlockfile(stderr);
 	return 2;
+}
+
+int log_bad_option(const char *usage, char **argv, int ch)
+{
+	const char *arg = argv[optind - 1];
+
+	if (ch == ':')
+		return log_usage(usage, "option '%s' needs an argument", arg);
+	return log_usage(usage, "unknown option '%s'", arg);
 }
 
 /* At most LOG_BURST lines at once, refilled at LOG_RATE lines a second. */

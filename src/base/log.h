@@ -19,6 +19,10 @@ void log_msg(enum log_level level, const char *fmt, ...)
 int log_usage(const char *usage, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* What getopt_long (with opterr = 0 and a leading ':' in its options)
+ * returned for a bad option, ch '?' or ':', as log_usage says it. */
+int log_bad_option(const char *usage, char **argv, int ch);
+
 /* A token bucket so a message repeated per packet cannot flood stderr:
  * log_allow() says whether this occurrence may be printed, and counts the
  * ones it suppressed so the next printed line can say how many. */

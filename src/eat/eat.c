@@ -214,13 +214,6 @@ static int eat_settle(struct eat_config *cfg, struct eat_flags *fl)
 	return -1;
 }
 
-static int eat_bad_option(char **argv, int ch)
-{
-	if (ch == ':')
-		return log_usage(eat_usage_text, "option '%s' needs an argument", argv[optind - 1]);
-	return log_usage(eat_usage_text, "unknown option '%s'", argv[optind - 1]);
-}
-
 static int eat_parse(struct eat_config *cfg, int argc, char **argv)
 {
 	struct eat_flags fl = { 0 };
@@ -229,7 +222,7 @@ static int eat_parse(struct eat_config *cfg, int argc, char **argv)
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":pjsdl:H:c:k:n:N:vhV", eat_long_options, NULL)) != -1) {
 		if (ch == '?' || ch == ':')
-			return eat_bad_option(argv, ch);
+			return log_bad_option(eat_usage_text, argv, ch);
 		rc = eat_option(cfg, &fl, ch, optarg);
 		if (rc)
 			return rc > 0 ? 0 : 2;

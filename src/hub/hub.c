@@ -175,15 +175,6 @@ static int hub_option(struct hub_config *cfg, int ch, const char *arg)
 	}
 }
 
-static int hub_bad_option(int argc, char **argv, int ch)
-{
-	const char *arg = argv[optind - 1];
-
-	if (ch == ':')
-		return log_usage(hub_usage_text, "option '%s' needs an argument", arg);
-	return log_usage(hub_usage_text, "unknown option '%s'", arg);
-}
-
 /* Returns -1 to go on, or an exit status. */
 static int hub_parse(struct hub_config *cfg, int argc, char **argv)
 {
@@ -192,7 +183,7 @@ static int hub_parse(struct hub_config *cfg, int argc, char **argv)
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":a:vhV", hub_long_options, NULL)) != -1) {
 		if (ch == '?' || ch == ':')
-			return hub_bad_option(argc, argv, ch);
+			return log_bad_option(hub_usage_text, argv, ch);
 		rc = hub_option(cfg, ch, optarg);
 		if (rc)
 			return rc > 0 ? 0 : 2;

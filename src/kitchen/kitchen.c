@@ -238,9 +238,13 @@ static int parse_args(struct kitchen_opts *o, int argc, char **argv)
 	o->max_dumpling = 512 << 10;
 	snprintf(o->hub.host, sizeof o->hub.host, "localhost");
 	o->hub.port = 11347;
-	while ((c = getopt_long(argc, argv, "n:H:i:r:f:c:p:s:Z:qvhV", long_opts, NULL)) != -1)
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":n:H:i:r:f:c:p:s:Z:qvhV", long_opts, NULL)) != -1) {
+		if (c == '?' || c == ':')
+			return log_bad_option(usage_text, argv, c);
 		if ((rc = parse_option(o, c, optarg)) >= 0)
 			return rc;
+	}
 	if (optind < argc)
 		return log_usage(usage_text, "unexpected argument '%s'", argv[optind]);
 	if (o->hub_given && o->to_stdout)
