@@ -265,6 +265,46 @@ is($seen->{payload}{stray}, 'unset', "one chef's stray global is not another's")
 ok($seen->{payload}{readonly}, 'the dumplings table is read-only');
 is($seen->{payload}{bogus}, 0, "a chef changing pkt.layers changes nothing for later packets");
 
+# --- what a chef can break of the runtime's world -------------------------------
+my $vandal = chef_file('vandal.lua', <<'LUA');
+local c = { name = "Vandal" }
+function c:packet_handler(pkt) _G.ipairs, _G.pairs, _G.error, _G.table = nil, nil, nil, nil end
+return c
+LUA
+$r = kitchen('-c', $vandal, '-c', $counter);
+is($r->{status}, 0, 'a chef that removes shared globals does not break the runtime');
+is(final_count($r->{out}), $packets, 'the other chef sees every packet');
+unlike($r->{err}, qr/chef Counter: error/, 'and raises no error');
+
+my $bytecode = "$dir/bytecode.lua";
+spew($bytecode, "\x1bLJ\x02\x0a" . ("\x00" x 40));
+$r = kitchen('-c', $bytecode);
+is($r->{status}, 1, 'a chef file that is bytecode is refused');
+like($r->{err}, qr/bytecode.lua: it is LuaJIT bytecode; a chef file must be Lua source/, 'saying why');
+
+# A finalizer that raises an error, collected after a reload (outside any
+# chef's call): logged, and the kitchen goes on. (jit.off: LuaJIT's
+# compiled code does not survive an error thrown from a finalizer.)
+my $fin = chef_file('fin.lua', <<'LUA');
+jit.off()
+local p = newproxy(true)
+getmetatable(p).__gc = function() error("from __gc") end
+p = nil
+local c = { name = "Fin", n = 0 }
+function c:packet_handler(pkt) self.n = self.n + 1 end
+function c:interval_handler() return { n = self.n } end
+return c
+LUA
+$pid = spawn([bin(), 'kitchen', '-f', '', '-r', $sample, '--stdout', '-p', '1', '--speed', '2',
+	      '-c', $fin], out => "$dir/fin.out", err => "$dir/fin.err");
+ok(wait_for(sub { (slurp("$dir/fin.err") // '') =~ /reloading chefs when/ }, 20), 'kitchen started');
+spew("$fin.tmp", slurp($fin) . "-- saved again\n");
+rename "$fin.tmp", $fin or die;
+ok(wait_for(sub { (slurp("$dir/fin.err") // '') =~ /reloaded \S+fin.lua/ }, 20), 'the chef is reloaded');
+($status) = stop($pid, 'TERM');
+is($status >> 8, 0, 'a finalizer that raises an error does not end the kitchen');
+like(slurp("$dir/fin.err"), qr/from __gc/, 'its error is logged');
+
 # --- print() goes to the log, not into --stdout's dumplings -------------------
 my $printer = chef_file('printer.lua', <<'LUA');
 local c = { name = "Printer", n = 0 }

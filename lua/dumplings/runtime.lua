@@ -19,8 +19,15 @@ local fmtbuf = ffi.new("char[64]")
 
 local band, rshift = bit.band, bit.rshift
 local new_table = require("table.new")
+-- The runtime keeps its own references to every global it uses, so that
+-- a chef changing _G cannot break it.
 local rawget, rawset, setmetatable, type, pcall, xpcall, tostring =
       rawget, rawset, setmetatable, type, pcall, xpcall, tostring
+local pairs, ipairs, next, select, error, load, assert, setfenv =
+      pairs, ipairs, next, select, error, load, assert, setfenv
+local concat, remove, sort = table.concat, table.remove, table.sort
+local getinfo, getmetatable_raw, setmetatable_raw =
+      debug.getinfo, debug.getmetatable, debug.setmetatable
 
 local R = {}
 
@@ -41,7 +48,7 @@ local function keep_top(t, n, field, tie)
   local keys, k = {}, 0
   for key in pairs(t) do k = k + 1; keys[k] = key end
   if k <= n then return 0 end
-  table.sort(keys, function(a, b)
+  sort(keys, function(a, b)
     local x, y = t[a], t[b]
     local fx, fy = x[field] or 0, y[field] or 0
     if fx ~= fy then return fx > fy end
@@ -93,7 +100,7 @@ local function flag_strings(letters, sep)
     for b = 1, #letters do
       if band(v, 2 ^ (b - 1)) ~= 0 then s[#s + 1] = letters[b] end
     end
-    t[v] = table.concat(s, sep)
+    t[v] = concat(s, sep)
   end
   return t
 end
@@ -131,7 +138,7 @@ local function make_fill()
     for i = UNROLL + 1, n do t[i] = f(i - 1, a, b, c) end
     return t
   end
-  return assert(load(table.concat(src, "\n"), "=fill"))(fill_rest)
+  return assert(load(concat(src, "\n"), "=fill"))(fill_rest)
 end
 local fill = make_fill()
 
@@ -407,7 +414,7 @@ end
 function Packet.__tostring(p)
   local i = rawget(p, SLOT)
   if i == nil then return "<packet, expired>" end
-  return "<packet " .. table.concat(p.layers, "/") .. ">"
+  return "<packet " .. concat(p.layers, "/") .. ">"
 end
 
 ----------------------------------------------------------------------------
@@ -417,7 +424,7 @@ end
 -- file (they are loaded as "@path"), as "path:line".
 local function chef_location()
   for level = 2, 40 do
-    local info = debug.getinfo(level, "Sl")
+    local info = getinfo(level, "Sl")
     if info == nil then return nil end
     if info.source:sub(1, 1) == "@" and info.currentline > 0 then
       return info.short_src .. ":" .. info.currentline
@@ -477,7 +484,7 @@ end
 local function chef_print(...)
   local n, parts = select("#", ...), {}
   for i = 1, n do parts[i] = tostring((select(i, ...))) end
-  local text = table.concat(parts, "\t")
+  local text = concat(parts, "\t")
   api.chef_print(api.owner, text, #text)
 end
 
@@ -492,7 +499,11 @@ end
 -- Run a chef file's source and return its chef tables (one, or an array).
 -- Errors go to the caller's handler, which says where they happened.
 local function read_chef_source(path, source)
-  local chunk, err = load(source, "@" .. path)
+  -- Text only: LuaJIT runs bytecode unchecked, and a damaged file crashes it.
+  if source:byte(1) == 27 then
+    error("it is LuaJIT bytecode; a chef file must be Lua source", 0)
+  end
+  local chunk, err = load(source, "@" .. path, "t")
   if not chunk then error(err, 0) end
   setfenv(chunk, chef_environment())
   local result = chunk()
@@ -634,7 +645,7 @@ local function build_runner()
   src[#src + 1] = "end"
   local H, K = {}, {}
   for c, rec in ipairs(packet_chefs) do H[c], K[c] = rec.on_packet, rec.chef end
-  local chunk = assert(load(table.concat(src, "\n"), "=runner"))
+  local chunk = assert(load(concat(src, "\n"), "=runner"))
   return chunk(progress, SLOT, setmetatable, Packet, emit, H, K, packet_chefs,
                require("table.new"), api.chef_running, api.owner)
 end
@@ -738,8 +749,8 @@ local function deep_copy(v, seen)
   c = {}
   seen[v] = c
   for k, x in next, v do c[deep_copy(k, seen)] = deep_copy(x, seen) end
-  local mt = debug.getmetatable(v)
-  if mt then debug.setmetatable(c, mt) end
+  local mt = getmetatable_raw(v)
+  if mt then setmetatable_raw(c, mt) end
   return c
 end
 
@@ -790,7 +801,7 @@ function R.remove(path)
   if not entry then return nout end
   files[path] = nil
   for i, p in ipairs(file_order) do
-    if p == path then table.remove(file_order, i) break end
+    if p == path then remove(file_order, i) break end
   end
   rebuild()
   for _, rec in ipairs(entry.recs) do retire(rec) end

@@ -74,6 +74,7 @@ struct chef_runtime {
 	const char **chef_ids;	/* guard names by chef id (runtime.lua's rec.id) */
 	int nchef_ids;
 	const char *call_name;	/* who enter_lua() said runs */
+	char error[1024];	/* the last error's words */
 	int stopped;		/* a call was interrupted: the kitchen stops */
 	int poke_clock_set;	/* reading files: pokes follow packet time */
 	double next_poke;
@@ -81,32 +82,53 @@ struct chef_runtime {
 
 /* ----------------------------------------------------------- into Lua */
 
-/* An error value as words: the guard's interrupts are light userdata. */
-static void describe_error(struct chef_runtime *rt)
+/* The error value on top of the stack as words (the guard's interrupts
+ * are light userdata), copied out and popped. Nothing here allocates in
+ * Lua: a collection step outside a protected call could run a chef's
+ * finalizer, and its error would end the process. */
+static const char *error_text(struct chef_runtime *rt)
 {
 	lua_State *L = rt->L;
 	const void *v = lua_touserdata(L, -1);
 
-	if (v == guard_timeout || v == guard_stop) {
-		lua_pop(L, 1);
-		lua_pushstring(L, v == guard_timeout
-			       ? "it ran past the time limit (an endless loop?)"
-			       : "interrupted: the kitchen is stopping");
-		if (v == guard_stop)
-			rt->stopped = 1;
-	} else if (!lua_isstring(L, -1)) {
-		const char *type = luaL_typename(L, -1);
+	if (v == guard_timeout) {
+		snprintf(rt->error, sizeof rt->error, "it ran past the time limit (an endless loop?)");
+	} else if (v == guard_stop) {
+		snprintf(rt->error, sizeof rt->error, "interrupted: the kitchen is stopping");
+		rt->stopped = 1;
+	} else if (lua_type(L, -1) == LUA_TSTRING) {
+		size_t n;
+		const char *s = lua_tolstring(L, -1, &n);
 
-		lua_pop(L, 1);
-		lua_pushfstring(L, "error object is a %s value", type);
+		snprintf(rt->error, sizeof rt->error, "%.*s", (int)n, s);
+	} else if (lua_type(L, -1) == LUA_TNUMBER) {
+		snprintf(rt->error, sizeof rt->error, "%.14g", lua_tonumber(L, -1));
+	} else {
+		snprintf(rt->error, sizeof rt->error, "error object is a %s value",
+			 luaL_typename(L, -1));
 	}
+	lua_pop(L, 1);
+	return rt->error;
+}
+
+/* A full collection, protected: it runs finalizers, which are chef code. */
+static int collect_protected(lua_State *L)
+{
+	lua_gc(L, LUA_GCCOLLECT, 0);
+	return 0;
+}
+
+static void collect_garbage(struct chef_runtime *rt)
+{
+	if (lua_cpcall(rt->L, collect_protected, NULL))
+		log_error("chef runtime: collecting garbage: %s", error_text(rt));
 }
 
 /* The one way into Lua: call the function below its nargs arguments on
  * the stack, protected, with runtime.on_error as handler (it adds the
  * chef's file:line), under the guard with who (or, NULL, the chef the
  * runtime names) running. Returns 0 with nres results on the stack, or -1
- * with an error message in their place. */
+ * with nothing there and the error's words in rt->error. */
 static int enter_lua(struct chef_runtime *rt, const char *who, int nargs, int nres)
 {
 	lua_State *L = rt->L;
@@ -122,7 +144,7 @@ static int enter_lua(struct chef_runtime *rt, const char *who, int nargs, int nr
 	lua_remove(L, base);
 	if (rc == 0)
 		return 0;
-	describe_error(rt);
+	error_text(rt);
 	return -1;
 }
 
@@ -414,14 +436,18 @@ static int call_with_source(struct chef_runtime *rt, const char *fn, const char 
 		free(source);
 		return 1;
 	}
+	/* These allocate: the collector waits (its steps run finalizers,
+	 * chef code) until the call is protected. */
+	lua_gc(rt->L, LUA_GCSTOP, 0);
 	push_runtime_fn(rt, fn);
 	lua_pushstring(rt->L, path);
 	lua_pushlstring(rt->L, source, len);
 	lua_pushstring(rt->L, rev);
 	lua_pushboolean(rt->L, list_only);
+	lua_gc(rt->L, LUA_GCRESTART, 0);
 	free(source);
 	if (enter_lua(rt, file_call_name(path, who, sizeof who), 4, 2) < 0) {
-		*err = lua_tostring(rt->L, -1);
+		*err = rt->error;
 		return -1;
 	}
 	return 0;
@@ -434,10 +460,8 @@ static int call_load(struct chef_runtime *rt, const char *path, int list_only, c
 	const char *err;
 
 	if (call_with_source(rt, "load", path, list_only, NULL, rev, &err) < 0) {
-		if (err) {
+		if (err)
 			log_error("chef file %s: %s", path, err);
-			lua_pop(rt->L, 1);
-		}
 		return -1;
 	}
 	lua_pop(rt->L, 1);	/* load has one result; the second is nil */
@@ -476,8 +500,7 @@ static void refresh_names(struct chef_runtime *rt)
 
 	push_runtime_fn(rt, "chef_names");
 	if (enter_lua(rt, "the chef runtime", 0, 1) < 0) {
-		log_error("chef runtime: listing the chefs: %s", lua_tostring(L, -1));
-		lua_pop(L, 1);
+		log_error("chef runtime: listing the chefs: %s", rt->error);
 		return;
 	}
 	n = (int)lua_objlen(L, -1);
@@ -689,16 +712,15 @@ static int drain_protected(lua_State *L)
 static void skip_failed_dumpling(struct chef_runtime *rt, int k)
 {
 	lua_State *L = rt->L;
+	const char *why = error_text(rt);
 	char *chef;
 
-	describe_error(rt);
 	lua_rawgeti(L, LUA_REGISTRYINDEX, rt->ref_out);
 	lua_rawgeti(L, -1, k);
-	chef = xstrdup(lua_isstring(L, -1) ? lua_tostring(L, -1) : "(unknown)");
+	chef = xstrdup(lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "(unknown)");
 	lua_pop(L, 2);
 	rt->unserializable++;
-	report_chef_error(rt, chef, "dumpling skipped", lua_tostring(L, -1));
-	lua_pop(L, 1);
+	report_chef_error(rt, chef, "dumpling skipped", why);
 	free(chef);
 }
 
@@ -728,8 +750,7 @@ static void call_and_drain(struct chef_runtime *rt, const char *what, int nargs)
 	int nslots;
 
 	if (enter_lua(rt, NULL, nargs, 2) < 0) {
-		log_error("chef runtime (%s): %s", what, lua_tostring(rt->L, -1));
-		lua_pop(rt->L, 1);
+		log_error("chef runtime (%s): %s", what, rt->error);
 		return;
 	}
 	nslots = (int)lua_tointeger(rt->L, -2);
@@ -755,13 +776,12 @@ static void check_memory(struct chef_runtime *rt)
 
 	if (!limit_kib || (size_t)lua_gc(L, LUA_GCCOUNT, 0) <= limit_kib)
 		return;
-	lua_gc(L, LUA_GCCOLLECT, 0);
+	collect_garbage(rt);
 	if ((size_t)lua_gc(L, LUA_GCCOUNT, 0) <= limit_kib)
 		return;
 	push_runtime_fn(rt, "disable_heaviest");
 	if (enter_lua(rt, "the chef memory limit", 0, 3) < 0) {
-		log_error("chef memory limit: %s", lua_tostring(L, -1));
-		lua_pop(L, 1);
+		log_error("chef memory limit: %s", rt->error);
 		return;
 	}
 	name = lua_tostring(L, -3);
@@ -771,7 +791,7 @@ static void check_memory(struct chef_runtime *rt)
 		log_error("chef %s disabled: Lua memory over the limit of %zu MiB, and it held "
 			  "about %.0f MiB", name, limit_kib / 1024, held / 1048576);
 	lua_pop(L, 3);
-	lua_gc(L, LUA_GCCOLLECT, 0);
+	collect_garbage(rt);
 	drain_output(rt, nslots);
 }
 
@@ -874,11 +894,9 @@ int chef_runtime_reload(struct chef_runtime *rt, const char *path, int force)
 	if (rc > 0)
 		return 0;
 	if (rc < 0) {
-		if (err) {
+		if (err)
 			log_error("reloading %s failed, %s: %s", path,
 				  f ? "the running version stays" : "not loaded", err);
-			lua_pop(rt->L, 1);
-		}
 		return -1;
 	}
 	describe_reload(rt->L, lua_gettop(rt->L) - 1, rev, what, sizeof what);
@@ -888,7 +906,7 @@ int chef_runtime_reload(struct chef_runtime *rt, const char *path, int force)
 	remember_file(rt, path, rev);
 	refresh_names(rt);
 	/* Old chef tables are garbage now; collect them while it is quiet. */
-	lua_gc(rt->L, LUA_GCCOLLECT, 0);
+	collect_garbage(rt);
 	drain_output(rt, nslots);
 	return 0;
 }
