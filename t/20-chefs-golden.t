@@ -1,8 +1,8 @@
 #!/usr/bin/perl
 # Golden tests for the bundled chefs: each chef cooks known captures and
-# must produce exactly the dumplings in t/golden/ (creation_time, which
-# changes between runs, and chef_rev, which changes with every edit of a
-# chef, are left out; chef_rev is checked for its form). To accept a deliberate
+# must produce exactly the dumplings in t/golden/ (creation_time and run,
+# which change between runs, chef_rev, which changes with every edit of a
+# chef, and seq are left out; each is checked for its form). To accept a deliberate
 # change, run with DUMPLINGS_REGOLD=1 and review the diff of t/golden/.
 use strict;
 use warnings;
@@ -27,15 +27,23 @@ my %cases = (
 
 my $canon = JSON::PP->new->canonical->utf8;
 
+# metadata.seq must count 1, 2, 3 ... over every dumpling of the run and
+# metadata.run be one 16-digit hex id: checked here, then left out too.
 sub normalize {
 	my ($out) = @_;
-	my @lines;
+	my (@lines, %runs);
 	for my $doc (decode_lines($out)) {
 		delete $doc->{metadata}{creation_time};
 		my $rev = delete $doc->{metadata}{chef_rev} // '';
 		$doc->{metadata}{chef_rev} = 'not 8 hex digits' if $rev !~ /^[0-9a-f]{8}$/;
+		my $seq = delete $doc->{metadata}{seq} // 0;
+		$doc->{metadata}{seq} = "not " . (@lines + 1) if $seq != @lines + 1;
+		my $run = delete $doc->{metadata}{run} // '';
+		$doc->{metadata}{run} = 'not 16 hex digits' if $run !~ /^[0-9a-f]{16}$/;
+		$runs{$run} = 1;
 		push @lines, $canon->encode($doc);
 	}
+	push @lines, 'more than one run: ' . join(',', sort keys %runs) if keys %runs > 1;
 	return join('', map { "$_\n" } @lines);
 }
 

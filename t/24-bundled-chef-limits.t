@@ -75,6 +75,7 @@ is($r->{status}, 0, 'a dumpling over --max-dumpling does not stop the kitchen');
 like($r->{err}, qr/chef BigChef: dumpling skipped: \d+ bytes, over --max-dumpling 50000/, 'it is refused, naming the chef');
 my @made = decode_lines($r->{out});
 is(scalar @made, 1, 'the other dumpling goes out');
+is($made[0]{metadata}{seq}, 1, 'a refused dumpling takes no seq: numbers have no gaps at the source');
 $r = run('kitchen', '-f', '', '-c', "$dir/big.lua", '--max-dumpling', 'lots',
 	 '-r', root() . '/examples/sample.pcap', '--stdout');
 is($r->{status}, 2, 'a bad --max-dumpling is a usage error');

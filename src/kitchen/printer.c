@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "base/jsonnum.h"
 #include "base/log.h"
@@ -26,6 +29,8 @@ enum job_state { JOB_FREE, JOB_FILLING, JOB_QUEUED };
 struct printer {
 	struct sink *sink;
 	size_t max_len;
+	char run[17];			/* this kitchen run's id, in hex */
+	unsigned long long next_seq;	/* the printer thread's */
 	struct json_buf text;		/* the printer thread's */
 	struct log_limit fail_log;	/* the printer thread's */
 	pthread_t thread;
@@ -60,15 +65,19 @@ static void print_failed(struct printer *p, const struct print_item *it, const c
  * job is the printer's until it is freed. */
 static void print_job(struct printer *p, int i)
 {
-	const struct print_job *job = &p->jobs[i];
+	struct print_job *job = &p->jobs[i];
 	unsigned long printed = 0, failed = 0;
 	char too_big[80];
 
 	for (int k = 0; k < job->n; k++) {
-		const struct print_item *it = &job->items[k];
+		struct print_item *it = &job->items[k];
 		const char *json, *why;
 		size_t len;
 
+		/* Numbered as they go out: what is refused takes no number, so
+		 * the numbers have no gaps at the source. */
+		it->meta.seq = p->next_seq;
+		it->meta.run = p->run;
 		json = serialize_print(it->payload, &it->meta, &p->text, &len, &why);
 		if (json && p->max_len && len > p->max_len) {
 			snprintf(too_big, sizeof too_big, "%zu bytes, over --max-dumpling %zu",
@@ -82,6 +91,7 @@ static void print_job(struct printer *p, int i)
 			continue;
 		}
 		printed++;
+		p->next_seq++;
 		p->sink->emit(p->sink, json, len);
 	}
 	p->sink->flush(p->sink);
@@ -115,6 +125,16 @@ static void *printer_main(void *arg)
 	return NULL;
 }
 
+/* 64 random bits: a restarted kitchen is a new run, not a gap. */
+static void make_run_id(char run[17])
+{
+	unsigned long long id = 0;
+
+	if (getrandom(&id, sizeof id, 0) != sizeof id)
+		id = (unsigned long long)time(NULL) << 20 ^ (unsigned long long)getpid();
+	snprintf(run, 17, "%016llx", id);
+}
+
 struct printer *printer_start(struct sink *sink, size_t max_len)
 {
 	struct printer *p = xcalloc(1, sizeof *p);
@@ -122,6 +142,8 @@ struct printer *printer_start(struct sink *sink, size_t max_len)
 
 	p->sink = sink;
 	p->max_len = max_len;
+	p->next_seq = 1;
+	make_run_id(p->run);
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->queued, NULL);
 	pthread_cond_init(&p->printed_one, NULL);

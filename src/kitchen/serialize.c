@@ -628,6 +628,19 @@ static size_t append(char *dst, size_t at, const char *s)
 	return at + n;
 }
 
+static size_t append_unsigned(char *dst, size_t at, unsigned long long v)
+{
+	char digits[24];
+	int n = 0;
+
+	do
+		digits[n++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	while (n)
+		dst[at++] = digits[--n];
+	return at;
+}
+
 /* The envelope is the same for every dumpling but for the time, so it is
  * written from a template; only the payload goes through cJSON. */
 const char *serialize_print(const cJSON *payload, const struct dumpling_meta *meta,
@@ -648,7 +661,15 @@ const char *serialize_print(const cJSON *payload, const struct dumpling_meta *me
 		head = append(buf->data, head, "\",\"chef_rev\":\"");
 		head = append(buf->data, head, meta->chef_rev);
 	}
-	head = append(buf->data, head, "\"},\"payload\":");
+	if (meta->run) {
+		head = append(buf->data, head, "\",\"run\":\"");
+		head = append(buf->data, head, meta->run);
+		head = append(buf->data, head, "\",\"seq\":");
+		head = append_unsigned(buf->data, head, meta->seq);
+		head = append(buf->data, head, "},\"payload\":");
+	} else {
+		head = append(buf->data, head, "\"},\"payload\":");
+	}
 	*len = print_at(payload, buf, head);
 	if (!*len) {
 		*why = "dumpling larger than 1 GiB";

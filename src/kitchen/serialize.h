@@ -14,6 +14,11 @@ struct dumpling_meta {
 	const char *driver;
 	const char *chef_rev;	/* hex, or NULL */
 	char creation_time[32];	/* already spelled as a JSON number */
+	/* Where it stands among all the kitchen run's dumplings: seq counts
+	 * 1, 2, 3 ... with no gaps; run (hex, or NULL for none) changes
+	 * with every start of the kitchen. */
+	unsigned long long seq;
+	const char *run;
 };
 
 struct json_buf {
