@@ -209,4 +209,25 @@ like($r->{err}, qr/broken\.lua/, 'and the error names it');
 	reap($fpid, 20);
 }
 
+# Losses: gaps in a kitchen run's sequence numbers are dumplings missed; a
+# run seen first mid-way, or a new run (a restart), is not a gap.
+sub numbered {
+	my ($kitchen, $run, $seq) = @_;
+	return $j->encode({ metadata => { chef => 'DNSLookupChef', kitchen => $kitchen, driver => 'packet',
+		creation_time => 1515990765.9, run => $run, seq => $seq }, payload => { n => $seq } });
+}
+my @gappy = ((map { numbered('k1', 'aaaaaaaaaaaaaaaa', $_) } 40, 41, 42, 45, 46, 50),
+	     (map { numbered('k2', 'bbbbbbbbbbbbbbbb', $_) } 1, 2, 3),
+	     (map { numbered('k1', 'cccccccccccccccc', $_) } 1, 2));
+($er, $fo) = fake(['--json', '--count', scalar @gappy], \@gappy);
+is($er->{status}, 1, '--count: an eater that missed dumplings exits 1');
+like($er->{err}, qr/lost 5 dumplings: gaps in the sequence numbers of 3 kitchen runs/,
+     'it says how many it missed');
+my @whole = map { numbered('k2', 'bbbbbbbbbbbbbbbb', $_) } 7 .. 9;
+($er, $fo) = fake(['--json', '--count', 3], \@whole);
+is($er->{status}, 0, 'an eater that missed nothing exits 0');
+like($er->{err}, qr/lost no dumplings of 1 kitchen run/, 'and says so');
+($er, $fo) = fake(['--json', '--count', scalar @gappy, '-c', 'DNSLookupChef'], \@gappy);
+is($er->{status}, 0, 'filtered by chef, the gaps are the filter\'s: not counted');
+
 done_testing();

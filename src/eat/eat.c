@@ -65,6 +65,10 @@ struct eat {
 	double stop_deadline;
 	unsigned long bad;
 	struct log_limit bad_log, retry_log;
+	/* Gaps are counted unless the hub filters by chef or driver, which
+	 * makes gaps of their own. */
+	int count_gaps;
+	struct seq_book seq;
 };
 
 static volatile sig_atomic_t eat_stop;
@@ -340,6 +344,16 @@ static void eat_bad_dumpling(struct eat *e)
 			 "(%lu so far)", e->bad);
 }
 
+/* A dumpling's place in its kitchen run, for the loss count. */
+static void eat_note_seq(struct eat *e, const cJSON *meta)
+{
+	const char *kitchen = get_string(meta, "kitchen"), *run = get_string(meta, "run");
+	const cJSON *seq = cJSON_GetObjectItemCaseSensitive(meta, "seq");
+
+	if (e->count_gaps && kitchen && run && cJSON_IsNumber(seq) && seq->valuedouble >= 1)
+		seq_book_note(&e->seq, kitchen, run, (unsigned long long)seq->valuedouble);
+}
+
 static int eat_message(void *user, const char *msg, size_t len)
 {
 	struct eat *e = user;
@@ -351,7 +365,7 @@ static int eat_message(void *user, const char *msg, size_t len)
 	meta = cJSON_GetObjectItemCaseSensitive(d, "metadata");
 	if (!cJSON_IsObject(d) || !get_string(meta, "chef")) {
 		eat_bad_dumpling(e);
-	} else if (eat_wanted(&e->cfg, meta)) {
+	} else if (eat_note_seq(e, meta), eat_wanted(&e->cfg, meta)) {
 		if (eat_show(e, d, msg, len) < 0)
 			eat_stdout_gone(e);
 		else if (e->cfg.count && ++e->eaten >= e->cfg.count) {
@@ -487,6 +501,23 @@ static int eat_run(struct eat *e)
 	return e->rc;
 }
 
+/* On the way out: what this eater missed, by the gaps in the sequence
+ * numbers. Returns whether it missed any. */
+static int eat_report_losses(const struct eat *e)
+{
+	const struct seq_book *b = &e->seq;
+
+	if (!e->count_gaps || !b->n)
+		return 0;
+	if (b->missed)
+		log_warn("lost %llu dumplings: gaps in the sequence numbers of %zu kitchen "
+			 "run%s (skipped by the hub for a slow eater, or lost before it)",
+			 b->missed, b->n, b->n == 1 ? "" : "s");
+	else
+		log_info("lost no dumplings of %zu kitchen run%s", b->n, b->n == 1 ? "" : "s");
+	return b->missed > 0;
+}
+
 int eat_main(int argc, char **argv)
 {
 	struct eat e;
@@ -504,11 +535,15 @@ int eat_main(int argc, char **argv)
 		rc = 1;
 		if (e.cfg.mode == EAT_LUA)
 			setvbuf(stdout, NULL, _IOLBF, 0);	/* print() from the script */
+		e.count_gaps = !e.cfg.chefs.n && !e.cfg.drivers.n;
 		if (e.cfg.mode != EAT_LUA || (e.lua = eat_lua_open(e.cfg.lua_path)))
 			rc = eat_run(&e);
 		if (e.tty && e.cfg.mode == EAT_STATUS)
 			putchar('\n');
 		eat_lua_close(e.lua);
+		if (eat_report_losses(&e) && e.cfg.count && rc == 0)
+			rc = 1;
+		seq_book_free(&e.seq);
 	}
 	free(e.cfg.chefs.v);
 	free(e.cfg.kitchens.v);
