@@ -520,7 +520,7 @@ local function read_chef_source(path, source)
 end
 
 local function new_record(t, path, rev)
-  return { chef = t, name = t.name, file = path, rev = rev,
+  return { chef = t, name = t.name, file = path, rev = rev, calls = 0,
            id = api.chef_id(api.owner, t.name),
            on_packet = type(t.packet_handler) == "function" and t.packet_handler or nil,
            on_interval = type(t.interval_handler) == "function" and t.interval_handler or nil }
@@ -568,6 +568,18 @@ function R.load(path, source, rev, list_only)
   return found
 end
 
+-- How often each running chef was called, for the kitchen's health:
+-- name, calls, name, calls ...
+function R.chef_calls()
+  local t = {}
+  for _, path in ipairs(file_order) do
+    for _, rec in ipairs(files[path].recs) do
+      t[#t + 1], t[#t + 2] = rec.name, rec.calls
+    end
+  end
+  return t
+end
+
 function R.chef_names()
   local names = {}
   for _, path in ipairs(file_order) do
@@ -604,6 +616,7 @@ local interval = config.interval
 -- Returns true when the kitchen is stopping and the caller should too.
 local function poke_chef(rec)
   running(rec)
+  rec.calls = rec.calls + 1
   local ok, v = xpcall(rec.on_interval, on_error, rec.chef, interval)
   if not ok then
     if v == STOP then return true end
@@ -636,8 +649,9 @@ local function build_runner()
                 "    end",
                 "    st.i = i" }
   for c, rec in ipairs(packet_chefs) do
-    src[#src + 1] = ("    if c0 <= %d then st.c = %d; RUN(O, %d); v = H[%d](K[%d], p); " ..
-                     "if v ~= nil then emit(C[%d], 'packet', v) end end"):format(c, c, rec.id, c, c, c)
+    src[#src + 1] = ("    if c0 <= %d then st.c = %d; RUN(O, %d); C[%d].calls = C[%d].calls + 1; " ..
+                     "v = H[%d](K[%d], p); if v ~= nil then emit(C[%d], 'packet', v) end end")
+                    :format(c, c, rec.id, c, c, c, c, c)
   end
   src[#src + 1] = "    p[SLOT] = nil"
   src[#src + 1] = "    c0 = 1"
@@ -781,6 +795,7 @@ function R.reload(path, source, rev)
   for _, rec in ipairs(recs) do
     local old = old_by_name[rec.name]
     if old and type(rec.chef.reload) == "function" then call_reload(rec, old) end
+    if old then rec.calls = old.calls end   -- the counts go on under the name
     report[#report + 1] = { name = rec.name, old_rev = old and old.rev }
     old_by_name[rec.name] = nil
   end

@@ -30,6 +30,13 @@ struct capture_source {
 	const char *filter;	/* the filter in force ("" for none) */
 	int is_file;
 	double tick;		/* seconds per unit of ts.tv_usec */
+	unsigned long packets;	/* handed to the chefs (the kitchen thread's) */
+};
+
+/* What libpcap counted for a source: packets that passed the filter (for
+ * a file, those read), and those the kernel and the interface dropped. */
+struct capture_counts {
+	unsigned long passed, kernel_dropped, interface_dropped;
 };
 
 int capture_open_file(struct capture_source *src, const char *path,
@@ -40,5 +47,8 @@ void capture_close(struct capture_source *src);
 
 /* Packets the kernel dropped on a live source, or 0. */
 unsigned long capture_dropped(struct capture_source *src);
+
+/* libpcap's counts for a live source; for a file, what was read. */
+void capture_counts(const struct capture_source *src, struct capture_counts *c);
 
 #endif

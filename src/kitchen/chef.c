@@ -27,6 +27,8 @@
 #include "serialize.h"
 #include "base/util.h"
 
+#include <cjson/cJSON.h>
+
 #include "lua_cdef.h"
 #include "lua_runtime.h"
 
@@ -39,6 +41,7 @@ struct chef_entry {
 	const char *guard_name;	/* the name as the guard knows it */
 	struct log_limit limit;
 	struct log_limit print_limit;	/* print() */
+	unsigned long errors, dumplings;	/* for the kitchen's health */
 };
 
 /* Chef files are source text; anything larger is not one. */
@@ -653,7 +656,7 @@ static void report_chef_error(struct chef_runtime *rt, const char *chef,
 /* Build the tree of the value on top of the stack into the job; the
  * printer thread spells it out and sends it. */
 static void emit_dumpling(struct chef_runtime *rt, struct print_job *job,
-			  const struct chef_entry *e, const char *rev, const char *driver)
+			  struct chef_entry *e, const char *rev, const char *driver)
 {
 	const struct cJSON *payload;
 	const char *why;
@@ -665,6 +668,7 @@ static void emit_dumpling(struct chef_runtime *rt, struct print_job *job,
 		return;
 	}
 	printer_add(job, payload, e->name, e->quoted, rt->kitchen_quoted, driver, rev);
+	e->dumplings++;
 }
 
 /* Draining what runtime.lua left in its output array, four slots a
@@ -688,7 +692,7 @@ static int drain_protected(lua_State *L)
 	lua_rawgeti(L, LUA_REGISTRYINDEX, rt->ref_out);
 	out = lua_gettop(L);
 	for (; d->k + 3 <= d->nslots; d->k += 4) {
-		const struct chef_entry *e;
+		struct chef_entry *e;
 		const char *rev, *driver;
 
 		for (int i = 0; i < 4; i++)
@@ -699,6 +703,7 @@ static int drain_protected(lua_State *L)
 		guard_running(rt->guard, e->guard_name);
 		if (!strcmp(driver, "error")) {
 			rt->stats.handler_errors++;
+			e->errors++;
 			report_chef_error(rt, e->name, "error", lua_tostring(L, -1));
 		} else if (d->job) {
 			emit_dumpling(rt, d->job, e, rev, driver);
@@ -934,4 +939,67 @@ int chef_runtime_file_count(const struct chef_runtime *rt)
 const char *chef_runtime_file(const struct chef_runtime *rt, int i)
 {
 	return rt->files[i].path;
+}
+
+/* ---------------------------------------------------------- health */
+
+/* One chef's line in the kitchen's health: calls counted by the Lua
+ * runtime, errors and dumplings here, time by the guard's looks. */
+static void add_chef_health(struct chef_runtime *rt, cJSON *chefs, const char *name,
+			    double calls)
+{
+	struct chef_entry *e = chef_entry(rt, name);
+	cJSON *c = cJSON_AddObjectToObject(chefs, name);
+
+	cJSON_AddNumberToObject(c, "calls", calls);
+	cJSON_AddNumberToObject(c, "errors", (double)e->errors);
+	cJSON_AddNumberToObject(c, "dumplings", (double)e->dumplings);
+	cJSON_AddNumberToObject(c, "seconds", guard_seconds_in(rt->guard, e->guard_name));
+}
+
+cJSON *chef_runtime_health(struct chef_runtime *rt)
+{
+	lua_State *L = rt->L;
+	cJSON *chefs = cJSON_CreateObject();
+	int n;
+
+	push_runtime_fn(rt, "chef_calls");
+	if (enter_lua(rt, "the chef runtime", 0, 1) < 0) {
+		log_error("chef runtime: counting calls: %s", rt->error);
+		return chefs;
+	}
+	n = (int)lua_objlen(L, -1);
+	for (int i = 1; i + 1 <= n; i += 2) {
+		char *name;
+		double calls;
+
+		lua_rawgeti(L, -1, i);
+		lua_rawgeti(L, -2, i + 1);
+		name = xstrdup(lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?");
+		calls = lua_tonumber(L, -1);
+		lua_pop(L, 2);
+		add_chef_health(rt, chefs, name, calls);
+		free(name);
+	}
+	lua_pop(L, 1);
+	return chefs;
+}
+
+void chef_runtime_emit_json(struct chef_runtime *rt, const char *chef, const char *json)
+{
+	struct print_job *job;
+	const struct chef_entry *e;
+
+	if (!rt->printer)
+		return;
+	e = chef_entry(rt, chef);
+	job = printer_job(rt->printer);
+	printer_add(job, serialize_raw(&job->arena, json), e->name, e->quoted,
+		    rt->kitchen_quoted, "interval", NULL);
+	printer_submit(rt->printer);
+}
+
+unsigned long long chef_runtime_last_seq(struct chef_runtime *rt)
+{
+	return rt->printer ? printer_last_seq(rt->printer) : 0;
 }

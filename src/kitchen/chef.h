@@ -79,6 +79,17 @@ void chef_runtime_poke(struct chef_runtime *rt);
 /* The counts so far; waits until every dumpling made has gone to the sink. */
 const struct chef_stats *chef_runtime_stats(struct chef_runtime *rt);
 
+/* The kitchen's health, per chef: an object of name -> {calls, errors,
+ * dumplings, seconds}, the caller's to free. */
+struct cJSON *chef_runtime_health(struct chef_runtime *rt);
+
+/* A dumpling the kitchen makes itself (its health), JSON payload given,
+ * sent in line with the chefs' dumplings. */
+void chef_runtime_emit_json(struct chef_runtime *rt, const char *chef, const char *json);
+
+/* The seq of the last dumpling sent, 0 before the first. */
+unsigned long long chef_runtime_last_seq(struct chef_runtime *rt);
+
 /* Whether the sink said nobody will read again (stdout closed). */
 int chef_runtime_sink_gone(struct chef_runtime *rt);
 

@@ -34,6 +34,17 @@ const char guard_timeout[] = "time limit", guard_stop[] = "stopping";
  * an interrupt this long to take effect. */
 #define STOP_GRACE 1.0
 
+/* The guard thread looks this often (ms) at who runs, to tell how much
+ * time each chef takes without timing every call; every CHECK_EVERY looks
+ * it checks the running call's time. */
+#define SAMPLE_MS 10
+#define CHECK_EVERY 20
+
+struct guard_sample {
+	const char *name;	/* guard_intern's */
+	unsigned long count;
+};
+
 struct guard {
 	lua_State *L;
 	double limit;
@@ -59,6 +70,8 @@ struct guard {
 
 	char **names;		/* guard_intern's copies; only the Lua thread */
 	int nnames;
+	struct guard_sample *samples;	/* under the lock */
+	int nsamples;
 };
 
 /* The hook is a plain function: it finds its guard here. One guard per
@@ -137,26 +150,61 @@ static void check_call(struct guard *g, double now)
 		give_up(g, ran);
 }
 
+/* Called with the lock held. */
+static void take_sample(struct guard *g)
+{
+	const char *name = atomic_load_explicit(&g->running, memory_order_relaxed);
+
+	if (!name)
+		return;
+	for (int i = 0; i < g->nsamples; i++) {
+		if (g->samples[i].name == name) {
+			g->samples[i].count++;
+			return;
+		}
+	}
+	g->samples = xrealloc(g->samples, (g->nsamples + 1) * sizeof *g->samples);
+	g->samples[g->nsamples++] = (struct guard_sample){ name, 1 };
+}
+
 static void *guard_main(void *arg)
 {
 	struct guard *g = arg;
+	unsigned looks = 0;
 
 	pthread_mutex_lock(&g->lock);
 	while (!g->stop) {
 		struct timespec until;
 
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 200 * 1000 * 1000;
+		until.tv_nsec += SAMPLE_MS * 1000 * 1000;
 		if (until.tv_nsec >= 1000000000) {
 			until.tv_sec++;
 			until.tv_nsec -= 1000000000;
 		}
 		pthread_cond_timedwait(&g->wake, &g->lock, &until);
-		if (!g->stop && g->in_call)
+		if (g->stop || !g->in_call)
+			continue;
+		take_sample(g);
+		if (++looks % CHECK_EVERY == 0)
 			check_call(g, monotonic_seconds());
 	}
 	pthread_mutex_unlock(&g->lock);
 	return NULL;
+}
+
+double guard_seconds_in(struct guard *g, const char *name)
+{
+	unsigned long count = 0;
+
+	if (!g || !name)
+		return 0;
+	pthread_mutex_lock(&g->lock);
+	for (int i = 0; i < g->nsamples; i++)
+		if (g->samples[i].name == name)
+			count = g->samples[i].count;
+	pthread_mutex_unlock(&g->lock);
+	return count * (SAMPLE_MS / 1000.0);
 }
 
 struct guard *guard_new(lua_State *L, double limit, const _Atomic int *stopping,
@@ -258,6 +306,7 @@ void guard_free(struct guard *g)
 	for (int i = 0; i < g->nnames; i++)
 		free(g->names[i]);
 	free(g->names);
+	free(g->samples);
 	pthread_mutex_destroy(&g->lock);
 	pthread_cond_destroy(&g->wake);
 	free(g);

@@ -29,6 +29,10 @@ void guard_running(struct guard *g, const char *name);
 /* Who guard_running() last said runs, or NULL. */
 const char *guard_current(struct guard *g);
 
+/* About how long (seconds) name has run in all, by looking at who runs
+ * a hundred times a second. */
+double guard_seconds_in(struct guard *g, const char *name);
+
 /* A call into Lua starts, with name running; it ends. */
 void guard_enter(struct guard *g, const char *name);
 void guard_leave(struct guard *g);

@@ -14,6 +14,7 @@
 #include "capture.h"
 #include "chef.h"
 #include "chefpath.h"
+#include "health.h"
 #include "base/log.h"
 #include "privdrop.h"
 #include "reader.h"
@@ -44,6 +45,8 @@ struct kitchen_opts {
 	double chef_timeout;
 	long chef_memory_mib;
 	long max_dumpling;
+	double status_interval;		/* KitchenStatusChef; 0: none */
+	int status_interval_given;
 	struct capture_options capture;
 };
 
@@ -57,6 +60,7 @@ struct kitchen {
 	struct sink *sink;
 	struct batch *live;		/* the batch live capture fills */
 	_Atomic unsigned long packets;	/* the guard's last words read it too */
+	double started, next_health;	/* monotonic_seconds() */
 	unsigned described;		/* chef_runtime_names_changed() in the hello */
 	int failed;
 };
@@ -72,7 +76,8 @@ static const char usage_text[] =
 	"                         [-f FILTER] [-c CHEF]... [--chef-dir DIR]... [--chef-list]\n"
 	"                         [--no-reload] [-p SECONDS] [--speed FACTOR] [-s SNAPLEN]\n"
 	"                         [--no-promisc] [-Z USER] [--chef-timeout SECONDS]\n"
-	"                         [--chef-memory MIB] [--max-dumpling BYTES] [-q | -v]\n";
+	"                         [--chef-memory MIB] [--max-dumpling BYTES]\n"
+	"                         [--status-interval SECONDS] [-q | -v]\n";
 
 static void usage(FILE *out)
 {
@@ -108,6 +113,8 @@ static void help(void)
 	       "                           interval, loading a file) may take this long\n"
 	       "                           before the chef running it is stopped (default: 10)\n"
 	       "      --chef-memory MIB    Lua memory the chefs may hold (default: 1024)\n"
+	       "      --status-interval SECS a KitchenStatusChef dumpling this often, and one\n"
+	       "                           at the end (default: 5 to a hub, none to --stdout)\n"
 	       "      --max-dumpling BYTES largest dumpling sent; a larger one is skipped\n"
 	       "                           and logged with its chef (default: 524288)\n"
 	       "  -q, --quiet              log errors only\n"
@@ -136,7 +143,7 @@ static void add_interface(struct kitchen_opts *o, const char *name)
 }
 
 enum { OPT_STDOUT = 256, OPT_CHEF_LIST, OPT_NO_PROMISC, OPT_CHEF_DIR, OPT_NO_RELOAD,
-       OPT_SPEED, OPT_CHEF_TIMEOUT, OPT_CHEF_MEMORY, OPT_MAX_DUMPLING };
+       OPT_SPEED, OPT_CHEF_TIMEOUT, OPT_CHEF_MEMORY, OPT_MAX_DUMPLING, OPT_STATUS_INTERVAL };
 
 static const struct option long_opts[] = {
 	{ "kitchen-name", required_argument, NULL, 'n' },
@@ -154,6 +161,7 @@ static const struct option long_opts[] = {
 	{ "chef-timeout", required_argument, NULL, OPT_CHEF_TIMEOUT },
 	{ "chef-memory", required_argument, NULL, OPT_CHEF_MEMORY },
 	{ "max-dumpling", required_argument, NULL, OPT_MAX_DUMPLING },
+	{ "status-interval", required_argument, NULL, OPT_STATUS_INTERVAL },
 	{ "poke-interval", required_argument, NULL, 'p' },
 	{ "snaplen", required_argument, NULL, 's' },
 	{ "no-promisc", no_argument, NULL, OPT_NO_PROMISC },
@@ -196,6 +204,11 @@ static int parse_option(struct kitchen_opts *o, int c, const char *arg)
 	case OPT_CHEF_MEMORY:
 		if (parse_long(arg, 1, 1 << 20, &o->chef_memory_mib, &why) < 0)
 			return log_usage(usage_text, "bad chef memory limit '%s': %s (MiB)", arg, why);
+		break;
+	case OPT_STATUS_INTERVAL:
+		if (parse_seconds(arg, 0, 86400, &o->status_interval, &why) < 0)
+			return log_usage(usage_text, "bad --status-interval '%s': %s", arg, why);
+		o->status_interval_given = 1;
 		break;
 	case OPT_MAX_DUMPLING:
 		if (parse_long(arg, 64, 1L << 30, &o->max_dumpling, &why) < 0)
@@ -445,13 +458,30 @@ static void start_watching(struct kitchen *k)
 
 /* Chefs run on a whole batch at a time; chef changes are applied between
  * batches, so every packet is seen by exactly one version of each chef. */
+/* A KitchenStatusChef dumpling every --status-interval, and a last one
+ * on the way out. */
+static void report_health(struct kitchen *k, int final)
+{
+	struct health_report r = { k->sources, k->nsources, k->chefs, k->sink, k->started, final };
+
+	if (!k->opt.status_interval)
+		return;
+	if (!final && monotonic_seconds() < k->next_health)
+		return;
+	k->next_health = monotonic_seconds() + k->opt.status_interval;
+	health_report(&r);
+}
+
 static void cook_batch(struct kitchen *k, struct batch *b)
 {
+	for (int i = 0; i < b->n; i++)
+		k->sources[b->pkts[i].source].packets++;
 	chef_runtime_batch(k->chefs, b->pkts, b->n);
 	k->packets += b->n;
 	if (chef_runtime_sink_gone(k->chefs))
 		stop_requested = 1;
 	service_reloads(k);
+	report_health(k, 0);
 }
 
 /* -------------------------------------------------------- reading files */
@@ -479,6 +509,7 @@ static void read_files(struct kitchen *k)
 		}
 		if (!done && !stop_requested && poll(fds, 2, 1000) > 0 && fds[1].revents)
 			service_reloads(k);
+		report_health(k, 0);
 	}
 	if (reader_stop(r))
 		k->failed = 1;
@@ -592,10 +623,16 @@ static int open_sink(struct kitchen *k)
 {
 	struct kitchen_info info;
 
+	k->started = monotonic_seconds();
+	k->next_health = k->started + k->opt.status_interval;
 	if (k->opt.to_stdout) {
 		k->sink = sink_stdout_open();
 		return 0;
 	}
+	/* A hub hears of the kitchen's health unless told otherwise. */
+	if (!k->opt.status_interval_given)
+		k->opt.status_interval = 5;
+	k->next_health = k->started + k->opt.status_interval;
 	describe_kitchen(k, &info);
 	k->sink = sink_hub_open(&k->opt.hub, &info, k->opt.nfiles > 0);
 	if (!k->sink)
@@ -676,6 +713,7 @@ static int cook(struct kitchen *k)
 	}
 	/* One last poke so summary chefs report their totals. */
 	chef_runtime_poke(k->chefs);
+	report_health(k, 1);
 	report_totals(k);
 	return k->failed;
 }

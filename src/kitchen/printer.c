@@ -45,6 +45,7 @@ struct printer {
 	int next;			/* the job the printer prints next */
 	int stopping;
 	unsigned long printed, failed;
+	unsigned long long last_seq;	/* of the last job printed */
 	int gone;
 };
 
@@ -98,6 +99,7 @@ static void print_job(struct printer *p, int i)
 	pthread_mutex_lock(&p->mu);
 	p->printed += printed;
 	p->failed += failed;
+	p->last_seq = p->next_seq - 1;
 	p->gone = p->sink->gone;
 	p->state[i] = JOB_FREE;
 	p->next = (i + 1) % JOBS;
@@ -230,6 +232,16 @@ void printer_wait(struct printer *p)
 	while (busy(p))
 		pthread_cond_wait(&p->printed_one, &p->mu);
 	pthread_mutex_unlock(&p->mu);
+}
+
+unsigned long long printer_last_seq(struct printer *p)
+{
+	unsigned long long seq;
+
+	pthread_mutex_lock(&p->mu);
+	seq = p->last_seq;
+	pthread_mutex_unlock(&p->mu);
+	return seq;
 }
 
 void printer_counts(struct printer *p, unsigned long *printed, unsigned long *failed)

@@ -41,6 +41,9 @@ void printer_wait(struct printer *p);
 /* Dumplings handed to the sink, and dumplings that could not be printed. */
 void printer_counts(struct printer *p, unsigned long *printed, unsigned long *failed);
 
+/* The seq of the last dumpling sent to the sink, 0 before the first. */
+unsigned long long printer_last_seq(struct printer *p);
+
 /* Whether the sink said nobody will read again. */
 int printer_sink_gone(struct printer *p);
 

@@ -226,6 +226,17 @@ static cJSON *raw_json(char *text)
 	return item;
 }
 
+cJSON *serialize_raw(struct json_arena *a, const char *json)
+{
+	size_t n = strlen(json) + 1;
+	cJSON *item;
+
+	arena_begin(a);
+	item = raw_json(memcpy(json_arena_alloc(a, n), json, n));
+	arena_end();
+	return item;
+}
+
 /* s as a JSON string literal, quoted in one pass into the arena. */
 static char *quote_in_arena(const char *s, size_t n)
 {

@@ -50,6 +50,10 @@ struct cJSON;
 struct cJSON *serialize_tree(lua_State *L, int idx, struct json_arena *a,
 			     const char **why);
 
+/* A payload that is JSON text already (valid, and escaped as
+ * serialize_tree() would), as a tree in the arena. */
+struct cJSON *serialize_raw(struct json_arena *a, const char *json);
+
 /* The envelope with payload inside, into buf. On success returns the
  * NUL-terminated JSON (owned by buf) and sets *len; on failure returns NULL
  * and sets *why to a static reason. Touches no Lua state. */

@@ -6,6 +6,10 @@
 struct wsclient_target;
 struct kitchen_info;
 
+struct sink_stats {
+	unsigned long sent, buffered, dropped, reconnects;
+};
+
 /* Where a kitchen's dumplings go: standard output as NDJSON, or the hub.
  * emit() takes one complete JSON document (no newline) and copies what it
  * needs before returning. flush() is called after every batch of packets
@@ -20,6 +24,8 @@ struct sink {
 	 * NULL when nobody needs to know. Unlike the others, it may be called
 	 * from another thread than the printer's. */
 	void (*describe)(struct sink *s, const struct kitchen_info *info);
+	/* What an uplink did so far (any thread); NULL for standard output. */
+	void (*stats)(struct sink *s, struct sink_stats *st);
 	int gone;	/* set by the sink when nobody will ever read again */
 	/* Set (by its owner, from a signal handler, hence atomic: lock-free
 	 * atomics are safe there) when the process is stopping: a sink

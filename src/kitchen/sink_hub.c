@@ -56,7 +56,7 @@ struct hub_sink {
 	struct uplink_item *q;
 	size_t head, count, bytes;
 	int closing, finished;
-	unsigned long dropped, sent;
+	unsigned long dropped, sent, reconnects;
 	struct log_limit drop_log;
 
 	/* the uplink thread's own */
@@ -176,6 +176,11 @@ static void uplink_established(void *user)
 	s->last_progress = monotonic_seconds();
 	log_info("connected to hub %s:%d%s", s->host, s->port,
 		 s->ever_connected ? " again" : "");
+	if (s->ever_connected) {
+		pthread_mutex_lock(&s->mu);
+		s->reconnects++;
+		pthread_mutex_unlock(&s->mu);
+	}
 	s->ever_connected = 1;
 	wsclient_want_write(s->ws);
 }
@@ -290,7 +295,9 @@ static int uplink_send_queue(struct hub_sink *s)
 		uplink_lost_in_write(s, n);
 		return -1;
 	}
+	pthread_mutex_lock(&s->mu);
 	s->sent += n;
+	pthread_mutex_unlock(&s->mu);
 	s->last_progress = monotonic_seconds();
 	if (more)
 		wsclient_want_write(s->ws);
@@ -445,6 +452,18 @@ static char *uplink_hello(const struct kitchen_info *info, size_t *len)
 	return json;
 }
 
+static void uplink_stats(struct sink *base, struct sink_stats *st)
+{
+	struct hub_sink *s = (struct hub_sink *)base;
+
+	pthread_mutex_lock(&s->mu);
+	st->sent = s->sent;
+	st->buffered = s->count;
+	st->dropped = s->dropped;
+	st->reconnects = s->reconnects;
+	pthread_mutex_unlock(&s->mu);
+}
+
 /* The kitchen's chefs changed: the hello of every later connection says
  * so, and the hub hears it now, as a message of its own in line with the
  * dumplings (the original hub counts it as an invalid dumpling, and goes
@@ -492,5 +511,6 @@ struct sink *sink_hub_open(const struct wsclient_target *hub,
 	s->base.flush = uplink_flush;
 	s->base.close = uplink_close;
 	s->base.describe = uplink_describe;
+	s->base.stats = uplink_stats;
 	return &s->base;
 }

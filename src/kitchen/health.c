@@ -1,0 +1,70 @@
+/* The kitchen's own health, as KitchenStatusChef dumplings: what each
+ * source read and what was dropped before it (libpcap's counts), what
+ * each chef did and how long it took, and what the uplink sent, holds
+ * and dropped. They go out in line with the chefs' dumplings, numbered
+ * like them, so that a reader can set every loss against them. */
+#include <stdlib.h>
+
+#include <cjson/cJSON.h>
+
+#include "base/util.h"
+#include "health.h"
+
+static void add_source(cJSON *sources, const struct capture_source *src)
+{
+	cJSON *s = cJSON_CreateObject();
+	struct capture_counts c;
+
+	capture_counts(src, &c);
+	cJSON_AddStringToObject(s, "name", src->name);
+	cJSON_AddNumberToObject(s, "packets", (double)src->packets);
+	cJSON_AddNumberToObject(s, "filter_passed", (double)c.passed);
+	cJSON_AddNumberToObject(s, "kernel_dropped", (double)c.kernel_dropped);
+	cJSON_AddNumberToObject(s, "interface_dropped", (double)c.interface_dropped);
+	cJSON_AddItemToArray(sources, s);
+}
+
+static void add_uplink(cJSON *h, struct sink *sink, unsigned long long last_seq)
+{
+	struct sink_stats st;
+	cJSON *u;
+
+	if (!sink || !sink->stats)
+		return;
+	sink->stats(sink, &st);
+	u = cJSON_AddObjectToObject(h, "uplink");
+	cJSON_AddNumberToObject(u, "sent", (double)st.sent);
+	cJSON_AddNumberToObject(u, "buffered", (double)st.buffered);
+	cJSON_AddNumberToObject(u, "dropped", (double)st.dropped);
+	cJSON_AddNumberToObject(u, "reconnects", (double)st.reconnects);
+	cJSON_AddNumberToObject(u, "last_seq", (double)last_seq);
+}
+
+char *health_payload(const struct health_report *r)
+{
+	cJSON *h = cJSON_CreateObject(), *sources;
+	unsigned long packets = 0;
+	char *json;
+
+	sources = cJSON_AddArrayToObject(h, "sources");
+	for (int i = 0; i < r->nsources; i++) {
+		add_source(sources, &r->sources[i]);
+		packets += r->sources[i].packets;
+	}
+	cJSON_AddNumberToObject(h, "packets", (double)packets);
+	cJSON_AddItemToObject(h, "chefs", chef_runtime_health(r->chefs));
+	add_uplink(h, r->sink, chef_runtime_last_seq(r->chefs));
+	cJSON_AddNumberToObject(h, "uptime", monotonic_seconds() - r->started);
+	cJSON_AddBoolToObject(h, "final", r->final);
+	json = cJSON_PrintUnformatted(h);
+	cJSON_Delete(h);
+	return json;
+}
+
+void health_report(const struct health_report *r)
+{
+	char *json = health_payload(r);
+
+	chef_runtime_emit_json(r->chefs, HEALTH_CHEF, json);
+	free(json);
+}

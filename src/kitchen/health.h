@@ -1,0 +1,26 @@
+#ifndef HEALTH_H
+#define HEALTH_H
+
+#include "capture.h"
+#include "chef.h"
+#include "sink.h"
+
+/* The chef name of the kitchen's health dumplings. */
+#define HEALTH_CHEF "KitchenStatusChef"
+
+struct health_report {
+	const struct capture_source *sources;
+	int nsources;
+	struct chef_runtime *chefs;
+	struct sink *sink;	/* NULL or without stats: no uplink part */
+	double started;		/* monotonic_seconds() at the start */
+	int final;		/* the last one, on the way out */
+};
+
+/* The payload of a KitchenStatusChef dumpling (malloc'd JSON). */
+char *health_payload(const struct health_report *r);
+
+/* Send one, in line with the chefs' dumplings. */
+void health_report(const struct health_report *r);
+
+#endif
