@@ -172,13 +172,15 @@ FORCE:
 # build-fuzz-replay/: t/40-fuzz-regressions.t replays fuzz/regressions/ and
 # the seed corpora (fuzz/corpus/, made by fuzz/seeds.sh) with them.
 
-FUZZ_TARGETS  = decode serialize hub_message
+FUZZ_TARGETS  = decode serialize hub_message chef_load
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 REPLAY_CC    ?= gcc
 FUZZ_SAN      = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 		-fno-sanitize-recover=all
-FUZZ_DEFS     = -DFUZZ_CHEF='"$(CURDIR)/t/chefs/touch.lua"'
+FUZZ_DEFS     = -DFUZZ_CHEF='"$(CURDIR)/t/chefs/touch.lua"' \
+		-DFUZZ_SANDBOX='"$(CURDIR)/fuzz/chef_sandbox.lua"' \
+		-DFUZZ_PCAP='"$(CURDIR)/examples/sample.pcap"'
 FUZZ_COMMON   = fuzz/check.c
 
 fuzz: fuzz-build
