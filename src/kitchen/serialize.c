@@ -570,15 +570,19 @@ const char *serialize_print(const cJSON *payload, const struct dumpling_meta *me
 	return buf->data;
 }
 
+/* Quoted as payload strings are: cJSON would pass bytes that are not UTF-8
+ * through, and a chef or kitchen name in Latin-1 would make every one of
+ * its dumplings invalid JSON text. */
 char *serialize_quoted(const char *s)
 {
-	cJSON *str = cJSON_CreateString(s);
-	char *quoted = cJSON_PrintUnformatted(str);
-	char *copy = xstrdup(quoted ? quoted : "\"\"");
+	size_t n = strlen(s);
+	char *quoted = xmalloc(n * 6 + 3), *end;
 
-	cJSON_free(quoted);
-	cJSON_Delete(str);
-	return copy;
+	quoted[0] = '"';
+	end = put_text((const unsigned char *)s, n, quoted + 1, 1);
+	end[0] = '"';
+	end[1] = '\0';
+	return quoted;
 }
 
 void json_buf_free(struct json_buf *buf)

@@ -54,7 +54,7 @@ const char *serialize_value(lua_State *L, int idx, struct json_buf *buf,
 
 void json_buf_free(struct json_buf *buf);
 
-/* s as a JSON string literal (malloc'd), quoted and escaped by cJSON. */
+/* s as a JSON string literal (malloc'd), escaped as payload strings are. */
 char *serialize_quoted(const char *s);
 
 
