@@ -14,12 +14,12 @@
  * file is removed, retiring its chefs.
  *
  * A chef may loop forever anywhere. In a batch the runtime's own guard
- * stops it (a time limit of its own), but loading, reloading and pokes are
- * not guarded yet; so every step here also runs under a budget of
- * instructions and time, counted by a hook, whose error carries the
- * guard's mark: in a batch the runtime disables the chef as if the guard
- * had stopped it. The budget makes an endless loop cost milliseconds, and
- * the same at every replay.
+ * stops it (with a time limit of its own), but loading, reloading and
+ * pokes are not guarded yet; so every step here also runs, with the JIT
+ * off, under a budget of instructions counted by a hook (and outside
+ * batches, of time), whose error carries the guard's mark: in a batch the
+ * runtime disables the chef as if the guard had stopped it. The budget
+ * makes an endless loop cost milliseconds, and the same at every replay.
  *
  * Checked: no crash, leak or sanitizer report; no unprotected Lua error
  * (LuaJIT would exit); every dumpling is one valid JSON document in valid
@@ -54,7 +54,7 @@
 enum {
 	BATCH = 12,			/* packets per batch; two batches */
 	HOOK_EVERY = 1000,		/* instructions between budget checks */
-	STEP_CHECKS = 2000,		/* so two million instructions a step */
+	STEP_CHECKS = 500,		/* so half a million instructions a step */
 	LINE_COUNTERS = 4096,		/* runtime.lua's lines, for coverage */
 };
 #define STEP_SECONDS	0.25	/* outside batches; in one, the guard's limit */
@@ -67,12 +67,7 @@ enum {
 /* chef.c keeps its Lua state to itself, and the sandbox and the budget need
  * it: lua_newstate is defined here, so chef.c's call reaches this one
  * before LuaJIT's (definitions in the executable come first, as the hub
- * target's fake libwebsockets calls do), which hands it on. The JIT goes
- * off before the runtime starts: LuaJIT calls hooks only in its
- * interpreter, so a loop it compiled would outrun the budget (in a kitchen
- * the guard then ends the process, by design), and compiling the
- * runtime's start-up loops anew for every input would cost more than the
- * rest. */
+ * target's fake libwebsockets calls do), which hands it on. */
 static lua_State *runtime_L;
 
 lua_State *lua_newstate(lua_Alloc f, void *ud)
@@ -83,8 +78,6 @@ lua_State *lua_newstate(lua_Alloc f, void *ud)
 		*(void **)&real = dlsym(RTLD_NEXT, "lua_newstate");
 	fuzz_assert(real != NULL, "LuaJIT's lua_newstate is found");
 	runtime_L = real(f, ud);
-	if (runtime_L)
-		luaJIT_setmode(runtime_L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
 	return runtime_L;
 }
 
@@ -264,6 +257,12 @@ static struct chef_runtime *new_runtime(void)
 	runtime_L = NULL;
 	rt = chef_runtime_new(&opt);
 	fuzz_assert(rt != NULL && runtime_L != NULL, "the chef runtime starts");
+	/* LuaJIT calls hooks only in its interpreter: a loop it compiled would
+	 * outrun the budget (in a kitchen the guard then ends the process, by
+	 * design). Opening the jit library turned the JIT on, so this comes
+	 * after chef_runtime_new(). */
+	fuzz_assert(luaJIT_setmode(runtime_L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF),
+		    "the JIT goes off");
 	fuzz_assert(luaL_loadbuffer(runtime_L, fixed.sandbox, fixed.sandbox_len,
 				    "@" FUZZ_SANDBOX) == 0, "the sandbox compiles");
 	lua_pushcfunction(runtime_L, lua_budget_spent);

@@ -10,7 +10,7 @@
 -- instruction budget for this step is spent, and the error it raises then.
 local spent, spent_error = ...
 
--- The JIT is off (see lua_newstate in fuzz/chef_load.c) and stays off.
+-- The JIT is off (see new_runtime() in fuzz/chef_load.c) and stays off.
 jit = nil
 
 -- Once the budget is spent, a chef's own pcall must not swallow the error
@@ -21,8 +21,9 @@ local function unless_spent(...)
   if spent() then error(spent_error, 0) end
   return ...
 end
-function pcall(...) return unless_spent(pcall(...)) end
-function xpcall(...) return unless_spent(xpcall(...)) end
+-- (Assigned through _G: `function pcall` would assign the local.)
+_G.pcall = function(...) return unless_spent(pcall(...)) end
+_G.xpcall = function(...) return unless_spent(xpcall(...)) end
 function coroutine.resume(...) return unless_spent(resume(...)) end
 
 -- Text only: LuaJIT loads bytecode without checking it, and a corrupt

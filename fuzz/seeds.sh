@@ -120,6 +120,18 @@ seed("chef_load", $counter->("a") . "\0"
      . "local c = { name = \"Counter\" }\nfunction c:packet_handler() end\n"
      . "function c:reload(old) error(\"no\") end\nreturn c\n");
 seed("chef_load", $counter->("a") . "\0" . "return { name = \"Counter\", assignable = false }\n");
+# Endless loops everywhere, and errors swallowed in a loop: the budget
+# must end every one.
+seed("chef_load", "while true do end\n");
+seed("chef_load", "local c = { name = \"Spin\" }\n"
+     . "function c:packet_handler() while true do end end\n"
+     . "function c:interval_handler() while true do pcall(function() while true do end end) end end\n"
+     . "return c\n\0"
+     . "local c = { name = \"Spin\" }\n"
+     . "function c:packet_handler() end\n"
+     . "function c:interval_handler() local co repeat co = coroutine.create(function() while true do end end) until not coroutine.resume(co) and false end\n"
+     . "function c:reload(old) while true do end end\n"
+     . "return c\n");
 seed("chef_load", "local c = { name = \"Odd\" }\n"
      . "function c:packet_handler(pkt)\n"
      . "  local t = { pkt.DNS, pkt.ARP, dumplings.null, dumplings.array(), 0/0, 1/0, 2^53 + 1 }\n"
