@@ -6,12 +6,16 @@
 #   hub_message  hellos plus the dumplings of t/golden/*.ndjson, in the
 #                framing fuzz/hub_message.c reads
 #   serialize    a few programs for fuzz/serialize.c's stack machine
+#   chef_load    every chef file in the tree (lua/chefs, examples, t/chefs)
+#                and every chef a test writes (<<'LUA' in t/*.t), then pairs
+#                of versions, NUL between them, for the reload
 # Seeds are named by their SHA-1, as libFuzzer names its own, so running
 # this again adds nothing twice.
 set -eu
 
 pcaps=${DUMPLINGS_PCAPS:-../shared/pcaps}
-mkdir -p fuzz/corpus/decode fuzz/corpus/hub_message fuzz/corpus/serialize
+mkdir -p fuzz/corpus/decode fuzz/corpus/hub_message fuzz/corpus/serialize \
+	fuzz/corpus/chef_load
 
 exec perl -It/lib -MPcap -MDigest::SHA=sha1_hex -e '
 use strict;
@@ -83,4 +87,57 @@ seed("serialize", chr(7) . chr(16) . chr(70));
 seed("serialize", chr(7) . $s->("caf\xe9\x00") . chr(1) . chr(1) . chr(18));
 seed("serialize", chr(7) . chr(22) . chr(7) . chr(21) . $s->("e") . chr(12)
      . chr(2) . chr(18));
+
+# Chef files as they are, and as the tests write them.
+sub slurp_file {
+	my ($file) = @_;
+	open my $fh, "<:raw", $file or die "$file: $!";
+	local $/;
+	return scalar <$fh>;
+}
+seed("chef_load", slurp_file($_)) for sort glob("lua/chefs/*.lua examples/*.lua t/chefs/*.lua");
+for my $file (sort glob("t/*.t")) {
+	my $text = slurp_file($file);
+	seed("chef_load", $1) while $text =~ /<<\x27LUA\x27[^\n]*\n(.*?)^LUA\n/msg;
+}
+# Two versions of a file: state carried by reload(old), a chef that
+# leaves, one whose reload fails, one that becomes a helper, and values
+# that are hard to serialize.
+my $counter = sub {
+	my ($v) = @_;
+	return "local c = { name = \"Counter\", n = 0, v = \"$v\" }\n"
+	     . "function c:packet_handler(pkt) self.n = self.n + 1 return { v = self.v, t = pkt.time } end\n"
+	     . "function c:interval_handler() return { n = self.n, v = self.v } end\n"
+	     . "function c:reload(old) self.n = old.n end\n"
+	     . "return c\n";
+};
+seed("chef_load", $counter->("a") . "\0" . $counter->("b"));
+seed("chef_load", "local a = { name = \"A\" }\nfunction a:interval_handler() return 1 end\n"
+     . "local b = { name = \"B\" }\nfunction b:packet_handler(p) return p.layers end\n"
+     . "return { a, b }\n\0"
+     . "local a = { name = \"A\" }\nfunction a:interval_handler() return 2 end\nreturn a\n");
+seed("chef_load", $counter->("a") . "\0"
+     . "local c = { name = \"Counter\" }\nfunction c:packet_handler() end\n"
+     . "function c:reload(old) error(\"no\") end\nreturn c\n");
+seed("chef_load", $counter->("a") . "\0" . "return { name = \"Counter\", assignable = false }\n");
+# Endless loops everywhere, and errors swallowed in a loop: the budget
+# must end every one.
+seed("chef_load", "while true do end\n");
+seed("chef_load", "local c = { name = \"Spin\" }\n"
+     . "function c:packet_handler() while true do end end\n"
+     . "function c:interval_handler() while true do pcall(function() while true do end end) end end\n"
+     . "return c\n\0"
+     . "local c = { name = \"Spin\" }\n"
+     . "function c:packet_handler() end\n"
+     . "function c:interval_handler() local co repeat co = coroutine.create(function() while true do end end) until not coroutine.resume(co) and false end\n"
+     . "function c:reload(old) while true do end end\n"
+     . "return c\n");
+seed("chef_load", "local c = { name = \"Odd\" }\n"
+     . "function c:packet_handler(pkt)\n"
+     . "  local t = { pkt.DNS, pkt.ARP, dumplings.null, dumplings.array(), 0/0, 1/0, 2^53 + 1 }\n"
+     . "  t.self = t\n"
+     . "  return pkt.time % 2 < 1 and t or { s = \"\\xff\\0\", n = -0, deep = {{{{}}}} }\n"
+     . "end\n"
+     . "function c:interval_handler(i) self.p = self.p or setmetatable({}, { __jsontype = \"array\" }) return self.p end\n"
+     . "return c\n");
 ' "$pcaps"

@@ -69,8 +69,14 @@ function c:packet_handler(pkt)
 end
 return c
 LUA
-$r = run('kitchen', '-f', '', '-r', $sample, '--stdout', '--chef-timeout', '0.5',
-	 '-c', $compiled, { timeout => 60 });
+{
+	# The guard ends the process from its own thread, with the file reader's
+	# thread finished and never joined: no leak for ThreadSanitizer to report.
+	local $ENV{TSAN_OPTIONS} = join ' ', grep { length } $ENV{TSAN_OPTIONS} // '',
+		'report_thread_leaks=0';
+	$r = run('kitchen', '-f', '', '-r', $sample, '--stdout', '--chef-timeout', '0.5',
+		 '-c', $compiled, { timeout => 60 });
+}
 is($r->{status}, 3, 'a loop that cannot be interrupted ends the kitchen with status 3');
 like($r->{err}, qr/chef Compiled has run for [\d.]+ s and cannot be interrupted .* exiting so that a supervisor can restart/,
      'with a message naming the chef and saying why');

@@ -75,6 +75,10 @@ my @refused = (
 	[out => "/?token=$wrong", [], 'an eater with a wrong ?token='],
 );
 my %expect_refused = (in => 0, out => 0);
+# The hub logs refusals ten at once, then one a second, and twenty follow:
+# the /metrics refusal whose log line is looked for at the end comes first.
+is((get($hub->{out}, '/metrics'))[0], 401, 'GET /metrics without a token is 401');
+$expect_refused{out}++;
 for my $case (@refused) {
 	my ($port, $target, $headers, $what) = @$case;
 	my ($status, $raw) = upgrade($hub->{$port}, $target, @$headers);
@@ -246,6 +250,8 @@ SKIP: {
 	my $pid = spawn(['unshare', '-rn', bin(), 'hub', '-a', '0.0.0.0'], err => $err);
 	my $up = wait_for { (slurp($err) // '') =~ /eaters on port/ } 10;
 	ok($up, 'a hub listens on 0.0.0.0');
+	# Its warnings come a moment after the line that says where it listens.
+	wait_for { (slurp($err) // '') =~ /without an eater token/ } 10;
 	my $wide = slurp($err) // '';
 	like($wide, qr/warning: listening on 0\.0\.0\.0 without a kitchen token/,
 	     'and warns that anyone may publish');

@@ -21,7 +21,9 @@ my $sample = root() . '/examples/sample.pcap';
 my $py = HubTest::python();
 
 my $hub = start_hub('--status-freq', '0.3', '--cert', $cert, '--key', $key);
-like(hub_log($hub), qr/eaters on port \d+ \(TLS\)/, 'the hub says it serves TLS');
+# The hub listens a moment before it logs that it does.
+my $says_tls = wait_for { hub_log($hub) =~ /eaters on port \d+ \(TLS\)/ } 20;
+ok($says_tls, 'the hub says it serves TLS');
 my $wss_in = "wss://localhost:$hub->{in}";
 my $wss_out = "wss://127.0.0.1:$hub->{out}";
 

@@ -316,7 +316,10 @@ static int apply_metatable(struct walk *w, int idx)
 
 	if (!lua_getmetatable(L, idx))
 		return 0;
-	lua_getfield(L, -1, "__dumplings_fill");
+	/* Raw reads: the metatable may have a metatable of its own, and its
+	 * __index would run outside any pcall, where an error ends the kitchen. */
+	lua_pushliteral(L, "__dumplings_fill");
+	lua_rawget(L, -2);
 	if (lua_isfunction(L, -1)) {
 		lua_pushvalue(L, idx);
 		if (lua_pcall(L, 1, 0, 0)) {
@@ -333,7 +336,8 @@ static int apply_metatable(struct walk *w, int idx)
 	} else {
 		lua_pop(L, 1);
 	}
-	lua_getfield(L, -1, "__jsontype");
+	lua_pushliteral(L, "__jsontype");
+	lua_rawget(L, -2);
 	marked = lua_isstring(L, -1) && !strcmp(lua_tostring(L, -1), "array");
 	lua_pop(L, 2);
 	return marked;
