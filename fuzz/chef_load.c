@@ -60,7 +60,6 @@ enum {
 #define STEP_SECONDS	0.25	/* outside batches; in one, the guard's limit */
 #define TIME_LIMIT	0.05	/* the runtime's guard, for batches */
 #define MEMORY_LIMIT	(64u << 20)
-#define SPENT_ERROR	GUARD_TIMEOUT_MARK " the fuzz target's budget for this step is spent"
 
 /* ---- the runtime's Lua state ---------------------------------------------- */
 
@@ -126,7 +125,9 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
 	    (!budget.deadline || monotonic_seconds() < budget.deadline))
 		return;
 	budget.checks_left = -1;
-	luaL_error(L, "%s", SPENT_ERROR);
+	/* the guard's own interrupt: the runtime disables a chef for it */
+	lua_pushlightuserdata(L, (void *)guard_timeout);
+	lua_error(L);
 }
 
 static void budget_start(double seconds)
@@ -236,8 +237,9 @@ static void sink_flush(struct sink *s)
 {
 }
 
-static void sink_close(struct sink *s)
+static int sink_close(struct sink *s)
 {
+	return 0;
 }
 
 static struct sink checking_sink = { .emit = sink_emit, .flush = sink_flush, .close = sink_close };
@@ -266,7 +268,7 @@ static struct chef_runtime *new_runtime(void)
 	fuzz_assert(luaL_loadbuffer(runtime_L, fixed.sandbox, fixed.sandbox_len,
 				    "@" FUZZ_SANDBOX) == 0, "the sandbox compiles");
 	lua_pushcfunction(runtime_L, lua_budget_spent);
-	lua_pushstring(runtime_L, SPENT_ERROR);
+	lua_pushlightuserdata(runtime_L, (void *)guard_timeout);
 	if (lua_pcall(runtime_L, 2, 0, 0)) {
 		fprintf(stderr, "sandbox: %s\n", lua_tostring(runtime_L, -1));
 		fuzz_fail(__FILE__, __LINE__, "the sandbox runs");
