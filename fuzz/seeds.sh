@@ -6,12 +6,15 @@
 #   hub_message  hellos plus the dumplings of t/golden/*.ndjson, in the
 #                framing fuzz/hub_message.c reads
 #   serialize    a few programs for fuzz/serialize.c's stack machine
+#   ws_message   messages in pieces, fragments and runs of filler, within
+#                and over the bounds fuzz/ws_message.c reads first
 # Seeds are named by their SHA-1, as libFuzzer names its own, so running
 # this again adds nothing twice.
 set -eu
 
 pcaps=${DUMPLINGS_PCAPS:-../shared/pcaps}
-mkdir -p fuzz/corpus/decode fuzz/corpus/hub_message fuzz/corpus/serialize
+mkdir -p fuzz/corpus/decode fuzz/corpus/hub_message fuzz/corpus/serialize \
+	fuzz/corpus/ws_message
 
 exec perl -It/lib -MPcap -MDigest::SHA=sha1_hex -e '
 use strict;
@@ -83,4 +86,18 @@ seed("serialize", chr(7) . chr(16) . chr(70));
 seed("serialize", chr(7) . $s->("caf\xe9\x00") . chr(1) . chr(1) . chr(18));
 seed("serialize", chr(7) . chr(22) . chr(7) . chr(21) . $s->("e") . chr(12)
      . chr(2) . chr(18));
+
+# Pieces for fuzz/ws_message.c: bounds (two bytes of bytes, one of
+# frames), then a flags byte (1 ends the frame, 2 the message, 4 a run of
+# 256-byte blocks, 8 a new connection) and a length byte per piece.
+my $piece = sub { my ($flags, $bytes) = @_; chr($flags) . chr(length $bytes) . $bytes };
+my $run = sub { my ($flags, $kib, $fill) = @_; chr($flags | 4) . chr($kib) . $fill };
+seed("ws_message", "\x00\x04\x04" . $piece->(3, "{\"metadata\":{\"chef\":\"a\"}}")
+     . $piece->(0, "{\"pad\":") . $piece->(1, "\"x") . $piece->(3, "\"}"));
+seed("ws_message", "\x10\x00\x03" . $piece->(1, "a") . $piece->(1, "") . $piece->(1, "")
+     . $piece->(3, "b") . $piece->(3, "again"));
+seed("ws_message", "\x00\x40\x00" . $run->(0, 160, "x") . $run->(1, 160, "y")
+     . $run->(3, 4, "z") . $piece->(3, "small after big"));
+seed("ws_message", "\x00\x01\x00" . $run->(0, 2, "q") . $piece->(3, "dropped")
+     . $piece->(11, "after a new connection"));
 ' "$pcaps"

@@ -86,7 +86,7 @@ struct hub {
 	size_t ring_bytes;
 	struct hub_conn *kitchens, *eaters;	/* every connection, by role */
 	int nkitchens, neaters;			/* the greeted ones */
-	unsigned long total_in, total_out, invalid, oversized, dropped;
+	unsigned long total_in, total_out, invalid, oversized, fragmented, dropped;
 	unsigned long no_hello, bad_hello, culled;
 	double start;
 	lws_sorted_usec_list_t status_sul;

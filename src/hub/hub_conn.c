@@ -107,6 +107,9 @@ static int conn_established(struct lws *wsi, struct hub_conn *c, enum hub_role r
 	wsutil_peer(wsi, c->host, sizeof c->host, &c->port);
 	/* we offer one extension, so whatever the client asked for is it */
 	c->deflate = lws_hdr_total_length(wsi, WSI_TOKEN_EXTENSIONS) > 0;
+	/* with permessage-deflate, lws hands over a frame's inflated bytes a
+	 * kilobyte at a time, and pieces no longer tell frames apart */
+	ws_message_init(&c->rx, hub->cfg.max_message, c->deflate ? 0 : WS_MESSAGE_MAX_FRAMES);
 	conn_list_add(role == HUB_KITCHEN ? &hub->kitchens : &hub->eaters, c);
 	lws_set_timer_usecs(wsi, (lws_usec_t)(hub->cfg.hello_timeout * LWS_US_PER_SEC));
 	log_debug("%s connected from %s:%d", role_name(c), c->host, c->port);
@@ -266,13 +269,20 @@ static int conn_message(struct hub *hub, struct hub_conn *c, const char *msg, si
 	return 0;	/* eaters have nothing more to say */
 }
 
-static int conn_oversized(struct hub *hub, struct hub_conn *c)
+/* A message over --max-message is refused from outside the receive path,
+ * as the client does (see wsmsg.h): the rest of it is dropped as it comes,
+ * and the close frame goes out from the next WRITEABLE. */
+static int conn_refuse(struct hub *hub, struct hub_conn *c, enum ws_piece r)
 {
-	hub->oversized++;
-	conn_log(hub, c, "message larger than --max-message, closing");
-	lws_close_reason(c->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-			 (unsigned char *)"message too big", 15);
-	return -1;
+	if (r == WS_PIECE_TOO_MANY_FRAMES) {
+		hub->fragmented++;
+		conn_log(hub, c, "message in too many fragments, closing");
+	} else {
+		hub->oversized++;
+		conn_log(hub, c, "message larger than --max-message, closing");
+	}
+	hub_conn_close(c, ws_piece_close_code(r), ws_piece_refusal(r));
+	return 0;
 }
 
 /* A message may come in several RECEIVE callbacks (fragments, or pieces of
@@ -280,15 +290,18 @@ static int conn_oversized(struct hub *hub, struct hub_conn *c)
 static int conn_receive(struct lws *wsi, struct hub_conn *c, const void *in, size_t len)
 {
 	struct hub *hub = conn_hub(wsi);
+	enum ws_piece r;
 	int rc;
 
-	if (!c->rx.len)
+	if (c->closing)
+		return 0;	/* on its way out: nothing more is read */
+	if (!c->rx.len && !c->rx.in_frame)
 		c->rx_binary = lws_frame_is_binary(wsi);
-	rc = ws_message_add(&c->rx, wsi, in, len, hub->cfg.max_message);
-	if (rc < 0)
-		return conn_oversized(hub, c);
-	if (rc == 0)
+	r = ws_message_add(&c->rx, wsi, in, len);
+	if (r == WS_PIECE_MORE)
 		return 0;
+	if (r != WS_PIECE_MESSAGE)
+		return conn_refuse(hub, c, r);
 	rc = conn_message(hub, c, c->rx.data, c->rx.len);
 	ws_message_reset(&c->rx);
 	return rc;

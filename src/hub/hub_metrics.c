@@ -35,6 +35,7 @@ static double m_out(struct hub *h) { return h->total_out; }
 static double m_dropped(struct hub *h) { return h->dropped; }
 static double m_invalid(struct hub *h) { return h->invalid; }
 static double m_oversized(struct hub *h) { return h->oversized; }
+static double m_fragmented(struct hub *h) { return h->fragmented; }
 static double m_no_hello(struct hub *h) { return h->no_hello; }
 static double m_bad_hello(struct hub *h) { return h->bad_hello; }
 static double m_culled(struct hub *h) { return h->culled; }
@@ -57,6 +58,8 @@ static const struct hub_metric hub_metrics[] = {
 	  "Messages from kitchens dropped as invalid dumplings.", m_invalid },
 	{ "messages_oversized_total", "counter",
 	  "Connections closed for a message over --max-message.", m_oversized },
+	{ "messages_too_fragmented_total", "counter",
+	  "Connections closed for a message in too many fragments.", m_fragmented },
 	{ "hellos_missing_total", "counter",
 	  "Connections closed for sending no hello in time.", m_no_hello },
 	{ "hellos_invalid_total", "counter",
