@@ -354,6 +354,7 @@ int hub_main(int argc, char **argv)
 	hub_fanout_free(&hub);
 	hub_http_close(&hub);
 	hub_auth_close(&hub);
+	hub_wire_free();
 	free(hub.scratch);
 	return rc;
 }

@@ -62,6 +62,7 @@ struct hub_conn {
 	const char *close_why;
 	char host[64];
 	int port;
+	int fd;				/* the socket, for hub_wire_faults() */
 	double since;
 	struct cJSON *hello;
 	/* a message being reassembled from fragments */
@@ -87,7 +88,7 @@ struct hub {
 	struct hub_conn *kitchens, *eaters;	/* every connection, by role */
 	int nkitchens, neaters;			/* the greeted ones */
 	unsigned long total_in, total_out, invalid, oversized, fragmented, dropped;
-	unsigned long no_hello, bad_hello, culled;
+	unsigned long no_hello, bad_hello, culled, unmasked;
 	double start;
 	lws_sorted_usec_list_t status_sul;
 	double rate_t;
@@ -118,6 +119,15 @@ unsigned long hub_fanout_used(struct hub *hub);
 void hub_status_start(struct hub *hub);
 
 void hub_conn_close(struct hub_conn *c, int code, const char *why);
+
+/* What the bytes under lws say about a connection (hub_wire.c): frames
+ * that are not masked, a message in too many frames. hub_wire_watch()
+ * starts following a newly accepted socket. */
+#define HUB_WIRE_UNMASKED	1
+#define HUB_WIRE_FRAGMENTS	2
+void hub_wire_watch(int fd, int tls);
+int hub_wire_faults(int fd);
+void hub_wire_free(void);
 
 /* Read the token files and check the TLS files (hub_auth.c); -1 after
  * saying what is wrong. hub_auth_warn() warns of ports open to anyone on

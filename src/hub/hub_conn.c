@@ -4,6 +4,7 @@
  * receive. Every problem with one message is counted and logged
  * (rate-limited); only a missing or broken hello, or an oversized message,
  * ends a connection. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,6 +106,7 @@ static int conn_established(struct lws *wsi, struct hub_conn *c, enum hub_role r
 	c->role = role;
 	c->since = monotonic_seconds();
 	wsutil_peer(wsi, c->host, sizeof c->host, &c->port);
+	c->fd = lws_get_socket_fd(wsi);
 	/* we offer one extension, so whatever the client asked for is it */
 	c->deflate = lws_hdr_total_length(wsi, WSI_TOKEN_EXTENSIONS) > 0;
 	/* with permessage-deflate, lws hands over a frame's inflated bytes a
@@ -285,16 +287,34 @@ static int conn_refuse(struct hub *hub, struct hub_conn *c, enum ws_piece r)
 	return 0;
 }
 
+/* What lws lets through and RFC 6455 does not: a frame that is not masked
+ * (1002), or with permessage-deflate, where pieces do not count frames, a
+ * message in too many (1008). Seen under lws by hub_wire.c, as soon as the
+ * bytes are read, so what the same read brought before them goes too. */
+static int conn_wire_fault(struct hub *hub, struct hub_conn *c, int faults)
+{
+	if (faults & HUB_WIRE_UNMASKED) {
+		hub->unmasked++;
+		conn_log(hub, c, "frame not masked, closing");
+		hub_conn_close(c, LWS_CLOSE_STATUS_PROTOCOL_ERR, "frames must be masked");
+		return 0;
+	}
+	return conn_refuse(hub, c, WS_PIECE_TOO_MANY_FRAMES);
+}
+
 /* A message may come in several RECEIVE callbacks (fragments, or pieces of
  * one large frame): collect it, then handle it whole. */
 static int conn_receive(struct lws *wsi, struct hub_conn *c, const void *in, size_t len)
 {
 	struct hub *hub = conn_hub(wsi);
 	enum ws_piece r;
-	int rc;
+	int rc, faults;
 
 	if (c->closing)
 		return 0;	/* on its way out: nothing more is read */
+	faults = hub_wire_faults(c->fd);
+	if (faults)
+		return conn_wire_fault(hub, c, faults);
 	if (!c->rx.len && !c->rx.in_frame)
 		c->rx_binary = lws_frame_is_binary(wsi);
 	r = ws_message_add(&c->rx, wsi, in, len);
@@ -327,6 +347,10 @@ static int conn_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		return c->close_sent;	/* the handshake is complete: no echo */
 	case LWS_CALLBACK_CLOSED:
 		conn_closed(wsi, c);
+		return 0;
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+		/* a new socket, before lws reads from it; user is not ours */
+		hub_wire_watch((int)(intptr_t)in, conn_hub(wsi)->cfg.cert != NULL);
 		return 0;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		/* lws asks the vhost's first protocol, on both ports: us */

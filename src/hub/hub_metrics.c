@@ -36,6 +36,7 @@ static double m_dropped(struct hub *h) { return h->dropped; }
 static double m_invalid(struct hub *h) { return h->invalid; }
 static double m_oversized(struct hub *h) { return h->oversized; }
 static double m_fragmented(struct hub *h) { return h->fragmented; }
+static double m_unmasked(struct hub *h) { return h->unmasked; }
 static double m_no_hello(struct hub *h) { return h->no_hello; }
 static double m_bad_hello(struct hub *h) { return h->bad_hello; }
 static double m_culled(struct hub *h) { return h->culled; }
@@ -60,6 +61,8 @@ static const struct hub_metric hub_metrics[] = {
 	  "Connections closed for a message over --max-message.", m_oversized },
 	{ "messages_too_fragmented_total", "counter",
 	  "Connections closed for a message in too many fragments.", m_fragmented },
+	{ "frames_unmasked_total", "counter",
+	  "Connections closed with 1002 for sending a frame that is not masked.", m_unmasked },
 	{ "hellos_missing_total", "counter",
 	  "Connections closed for sending no hello in time.", m_no_hello },
 	{ "hellos_invalid_total", "counter",

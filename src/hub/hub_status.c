@@ -93,6 +93,7 @@ static cJSON *status_payload(struct hub *hub)
 	cJSON_AddNumberToObject(p, "total_dumplings_dropped", hub->dropped);
 	cJSON_AddNumberToObject(p, "total_messages_oversized", hub->oversized);
 	cJSON_AddNumberToObject(p, "total_messages_too_fragmented", hub->fragmented);
+	cJSON_AddNumberToObject(p, "total_frames_unmasked", hub->unmasked);
 	cJSON_AddNumberToObject(p, "total_hellos_missing", hub->no_hello);
 	cJSON_AddNumberToObject(p, "total_hellos_invalid", hub->bad_hello);
 	cJSON_AddNumberToObject(p, "total_eaters_disconnected_slow", hub->culled);
