@@ -318,6 +318,8 @@ static void start(unsigned ctl, unsigned deflate)
 	hub.cfg.status_freq = 5;
 	hub.cfg.hello_timeout = 10;
 	hub.cfg.max_message = 4096;
+	hub.cfg.max_hello = 1024;
+	hub.cfg.max_connections = 16;
 	hub.cfg.queue_len = 1 + (ctl >> 4);
 	hub.cfg.queue_bytes = 2048;
 	hub.cfg.slow = ctl & 1 ? HUB_SLOW_DISCONNECT : HUB_SLOW_SKIP;

@@ -15,7 +15,8 @@
 static const char hub_usage_text[] =
 	"usage: dumplings hub [-v] [-a ADDRESS] [--in-port N] [--out-port N]\n"
 	"                     [--status-freq SECONDS] [--queue N] [--queue-bytes BYTES]\n"
-	"                     [--max-message BYTES] [--hello-timeout SECONDS]\n"
+	"                     [--max-message BYTES] [--max-hello BYTES]\n"
+	"                     [--max-connections N] [--hello-timeout SECONDS]\n"
 	"                     [--slow-eater skip|disconnect] [--web DIR]\n"
 	"                     [--kitchen-token-file FILE] [--eater-token-file FILE]\n"
 	"                     [--cert FILE --key FILE]\n";
@@ -29,6 +30,9 @@ static const char hub_options_text[] =
 	"      --queue N            dumplings held for eaters (default 8192)\n"
 	"      --queue-bytes BYTES  bytes held for eaters (default 16777216)\n"
 	"      --max-message BYTES  largest message accepted (default 1048576)\n"
+	"      --max-hello BYTES    largest hello accepted (default 16384)\n"
+	"      --max-connections N  connections open at once, on both ports\n"
+	"                           (default 1024)\n"
 	"      --hello-timeout SECONDS  time allowed for a hello (default 10)\n"
 	"      --slow-eater POLICY  skip (default) or disconnect an eater that\n"
 	"                           falls a full queue behind\n"
@@ -75,7 +79,8 @@ static int hub_seconds(const char *opt, const char *arg, double min, double max,
 }
 
 enum { OPT_IN = 256, OPT_OUT, OPT_FREQ, OPT_QUEUE, OPT_QBYTES, OPT_MAXMSG,
-       OPT_HELLO, OPT_SLOW, OPT_WEB, OPT_KTOKEN, OPT_ETOKEN, OPT_CERT, OPT_KEY };
+       OPT_MAXHELLO, OPT_MAXCONN, OPT_HELLO, OPT_SLOW, OPT_WEB, OPT_KTOKEN,
+       OPT_ETOKEN, OPT_CERT, OPT_KEY };
 
 static const struct option hub_long_options[] = {
 	{ "address", required_argument, NULL, 'a' },
@@ -85,6 +90,8 @@ static const struct option hub_long_options[] = {
 	{ "queue", required_argument, NULL, OPT_QUEUE },
 	{ "queue-bytes", required_argument, NULL, OPT_QBYTES },
 	{ "max-message", required_argument, NULL, OPT_MAXMSG },
+	{ "max-hello", required_argument, NULL, OPT_MAXHELLO },
+	{ "max-connections", required_argument, NULL, OPT_MAXCONN },
 	{ "hello-timeout", required_argument, NULL, OPT_HELLO },
 	{ "slow-eater", required_argument, NULL, OPT_SLOW },
 	{ "web", required_argument, NULL, OPT_WEB },
@@ -131,6 +138,13 @@ static int hub_option(struct hub_config *cfg, int ch, const char *arg)
 			return -1;
 		cfg->max_message = (size_t)v;
 		return 0;
+	case OPT_MAXHELLO:
+		if (hub_number("--max-hello", arg, 64, 1L << 20, &v) < 0)
+			return -1;
+		cfg->max_hello = (size_t)v;
+		return 0;
+	case OPT_MAXCONN:
+		return hub_number("--max-connections", arg, 1, 1000000, &cfg->max_connections);
 	case OPT_HELLO:
 		return hub_seconds("--hello-timeout", arg, 0.01, 86400, &cfg->hello_timeout);
 	case OPT_SLOW:
@@ -321,6 +335,8 @@ static void hub_defaults(struct hub_config *cfg)
 	cfg->status_freq = 5;
 	cfg->hello_timeout = 10;
 	cfg->max_message = 1 << 20;
+	cfg->max_hello = 16 << 10;
+	cfg->max_connections = 1024;
 	cfg->queue_len = 8192;
 	cfg->queue_bytes = 16 << 20;
 	cfg->slow = HUB_SLOW_SKIP;

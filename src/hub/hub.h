@@ -28,6 +28,8 @@ struct hub_config {
 	double status_freq;
 	double hello_timeout;
 	size_t max_message;	/* bytes; larger messages close with 1009 */
+	size_t max_hello;	/* bytes of a hello, and of anything an eater sends */
+	long max_connections;	/* sockets open at once, on both ports */
 	long queue_len;		/* dumplings held for eaters */
 	size_t queue_bytes;	/* bytes held for eaters */
 	enum hub_slow_policy slow;
@@ -64,7 +66,9 @@ struct hub_conn {
 	int port;
 	int fd;				/* the socket, for hub_wire_faults() */
 	double since;
-	struct cJSON *hello;
+	char *hello;			/* what is kept of it, as JSON text */
+	size_t hello_len;
+	char *name;			/* kitchen_name or eater_name, or "" */
 	/* a message being reassembled from fragments */
 	struct ws_message rx;
 	int rx_binary;
@@ -88,12 +92,14 @@ struct hub {
 	struct hub_conn *kitchens, *eaters;	/* every connection, by role */
 	int nkitchens, neaters;			/* the greeted ones */
 	unsigned long total_in, total_out, invalid, oversized, fragmented, dropped;
-	unsigned long no_hello, bad_hello, culled, unmasked;
+	unsigned long no_hello, bad_hello, big_hello, culled, unmasked;
+	long connections;		/* sockets open now, past the listeners */
+	unsigned long refused_connections;
 	double start;
 	lws_sorted_usec_list_t status_sul;
 	double rate_t;
 	unsigned long rate_in, rate_out;
-	struct log_limit invalid_log, drop_log;
+	struct log_limit invalid_log, drop_log, conn_log;
 	unsigned char *batch;		/* LWS_PRE + HUB_BATCH_BYTES */
 	char *web_root;			/* what HTTP serves (hub_http.c), or NULL */
 	char *scratch;			/* the strings read from a dumpling */
@@ -119,6 +125,11 @@ unsigned long hub_fanout_used(struct hub *hub);
 void hub_status_start(struct hub *hub);
 
 void hub_conn_close(struct hub_conn *c, int code, const char *why);
+
+/* Keep what the hub needs of a hello (hub_hello.c): c->hello, c->name and
+ * an eater's filters. Returns -1 and why if the hello is refused. */
+int hub_hello_take(struct hub_conn *c, const char *msg, size_t len, const char **why);
+void hub_hello_free(struct hub_conn *c);
 
 /* What the bytes under lws say about a connection (hub_wire.c): frames
  * that are not masked, a message in too many frames. hub_wire_watch()

@@ -34,9 +34,13 @@ void wsutil_log_init(int verbose)
 
 void wsutil_peer(struct lws *wsi, char *host, size_t hostlen, int *port)
 {
+	wsutil_fd_peer(lws_get_socket_fd(wsi), host, hostlen, port);
+}
+
+void wsutil_fd_peer(int fd, char *host, size_t hostlen, int *port)
+{
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
-	int fd = lws_get_socket_fd(wsi);
 
 	snprintf(host, hostlen, "?");
 	*port = 0;

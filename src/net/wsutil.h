@@ -15,8 +15,10 @@ struct lws;
  * warnings and notices only when verbose. */
 void wsutil_log_init(int verbose);
 
-/* The numeric address and port of a connection's peer. */
+/* The numeric address and port of a connection's peer, by its wsi or its
+ * socket. */
 void wsutil_peer(struct lws *wsi, char *host, size_t hostlen, int *port);
+void wsutil_fd_peer(int fd, char *host, size_t hostlen, int *port);
 
 /* Resolve a host name to a numeric address, preferring IPv4 because
  * "localhost" should mean 127.0.0.1 for the original's clients. Returns

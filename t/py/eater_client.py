@@ -44,7 +44,7 @@ async def main(args):
         headers["Authorization"] = f"Bearer {args.token}"
     try:
         async with websockets.connect(f"{scheme}://{args.host}:{args.port}/{query}",
-                                      compression=compression, max_size=None,
+                                      compression=compression, max_size=args.max_size,
                                       extra_headers=headers, ssl=tls) as ws:
             await eat(ws, args)
     except websockets.InvalidStatusCode as e:
@@ -64,4 +64,6 @@ ap.add_argument("--count", type=int, default=0)
 ap.add_argument("--skip-status", action="store_true")
 ap.add_argument("--timeout", type=float, default=30)
 ap.add_argument("--no-deflate", action="store_true")
+ap.add_argument("--max-size", type=int, default=None,
+                help="refuse messages over this many bytes, as websockets does by default")
 asyncio.run(main(ap.parse_args()))

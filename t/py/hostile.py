@@ -168,6 +168,19 @@ def attack(args):
         except (BrokenPipeError, ConnectionResetError):
             pass
         print(name, r.close_code(5), "after", sent)
+    elif name == "big-hellos":
+        conns = [Raw(port).upgrade() for _ in range(args.n)]
+        hello = b'{"kitchen_name": "' + b"k" * args.size + b'"}'
+        for c in conns:
+            try:
+                c.text(hello)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+        codes = {}
+        for c in conns:
+            code = c.close_code(10)
+            codes[code] = codes.get(code, 0) + 1
+        print(name, " ".join(f"{k}:{v}" for k, v in sorted(codes.items())))
     elif name == "no-hello":
         r = Raw(port).upgrade()
         print(name, r.close_code(args.wait))
@@ -211,6 +224,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--port", type=int, required=True)
 ap.add_argument("--attack", required=True)
 ap.add_argument("--n", type=int, default=1000)
+ap.add_argument("--size", type=int, default=1 << 20)
 ap.add_argument("--wait", type=float, default=3)
 ap.add_argument("--tls", action="store_true", help="talk TLS, trusting any certificate")
 parsed = ap.parse_args()
