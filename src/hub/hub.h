@@ -152,4 +152,9 @@ void hub_auth_close(struct hub *hub);
  * otherwise answers 401 and returns 1, or -1 if even that failed. */
 int hub_auth_check(struct hub *hub, struct lws *wsi, enum hub_role role, const char *what);
 
+/* Answer a request with code and an empty body, in HTTP/1.1 (with a
+ * WWW-Authenticate challenge unless NULL); returns 1, or -1 if that failed. */
+int hub_auth_refuse(struct lws *wsi, unsigned int code, const char *phrase,
+		    const char *challenge);
+
 #endif
