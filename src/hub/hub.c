@@ -19,7 +19,7 @@ static const char hub_usage_text[] =
 	"                     [--max-connections N] [--hello-timeout SECONDS]\n"
 	"                     [--slow-eater skip|disconnect] [--web DIR]\n"
 	"                     [--kitchen-token-file FILE] [--eater-token-file FILE]\n"
-	"                     [--cert FILE --key FILE]\n";
+	"                     [--cert FILE --key FILE] [--allow-origin ORIGIN]...\n";
 
 static const char hub_options_text[] =
 	"\n"
@@ -44,6 +44,8 @@ static const char hub_options_text[] =
 	"                           token in FILE (default: $DUMPLINGS_EATER_TOKEN)\n"
 	"      --cert FILE          TLS certificate (PEM): serve wss:// and https://\n"
 	"      --key FILE           its private key (PEM)\n"
+	"      --allow-origin ORIGIN  let web pages from ORIGIN (scheme://host[:port],\n"
+	"                           or * for any) open WebSockets; repeatable\n"
 	"  -v, --verbose            more logging\n"
 	"  -h, --help               show this help\n"
 	"  -V, --version            show the version\n";
@@ -80,7 +82,7 @@ static int hub_seconds(const char *opt, const char *arg, double min, double max,
 
 enum { OPT_IN = 256, OPT_OUT, OPT_FREQ, OPT_QUEUE, OPT_QBYTES, OPT_MAXMSG,
        OPT_MAXHELLO, OPT_MAXCONN, OPT_HELLO, OPT_SLOW, OPT_WEB, OPT_KTOKEN,
-       OPT_ETOKEN, OPT_CERT, OPT_KEY };
+       OPT_ETOKEN, OPT_CERT, OPT_KEY, OPT_ORIGIN };
 
 static const struct option hub_long_options[] = {
 	{ "address", required_argument, NULL, 'a' },
@@ -99,11 +101,25 @@ static const struct option hub_long_options[] = {
 	{ "eater-token-file", required_argument, NULL, OPT_ETOKEN },
 	{ "cert", required_argument, NULL, OPT_CERT },
 	{ "key", required_argument, NULL, OPT_KEY },
+	{ "allow-origin", required_argument, NULL, OPT_ORIGIN },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
 };
+
+static int hub_allow_origin(struct hub_config *cfg, const char *arg)
+{
+	if (hub_origin_option(arg) < 0) {
+		log_usage(hub_usage_text, "--allow-origin '%s': expected *, or http:// or "
+			  "https:// and a host with an optional port, and no path", arg);
+		return -1;
+	}
+	cfg->allow_origins = xrealloc(cfg->allow_origins,
+				      (cfg->nallow_origins + 1) * sizeof *cfg->allow_origins);
+	cfg->allow_origins[cfg->nallow_origins++] = arg;
+	return 0;
+}
 
 /* One option; returns 0, 1 to exit successfully, or -1 (already reported). */
 static int hub_option(struct hub_config *cfg, int ch, const char *arg)
@@ -170,6 +186,8 @@ static int hub_option(struct hub_config *cfg, int ch, const char *arg)
 	case OPT_KEY:
 		cfg->key = arg;
 		return 0;
+	case OPT_ORIGIN:
+		return hub_allow_origin(cfg, arg);
 	case 'v':
 		cfg->verbose = 1;
 		return 0;
@@ -371,6 +389,7 @@ int hub_main(int argc, char **argv)
 	hub_http_close(&hub);
 	hub_auth_close(&hub);
 	hub_wire_free();
+	free(hub.cfg.allow_origins);
 	free(hub.scratch);
 	return rc;
 }

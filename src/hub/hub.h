@@ -20,7 +20,7 @@
 struct cJSON;
 
 enum hub_slow_policy { HUB_SLOW_SKIP, HUB_SLOW_DISCONNECT };
-enum hub_role { HUB_KITCHEN, HUB_EATER };
+enum hub_role { HUB_KITCHEN, HUB_EATER, HUB_ROLES };
 
 struct hub_config {
 	const char *address;
@@ -36,6 +36,8 @@ struct hub_config {
 	const char *web;	/* --web DIR, or NULL for the bundled page */
 	const char *kitchen_token_file, *eater_token_file;
 	const char *cert, *key;	/* TLS on both ports when set */
+	const char **allow_origins;	/* --allow-origin, repeatable */
+	int nallow_origins;
 	int verbose;
 };
 
@@ -105,7 +107,8 @@ struct hub {
 	char *scratch;			/* the strings read from a dumpling */
 	size_t scratch_len;
 	char *kitchen_token, *eater_token;	/* NULL: that port is open */
-	unsigned long unauthorized[2];		/* refused, by hub_role */
+	unsigned long unauthorized[HUB_ROLES];	/* refused, by hub_role */
+	unsigned long bad_origin[HUB_ROLES];	/* refused for their Origin */
 	struct log_limit auth_log;
 };
 
@@ -151,6 +154,13 @@ void hub_auth_close(struct hub *hub);
  * request in the log). Returns 0 if it does, or if the role needs none;
  * otherwise answers 401 and returns 1, or -1 if even that failed. */
 int hub_auth_check(struct hub *hub, struct lws *wsi, enum hub_role role, const char *what);
+
+/* Whether a WebSocket upgrade from a browser comes from a page that may
+ * open one (hub_origin.c): 0 if so, or if it carries no Origin; otherwise
+ * answers 403 and returns 1, or -1 if even that failed.
+ * hub_origin_option() checks an --allow-origin, 0 or -1. */
+int hub_origin_check(struct hub *hub, struct lws *wsi, enum hub_role role, const char *what);
+int hub_origin_option(const char *arg);
 
 /* Answer a request with code and an empty body, in HTTP/1.1 (with a
  * WWW-Authenticate challenge unless NULL); returns 1, or -1 if that failed. */

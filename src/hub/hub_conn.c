@@ -324,6 +324,16 @@ static int conn_accept(struct hub *hub, int fd)
 	return 1;
 }
 
+/* Whether to let a WebSocket upgrade through the door: its Origin, if a
+ * browser sent it, then its token. */
+static int conn_upgrade(struct hub *hub, struct lws *wsi, enum hub_role role)
+{
+	const char *what = role == HUB_KITCHEN ? "a kitchen" : "an eater";
+	int rc = hub_origin_check(hub, wsi, role, what);
+
+	return rc ? rc : hub_auth_check(hub, wsi, role, what);
+}
+
 static int conn_callback(struct lws *wsi, enum lws_callback_reasons reason,
 			 void *user, void *in, size_t len, enum hub_role role)
 {
@@ -356,8 +366,7 @@ static int conn_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		return 0;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		/* lws asks the vhost's first protocol, on both ports: us */
-		return hub_auth_check(conn_hub(wsi), wsi, role,
-				      role == HUB_KITCHEN ? "a kitchen" : "an eater");
+		return conn_upgrade(conn_hub(wsi), wsi, role);
 	default:
 		return lws_callback_http_dummy(wsi, reason, user, in, len);
 	}

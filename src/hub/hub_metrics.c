@@ -44,6 +44,8 @@ static double m_connections_cap(struct hub *h) { return h->cfg.max_connections; 
 static double m_culled(struct hub *h) { return h->culled; }
 static double m_kitchens_401(struct hub *h) { return h->unauthorized[HUB_KITCHEN]; }
 static double m_eaters_401(struct hub *h) { return h->unauthorized[HUB_EATER]; }
+static double m_kitchens_403(struct hub *h) { return h->bad_origin[HUB_KITCHEN]; }
+static double m_eaters_403(struct hub *h) { return h->bad_origin[HUB_EATER]; }
 static double m_queue(struct hub *h) { return hub_fanout_used(h); }
 static double m_queue_cap(struct hub *h) { return h->cfg.queue_len; }
 static double m_queue_bytes(struct hub *h) { return h->ring_bytes; }
@@ -83,6 +85,10 @@ static const struct hub_metric hub_metrics[] = {
 	  "Kitchen upgrades refused with 401 (no token or a wrong one).", m_kitchens_401 },
 	{ "eaters_unauthorized_total", "counter",
 	  "Eater upgrades and /metrics requests refused with 401.", m_eaters_401 },
+	{ "kitchens_origin_refused_total", "counter",
+	  "Kitchen upgrades from web pages refused with 403 for their Origin.", m_kitchens_403 },
+	{ "eaters_origin_refused_total", "counter",
+	  "Eater upgrades from web pages refused with 403 for their Origin.", m_eaters_403 },
 	{ "queue_dumplings", "gauge", "Dumplings held in the eaters' queue.", m_queue },
 	{ "queue_capacity_dumplings", "gauge", "Dumplings the queue may hold (--queue).",
 	  m_queue_cap },

@@ -127,6 +127,8 @@ static cJSON *status_payload(struct hub *hub)
 	cJSON_AddNumberToObject(p, "total_eaters_disconnected_slow", hub->culled);
 	cJSON_AddNumberToObject(p, "total_kitchens_unauthorized", hub->unauthorized[HUB_KITCHEN]);
 	cJSON_AddNumberToObject(p, "total_eaters_unauthorized", hub->unauthorized[HUB_EATER]);
+	cJSON_AddNumberToObject(p, "total_kitchens_origin_refused", hub->bad_origin[HUB_KITCHEN]);
+	cJSON_AddNumberToObject(p, "total_eaters_origin_refused", hub->bad_origin[HUB_EATER]);
 	cJSON_AddNumberToObject(p, "queue_used", hub_fanout_used(hub));
 	cJSON_AddNumberToObject(p, "queue_capacity", hub->cfg.queue_len);
 	cJSON_AddNumberToObject(p, "queue_bytes", hub->ring_bytes);

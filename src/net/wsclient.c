@@ -352,7 +352,8 @@ int wsclient_connect(struct wsclient *c)
 	ci.port = c->t.port;
 	ci.path = "/";
 	ci.host = c->t.host;
-	ci.origin = c->t.host;
+	/* no Origin: that is for browsers, and hubs refuse origins they do
+	 * not know */
 	if (c->t.tls)
 		ci.ssl_connection = LCCSCF_USE_SSL | (c->t.insecure
 			? LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
