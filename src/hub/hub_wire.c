@@ -35,7 +35,7 @@
 #include "base/util.h"
 #include "net/wsmsg.h"
 
-enum wire_state { WIRE_HTTP, WIRE_HEADER, WIRE_PAYLOAD };
+enum wire_state { WIRE_HTTP, WIRE_FRAMES };
 
 struct wire {
 	unsigned char watched, tls;
@@ -45,7 +45,7 @@ struct wire {
 	signed char key;		/* how much of the key header the line starts with */
 	unsigned char upgrade;		/* this request carries a Sec-WebSocket-Key */
 	/* frames */
-	unsigned char head[14], have, need;
+	unsigned char head[14], have;	/* a header split between reads */
 	uint64_t left;			/* payload of this frame still to come */
 	unsigned frames;		/* frames of the data message under way */
 	unsigned char faults;		/* HUB_WIRE_UNMASKED, HUB_WIRE_FRAGMENTS */
@@ -77,11 +77,8 @@ static void wire_header_char(struct wire *w, unsigned char c)
 static void wire_end_of_line(struct wire *w)
 {
 	if (!w->line) {
-		if (w->upgrade) {
-			w->state = WIRE_HEADER;
-			w->have = 0;
-			w->need = 2;
-		}
+		if (w->upgrade)
+			w->state = WIRE_FRAMES;
 		w->upgrade = 0;
 	}
 	w->line = 0;
@@ -103,24 +100,32 @@ static size_t wire_http(struct wire *w, const unsigned char *p, size_t n)
 
 /* ---- frames ------------------------------------------------------------------ */
 
-static uint64_t wire_length(const struct wire *w)
+/* The second byte says how long the header is: extended length, mask key. */
+static unsigned wire_header_size(const unsigned char *h)
 {
-	unsigned len7 = w->head[1] & 0x7f;
+	unsigned len7 = h[1] & 0x7f;
+
+	return 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + (h[1] & 0x80 ? 4 : 0);
+}
+
+static uint64_t wire_length(const unsigned char *h)
+{
+	unsigned len7 = h[1] & 0x7f;
 	uint64_t len = 0;
 
 	if (len7 < 126)
 		return len7;
 	for (unsigned i = 0; i < (len7 == 126 ? 2u : 8u); i++)
-		len = len << 8 | w->head[2 + i];
+		len = len << 8 | h[2 + i];
 	return len;
 }
 
-/* A whole frame header: what it says about masking and fragments. */
-static void wire_frame(struct wire *w)
+/* A whole frame header h: what it says about masking and fragments. */
+static void wire_frame(struct wire *w, const unsigned char *h)
 {
-	unsigned opcode = w->head[0] & 0x0f, fin = w->head[0] >> 7;
+	unsigned opcode = h[0] & 0x0f, fin = h[0] >> 7;
 
-	if (!(w->head[1] & 0x80))
+	if (!(h[1] & 0x80))
 		w->faults |= HUB_WIRE_UNMASKED;
 	if (opcode < 8) {	/* data: continuation, text or binary */
 		w->frames = opcode ? 1 : w->frames + 1;
@@ -129,58 +134,58 @@ static void wire_frame(struct wire *w)
 		if (fin)
 			w->frames = 0;
 	}
-	w->left = wire_length(w);
-	w->state = w->left ? WIRE_PAYLOAD : WIRE_HEADER;
-	w->have = 0;
-	w->need = 2;
+	w->left = wire_length(h);
 }
 
-/* The second byte says how long the header is: extended length, mask key. */
-static unsigned wire_header_size(const unsigned char *head)
+/* A header split between reads, collected a byte at a time. */
+static void wire_header_byte(struct wire *w, unsigned char c)
 {
-	unsigned len7 = head[1] & 0x7f;
-
-	return 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + (head[1] & 0x80 ? 4 : 0);
-}
-
-static size_t wire_header(struct wire *w, const unsigned char *p, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n && w->state == WIRE_HEADER) {
-		w->head[w->have++] = p[i++];
-		if (w->have == 2)
-			w->need = (unsigned char)wire_header_size(w->head);
-		if (w->have == w->need)
-			wire_frame(w);
+	w->head[w->have++] = c;
+	if (w->have >= 2 && w->have == wire_header_size(w->head)) {
+		wire_frame(w, w->head);
+		w->have = 0;
 	}
-	return i;
 }
 
-static size_t wire_payload(struct wire *w, size_t n)
+/* Payloads are skipped whole; a header that is all in the buffer is read
+ * where it lies, which is nearly always. */
+static void wire_frames(struct wire *w, const unsigned char *p, size_t n)
 {
-	size_t skip = w->left < n ? (size_t)w->left : n;
+	const unsigned char *end = p + n;
 
-	w->left -= skip;
-	if (!w->left)
-		w->state = WIRE_HEADER;
-	return skip;
+	while (p < end) {
+		size_t avail = (size_t)(end - p);
+
+		if (w->left) {
+			size_t skip = w->left < avail ? (size_t)w->left : avail;
+
+			w->left -= skip;
+			p += skip;
+			continue;
+		}
+		if (!w->have && avail >= 2) {
+			unsigned size = wire_header_size(p);
+
+			if (avail >= size) {
+				wire_frame(w, p);
+				p += size;
+				continue;
+			}
+		}
+		wire_header_byte(w, *p++);
+	}
 }
 
 static void wire_feed(struct wire *w, const unsigned char *p, size_t n)
 {
-	while (n) {
-		size_t used;
+	if (w->state == WIRE_HTTP) {
+		size_t used = wire_http(w, p, n);
 
-		if (w->state == WIRE_HTTP)
-			used = wire_http(w, p, n);
-		else if (w->state == WIRE_HEADER)
-			used = wire_header(w, p, n);
-		else
-			used = wire_payload(w, n);
 		p += used;
 		n -= used;
 	}
+	if (n)
+		wire_frames(w, p, n);
 }
 
 /* ---- the hub's side ----------------------------------------------------------- */
