@@ -115,6 +115,23 @@ is(scalar @{ $st->{dumpling_kitchens} } + $st->{dumpling_kitchens_unlisted}, 60,
 kill 'TERM', @many;
 reap($_, 10) for @many;
 
+# ---- our own kitchen, reading many files --------------------------------------------------
+# Its hello names what it reads: it must still fit a hub's default --max-hello.
+{
+	my $files = tmpdir();
+	my @paths = map { my $p = sprintf("%s/%s-%04d.pcap", $files, 'capture' x 12, $_);
+			  symlink(root() . '/examples/sample.pcap', $p) or die "symlink: $!"; $p } 1 .. 500;
+	my $fresh = start_hub();
+	my $k = run('kitchen', '-n', 'many-files', (map { ('-r', $_) } @paths),
+		    '-H', "127.0.0.1:$fresh->{in}", { timeout => 120 });
+	is($k->{status}, 0, 'a kitchen reading 500 files with long names publishes');
+	unlike($k->{err}, qr/gave up|closed the connection|lost the connection/, 'without trouble')
+		or diag($k->{err});
+	stop($fresh->{pid});
+	like(hub_log($fresh), qr/kitchen \S+ joined/, 'it joined');
+	unlike(hub_log($fresh), qr/hello larger than --max-hello/, 'its hello was not refused');
+}
+
 # ---- counted -----------------------------------------------------------------------------------
 $st = hub_status($hub);
 cmp_ok($st->{total_hellos_oversized}, '>=', 141, "oversized hellos are counted ($st->{total_hellos_oversized})");
