@@ -2,8 +2,8 @@
  * out-port. Both start with a hello; kitchens then send dumplings, which are
  * reassembled from fragments, validated and published; eaters then only
  * receive. Every problem with one message is counted and logged
- * (rate-limited); only a missing or broken hello, or an oversized message,
- * ends a connection. */
+ * (rate-limited); only a missing, broken or oversized hello, a message over
+ * its bounds, or a frame that is not masked ends a connection. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,8 +235,9 @@ static int conn_message(struct hub *hub, struct hub_conn *c, const char *msg, si
 	return 0;	/* eaters have nothing more to say */
 }
 
-/* A message over --max-message is refused from outside the receive path,
- * as the client does (see wsmsg.h): the rest of it is dropped as it comes,
+/* A message over its bounds (--max-hello before the hello and from eaters,
+ * --max-message from kitchens, WS_MESSAGE_MAX_FRAMES frames) is refused
+ * from outside the receive path, as the client does (see wsmsg.h): the rest of it is dropped as it comes,
  * and the close frame goes out from the next WRITEABLE. */
 static int conn_refuse(struct hub *hub, struct hub_conn *c, enum ws_piece r)
 {
