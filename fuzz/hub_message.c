@@ -44,6 +44,7 @@ enum { EATER_A, EATER_B, KITCHEN, NCONNS, MAX_MESSAGES = 256 };
 struct fake_wsi {
 	struct hub_conn conn;	/* lws' per-session user data */
 	int open, want_write, stalled, deflate;
+	int sent_close;		/* the hub wrote its close frame */
 	unsigned long received;
 };
 
@@ -231,6 +232,7 @@ int lws_write(struct lws *wsi, unsigned char *buf, size_t len, enum lws_write_pr
 
 	if (protocol == LWS_WRITE_RAW && len && buf[0] == 0x88) {
 		check_close(w, buf, len);
+		w->sent_close = 1;
 		return (int)len;
 	}
 	fuzz_assert(w->conn.role == HUB_EATER && w->conn.greeted,
@@ -265,6 +267,20 @@ static void call(int i, enum lws_callback_reasons reason, void *in, size_t len)
 	}
 }
 
+/* A peer answers the hub's close frame with its own; lws hands that to
+ * the hub, which has nothing to echo, and closes. */
+static void answer_close(int i)
+{
+	static const unsigned char code[2] = { 0x03, 0xe8 };	/* 1000 */
+
+	if (!conns[i].open || !conns[i].sent_close)
+		return;
+	fuzz_assert(callback(i, LWS_CALLBACK_WS_PEER_INITIATED_CLOSE, (void *)code, 2) != 0,
+		    "the hub, having sent its close, does not echo the peer's");
+	conns[i].open = 0;
+	callback(i, LWS_CALLBACK_CLOSED, NULL, 0);
+}
+
 /* Give every connection that asked for it, and is reading, its WRITEABLE. */
 static void service(int everyone)
 {
@@ -279,6 +295,7 @@ static void service(int everyone)
 			w->want_write = 0;
 			any = 1;
 			call(i, LWS_CALLBACK_SERVER_WRITEABLE, NULL, 0);
+			answer_close(i);
 		}
 		if (!any)
 			return;
@@ -318,6 +335,8 @@ static void start(unsigned ctl, unsigned deflate)
 	hub.cfg.status_freq = 5;
 	hub.cfg.hello_timeout = 10;
 	hub.cfg.max_message = 4096;
+	hub.cfg.max_hello = 1024;
+	hub.cfg.max_connections = 16;
 	hub.cfg.queue_len = 1 + (ctl >> 4);
 	hub.cfg.queue_bytes = 2048;
 	hub.cfg.slow = ctl & 1 ? HUB_SLOW_DISCONNECT : HUB_SLOW_SKIP;

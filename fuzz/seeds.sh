@@ -9,13 +9,17 @@
 #   chef_load    every chef file in the tree (lua/chefs, examples, t/chefs)
 #                and every chef a test writes (<<'LUA' in t/*.t), then pairs
 #                of versions, NUL between them, for the reload
+#   ws_message   messages in pieces, fragments and runs of filler, within
+#                and over the bounds fuzz/ws_message.c reads first
+#   hub_wire     raw streams (requests, then frames, masked or not) and
+#                frame descriptions, for fuzz/hub_wire.c
 # Seeds are named by their SHA-1, as libFuzzer names its own, so running
 # this again adds nothing twice.
 set -eu
 
 pcaps=${DUMPLINGS_PCAPS:-../shared/pcaps}
 mkdir -p fuzz/corpus/decode fuzz/corpus/hub_message fuzz/corpus/serialize \
-	fuzz/corpus/chef_load
+	fuzz/corpus/chef_load fuzz/corpus/ws_message fuzz/corpus/hub_wire
 
 exec perl -It/lib -MPcap -MDigest::SHA=sha1_hex -e '
 use strict;
@@ -140,4 +144,32 @@ seed("chef_load", "local c = { name = \"Odd\" }\n"
      . "end\n"
      . "function c:interval_handler(i) self.p = self.p or setmetatable({}, { __jsontype = \"array\" }) return self.p end\n"
      . "return c\n");
+# Pieces for fuzz/ws_message.c: bounds (two bytes of bytes, one of
+# frames), then a flags byte (1 ends the frame, 2 the message, 4 a run of
+# 256-byte blocks, 8 a new connection) and a length byte per piece.
+my $piece = sub { my ($flags, $bytes) = @_; chr($flags) . chr(length $bytes) . $bytes };
+my $run = sub { my ($flags, $kib, $fill) = @_; chr($flags | 4) . chr($kib) . $fill };
+seed("ws_message", "\x00\x04\x04" . $piece->(3, "{\"metadata\":{\"chef\":\"a\"}}")
+     . $piece->(0, "{\"pad\":") . $piece->(1, "\"x") . $piece->(3, "\"}"));
+seed("ws_message", "\x10\x00\x03" . $piece->(1, "a") . $piece->(1, "") . $piece->(1, "")
+     . $piece->(3, "b") . $piece->(3, "again"));
+seed("ws_message", "\x00\x40\x00" . $run->(0, 160, "x") . $run->(1, 160, "y")
+     . $run->(3, 4, "z") . $piece->(3, "small after big"));
+seed("ws_message", "\x00\x01\x00" . $run->(0, 2, "q") . $piece->(3, "dropped")
+     . $piece->(11, "after a new connection"));
+
+# For fuzz/hub_wire.c: raw streams (mode byte under 0x80: the size of the
+# pieces) and described frames (mode byte 0x80 and up: three bytes a frame,
+# flags 1-15 opcode, 0x10 FIN, 0x20 masked, 0x40 16-bit length, 0x80
+# 64-bit; length; repeats).
+my $req = "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+	. "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+my $masked = sub { my ($op, $p) = @_; chr(0x80 | $op) . chr(0x80 | length $p) . "\0\0\0\0" . $p };
+seed("hub_wire", "\x03" . $req . $masked->(1, "{\"eater_name\":\"a\"}") . $masked->(9, "")
+     . chr(0x81) . chr(5) . "hello");
+seed("hub_wire", "\x00" . "GET /index.html HTTP/1.1\r\nHost: h\r\n\r\n" . $req
+     . chr(0x01) . chr(0x80 | 126) . "\x01\x00" . "\0\0\0\0" . ("y" x 256)
+     . $masked->(0, "") x 3 . $masked->(0x80, "end"));
+seed("hub_wire", "\x80" . "\x21\x05\x00" . ("\x20\x00\xff" x 5) . "\x30\x01\x00");
+seed("hub_wire", "\x87" . "\x31\x10\x02" . "\x19\x03\x00" . "\xf2\x01\x00" . "\x71\x08\x01");
 ' "$pcaps"

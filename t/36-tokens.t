@@ -85,6 +85,19 @@ for my $case (@refused) {
 	is($status, 401, "$what is refused with 401");
 	$expect_refused{$port}++;
 	like($raw, qr/^www-authenticate: Bearer/mi, 'with a Bearer challenge') if $what =~ /no token/;
+	like($raw, qr{^HTTP/1\.1 401 Unauthorized\r\n}, 'in HTTP/1.1') if $what =~ /no token/;
+}
+# python3-websockets takes only an HTTP/1.1 answer for an answer: it must
+# see the 401, not "did not receive a valid HTTP response".
+SKIP: {
+	skip 'python3-websockets is not installed', 4 unless pyok();
+	for my $port (qw(out in)) {
+		my $r = py('eater_client.py', '--port', $hub->{$port}, '--token', $wrong, '--count', 1,
+			   '--timeout', 10);
+		is($r->{status}, 3, "python3-websockets is refused on the $port-port");
+		like($r->{err}, qr/^refused 401$/m, 'and sees the 401') or diag($r->{err});
+		$expect_refused{$port}++;
+	}
 }
 for my $case (
 	[in => '/', ["Authorization: Bearer $token{kitchen}"], 'the kitchen token'],

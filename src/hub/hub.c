@@ -20,10 +20,11 @@
 static const char hub_usage_text[] =
 	"usage: dumplings hub [-v] [-a ADDRESS] [--in-port N] [--out-port N]\n"
 	"                     [--status-freq SECONDS] [--queue N] [--queue-bytes BYTES]\n"
-	"                     [--max-message BYTES] [--hello-timeout SECONDS]\n"
+	"                     [--max-message BYTES] [--max-hello BYTES]\n"
+	"                     [--max-connections N] [--hello-timeout SECONDS]\n"
 	"                     [--slow-eater skip|disconnect] [--web DIR]\n"
 	"                     [--kitchen-token-file FILE] [--eater-token-file FILE]\n"
-	"                     [--cert FILE --key FILE]\n";
+	"                     [--cert FILE --key FILE] [--allow-origin ORIGIN]...\n";
 
 static const char hub_options_text[] =
 	"\n"
@@ -34,6 +35,9 @@ static const char hub_options_text[] =
 	"      --queue N            dumplings held for eaters (default 8192)\n"
 	"      --queue-bytes BYTES  bytes held for eaters (default 16777216)\n"
 	"      --max-message BYTES  largest message accepted (default 1048576)\n"
+	"      --max-hello BYTES    largest hello accepted (default 16384)\n"
+	"      --max-connections N  connections open at once, on both ports\n"
+	"                           (default 1024)\n"
 	"      --hello-timeout SECONDS  time allowed for a hello (default 10)\n"
 	"      --slow-eater POLICY  skip (default) or disconnect an eater that\n"
 	"                           falls a full queue behind\n"
@@ -45,6 +49,8 @@ static const char hub_options_text[] =
 	"                           token in FILE (default: $DUMPLINGS_EATER_TOKEN)\n"
 	"      --cert FILE          TLS certificate (PEM): serve wss:// and https://\n"
 	"      --key FILE           its private key (PEM)\n"
+	"      --allow-origin ORIGIN  let web pages from ORIGIN (scheme://host[:port],\n"
+	"                           or * for any) open WebSockets; repeatable\n"
 	"  -v, --verbose            more logging\n"
 	"  -h, --help               show this help\n"
 	"  -V, --version            show the version\n";
@@ -80,7 +86,8 @@ static int hub_seconds(const char *opt, const char *arg, double min, double max,
 }
 
 enum { OPT_IN = 256, OPT_OUT, OPT_FREQ, OPT_QUEUE, OPT_QBYTES, OPT_MAXMSG,
-       OPT_HELLO, OPT_SLOW, OPT_WEB, OPT_KTOKEN, OPT_ETOKEN, OPT_CERT, OPT_KEY };
+       OPT_MAXHELLO, OPT_MAXCONN, OPT_HELLO, OPT_SLOW, OPT_WEB, OPT_KTOKEN,
+       OPT_ETOKEN, OPT_CERT, OPT_KEY, OPT_ORIGIN };
 
 static const struct option hub_long_options[] = {
 	{ "address", required_argument, NULL, 'a' },
@@ -90,6 +97,8 @@ static const struct option hub_long_options[] = {
 	{ "queue", required_argument, NULL, OPT_QUEUE },
 	{ "queue-bytes", required_argument, NULL, OPT_QBYTES },
 	{ "max-message", required_argument, NULL, OPT_MAXMSG },
+	{ "max-hello", required_argument, NULL, OPT_MAXHELLO },
+	{ "max-connections", required_argument, NULL, OPT_MAXCONN },
 	{ "hello-timeout", required_argument, NULL, OPT_HELLO },
 	{ "slow-eater", required_argument, NULL, OPT_SLOW },
 	{ "web", required_argument, NULL, OPT_WEB },
@@ -97,11 +106,25 @@ static const struct option hub_long_options[] = {
 	{ "eater-token-file", required_argument, NULL, OPT_ETOKEN },
 	{ "cert", required_argument, NULL, OPT_CERT },
 	{ "key", required_argument, NULL, OPT_KEY },
+	{ "allow-origin", required_argument, NULL, OPT_ORIGIN },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
 };
+
+static int hub_allow_origin(struct hub_config *cfg, const char *arg)
+{
+	if (hub_origin_option(arg) < 0) {
+		log_usage(hub_usage_text, "--allow-origin '%s': expected *, or http:// or "
+			  "https:// and a host with an optional port, and no path", arg);
+		return -1;
+	}
+	cfg->allow_origins = xrealloc(cfg->allow_origins,
+				      (cfg->nallow_origins + 1) * sizeof *cfg->allow_origins);
+	cfg->allow_origins[cfg->nallow_origins++] = arg;
+	return 0;
+}
 
 /* One option; returns 0, 1 to exit successfully, or -1 (already reported). */
 static int hub_option(struct hub_config *cfg, int ch, const char *arg)
@@ -136,6 +159,13 @@ static int hub_option(struct hub_config *cfg, int ch, const char *arg)
 			return -1;
 		cfg->max_message = (size_t)v;
 		return 0;
+	case OPT_MAXHELLO:
+		if (hub_number("--max-hello", arg, 64, 1L << 20, &v) < 0)
+			return -1;
+		cfg->max_hello = (size_t)v;
+		return 0;
+	case OPT_MAXCONN:
+		return hub_number("--max-connections", arg, 1, 1000000, &cfg->max_connections);
 	case OPT_HELLO:
 		return hub_seconds("--hello-timeout", arg, 0.01, 86400, &cfg->hello_timeout);
 	case OPT_SLOW:
@@ -161,6 +191,8 @@ static int hub_option(struct hub_config *cfg, int ch, const char *arg)
 	case OPT_KEY:
 		cfg->key = arg;
 		return 0;
+	case OPT_ORIGIN:
+		return hub_allow_origin(cfg, arg);
 	case 'v':
 		cfg->verbose = 1;
 		return 0;
@@ -363,6 +395,8 @@ static void hub_defaults(struct hub_config *cfg)
 	cfg->status_freq = 5;
 	cfg->hello_timeout = 10;
 	cfg->max_message = 1 << 20;
+	cfg->max_hello = 16 << 10;
+	cfg->max_connections = 1024;
 	cfg->queue_len = 8192;
 	cfg->queue_bytes = 16 << 20;
 	cfg->slow = HUB_SLOW_SKIP;
@@ -396,6 +430,8 @@ int hub_main(int argc, char **argv)
 	hub_fanout_free(&hub);
 	hub_http_close(&hub);
 	hub_auth_close(&hub);
+	hub_wire_free();
+	free(hub.cfg.allow_origins);
 	free(hub.scratch);
 	return rc;
 }

@@ -20,7 +20,7 @@
 struct cJSON;
 
 enum hub_slow_policy { HUB_SLOW_SKIP, HUB_SLOW_DISCONNECT };
-enum hub_role { HUB_KITCHEN, HUB_EATER };
+enum hub_role { HUB_KITCHEN, HUB_EATER, HUB_ROLES };
 
 struct hub_config {
 	const char *address;
@@ -28,12 +28,16 @@ struct hub_config {
 	double status_freq;
 	double hello_timeout;
 	size_t max_message;	/* bytes; larger messages close with 1009 */
+	size_t max_hello;	/* bytes of a hello, and of anything an eater sends */
+	long max_connections;	/* sockets open at once, on both ports */
 	long queue_len;		/* dumplings held for eaters */
 	size_t queue_bytes;	/* bytes held for eaters */
 	enum hub_slow_policy slow;
 	const char *web;	/* --web DIR, or NULL for the bundled page */
 	const char *kitchen_token_file, *eater_token_file;
 	const char *cert, *key;	/* TLS on both ports when set */
+	const char **allow_origins;	/* --allow-origin, repeatable */
+	int nallow_origins;
 	int verbose;
 };
 
@@ -62,8 +66,11 @@ struct hub_conn {
 	const char *close_why;
 	char host[64];
 	int port;
+	int fd;				/* the socket, for hub_wire_faults() */
 	double since;
-	struct cJSON *hello;
+	char *hello;			/* what is kept of it, as JSON text */
+	size_t hello_len;
+	char *name;			/* kitchen_name or eater_name, or "" */
 	/* a message being reassembled from fragments */
 	struct ws_message rx;
 	int rx_binary;
@@ -86,19 +93,22 @@ struct hub {
 	size_t ring_bytes;
 	struct hub_conn *kitchens, *eaters;	/* every connection, by role */
 	int nkitchens, neaters;			/* the greeted ones */
-	unsigned long total_in, total_out, invalid, oversized, dropped;
-	unsigned long no_hello, bad_hello, culled;
+	unsigned long total_in, total_out, invalid, oversized, fragmented, dropped;
+	unsigned long no_hello, bad_hello, big_hello, culled, unmasked;
+	long connections;		/* sockets open now, past the listeners */
+	unsigned long refused_connections;
 	double start;
 	lws_sorted_usec_list_t status_sul;
 	double rate_t;
 	unsigned long rate_in, rate_out;
-	struct log_limit invalid_log, drop_log;
+	struct log_limit invalid_log, drop_log, conn_log;
 	unsigned char *batch;		/* LWS_PRE + HUB_BATCH_BYTES */
 	char *web_root;			/* what HTTP serves (hub_http.c), or NULL */
 	char *scratch;			/* the strings read from a dumpling */
 	size_t scratch_len;
 	char *kitchen_token, *eater_token;	/* NULL: that port is open */
-	unsigned long unauthorized[2];		/* refused, by hub_role */
+	unsigned long unauthorized[HUB_ROLES];	/* refused, by hub_role */
+	unsigned long bad_origin[HUB_ROLES];	/* refused for their Origin */
 	struct log_limit auth_log;
 };
 
@@ -119,6 +129,20 @@ void hub_status_start(struct hub *hub);
 
 void hub_conn_close(struct hub_conn *c, int code, const char *why);
 
+/* Keep what the hub needs of a hello (hub_hello.c): c->hello, c->name and
+ * an eater's filters. Returns -1 and why if the hello is refused. */
+int hub_hello_take(struct hub_conn *c, const char *msg, size_t len, const char **why);
+void hub_hello_free(struct hub_conn *c);
+
+/* What the bytes under lws say about a connection (hub_wire.c): frames
+ * that are not masked, a message in too many frames. hub_wire_watch()
+ * starts following a newly accepted socket. */
+#define HUB_WIRE_UNMASKED	1
+#define HUB_WIRE_FRAGMENTS	2
+void hub_wire_watch(int fd, int tls);
+int hub_wire_faults(int fd);
+void hub_wire_free(void);
+
 /* Read the token files and check the TLS files (hub_auth.c); -1 after
  * saying what is wrong. hub_auth_warn() warns of ports open to anyone on
  * an address beyond loopback; hub_auth_close() lets the tokens go. */
@@ -130,5 +154,17 @@ void hub_auth_close(struct hub *hub);
  * request in the log). Returns 0 if it does, or if the role needs none;
  * otherwise answers 401 and returns 1, or -1 if even that failed. */
 int hub_auth_check(struct hub *hub, struct lws *wsi, enum hub_role role, const char *what);
+
+/* Whether a WebSocket upgrade from a browser comes from a page that may
+ * open one (hub_origin.c): 0 if so, or if it carries no Origin; otherwise
+ * answers 403 and returns 1, or -1 if even that failed.
+ * hub_origin_option() checks an --allow-origin, 0 or -1. */
+int hub_origin_check(struct hub *hub, struct lws *wsi, enum hub_role role, const char *what);
+int hub_origin_option(const char *arg);
+
+/* Answer a request with code and an empty body, in HTTP/1.1 (with a
+ * WWW-Authenticate challenge unless NULL); returns 1, or -1 if that failed. */
+int hub_auth_refuse(struct lws *wsi, unsigned int code, const char *phrase,
+		    const char *challenge);
 
 #endif

@@ -8,6 +8,7 @@
  * TLS certificate and key are read before anything listens, so that a bad
  * one is a clear error at start rather than refusals later. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -111,20 +112,39 @@ static const char *presented(struct lws *wsi, char *buf, int len)
 	return lws_get_urlarg_by_name(wsi, "token=", buf, len);
 }
 
-static int refuse(struct lws *wsi)
+/* The status line ourselves: lws words it from the request's HTTP version,
+ * which at the upgrade it has not read yet, and would answer "HTTP/1.0",
+ * which clients that speak only HTTP/1.1 (python3-websockets) do not take
+ * for an answer at all. */
+static int status_line(struct lws *wsi, unsigned int code, const char *phrase,
+		       unsigned char **p, unsigned char *end)
 {
-	static const char challenge[] = "Bearer realm=\"dumplings\"";
+	char line[64];
+	int n = snprintf(line, sizeof line, "HTTP/1.1 %u %s", code, phrase);
+
+	return lws_add_http_header_by_name(wsi, NULL, (const unsigned char *)line, n, p, end);
+}
+
+int hub_auth_refuse(struct lws *wsi, unsigned int code, const char *phrase,
+		    const char *challenge)
+{
 	unsigned char buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start;
 	unsigned char *end = buf + sizeof buf - 1;
 
-	if (lws_add_http_header_status(wsi, HTTP_STATUS_UNAUTHORIZED, &p, end) ||
-	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_WWW_AUTHENTICATE,
-					 (const unsigned char *)challenge,
-					 sizeof challenge - 1, &p, end) ||
+	if (status_line(wsi, code, phrase, &p, end) ||
+	    (challenge && lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_WWW_AUTHENTICATE,
+						       (const unsigned char *)challenge,
+						       (int)strlen(challenge), &p, end)) ||
 	    lws_add_http_header_content_length(wsi, 0, &p, end) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
 	return 1;
+}
+
+static int refuse(struct lws *wsi)
+{
+	return hub_auth_refuse(wsi, HTTP_STATUS_UNAUTHORIZED, "Unauthorized",
+			       "Bearer realm=\"dumplings\"");
 }
 
 static const char *refusal(const struct hub *hub, enum hub_role role, const char *got)

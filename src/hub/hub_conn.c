@@ -2,12 +2,12 @@
  * out-port. Both start with a hello; kitchens then send dumplings, which are
  * reassembled from fragments, validated and published; eaters then only
  * receive. Every problem with one message is counted and logged
- * (rate-limited); only a missing or broken hello, or an oversized message,
- * ends a connection. */
+ * (rate-limited); only a missing, broken or oversized hello, a message over
+ * its bounds, or a frame that is not masked ends a connection. */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cjson/cJSON.h>
 
 #include "hub.h"
 #include "hub_http.h"
@@ -105,21 +105,18 @@ static int conn_established(struct lws *wsi, struct hub_conn *c, enum hub_role r
 	c->role = role;
 	c->since = monotonic_seconds();
 	wsutil_peer(wsi, c->host, sizeof c->host, &c->port);
+	c->fd = lws_get_socket_fd(wsi);
 	/* we offer one extension, so whatever the client asked for is it */
 	c->deflate = lws_hdr_total_length(wsi, WSI_TOKEN_EXTENSIONS) > 0;
+	/* with permessage-deflate, lws hands over a frame's inflated bytes a
+	 * kilobyte at a time, and pieces no longer tell frames apart */
+	/* until the hello is in, and from eaters always, nothing larger
+	 * than a hello is expected */
+	ws_message_init(&c->rx, hub->cfg.max_hello, c->deflate ? 0 : WS_MESSAGE_MAX_FRAMES);
 	conn_list_add(role == HUB_KITCHEN ? &hub->kitchens : &hub->eaters, c);
 	lws_set_timer_usecs(wsi, (lws_usec_t)(hub->cfg.hello_timeout * LWS_US_PER_SEC));
 	log_debug("%s connected from %s:%d", role_name(c), c->host, c->port);
 	return 0;
-}
-
-static void filter_free(struct hub_filter *f)
-{
-	for (int i = 0; i < f->n; i++)
-		free(f->v[i]);
-	free(f->v);
-	f->v = NULL;
-	f->n = 0;
 }
 
 static void conn_closed(struct lws *wsi, struct hub_conn *c)
@@ -136,11 +133,8 @@ static void conn_closed(struct lws *wsi, struct hub_conn *c)
 		log_info("%s %s:%d left", role_name(c), c->host, c->port);
 	}
 	conn_list_del(c->role == HUB_KITCHEN ? &hub->kitchens : &hub->eaters, c);
-	cJSON_Delete(c->hello);
+	hub_hello_free(c);
 	ws_message_free(&c->rx);
-	filter_free(&c->chefs);
-	filter_free(&c->kitchens);
-	filter_free(&c->drivers);
 	c->wsi = NULL;
 }
 
@@ -167,55 +161,30 @@ static int conn_writable(struct lws *wsi, struct hub_conn *c)
 
 /* ---- hellos ------------------------------------------------------------- */
 
-static void filter_load(struct hub_filter *f, const cJSON *arr)
+static int conn_bad_hello(struct hub *hub, struct hub_conn *c, const char *why)
 {
-	const cJSON *it;
+	char what[128];
 
-	if (!cJSON_IsArray(arr))
-		return;
-	f->v = xcalloc(cJSON_GetArraySize(arr), sizeof *f->v);
-	cJSON_ArrayForEach(it, arr)
-		if (cJSON_IsString(it))
-			f->v[f->n++] = xstrdup(it->valuestring);
-}
-
-static int conn_bad_hello(struct hub *hub, struct hub_conn *c)
-{
 	hub->bad_hello++;
-	conn_log(hub, c, "hello is not a JSON object, closing");
+	snprintf(what, sizeof what, "hello refused (%s), closing", why);
+	conn_log(hub, c, what);
 	hub_conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "invalid hello");
 	return 0;
 }
 
-/* One whole JSON document, or NULL. Eaters must be able to trust what is
- * forwarded, and cJSON alone does not check: it accepts bytes after the
- * document, raw control bytes, numbers such as "01", and strings that are
- * not UTF-8 (strict clients, browsers among them, close the connection on
- * a text frame that is not). */
-static cJSON *parse_document(const char *msg, size_t len)
-{
-	if (json_scan(msg, len, NULL, NULL) < 0)
-		return NULL;
-	return cJSON_ParseWithLength(msg, len);
-}
-
 static int conn_hello(struct hub *hub, struct hub_conn *c, const char *msg, size_t len)
 {
-	cJSON *hello = c->rx_binary ? NULL : parse_document(msg, len);
+	const char *why = "a binary frame";
 
-	if (!cJSON_IsObject(hello)) {
-		cJSON_Delete(hello);
-		return conn_bad_hello(hub, c);
-	}
-	c->hello = hello;
+	if (c->rx_binary || hub_hello_take(c, msg, len, &why) < 0)
+		return conn_bad_hello(hub, c, why);
 	c->greeted = 1;
 	lws_set_timer_usecs(c->wsi, LWS_SET_TIMER_USEC_CANCEL);
 	if (c->role == HUB_KITCHEN) {
 		hub->nkitchens++;
+		/* from now on, dumplings */
+		c->rx.max = hub->cfg.max_message;
 	} else {
-		filter_load(&c->chefs, cJSON_GetObjectItemCaseSensitive(hello, "chefs"));
-		filter_load(&c->kitchens, cJSON_GetObjectItemCaseSensitive(hello, "kitchens"));
-		filter_load(&c->drivers, cJSON_GetObjectItemCaseSensitive(hello, "drivers"));
 		hub_fanout_join(hub, c);
 	}
 	log_info("%s %s:%d joined", role_name(c), c->host, c->port);
@@ -266,13 +235,44 @@ static int conn_message(struct hub *hub, struct hub_conn *c, const char *msg, si
 	return 0;	/* eaters have nothing more to say */
 }
 
-static int conn_oversized(struct hub *hub, struct hub_conn *c)
+/* A message over its bounds (--max-hello before the hello and from eaters,
+ * --max-message from kitchens, WS_MESSAGE_MAX_FRAMES frames) is refused
+ * from outside the receive path, as the client does (see wsmsg.h): the rest of it is dropped as it comes,
+ * and the close frame goes out from the next WRITEABLE. */
+static int conn_refuse(struct hub *hub, struct hub_conn *c, enum ws_piece r)
 {
-	hub->oversized++;
-	conn_log(hub, c, "message larger than --max-message, closing");
-	lws_close_reason(c->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-			 (unsigned char *)"message too big", 15);
-	return -1;
+	if (r == WS_PIECE_TOO_MANY_FRAMES) {
+		hub->fragmented++;
+		conn_log(hub, c, "message in too many fragments, closing");
+	} else if (!c->greeted) {
+		hub->big_hello++;
+		conn_log(hub, c, "hello larger than --max-hello, closing");
+		hub_conn_close(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "hello too big");
+		return 0;
+	} else if (c->role == HUB_EATER) {
+		hub->oversized++;
+		conn_log(hub, c, "eater message larger than --max-hello, closing");
+	} else {
+		hub->oversized++;
+		conn_log(hub, c, "message larger than --max-message, closing");
+	}
+	hub_conn_close(c, ws_piece_close_code(r), ws_piece_refusal(r));
+	return 0;
+}
+
+/* What lws lets through and RFC 6455 does not: a frame that is not masked
+ * (1002), or with permessage-deflate, where pieces do not count frames, a
+ * message in too many (1008). Seen under lws by hub_wire.c, as soon as the
+ * bytes are read, so what the same read brought before them goes too. */
+static int conn_wire_fault(struct hub *hub, struct hub_conn *c, int faults)
+{
+	if (faults & HUB_WIRE_UNMASKED) {
+		hub->unmasked++;
+		conn_log(hub, c, "frame not masked, closing");
+		hub_conn_close(c, LWS_CLOSE_STATUS_PROTOCOL_ERR, "frames must be masked");
+		return 0;
+	}
+	return conn_refuse(hub, c, WS_PIECE_TOO_MANY_FRAMES);
 }
 
 /* A message may come in several RECEIVE callbacks (fragments, or pieces of
@@ -280,21 +280,60 @@ static int conn_oversized(struct hub *hub, struct hub_conn *c)
 static int conn_receive(struct lws *wsi, struct hub_conn *c, const void *in, size_t len)
 {
 	struct hub *hub = conn_hub(wsi);
-	int rc;
+	enum ws_piece r;
+	int rc, faults;
 
-	if (!c->rx.len)
+	if (c->closing)
+		return 0;	/* on its way out: nothing more is read */
+	faults = hub_wire_faults(c->fd);
+	if (faults)
+		return conn_wire_fault(hub, c, faults);
+	if (!c->rx.len && !c->rx.in_frame)
 		c->rx_binary = lws_frame_is_binary(wsi);
-	rc = ws_message_add(&c->rx, wsi, in, len, hub->cfg.max_message);
-	if (rc < 0)
-		return conn_oversized(hub, c);
-	if (rc == 0)
+	r = ws_message_add(&c->rx, wsi, in, len);
+	if (r == WS_PIECE_MORE)
 		return 0;
+	if (r != WS_PIECE_MESSAGE)
+		return conn_refuse(hub, c, r);
 	rc = conn_message(hub, c, c->rx.data, c->rx.len);
 	ws_message_reset(&c->rx);
 	return rc;
 }
 
 /* ---- the callbacks ------------------------------------------------------ */
+
+/* A socket just accepted, before lws reads from it: refused at once (lws
+ * closes it) if --max-connections are open, so that what the hub holds for
+ * connections stays bounded whoever connects. */
+static int conn_accept(struct hub *hub, int fd)
+{
+	unsigned long suppressed;
+	char host[64];
+	int port;
+
+	if (hub->connections < hub->cfg.max_connections) {
+		hub_wire_watch(fd, hub->cfg.cert != NULL);
+		return 0;
+	}
+	hub->refused_connections++;
+	if (log_allow(&hub->conn_log, &suppressed)) {
+		wsutil_fd_peer(fd, host, sizeof host, &port);
+		log_warn("refused a connection from %s:%d: %ld connections are open "
+			 "(--max-connections)%s", host, port, hub->connections,
+			 suppressed ? " (similar messages suppressed)" : "");
+	}
+	return 1;
+}
+
+/* Whether to let a WebSocket upgrade through the door: its Origin, if a
+ * browser sent it, then its token. */
+static int conn_upgrade(struct hub *hub, struct lws *wsi, enum hub_role role)
+{
+	const char *what = role == HUB_KITCHEN ? "a kitchen" : "an eater";
+	int rc = hub_origin_check(hub, wsi, role, what);
+
+	return rc ? rc : hub_auth_check(hub, wsi, role, what);
+}
 
 static int conn_callback(struct lws *wsi, enum lws_callback_reasons reason,
 			 void *user, void *in, size_t len, enum hub_role role)
@@ -315,10 +354,20 @@ static int conn_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_CLOSED:
 		conn_closed(wsi, c);
 		return 0;
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+		/* a new socket, before lws reads from it; user is not ours */
+		return conn_accept(conn_hub(wsi), (int)(intptr_t)in);
+	case LWS_CALLBACK_WSI_CREATE:
+		/* every connection's wsi, whatever it becomes, is created and
+		 * destroyed through the vhost's first protocol: us */
+		conn_hub(wsi)->connections++;
+		return 0;
+	case LWS_CALLBACK_WSI_DESTROY:
+		conn_hub(wsi)->connections--;
+		return 0;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		/* lws asks the vhost's first protocol, on both ports: us */
-		return hub_auth_check(conn_hub(wsi), wsi, role,
-				      role == HUB_KITCHEN ? "a kitchen" : "an eater");
+		return conn_upgrade(conn_hub(wsi), wsi, role);
 	default:
 		return lws_callback_http_dummy(wsi, reason, user, in, len);
 	}

@@ -8,8 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <cjson/cJSON.h>
-
 #include "hub.h"
 #include "hub_metrics.h"
 #include "base/util.h"
@@ -35,11 +33,19 @@ static double m_out(struct hub *h) { return h->total_out; }
 static double m_dropped(struct hub *h) { return h->dropped; }
 static double m_invalid(struct hub *h) { return h->invalid; }
 static double m_oversized(struct hub *h) { return h->oversized; }
+static double m_fragmented(struct hub *h) { return h->fragmented; }
+static double m_unmasked(struct hub *h) { return h->unmasked; }
 static double m_no_hello(struct hub *h) { return h->no_hello; }
 static double m_bad_hello(struct hub *h) { return h->bad_hello; }
+static double m_big_hello(struct hub *h) { return h->big_hello; }
+static double m_refused(struct hub *h) { return h->refused_connections; }
+static double m_connections(struct hub *h) { return h->connections; }
+static double m_connections_cap(struct hub *h) { return h->cfg.max_connections; }
 static double m_culled(struct hub *h) { return h->culled; }
 static double m_kitchens_401(struct hub *h) { return h->unauthorized[HUB_KITCHEN]; }
 static double m_eaters_401(struct hub *h) { return h->unauthorized[HUB_EATER]; }
+static double m_kitchens_403(struct hub *h) { return h->bad_origin[HUB_KITCHEN]; }
+static double m_eaters_403(struct hub *h) { return h->bad_origin[HUB_EATER]; }
 static double m_queue(struct hub *h) { return hub_fanout_used(h); }
 static double m_queue_cap(struct hub *h) { return h->cfg.queue_len; }
 static double m_queue_bytes(struct hub *h) { return h->ring_bytes; }
@@ -57,16 +63,32 @@ static const struct hub_metric hub_metrics[] = {
 	  "Messages from kitchens dropped as invalid dumplings.", m_invalid },
 	{ "messages_oversized_total", "counter",
 	  "Connections closed for a message over --max-message.", m_oversized },
+	{ "messages_too_fragmented_total", "counter",
+	  "Connections closed for a message in too many fragments.", m_fragmented },
+	{ "frames_unmasked_total", "counter",
+	  "Connections closed with 1002 for sending a frame that is not masked.", m_unmasked },
 	{ "hellos_missing_total", "counter",
 	  "Connections closed for sending no hello in time.", m_no_hello },
 	{ "hellos_invalid_total", "counter",
-	  "Connections closed for a hello that is not a JSON object.", m_bad_hello },
+	  "Connections closed for a hello that is not a JSON object, or whose filters are too long.",
+	  m_bad_hello },
+	{ "hellos_oversized_total", "counter",
+	  "Connections closed for a hello over --max-hello.", m_big_hello },
+	{ "connections_refused_total", "counter",
+	  "Connections refused at once for --max-connections.", m_refused },
+	{ "connections", "gauge", "Sockets open on both ports.", m_connections },
+	{ "connections_capacity", "gauge", "Sockets the hub allows (--max-connections).",
+	  m_connections_cap },
 	{ "eaters_disconnected_slow_total", "counter",
 	  "Eaters disconnected for being too slow (--slow-eater disconnect).", m_culled },
 	{ "kitchens_unauthorized_total", "counter",
 	  "Kitchen upgrades refused with 401 (no token or a wrong one).", m_kitchens_401 },
 	{ "eaters_unauthorized_total", "counter",
 	  "Eater upgrades and /metrics requests refused with 401.", m_eaters_401 },
+	{ "kitchens_origin_refused_total", "counter",
+	  "Kitchen upgrades from web pages refused with 403 for their Origin.", m_kitchens_403 },
+	{ "eaters_origin_refused_total", "counter",
+	  "Eater upgrades from web pages refused with 403 for their Origin.", m_eaters_403 },
 	{ "queue_dumplings", "gauge", "Dumplings held in the eaters' queue.", m_queue },
 	{ "queue_capacity_dumplings", "gauge", "Dumplings the queue may hold (--queue).",
 	  m_queue_cap },
@@ -121,20 +143,12 @@ static void label_value(FILE *f, const char *s)
 	}
 }
 
-static const char *hello_name(const struct hub_conn *c)
-{
-	const char *key = c->role == HUB_KITCHEN ? "kitchen_name" : "eater_name";
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(c->hello, key);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
 static void conn_sample(FILE *f, struct hub *hub, const struct conn_metric *m,
 			struct hub_conn *c)
 {
 	fprintf(f, METRIC_PREFIX "%s{%s=\"", m->name,
 		m->role == HUB_KITCHEN ? "kitchen" : "eater");
-	label_value(f, hello_name(c));
+	label_value(f, c->name ? c->name : "");
 	fprintf(f, "\",peer=\"%s:%d\"} %.15g\n", c->host, c->port, m->value(hub, c));
 }
 

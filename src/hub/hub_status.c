@@ -11,6 +11,13 @@
 #include "hub.h"
 #include "base/util.h"
 
+/* Status dumplings go to every eater, and many clients take no message over
+ * 1 MiB: connections are listed while their entries fit in this budget,
+ * kitchens first, and the rest only counted (dumpling_*_unlisted). */
+#define STATUS_LIST_BUDGET (512 * 1024)
+/* what an entry takes beside its hello: keys, address, numbers */
+#define STATUS_ENTRY_SIZE 256
+
 /* Python's json prints floats with a fraction; cJSON would print 5.0 as 5,
  * which a strict client reads as an integer. */
 static void add_float(cJSON *o, const char *key, double v)
@@ -34,7 +41,7 @@ static cJSON *status_kitchen(const struct hub_conn *c)
 {
 	cJSON *o = cJSON_CreateObject();
 
-	cJSON_AddItemToObject(o, "info_from_kitchen", cJSON_Duplicate(c->hello, 1));
+	cJSON_AddItemToObject(o, "info_from_kitchen", cJSON_CreateRaw(c->hello));
 	cJSON_AddItemToObject(o, "info_from_hub", status_hub_info(c));
 	cJSON_AddNumberToObject(o, "dumplings_in", c->in);
 	cJSON_AddNumberToObject(o, "dumplings_invalid", c->invalid);
@@ -45,7 +52,7 @@ static cJSON *status_eater(struct hub *hub, struct hub_conn *c)
 {
 	cJSON *o = cJSON_CreateObject();
 
-	cJSON_AddItemToObject(o, "info_from_eater", cJSON_Duplicate(c->hello, 1));
+	cJSON_AddItemToObject(o, "info_from_eater", cJSON_CreateRaw(c->hello));
 	cJSON_AddItemToObject(o, "info_from_hub", status_hub_info(c));
 	cJSON_AddNumberToObject(o, "dumplings_out", c->out);
 	cJSON_AddNumberToObject(o, "dumplings_dropped", c->dropped);
@@ -53,17 +60,34 @@ static cJSON *status_eater(struct hub *hub, struct hub_conn *c)
 	return o;
 }
 
+/* Whether c's entry still fits the budget; if not, it is counted. */
+static int status_fits(const struct hub_conn *c, size_t *used, unsigned long *unlisted)
+{
+	size_t size = c->hello_len + STATUS_ENTRY_SIZE;
+
+	if (*used + size > STATUS_LIST_BUDGET) {
+		(*unlisted)++;
+		return 0;
+	}
+	*used += size;
+	return 1;
+}
+
 static void status_lists(struct hub *hub, cJSON *p)
 {
 	cJSON *ks = cJSON_AddArrayToObject(p, "dumpling_kitchens");
 	cJSON *es = cJSON_AddArrayToObject(p, "dumpling_eaters");
+	unsigned long k_unlisted = 0, e_unlisted = 0;
+	size_t used = 0;
 
 	for (struct hub_conn *c = hub->kitchens; c; c = c->next)
-		if (c->greeted)
+		if (c->greeted && status_fits(c, &used, &k_unlisted))
 			cJSON_AddItemToArray(ks, status_kitchen(c));
 	for (struct hub_conn *c = hub->eaters; c; c = c->next)
-		if (c->fed)
+		if (c->fed && status_fits(c, &used, &e_unlisted))
 			cJSON_AddItemToArray(es, status_eater(hub, c));
+	cJSON_AddNumberToObject(p, "dumpling_kitchens_unlisted", k_unlisted);
+	cJSON_AddNumberToObject(p, "dumpling_eaters_unlisted", e_unlisted);
 }
 
 static void status_rates(struct hub *hub, cJSON *p)
@@ -92,11 +116,19 @@ static cJSON *status_payload(struct hub *hub)
 	cJSON_AddNumberToObject(p, "total_dumplings_invalid", hub->invalid);
 	cJSON_AddNumberToObject(p, "total_dumplings_dropped", hub->dropped);
 	cJSON_AddNumberToObject(p, "total_messages_oversized", hub->oversized);
+	cJSON_AddNumberToObject(p, "total_messages_too_fragmented", hub->fragmented);
+	cJSON_AddNumberToObject(p, "total_frames_unmasked", hub->unmasked);
 	cJSON_AddNumberToObject(p, "total_hellos_missing", hub->no_hello);
 	cJSON_AddNumberToObject(p, "total_hellos_invalid", hub->bad_hello);
+	cJSON_AddNumberToObject(p, "total_hellos_oversized", hub->big_hello);
+	cJSON_AddNumberToObject(p, "total_connections_refused", hub->refused_connections);
+	cJSON_AddNumberToObject(p, "connections", hub->connections);
+	cJSON_AddNumberToObject(p, "connections_capacity", hub->cfg.max_connections);
 	cJSON_AddNumberToObject(p, "total_eaters_disconnected_slow", hub->culled);
 	cJSON_AddNumberToObject(p, "total_kitchens_unauthorized", hub->unauthorized[HUB_KITCHEN]);
 	cJSON_AddNumberToObject(p, "total_eaters_unauthorized", hub->unauthorized[HUB_EATER]);
+	cJSON_AddNumberToObject(p, "total_kitchens_origin_refused", hub->bad_origin[HUB_KITCHEN]);
+	cJSON_AddNumberToObject(p, "total_eaters_origin_refused", hub->bad_origin[HUB_EATER]);
 	cJSON_AddNumberToObject(p, "queue_used", hub_fanout_used(hub));
 	cJSON_AddNumberToObject(p, "queue_capacity", hub->cfg.queue_len);
 	cJSON_AddNumberToObject(p, "queue_bytes", hub->ring_bytes);

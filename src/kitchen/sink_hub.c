@@ -207,10 +207,15 @@ static void uplink_lost(void *user, int was_established, int code, const char *w
 	s->hello_sent = 0;
 	if (s->close_sent)
 		return;
-	if (log_allow(&s->conn_log, &suppressed))
-		log_warn("%s hub %s:%d (%s); retrying in %.1f s",
-			 was_established ? "lost the connection to" : "cannot reach",
-			 s->host, s->port, why, s->backoff);
+	if (log_allow(&s->conn_log, &suppressed)) {
+		if (code)
+			log_warn("the hub %s:%d closed the connection with code %d; "
+				 "retrying in %.1f s", s->host, s->port, code, s->backoff);
+		else
+			log_warn("%s hub %s:%d (%s); retrying in %.1f s",
+				 was_established ? "lost the connection to" : "cannot reach",
+				 s->host, s->port, why, s->backoff);
+	}
 	s->next_connect = monotonic_seconds() + s->backoff;
 	s->backoff *= 2;
 	if (s->backoff > UPLINK_BACKOFF_MAX)
@@ -421,30 +426,107 @@ static int uplink_close(struct sink *base)
 
 /* ---- opening ------------------------------------------------------------ */
 
-static char *uplink_hello(const struct kitchen_info *info, size_t *len)
+/* The hello fits in HELLO_BUDGET bytes, well under the 16 KiB a hub takes
+ * by default (--max-hello): a kitchen reading many files, or one file many
+ * times, would otherwise say hello with every name and be refused. Strings
+ * are cut at HELLO_MAX_STRING bytes, as the hub would cut them; names go
+ * into the lists, chefs first, each once, while they fit. */
+#define HELLO_BUDGET		(8 << 10)
+#define HELLO_MAX_STRING	1024
+
+/* Bytes s takes as a JSON string, at most: quotes, and escapes counted at
+ * their longest. */
+static size_t json_size(const char *s, size_t n)
 {
-	cJSON *h = cJSON_CreateObject(), *chefs, *ifaces;
+	size_t size = 2;
+
+	for (size_t i = 0; i < n; i++)
+		size += (unsigned char)s[i] < 0x20 ? 6 : s[i] == '"' || s[i] == '\\' ? 2 : 1;
+	return size;
+}
+
+/* s cut to HELLO_MAX_STRING bytes, not inside a UTF-8 character. */
+static cJSON *hello_string(const char *s, size_t *used)
+{
+	size_t n = strlen(s);
+	char *cut;
+	cJSON *v;
+
+	if (n > HELLO_MAX_STRING) {
+		n = HELLO_MAX_STRING;
+		while (n && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	cut = xmalloc(n + 1);
+	memcpy(cut, s, n);
+	cut[n] = '\0';
+	v = cJSON_CreateString(cut);
+	free(cut);
+	*used += json_size(s, n) + 16;	/* and its key */
+	return v;
+}
+
+static int seen_before(const char *const *v, int i)
+{
+	for (int j = 0; j < i; j++)
+		if (!strcmp(v[j], v[i]))
+			return 1;
+	return 0;
+}
+
+/* The names of v, each once, while they fit in the budget. */
+static cJSON *hello_names(const char *const *v, int n, size_t *used)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	*used += 16;
+	for (int i = 0; i < n; i++) {
+		size_t size = json_size(v[i], strlen(v[i])) + 1;
+
+		if (seen_before(v, i))
+			continue;
+		if (*used + size > HELLO_BUDGET || strlen(v[i]) > HELLO_MAX_STRING)
+			break;
+		cJSON_AddItemToArray(arr, cJSON_CreateString(v[i]));
+		*used += size;
+	}
+	return arr;
+}
+
+/* The original's "interface": the names, each once, joined by commas, cut
+ * to HELLO_MAX_STRING bytes. */
+static char *hello_interface(const struct kitchen_info *info)
+{
 	size_t n = 0;
-	char *iface, *json;
+	char *iface;
 
 	for (int i = 0; i < info->ninterfaces; i++)
 		n += strlen(info->interfaces[i]) + 1;
 	iface = xcalloc(1, n + 1);
 	for (int i = 0; i < info->ninterfaces; i++) {
-		if (i)
+		if (seen_before(info->interfaces, i))
+			continue;
+		if (*iface)
 			strcat(iface, ",");
 		strcat(iface, info->interfaces[i]);
 	}
-	cJSON_AddStringToObject(h, "kitchen_name", info->name);
-	cJSON_AddStringToObject(h, "interface", iface);
-	cJSON_AddStringToObject(h, "filter", info->filter ? info->filter : "");
-	chefs = cJSON_AddArrayToObject(h, "chefs");
-	for (int i = 0; i < info->nchefs; i++)
-		cJSON_AddItemToArray(chefs, cJSON_CreateString(info->chefs[i]));
+	return iface;
+}
+
+static char *uplink_hello(const struct kitchen_info *info, size_t *len)
+{
+	cJSON *h = cJSON_CreateObject();
+	char *iface = hello_interface(info), *json;
+	size_t used = 2;
+
+	cJSON_AddItemToObject(h, "kitchen_name", hello_string(info->name, &used));
+	cJSON_AddItemToObject(h, "interface", hello_string(iface, &used));
+	cJSON_AddItemToObject(h, "filter", hello_string(info->filter ? info->filter : "", &used));
+	used += 40;	/* poke_interval, and the braces */
+	cJSON_AddItemToObject(h, "chefs", hello_names(info->chefs, info->nchefs, &used));
 	cJSON_AddNumberToObject(h, "poke_interval", info->poke_interval);
-	ifaces = cJSON_AddArrayToObject(h, "interfaces");
-	for (int i = 0; i < info->ninterfaces; i++)
-		cJSON_AddItemToArray(ifaces, cJSON_CreateString(info->interfaces[i]));
+	cJSON_AddItemToObject(h, "interfaces",
+			      hello_names(info->interfaces, info->ninterfaces, &used));
 	json = cJSON_PrintUnformatted(h);
 	cJSON_Delete(h);
 	free(iface);

@@ -33,7 +33,6 @@ struct wsclient {
 	char cert_error[160];	/* why the hub's certificate was refused */
 	char why[256];
 	struct ws_message rx;
-	int rx_too_big;
 	lws_sorted_usec_list_t sul;
 	uint64_t mask_state;	/* xorshift64: a fresh masking key per frame */
 };
@@ -128,7 +127,7 @@ static void client_lost(struct wsclient *c, const char *why)
 	c->closing = 0;
 	c->close_sent = 0;
 	c->reported = 1;
-	c->rx.len = 0;
+	ws_message_clear(&c->rx);
 	c->ops->lost(c->user, was, c->peer_code, why);
 }
 
@@ -141,18 +140,32 @@ static int client_established(struct wsclient *c)
 	return 0;
 }
 
+/* A message over a bound is refused from outside the receive path: lws
+ * 4.1.6, told to close from here with a reason, goes on writing the rest
+ * of the frame past the end of its receive buffer. So the rest of the
+ * message is dropped as it comes, and the close frame goes out from the
+ * next WRITEABLE. */
+static int client_refuse(struct wsclient *c, enum ws_piece r)
+{
+	log_error("message from %s:%d refused: %s (the limit is %zu bytes in at most %d "
+		  "fragments)", c->t.host, c->t.port, ws_piece_refusal(r), c->max_message,
+		  WS_MESSAGE_MAX_FRAMES);
+	wsclient_close(c, ws_piece_close_code(r), ws_piece_refusal(r));
+	return 0;
+}
+
 static int client_receive(struct wsclient *c, struct lws *wsi, const void *in, size_t len)
 {
-	int rc = ws_message_add(&c->rx, wsi, in, len, c->max_message);
+	enum ws_piece r;
+	int rc;
 
-	if (rc < 0) {
-		log_error("message from %s:%d larger than %zu bytes", c->t.host,
-			  c->t.port, c->max_message);
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
-		return -1;
-	}
-	if (rc == 0)
+	if (c->closing)
+		return 0;	/* we are leaving: nothing more is read */
+	r = ws_message_add(&c->rx, wsi, in, len);
+	if (r == WS_PIECE_MORE)
 		return 0;
+	if (r != WS_PIECE_MESSAGE)
+		return client_refuse(c, r);
 	rc = c->ops->message(c->user, c->rx.data, c->rx.len);
 	ws_message_reset(&c->rx);
 	return rc;
@@ -324,6 +337,7 @@ struct wsclient *wsclient_new(const struct wsclient_target *t, const struct wscl
 	c->user = user;
 	c->t = *t;
 	c->max_message = max_message;
+	ws_message_init(&c->rx, max_message, WS_MESSAGE_MAX_FRAMES);
 	if (getrandom(&c->mask_state, sizeof c->mask_state, 0) != sizeof c->mask_state)
 		c->mask_state = (uint64_t)(uintptr_t)c ^ (uint64_t)monotonic_seconds();
 	c->mask_state |= 1;
@@ -364,7 +378,8 @@ int wsclient_connect(struct wsclient *c)
 	ci.port = c->t.port;
 	ci.path = "/";
 	ci.host = c->t.host;
-	ci.origin = c->t.host;
+	/* no Origin: that is for browsers, and hubs refuse origins they do
+	 * not know */
 	if (c->t.tls)
 		ci.ssl_connection = LCCSCF_USE_SSL | (c->t.insecure
 			? LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |

@@ -34,9 +34,13 @@ void wsutil_log_init(int verbose)
 
 void wsutil_peer(struct lws *wsi, char *host, size_t hostlen, int *port)
 {
+	wsutil_fd_peer(lws_get_socket_fd(wsi), host, hostlen, port);
+}
+
+void wsutil_fd_peer(int fd, char *host, size_t hostlen, int *port)
+{
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof ss;
-	int fd = lws_get_socket_fd(wsi);
 
 	snprintf(host, hostlen, "?");
 	*port = 0;
@@ -78,34 +82,9 @@ int wsutil_resolve(const char *name, char *out, size_t outlen, int *is_v6)
 	return 0;
 }
 
-int ws_message_add(struct ws_message *m, struct lws *wsi, const void *in, size_t len,
-		   size_t max)
+enum ws_piece ws_message_add(struct ws_message *m, struct lws *wsi, const void *in,
+			     size_t len)
 {
-	if (m->len + len > max)
-		return -1;
-	if (m->len + len + 1 > m->cap) {
-		m->cap = (m->len + len + 1) * 2;
-		if (m->cap > max + 1)
-			m->cap = max + 1;
-		m->data = xrealloc(m->data, m->cap);
-	}
-	if (len)	/* a final fragment may be empty, with in == NULL */
-		memcpy(m->data + m->len, in, len);
-	m->len += len;
-	m->data[m->len] = '\0';
-	return lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi);
-}
-
-void ws_message_reset(struct ws_message *m)
-{
-	m->len = 0;
-	if (m->cap > 65536)
-		ws_message_free(m);
-}
-
-void ws_message_free(struct ws_message *m)
-{
-	free(m->data);
-	m->data = NULL;
-	m->len = m->cap = 0;
+	return ws_message_piece(m, in, len, !lws_remaining_packet_payload(wsi),
+				lws_is_final_fragment(wsi));
 }

@@ -44,8 +44,9 @@ async def main(args):
         headers["Authorization"] = f"Bearer {args.token}"
     try:
         async with websockets.connect(f"{scheme}://{args.host}:{args.port}/{query}",
-                                      compression=compression, max_size=None,
-                                      extra_headers=headers, ssl=tls) as ws:
+                                      compression=compression, max_size=args.max_size,
+                                      extra_headers=headers, ssl=tls,
+                                      origin=args.origin) as ws:
             await eat(ws, args)
     except websockets.InvalidStatusCode as e:
         print(f"refused {e.status_code}", file=sys.stderr, flush=True)
@@ -64,4 +65,7 @@ ap.add_argument("--count", type=int, default=0)
 ap.add_argument("--skip-status", action="store_true")
 ap.add_argument("--timeout", type=float, default=30)
 ap.add_argument("--no-deflate", action="store_true")
+ap.add_argument("--origin", help="send this Origin, as a browser would")
+ap.add_argument("--max-size", type=int, default=None,
+                help="refuse messages over this many bytes, as websockets does by default")
 asyncio.run(main(ap.parse_args()))

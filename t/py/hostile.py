@@ -1,21 +1,30 @@
 #!/usr/bin/python3
 """Hostile peers for the hub: WebSocket clients built on raw sockets, so
 they can send what a well-behaved library never would (invalid UTF-8,
-endless fragments, requests a byte a second). Each attack prints one line
-saying what the hub did. Only talks to 127.0.0.1."""
+endless fragments, frames that are not masked, requests a byte a second),
+over TLS with --tls. Each attack prints one line saying what the hub did.
+Only talks to 127.0.0.1."""
 import argparse
 import base64
 import os
 import resource
 import socket
+import ssl
 import struct
 import sys
 import time
 
 
 class Raw:
+    tls = False
+
     def __init__(self, port, timeout=10):
         self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        if Raw.tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            self.s = ctx.wrap_socket(self.s, server_hostname="localhost")
 
     def upgrade(self):
         key = base64.b64encode(os.urandom(16)).decode()
@@ -32,23 +41,27 @@ class Raw:
             raise ConnectionError(reply.split(b"\r\n")[0].decode())
         return self
 
-    def frame(self, opcode, payload, fin=True):
+    def frame(self, opcode, payload, fin=True, masked=True):
         head = bytes([(0x80 if fin else 0) | opcode])
         n = len(payload)
+        m = 0x80 if masked else 0
         if n < 126:
-            head += bytes([0x80 | n])
+            head += bytes([m | n])
         elif n < 65536:
-            head += bytes([0x80 | 126]) + struct.pack("!H", n)
+            head += bytes([m | 126]) + struct.pack("!H", n)
         else:
-            head += bytes([0x80 | 127]) + struct.pack("!Q", n)
+            head += bytes([m | 127]) + struct.pack("!Q", n)
+        if not masked:
+            self.s.sendall(head + payload)
+            return
         mask = os.urandom(4)
         body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload)) if n < 65536 \
             else (int.from_bytes(payload, "big") ^ int.from_bytes(
                 (mask * (n // 4 + 1))[:n], "big")).to_bytes(n, "big")
         self.s.sendall(head + mask + body)
 
-    def text(self, payload, fin=True):
-        self.frame(0x1, payload, fin)
+    def text(self, payload, fin=True, masked=True):
+        self.frame(0x1, payload, fin, masked)
 
     def close_code(self, timeout=10):
         """Read until the hub closes; the close code, or 'eof', or 'open'."""
@@ -135,6 +148,39 @@ def attack(args):
         except (BrokenPipeError, ConnectionResetError):
             pass
         print(name, r.close_code(5), "after", sent >> 10, "KiB")
+    elif name == "unmasked":
+        r = kitchen(port)
+        r.text(b'{"metadata": {"chef": "UnmaskedChef"}, "payload": 1}', masked=False)
+        print(name, r.close_code(5))
+    elif name == "unmasked-hello":
+        r = Raw(port).upgrade()
+        r.text(b'{"eater_name": "unmasked"}', masked=False)
+        print(name, r.close_code(5))
+    elif name == "empty-fragments":
+        r = kitchen(port)
+        sent = 0
+        try:
+            r.text(b'{"metadata": {"chef": "FragChef"}, "payload": ', fin=False)
+            for _ in range(args.n):
+                r.frame(0x0, b"", fin=False)
+                sent += 1
+            r.frame(0x0, b"1}")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        print(name, r.close_code(5), "after", sent)
+    elif name == "big-hellos":
+        conns = [Raw(port).upgrade() for _ in range(args.n)]
+        hello = b'{"kitchen_name": "' + b"k" * args.size + b'"}'
+        for c in conns:
+            try:
+                c.text(hello)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+        codes = {}
+        for c in conns:
+            code = c.close_code(10)
+            codes[code] = codes.get(code, 0) + 1
+        print(name, " ".join(f"{k}:{v}" for k, v in sorted(codes.items())))
     elif name == "no-hello":
         r = Raw(port).upgrade()
         print(name, r.close_code(args.wait))
@@ -178,5 +224,9 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--port", type=int, required=True)
 ap.add_argument("--attack", required=True)
 ap.add_argument("--n", type=int, default=1000)
+ap.add_argument("--size", type=int, default=1 << 20)
 ap.add_argument("--wait", type=float, default=3)
-attack(ap.parse_args())
+ap.add_argument("--tls", action="store_true", help="talk TLS, trusting any certificate")
+parsed = ap.parse_args()
+Raw.tls = parsed.tls
+attack(parsed)

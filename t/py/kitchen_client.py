@@ -38,7 +38,9 @@ async def talk(args):
             await ws.send(json.dumps(hello))
         for i in range(args.count):
             d = dumpling(args, i)
-            if args.fragment:
+            if args.fragments:
+                await ws.send([d[:10]] + [""] * (args.fragments - 2) + [d[10:]])
+            elif args.fragment:
                 third = len(d) // 3
                 await ws.send([d[:third], d[third:2 * third], d[2 * third:]])
             else:
@@ -73,6 +75,7 @@ ap.add_argument("--size", type=int, default=10)
 ap.add_argument("--raw")
 ap.add_argument("--binary", action="store_true")
 ap.add_argument("--fragment", action="store_true")
+ap.add_argument("--fragments", type=int, default=0, help="send each dumpling in this many fragments")
 ap.add_argument("--pause", type=float, default=0, help="seconds to pause every 100 dumplings")
 ap.add_argument("--big", type=int, default=0)
 ap.add_argument("--hello")
