@@ -11,9 +11,9 @@
 /* What an object's members are looked at for. */
 enum want { WANT_NOTHING, WANT_METADATA, WANT_FIELDS };
 
-enum { FIELD_CHEF, FIELD_KITCHEN, FIELD_DRIVER, NFIELDS };
+enum { FIELD_CHEF, FIELD_KITCHEN, FIELD_DRIVER, FIELD_RUN, NFIELDS };
 
-static const char *const field_names[NFIELDS] = { "chef", "kitchen", "driver" };
+static const char *const field_names[NFIELDS] = { "chef", "kitchen", "driver", "run" };
 
 /* A string's content, between its quotes, as it is on the wire. */
 struct span {
@@ -29,6 +29,8 @@ struct scan {
 	int field_seen[NFIELDS];	/* its first member of each name */
 	int field_is_string[NFIELDS];
 	struct span field[NFIELDS];
+	int seq_seen;
+	unsigned long long seq;		/* metadata.seq, if a plain integer */
 };
 
 static int scan_value(struct scan *s, enum want want);
@@ -286,16 +288,35 @@ static int scan_field(struct scan *s, int f)
 	return scan_string(s, &s->field[f]);
 }
 
+/* metadata.seq: read as it is checked, when it is a plain integer. */
+static int scan_seq(struct scan *s)
+{
+	const unsigned char *p = s->p;
+	unsigned long long v = 0;
+
+	s->seq_seen = 1;
+	while (p < s->end && *p >= '0' && *p <= '9' && v < 1000000000000000000ull)
+		v = v * 10 + (unsigned)(*p++ - '0');
+	if (scan_value(s, WANT_NOTHING) < 0)
+		return -1;
+	if (s->p == p)	/* the number was all digits */
+		s->seq = v;
+	return 0;
+}
+
 static int scan_member_value(struct scan *s, enum want want, const struct span *key)
 {
 	if (want == WANT_METADATA && !s->metadata_seen && key_is(key, "metadata")) {
 		s->metadata_seen = 1;
 		return scan_value(s, WANT_FIELDS);
 	}
-	if (want == WANT_FIELDS)
+	if (want == WANT_FIELDS) {
 		for (int f = 0; f < NFIELDS; f++)
 			if (!s->field_seen[f] && key_is(key, field_names[f]))
 				return scan_field(s, f);
+		if (!s->seq_seen && key_is(key, "seq"))
+			return scan_seq(s);
+	}
 	return scan_value(s, WANT_NOTHING);
 }
 
@@ -357,7 +378,9 @@ static int scan_value(struct scan *s, enum want want)
 
 static void fill_meta(const struct scan *s, struct json_meta *meta, char *scratch)
 {
-	const char **out[NFIELDS] = { &meta->chef, &meta->kitchen, &meta->driver };
+	const char **out[NFIELDS] = { &meta->chef, &meta->kitchen, &meta->driver, &meta->run };
+
+	meta->seq = s->seq;
 
 	for (int f = 0; f < NFIELDS; f++) {
 		const struct span *sp = &s->field[f];

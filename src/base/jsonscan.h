@@ -10,12 +10,14 @@
 
 #define JSON_MAX_DEPTH 1000	/* arrays and objects nested, as cJSON allows */
 
-/* metadata.chef, .kitchen and .driver of a dumpling, unescaped and
+/* metadata.chef, .kitchen, .driver and .run of a dumpling, unescaped and
  * NUL-terminated (in the scratch buffer given), or NULL where the document
  * is not an object, its first "metadata" member not an object, or that
- * member's first member of the name not a string. */
+ * member's first member of the name not a string; and metadata.seq where
+ * it is a plain integer, else 0. */
 struct json_meta {
-	const char *chef, *kitchen, *driver;
+	const char *chef, *kitchen, *driver, *run;
+	unsigned long long seq;
 };
 
 /* Whether msg (len bytes) is exactly one JSON document (RFC 8259: UTF-8,

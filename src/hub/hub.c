@@ -428,6 +428,7 @@ int hub_main(int argc, char **argv)
 	if (hub.ctx)
 		lws_context_destroy(hub.ctx);
 	hub_fanout_free(&hub);
+	hub_seq_free(&hub);
 	hub_http_close(&hub);
 	hub_auth_close(&hub);
 	hub_wire_free();

@@ -110,6 +110,12 @@ struct hub {
 	unsigned long unauthorized[HUB_ROLES];	/* refused, by hub_role */
 	unsigned long bad_origin[HUB_ROLES];	/* refused for their Origin */
 	struct log_limit auth_log;
+	/* Loss accounting (hub_seq.c): each kitchen run's last seq, and the
+	 * dumplings missing before it; and what came with no eater there. */
+	struct hub_seq_run *seq_runs;
+	int nseq_runs, seq_hit;
+	unsigned long long lost_upstream;
+	unsigned long undelivered;
 };
 
 extern const struct lws_protocols hub_kitchen_protocols[];
@@ -126,6 +132,14 @@ unsigned long hub_fanout_depth(struct hub *hub, struct hub_conn *c);
 unsigned long hub_fanout_used(struct hub *hub);
 
 void hub_status_start(struct hub *hub);
+
+struct cJSON;
+void hub_seq_note(struct hub *hub, const char *kitchen, const char *run,
+		  unsigned long long seq);
+void hub_seq_status(struct hub *hub, struct cJSON *payload);
+void hub_seq_by_kitchen(struct hub *hub, void (*each)(void *ctx, const char *kitchen,
+						     double last_seq, double lost), void *ctx);
+void hub_seq_free(struct hub *hub);
 
 void hub_conn_close(struct hub_conn *c, int code, const char *why);
 

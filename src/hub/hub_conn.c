@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "hub.h"
 #include "hub_http.h"
 #include "base/jsonscan.h"
@@ -201,6 +203,26 @@ static int conn_invalid(struct hub *hub, struct hub_conn *c, const char *why)
 	return 0;
 }
 
+/* A kitchen whose chefs changed says hello again, between dumplings: a
+ * message with kitchen_name and no metadata. Anything else without
+ * metadata.chef is an invalid dumpling. */
+static int conn_new_hello(struct hub *hub, struct hub_conn *c, const char *msg, size_t len)
+{
+	cJSON *d = len <= hub->cfg.max_hello ? cJSON_ParseWithLength(msg, len) : NULL;
+	int is_hello = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(d, "kitchen_name")) &&
+		       !cJSON_GetObjectItemCaseSensitive(d, "metadata");
+	const char *why;
+
+	cJSON_Delete(d);
+	if (!is_hello)
+		return conn_invalid(hub, c, "dumpling without metadata.chef dropped");
+	hub_hello_free(c);
+	if (hub_hello_take(c, msg, len, &why) < 0)
+		return conn_bad_hello(hub, c, why);
+	log_info("kitchen %s:%d says hello again (its chefs changed)", c->host, c->port);
+	return 0;
+}
+
 /* Dumplings are only checked, never parsed into a tree: that is most of
  * what the hub does per message. */
 static int conn_dumpling(struct hub *hub, struct hub_conn *c, const char *msg, size_t len)
@@ -217,9 +239,12 @@ static int conn_dumpling(struct hub *hub, struct hub_conn *c, const char *msg, s
 	if (json_scan(msg, len, &meta, hub->scratch) < 0)
 		return conn_invalid(hub, c, "invalid JSON dropped");
 	if (!meta.chef)
-		return conn_invalid(hub, c, "dumpling without metadata.chef dropped");
+		return conn_new_hello(hub, c, msg, len);
 	c->in++;
 	hub->total_in++;
+	hub_seq_note(hub, meta.kitchen, meta.run, meta.seq);
+	if (!hub->neaters)
+		hub->undelivered++;
 	hub_fanout_publish(hub, msg, len, meta.chef, meta.kitchen, meta.driver);
 	return 0;
 }

@@ -46,6 +46,8 @@ static double m_kitchens_401(struct hub *h) { return h->unauthorized[HUB_KITCHEN
 static double m_eaters_401(struct hub *h) { return h->unauthorized[HUB_EATER]; }
 static double m_kitchens_403(struct hub *h) { return h->bad_origin[HUB_KITCHEN]; }
 static double m_eaters_403(struct hub *h) { return h->bad_origin[HUB_EATER]; }
+static double m_lost(struct hub *h) { return (double)h->lost_upstream; }
+static double m_undelivered(struct hub *h) { return h->undelivered; }
 static double m_queue(struct hub *h) { return hub_fanout_used(h); }
 static double m_queue_cap(struct hub *h) { return h->cfg.queue_len; }
 static double m_queue_bytes(struct hub *h) { return h->ring_bytes; }
@@ -59,6 +61,10 @@ static const struct hub_metric hub_metrics[] = {
 	{ "dumplings_out_total", "counter", "Dumplings sent to eaters.", m_out },
 	{ "dumplings_dropped_total", "counter",
 	  "Dumplings dropped for eaters that fell a full queue behind.", m_dropped },
+	{ "dumplings_lost_upstream_total", "counter",
+	  "Dumplings missing from kitchens' seq numbers: lost before the hub.", m_lost },
+	{ "dumplings_undelivered_total", "counter",
+	  "Valid dumplings received while no eater was connected.", m_undelivered },
 	{ "dumplings_invalid_total", "counter",
 	  "Messages from kitchens dropped as invalid dumplings.", m_invalid },
 	{ "messages_oversized_total", "counter",
@@ -163,6 +169,36 @@ static void conn_family(FILE *f, struct hub *hub, const struct conn_metric *m)
 			conn_sample(f, hub, m, c);
 }
 
+/* ---- one series per kitchen name, surviving reconnects --------------------- */
+
+struct seq_sample {
+	FILE *f;
+	int lost;	/* which of the two families */
+};
+
+static void seq_sample(void *ctx, const char *kitchen, double last_seq, double lost)
+{
+	struct seq_sample *s = ctx;
+
+	fprintf(s->f, METRIC_PREFIX "%s{kitchen=\"", s->lost ? "kitchen_dumplings_lost_total"
+							  : "kitchen_last_seq");
+	label_value(s->f, kitchen);
+	fprintf(s->f, "\"} %.15g\n", s->lost ? lost : last_seq);
+}
+
+static void kitchen_seq_families(FILE *f, struct hub *hub)
+{
+	struct seq_sample s = { f, 1 };
+
+	metric_header(f, "kitchen_dumplings_lost_total", "counter",
+		      "Dumplings missing from each kitchen's seq numbers, over its runs.");
+	hub_seq_by_kitchen(hub, seq_sample, &s);
+	s.lost = 0;
+	metric_header(f, "kitchen_last_seq", "gauge",
+		      "The last seq received from each kitchen (its latest run).");
+	hub_seq_by_kitchen(hub, seq_sample, &s);
+}
+
 char *hub_metrics_text(struct hub *hub, size_t *len)
 {
 	char *text = NULL;
@@ -178,6 +214,7 @@ char *hub_metrics_text(struct hub *hub, size_t *len)
 	}
 	for (size_t i = 0; i < sizeof conn_metrics / sizeof *conn_metrics; i++)
 		conn_family(f, hub, &conn_metrics[i]);
+	kitchen_seq_families(f, hub);
 	if (fclose(f) != 0) {
 		free(text);
 		return NULL;
