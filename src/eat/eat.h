@@ -38,6 +38,8 @@ int eat_print_dumpling(const struct eat_config *cfg, const struct cJSON *d,
 int eat_print_json(const char *msg, size_t len);
 int eat_print_status(const struct cJSON *d, int tty);
 int eat_print_details(const char *msg, size_t len);
+/* What was printed since the last call goes out; -1 if stdout is gone. */
+int eat_flush(void);
 
 /* Tokens of JSON text, for text cJSON has accepted (see eat_json.c). A
  * string's content, decoded, NULs and all, is in str (len bytes, then a

@@ -133,6 +133,13 @@ static void pretty(FILE *f, struct eat_json *j, enum eat_token t, int depth)
 	}
 }
 
+/* Output is flushed once per turn of the event loop (eat_flush), not per
+ * dumpling: a write() per dumpling was most of an eater's time. */
+int eat_flush(void)
+{
+	return fflush(stdout) == EOF ? -1 : 0;
+}
+
 static int out_ok(void)
 {
 	if (!ferror(stdout))
@@ -216,7 +223,6 @@ int eat_print_dumpling(const struct eat_config *cfg, const cJSON *d, const char 
 		print_payload(msg, len);
 		fputs("\n\n", stdout);
 	}
-	fflush(stdout);
 	return out_ok();
 }
 
@@ -277,7 +283,6 @@ int eat_print_json(const char *msg, size_t len)
 		free(safe);
 	}
 	putchar('\n');
-	fflush(stdout);
 	return out_ok();
 }
 
@@ -317,6 +322,5 @@ int eat_print_details(const char *msg, size_t len)
 	pretty(stdout, &j, eat_json_next(&j), 0);
 	eat_json_free(&j);
 	putchar('\n');
-	fflush(stdout);
 	return out_ok();
 }
