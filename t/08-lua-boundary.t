@@ -321,6 +321,14 @@ is(scalar(grep { !/^\{.*\}$/ } @lines), 0, 'print() puts nothing but dumplings o
 like($r->{err}, qr/chef Printer: print: seen\t1\tnil/, 'it goes to the log, with the chef name');
 
 # --- SIGTERM, whatever a chef does -------------------------------------------------
+# ThreadSanitizer holds a signal back until the thread it lands on calls
+# into libc, which a thread looping in Lua never does: under it these
+# cannot pass, whatever the kitchen does.
+if (bin() =~ /tsan/) {
+	SKIP: { skip 'ThreadSanitizer delays signals to a thread looping in Lua', 10 }
+	done_testing;
+	exit;
+}
 sub sigterm_run {
 	my ($tag, $poke, @chefs) = @_;
 	my $pid = spawn([bin(), 'kitchen', '-f', '', '-r', $sample, '--stdout', '-p', $poke,
