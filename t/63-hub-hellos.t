@@ -92,6 +92,15 @@ $r = py('eater_client.py', '--port', $hub->{out}, '--name', 'fine',
 	'--hello', $j->encode({ chefs => ['SystemStatusChef', map { "Chef$_" } 1 .. 255] }),
 	'--count', 1, '--timeout', 10);
 like($r->{out}, qr/"SystemStatusChef"/, 'one with 256 is fine');
+for my $bad ([ chefs => 'ARPChef' ], [ kitchens => { a => 1 } ], [ drivers => ['packet', 7] ]) {
+	$r = py('eater_client.py', '--port', $hub->{out}, '--name', 'odd',
+		'--hello', $j->encode({ @$bad }), '--count', 1, '--timeout', 10);
+	like($r->{err}, qr/^close 1008$/m, "a malformed filter ($bad->[0]): 1008");
+	like($r->{err}, qr/^reason a filter .*(not an array of names|other than names)/m, '... saying why');
+}
+$r = py('eater_client.py', '--port', $hub->{out}, '--name', 'nullfilter',
+	'--hello', $j->encode({ chefs => undef }), '--count', 1, '--timeout', 10);
+unlike($r->{err}, qr/^close 1008$/m, 'a null filter is no filter');
 
 # ---- many kitchens, one status dumpling ----------------------------------------------------
 my $hello15 = { kitchen_name => 'many', interface => 'i' x 1000, filter => 'f' x 1000,

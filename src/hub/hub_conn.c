@@ -170,7 +170,8 @@ static int conn_bad_hello(struct hub *hub, struct hub_conn *c, const char *why)
 	hub->bad_hello++;
 	snprintf(what, sizeof what, "hello refused (%s), closing", why);
 	conn_log(hub, c, what);
-	hub_conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "invalid hello");
+	/* why is a literal, so it outlives the close: the peer hears it */
+	hub_conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, why ? why : "invalid hello");
 	return 0;
 }
 

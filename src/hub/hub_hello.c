@@ -95,8 +95,10 @@ static cJSON *check_filter(const cJSON *arr, const char **why)
 	int n = 0;
 
 	cJSON_ArrayForEach(it, arr) {
-		if (!cJSON_IsString(it))
-			continue;
+		if (!cJSON_IsString(it)) {
+			*why = "a filter holds something other than names";
+			return NULL;
+		}
 		if (++n > HELLO_MAX_NAMES) {
 			*why = "a filter of more than " STR(HELLO_MAX_NAMES) " names";
 			return NULL;
@@ -121,7 +123,15 @@ static cJSON *keep_value(const struct hello_key *k, const cJSON *v, const char *
 	case HELLO_NAMES:
 		return cJSON_IsArray(v) ? cut_names(v) : NULL;
 	case HELLO_FILTER:
-		return cJSON_IsArray(v) ? check_filter(v, why) : NULL;
+		/* a filter the eater meant but the hub cannot read would send it
+		 * everything, silently: refused, so that it hears why */
+		if (cJSON_IsNull(v))
+			return NULL;
+		if (!cJSON_IsArray(v)) {
+			*why = "a filter (chefs, kitchens, drivers) that is not an array of names";
+			return NULL;
+		}
+		return check_filter(v, why);
 	}
 	return NULL;
 }

@@ -30,6 +30,7 @@ async def eat(ws, args):
         print("close timeout", file=sys.stderr, flush=True)
     except websockets.ConnectionClosed as e:
         print(f"close {e.code}", file=sys.stderr, flush=True)
+        print(f"reason {e.reason}", file=sys.stderr, flush=True)
 
 
 async def main(args):
