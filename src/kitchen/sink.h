@@ -18,7 +18,7 @@ struct sink {
 	int (*emit)(struct sink *s, const char *json, size_t len);
 	void (*flush)(struct sink *s);
 	/* Flushes, then frees the sink; -1 when dumplings that must not be
-	 * lost (reading files) were not delivered. */
+	 * lost (reading files) were left unsent when it gave up. */
 	int (*close)(struct sink *s);
 	/* The kitchen's description changed (its chefs): tell whoever reads.
 	 * NULL when nobody needs to know. Unlike the others, it may be called
