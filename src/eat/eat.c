@@ -15,6 +15,7 @@
 #include "eat.h"
 #include "base/jsonscan.h"
 #include "base/log.h"
+#include "base/seqbook.h"
 #include "base/roles.h"
 #include "base/util.h"
 #include "net/wsclient.h"
@@ -310,11 +311,26 @@ static const char *get_string(const cJSON *o, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static int eat_wanted(const struct eat_config *cfg, const cJSON *meta)
+/* A tree's metadata, as the scanner reads it from text. */
+static void meta_from_tree(const cJSON *meta, struct json_meta *m)
 {
-	return list_has(&cfg->chefs, get_string(meta, "chef")) &&
-	       list_has(&cfg->kitchens, get_string(meta, "kitchen")) &&
-	       list_has(&cfg->drivers, get_string(meta, "driver"));
+	const cJSON *seq = cJSON_GetObjectItemCaseSensitive(meta, "seq");
+
+	m->chef = get_string(meta, "chef");
+	m->kitchen = get_string(meta, "kitchen");
+	m->driver = get_string(meta, "driver");
+	m->run = get_string(meta, "run");
+	m->seq = cJSON_IsNumber(seq) && seq->valuedouble >= 1 ? (unsigned long long)seq->valuedouble : 0;
+}
+
+/* Note the dumpling's place in its kitchen run, for the loss count, and
+ * say whether this eater wants it. */
+static int eat_wanted(struct eat *e, const struct json_meta *m)
+{
+	if (e->count_gaps)
+		seq_book_note(&e->seq, m->kitchen, m->run, m->seq);
+	return list_has(&e->cfg.chefs, m->chef) && list_has(&e->cfg.kitchens, m->kitchen) &&
+	       list_has(&e->cfg.drivers, m->driver);
 }
 
 static int eat_show(struct eat *e, const cJSON *d, const char *msg, size_t len)
@@ -347,16 +363,6 @@ static void eat_bad_dumpling(struct eat *e)
 			 "(%lu so far)", e->bad);
 }
 
-/* A dumpling's place in its kitchen run, for the loss count. */
-static void eat_note_seq(struct eat *e, const cJSON *meta)
-{
-	const char *kitchen = get_string(meta, "kitchen"), *run = get_string(meta, "run");
-	const cJSON *seq = cJSON_GetObjectItemCaseSensitive(meta, "seq");
-
-	if (e->count_gaps && kitchen && run && cJSON_IsNumber(seq) && seq->valuedouble >= 1)
-		seq_book_note(&e->seq, kitchen, run, (unsigned long long)seq->valuedouble);
-}
-
 static void eat_counted(struct eat *e)
 {
 	if (e->cfg.count && ++e->eaten >= e->cfg.count) {
@@ -379,10 +385,7 @@ static int eat_message_json(struct eat *e, const char *msg, size_t len)
 	}
 	if (json_scan(msg, len, &meta, e->scratch) < 0 || !meta.chef)
 		return -1;
-	if (e->count_gaps && meta.kitchen && meta.run && meta.seq)
-		seq_book_note(&e->seq, meta.kitchen, meta.run, meta.seq);
-	if (!list_has(&e->cfg.chefs, meta.chef) || !list_has(&e->cfg.kitchens, meta.kitchen) ||
-	    !list_has(&e->cfg.drivers, meta.driver))
+	if (!eat_wanted(e, &meta))
 		return 0;
 	if (eat_print_json(msg, len) < 0)
 		eat_stdout_gone(e);
@@ -394,17 +397,18 @@ static int eat_message_json(struct eat *e, const char *msg, size_t len)
 static int eat_message(void *user, const char *msg, size_t len)
 {
 	struct eat *e = user;
-	cJSON *d, *meta;
+	struct json_meta m;
+	cJSON *d;
 
 	if (e->full || e->done)
 		return 0;
 	if (e->cfg.mode == EAT_JSON && eat_message_json(e, msg, len) == 0)
 		return 0;
 	d = cJSON_ParseWithLength(msg, len);
-	meta = cJSON_GetObjectItemCaseSensitive(d, "metadata");
-	if (!cJSON_IsObject(d) || !get_string(meta, "chef")) {
+	meta_from_tree(cJSON_GetObjectItemCaseSensitive(d, "metadata"), &m);
+	if (!cJSON_IsObject(d) || !m.chef) {
 		eat_bad_dumpling(e);
-	} else if (eat_note_seq(e, meta), eat_wanted(&e->cfg, meta)) {
+	} else if (eat_wanted(e, &m)) {
 		if (eat_show(e, d, msg, len) < 0)
 			eat_stdout_gone(e);
 		else
@@ -549,13 +553,13 @@ static int eat_report_losses(const struct eat *e)
 
 	if (!e->count_gaps || !b->n)
 		return 0;
-	if (b->missed)
-		log_warn("lost %llu dumplings: gaps in the sequence numbers of %zu kitchen "
+	if (b->lost)
+		log_warn("lost %llu dumplings: gaps in the sequence numbers of %d kitchen "
 			 "run%s (skipped by the hub for a slow eater, or lost before it)",
-			 b->missed, b->n, b->n == 1 ? "" : "s");
+			 b->lost, b->n, b->n == 1 ? "" : "s");
 	else
-		log_info("lost no dumplings of %zu kitchen run%s", b->n, b->n == 1 ? "" : "s");
-	return b->missed > 0;
+		log_info("lost no dumplings of %d kitchen run%s", b->n, b->n == 1 ? "" : "s");
+	return b->lost > 0;
 }
 
 int eat_main(int argc, char **argv)

@@ -65,19 +65,6 @@ void eat_json_skip(struct eat_json *j, enum eat_token t);
  * member named key, or EAT_TOK_END (the object then read to its end). */
 enum eat_token eat_json_member(struct eat_json *j, const char *key);
 
-/* What an eater missed, by the sequence numbers of each kitchen run
- * (eat_seq.c). */
-struct seq_book {
-	struct seq_run *runs;
-	size_t n, hit;
-	unsigned long long missed;	/* dumplings in the gaps */
-	unsigned long long out_of_order; /* seen at or below a run's last */
-};
-
-void seq_book_note(struct seq_book *b, const char *kitchen, const char *run,
-		   unsigned long long seq);
-void seq_book_free(struct seq_book *b);
-
 struct eat_lua;
 struct eat_lua *eat_lua_open(const char *path);
 void eat_lua_connect(struct eat_lua *e);

@@ -409,6 +409,7 @@ int hub_main(int argc, char **argv)
 
 	memset(&hub, 0, sizeof hub);
 	hub_defaults(&hub.cfg);
+	hub.seq.max = 1024;	/* kitchen runs kept in the books */
 	rc = hub_parse(&hub.cfg, argc, argv);
 	if (rc >= 0)
 		return rc;
@@ -428,7 +429,7 @@ int hub_main(int argc, char **argv)
 	if (hub.ctx)
 		lws_context_destroy(hub.ctx);
 	hub_fanout_free(&hub);
-	hub_seq_free(&hub);
+	seq_book_free(&hub.seq);
 	hub_http_close(&hub);
 	hub_auth_close(&hub);
 	hub_wire_free();

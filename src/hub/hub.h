@@ -15,6 +15,7 @@
 #include <libwebsockets.h>
 
 #include "base/log.h"
+#include "base/seqbook.h"
 #include "net/wsutil.h"
 
 struct cJSON;
@@ -112,9 +113,7 @@ struct hub {
 	struct log_limit auth_log;
 	/* Loss accounting (hub_seq.c): each kitchen run's last seq, and the
 	 * dumplings missing before it; and what came with no eater there. */
-	struct hub_seq_run *seq_runs;
-	int nseq_runs, seq_hit;
-	unsigned long long lost_upstream;
+	struct seq_book seq;
 	unsigned long undelivered;
 };
 
@@ -134,12 +133,9 @@ unsigned long hub_fanout_used(struct hub *hub);
 void hub_status_start(struct hub *hub);
 
 struct cJSON;
-void hub_seq_note(struct hub *hub, const char *kitchen, const char *run,
-		  unsigned long long seq);
 void hub_seq_status(struct hub *hub, struct cJSON *payload);
 void hub_seq_by_kitchen(struct hub *hub, void (*each)(void *ctx, const char *kitchen,
 						     double last_seq, double lost), void *ctx);
-void hub_seq_free(struct hub *hub);
 
 void hub_conn_close(struct hub_conn *c, int code, const char *why);
 

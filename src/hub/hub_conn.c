@@ -243,7 +243,7 @@ static int conn_dumpling(struct hub *hub, struct hub_conn *c, const char *msg, s
 		return conn_new_hello(hub, c, msg, len);
 	c->in++;
 	hub->total_in++;
-	hub_seq_note(hub, meta.kitchen, meta.run, meta.seq);
+	seq_book_note(&hub->seq, meta.kitchen, meta.run, meta.seq);
 	if (!hub->neaters)
 		hub->undelivered++;
 	hub_fanout_publish(hub, msg, len, meta.chef, meta.kitchen, meta.driver);

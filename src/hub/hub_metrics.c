@@ -46,7 +46,7 @@ static double m_kitchens_401(struct hub *h) { return h->unauthorized[HUB_KITCHEN
 static double m_eaters_401(struct hub *h) { return h->unauthorized[HUB_EATER]; }
 static double m_kitchens_403(struct hub *h) { return h->bad_origin[HUB_KITCHEN]; }
 static double m_eaters_403(struct hub *h) { return h->bad_origin[HUB_EATER]; }
-static double m_lost(struct hub *h) { return (double)h->lost_upstream; }
+static double m_lost(struct hub *h) { return (double)h->seq.lost; }
 static double m_undelivered(struct hub *h) { return h->undelivered; }
 static double m_queue(struct hub *h) { return hub_fanout_used(h); }
 static double m_queue_cap(struct hub *h) { return h->cfg.queue_len; }

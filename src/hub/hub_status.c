@@ -115,7 +115,6 @@ static cJSON *status_payload(struct hub *hub)
 	status_lists(hub, p);
 	cJSON_AddNumberToObject(p, "total_dumplings_invalid", hub->invalid);
 	cJSON_AddNumberToObject(p, "total_dumplings_dropped", hub->dropped);
-	cJSON_AddNumberToObject(p, "total_dumplings_lost_upstream", (double)hub->lost_upstream);
 	cJSON_AddNumberToObject(p, "total_dumplings_undelivered", hub->undelivered);
 	hub_seq_status(hub, p);
 	cJSON_AddNumberToObject(p, "total_messages_oversized", hub->oversized);

@@ -624,7 +624,7 @@ static int open_sink(struct kitchen *k)
 	struct kitchen_info info;
 
 	k->started = monotonic_seconds();
-	k->next_health = k->started + k->opt.status_interval;
+	k->next_health = k->started + k->opt.status_interval;	/* --stdout: if asked */
 	if (k->opt.to_stdout) {
 		k->sink = sink_stdout_open();
 		return 0;
