@@ -42,13 +42,13 @@ static struct seq_run *new_run(struct seq_book *b)
 	return &b->runs[b->n++];
 }
 
-void seq_book_note(struct seq_book *b, const char *kitchen, const char *run,
-		   unsigned long long seq)
+int seq_book_note(struct seq_book *b, const char *kitchen, const char *run,
+		  unsigned long long seq)
 {
 	struct seq_run *r;
 
 	if (!kitchen || !run || !seq)
-		return;
+		return 1;
 	r = find_run(b, kitchen, run);
 	if (!r) {
 		r = new_run(b);
@@ -60,12 +60,13 @@ void seq_book_note(struct seq_book *b, const char *kitchen, const char *run,
 	}
 	r->heard = ++b->notes;
 	if (seq <= r->last) {
-		b->out_of_order++;
-		return;
+		b->repeated++;
+		return 0;
 	}
 	r->lost += seq - r->last - 1;
 	b->lost += seq - r->last - 1;
 	r->last = seq;
+	return 1;
 }
 
 void seq_book_free(struct seq_book *b)

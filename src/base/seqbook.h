@@ -19,12 +19,16 @@ struct seq_book {
 	int n, hit;
 	int max;			/* runs kept (0: any); past it, the oldest heard go */
 	unsigned long long lost;	/* in all runs */
-	unsigned long long out_of_order; /* seen at or below a run's last */
+	/* seen at or below a run's last: sent again after a connection
+	 * broke (an uplink resends what the hub had not acknowledged) */
+	unsigned long long repeated;
 	unsigned long long notes;
 };
 
-/* Note one dumpling; seq 0, or no kitchen or run, is not numbered. */
-void seq_book_note(struct seq_book *b, const char *kitchen, const char *run,
+/* Note one dumpling; seq 0, or no kitchen or run, is not numbered.
+ * Returns 0 for a dumpling seen before (at or below its run's last seq),
+ * which the reader should drop, and 1 otherwise. */
+int seq_book_note(struct seq_book *b, const char *kitchen, const char *run,
 		   unsigned long long seq);
 void seq_book_free(struct seq_book *b);
 

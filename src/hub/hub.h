@@ -42,12 +42,25 @@ struct hub_config {
 	int verbose;
 };
 
+/* What a kitchen that asked for acknowledgements has been told (hub_ack.c):
+ * the seq of the last of its dumplings the hub is done with, i.e. every
+ * eater was sent it or told it was skipped. Held by the connection and by
+ * each of its dumplings in the ring, so it outlives whichever goes first. */
+struct hub_ledger {
+	struct hub_conn *conn;		/* NULL once the kitchen has gone */
+	unsigned long refs;
+	unsigned long long done, told;
+};
+
 /* One dumpling, stored once for every eater: LWS_PRE bytes of headroom,
  * the JSON text, then the strings the filters look at. */
 struct hub_msg {
 	unsigned char *buf;
 	size_t len;
 	const char *chef, *kitchen, *driver;	/* kitchen, driver may be NULL */
+	struct hub_ledger *from;	/* to acknowledge once done with, or NULL */
+	unsigned long long seq;		/* metadata.seq, 0 if none */
+	uint64_t end;			/* hub->bytes_stored once it was */
 };
 
 struct hub_filter {
@@ -77,12 +90,18 @@ struct hub_conn {
 	int rx_binary;
 	/* kitchens */
 	unsigned long in, invalid;
+	struct hub_ledger *ledger;	/* it asked for acks ("acks": true) */
+	int ack_armed;
 	/* eaters */
+	int lossless;			/* the hub holds kitchens back, not it */
+	int notices;			/* it is told what it was not sent */
 	int fed;			/* holds a tail in the ring */
 	int deflate;			/* permessage-deflate was negotiated */
 	int write_armed;
 	uint32_t tail;
 	unsigned long out, dropped;
+	unsigned long told, told_numbered;	/* of dropped, in notices */
+	unsigned long dropped_numbered;	/* of dropped, those with a seq */
 	struct hub_filter chefs, kitchens, drivers;
 };
 
@@ -92,6 +111,7 @@ struct hub {
 	struct lws_vhost *vh_in, *vh_out;
 	struct lws_ring *ring;
 	size_t ring_bytes;
+	uint64_t bytes_stored;		/* in all, for bytes behind an eater */
 	struct hub_conn *kitchens, *eaters;	/* every connection, by role */
 	int nkitchens, neaters;			/* the greeted ones */
 	unsigned long total_in, total_out, invalid, oversized, fragmented, dropped;
@@ -115,6 +135,11 @@ struct hub {
 	 * dumplings missing before it; and what came with no eater there. */
 	struct seq_book seq;
 	unsigned long undelivered;
+	/* --lossless eaters (hub_fanout.c): how many, and whether kitchens
+	 * are held back (not read) until the one behind catches up */
+	int nlossless;
+	int paused;
+	unsigned long pauses;
 };
 
 extern const struct lws_protocols hub_kitchen_protocols[];
@@ -123,7 +148,10 @@ extern const struct lws_protocols hub_eater_protocols[];
 int hub_fanout_init(struct hub *hub);
 void hub_fanout_free(struct hub *hub);
 void hub_fanout_publish(struct hub *hub, const char *json, size_t len,
-			const char *chef, const char *kitchen, const char *driver);
+			const char *chef, const char *kitchen, const char *driver,
+			struct hub_ledger *from, unsigned long long seq);
+/* Read from every kitchen, or from none (receive flow control). */
+void hub_fanout_hold_kitchens(struct hub *hub, int hold);
 void hub_fanout_join(struct hub *hub, struct hub_conn *c);
 void hub_fanout_leave(struct hub *hub, struct hub_conn *c);
 int hub_fanout_writable(struct hub *hub, struct hub_conn *c);
@@ -138,6 +166,14 @@ void hub_seq_by_kitchen(struct hub *hub, void (*each)(void *ctx, const char *kit
 						     double last_seq, double lost), void *ctx);
 
 void hub_conn_close(struct hub_conn *c, int code, const char *why);
+
+/* Acknowledgements to kitchens (hub_ack.c). */
+struct hub_ledger *hub_ack_open(struct hub_conn *kitchen);
+void hub_ack_hold(struct hub_ledger *l);
+void hub_ack_release(struct hub_ledger *l);	/* drops a hold */
+void hub_ack_close(struct hub_conn *kitchen);	/* the kitchen has gone */
+void hub_ack_done(struct hub_ledger *l, unsigned long long seq);
+int hub_ack_writable(struct hub_conn *kitchen);	/* -1 if the write failed */
 
 /* Keep what the hub needs of a hello (hub_hello.c): c->hello, c->name and
  * an eater's filters. Returns -1 and why if the hello is refused. */

@@ -129,6 +129,8 @@ static void conn_closed(struct lws *wsi, struct hub_conn *c)
 		return;		/* never established */
 	if (c->role == HUB_EATER)
 		hub_fanout_leave(hub, c);
+	else
+		hub_ack_close(c);
 	if (c->greeted) {
 		if (c->role == HUB_KITCHEN)
 			hub->nkitchens--;
@@ -158,7 +160,7 @@ static int conn_writable(struct lws *wsi, struct hub_conn *c)
 		return conn_close_now(c);
 	if (c->role == HUB_EATER)
 		return hub_fanout_writable(conn_hub(wsi), c);
-	return 0;
+	return hub_ack_writable(c);
 }
 
 /* ---- hellos ------------------------------------------------------------- */
@@ -187,6 +189,8 @@ static int conn_hello(struct hub *hub, struct hub_conn *c, const char *msg, size
 		hub->nkitchens++;
 		/* from now on, dumplings */
 		c->rx.max = hub->cfg.max_message;
+		if (hub->paused)	/* a lossless eater is a full queue behind */
+			lws_rx_flow_control(c->wsi, 0);
 	} else {
 		hub_fanout_join(hub, c);
 	}
@@ -243,10 +247,16 @@ static int conn_dumpling(struct hub *hub, struct hub_conn *c, const char *msg, s
 		return conn_new_hello(hub, c, msg, len);
 	c->in++;
 	hub->total_in++;
-	seq_book_note(&hub->seq, meta.kitchen, meta.run, meta.seq);
+	if (!seq_book_note(&hub->seq, meta.kitchen, meta.run, meta.seq)) {
+		/* sent again by a kitchen whose connection broke before our
+		 * acknowledgement reached it: eaters had it already */
+		hub_ack_done(c->ledger, meta.seq);
+		return 0;
+	}
 	if (!hub->neaters)
 		hub->undelivered++;
-	hub_fanout_publish(hub, msg, len, meta.chef, meta.kitchen, meta.driver);
+	hub_fanout_publish(hub, msg, len, meta.chef, meta.kitchen, meta.driver,
+			   c->ledger, meta.seq);
 	return 0;
 }
 

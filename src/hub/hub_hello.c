@@ -22,7 +22,7 @@
 #define STR(x) STR_(x)
 #define STR_(x) #x
 
-enum hello_kind { HELLO_STRING, HELLO_NUMBER, HELLO_NAMES, HELLO_FILTER };
+enum hello_kind { HELLO_STRING, HELLO_NUMBER, HELLO_BOOL, HELLO_NAMES, HELLO_FILTER };
 
 struct hello_key {
 	const char *name;
@@ -33,12 +33,14 @@ static const struct hello_key kitchen_keys[] = {
 	{ "kitchen_name", HELLO_STRING }, { "interface", HELLO_STRING },
 	{ "filter", HELLO_STRING }, { "chefs", HELLO_NAMES },
 	{ "poke_interval", HELLO_NUMBER }, { "interfaces", HELLO_NAMES },
+	{ "acks", HELLO_BOOL },
 	{ NULL, HELLO_STRING }
 };
 
 static const struct hello_key eater_keys[] = {
 	{ "eater_name", HELLO_STRING }, { "chefs", HELLO_FILTER },
 	{ "kitchens", HELLO_FILTER }, { "drivers", HELLO_FILTER },
+	{ "lossless", HELLO_BOOL }, { "notices", HELLO_BOOL },
 	{ NULL, HELLO_STRING }
 };
 
@@ -120,6 +122,8 @@ static cJSON *keep_value(const struct hello_key *k, const cJSON *v, const char *
 		return cJSON_IsString(v) ? cut_string(v->valuestring) : NULL;
 	case HELLO_NUMBER:
 		return cJSON_IsNumber(v) ? cJSON_CreateNumber(v->valuedouble) : NULL;
+	case HELLO_BOOL:
+		return cJSON_IsBool(v) ? cJSON_CreateBool(cJSON_IsTrue(v)) : NULL;
 	case HELLO_NAMES:
 		return cJSON_IsArray(v) ? cut_names(v) : NULL;
 	case HELLO_FILTER:
@@ -204,6 +208,18 @@ static void hello_name(struct hub_conn *c, const cJSON *kept)
 	c->name = xstrdup(cJSON_IsString(v) ? v->valuestring : "");
 }
 
+/* What the peer asked of the hub beyond the original protocol. */
+static void hello_asks(struct hub_conn *c, const cJSON *kept)
+{
+	if (c->role == HUB_KITCHEN) {
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(kept, "acks")) && !c->ledger)
+			c->ledger = hub_ack_open(c);
+		return;
+	}
+	c->lossless = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(kept, "lossless"));
+	c->notices = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(kept, "notices"));
+}
+
 int hub_hello_take(struct hub_conn *c, const char *msg, size_t len, const char **why)
 {
 	cJSON *hello = parse_document(msg, len), *kept;
@@ -224,6 +240,7 @@ int hub_hello_take(struct hub_conn *c, const char *msg, size_t len, const char *
 		c->hello = xstrdup("{}");	/* cJSON ran out of memory */
 	c->hello_len = strlen(c->hello);
 	hello_name(c, kept);
+	hello_asks(c, kept);
 	if (c->role == HUB_EATER) {
 		filter_load(&c->chefs, cJSON_GetObjectItemCaseSensitive(kept, "chefs"));
 		filter_load(&c->kitchens, cJSON_GetObjectItemCaseSensitive(kept, "kitchens"));

@@ -48,6 +48,9 @@ static double m_kitchens_403(struct hub *h) { return h->bad_origin[HUB_KITCHEN];
 static double m_eaters_403(struct hub *h) { return h->bad_origin[HUB_EATER]; }
 static double m_lost(struct hub *h) { return (double)h->seq.lost; }
 static double m_undelivered(struct hub *h) { return h->undelivered; }
+static double m_repeated(struct hub *h) { return (double)h->seq.repeated; }
+static double m_holds(struct hub *h) { return h->pauses; }
+static double m_held(struct hub *h) { return h->paused; }
 static double m_queue(struct hub *h) { return hub_fanout_used(h); }
 static double m_queue_cap(struct hub *h) { return h->cfg.queue_len; }
 static double m_queue_bytes(struct hub *h) { return h->ring_bytes; }
@@ -65,6 +68,13 @@ static const struct hub_metric hub_metrics[] = {
 	  "Dumplings missing from kitchens' seq numbers: lost before the hub.", m_lost },
 	{ "dumplings_undelivered_total", "counter",
 	  "Valid dumplings received while no eater was connected.", m_undelivered },
+	{ "dumplings_repeated_total", "counter",
+	  "Dumplings a kitchen sent again after a broken connection, already had.", m_repeated },
+	{ "kitchen_holds_total", "counter",
+	  "Times the hub stopped reading kitchens for a lossless eater a full queue behind.",
+	  m_holds },
+	{ "kitchens_held", "gauge",
+	  "1 while the hub is not reading kitchens, for a lossless eater.", m_held },
 	{ "dumplings_invalid_total", "counter",
 	  "Messages from kitchens dropped as invalid dumplings.", m_invalid },
 	{ "messages_oversized_total", "counter",

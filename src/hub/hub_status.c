@@ -116,6 +116,9 @@ static cJSON *status_payload(struct hub *hub)
 	cJSON_AddNumberToObject(p, "total_dumplings_invalid", hub->invalid);
 	cJSON_AddNumberToObject(p, "total_dumplings_dropped", hub->dropped);
 	cJSON_AddNumberToObject(p, "total_dumplings_undelivered", hub->undelivered);
+	cJSON_AddNumberToObject(p, "total_dumplings_repeated", (double)hub->seq.repeated);
+	cJSON_AddNumberToObject(p, "total_kitchen_holds", hub->pauses);
+	cJSON_AddBoolToObject(p, "kitchens_held", hub->paused);
 	hub_seq_status(hub, p);
 	cJSON_AddNumberToObject(p, "total_messages_oversized", hub->oversized);
 	cJSON_AddNumberToObject(p, "total_messages_too_fragmented", hub->fragmented);
@@ -153,7 +156,8 @@ static void status_publish(struct hub *hub)
 	cJSON_AddItemToObject(d, "payload", status_payload(hub));
 	json = cJSON_PrintUnformatted(d);
 	if (json)
-		hub_fanout_publish(hub, json, strlen(json), "SystemStatusChef", NULL, "interval");
+		hub_fanout_publish(hub, json, strlen(json), "SystemStatusChef", NULL, "interval",
+				   NULL, 0);
 	free(json);
 	cJSON_Delete(d);
 }
