@@ -37,7 +37,10 @@ static void add_uplink(cJSON *h, struct sink *sink, unsigned long long last_seq)
 	cJSON_AddNumberToObject(u, "buffered", (double)st.buffered);
 	cJSON_AddNumberToObject(u, "dropped", (double)st.dropped);
 	cJSON_AddNumberToObject(u, "reconnects", (double)st.reconnects);
+	cJSON_AddNumberToObject(u, "resent", (double)st.resent);
+	cJSON_AddNumberToObject(u, "unconfirmed", (double)st.unconfirmed);
 	cJSON_AddNumberToObject(u, "last_seq", (double)last_seq);
+	cJSON_AddNumberToObject(u, "acked_seq", (double)st.acked);
 }
 
 char *health_payload(const struct health_report *r)

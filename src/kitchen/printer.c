@@ -92,8 +92,7 @@ static void print_job(struct printer *p, int i)
 			continue;
 		}
 		printed++;
-		p->next_seq++;
-		p->sink->emit(p->sink, json, len);
+		p->sink->emit(p->sink, json, len, p->next_seq++);
 	}
 	p->sink->flush(p->sink);
 	pthread_mutex_lock(&p->mu);

@@ -8,14 +8,20 @@ struct kitchen_info;
 
 struct sink_stats {
 	unsigned long sent, buffered, dropped, reconnects;
+	/* sent again on a new connection, what the hub had not acknowledged
+	 * when the old one broke; written to a connection that broke, and not
+	 * known to have arrived; the last seq the hub acknowledged */
+	unsigned long resent, unconfirmed;
+	unsigned long long acked;
 };
 
 /* Where a kitchen's dumplings go: standard output as NDJSON, or the hub.
- * emit() takes one complete JSON document (no newline) and copies what it
+ * emit() takes one complete JSON document (no newline), with its
+ * metadata.seq (0 for what is not a numbered dumpling), and copies what it
  * needs before returning. flush() is called after every batch of packets
  * and every interval, so a sink can write in bulk yet stay timely. */
 struct sink {
-	int (*emit)(struct sink *s, const char *json, size_t len);
+	int (*emit)(struct sink *s, const char *json, size_t len, unsigned long long seq);
 	void (*flush)(struct sink *s);
 	/* Flushes, then frees the sink; -1 when dumplings that must not be
 	 * lost (reading files) were left unsent when it gave up. */

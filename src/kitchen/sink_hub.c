@@ -9,7 +9,15 @@
  * nothing is lost however slow the hub; live capture drops the oldest
  * dumpling, counts it and logs (rate-limited), so capture never stalls.
  * While the hub is away the uplink reconnects with backoff, 100 ms doubling
- * up to 5 s, and resends the hello on every new connection. */
+ * up to 5 s, and resends the hello on every new connection.
+ *
+ * What was written is kept, as many again as the queue holds, until the
+ * hub acknowledges it ({"ack": SEQ}, asked for in the hello): when a
+ * connection breaks, what it had not acknowledged is sent again on the
+ * next one, ahead of the queue, and the hub and eaters drop what they had
+ * already (by seq). What could not be kept that long, or was written to a
+ * hub that does not acknowledge, is counted as unconfirmed when the
+ * connection breaks: written, and not known to have arrived. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +45,13 @@
 struct uplink_item {
 	unsigned char *buf;	/* LWS_PRE headroom, then the JSON */
 	size_t len;
+	unsigned long long seq;	/* 0: not numbered (a hello) */
+};
+
+/* Items in order, in a ring of cap slots. */
+struct uplink_ring {
+	struct uplink_item *v;
+	size_t cap, head, count, bytes;
 };
 
 struct hub_sink {
@@ -53,46 +68,81 @@ struct hub_sink {
 	/* shared with the kitchen thread, under mu */
 	pthread_mutex_t mu;
 	pthread_cond_t room;
-	struct uplink_item *q;
-	size_t head, count, bytes;
+	struct uplink_ring q;		/* not yet written */
+	struct uplink_ring unacked;	/* written, not yet acknowledged */
 	int closing, finished;
-	unsigned long dropped, sent, reconnects;
+	int hub_acks;			/* this connection's hub acknowledges */
+	unsigned long long acked;	/* the last seq it acknowledged */
+	unsigned long long forgot_seq;	/* the last unacked one let go */
+	unsigned long forgotten;	/* numbered ones let go, not acked */
+	unsigned long dropped, sent, reconnects, resent, unconfirmed;
 	struct log_limit drop_log;
 
 	/* the uplink thread's own */
 	int connecting, hello_sent, close_sent, close_seen, ever_connected;
+	int closed_clean;		/* the hub answered our close */
 	double backoff, next_connect, last_progress;
 	struct log_limit conn_log;
 };
 
-/* ---- the queue (caller holds mu) ---------------------------------------- */
+/* ---- the queues (caller holds mu) --------------------------------------- */
 
-static int uplink_full(const struct hub_sink *s, size_t len)
+static void ring_init(struct uplink_ring *r, size_t cap)
 {
-	return s->count == UPLINK_MAX_ITEMS ||
-	       (s->count && s->bytes + len > UPLINK_MAX_BYTES);
+	r->v = xcalloc(cap, sizeof *r->v);
+	r->cap = cap;
 }
 
-static void uplink_push(struct hub_sink *s, struct uplink_item it)
+static void ring_push(struct uplink_ring *r, struct uplink_item it)
 {
-	s->q[(s->head + s->count) % UPLINK_MAX_ITEMS] = it;
-	s->count++;
-	s->bytes += it.len;
+	r->v[(r->head + r->count) % r->cap] = it;
+	r->count++;
+	r->bytes += it.len;
 }
 
-static struct uplink_item uplink_pop(struct hub_sink *s)
+static void ring_push_front(struct uplink_ring *r, struct uplink_item it)
 {
-	struct uplink_item it = s->q[s->head];
+	r->head = (r->head + r->cap - 1) % r->cap;
+	r->v[r->head] = it;
+	r->count++;
+	r->bytes += it.len;
+}
 
-	s->head = (s->head + 1) % UPLINK_MAX_ITEMS;
-	s->count--;
-	s->bytes -= it.len;
+static struct uplink_item ring_pop(struct uplink_ring *r)
+{
+	struct uplink_item it = r->v[r->head];
+
+	r->head = (r->head + 1) % r->cap;
+	r->count--;
+	r->bytes -= it.len;
 	return it;
+}
+
+static struct uplink_item ring_pop_back(struct uplink_ring *r)
+{
+	struct uplink_item it = r->v[(r->head + r->count - 1) % r->cap];
+
+	r->count--;
+	r->bytes -= it.len;
+	return it;
+}
+
+static void ring_free(struct uplink_ring *r)
+{
+	while (r->count)
+		free(ring_pop(r).buf);
+	free(r->v);
+}
+
+static int ring_full(const struct uplink_ring *r, size_t len)
+{
+	return r->count >= UPLINK_MAX_ITEMS ||
+	       (r->count && r->bytes + len > UPLINK_MAX_BYTES);
 }
 
 static void uplink_drop_oldest(struct hub_sink *s)
 {
-	struct uplink_item it = uplink_pop(s);
+	struct uplink_item it = ring_pop(&s->q);
 	unsigned long suppressed;
 
 	free(it.buf);
@@ -100,6 +150,75 @@ static void uplink_drop_oldest(struct hub_sink *s)
 	if (log_allow(&s->drop_log, &suppressed))
 		log_warn("uplink to hub %s:%d is full: dropped the oldest dumpling "
 			 "(%lu dropped so far)", s->host, s->port, s->dropped);
+}
+
+/* Written items are kept, in order, until acknowledged; past the bound the
+ * oldest is let go, and counted as unconfirmed if its connection breaks
+ * before an acknowledgement covers it. */
+static void uplink_keep(struct hub_sink *s, struct uplink_item it)
+{
+	while (ring_full(&s->unacked, it.len)) {
+		struct uplink_item old = ring_pop(&s->unacked);
+
+		if (old.seq) {
+			s->forgot_seq = old.seq;
+			s->forgotten++;
+		}
+		free(old.buf);
+	}
+	ring_push(&s->unacked, it);
+}
+
+static void uplink_acked(struct hub_sink *s, unsigned long long seq)
+{
+	struct uplink_ring *u = &s->unacked;
+
+	s->hub_acks = 1;
+	if (seq > s->acked)
+		s->acked = seq;
+	while (u->count && u->v[u->head].seq <= s->acked)
+		free(ring_pop(u).buf);
+	if (s->acked >= s->forgot_seq)
+		s->forgotten = 0;
+	else if (s->forgotten > s->forgot_seq - s->acked)
+		s->forgotten = (unsigned long)(s->forgot_seq - s->acked);
+}
+
+static unsigned long numbered(const struct uplink_ring *r)
+{
+	unsigned long n = 0;
+
+	for (size_t i = 0; i < r->count; i++)
+		n += r->v[(r->head + i) % r->cap].seq != 0;
+	return n;
+}
+
+enum uplink_end { UPLINK_CLEAN, UPLINK_BROKEN, UPLINK_GAVE_UP };
+
+/* A connection ended: after a clean close the hub has read everything;
+ * after a break, what it had not acknowledged goes out again first on the
+ * next connection, and what cannot (let go, or the hub does not
+ * acknowledge) is unconfirmed, as is everything unacknowledged when the
+ * kitchen gives up. */
+static void uplink_settle(struct hub_sink *s, enum uplink_end end)
+{
+	struct uplink_ring *u = &s->unacked;
+
+	if (end == UPLINK_CLEAN) {
+		while (u->count)
+			free(ring_pop(u).buf);
+	} else if (end == UPLINK_BROKEN && s->hub_acks) {
+		s->unconfirmed += s->forgotten;
+		s->resent += u->count;
+		while (u->count)
+			ring_push_front(&s->q, ring_pop_back(u));
+	} else {
+		s->unconfirmed += numbered(u) + (s->hub_acks ? s->forgotten : 0);
+		while (u->count)
+			free(ring_pop(u).buf);
+	}
+	s->forgotten = 0;
+	s->hub_acks = 0;
 }
 
 /* ---- the kitchen's side -------------------------------------------------- */
@@ -124,15 +243,16 @@ static void wait_for_room(struct hub_sink *s)
 	pthread_cond_timedwait(&s->room, &s->mu, &until);
 }
 
-static int uplink_emit(struct sink *base, const char *json, size_t len)
+static int uplink_emit(struct sink *base, const char *json, size_t len,
+		       unsigned long long seq)
 {
 	struct hub_sink *s = (struct hub_sink *)base;
-	struct uplink_item it = { xmalloc(LWS_PRE + len), len };
+	struct uplink_item it = { xmalloc(LWS_PRE + len), len, seq };
 	int wake;
 
 	memcpy(it.buf + LWS_PRE, json, len);
 	pthread_mutex_lock(&s->mu);
-	while (uplink_full(s, len) && !s->finished) {
+	while (ring_full(&s->q, len) && !s->finished) {
 		if (!s->lossless || stopping(s)) {
 			uplink_drop_oldest(s);
 			continue;
@@ -145,8 +265,8 @@ static int uplink_emit(struct sink *base, const char *json, size_t len)
 		free(it.buf);
 		return -1;
 	}
-	wake = s->count == 0;
-	uplink_push(s, it);
+	wake = s->q.count == 0;
+	ring_push(&s->q, it);
 	pthread_mutex_unlock(&s->mu);
 	if (wake)
 		wsclient_wake(s->ws);
@@ -205,6 +325,12 @@ static void uplink_lost(void *user, int was_established, int code, const char *w
 
 	s->connecting = 0;
 	s->hello_sent = 0;
+	if (was_established) {
+		s->closed_clean = s->close_sent && code;
+		pthread_mutex_lock(&s->mu);
+		uplink_settle(s, s->closed_clean ? UPLINK_CLEAN : UPLINK_BROKEN);
+		pthread_mutex_unlock(&s->mu);
+	}
 	if (s->close_sent)
 		return;
 	if (log_allow(&s->conn_log, &suppressed)) {
@@ -233,15 +359,34 @@ static void uplink_timer(void *user)
 	uplink_schedule(s);
 }
 
+/* The hub says one thing to kitchens: {"ack":SEQ}. */
 static int uplink_message(void *user, const char *msg, size_t len)
 {
-	return 0;	/* the hub has nothing to say to kitchens */
+	static const char ack[] = "{\"ack\":";
+	struct hub_sink *s = user;
+	char num[24];
+	size_t n = len - (sizeof ack - 1);
+
+	if (len <= sizeof ack || len - (sizeof ack - 1) >= sizeof num ||
+	    memcmp(msg, ack, sizeof ack - 1))
+		return 0;
+	memcpy(num, msg + sizeof ack - 1, n);
+	num[n] = '\0';
+	pthread_mutex_lock(&s->mu);
+	uplink_acked(s, strtoull(num, NULL, 10));
+	pthread_mutex_unlock(&s->mu);
+	return 0;
 }
 
-static void uplink_lost_in_write(struct hub_sink *s, unsigned long n)
+/* Written, or tried: kept until acknowledged (a failed write ends the
+ * connection, and uplink_settle() decides). */
+static void uplink_written(struct hub_sink *s, struct uplink_item *items, size_t n, int ok)
 {
 	pthread_mutex_lock(&s->mu);
-	s->dropped += n;
+	for (size_t i = 0; i < n; i++)
+		uplink_keep(s, items[i]);
+	if (ok)
+		s->sent += n;
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -252,13 +397,13 @@ static size_t uplink_take(struct hub_sink *s, struct uplink_item *out, int *more
 	size_t n = 0, bytes = 0;
 
 	pthread_mutex_lock(&s->mu);
-	while (s->count && n < UPLINK_WRITE_BATCH &&
-	       (n == 0 || bytes + s->q[s->head].len + WSCLIENT_FRAME_OVERHEAD <= UPLINK_BATCH_BYTES)) {
-		out[n] = uplink_pop(s);
+	while (s->q.count && n < UPLINK_WRITE_BATCH &&
+	       (n == 0 || bytes + s->q.v[s->q.head].len + WSCLIENT_FRAME_OVERHEAD <= UPLINK_BATCH_BYTES)) {
+		out[n] = ring_pop(&s->q);
 		bytes += out[n++].len + WSCLIENT_FRAME_OVERHEAD;
 	}
 	pthread_cond_broadcast(&s->room);
-	*more = s->count > 0;
+	*more = s->q.count > 0;
 	pthread_mutex_unlock(&s->mu);
 	return n;
 }
@@ -294,15 +439,9 @@ static int uplink_send_queue(struct hub_sink *s)
 		rc = uplink_send_one(s, &items[0]);
 	else
 		rc = uplink_send_batch(s, items, n);
-	for (size_t i = 0; i < n; i++)
-		free(items[i].buf);
-	if (rc < 0) {
-		uplink_lost_in_write(s, n);
+	uplink_written(s, items, n, rc >= 0);
+	if (rc < 0)
 		return -1;
-	}
-	pthread_mutex_lock(&s->mu);
-	s->sent += n;
-	pthread_mutex_unlock(&s->mu);
 	s->last_progress = monotonic_seconds();
 	if (more)
 		wsclient_want_write(s->ws);
@@ -353,7 +492,7 @@ static int uplink_check_close(struct hub_sink *s)
 	size_t left;
 
 	pthread_mutex_lock(&s->mu);
-	left = s->closing ? s->count : (size_t)-1;
+	left = s->closing ? s->q.count : (size_t)-1;
 	pthread_mutex_unlock(&s->mu);
 	if (left == (size_t)-1)
 		return 0;
@@ -407,18 +546,24 @@ static int uplink_close(struct sink *base)
 	/* the uplink thread may be idle: the timer keeps it checking */
 	wsclient_wake(s->ws);
 	pthread_join(s->thread, NULL);
-	while (s->count) {
-		free(uplink_pop(s).buf);
+	uplink_settle(s, s->closed_clean ? UPLINK_CLEAN : UPLINK_GAVE_UP);
+	while (s->q.count) {
+		free(ring_pop(&s->q).buf);
 		s->dropped++;
 		unsent++;
 	}
-	if (s->dropped)
-		log_warn("uplink to hub %s:%d: %lu dumplings sent, %lu dropped",
-			 s->host, s->port, s->sent, s->dropped);
+	if (s->dropped || s->unconfirmed)
+		log_warn("uplink to hub %s:%d: %lu dumplings sent, %lu dropped, %lu unconfirmed "
+			 "(written to a connection that broke), %lu sent again", s->host, s->port,
+			 s->sent, s->dropped, s->unconfirmed, s->resent);
+	else if (s->reconnects)
+		log_info("uplink to hub %s:%d: %lu dumplings sent, %lu of them again after a "
+			 "connection broke", s->host, s->port, s->sent, s->resent);
 	wsclient_free(s->ws);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->room);
-	free(s->q);
+	ring_free(&s->q);
+	ring_free(&s->unacked);
 	free(s->batch);
 	free(s->hello);
 	free(s);
@@ -531,6 +676,7 @@ static char *uplink_hello(const struct kitchen_info *info, size_t *len)
 	cJSON_AddNumberToObject(h, "poke_interval", info->poke_interval);
 	cJSON_AddItemToObject(h, "interfaces",
 			      hello_names(info->interfaces, info->ninterfaces, &used));
+	cJSON_AddBoolToObject(h, "acks", 1);
 	json = cJSON_PrintUnformatted(h);
 	cJSON_Delete(h);
 	free(iface);
@@ -544,9 +690,12 @@ static void uplink_stats(struct sink *base, struct sink_stats *st)
 
 	pthread_mutex_lock(&s->mu);
 	st->sent = s->sent;
-	st->buffered = s->count;
+	st->buffered = s->q.count;
 	st->dropped = s->dropped;
 	st->reconnects = s->reconnects;
+	st->resent = s->resent;
+	st->unconfirmed = s->unconfirmed;
+	st->acked = s->acked;
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -565,7 +714,7 @@ static void uplink_describe(struct sink *base, const struct kitchen_info *info)
 	s->hello = hello;
 	s->hello_len = len;
 	pthread_mutex_unlock(&s->mu);
-	uplink_emit(base, hello, len);
+	uplink_emit(base, hello, len, 0);
 }
 
 struct sink *sink_hub_open(const struct wsclient_target *hub,
@@ -578,7 +727,9 @@ struct sink *sink_hub_open(const struct wsclient_target *hub,
 	s->lossless = lossless;
 	s->backoff = UPLINK_BACKOFF_MIN;
 	s->hello = uplink_hello(info, &s->hello_len);
-	s->q = xcalloc(UPLINK_MAX_ITEMS, sizeof *s->q);
+	/* room for what the last connection left unacknowledged, too */
+	ring_init(&s->q, 2 * UPLINK_MAX_ITEMS);
+	ring_init(&s->unacked, UPLINK_MAX_ITEMS);
 	s->batch = xmalloc(LWS_PRE + UPLINK_BATCH_BYTES);
 	wsutil_log_init(0);	/* we log connection trouble ourselves */
 	pthread_mutex_init(&s->mu, NULL);
@@ -588,7 +739,8 @@ struct sink *sink_hub_open(const struct wsclient_target *hub,
 		log_error("cannot start the uplink to hub %s:%d", s->host, s->port);
 		wsclient_free(s->ws);
 		free(s->batch);
-		free(s->q);
+		ring_free(&s->q);
+		ring_free(&s->unacked);
 		free(s->hello);
 		free(s);
 		return NULL;

@@ -23,7 +23,8 @@ static void report_write_error(struct stdout_sink *s)
 	s->base.gone = 1;
 }
 
-static int stdout_emit(struct sink *base, const char *json, size_t len)
+static int stdout_emit(struct sink *base, const char *json, size_t len,
+		       unsigned long long seq)
 {
 	struct stdout_sink *s = (struct stdout_sink *)base;
 
