@@ -73,13 +73,15 @@ is($er->{status}, 0, '--json --count 3 exits 0');
 is($er->{out}, join('', map { "$_\n" } @three), '--json writes each dumpling on its own line, as received');
 like($fo, qr/^close 4102$/m, '--count closes with 4102');
 my ($hello) = $fo =~ /^hello (.*)$/m;
-is_deeply(JSON::PP->new->decode($hello), { eater_name => 'tester' }, 'the hello names the eater');
+is_deeply(JSON::PP->new->decode($hello), { eater_name => 'tester', notices => JSON::PP::true },
+	  'the hello names the eater, and asks to be told what the hub skips');
 
 # Filters go in the hello, and are applied here too (this hub ignores them).
 ($er, $fo) = fake(['--json', '-c', 'DNSLookupChef', '-k', 'other', '--no-interval', '--count', 1], \@three);
 ($hello) = $fo =~ /^hello (.*)$/m;
 is_deeply(JSON::PP->new->decode($hello), { eater_name => 'dumplings_eat', chefs => ['DNSLookupChef'],
-	kitchens => ['other'], drivers => ['packet'] }, 'filters are sent in the hello');
+	kitchens => ['other'], drivers => ['packet'], notices => JSON::PP::true },
+	'filters are sent in the hello');
 is($er->{out}, "$three[2]\n", 'filters are applied by the eater too');
 ($er) = fake(['--json', '--no-packet', '--count', 1], \@three);
 is($er->{out}, "$three[1]\n", '--no-packet keeps interval dumplings only');
@@ -221,8 +223,23 @@ my @gappy = ((map { numbered('k1', 'aaaaaaaaaaaaaaaa', $_) } 40, 41, 42, 45, 46,
 	     (map { numbered('k1', 'cccccccccccccccc', $_) } 1, 2));
 ($er, $fo) = fake(['--json', '--count', scalar @gappy], \@gappy);
 is($er->{status}, 1, '--count: an eater that missed dumplings exits 1');
-like($er->{err}, qr/lost 5 dumplings: gaps in the sequence numbers of 3 kitchen runs/,
-     'it says how many it missed');
+like($er->{err}, qr/lost 5: 0 skipped by the hub because this eater was slow, 5 lost before the hub \(3 kitchen runs\)/,
+     'it says how many it missed, and where');
+
+# The hub's notice says which gaps are its doing; what was seen already
+# (sent again after a broken connection) is dropped, not shown twice.
+my $notice = $j->encode({ notice => 'skipped', count => 4, numbered => 3 });
+my @told = ((map { numbered('k1', 'dddddddddddddddd', $_) } 1, 2), $notice,
+	    (map { numbered('k1', 'dddddddddddddddd', $_) } 6, 7, 6, 7, 8, 10));
+($er, $fo) = fake(['--json', '--count', 6], \@told);
+is($er->{status}, 1, '--count: missed dumplings the hub skipped fail the run too');
+is($er->{out}, join('', map { "$_\n" } @told[0, 1, 3, 4, 7, 8]), 'repeats are dropped, the notice is not shown');
+like($er->{err}, qr/lost 5: 4 skipped by the hub because this eater was slow, 1 lost before the hub/,
+     'skipped and lost before the hub are told apart');
+like($er->{err}, qr/ignored 2 dumplings sent again/, 'the repeats are counted');
+($er, $fo) = fake(['--json', '--count', 1, '--lossless'], [$told[0]]);
+($hello) = $fo =~ /^hello (.*)$/m;
+ok(JSON::PP->new->decode($hello)->{lossless}, '--lossless says so in the hello');
 my @whole = map { numbered('k2', 'bbbbbbbbbbbbbbbb', $_) } 7 .. 9;
 ($er, $fo) = fake(['--json', '--count', 3], \@whole);
 is($er->{status}, 0, 'an eater that missed nothing exits 0');

@@ -26,7 +26,7 @@ static const char eat_usage_text[] =
 	"                     [-H [ws[s]://]HOST:PORT] [--token-file FILE] [--ca FILE]\n"
 	"                     [--insecure] [-c CHEF]... [-k KITCHEN]... [-n NAME]\n"
 	"                     [--count N] [--no-payload] [--no-interval] [--no-packet]\n"
-	"                     [--color auto|always|never] [--retry] [-v]\n";
+	"                     [--color auto|always|never] [--retry] [--lossless] [-v]\n";
 
 static const char eat_options_text[] =
 	"\n"
@@ -48,6 +48,8 @@ static const char eat_options_text[] =
 	"      --no-packet          skip packet dumplings\n"
 	"      --color WHEN         auto (default), always or never\n"
 	"      --retry              keep trying when the hub is not there\n"
+	"      --lossless           never be skipped: the hub stops reading kitchens\n"
+	"                           while this eater is a full queue behind\n"
 	"  -v, --verbose            more logging\n"
 	"  -h, --help               show this help\n"
 	"  -V, --version            show the version\n";
@@ -68,9 +70,13 @@ struct eat {
 	unsigned long bad;
 	struct log_limit bad_log, retry_log;
 	/* Gaps are counted unless the hub filters by chef or driver, which
-	 * makes gaps of their own. */
+	 * makes gaps of their own; the book drops what was seen already (a
+	 * kitchen resends what a broken hub had not acknowledged) either way. */
 	int count_gaps;
 	struct seq_book seq;
+	/* what the hub said it skipped for us, and how many of those had a
+	 * seq (and so show as gaps) */
+	unsigned long long skipped, skipped_numbered;
 	char *scratch;		/* eat_message_json()'s */
 	size_t scratch_len;
 };
@@ -87,7 +93,7 @@ static void eat_on_signal(int sig)
 
 /* ---- the command line ------------------------------------------------- */
 
-enum { OPT_NOPAYLOAD = 256, OPT_NOINTERVAL, OPT_NOPACKET, OPT_COLOR, OPT_RETRY };
+enum { OPT_NOPAYLOAD = 256, OPT_NOINTERVAL, OPT_NOPACKET, OPT_COLOR, OPT_RETRY, OPT_LOSSLESS };
 
 static const struct option eat_long_options[] = {
 	{ "print", no_argument, NULL, 'p' },
@@ -106,6 +112,7 @@ static const struct option eat_long_options[] = {
 	{ "color", required_argument, NULL, OPT_COLOR },
 	{ "colour", required_argument, NULL, OPT_COLOR },
 	{ "retry", no_argument, NULL, OPT_RETRY },
+	{ "lossless", no_argument, NULL, OPT_LOSSLESS },
 	WSCLIENT_LONG_OPTIONS,
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -172,6 +179,7 @@ static int eat_option(struct eat_config *cfg, struct eat_flags *fl, int ch, cons
 	case OPT_NOPACKET: fl->no_packet = 1; return 0;
 	case OPT_COLOR: fl->color = arg; return 0;
 	case OPT_RETRY: cfg->retry = 1; return 0;
+	case OPT_LOSSLESS: cfg->lossless = 1; return 0;
 	case 'v': cfg->verbose = 1; return 0;
 	case 'h':
 		printf("%s%s", eat_usage_text, eat_options_text);
@@ -262,6 +270,9 @@ static char *eat_hello(const struct eat_config *cfg)
 	add_list(h, "chefs", &cfg->chefs);
 	add_list(h, "kitchens", &cfg->kitchens);
 	add_list(h, "drivers", &cfg->drivers);
+	cJSON_AddBoolToObject(h, "notices", 1);
+	if (cfg->lossless)
+		cJSON_AddBoolToObject(h, "lossless", 1);
 	json = cJSON_PrintUnformatted(h);
 	cJSON_Delete(h);
 	return json;
@@ -324,11 +335,11 @@ static void meta_from_tree(const cJSON *meta, struct json_meta *m)
 }
 
 /* Note the dumpling's place in its kitchen run, for the loss count, and
- * say whether this eater wants it. */
+ * say whether this eater wants it: not if it had it already. */
 static int eat_wanted(struct eat *e, const struct json_meta *m)
 {
-	if (e->count_gaps)
-		seq_book_note(&e->seq, m->kitchen, m->run, m->seq);
+	if (!seq_book_note(&e->seq, m->kitchen, m->run, m->seq))
+		return 0;
 	return list_has(&e->cfg.chefs, m->chef) && list_has(&e->cfg.kitchens, m->kitchen) &&
 	       list_has(&e->cfg.drivers, m->driver);
 }
@@ -394,6 +405,26 @@ static int eat_message_json(struct eat *e, const char *msg, size_t len)
 	return 0;
 }
 
+/* The hub's word, in line with the dumplings: {"notice": "skipped",
+ * "count": N, "numbered": K}, dumplings it did not send us because we
+ * were a full queue behind. Returns 0 if d is no notice. */
+static int eat_notice(struct eat *e, const cJSON *d)
+{
+	const char *what = get_string(d, "notice");
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(d, "count");
+	const cJSON *k = cJSON_GetObjectItemCaseSensitive(d, "numbered");
+
+	if (!what || strcmp(what, "skipped"))
+		return 0;
+	if (cJSON_IsNumber(n) && n->valuedouble > 0 && n->valuedouble < 1e18) {
+		e->skipped += (unsigned long long)n->valuedouble;
+		log_debug("the hub skipped %.0f dumplings for this eater", n->valuedouble);
+	}
+	if (cJSON_IsNumber(k) && k->valuedouble > 0 && k->valuedouble < 1e18)
+		e->skipped_numbered += (unsigned long long)k->valuedouble;
+	return 1;
+}
+
 static int eat_message(void *user, const char *msg, size_t len)
 {
 	struct eat *e = user;
@@ -406,7 +437,9 @@ static int eat_message(void *user, const char *msg, size_t len)
 		return 0;
 	d = cJSON_ParseWithLength(msg, len);
 	meta_from_tree(cJSON_GetObjectItemCaseSensitive(d, "metadata"), &m);
-	if (!cJSON_IsObject(d) || !m.chef) {
+	if (cJSON_IsObject(d) && !m.chef && eat_notice(e, d)) {
+		/* counted */
+	} else if (!cJSON_IsObject(d) || !m.chef) {
 		eat_bad_dumpling(e);
 	} else if (eat_wanted(e, &m)) {
 		if (eat_show(e, d, msg, len) < 0)
@@ -545,21 +578,33 @@ static int eat_run(struct eat *e)
 	return e->rc;
 }
 
-/* On the way out: what this eater missed, by the gaps in the sequence
- * numbers. Returns whether it missed any. */
+/* On the way out: what this eater missed, and where. The hub says what
+ * it skipped; the gaps in the sequence numbers that it does not explain
+ * were lost before the hub (or by a hub that went away). With a filter by
+ * chef or driver gaps mean nothing, and only the hub's word counts.
+ * Returns whether it missed any. */
 static int eat_report_losses(const struct eat *e)
 {
 	const struct seq_book *b = &e->seq;
+	unsigned long long before = 0, lost;
 
-	if (!e->count_gaps || !b->n)
-		return 0;
-	if (b->lost)
-		log_warn("lost %llu dumplings: gaps in the sequence numbers of %d kitchen "
-			 "run%s (skipped by the hub for a slow eater, or lost before it)",
-			 b->lost, b->n, b->n == 1 ? "" : "s");
-	else
+	if (e->count_gaps && b->lost > e->skipped_numbered)
+		before = b->lost - e->skipped_numbered;
+	lost = before + e->skipped;
+	if (b->repeated)
+		log_info("ignored %llu dumplings sent again after a connection broke",
+			 b->repeated);
+	if (lost && e->count_gaps)
+		log_warn("lost %llu: %llu skipped by the hub because this eater was slow, "
+			 "%llu lost before the hub (%d kitchen run%s)", lost, e->skipped,
+			 before, b->n, b->n == 1 ? "" : "s");
+	else if (lost)
+		log_warn("lost %llu: skipped by the hub because this eater was slow "
+			 "(with --chef, --no-interval or --no-packet, losses before the hub "
+			 "are not counted)", lost);
+	else if (e->count_gaps && b->n)
 		log_info("lost no dumplings of %d kitchen run%s", b->n, b->n == 1 ? "" : "s");
-	return b->lost > 0;
+	return lost > 0;
 }
 
 int eat_main(int argc, char **argv)

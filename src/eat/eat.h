@@ -27,6 +27,7 @@ struct eat_config {
 	int color;
 	long count;		/* 0: no limit */
 	int retry;
+	int lossless;		/* the hub holds kitchens back rather than skip us */
 	const char *lua_path;
 	int verbose;
 };

@@ -293,6 +293,12 @@ static double number(const cJSON *o, const char *key)
 	return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
+static void print_if_counted(const cJSON *o, const char *key, const char *label)
+{
+	if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, key)))
+		printf(" | %s %.15g", label, number(o, key));
+}
+
 /* One line, rewritten in place on a terminal, like nd-hubstatus. */
 int eat_print_status(const cJSON *d, int tty)
 {
@@ -308,6 +314,9 @@ int eat_print_status(const cJSON *d, int tty)
 	       number(p, "total_dumplings_in"), number(p, "total_dumplings_out"),
 	       number(p, "dumpling_kitchen_count"), number(p, "dumpling_eater_count"),
 	       number(p, "total_dumplings_dropped"), number(p, "total_dumplings_invalid"));
+	/* where dumplings were lost, from hubs that count it */
+	print_if_counted(p, "total_dumplings_lost_upstream", "lost upstream");
+	print_if_counted(p, "total_dumplings_undelivered", "undelivered");
 	if (!tty)
 		putchar('\n');
 	fflush(stdout);

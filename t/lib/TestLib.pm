@@ -129,7 +129,7 @@ sub spawn {
 	my ($cmd, %o) = @_;
 	my $pid = fork // die "fork: $!";
 	if (!$pid) {
-		open STDIN, '<', '/dev/null';
+		open STDIN, '<', $o{in} // '/dev/null';
 		open STDOUT, '>', $o{out} // '/dev/null';
 		open STDERR, '>', $o{err} // '/dev/null';
 		exec @$cmd or POSIX::_exit(127);
