@@ -60,11 +60,22 @@ $(B)/lua_%.h: lua/dumplings/%.lua Makefile | $(B)
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
 	  echo ';'; } > $@
 
+# The packet layers are listed once, in src/decode/layers.tab: the enum and
+# the names are generated from it (every object waits for them).
+$(B)/layers.h: src/decode/layers.tab src/decode/layers.awk | $(B)
+	awk -v what=enum -f src/decode/layers.awk src/decode/layers.tab > $@
+$(B)/layer_names.h: src/decode/layers.tab src/decode/layers.awk | $(B)
+	awk -v what=names -f src/decode/layers.awk src/decode/layers.tab > $@
+$(OBJS): $(B)/layers.h
+$(B)/decode/layers.o: $(B)/layer_names.h
+
 # The FFI declarations shared by C and Lua are written once, in
-# src/decode/packet.h between the FFI markers; Lua receives them as a string.
-$(B)/lua_cdef.h: src/decode/packet.h | $(B)
+# src/decode/packet.h between the FFI markers (and the generated enum);
+# Lua receives them as a string.
+$(B)/lua_cdef.h: $(B)/layers.h src/decode/packet.h | $(B)
 	{ echo 'static const char packet_cdef[] ='; \
-	  awk '/FFI-BEGIN/{on=1;next} /FFI-END/{on=0} on' $< | \
+	  { grep -v '^/\*' $(B)/layers.h; \
+	    awk '/FFI-BEGIN/{on=1;next} /FFI-END/{on=0} on' src/decode/packet.h; } | \
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/'; \
 	  echo ';'; } > $@
 

@@ -233,4 +233,22 @@ ok(defined $cooked && $cooked < 400 * 100, 'the kitchen stopped early, when the 
 	or diag($pipe->{err});
 unlike($pipe->{err}, qr/: error: /, 'and said nothing about it');
 
+# --- dumplings.layers(): every layer, from the one table in C ----------------
+my $lister = chef_file('lister.lua', <<'LUA');
+local c = { name = "Lister" }
+function c:packet_handler(pkt)
+  local l = dumplings.layers()
+  l[1] = "changed"
+  return { layers = dumplings.layers(), has = pkt:haslayer(dumplings.layers()[7]) }
+end
+return c
+LUA
+my $lr = kitchen('-c', $lister, '-r', $wiki);
+my ($ld) = dumplings_of($lr->{out}, 'Lister');
+my $tab = slurp(root() . '/src/decode/layers.tab');
+my @tab = map { (split /\s+/)[1] } grep { !/^#/ && /\S/ } split /\n/, $tab;
+is_deeply($ld->{payload}{layers}, \@tab, 'dumplings.layers() lists layers.tab, in order, a fresh copy each call');
+is($tab[6], 'IP', 'layer 7 is IP');
+ok($ld->{payload}{has}, 'and its names are what haslayer takes');
+
 done_testing;

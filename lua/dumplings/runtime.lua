@@ -111,13 +111,19 @@ local IP_FLAGS = flag_strings({ "MF", "DF", "evil" }, "+")
 ----------------------------------------------------------------------------
 -- Layers
 
--- In the order of enum dpl_layer_id. The *error layers are the datagram
--- quoted inside an ICMP or ICMPv6 error, as scapy names them.
-local LAYER_NAMES = { "Ethernet", "Dot1Q", "Dot1AD", "CookedLinux", "Loopback",
-  "ARP", "IP", "IPv6", "ICMP", "ICMPv6", "TCP", "UDP", "DNS", "Raw", "Padding",
-  "IPerror", "IPerror6", "TCPerror", "UDPerror", "ICMPerror" }
+-- By id, as C names them (src/decode/layers.tab); BUILD below must have
+-- a builder for each.
+local LAYER_NAMES = {}
+for id = 1, api.layer_count - 1 do LAYER_NAMES[id] = ffi.string(api.layer_names[id]) end
 local LAYER_ID = {}
 for id, name in ipairs(LAYER_NAMES) do LAYER_ID[name] = id end
+
+-- dumplings.layers(): every layer name, a fresh list each call.
+function DUMPLINGS.layers()
+  local t = {}
+  for i, name in ipairs(LAYER_NAMES) do t[i] = name end
+  return setmetatable(t, ARRAY)
+end
 local DOT1Q, DOT1AD = LAYER_ID.Dot1Q, LAYER_ID.Dot1AD
 
 -- Chef code runs inside the trace LuaJIT compiles for the loop over a
@@ -296,53 +302,62 @@ local function build_udp(member)
   end
 end
 
--- One builder per layer id: (cdata packet, tag index) -> table.
-local BUILD = {
-  function(c) -- Ethernet
+-- One builder per layer, by name: (cdata packet, tag index) -> table.
+local BUILDERS = {
+  Ethernet = function(c)
     local e = c.eth
     return { src = mac(e.src), dst = mac(e.dst), type = e.type }
   end,
-  build_tag, -- Dot1Q
-  build_tag, -- Dot1AD
-  function(c) -- CookedLinux
+  Dot1Q = build_tag,
+  Dot1AD = build_tag,
+  CookedLinux = function(c)
     local k = c.cooked
     local n = k.lladdrlen < 8 and k.lladdrlen or 8
     return { pkttype = k.pkttype, lladdrtype = k.lladdrtype, lladdrlen = k.lladdrlen,
              src = mac(k.src, n), proto = k.proto, version = k.version,
              ifindex = k.version == 2 and k.ifindex or nil }
   end,
-  function(c) -- Loopback
+  Loopback = function(c)
     return { type = c.loopback_family }
   end,
-  function(c) -- ARP
+  ARP = function(c)
     local a = c.arp
     local t = { hwtype = a.hwtype, ptype = a.ptype, hwlen = a.hwlen, plen = a.plen, op = a.op }
     if a.hwlen == 6 then t.hwsrc, t.hwdst = mac(a.hwsrc), mac(a.hwdst) end
     if a.plen == 4 then t.psrc, t.pdst = ip4(a.psrc), ip4(a.pdst) end
     return t
   end,
-  build_ip("ip"),
-  build_ipv6("ipv6"),
-  build_icmp("icmp"),
-  function(c) -- ICMPv6
+  IP = build_ip("ip"),
+  IPv6 = build_ipv6("ipv6"),
+  ICMP = build_icmp("icmp"),
+  ICMPv6 = function(c)
     local i = c.icmp
     return { type = i.type, code = i.code, cksum = i.chksum }
   end,
-  build_tcp("tcp"),
-  build_udp("udp"),
-  build_dns,
-  function(c) -- Raw
+  TCP = build_tcp("tcp"),
+  UDP = build_udp("udp"),
+  DNS = build_dns,
+  Raw = function(c)
     return { load = ffi.string(c.data + c.payload_off, c.payload_len) }
   end,
-  function(c) -- Padding
+  Padding = function(c)
     return { load = ffi.string(c.data + c.pad_off, c.pad_len) }
   end,
-  build_ip("iperr"),
-  build_ipv6("ipv6err"),
-  build_tcp("tcperr"),
-  build_udp("udperr"),
-  build_icmp("icmperr"),
+  IPerror = build_ip("iperr"),
+  IPerror6 = build_ipv6("ipv6err"),
+  TCPerror = build_tcp("tcperr"),
+  UDPerror = build_udp("udperr"),
+  ICMPerror = build_icmp("icmperr"),
 }
+
+-- By id, for the per-packet path; the two lists must agree.
+local BUILD = {}
+for id, name in ipairs(LAYER_NAMES) do
+  BUILD[id] = BUILDERS[name] or error("layer " .. name .. " has no builder in runtime.lua")
+end
+for name in pairs(BUILDERS) do
+  if not LAYER_ID[name] then error("builder " .. name .. " has no layer in layers.tab") end
+end
 
 ----------------------------------------------------------------------------
 -- Packet tables

@@ -64,14 +64,9 @@ static void push_layer(struct decoder *d, enum dpl_layer_id id)
 	if (!pkt->first[id])
 		pkt->first[id] = (uint8_t)(pkt->nlayers + 1);
 	pkt->layers[pkt->nlayers++] = (uint8_t)id;
-	/* Ten layers of 5 bits stay below 2^53, exact in a double. */
-	if (pkt->shape >= 0)
-		pkt->shape = pkt->nlayers <= 10 ? pkt->shape * 32 + id : -1;
 }
 
-_Static_assert(DPL_LAYER_COUNT <= sizeof ((struct dpl_packet *)0)->first,
-	       "dpl_packet.first needs a slot per layer id");
-_Static_assert(DPL_LAYER_COUNT <= 32, "dpl_packet.shape packs layer ids in 5 bits");
+_Static_assert(DPL_LAYER_COUNT <= 256, "dpl_packet.layers holds ids in a byte");
 
 /* Whatever the decoder did not understand stays available as Raw. */
 static void finish_raw(struct decoder *d)
@@ -567,7 +562,6 @@ void packet_decode(struct dpl_packet *pkt, int linktype)
 	struct decoder d = { pkt, pkt->data, 0, pkt->caplen, 0 };
 
 	memset(pkt->first, 0, sizeof pkt->first);
-	pkt->shape = 0;
 	pkt->nlayers = 0;
 	pkt->ntags = 0;
 	pkt->payload_len = pkt->dns_len = pkt->pad_len = 0;

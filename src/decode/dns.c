@@ -2,7 +2,6 @@
  * is bounded by the message length, and a name may take only so many
  * compression pointers, so a pointer loop ends. A malformed record ends
  * the decoding; what was decoded before it stays. */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -328,33 +327,4 @@ void dns_free(struct dpl_dns *dns)
 	free(dns->rr);
 	free(dns->text);
 	memset(dns, 0, sizeof *dns);
-}
-
-int format_mac(const uint8_t *mac, int len, char *buf)
-{
-	static const char hex[] = "0123456789abcdef";
-	int n = 0;
-
-	if (len > 20)
-		len = 20;
-	for (int i = 0; i < len; i++) {
-		if (i)
-			buf[n++] = ':';
-		buf[n++] = hex[mac[i] >> 4];
-		buf[n++] = hex[mac[i] & 15];
-	}
-	buf[n] = '\0';
-	return n;
-}
-
-int format_ip4(const uint8_t *a, char *buf)
-{
-	return snprintf(buf, 16, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
-}
-
-int format_ip6(const uint8_t *a, char *buf)
-{
-	if (!inet_ntop(AF_INET6, a, buf, 46))
-		buf[0] = '\0';
-	return (int)strlen(buf);
 }

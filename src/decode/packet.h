@@ -9,17 +9,10 @@
 
 #include <stdint.h>
 
-/* FFI-BEGIN */
-enum dpl_layer_id {
-	DPL_ETHERNET = 1, DPL_DOT1Q, DPL_DOT1AD, DPL_COOKEDLINUX, DPL_LOOPBACK,
-	DPL_ARP, DPL_IP, DPL_IPV6, DPL_ICMP, DPL_ICMPV6, DPL_TCP, DPL_UDP,
-	DPL_DNS, DPL_RAW, DPL_PADDING,
-	/* The datagram quoted inside an ICMP or ICMPv6 error, named as scapy
-	 * names them; they live in the *err members below. */
-	DPL_IPERROR, DPL_IPERROR6, DPL_TCPERROR, DPL_UDPERROR, DPL_ICMPERROR,
-	DPL_LAYER_COUNT
-};
+/* enum dpl_layer_id, generated from layers.tab (and handed to Lua too) */
+#include "layers.h"
 
+/* FFI-BEGIN */
 enum { DPL_MAX_LAYERS = 16, DPL_MAX_TAGS = 4 };
 
 struct dpl_ethernet { uint8_t src[6], dst[6]; uint16_t type; };
@@ -63,12 +56,10 @@ struct dpl_packet {
 	uint16_t source;		/* index into the kitchen's sources */
 	uint8_t nlayers, ntags;
 	uint8_t layers[16];		/* enum dpl_layer_id, outermost first */
-	uint8_t first[24];		/* by layer id: 1 + index of its first
-					 * occurrence in layers, or 0; lets Lua
-					 * find a layer without a loop */
-	double shape;			/* the layer sequence as a number
-					 * (5 bits a layer), or -1 when too
-					 * long: a key for sharing pkt.layers */
+	uint8_t first[DPL_LAYER_COUNT];	/* by layer id: 1 + index of its
+					 * first occurrence in layers, or 0;
+					 * lets Lua find a layer without a
+					 * loop */
 	uint32_t payload_off, payload_len;	/* Raw */
 	uint32_t dns_off, dns_len;		/* the DNS message */
 	/* Its first question, when the file reader's thread decoded it ahead
@@ -127,6 +118,9 @@ struct dpl_api {
 	int (*format_ip4)(const uint8_t *a, char *buf);
 	int (*format_ip6)(const uint8_t *a, char *buf);
 	struct dpl_dns *dns_scratch;
+	/* The layers' names, by id (layer_names[0] is NULL). */
+	const char *const *layer_names;
+	int32_t layer_count;
 	/* The chef runtime's hooks: an id for a chef's name; which chef runs
 	 * now (a call, so that compiled code cannot drop it), for the
 	 * watchdog on another thread; and an interrupt caught, going on. */
@@ -153,6 +147,12 @@ size_t packet_decode_question(struct dpl_packet *pkt, struct dpl_dns *scratch,
 			      char *text, size_t room);
 void dns_free(struct dpl_dns *dns);
 
+/* The name chefs know a layer by, for ids 1 .. DPL_LAYER_COUNT - 1, and
+ * the whole table (layers.c). */
+const char *layer_name(enum dpl_layer_id id);
+const char *const *layer_name_table(void);
+
+/* Addresses as text (addr.c). */
 int format_mac(const uint8_t *mac, int len, char *buf);
 int format_ip4(const uint8_t *a, char *buf);
 int format_ip6(const uint8_t *a, char *buf);

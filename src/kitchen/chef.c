@@ -280,6 +280,8 @@ struct chef_runtime *chef_runtime_new(const struct chef_options *opt)
 	rt->api.format_ip4 = format_ip4;
 	rt->api.format_ip6 = format_ip6;
 	rt->api.dns_scratch = &rt->dns_scratch;
+	rt->api.layer_names = layer_name_table();
+	rt->api.layer_count = DPL_LAYER_COUNT;
 	rt->api.owner = rt;
 	rt->api.chef_id = chef_id;
 	rt->api.chef_running = chef_running;

@@ -6,9 +6,8 @@
 
 local chef = { name = "TouchChef" }
 
-local NAMES = { "Ethernet", "Dot1Q", "Dot1AD", "CookedLinux", "Loopback", "ARP",
-  "IP", "IPv6", "ICMP", "ICMPv6", "TCP", "UDP", "DNS", "Raw", "Padding",
-  "IPerror", "IPerror6", "TCPerror", "UDPerror", "ICMPerror", "NoSuchLayer" }
+local NAMES = dumplings.layers()
+NAMES[#NAMES + 1] = "NoSuchLayer"
 
 -- Read every value of a layer table, DNS sections included; returns how
 -- many there were. Keys that are not strings belong to the runtime.
