@@ -17,6 +17,7 @@ import time
 
 class Raw:
     tls = False
+    reason = ""     # of the close frame close_code() read
 
     def __init__(self, port, timeout=10):
         self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
@@ -87,6 +88,7 @@ class Raw:
                     if len(buf) < off + n:
                         break
                     if op == 0x8:
+                        self.reason = buf[off + 2:off + n].decode(errors="replace")
                         return str(struct.unpack("!H", buf[off:off + 2])[0]) if n >= 2 else "close"
                     buf = buf[off + n:]
         except socket.timeout:
@@ -136,7 +138,7 @@ def attack(args):
             r.text(b'{"pad": "' + b"y" * (2 << 20) + b'"}')
         except (BrokenPipeError, ConnectionResetError):
             pass
-        print(name, r.close_code(5))
+        print(name, r.close_code(5), r.reason)
     elif name == "endless-fragments":
         r = kitchen(port)
         sent = 0
@@ -147,7 +149,7 @@ def attack(args):
                 sent += 65536
         except (BrokenPipeError, ConnectionResetError):
             pass
-        print(name, r.close_code(5), "after", sent >> 10, "KiB")
+        print(name, r.close_code(5), r.reason, "after", sent >> 10, "KiB")
     elif name == "unmasked":
         r = kitchen(port)
         r.text(b'{"metadata": {"chef": "UnmaskedChef"}, "payload": 1}', masked=False)
@@ -183,7 +185,7 @@ def attack(args):
         print(name, " ".join(f"{k}:{v}" for k, v in sorted(codes.items())))
     elif name == "no-hello":
         r = Raw(port).upgrade()
-        print(name, r.close_code(args.wait))
+        print(name, r.close_code(args.wait), r.reason)
     elif name == "idle":
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
@@ -196,11 +198,12 @@ def attack(args):
         # Each must be closed by the hub; wait for that up to a deadline
         # well past the hello timeout, so a busy machine does not matter.
         deadline = time.time() + args.wait + 30
-        closed = 0
+        codes = {}
         for c in conns:
-            if c.close_code(max(0.05, deadline - time.time())) != "open":
-                closed += 1
-        print(name, "opened", len(conns), "failed", failed, "closed", closed)
+            code = c.close_code(max(0.05, deadline - time.time()))
+            codes[code] = codes.get(code, 0) + 1
+        print(name, "opened", len(conns), "failed", failed, "closed",
+              " ".join(f"{k}:{v}" for k, v in sorted(codes.items())))
     elif name == "slow-upgrade":
         s = socket.create_connection(("127.0.0.1", port), timeout=5)
         request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
