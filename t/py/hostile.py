@@ -103,6 +103,12 @@ def kitchen(port):
     return r
 
 
+def eater(port):
+    r = Raw(port).upgrade()
+    r.text(b'{"eater_name": "hostile", "chefs": ["NoSuchChef"]}')
+    return r
+
+
 def attack(args):
     port = args.port
     name = args.attack
@@ -133,9 +139,14 @@ def attack(args):
         r.frame(0x2, b'{"metadata": {"chef": "BinChef"}, "payload": 1}')
         print(name, r.close_code(2))
     elif name == "oversized":
-        r = kitchen(port)
+        # One message of 2 MB, whole or in --fragments frames, from a
+        # kitchen or (--eater) an eater that has said hello; then nothing.
+        r = eater(port) if args.eater else kitchen(port)
+        body = b'{"pad": "' + b"y" * (2 << 20) + b'"}'
+        step = -(-len(body) // args.fragments)
         try:
-            r.text(b'{"pad": "' + b"y" * (2 << 20) + b'"}')
+            for i in range(0, len(body), step):
+                r.frame(0x1 if i == 0 else 0x0, body[i:i + step], fin=i + step >= len(body))
         except (BrokenPipeError, ConnectionResetError):
             pass
         print(name, r.close_code(5), r.reason)
@@ -229,6 +240,8 @@ ap.add_argument("--attack", required=True)
 ap.add_argument("--n", type=int, default=1000)
 ap.add_argument("--size", type=int, default=1 << 20)
 ap.add_argument("--wait", type=float, default=3)
+ap.add_argument("--fragments", type=int, default=1, help="frames of an oversized message")
+ap.add_argument("--eater", action="store_true", help="an oversized message from an eater")
 ap.add_argument("--tls", action="store_true", help="talk TLS, trusting any certificate")
 parsed = ap.parse_args()
 Raw.tls = parsed.tls
