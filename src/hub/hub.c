@@ -436,6 +436,7 @@ int hub_main(int argc, char **argv)
 		lws_context_destroy(hub.ctx);
 	hub_fanout_free(&hub);
 	seq_book_free(&hub.seq);
+	hub_health_free(&hub.health);
 	hub_http_close(&hub);
 	hub_auth_close(&hub);
 	hub_wire_free();

@@ -244,6 +244,7 @@ static int conn_dumpling(struct hub *hub, struct hub_conn *c, const char *msg, s
 	c->in++;
 	hub->total_in++;
 	seq_book_note(&hub->seq, meta.kitchen, meta.run, meta.seq);
+	hub_health_note(hub, meta.chef, meta.kitchen, msg, len);
 	if (!hub->neaters)
 		hub->undelivered++;
 	hub_fanout_publish(hub, msg, len, meta.chef, meta.kitchen, meta.driver);
