@@ -7,6 +7,7 @@ use warnings;
 use lib 't/lib';
 use Test::More;
 use TestLib;
+use Pcap;
 use Time::HiRes qw(time sleep);
 
 my $sample = root() . '/examples/sample.pcap';
@@ -109,6 +110,69 @@ for my $v (@good) {
 diag(sprintf 'write-to-first-packet delay over %d reloads: median %.1f ms, max %.1f ms',
      scalar @delays, (sort { $a <=> $b } @delays)[@delays / 2], (sort { $b <=> $a } @delays)[0])
 	if @delays;
+
+# --- edits while packets flow ------------------------------------------------
+# sample.pcap comes in bursts, so most edits above land between packets.
+# Here packets come evenly, one every 2 ms for up to 20 s, and each edit is
+# made once the version before it has cooked packets of its own: every
+# change of version falls inside the stream. The kitchen is stopped once
+# the last version has cooked some, long before the stream would end; what
+# it made must be the capture's first packets, each exactly once.
+{
+	my $flowing = 10000;
+	my $paced = "$dir/paced.pcap";
+	write_pcap($paced, 1, map { ether(0x0800, ipv4(17, udp($_, 53, 'x'))) } 1 .. $flowing);
+	my $indexed = sub {
+		my ($version) = @_;
+		return <<LUA;
+local c = { name = "Counter", n = 0, version = $version }
+function c:packet_handler(pkt) self.n = self.n + 1; return { v = self.version, i = pkt.UDP.sport } end
+function c:interval_handler() return { n = self.n, v = self.version } end
+function c:reload(old) self.n = old.n end
+return c
+LUA
+	};
+	my $cooked = sub {	# packets cooked so far by version v
+		my ($v) = @_;
+		my $n = () = (slurp("$dir/flow.out") // '') =~ /"driver":"packet"[^\n]*"v":$v\b/g;
+		return $n;
+	};
+	my $fchef = "$dir/flowing.lua";
+	spew($fchef, $indexed->(0));
+	my $fpid = spawn([bin(), 'kitchen', '-f', '', '-r', $paced, '--stdout', '--speed', '500',
+			  '-p', '60', '-c', $fchef], out => "$dir/flow.out", err => "$dir/flow.err");
+	# Versions 1 to 8, and a broken one after 4 that must change nothing.
+	my ($v, @took) = (0);
+	for my $edit (1 .. 4, 'broken', 5 .. 8) {
+		last unless wait_for(sub { $cooked->($v) >= 10 }, 20);
+		if ($edit eq 'broken') {
+			my $cooked_before = $cooked->($v);
+			write_by_rename($fchef, "local c = {\n");
+			ok(wait_for(sub { log_lines('flow', qr/reloading \Q$fchef\E failed/) >= 1 }, 20),
+			   'a broken version written mid-stream is refused');
+			ok(wait_for(sub { $cooked->($v) >= $cooked_before + 10 }, 20),
+			   '... and the running one carries on cooking');
+			next;
+		}
+		write_by_rename($fchef, $indexed->($edit));
+		$v = $edit;
+		push @took, $v;
+	}
+	ok(wait_for(sub { $cooked->($v) >= 10 }, 20), "the last version ($v) cooked packets too");
+	is("@took", '1 2 3 4 5 6 7 8', 'each edit was made while packets flowed');
+	kill 'TERM', $fpid;
+	my ($fdocs) = finish($fpid, 'flow');
+	my @fpkt = grep { $_->{metadata}{driver} eq 'packet' } @$fdocs;
+	cmp_ok(scalar @fpkt, '<', $flowing, 'the kitchen was stopped while packets still flowed');
+	is_deeply([map { $_->{payload}{i} } @fpkt], [1 .. @fpkt],
+		  'it cooked the first ' . @fpkt . ' packets, each exactly once, in order, across versions');
+	my @runs = map { $_->{payload}{v} } @fpkt;
+	my @order = do { my $last; grep { my $new = !defined $last || $_ != $last; $last = $_; $new } @runs };
+	is("@order", '0 1 2 3 4 5 6 7 8',
+	   'versions took over one after another, each at a packet boundary, none came back');
+	my ($flast) = grep { $_->{metadata}{driver} eq 'interval' } reverse @$fdocs;
+	is($flast->{payload}{n}, scalar @fpkt, 'the count carried across every version equals the packets');
+}
 
 # --- reload(old) carries state; a chef without it starts fresh -----------
 spew($chef, counting_chef('a'));

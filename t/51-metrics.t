@@ -10,6 +10,7 @@ use IO::Socket::INET;
 use Test::More;
 use TestLib;
 use HubTest;
+use Pcap;
 
 # One request, sent as given (no client tidies the path on our behalf);
 # returns {status, headers => {lowercase name => value}, body}.
@@ -192,6 +193,103 @@ SKIP: {
 		'--timeout', 20);
 	my ($d) = decode_lines($r->{out});
 	is($d && $d->{metadata}{chef}, 'SystemStatusChef', 'a WebSocket eater on "/" is still fed');
+}
+
+# ---- what kitchens report of themselves, by kitchen name ----------------------
+
+# The value of the one series of name with exactly these labels, or undef;
+# dies if there are two.
+sub labelled {
+	my ($m, $name, %want) = @_;
+	my @s = grep { my $l = $_->{labels};
+		       keys %$l == keys %want && !grep { ($l->{$_} // "\0") ne $want{$_} } keys %want }
+		@{ $m->{"dumplings_hub_$name"} // [] };
+	die "two series of $name with the same labels" if @s > 1;
+	return @s ? $s[0]{value} : undef;
+}
+
+SKIP: {
+	skip 'python3-websockets is not installed', 1 unless pyok();
+	my $khub = start_hub('--status-freq', '0.3');
+	my $metrics = sub { my ($m, $bad) = parse_metrics(http($khub->{out}, '/metrics')->{body});
+			    die "bad lines: @$bad" if @$bad; $m };
+	# The kitchen talks to the hub through a relay the test can cut, so
+	# that it reconnects (from another port, under the same name) while
+	# the hub stays up. Its capture lasts 10 s, paced.
+	my $relay_port = free_port();
+	my $relay = spawn(py_cmd('cut_proxy.py', '--listen', $relay_port, '--to', $khub->{in}),
+			  out => "$tmp/relay.out", err => "$tmp/relay.err");
+	ok(wait_for_port($relay_port), 'a relay in front of the hub');
+	my $paced = "$tmp/paced.pcap";
+	write_pcap($paced, 1, map { ether(0x0800, ipv4(17, udp(1024 + $_, 53, 'x'))) } 1 .. 3000);
+	my $kname = "health \"k\" \\ 1";
+	my $kpid = spawn([bin(), 'kitchen', '-n', $kname, '-f', '', '-r', $paced, '--speed', 300,
+			  '-c', 'packetcount', '-c', 'dns', '-H', "127.0.0.1:$relay_port",
+			  '--status-interval', '0.1'], err => "$tmp/health-kitchen.err");
+	my %src = (kitchen => $kname, source => $paced);
+	my %chef = (kitchen => $kname, chef => 'PacketCountChef');
+	my $m1;
+	ok(wait_for(sub { $m1 = $metrics->(); (labelled($m1, 'kitchen_packets_total', kitchen => $kname) // 0) > 0 }, 20),
+	   'a kitchen\'s KitchenStatusChef reports reach /metrics, labelled by its name');
+	my ($peer1) = map { $_->{labels}{peer} } grep { $_->{labels}{kitchen} eq $kname }
+		@{ $m1->{dumplings_hub_kitchen_dumplings_in_total} };
+	ok(defined labelled($m1, 'kitchen_source_packets_total', %src), 'per source, labelled by source');
+	ok(defined labelled($m1, 'kitchen_chef_calls_total', %chef), 'per chef, labelled by chef');
+	is(labelled($m1, 'kitchen_uplink_reconnects_total', kitchen => $kname), 0, 'no reconnect yet');
+
+	kill 'USR1', $relay;
+	my $m2;
+	ok(wait_for(sub { $m2 = $metrics->(); (labelled($m2, 'kitchen_uplink_reconnects_total', kitchen => $kname) // 0) >= 1 }, 30),
+	   'after its connection is cut, the kitchen reconnects and reports so');
+	my ($peer2) = map { $_->{labels}{peer} } grep { $_->{labels}{kitchen} eq $kname }
+		@{ $m2->{dumplings_hub_kitchen_dumplings_in_total} };
+	ok($peer1 && $peer2 && $peer1 ne $peer2, "from another port ($peer1, then $peer2)");
+	for my $s (['kitchen_packets_total', kitchen => $kname], ['kitchen_source_packets_total', %src],
+		   ['kitchen_source_filter_passed_total', %src], ['kitchen_chef_calls_total', %chef],
+		   ['kitchen_chef_dumplings_total', %chef], ['kitchen_uplink_sent_total', kitchen => $kname],
+		   ['kitchen_uplink_last_seq', kitchen => $kname]) {
+		my ($before, $after) = (labelled($m1, @$s), labelled($m2, @$s));
+		ok(defined $after && $after > $before, "$s->[0] goes on under the same labels and grew"
+		   . " ($before, then " . ($after // 'none') . ')');
+	}
+	for my $s (['kitchen_source_kernel_dropped_total', %src], ['kitchen_source_interface_dropped_total', %src],
+		   ['kitchen_chef_errors_total', %chef], ['kitchen_chef_seconds_total', %chef],
+		   ['kitchen_uplink_buffered', kitchen => $kname], ['kitchen_uplink_dropped_total', kitchen => $kname],
+		   ['kitchen_uptime_seconds', kitchen => $kname], ['kitchen_status_age_seconds', kitchen => $kname]) {
+		ok(defined labelled($m2, @$s), "$s->[0] is there too");
+	}
+	is(scalar(grep { $_->{labels}{kitchen} eq $kname } @{ $m2->{dumplings_hub_kitchen_packets_total} }), 1,
+	   'one series per kitchen name, not one per connection');
+	stop($kpid, 'TERM');
+	ok(wait_for(sub { my @left = hub_log($khub) =~ /kitchen \S+ left/g; @left == 2 }, 20),
+	   'the kitchen has gone');
+	my $m3 = $metrics->();
+	ok(defined labelled($m3, 'kitchen_packets_total', kitchen => $kname), 'its series stay, with its last report');
+
+	# Counters are named _total, gauges are not; every family has HELP.
+	my $text = http($khub->{out}, '/metrics')->{body};
+	my %types = $text =~ /^# TYPE (\w+) (\w+)$/mg;
+	my @misnamed = grep { ($types{$_} eq 'counter') != /_total$/ } keys %types;
+	is_deeply(\@misnamed, [], 'counters, and only counters, end in _total');
+
+	# The books are bounded like the seq books: 1024 kitchens, the one heard
+	# from longest ago giving way. One connection reports for 1100 names.
+	my $reports = "$tmp/reports.ndjson";
+	spew($reports, join '', map {
+		JSON::PP->new->canonical->encode({ metadata => { chef => 'KitchenStatusChef', kitchen => "many-$_",
+								 driver => 'interval' },
+						   payload => { packets => $_, sources => [], chefs => {} } }) . "\n"
+	} 1 .. 1100);
+	py('kitchen_client.py', '--port', $khub->{in}, '--name', 'reporter', '--raw', $reports, '--hold', 1);
+	my $m4 = $metrics->();
+	my %many = map { $_->{labels}{kitchen} => $_->{value} }
+		grep { $_->{labels}{kitchen} =~ /^many-/ } @{ $m4->{dumplings_hub_kitchen_packets_total} };
+	is(scalar keys %many, 1024, 'at most 1024 kitchens are kept');
+	ok(!defined labelled($m4, 'kitchen_packets_total', kitchen => $kname) && !exists $many{'many-76'}
+	   && $many{'many-77'} == 77 && $many{'many-1100'} == 1100,
+	   'those heard from longest ago gave way: the kitchen above, then the first 76');
+	stop($relay);
+	is(stop($khub->{pid}), 0, 'that hub stops cleanly');
 }
 
 is(stop($hub->{pid}), 0, 'the hub stops cleanly');

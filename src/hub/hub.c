@@ -17,6 +17,9 @@
 #include "base/util.h"
 #include "net/wsutil.h"
 
+/* seconds a connection has to send a whole HTTP request */
+#define HUB_REQUEST_SECONDS 10
+
 static const char hub_usage_text[] =
 	"usage: dumplings hub [-v] [-a ADDRESS] [--in-port N] [--out-port N]\n"
 	"                     [--status-freq SECONDS] [--queue N] [--queue-bytes BYTES]\n"
@@ -297,6 +300,9 @@ static struct lws_vhost *hub_vhost(struct hub *hub, const char *name, int port,
 	info.mounts = mounts;
 	info.extensions = exts;
 	info.options = v6 ? 0 : LWS_SERVER_OPTION_DISABLE_IPV6;
+	/* lws' default, named here because dumplings.1 promises it: a
+	 * request, the upgrade included, sent slower than this is cut off */
+	info.timeout_secs_ah_idle = HUB_REQUEST_SECONDS;
 	if (hub->cfg.cert) {
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 		info.ssl_cert_filepath = hub->cfg.cert;
@@ -430,6 +436,7 @@ int hub_main(int argc, char **argv)
 		lws_context_destroy(hub.ctx);
 	hub_fanout_free(&hub);
 	seq_book_free(&hub.seq);
+	hub_health_free(&hub.health);
 	hub_http_close(&hub);
 	hub_auth_close(&hub);
 	hub_wire_free();

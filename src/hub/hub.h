@@ -5,8 +5,9 @@
  * shutdown), hub_conn.c (the two protocols: hellos, reassembly,
  * validation), hub_fanout.c (the shared ring and the slow-eater policy),
  * hub_status.c (SystemStatusChef dumplings), hub_http.c and hub_metrics.c
- * (HTTP on the eater port: the dashboard's files and /metrics), hub_auth.c
- * (tokens and TLS files). */
+ * (HTTP on the eater port: the dashboard's files and /metrics),
+ * hub_health.c (kitchens' own reports, for /metrics), hub_auth.c (tokens
+ * and TLS files). */
 
 #include <signal.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 
 #include "base/log.h"
 #include "base/seqbook.h"
+#include "hub_health.h"
 #include "net/wsutil.h"
 
 struct cJSON;
@@ -140,6 +142,8 @@ struct hub {
 	int nlossless;
 	int paused;
 	unsigned long pauses;
+	/* each kitchen's latest KitchenStatusChef report (hub_health.c) */
+	struct hub_health_book health;
 };
 
 extern const struct lws_protocols hub_kitchen_protocols[];

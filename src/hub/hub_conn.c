@@ -253,6 +253,7 @@ static int conn_dumpling(struct hub *hub, struct hub_conn *c, const char *msg, s
 		hub_ack_done(c->ledger, meta.seq);
 		return 0;
 	}
+	hub_health_note(hub, meta.chef, meta.kitchen, msg, len);
 	if (!hub->neaters)
 		hub->undelivered++;
 	hub_fanout_publish(hub, msg, len, meta.chef, meta.kitchen, meta.driver,

@@ -3,7 +3,9 @@
  * is connected or queued right now is a gauge. Per-connection series are
  * labelled with the name from the hello and the peer's address, because two
  * kitchens (or eaters) may well share a name; they come and go with their
- * connections, as Prometheus expects of per-target series. */
+ * connections, as Prometheus expects of per-target series. What kitchens
+ * report of themselves (hub_health.c) is labelled by kitchen name alone,
+ * and by source or chef, so that it goes on across reconnects. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,6 +211,109 @@ static void kitchen_seq_families(FILE *f, struct hub *hub)
 	hub_seq_by_kitchen(hub, seq_sample, &s);
 }
 
+/* ---- one series per kitchen name, from its latest KitchenStatusChef --------- */
+
+enum health_part { PART_KITCHEN, PART_SOURCE, PART_CHEF };
+
+#define HEALTH_AGE (-1)		/* not a number of the report: how old it is */
+
+struct health_metric {
+	const char *name, *type, *help;
+	enum health_part part;
+	int stat;		/* an enum hub_health_*_stat of that part */
+};
+
+static const struct health_metric health_metrics[] = {
+	{ "kitchen_status_age_seconds", "gauge",
+	  "Seconds since each kitchen's latest KitchenStatusChef report came.",
+	  PART_KITCHEN, HEALTH_AGE },
+	{ "kitchen_uptime_seconds", "gauge",
+	  "Seconds each kitchen had been running, at its latest report.",
+	  PART_KITCHEN, HUB_HEALTH_UPTIME },
+	{ "kitchen_packets_total", "counter",
+	  "Packets each kitchen handed to its chefs, from all its sources.",
+	  PART_KITCHEN, HUB_HEALTH_PACKETS },
+	{ "kitchen_source_packets_total", "counter",
+	  "Packets each kitchen handed to its chefs, by source.",
+	  PART_SOURCE, HUB_HEALTH_SOURCE_PACKETS },
+	{ "kitchen_source_filter_passed_total", "counter",
+	  "Packets that passed each kitchen's filter, by source, as libpcap counts them.",
+	  PART_SOURCE, HUB_HEALTH_SOURCE_PASSED },
+	{ "kitchen_source_kernel_dropped_total", "counter",
+	  "Packets the kernel dropped before each kitchen, by source, as libpcap counts them.",
+	  PART_SOURCE, HUB_HEALTH_SOURCE_KERNEL },
+	{ "kitchen_source_interface_dropped_total", "counter",
+	  "Packets the interface dropped before each kitchen, by source, as libpcap counts them.",
+	  PART_SOURCE, HUB_HEALTH_SOURCE_IFACE },
+	{ "kitchen_chef_calls_total", "counter",
+	  "Calls of each kitchen's chefs (packets and intervals), by chef.",
+	  PART_CHEF, HUB_HEALTH_CHEF_CALLS },
+	{ "kitchen_chef_errors_total", "counter",
+	  "Errors in each kitchen's chefs, by chef.", PART_CHEF, HUB_HEALTH_CHEF_ERRORS },
+	{ "kitchen_chef_dumplings_total", "counter",
+	  "Dumplings each kitchen's chefs made, by chef.", PART_CHEF, HUB_HEALTH_CHEF_DUMPLINGS },
+	{ "kitchen_chef_seconds_total", "counter",
+	  "Seconds each kitchen spent in its chefs, by chef, as the kitchen samples it.",
+	  PART_CHEF, HUB_HEALTH_CHEF_SECONDS },
+	{ "kitchen_uplink_sent_total", "counter",
+	  "Dumplings each kitchen's uplink sent to a hub.", PART_KITCHEN, HUB_HEALTH_SENT },
+	{ "kitchen_uplink_buffered", "gauge",
+	  "Dumplings waiting in each kitchen's uplink buffer.", PART_KITCHEN, HUB_HEALTH_BUFFERED },
+	{ "kitchen_uplink_dropped_total", "counter",
+	  "Dumplings each kitchen's uplink dropped.", PART_KITCHEN, HUB_HEALTH_DROPPED },
+	{ "kitchen_uplink_reconnects_total", "counter",
+	  "Times each kitchen's uplink connected to a hub again.", PART_KITCHEN, HUB_HEALTH_RECONNECTS },
+	{ "kitchen_uplink_last_seq", "gauge",
+	  "The last seq each kitchen's uplink sent.", PART_KITCHEN, HUB_HEALTH_LAST_SEQ },
+	{ "kitchen_uplink_resent_total", "counter",
+	  "Dumplings each kitchen's uplink sent again after a connection broke.",
+	  PART_KITCHEN, HUB_HEALTH_RESENT },
+	{ "kitchen_uplink_unconfirmed_total", "counter",
+	  "Dumplings each kitchen wrote to a connection that broke, not known to have arrived.",
+	  PART_KITCHEN, HUB_HEALTH_UNCONFIRMED },
+	{ "kitchen_uplink_acked_seq", "gauge",
+	  "The last seq a hub acknowledged to each kitchen.", PART_KITCHEN, HUB_HEALTH_ACKED_SEQ },
+};
+
+static void health_sample(FILE *f, const struct health_metric *m, const char *kitchen,
+			  const char *item, double v)
+{
+	fprintf(f, METRIC_PREFIX "%s{kitchen=\"", m->name);
+	label_value(f, kitchen);
+	if (item) {
+		fputs(m->part == PART_SOURCE ? "\",source=\"" : "\",chef=\"", f);
+		label_value(f, item);
+	}
+	fprintf(f, "\"} %.15g\n", v);
+}
+
+static void health_items(FILE *f, const struct health_metric *m, const struct hub_health *h)
+{
+	const struct hub_health_item *items = m->part == PART_SOURCE ? h->sources : h->chefs;
+	int n = m->part == PART_SOURCE ? h->nsources : h->nchefs;
+
+	for (int i = 0; i < n; i++)
+		if (items[i].have & 1u << m->stat)
+			health_sample(f, m, h->kitchen, items[i].name, items[i].v[m->stat]);
+}
+
+static void health_family(FILE *f, struct hub *hub, const struct health_metric *m)
+{
+	double now = monotonic_seconds();
+
+	metric_header(f, m->name, m->type, m->help);
+	for (int i = 0; i < hub->health.n; i++) {
+		const struct hub_health *h = &hub->health.k[i];
+
+		if (m->part != PART_KITCHEN)
+			health_items(f, m, h);
+		else if (m->stat == HEALTH_AGE)
+			health_sample(f, m, h->kitchen, NULL, round((now - h->received) * 1e3) / 1e3);
+		else if (h->have & 1u << m->stat)
+			health_sample(f, m, h->kitchen, NULL, h->v[m->stat]);
+	}
+}
+
 char *hub_metrics_text(struct hub *hub, size_t *len)
 {
 	char *text = NULL;
@@ -225,6 +330,8 @@ char *hub_metrics_text(struct hub *hub, size_t *len)
 	for (size_t i = 0; i < sizeof conn_metrics / sizeof *conn_metrics; i++)
 		conn_family(f, hub, &conn_metrics[i]);
 	kitchen_seq_families(f, hub);
+	for (size_t i = 0; i < sizeof health_metrics / sizeof *health_metrics; i++)
+		health_family(f, hub, &health_metrics[i]);
 	if (fclose(f) != 0) {
 		free(text);
 		return NULL;

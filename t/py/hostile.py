@@ -17,6 +17,7 @@ import time
 
 class Raw:
     tls = False
+    reason = ""     # of the close frame close_code() read
 
     def __init__(self, port, timeout=10):
         self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
@@ -87,6 +88,7 @@ class Raw:
                     if len(buf) < off + n:
                         break
                     if op == 0x8:
+                        self.reason = buf[off + 2:off + n].decode(errors="replace")
                         return str(struct.unpack("!H", buf[off:off + 2])[0]) if n >= 2 else "close"
                     buf = buf[off + n:]
         except socket.timeout:
@@ -98,6 +100,12 @@ class Raw:
 def kitchen(port):
     r = Raw(port).upgrade()
     r.text(b'{"kitchen_name": "hostile", "interface": "x", "filter": "", "chefs": [], "poke_interval": 5}')
+    return r
+
+
+def eater(port):
+    r = Raw(port).upgrade()
+    r.text(b'{"eater_name": "hostile", "chefs": ["NoSuchChef"]}')
     return r
 
 
@@ -131,12 +139,17 @@ def attack(args):
         r.frame(0x2, b'{"metadata": {"chef": "BinChef"}, "payload": 1}')
         print(name, r.close_code(2))
     elif name == "oversized":
-        r = kitchen(port)
+        # One message of 2 MB, whole or in --fragments frames, from a
+        # kitchen or (--eater) an eater that has said hello; then nothing.
+        r = eater(port) if args.eater else kitchen(port)
+        body = b'{"pad": "' + b"y" * (2 << 20) + b'"}'
+        step = -(-len(body) // args.fragments)
         try:
-            r.text(b'{"pad": "' + b"y" * (2 << 20) + b'"}')
+            for i in range(0, len(body), step):
+                r.frame(0x1 if i == 0 else 0x0, body[i:i + step], fin=i + step >= len(body))
         except (BrokenPipeError, ConnectionResetError):
             pass
-        print(name, r.close_code(5))
+        print(name, r.close_code(5), r.reason)
     elif name == "endless-fragments":
         r = kitchen(port)
         sent = 0
@@ -147,7 +160,7 @@ def attack(args):
                 sent += 65536
         except (BrokenPipeError, ConnectionResetError):
             pass
-        print(name, r.close_code(5), "after", sent >> 10, "KiB")
+        print(name, r.close_code(5), r.reason, "after", sent >> 10, "KiB")
     elif name == "unmasked":
         r = kitchen(port)
         r.text(b'{"metadata": {"chef": "UnmaskedChef"}, "payload": 1}', masked=False)
@@ -183,7 +196,7 @@ def attack(args):
         print(name, " ".join(f"{k}:{v}" for k, v in sorted(codes.items())))
     elif name == "no-hello":
         r = Raw(port).upgrade()
-        print(name, r.close_code(args.wait))
+        print(name, r.close_code(args.wait), r.reason)
     elif name == "idle":
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
@@ -196,11 +209,12 @@ def attack(args):
         # Each must be closed by the hub; wait for that up to a deadline
         # well past the hello timeout, so a busy machine does not matter.
         deadline = time.time() + args.wait + 30
-        closed = 0
+        codes = {}
         for c in conns:
-            if c.close_code(max(0.05, deadline - time.time())) != "open":
-                closed += 1
-        print(name, "opened", len(conns), "failed", failed, "closed", closed)
+            code = c.close_code(max(0.05, deadline - time.time()))
+            codes[code] = codes.get(code, 0) + 1
+        print(name, "opened", len(conns), "failed", failed, "closed",
+              " ".join(f"{k}:{v}" for k, v in sorted(codes.items())))
     elif name == "slow-upgrade":
         s = socket.create_connection(("127.0.0.1", port), timeout=5)
         request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
@@ -226,6 +240,8 @@ ap.add_argument("--attack", required=True)
 ap.add_argument("--n", type=int, default=1000)
 ap.add_argument("--size", type=int, default=1 << 20)
 ap.add_argument("--wait", type=float, default=3)
+ap.add_argument("--fragments", type=int, default=1, help="frames of an oversized message")
+ap.add_argument("--eater", action="store_true", help="an oversized message from an eater")
 ap.add_argument("--tls", action="store_true", help="talk TLS, trusting any certificate")
 parsed = ap.parse_args()
 Raw.tls = parsed.tls
