@@ -78,13 +78,22 @@ eater_out() {
 		print $m =~ /^dumplings_hub_eater_dumplings_out_total\{eater="bench-eater",[^}]*\} (\d+)$/m ? $1 : 0'
 }
 
+# hub_metric NAME: one of the hub's own series from /metrics
+hub_metric() {
+	perl -MIO::Socket::INET -e '
+		my $s = IO::Socket::INET->new("127.0.0.1:'"$EAT"'") or exit;
+		print $s "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+		local $/; my $m = <$s> // "";
+		print $m =~ /^dumplings_hub_'"$1"' (\d+)$/m ? $1 : "?"'
+}
+
 # e2e_round: one timed run through a fresh hub, from the kitchen's start
 # to the eater's last dumpling; sets e2e_t (seconds) and e2e_got
 e2e_round() {
-	# eat --json flushes every line, so it is slower than a kitchen reading
-	# files; a queue that holds the whole run keeps the hub from skipping it
-	start_hub --queue 1100000 --queue-bytes 600000000
-	"$BIN" eat -H "127.0.0.1:$EAT" --json -n bench-eater -k bench-kitchen --count "$want" \
+	# a hub with its default queue: the eater asks not to be skipped, and the
+	# hub holds the kitchen back while it is a full queue behind
+	start_hub
+	"$BIN" eat -H "127.0.0.1:$EAT" --json --lossless -n bench-eater -k bench-kitchen --count "$want" \
 		>/dev/null 2>"$OUT/eat.err" &
 	EATER=$!
 	for _ in $(seq 200); do
@@ -189,6 +198,35 @@ if [ -r "$DNSCAP" ]; then
 			sprintf("%.2fx", r), ">= 0.5x", (r >= 0.5) ? "PASS" : "MISS"
 		printf "%-36s %12s   %-14s %s\n", "end to end: dumplings lost",
 			lost, "0", (lost == 0) ? "PASS" : "MISS"
+	}'
+else
+	echo "no capture given: skipped"
+fi
+
+echo
+echo "== lossless: the whole capture through an eater slower than the kitchen"
+if [ -r "$DNSCAP" ]; then
+	start_hub
+	# at most 200 lines a millisecond: slower than the kitchen makes them
+	"$BIN" eat -H "127.0.0.1:$EAT" --json --lossless -k bench-slow --count "$want" 2>"$OUT/slow.err" |
+		perl -ne 'print; select(undef, undef, undef, 0.001) unless $. % 200' >"$OUT/slow.out" &
+	t0=$(now)
+	"$BIN" kitchen -q -n bench-slow -c dns -r "$DNSCAP" -H "127.0.0.1:$IN" --status-interval 0
+	for _ in $(seq 1200); do
+		[ "$(wc -l <"$OUT/slow.out")" -ge "$want" ] && break
+		sleep 0.1
+	done
+	t1=$(now)
+	got=$(wc -l <"$OUT/slow.out")
+	holds=$(hub_metric kitchen_holds_total)
+	stop_hub
+	wait 2>/dev/null || true
+	awk -v n="$want" -v got="$got" -v t0="$t0" -v t1="$t1" -v h="$holds" 'BEGIN {
+		printf "%d of %d dumplings in %.1f s (%.0f/s), the hub held the kitchen %s times\n",
+			got, n, t1 - t0, got / (t1 - t0), h
+		printf "\n%-36s %12s   %-14s %s\n", "target", "measured", "wanted", "result"
+		printf "%-36s %12s   %-14s %s\n", "slow lossless eater: delivered", got, n,
+			(got == n) ? "PASS" : "MISS"
 	}'
 else
 	echo "no capture given: skipped"
