@@ -78,6 +78,8 @@ struct chef_runtime {
 	int nchef_ids;
 	const char *call_name;	/* who enter_lua() said runs */
 	char error[1024];	/* the last error's words */
+	struct fill_list filled;	/* tables filled in for the dumpling at hand */
+	char fill_error[256];	/* why a fill failed */
 	int stopped;		/* a call was interrupted: the kitchen stops */
 	int poke_clock_set;	/* reading files: pokes follow packet time */
 	double next_poke;
@@ -329,6 +331,7 @@ void chef_runtime_free(struct chef_runtime *rt)
 		free(rt->files[i].path);
 	free(rt->files);
 	free(rt->chef_ids);
+	fill_list_free(&rt->filled);
 	free(rt);
 }
 
@@ -653,6 +656,53 @@ static void report_chef_error(struct chef_runtime *rt, const char *chef,
 		log_error("chef %s: %s: %s", chef, what, why);
 }
 
+/* The table the serializer stopped at, on top of the stack: run its
+ * __dumplings_fill, which completes it (a DNS layer decodes the rest of
+ * itself from its packet's bytes, still ours to read: batch.h), and pop
+ * it. Returns 0, or -1 with *why set. The guard's interrupt goes on to
+ * the caller, who runs this protected. */
+static int fill_table(struct chef_runtime *rt, const char **why)
+{
+	lua_State *L = rt->L;
+
+	fill_list_add(&rt->filled, lua_topointer(L, -1));
+	lua_getmetatable(L, -1);
+	lua_pushliteral(L, "__dumplings_fill");
+	lua_rawget(L, -2);
+	lua_replace(L, -2);
+	lua_insert(L, -2);
+	if (lua_pcall(L, 1, 0, 0) == 0)
+		return 0;
+	if (lua_type(L, -1) == LUA_TLIGHTUSERDATA)
+		lua_error(L);
+	snprintf(rt->fill_error, sizeof rt->fill_error, "%s", lua_isstring(L, -1)
+		 ? lua_tostring(L, -1) : "its __dumplings_fill raised a non-string error");
+	lua_pop(L, 1);
+	*why = rt->fill_error;
+	return -1;
+}
+
+/* The tree of the value on top of the stack, in the arena: each table
+ * that must be filled in first is, and the walk starts again (what a
+ * failed walk left in the arena is given back). */
+static const struct cJSON *build_tree(struct chef_runtime *rt, struct json_arena *a,
+				      const char **why)
+{
+	int value = lua_gettop(rt->L);
+	struct json_mark mark = json_arena_mark(a);
+	const struct cJSON *tree;
+
+	rt->filled.n = 0;
+	while (!(tree = serialize_tree(rt->L, value, a, &rt->filled, why)) && !*why) {
+		json_arena_rollback(a, mark);
+		if (fill_table(rt, why) < 0)
+			break;
+	}
+	if (!tree)
+		json_arena_rollback(a, mark);
+	return tree;
+}
+
 /* Build the tree of the value on top of the stack into the job; the
  * printer thread spells it out and sends it. */
 static void emit_dumpling(struct chef_runtime *rt, struct print_job *job,
@@ -661,7 +711,7 @@ static void emit_dumpling(struct chef_runtime *rt, struct print_job *job,
 	const struct cJSON *payload;
 	const char *why;
 
-	payload = serialize_tree(rt->L, -1, &job->arena, &why);
+	payload = build_tree(rt, &job->arena, &why);
 	if (!payload) {
 		rt->unserializable++;
 		report_chef_error(rt, e->name, "dumpling skipped", why);
@@ -680,9 +730,9 @@ struct drain {
 	int nslots, k;		/* slots in all, and the next to read */
 };
 
-/* Serializing runs Lua code too (a table's __dumplings_fill, lua_next
- * over tables a fill changed): it runs protected, and an error skips the
- * dumpling at d->k. */
+/* Filling tables in for the serializer runs Lua code (a table's
+ * __dumplings_fill): it runs protected, and an error skips the dumpling at
+ * d->k. */
 static int drain_protected(lua_State *L)
 {
 	struct drain *d = lua_touserdata(L, 1);

@@ -9,7 +9,9 @@
  * MAX_DEPTH are errors. dumplings.null (a NULL light userdata) is JSON null,
  * and an empty table whose metatable has __jsontype = "array" is [].
  * A table whose metatable has __dumplings_fill (a DNS layer, which decodes
- * parts of itself on first read) is asked to complete itself first.
+ * parts of itself on first read) is not complete yet: the walk stops there
+ * and hands it back, for the caller to complete it and walk again. The
+ * walk itself runs no Lua code.
  *
  * A tree is built in an arena and holds copies of every string and key, so
  * it refers to nothing in Lua: the kitchen prints it on another thread
@@ -120,6 +122,24 @@ void json_arena_free(struct json_arena *a)
 	memset(a, 0, sizeof *a);
 }
 
+struct json_mark json_arena_mark(const struct json_arena *a)
+{
+	return (struct json_mark){ a->blocks, a->next };
+}
+
+void json_arena_rollback(struct json_arena *a, struct json_mark m)
+{
+	while (a->blocks != m.block) {
+		struct arena_block *b = a->blocks;
+
+		a->blocks = b->next;
+		free(b);
+	}
+	a->next = m.next;
+	a->end = m.block ? (char *)m.block + m.block->size : NULL;
+	a->last = NULL;
+}
+
 static void arena_begin(struct json_arena *a)
 {
 	static int hooked;
@@ -143,10 +163,10 @@ struct walk {
 	const void *path[MAX_DEPTH];	/* tables from the root to here */
 	long values;			/* converted so far */
 	const char *why;
+	const struct fill_list *filled;
+	int slot;			/* where an unfilled table goes */
+	int unfilled;			/* the walk stopped at one */
 };
-
-/* why, when Lua said it; kept until the next tree, as *why may point here */
-static __thread char fill_error[256];
 
 static cJSON *value_to_json(struct walk *w, int idx, int depth);
 
@@ -304,11 +324,12 @@ no:
 	return 0;
 }
 
-/* What a table's metatable asks of the serializer: to complete the table
- * first (__dumplings_fill, for DNS layers decoded on demand), and whether
- * it is an array even when empty (__jsontype = "array"). Most tables have
- * no metatable, so this costs one call for them. Returns -1 when the fill
- * failed, else whether the table is marked as an array. */
+/* What a table's metatable asks of the serializer: to be filled in first
+ * (__dumplings_fill, for DNS layers decoded on demand), and whether it is
+ * an array even when empty (__jsontype = "array"). Most tables have no
+ * metatable, so this costs one call for them. Returns -1 when the table
+ * waits to be filled (it is put in w->slot), else whether it is marked as
+ * an array. */
 static int apply_metatable(struct walk *w, int idx)
 {
 	lua_State *L = w->L;
@@ -316,26 +337,18 @@ static int apply_metatable(struct walk *w, int idx)
 
 	if (!lua_getmetatable(L, idx))
 		return 0;
-	/* Raw reads: the metatable may have a metatable of its own, and its
-	 * __index would run outside any pcall, where an error ends the kitchen. */
+	/* Raw reads: the metatable may have a metatable of its own, whose
+	 * __index would be Lua code. */
 	lua_pushliteral(L, "__dumplings_fill");
 	lua_rawget(L, -2);
-	if (lua_isfunction(L, -1)) {
+	if (lua_isfunction(L, -1) && !fill_list_has(w->filled, lua_topointer(L, idx))) {
+		lua_pop(L, 2);
 		lua_pushvalue(L, idx);
-		if (lua_pcall(L, 1, 0, 0)) {
-			/* The chef guard's interrupt goes on to the caller, who
-			 * runs this protected. */
-			if (lua_type(L, -1) == LUA_TLIGHTUSERDATA)
-				lua_error(L);
-			snprintf(fill_error, sizeof fill_error, "%s", lua_isstring(L, -1)
-				 ? lua_tostring(L, -1) : "its __dumplings_fill raised a non-string error");
-			w->why = fill_error;
-			lua_pop(L, 2);
-			return -1;
-		}
-	} else {
-		lua_pop(L, 1);
+		lua_replace(L, w->slot);
+		w->unfilled = 1;
+		return -1;
 	}
+	lua_pop(L, 1);
 	lua_pushliteral(L, "__jsontype");
 	lua_rawget(L, -2);
 	marked = lua_isstring(L, -1) && !strcmp(lua_tostring(L, -1), "array");
@@ -605,7 +618,31 @@ static size_t print_at(const cJSON *root, struct json_buf *buf, size_t at)
 	return o.len;
 }
 
-cJSON *serialize_tree(lua_State *L, int idx, struct json_arena *a, const char **why)
+int fill_list_has(const struct fill_list *l, const void *table)
+{
+	for (int i = 0; l && i < l->n; i++)
+		if (l->tables[i] == table)
+			return 1;
+	return 0;
+}
+
+void fill_list_add(struct fill_list *l, const void *table)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->tables = xrealloc(l->tables, (size_t)l->cap * sizeof *l->tables);
+	}
+	l->tables[l->n++] = table;
+}
+
+void fill_list_free(struct fill_list *l)
+{
+	free(l->tables);
+	memset(l, 0, sizeof *l);
+}
+
+cJSON *serialize_tree(lua_State *L, int idx, struct json_arena *a,
+		      const struct fill_list *filled, const char **why)
 {
 	struct walk w;
 	cJSON *root;
@@ -614,19 +651,30 @@ cJSON *serialize_tree(lua_State *L, int idx, struct json_arena *a, const char **
 	w.L = L;
 	w.values = 0;
 	w.why = NULL;
+	w.filled = filled;
+	w.unfilled = 0;
+	idx = absolute_index(L, idx);
+	if (!lua_checkstack(L, 8)) {
+		*why = "Lua stack exhausted";
+		return NULL;
+	}
+	lua_pushnil(L);
+	w.slot = lua_gettop(L);
 	arena_begin(a);
-	root = value_to_json(&w, absolute_index(L, idx), 0);
+	root = value_to_json(&w, idx, 0);
 	arena_end();
+	if (!w.unfilled)
+		lua_pop(L, 1);
 	if (!root)
-		*why = w.why;
+		*why = w.unfilled ? NULL : w.why;
 	return root;
 }
 
 const char *serialize_value(lua_State *L, int idx, struct json_buf *buf,
-			    size_t *len, const char **why)
+			    const struct fill_list *filled, size_t *len, const char **why)
 {
 	static __thread struct json_arena arena;
-	cJSON *root = serialize_tree(L, idx, &arena, why);
+	cJSON *root = serialize_tree(L, idx, &arena, filled, why);
 
 	*len = root ? print_at(root, buf, 0) : 0;
 	json_arena_reset(&arena);

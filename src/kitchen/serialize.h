@@ -38,17 +38,37 @@ void *json_arena_alloc(struct json_arena *a, size_t n);
 void json_arena_reset(struct json_arena *a);
 void json_arena_free(struct json_arena *a);
 
+/* Where an arena stands, to give back everything allocated after it. */
+struct json_mark {
+	struct arena_block *block;
+	char *next;
+};
+struct json_mark json_arena_mark(const struct json_arena *a);
+void json_arena_rollback(struct json_arena *a, struct json_mark m);
+
+/* The tables whose __dumplings_fill the caller has run for one value: the
+ * walk goes into them as they are. */
+struct fill_list {
+	const void **tables;	/* lua_topointer() of each */
+	int n, cap;
+};
+int fill_list_has(const struct fill_list *l, const void *table);
+void fill_list_add(struct fill_list *l, const void *table);
+void fill_list_free(struct fill_list *l);
+
 struct cJSON;
 
 /* The tree of the value at idx, built in the arena, with copies of every
  * string: it stays valid, whatever becomes of the Lua value, until the
  * arena is reset. Its strings, numbers and keys are already spelled as
  * JSON (a key is a quoted literal), so it is for serialize_print() only.
- * On failure returns NULL and sets *why to a reason that lives as long as
- * the next call. Lua code may run (a table's __dumplings_fill): call it
- * protected, since the chef guard's interrupt is raised on through it. */
+ * On failure returns NULL and sets *why to a static reason. No Lua code
+ * runs: a table whose metatable has a __dumplings_fill function, and that
+ * is not in filled (which may be NULL), stops the walk; then NULL is
+ * returned with *why NULL and that table pushed, for the caller to run its
+ * fill, add it to filled, and call again. */
 struct cJSON *serialize_tree(lua_State *L, int idx, struct json_arena *a,
-			     const char **why);
+			     const struct fill_list *filled, const char **why);
 
 /* A payload that is JSON text already (valid, and escaped as
  * serialize_tree() would), as a tree in the arena. */
@@ -60,9 +80,10 @@ struct cJSON *serialize_raw(struct json_arena *a, const char *json);
 const char *serialize_print(const struct cJSON *payload, const struct dumpling_meta *meta,
 			    struct json_buf *buf, size_t *len, const char **why);
 
-/* Serialize just the value at idx (no envelope): for tests and tools. */
+/* Serialize just the value at idx (no envelope): for tests and tools.
+ * Fails as serialize_tree() does, an unfilled table pushed. */
 const char *serialize_value(lua_State *L, int idx, struct json_buf *buf,
-			    size_t *len, const char **why);
+			    const struct fill_list *filled, size_t *len, const char **why);
 
 void json_buf_free(struct json_buf *buf);
 
