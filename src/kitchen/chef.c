@@ -23,7 +23,7 @@
 #include "guard.h"
 #include "base/log.h"
 #include "luapool.h"
-#include "printer.h"
+#include "emit.h"
 #include "serialize.h"
 #include "base/util.h"
 

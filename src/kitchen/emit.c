@@ -12,7 +12,7 @@
 
 #include "base/jsonnum.h"
 #include "base/log.h"
-#include "printer.h"
+#include "emit.h"
 #include "sink.h"
 #include "base/util.h"
 
