@@ -25,6 +25,7 @@
 #include <cjson/cJSON.h>
 
 #include "check.h"
+#include "kitchen/emit.h"
 #include "kitchen/serialize.h"
 
 #ifndef FUZZ_REPLAY
@@ -357,7 +358,7 @@ static void serialize_both(void)
 	json_arena_reset(&arena);
 	tree = tree_filled(&arena, &why_d);
 	fuzz_assert(lua_gettop(L) == top, "the stack is as it was");
-	dumpling = tree ? serialize_print(tree, &meta, &dbuf, &dlen, &why_d) : NULL;
+	dumpling = tree ? emit_envelope(tree, &meta, &dbuf, &dlen, &why_d) : NULL;
 	fuzz_assert(!value == !dumpling, "value and dumpling agree on success");
 	if (!value) {
 		fuzz_assert(why_v && why_d && *why_v && *why_d, "a failure says why");

@@ -276,7 +276,7 @@ struct chef_runtime *chef_runtime_new(const struct chef_options *opt)
 	struct chef_runtime *rt = xcalloc(1, sizeof *rt);
 
 	rt->opt = *opt;
-	rt->kitchen_quoted = serialize_quoted(opt->kitchen_name);
+	rt->kitchen_quoted = json_quote(opt->kitchen_name);
 	rt->api.dns_decode = dns_decode;
 	rt->api.format_mac = format_mac;
 	rt->api.format_ip4 = format_ip4;
@@ -636,7 +636,7 @@ static struct chef_entry *chef_entry(struct chef_runtime *rt, const char *chef)
 	e = &rt->entries[rt->nentries];
 	memset(e, 0, sizeof *e);
 	e->name = xstrdup(chef);
-	e->quoted = serialize_quoted(chef);
+	e->quoted = json_quote(chef);
 	e->guard_name = guard_intern(rt->guard, chef);
 	rt->last_entry = rt->nentries++;
 	return e;
@@ -1044,7 +1044,7 @@ void chef_runtime_emit_json(struct chef_runtime *rt, const char *chef, const cha
 		return;
 	e = chef_entry(rt, chef);
 	job = printer_job(rt->printer);
-	printer_add(job, serialize_raw(&job->arena, json), e->name, e->quoted,
+	printer_add(job, json_tree_raw(&job->arena, json), e->name, e->quoted,
 		    rt->kitchen_quoted, "interval", NULL);
 	printer_submit(rt->printer);
 }

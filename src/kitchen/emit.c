@@ -49,6 +49,71 @@ struct printer {
 	int gone;
 };
 
+/* ---- the envelope ------------------------------------------------------ */
+
+static size_t append(char *dst, size_t at, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(dst + at, s, n);
+	return at + n;
+}
+
+static size_t append_unsigned(char *dst, size_t at, unsigned long long v)
+{
+	char digits[24];
+	int n = 0;
+
+	do
+		digits[n++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	while (n)
+		dst[at++] = digits[--n];
+	return at;
+}
+
+/* The envelope is the same for every dumpling but for the time and the
+ * seq, so it is written from a template; only the payload is a tree. */
+const char *emit_envelope(const struct cJSON *payload, const struct dumpling_meta *meta,
+			  struct json_buf *buf, size_t *len, const char **why)
+{
+	size_t head;
+
+	json_buf_reserve(buf, 4096 + strlen(meta->chef) + strlen(meta->kitchen));
+	head = append(buf->data, 0, "{\"metadata\":{\"chef\":");
+	head = append(buf->data, head, meta->chef);
+	head = append(buf->data, head, ",\"kitchen\":");
+	head = append(buf->data, head, meta->kitchen);
+	head = append(buf->data, head, ",\"creation_time\":");
+	head = append(buf->data, head, meta->creation_time);
+	head = append(buf->data, head, ",\"driver\":\"");
+	head = append(buf->data, head, meta->driver);
+	if (meta->chef_rev) {
+		head = append(buf->data, head, "\",\"chef_rev\":\"");
+		head = append(buf->data, head, meta->chef_rev);
+	}
+	if (meta->run) {
+		head = append(buf->data, head, "\",\"run\":\"");
+		head = append(buf->data, head, meta->run);
+		head = append(buf->data, head, "\",\"seq\":");
+		head = append_unsigned(buf->data, head, meta->seq);
+		head = append(buf->data, head, "},\"payload\":");
+	} else {
+		head = append(buf->data, head, "\"},\"payload\":");
+	}
+	*len = json_tree_print(payload, buf, head);
+	if (!*len) {
+		*why = "dumpling larger than 1 GiB";
+		return NULL;
+	}
+	buf->data[(*len)++] = '}';
+	buf->data[*len] = '\0';
+	return buf->data;
+}
+
+
+/* ---- the printer thread -------------------------------------------------- */
+
 static void print_failed(struct printer *p, const struct print_item *it, const char *why)
 {
 	unsigned long suppressed;
@@ -79,7 +144,7 @@ static void print_job(struct printer *p, int i)
 		 * the numbers have no gaps at the source. */
 		it->meta.seq = p->next_seq;
 		it->meta.run = p->run;
-		json = serialize_print(it->payload, &it->meta, &p->text, &len, &why);
+		json = emit_envelope(it->payload, &it->meta, &p->text, &len, &why);
 		if (json && p->max_len && len > p->max_len) {
 			snprintf(too_big, sizeof too_big, "%zu bytes, over --max-dumpling %zu",
 				 len, p->max_len);

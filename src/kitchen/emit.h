@@ -1,7 +1,27 @@
 #ifndef PRINTER_H
 #define PRINTER_H
 
-#include "serialize.h"
+#include "jsontree.h"
+
+/* What a dumpling's envelope says besides its payload. */
+struct dumpling_meta {
+	const char *chef;	/* as JSON strings, quotes included */
+	const char *kitchen;
+	const char *driver;
+	const char *chef_rev;	/* hex, or NULL */
+	char creation_time[32];	/* already spelled as a JSON number */
+	/* Where it stands among all the kitchen run's dumplings: seq counts
+	 * 1, 2, 3 ... with no gaps; run (hex, or NULL for none) changes
+	 * with every start of the kitchen. */
+	unsigned long long seq;
+	const char *run;
+};
+
+/* The envelope with payload (a tree from an arena) inside, into buf. On
+ * success returns the NUL-terminated JSON (owned by buf) and sets *len; on
+ * failure returns NULL and sets *why to a static reason. */
+const char *emit_envelope(const struct cJSON *payload, const struct dumpling_meta *meta,
+			  struct json_buf *buf, size_t *len, const char **why);
 
 struct sink;
 
