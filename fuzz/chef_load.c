@@ -250,7 +250,7 @@ static struct chef_runtime *new_runtime(void)
 {
 	static const char *const sources[] = { "fuzz" };
 	struct chef_options opt = {
-		.kitchen_name = "fuzz", .poke_interval = 1, .packet_time_pokes = 1,
+		.kitchen_name = "fuzz", .poke_interval = 1,
 		.sources = sources, .nsources = 1, .sink = &checking_sink,
 		.time_limit = TIME_LIMIT, .memory_limit = MEMORY_LIMIT,
 	};

@@ -8,7 +8,6 @@
  * handler errors itself, resuming with the next chef. */
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,8 +80,6 @@ struct chef_runtime {
 	struct fill_list filled;	/* tables filled in for the dumpling at hand */
 	char fill_error[256];	/* why a fill failed */
 	int stopped;		/* a call was interrupted: the kitchen stops */
-	int poke_clock_set;	/* reading files: pokes follow packet time */
-	double next_poke;
 };
 
 /* ----------------------------------------------------------- into Lua */
@@ -860,44 +857,9 @@ static void run_packets(struct chef_runtime *rt, struct dpl_packet *pkts, int n)
 	call_and_drain(rt, "packets", 2);
 }
 
-/* Reading files, pokes follow the packets' own clock: one fires before
- * the first packet at or past each interval boundary, and the batch is
- * split there, so that an interval dumpling is the state at its boundary
- * and holds nothing of the packets after it. A packet from before the
- * interval that runs (a next file that starts earlier) ends it too, and
- * the clock starts again from that packet. */
-static void run_with_packet_time_pokes(struct chef_runtime *rt, struct dpl_packet *pkts, int n)
-{
-	double interval = rt->opt.poke_interval;
-	int start = 0;
-
-	for (int i = 0; i < n; i++) {
-		double t = pkts[i].time;
-
-		if (!rt->poke_clock_set) {
-			rt->poke_clock_set = 1;
-			rt->next_poke = t + interval;
-			continue;
-		}
-		if (t >= rt->next_poke - interval && t < rt->next_poke)
-			continue;
-		run_packets(rt, pkts + start, i - start);
-		start = i;
-		chef_runtime_poke(rt);
-		if (t < rt->next_poke)
-			rt->next_poke = t + interval;
-		else
-			rt->next_poke += (floor((t - rt->next_poke) / interval) + 1) * interval;
-	}
-	run_packets(rt, pkts + start, n - start);
-}
-
 void chef_runtime_batch(struct chef_runtime *rt, struct dpl_packet *pkts, int n)
 {
-	if (rt->opt.packet_time_pokes)
-		run_with_packet_time_pokes(rt, pkts, n);
-	else
-		run_packets(rt, pkts, n);
+	run_packets(rt, pkts, n);
 	check_memory(rt);
 }
 

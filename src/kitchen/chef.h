@@ -8,8 +8,7 @@
 
 struct chef_options {
 	const char *kitchen_name;
-	double poke_interval;
-	int packet_time_pokes;		/* reading files: pokes follow packet time */
+	double poke_interval;		/* what interval handlers are told */
 	const char *const *sources;	/* names behind dpl_packet.source */
 	int nsources;
 	struct sink *sink;
@@ -72,8 +71,7 @@ void chef_runtime_remove(struct chef_runtime *rt, const char *path);
 int chef_runtime_file_count(const struct chef_runtime *rt);
 const char *chef_runtime_file(const struct chef_runtime *rt, int i);
 
-/* Run every chef over a batch of packets. Reading files, the interval
- * handlers run inside it, at each interval boundary of packet time. */
+/* Run every chef over a batch of packets. */
 void chef_runtime_batch(struct chef_runtime *rt, struct dpl_packet *pkts, int n);
 void chef_runtime_poke(struct chef_runtime *rt);
 /* The counts so far; waits until every dumpling made has gone to the sink. */

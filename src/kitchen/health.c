@@ -54,6 +54,7 @@ char *health_payload(const struct health_report *r)
 	cJSON_AddNumberToObject(h, "packets", (double)packets);
 	cJSON_AddItemToObject(h, "chefs", chef_runtime_health(r->chefs));
 	add_uplink(h, r->sink, chef_runtime_last_seq(r->chefs));
+	cJSON_AddNumberToObject(h, "pokes_skipped", (double)r->pokes_skipped);
 	cJSON_AddNumberToObject(h, "uptime", monotonic_seconds() - r->started);
 	cJSON_AddBoolToObject(h, "final", r->final);
 	json = cJSON_PrintUnformatted(h);

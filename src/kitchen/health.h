@@ -14,6 +14,7 @@ struct health_report {
 	struct chef_runtime *chefs;
 	struct sink *sink;	/* NULL or without stats: no uplink part */
 	double started;		/* monotonic_seconds() at the start */
+	unsigned long pokes_skipped;	/* see poke.h */
 	int final;		/* the last one, on the way out */
 };
 

@@ -16,6 +16,7 @@
 #include "chefpath.h"
 #include "health.h"
 #include "base/log.h"
+#include "poke.h"
 #include "privdrop.h"
 #include "reader.h"
 #include "base/roles.h"
@@ -59,6 +60,7 @@ struct kitchen {
 	struct watch *watch;
 	struct sink *sink;
 	struct batch *live;		/* the batch live capture fills */
+	struct poke_clock pokes;
 	_Atomic unsigned long packets;	/* the guard's last words read it too */
 	double started, next_health;	/* monotonic_seconds() */
 	unsigned described;		/* chef_runtime_names_changed() in the hello */
@@ -456,13 +458,12 @@ static void start_watching(struct kitchen *k)
 
 /* -------------------------------------------------------------- batches */
 
-/* Chefs run on a whole batch at a time; chef changes are applied between
- * batches, so every packet is seen by exactly one version of each chef. */
 /* A KitchenStatusChef dumpling every --status-interval, and a last one
  * on the way out. */
 static void report_health(struct kitchen *k, int final)
 {
-	struct health_report r = { k->sources, k->nsources, k->chefs, k->sink, k->started, final };
+	struct health_report r = { k->sources, k->nsources, k->chefs, k->sink, k->started,
+				   k->pokes.skipped, final };
 
 	if (!k->opt.status_interval)
 		return;
@@ -472,11 +473,22 @@ static void report_health(struct kitchen *k, int final)
 	health_report(&r);
 }
 
+/* Chefs run on a whole batch at a time, and chef changes are applied
+ * between batches, so every packet is seen by exactly one version of each
+ * chef. Reading files, a poke due before a packet splits the batch there. */
 static void cook_batch(struct kitchen *k, struct batch *b)
 {
-	for (int i = 0; i < b->n; i++)
+	int start = 0;
+
+	for (int i = 0; i < b->n; i++) {
 		k->sources[b->pkts[i].source].packets++;
-	chef_runtime_batch(k->chefs, b->pkts, b->n);
+		if (k->opt.nfiles && poke_due(&k->pokes, b->pkts[i].time)) {
+			chef_runtime_batch(k->chefs, b->pkts + start, i - start);
+			chef_runtime_poke(k->chefs);
+			start = i;
+		}
+	}
+	chef_runtime_batch(k->chefs, b->pkts + start, b->n - start);
 	k->packets += b->n;
 	if (chef_runtime_sink_gone(k->chefs))
 		stop_requested = 1;
@@ -550,9 +562,9 @@ static void dispatch_source(struct live_source *ls)
 	}
 }
 
-static int poll_timeout_ms(double next_poke)
+static int poll_timeout_ms(const struct poke_clock *c)
 {
-	double wait = next_poke - monotonic_seconds();
+	double wait = poke_wait(c, monotonic_seconds());
 
 	if (wait <= 0)
 		return 0;
@@ -564,7 +576,6 @@ static void capture_live(struct kitchen *k)
 	/* One slot more than the sources: chef file changes wake us too. */
 	struct pollfd *fds = xcalloc(k->nsources + 1, sizeof *fds);
 	struct live_source *live = xcalloc(k->nsources, sizeof *live);
-	double next_poke = monotonic_seconds() + k->opt.poke_interval;
 
 	for (int i = 0; i < k->nsources; i++) {
 		fds[i].fd = pcap_get_selectable_fd(k->sources[i].pcap);
@@ -575,7 +586,7 @@ static void capture_live(struct kitchen *k)
 	fds[k->nsources].fd = k->watch ? watch_fd(k->watch) : -1;
 	fds[k->nsources].events = POLLIN;
 	while (!stop_requested) {
-		int n = poll(fds, k->nsources + 1, poll_timeout_ms(next_poke));
+		int n = poll(fds, k->nsources + 1, poll_timeout_ms(&k->pokes));
 
 		if (n < 0 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
@@ -586,10 +597,8 @@ static void capture_live(struct kitchen *k)
 			if (fds[i].revents)
 				dispatch_source(&live[i]);
 		cook_live_batch(k);
-		if (monotonic_seconds() >= next_poke) {
+		if (poke_due(&k->pokes, monotonic_seconds()))
 			chef_runtime_poke(k->chefs);
-			next_poke += k->opt.poke_interval;
-		}
 	}
 	free(live);
 	free(fds);
@@ -671,7 +680,6 @@ static int start_chefs(struct kitchen *k)
 	struct chef_options co = {
 		.kitchen_name = k->opt.name,
 		.poke_interval = k->opt.poke_interval,
-		.packet_time_pokes = k->opt.nfiles > 0,
 		.sources = k->opt.nfiles ? k->opt.files : k->opt.ifaces,
 		.nsources = k->opt.nfiles ? k->opt.nfiles : k->opt.nifaces,
 		.time_limit = k->opt.chef_timeout,
@@ -703,11 +711,13 @@ static int cook(struct kitchen *k)
 	if (open_sink(k) < 0)
 		return 1;
 	chef_runtime_set_sink(k->chefs, k->sink);
+	poke_clock_init(&k->pokes, k->opt.poke_interval);
 	start_watching(k);
 	if (k->opt.nfiles) {
 		read_files(k);
 	} else {
 		k->live = batch_new();
+		poke_clock_start(&k->pokes, monotonic_seconds());
 		capture_live(k);
 		cook_live_batch(k);
 	}
