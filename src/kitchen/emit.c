@@ -1,7 +1,9 @@
-/* The printer thread (see printer.h). Two jobs take turns: the kitchen
- * thread fills one with the trees of a batch while this thread prints the
- * other. Printing is about a fifth of the work per dumpling, and the
- * kitchen thread, which runs the chefs, is the one that sets the pace. */
+/* The emit stage (see emit.h): every dumpling the chefs made is put in
+ * its envelope, numbered, printed and handed to the sink on a thread of
+ * its own, the printer thread. Plates take turns: the kitchen thread fills
+ * one while this thread prints those sent before, in order, each followed
+ * by a flush of the sink. Printing is about a fifth of the work per
+ * dumpling, and the kitchen thread, which runs the chefs, sets the pace. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,42 +12,41 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/jsonnum.h"
 #include "base/log.h"
+#include "base/util.h"
 #include "emit.h"
 #include "sink.h"
-#include "base/util.h"
 
-enum { JOBS = 2 };
+/* Three: while the chefs fill one, two can wait to be printed, so that a
+ * slow flush does not hold the chefs up at once. */
+enum { PLATES = 3 };
 
-struct print_item {
-	const struct cJSON *payload;
-	const char *name;		/* the chef's, for the log */
-	struct dumpling_meta meta;
-};
+enum plate_state { PLATE_FREE, PLATE_FILLING, PLATE_QUEUED };
 
-enum job_state { JOB_FREE, JOB_FILLING, JOB_QUEUED };
-
-struct printer {
+struct emit {
 	struct sink *sink;
 	size_t max_len;
+	char *kitchen;			/* the kitchen's name, quoted */
 	char run[17];			/* this kitchen run's id, in hex */
-	unsigned long long next_seq;	/* the printer thread's */
-	struct json_buf text;		/* the printer thread's */
-	struct log_limit fail_log;	/* the printer thread's */
 	pthread_t thread;
-	int threadless;			/* no thread: print on submit */
+	int threadless;			/* no thread: print on send */
+
+	/* the printer thread's */
+	unsigned long long next_seq;
+	struct json_buf text;
+	struct log_limit fail_log;
+	char *chef, *chef_quoted;	/* the last chef printed, and its name quoted */
 
 	pthread_mutex_t mu;
-	pthread_cond_t queued;		/* a job was queued, or stop */
-	pthread_cond_t printed_one;	/* a job went back to free */
-	struct print_job jobs[JOBS];
-	enum job_state state[JOBS];
-	int fill;			/* the job the kitchen fills next */
-	int next;			/* the job the printer prints next */
-	int stopping;
+	pthread_cond_t queued;		/* a plate was queued, or stop */
+	pthread_cond_t printed_one;	/* a plate went back to free */
+	struct plate plates[PLATES];
+	enum plate_state state[PLATES];
+	int fill;			/* the plate the kitchen fills next */
+	int next;			/* the plate the printer prints next */
+	int stopping, closed;
 	unsigned long printed, failed;
-	unsigned long long last_seq;	/* of the last job printed */
+	unsigned long long last_seq;	/* of the last plate printed */
 	int gone;
 };
 
@@ -114,83 +115,104 @@ const char *emit_envelope(const struct cJSON *payload, const struct dumpling_met
 
 /* ---- the printer thread -------------------------------------------------- */
 
-static void print_failed(struct printer *p, const struct print_item *it, const char *why)
+static void print_failed(struct emit *e, const struct plate_item *it, const char *why)
 {
 	unsigned long suppressed;
 
-	if (!log_allow(&p->fail_log, &suppressed))
+	if (!log_allow(&e->fail_log, &suppressed))
 		return;
 	if (suppressed)
 		log_error("chef %s: dumpling skipped: %s (%lu similar errors not shown)",
-			  it->name, why, suppressed);
+			  it->chef, why, suppressed);
 	else
-		log_error("chef %s: dumpling skipped: %s", it->name, why);
+		log_error("chef %s: dumpling skipped: %s", it->chef, why);
 }
 
-/* Print job i and give it back. The printing runs without the lock: the
- * job is the printer's until it is freed. */
-static void print_job(struct printer *p, int i)
+/* Chefs are few, and a plate mostly holds one chef's dumplings after
+ * another's: the last name quoted is kept. */
+static const char *quoted_chef(struct emit *e, const char *chef)
 {
-	struct print_job *job = &p->jobs[i];
-	unsigned long printed = 0, failed = 0;
-	char too_big[80];
-
-	for (int k = 0; k < job->n; k++) {
-		struct print_item *it = &job->items[k];
-		const char *json, *why;
-		size_t len;
-
-		/* Numbered as they go out: what is refused takes no number, so
-		 * the numbers have no gaps at the source. */
-		it->meta.seq = p->next_seq;
-		it->meta.run = p->run;
-		json = emit_envelope(it->payload, &it->meta, &p->text, &len, &why);
-		if (json && p->max_len && len > p->max_len) {
-			snprintf(too_big, sizeof too_big, "%zu bytes, over --max-dumpling %zu",
-				 len, p->max_len);
-			json = NULL;
-			why = too_big;
-		}
-		if (!json) {
-			failed++;
-			print_failed(p, it, why);
-			continue;
-		}
-		printed++;
-		p->next_seq++;
-		p->sink->emit(p->sink, json, len);
+	if (!e->chef || strcmp(e->chef, chef)) {
+		free(e->chef);
+		free(e->chef_quoted);
+		e->chef = xstrdup(chef);
+		e->chef_quoted = json_quote(chef);
 	}
-	p->sink->flush(p->sink);
-	pthread_mutex_lock(&p->mu);
-	p->printed += printed;
-	p->failed += failed;
-	p->last_seq = p->next_seq - 1;
-	p->gone = p->sink->gone;
-	p->state[i] = JOB_FREE;
-	p->next = (i + 1) % JOBS;
-	pthread_cond_broadcast(&p->printed_one);
-	pthread_mutex_unlock(&p->mu);
+	return e->chef_quoted;
+}
+
+/* Put one dumpling in its envelope and hand it to the sink; returns
+ * whether it went. Numbered as they go out: what is refused takes no
+ * number, so the numbers have no gaps at the source. */
+static int print_item(struct emit *e, const struct plate_item *it)
+{
+	struct dumpling_meta meta = {
+		.chef = quoted_chef(e, it->chef), .kitchen = e->kitchen, .driver = it->driver,
+		.chef_rev = it->rev, .creation_time = it->creation_time,
+		.seq = e->next_seq, .run = e->run,
+	};
+	const char *json, *why;
+	char too_big[80];
+	size_t len;
+
+	json = emit_envelope(it->payload, &meta, &e->text, &len, &why);
+	if (json && e->max_len && len > e->max_len) {
+		snprintf(too_big, sizeof too_big, "%zu bytes, over --max-dumpling %zu",
+			 len, e->max_len);
+		json = NULL;
+		why = too_big;
+	}
+	if (!json) {
+		print_failed(e, it, why);
+		return 0;
+	}
+	e->next_seq++;
+	e->sink->emit(e->sink, json, len);
+	return 1;
+}
+
+/* Print plate i and give it back. The printing runs without the lock:
+ * the plate is the printer's until it is freed. */
+static void print_plate(struct emit *e, int i)
+{
+	struct plate *p = &e->plates[i];
+	unsigned long printed = 0;
+
+	for (int k = 0; k < p->n; k++)
+		printed += print_item(e, &p->items[k]);
+	e->sink->flush(e->sink);
+	pthread_mutex_lock(&e->mu);
+	e->printed += printed;
+	e->failed += (unsigned long)p->n - printed;
+	e->last_seq = e->next_seq - 1;
+	e->gone = e->sink->gone;
+	e->state[i] = PLATE_FREE;
+	e->next = (i + 1) % PLATES;
+	pthread_cond_broadcast(&e->printed_one);
+	pthread_mutex_unlock(&e->mu);
 }
 
 static void *printer_main(void *arg)
 {
-	struct printer *p = arg;
+	struct emit *e = arg;
 
-	pthread_mutex_lock(&p->mu);
+	pthread_mutex_lock(&e->mu);
 	for (;;) {
-		int i = p->next;
+		int i = e->next;
 
-		while (p->state[i] != JOB_QUEUED && !p->stopping)
-			pthread_cond_wait(&p->queued, &p->mu);
-		if (p->state[i] != JOB_QUEUED)
+		while (e->state[i] != PLATE_QUEUED && !e->stopping)
+			pthread_cond_wait(&e->queued, &e->mu);
+		if (e->state[i] != PLATE_QUEUED)
 			break;
-		pthread_mutex_unlock(&p->mu);
-		print_job(p, i);
-		pthread_mutex_lock(&p->mu);
+		pthread_mutex_unlock(&e->mu);
+		print_plate(e, i);
+		pthread_mutex_lock(&e->mu);
 	}
-	pthread_mutex_unlock(&p->mu);
+	pthread_mutex_unlock(&e->mu);
 	return NULL;
 }
+
+/* ---- the kitchen's side ---------------------------------------------------- */
 
 /* 64 random bits: a restarted kitchen is a new run, not a gap. */
 static void make_run_id(char run[17])
@@ -202,148 +224,154 @@ static void make_run_id(char run[17])
 	snprintf(run, 17, "%016llx", id);
 }
 
-struct printer *printer_start(struct sink *sink, size_t max_len)
+struct emit *emit_start(struct sink *sink, const char *kitchen, size_t max_len)
 {
-	struct printer *p = xcalloc(1, sizeof *p);
+	struct emit *e = xcalloc(1, sizeof *e);
 	int err;
 
-	p->sink = sink;
-	p->max_len = max_len;
-	p->next_seq = 1;
-	make_run_id(p->run);
-	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->queued, NULL);
-	pthread_cond_init(&p->printed_one, NULL);
-	err = pthread_create(&p->thread, NULL, printer_main, p);
+	e->sink = sink;
+	e->max_len = max_len;
+	e->kitchen = json_quote(kitchen);
+	e->next_seq = 1;
+	make_run_id(e->run);
+	pthread_mutex_init(&e->mu, NULL);
+	pthread_cond_init(&e->queued, NULL);
+	pthread_cond_init(&e->printed_one, NULL);
+	err = pthread_create(&e->thread, NULL, printer_main, e);
 	if (err) {
 		log_warn("cannot start the printer thread (%s): printing in turn", strerror(err));
-		p->threadless = 1;
+		e->threadless = 1;
 	}
+	return e;
+}
+
+struct plate *emit_plate(struct emit *e)
+{
+	struct plate *p;
+
+	pthread_mutex_lock(&e->mu);
+	while (e->state[e->fill] != PLATE_FREE && !e->closed)
+		pthread_cond_wait(&e->printed_one, &e->mu);
+	e->state[e->fill] = PLATE_FILLING;
+	p = &e->plates[e->fill];
+	pthread_mutex_unlock(&e->mu);
+	plate_clear(p);
 	return p;
 }
 
-struct print_job *printer_job(struct printer *p)
+void emit_send(struct emit *e, struct plate *p)
 {
-	struct print_job *job;
+	int i = (int)(p - e->plates);
 
-	pthread_mutex_lock(&p->mu);
-	while (p->state[p->fill] != JOB_FREE)
-		pthread_cond_wait(&p->printed_one, &p->mu);
-	p->state[p->fill] = JOB_FILLING;
-	job = &p->jobs[p->fill];
-	pthread_mutex_unlock(&p->mu);
-	json_arena_reset(&job->arena);
-	job->n = 0;
-	return job;
-}
-
-static const char *copy(struct json_arena *a, const char *s)
-{
-	size_t n = strlen(s) + 1;
-
-	return memcpy(json_arena_alloc(a, n), s, n);
-}
-
-void printer_add(struct print_job *job, const struct cJSON *payload, const char *name,
-		 const char *chef, const char *kitchen, const char *driver, const char *rev)
-{
-	struct print_item *it;
-
-	if (job->n == job->cap) {
-		job->cap = job->cap ? job->cap * 2 : 256;
-		job->items = xrealloc(job->items, (size_t)job->cap * sizeof *job->items);
-	}
-	it = &job->items[job->n++];
-	it->payload = payload;
-	it->name = name;
-	it->meta.chef = chef;
-	it->meta.kitchen = kitchen;
-	it->meta.driver = copy(&job->arena, driver);
-	it->meta.chef_rev = rev ? copy(&job->arena, rev) : NULL;
-	json_time_now(it->meta.creation_time);
-}
-
-void printer_submit(struct printer *p)
-{
-	int i;
-
-	if (p->threadless) {
-		print_job(p, p->fill);
+	if (e->threadless && !e->closed) {
+		print_plate(e, i);
 		return;
 	}
-	pthread_mutex_lock(&p->mu);
-	i = p->fill;
-	if (p->jobs[i].n == 0) {
-		p->state[i] = JOB_FREE;
+	pthread_mutex_lock(&e->mu);
+	if (p->n == 0 || e->closed) {
+		e->state[i] = PLATE_FREE;
 	} else {
-		p->state[i] = JOB_QUEUED;
-		p->fill = (i + 1) % JOBS;
-		pthread_cond_signal(&p->queued);
+		e->state[i] = PLATE_QUEUED;
+		e->fill = (i + 1) % PLATES;
+		pthread_cond_signal(&e->queued);
 	}
-	pthread_mutex_unlock(&p->mu);
+	pthread_mutex_unlock(&e->mu);
 }
 
-static int busy(const struct printer *p)
+void emit_json(struct emit *e, const char *chef, const char *json)
 {
-	for (int i = 0; i < JOBS; i++)
-		if (p->state[i] == JOB_QUEUED)
+	struct plate *p = emit_plate(e);
+
+	plate_add(p, json_tree_raw(&p->arena, json), chef, "interval", NULL);
+	emit_send(e, p);
+}
+
+static int busy(const struct emit *e)
+{
+	for (int i = 0; i < PLATES; i++)
+		if (e->state[i] == PLATE_QUEUED)
 			return 1;
 	return 0;
 }
 
-void printer_wait(struct printer *p)
+void emit_wait(struct emit *e)
 {
-	pthread_mutex_lock(&p->mu);
-	while (busy(p))
-		pthread_cond_wait(&p->printed_one, &p->mu);
-	pthread_mutex_unlock(&p->mu);
+	pthread_mutex_lock(&e->mu);
+	while (busy(e))
+		pthread_cond_wait(&e->printed_one, &e->mu);
+	pthread_mutex_unlock(&e->mu);
 }
 
-unsigned long long printer_last_seq(struct printer *p)
+void emit_counts(struct emit *e, unsigned long *printed, unsigned long *failed)
+{
+	pthread_mutex_lock(&e->mu);
+	*printed = e->printed;
+	*failed = e->failed;
+	pthread_mutex_unlock(&e->mu);
+}
+
+unsigned long long emit_last_seq(struct emit *e)
 {
 	unsigned long long seq;
 
-	pthread_mutex_lock(&p->mu);
-	seq = p->last_seq;
-	pthread_mutex_unlock(&p->mu);
+	pthread_mutex_lock(&e->mu);
+	seq = e->last_seq;
+	pthread_mutex_unlock(&e->mu);
 	return seq;
 }
 
-void printer_counts(struct printer *p, unsigned long *printed, unsigned long *failed)
-{
-	pthread_mutex_lock(&p->mu);
-	*printed = p->printed;
-	*failed = p->failed;
-	pthread_mutex_unlock(&p->mu);
-}
-
-int printer_sink_gone(struct printer *p)
+int emit_sink_gone(struct emit *e)
 {
 	int gone;
 
-	pthread_mutex_lock(&p->mu);
-	gone = p->gone;
-	pthread_mutex_unlock(&p->mu);
+	pthread_mutex_lock(&e->mu);
+	gone = e->gone;
+	pthread_mutex_unlock(&e->mu);
 	return gone;
 }
 
-void printer_stop(struct printer *p)
+void emit_describe(struct emit *e, const struct kitchen_info *info)
 {
-	if (!p)
+	if (e->sink->describe)
+		e->sink->describe(e->sink, info);
+}
+
+int emit_sink_stats(struct emit *e, struct sink_stats *st)
+{
+	if (!e->sink->stats)
+		return -1;
+	e->sink->stats(e->sink, st);
+	return 0;
+}
+
+int emit_close(struct emit *e)
+{
+	if (e->closed)
+		return 0;
+	emit_wait(e);
+	pthread_mutex_lock(&e->mu);
+	e->stopping = 1;
+	e->closed = 1;
+	pthread_cond_signal(&e->queued);
+	pthread_cond_broadcast(&e->printed_one);
+	pthread_mutex_unlock(&e->mu);
+	if (!e->threadless)
+		pthread_join(e->thread, NULL);
+	return e->sink->close(e->sink);
+}
+
+void emit_free(struct emit *e)
+{
+	if (!e)
 		return;
-	pthread_mutex_lock(&p->mu);
-	p->stopping = 1;
-	pthread_cond_signal(&p->queued);
-	pthread_mutex_unlock(&p->mu);
-	if (!p->threadless)
-		pthread_join(p->thread, NULL);
-	for (int i = 0; i < JOBS; i++) {
-		json_arena_free(&p->jobs[i].arena);
-		free(p->jobs[i].items);
-	}
-	json_buf_free(&p->text);
-	pthread_cond_destroy(&p->queued);
-	pthread_cond_destroy(&p->printed_one);
-	pthread_mutex_destroy(&p->mu);
-	free(p);
+	for (int i = 0; i < PLATES; i++)
+		plate_free(&e->plates[i]);
+	json_buf_free(&e->text);
+	free(e->kitchen);
+	free(e->chef);
+	free(e->chef_quoted);
+	pthread_cond_destroy(&e->queued);
+	pthread_cond_destroy(&e->printed_one);
+	pthread_mutex_destroy(&e->mu);
+	free(e);
 }

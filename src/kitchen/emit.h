@@ -1,7 +1,21 @@
-#ifndef PRINTER_H
-#define PRINTER_H
+#ifndef EMIT_H
+#define EMIT_H
+
+#include <stddef.h>
 
 #include "jsontree.h"
+#include "plate.h"
+
+/* The emit stage: the one owner of what a dumpling says besides its
+ * payload (its envelope: chef, kitchen, time, driver, revision, run and
+ * seq), of the seq numbers, of the printer thread that turns plates into
+ * JSON text, and of the sink that text goes to. The kitchen thread fills
+ * plates and sends them; only the printer thread calls the sink's emit()
+ * and flush(), until emit_close(). */
+struct emit;
+struct sink;
+struct sink_stats;
+struct kitchen_info;
 
 /* What a dumpling's envelope says besides its payload. */
 struct dumpling_meta {
@@ -9,7 +23,7 @@ struct dumpling_meta {
 	const char *kitchen;
 	const char *driver;
 	const char *chef_rev;	/* hex, or NULL */
-	char creation_time[32];	/* already spelled as a JSON number */
+	const char *creation_time;	/* already spelled as a JSON number */
 	/* Where it stands among all the kitchen run's dumplings: seq counts
 	 * 1, 2, 3 ... with no gaps; run (hex, or NULL for none) changes
 	 * with every start of the kitchen. */
@@ -23,51 +37,46 @@ struct dumpling_meta {
 const char *emit_envelope(const struct cJSON *payload, const struct dumpling_meta *meta,
 			  struct json_buf *buf, size_t *len, const char **why);
 
-struct sink;
+/* Start printing to sink, which the emit stage owns from now on. kitchen
+ * names the kitchen in every envelope; a dumpling whose JSON is longer
+ * than max_len is skipped and logged with its chef's name (0: no limit). */
+struct emit *emit_start(struct sink *sink, const char *kitchen, size_t max_len);
 
-/* The printer thread: turns the cJSON trees of a batch's dumplings into
- * text and hands them to the sink, while the chefs run on the next batch.
- * Batches are printed in the order they are submitted, each followed by a
- * flush of the sink. Only the printer thread calls the sink, until
- * printer_stop returns. */
-struct printer;
+/* The plate to fill next, empty; waits while every plate is still being
+ * printed. */
+struct plate *emit_plate(struct emit *e);
 
-/* One batch being filled: its trees go in its arena. */
-struct print_job {
-	struct json_arena arena;
-	struct print_item *items;
-	int n, cap;
-};
+/* Hand the plate from emit_plate() over, to be printed after those sent
+ * before it. */
+void emit_send(struct emit *e, struct plate *p);
 
-/* max_len: a dumpling whose JSON is longer is skipped and logged with
- * its chef's name (0: no limit). */
-struct printer *printer_start(struct sink *sink, size_t max_len);
+/* A dumpling the kitchen makes itself (its health), payload given as JSON
+ * text, sent in line with the chefs' dumplings. */
+void emit_json(struct emit *e, const char *chef, const char *json);
 
-/* The job to fill next, empty; waits while every job is still printing. */
-struct print_job *printer_job(struct printer *p);
-
-/* Add a dumpling made now to the job: payload lives in the job's arena;
- * the chef's name, chef and kitchen (those two as JSON strings) must
- * outlive the printer; driver and rev (or NULL) are copied. */
-void printer_add(struct print_job *job, const struct cJSON *payload, const char *name,
-		 const char *chef, const char *kitchen, const char *driver, const char *rev);
-
-/* Hand the job from printer_job over to the printer thread. */
-void printer_submit(struct printer *p);
-
-/* Wait until everything submitted has gone to the sink. */
-void printer_wait(struct printer *p);
+/* Wait until everything sent has gone to the sink. */
+void emit_wait(struct emit *e);
 
 /* Dumplings handed to the sink, and dumplings that could not be printed. */
-void printer_counts(struct printer *p, unsigned long *printed, unsigned long *failed);
+void emit_counts(struct emit *e, unsigned long *printed, unsigned long *failed);
 
 /* The seq of the last dumpling sent to the sink, 0 before the first. */
-unsigned long long printer_last_seq(struct printer *p);
+unsigned long long emit_last_seq(struct emit *e);
 
 /* Whether the sink said nobody will read again. */
-int printer_sink_gone(struct printer *p);
+int emit_sink_gone(struct emit *e);
 
-/* Print what is left, stop the thread and free everything. */
-void printer_stop(struct printer *p);
+/* The kitchen's description changed: the sink tells whoever reads. */
+void emit_describe(struct emit *e, const struct kitchen_info *info);
+
+/* What the sink did so far: 0, or -1 when it keeps no counts. */
+int emit_sink_stats(struct emit *e, struct sink_stats *st);
+
+/* Print what was sent, stop the printer thread and close the sink; what
+ * is sent afterwards is dropped. Returns the sink's close(): -1 when
+ * dumplings that had to arrive did not. Another thread may call it while
+ * the kitchen thread is stuck in Lua (the guard's last words). */
+int emit_close(struct emit *e);
+void emit_free(struct emit *e);
 
 #endif

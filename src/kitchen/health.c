@@ -9,6 +9,7 @@
 
 #include "base/util.h"
 #include "health.h"
+#include "sink.h"
 
 static void add_source(cJSON *sources, const struct capture_source *src)
 {
@@ -24,20 +25,19 @@ static void add_source(cJSON *sources, const struct capture_source *src)
 	cJSON_AddItemToArray(sources, s);
 }
 
-static void add_uplink(cJSON *h, struct sink *sink, unsigned long long last_seq)
+static void add_uplink(cJSON *h, struct emit *emit)
 {
 	struct sink_stats st;
 	cJSON *u;
 
-	if (!sink || !sink->stats)
+	if (emit_sink_stats(emit, &st) < 0)
 		return;
-	sink->stats(sink, &st);
 	u = cJSON_AddObjectToObject(h, "uplink");
 	cJSON_AddNumberToObject(u, "sent", (double)st.sent);
 	cJSON_AddNumberToObject(u, "buffered", (double)st.buffered);
 	cJSON_AddNumberToObject(u, "dropped", (double)st.dropped);
 	cJSON_AddNumberToObject(u, "reconnects", (double)st.reconnects);
-	cJSON_AddNumberToObject(u, "last_seq", (double)last_seq);
+	cJSON_AddNumberToObject(u, "last_seq", (double)emit_last_seq(emit));
 }
 
 char *health_payload(const struct health_report *r)
@@ -53,7 +53,7 @@ char *health_payload(const struct health_report *r)
 	}
 	cJSON_AddNumberToObject(h, "packets", (double)packets);
 	cJSON_AddItemToObject(h, "chefs", chef_runtime_health(r->chefs));
-	add_uplink(h, r->sink, chef_runtime_last_seq(r->chefs));
+	add_uplink(h, r->emit);
 	cJSON_AddNumberToObject(h, "pokes_skipped", (double)r->pokes_skipped);
 	cJSON_AddNumberToObject(h, "uptime", monotonic_seconds() - r->started);
 	cJSON_AddBoolToObject(h, "final", r->final);
@@ -66,6 +66,6 @@ void health_report(const struct health_report *r)
 {
 	char *json = health_payload(r);
 
-	chef_runtime_emit_json(r->chefs, HEALTH_CHEF, json);
+	emit_json(r->emit, HEALTH_CHEF, json);
 	free(json);
 }

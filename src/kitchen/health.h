@@ -3,7 +3,7 @@
 
 #include "capture.h"
 #include "chef.h"
-#include "sink.h"
+#include "emit.h"
 
 /* The chef name of the kitchen's health dumplings. */
 #define HEALTH_CHEF "KitchenStatusChef"
@@ -12,7 +12,7 @@ struct health_report {
 	const struct capture_source *sources;
 	int nsources;
 	struct chef_runtime *chefs;
-	struct sink *sink;	/* NULL or without stats: no uplink part */
+	struct emit *emit;	/* a sink without stats: no uplink part */
 	double started;		/* monotonic_seconds() at the start */
 	unsigned long pokes_skipped;	/* see poke.h */
 	int final;		/* the last one, on the way out */

@@ -14,6 +14,7 @@
 #include "capture.h"
 #include "chef.h"
 #include "chefpath.h"
+#include "emit.h"
 #include "health.h"
 #include "base/log.h"
 #include "poke.h"
@@ -58,7 +59,7 @@ struct kitchen {
 	const char **source_names;
 	struct chef_runtime *chefs;
 	struct watch *watch;
-	struct sink *sink;
+	struct emit *emit;		/* prints and sends the dumplings */
 	struct batch *live;		/* the batch live capture fills */
 	struct poke_clock pokes;
 	_Atomic unsigned long packets;	/* the guard's last words read it too */
@@ -405,16 +406,28 @@ static void describe_kitchen(struct kitchen *k, struct kitchen_info *info)
 
 /* ------------------------------------------------------------ reloading */
 
+static void reload_chef(struct kitchen *k, const char *path, int force)
+{
+	struct plate *p = emit_plate(k->emit);
+
+	chef_runtime_reload(k->chefs, path, force, p);
+	emit_send(k->emit, p);
+}
+
 static void on_chef_change(void *ctx, enum watch_event event, const char *path)
 {
 	struct kitchen *k = ctx;
+	struct plate *p;
 
 	/* A file that vanished from a chef directory may be mid-save by
 	 * rename; if it is back already, it changed rather than went away. */
-	if (event == WATCH_GONE && access(path, F_OK) != 0)
-		chef_runtime_remove(k->chefs, path);
-	else
-		chef_runtime_reload(k->chefs, path, 0);
+	if (event == WATCH_GONE && access(path, F_OK) != 0) {
+		p = emit_plate(k->emit);
+		chef_runtime_remove(k->chefs, path, p);
+		emit_send(k->emit, p);
+	} else {
+		reload_chef(k, path, 0);
+	}
 }
 
 /* Apply chef changes; called between batches, so every packet is seen by
@@ -427,19 +440,18 @@ static void service_reloads(struct kitchen *k)
 		for (int i = 0; i < chef_runtime_file_count(k->chefs); i++) {
 			char *path = xstrdup(chef_runtime_file(k->chefs, i));
 
-			chef_runtime_reload(k->chefs, path, 1);
+			reload_chef(k, path, 1);
 			free(path);
 		}
 	}
 	if (k->watch)
 		watch_poll(k->watch, on_chef_change, k);
 	/* The hello follows the chefs. */
-	if (k->sink && k->sink->describe &&
-	    chef_runtime_names_changed(k->chefs) != k->described) {
+	if (chef_runtime_names_changed(k->chefs) != k->described) {
 		struct kitchen_info info;
 
 		describe_kitchen(k, &info);
-		k->sink->describe(k->sink, &info);
+		emit_describe(k->emit, &info);
 	}
 }
 
@@ -462,7 +474,7 @@ static void start_watching(struct kitchen *k)
  * on the way out. */
 static void report_health(struct kitchen *k, int final)
 {
-	struct health_report r = { k->sources, k->nsources, k->chefs, k->sink, k->started,
+	struct health_report r = { k->sources, k->nsources, k->chefs, k->emit, k->started,
 				   k->pokes.skipped, final };
 
 	if (!k->opt.status_interval)
@@ -473,9 +485,29 @@ static void report_health(struct kitchen *k, int final)
 	health_report(&r);
 }
 
+static void poke(struct kitchen *k)
+{
+	struct plate *p = emit_plate(k->emit);
+
+	chef_runtime_poke(k->chefs, p);
+	emit_send(k->emit, p);
+}
+
+static void cook_packets(struct kitchen *k, struct dpl_packet *pkts, int n)
+{
+	struct plate *p;
+
+	if (n == 0)
+		return;
+	p = emit_plate(k->emit);
+	chef_runtime_batch(k->chefs, pkts, n, p);
+	emit_send(k->emit, p);
+}
+
 /* Chefs run on a whole batch at a time, and chef changes are applied
  * between batches, so every packet is seen by exactly one version of each
- * chef. Reading files, a poke due before a packet splits the batch there. */
+ * chef. Reading files, a poke due before a packet splits the batch there.
+ * Each run and each poke goes out on its own plate, as soon as it is made. */
 static void cook_batch(struct kitchen *k, struct batch *b)
 {
 	int start = 0;
@@ -483,14 +515,14 @@ static void cook_batch(struct kitchen *k, struct batch *b)
 	for (int i = 0; i < b->n; i++) {
 		k->sources[b->pkts[i].source].packets++;
 		if (k->opt.nfiles && poke_due(&k->pokes, b->pkts[i].time)) {
-			chef_runtime_batch(k->chefs, b->pkts + start, i - start);
-			chef_runtime_poke(k->chefs);
+			cook_packets(k, b->pkts + start, i - start);
+			poke(k);
 			start = i;
 		}
 	}
-	chef_runtime_batch(k->chefs, b->pkts + start, b->n - start);
+	cook_packets(k, b->pkts + start, b->n - start);
 	k->packets += b->n;
-	if (chef_runtime_sink_gone(k->chefs))
+	if (emit_sink_gone(k->emit))
 		stop_requested = 1;
 	service_reloads(k);
 	report_health(k, 0);
@@ -598,7 +630,7 @@ static void capture_live(struct kitchen *k)
 				dispatch_source(&live[i]);
 		cook_live_batch(k);
 		if (poke_due(&k->pokes, monotonic_seconds()))
-			chef_runtime_poke(k->chefs);
+			poke(k);
 	}
 	free(live);
 	free(fds);
@@ -628,25 +660,33 @@ static int open_sources(struct kitchen *k)
 	return 0;
 }
 
-static int open_sink(struct kitchen *k)
+static struct sink *open_sink(struct kitchen *k)
 {
 	struct kitchen_info info;
+	struct sink *sink;
 
 	k->started = monotonic_seconds();
 	k->next_health = k->started + k->opt.status_interval;	/* --stdout: if asked */
-	if (k->opt.to_stdout) {
-		k->sink = sink_stdout_open();
-		return 0;
-	}
+	if (k->opt.to_stdout)
+		return sink_stdout_open();
 	/* A hub hears of the kitchen's health unless told otherwise. */
 	if (!k->opt.status_interval_given)
 		k->opt.status_interval = 5;
 	k->next_health = k->started + k->opt.status_interval;
 	describe_kitchen(k, &info);
-	k->sink = sink_hub_open(&k->opt.hub, &info, k->opt.nfiles > 0);
-	if (!k->sink)
+	sink = sink_hub_open(&k->opt.hub, &info, k->opt.nfiles > 0);
+	if (sink)
+		sink->stop = &stop_requested;
+	return sink;
+}
+
+static int start_emit(struct kitchen *k)
+{
+	struct sink *sink = open_sink(k);
+
+	if (!sink)
 		return -1;
-	k->sink->stop = &stop_requested;
+	k->emit = emit_start(sink, k->opt.name, (size_t)k->opt.max_dumpling);
 	return 0;
 }
 
@@ -669,10 +709,10 @@ static void last_words(void *ctx)
 	struct kitchen *k = ctx;
 
 	stop_requested = 1;
-	if (!k->sink)
+	if (!k->emit)
 		return;
 	report_totals(k);
-	k->sink->close(k->sink);
+	emit_close(k->emit);
 }
 
 static int start_chefs(struct kitchen *k)
@@ -684,7 +724,6 @@ static int start_chefs(struct kitchen *k)
 		.nsources = k->opt.nfiles ? k->opt.nfiles : k->opt.nifaces,
 		.time_limit = k->opt.chef_timeout,
 		.memory_limit = (size_t)k->opt.chef_memory_mib << 20,
-		.max_dumpling = (size_t)k->opt.max_dumpling,
 		.stopping = &stop_requested,
 		.on_stuck = last_words,
 		.ctx = k,
@@ -694,23 +733,25 @@ static int start_chefs(struct kitchen *k)
 	return k->chefs ? load_chefs(k) : 1;
 }
 
+/* Waits until every dumpling made has gone to the sink. */
 static void report_totals(struct kitchen *k)
 {
 	const struct chef_stats *st = chef_runtime_stats(k->chefs);
-	unsigned long dropped = 0;
+	unsigned long dropped = 0, printed, failed;
 
+	emit_wait(k->emit);
+	emit_counts(k->emit, &printed, &failed);
 	for (int i = 0; i < k->nsources; i++)
 		dropped += capture_dropped(&k->sources[i]);
 	log_info("%lu packets, %lu dumplings, %lu handler errors, %lu unserializable "
-		 "results, %lu packets dropped by the kernel", k->packets, st->dumplings,
-		 st->handler_errors, st->serialize_errors, dropped);
+		 "results, %lu packets dropped by the kernel", k->packets, printed,
+		 st->handler_errors, st->serialize_errors + failed, dropped);
 }
 
 static int cook(struct kitchen *k)
 {
-	if (open_sink(k) < 0)
+	if (start_emit(k) < 0)
 		return 1;
-	chef_runtime_set_sink(k->chefs, k->sink);
 	poke_clock_init(&k->pokes, k->opt.poke_interval);
 	start_watching(k);
 	if (k->opt.nfiles) {
@@ -722,7 +763,7 @@ static int cook(struct kitchen *k)
 		cook_live_batch(k);
 	}
 	/* One last poke so summary chefs report their totals. */
-	chef_runtime_poke(k->chefs);
+	poke(k);
 	report_health(k, 1);
 	report_totals(k);
 	return k->failed;
@@ -733,10 +774,11 @@ static int kitchen_free(struct kitchen *k)
 {
 	int lost = 0;
 
-	/* The runtime's printer sends what is left before the sink closes. */
+	/* What is left goes out before the sink closes. */
+	if (k->emit)
+		lost = emit_close(k->emit);
+	emit_free(k->emit);
 	chef_runtime_free(k->chefs);
-	if (k->sink)
-		lost = k->sink->close(k->sink);
 	watch_free(k->watch);
 	for (int i = 0; i < k->nsources; i++)
 		capture_close(&k->sources[i]);
