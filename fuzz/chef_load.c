@@ -334,7 +334,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	init();
 	rt = new_runtime();
-	emit = emit_start(&checking_sink, "fuzz", 0);
+	emit = emit_start(&checking_sink, "fuzz", 0, NULL);
 	emitted = 0;
 
 	write_chef(data, len1);

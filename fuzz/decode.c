@@ -80,7 +80,7 @@ static struct chef_runtime *runtime(void)
 	log_init("fuzz-decode", LOG_ERROR);
 	shared_rt = chef_runtime_new(&opt);
 	fuzz_assert(shared_rt != NULL, "chef runtime starts");
-	shared_emit = emit_start(&discard, "fuzz", 0);
+	shared_emit = emit_start(&discard, "fuzz", 0, NULL);
 	atexit(close_runtime);
 	fuzz_assert(chef_runtime_load(shared_rt, chef ? chef : FUZZ_CHEF) == 1,
 		    "the touch chef loads (set DUMPLINGS_FUZZ_CHEF)");

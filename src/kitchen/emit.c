@@ -26,6 +26,7 @@ enum plate_state { PLATE_FREE, PLATE_FILLING, PLATE_QUEUED };
 struct emit {
 	struct sink *sink;
 	size_t max_len;
+	const _Atomic int *stop;	/* the kitchen's */
 	char *kitchen;			/* the kitchen's name, quoted */
 	char run[17];			/* this kitchen run's id, in hex */
 	pthread_t thread;
@@ -224,13 +225,15 @@ static void make_run_id(char run[17])
 	snprintf(run, 17, "%016llx", id);
 }
 
-struct emit *emit_start(struct sink *sink, const char *kitchen, size_t max_len)
+struct emit *emit_start(struct sink *sink, const char *kitchen, size_t max_len,
+			const _Atomic int *stop)
 {
 	struct emit *e = xcalloc(1, sizeof *e);
 	int err;
 
 	e->sink = sink;
 	e->max_len = max_len;
+	e->stop = stop;
 	e->kitchen = json_quote(kitchen);
 	e->next_seq = 1;
 	make_run_id(e->run);
@@ -245,13 +248,40 @@ struct emit *emit_start(struct sink *sink, const char *kitchen, size_t max_len)
 	return e;
 }
 
+/* Once the kitchen is stopping, a sink that waits for room (a slow hub,
+ * reading files) is told to drop instead, so that the printer, and the
+ * kitchen waiting on it, are not held up. */
+static void pass_on_stop(struct emit *e)
+{
+	if (e->stop && *e->stop && !e->sink->stop)
+		e->sink->stop = 1;
+}
+
+/* Called with mu held. Signals do not end a wait on a condition, so the
+ * wait ends every tenth of a second to see whether the kitchen is
+ * stopping. */
+static void wait_printed(struct emit *e)
+{
+	struct timespec until;
+
+	pass_on_stop(e);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += 100 * 1000 * 1000;
+	if (until.tv_nsec >= 1000 * 1000 * 1000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000 * 1000 * 1000;
+	}
+	pthread_cond_timedwait(&e->printed_one, &e->mu, &until);
+}
+
 struct plate *emit_plate(struct emit *e)
 {
 	struct plate *p;
 
 	pthread_mutex_lock(&e->mu);
+	pass_on_stop(e);
 	while (e->state[e->fill] != PLATE_FREE && !e->closed)
-		pthread_cond_wait(&e->printed_one, &e->mu);
+		wait_printed(e);
 	e->state[e->fill] = PLATE_FILLING;
 	p = &e->plates[e->fill];
 	pthread_mutex_unlock(&e->mu);
@@ -298,7 +328,7 @@ void emit_wait(struct emit *e)
 {
 	pthread_mutex_lock(&e->mu);
 	while (busy(e))
-		pthread_cond_wait(&e->printed_one, &e->mu);
+		wait_printed(e);
 	pthread_mutex_unlock(&e->mu);
 }
 

@@ -39,8 +39,11 @@ const char *emit_envelope(const struct cJSON *payload, const struct dumpling_met
 
 /* Start printing to sink, which the emit stage owns from now on. kitchen
  * names the kitchen in every envelope; a dumpling whose JSON is longer
- * than max_len is skipped and logged with its chef's name (0: no limit). */
-struct emit *emit_start(struct sink *sink, const char *kitchen, size_t max_len);
+ * than max_len is skipped and logged with its chef's name (0: no limit).
+ * Once *stop (the kitchen's, or NULL) is set, the sink is told to stop
+ * waiting for room, by whichever thread next waits here. */
+struct emit *emit_start(struct sink *sink, const char *kitchen, size_t max_len,
+			const _Atomic int *stop);
 
 /* The plate to fill next, empty; waits while every plate is still being
  * printed. */

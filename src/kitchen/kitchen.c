@@ -68,8 +68,9 @@ struct kitchen {
 	int failed;
 };
 
-/* Atomic rather than sig_atomic_t: the printer thread reads it too (the
- * uplink stops waiting for room once it is set). */
+/* The kitchen's stop flag, set by signals (atomic, and lock-free, so safe
+ * there) and read by other threads: the chef guard interrupts Lua, and the
+ * emit stage tells the sink to stop waiting for room. */
 static _Atomic int stop_requested;
 static volatile sig_atomic_t reload_requested;
 
@@ -663,7 +664,6 @@ static int open_sources(struct kitchen *k)
 static struct sink *open_sink(struct kitchen *k)
 {
 	struct kitchen_info info;
-	struct sink *sink;
 
 	k->started = monotonic_seconds();
 	k->next_health = k->started + k->opt.status_interval;	/* --stdout: if asked */
@@ -674,10 +674,7 @@ static struct sink *open_sink(struct kitchen *k)
 		k->opt.status_interval = 5;
 	k->next_health = k->started + k->opt.status_interval;
 	describe_kitchen(k, &info);
-	sink = sink_hub_open(&k->opt.hub, &info, k->opt.nfiles > 0);
-	if (sink)
-		sink->stop = &stop_requested;
-	return sink;
+	return sink_hub_open(&k->opt.hub, &info, k->opt.nfiles > 0);
 }
 
 static int start_emit(struct kitchen *k)
@@ -686,7 +683,7 @@ static int start_emit(struct kitchen *k)
 
 	if (!sink)
 		return -1;
-	k->emit = emit_start(sink, k->opt.name, (size_t)k->opt.max_dumpling);
+	k->emit = emit_start(sink, k->opt.name, (size_t)k->opt.max_dumpling, &stop_requested);
 	return 0;
 }
 

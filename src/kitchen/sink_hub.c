@@ -106,7 +106,7 @@ static void uplink_drop_oldest(struct hub_sink *s)
 
 static int stopping(const struct hub_sink *s)
 {
-	return s->base.stop && *s->base.stop;
+	return s->base.stop;
 }
 
 /* Signals do not end a wait on a condition, so the wait ends every tenth
