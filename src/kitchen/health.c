@@ -11,12 +11,13 @@
 #include "health.h"
 #include "sink.h"
 
-static void add_source(cJSON *sources, const struct capture_source *src)
+static void add_source(cJSON *sources, const struct health_report *r, int i)
 {
+	const struct capture_source *src = &r->sources[i];
 	cJSON *s = cJSON_CreateObject();
 	struct capture_counts c;
 
-	capture_counts(src, &c);
+	reader_counts(r->reader, i, &c);
 	cJSON_AddStringToObject(s, "name", src->name);
 	cJSON_AddNumberToObject(s, "packets", (double)src->packets);
 	cJSON_AddNumberToObject(s, "filter_passed", (double)c.passed);
@@ -48,7 +49,7 @@ char *health_payload(const struct health_report *r)
 
 	sources = cJSON_AddArrayToObject(h, "sources");
 	for (int i = 0; i < r->nsources; i++) {
-		add_source(sources, &r->sources[i]);
+		add_source(sources, r, i);
 		packets += r->sources[i].packets;
 	}
 	cJSON_AddNumberToObject(h, "packets", (double)packets);

@@ -4,6 +4,7 @@
 #include "capture.h"
 #include "chef.h"
 #include "emit.h"
+#include "reader.h"
 
 /* The chef name of the kitchen's health dumplings. */
 #define HEALTH_CHEF "KitchenStatusChef"
@@ -11,6 +12,7 @@
 struct health_report {
 	const struct capture_source *sources;
 	int nsources;
+	struct reader *reader;	/* libpcap's counts of the sources */
 	struct chef_runtime *chefs;
 	struct emit *emit;	/* a sink without stats: no uplink part */
 	double started;		/* monotonic_seconds() at the start */

@@ -1,6 +1,14 @@
 /* dumplings kitchen: read packets from interfaces or capture files, decode
  * each once, run every chef over them in batches, and hand the dumplings to
- * a sink (standard output or the hub). */
+ * a sink (standard output or the hub).
+ *
+ * A pipeline of three stages, each the one owner of what it holds: the
+ * decode stage (reader.c: the sources, the batches, decoding, on a thread
+ * of its own), the cook stage (chef.c: the chefs, on this thread, filling
+ * plates) and the emit stage (emit.c: the envelope, seq numbers, printing
+ * and the sink, on a thread of its own). This file holds the command line,
+ * the start-up order, the stop flag, the pokes (poke.c) and the loop that
+ * moves batches from one stage to the next. */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -59,8 +67,8 @@ struct kitchen {
 	const char **source_names;
 	struct chef_runtime *chefs;
 	struct watch *watch;
+	struct reader *reader;		/* reads and decodes the sources */
 	struct emit *emit;		/* prints and sends the dumplings */
-	struct batch *live;		/* the batch live capture fills */
 	struct poke_clock pokes;
 	_Atomic unsigned long packets;	/* the guard's last words read it too */
 	double started, next_health;	/* monotonic_seconds() */
@@ -475,8 +483,11 @@ static void start_watching(struct kitchen *k)
  * on the way out. */
 static void report_health(struct kitchen *k, int final)
 {
-	struct health_report r = { k->sources, k->nsources, k->chefs, k->emit, k->started,
-				   k->pokes.skipped, final };
+	struct health_report r = {
+		.sources = k->sources, .nsources = k->nsources, .reader = k->reader,
+		.chefs = k->chefs, .emit = k->emit, .started = k->started,
+		.pokes_skipped = k->pokes.skipped, .final = final,
+	};
 
 	if (!k->opt.status_interval)
 		return;
@@ -494,6 +505,13 @@ static void poke(struct kitchen *k)
 	emit_send(k->emit, p);
 }
 
+/* Live, pokes follow the clock, between batches. */
+static void poke_if_due(struct kitchen *k)
+{
+	if (!k->opt.nfiles && poke_due(&k->pokes, monotonic_seconds()))
+		poke(k);
+}
+
 static void cook_packets(struct kitchen *k, struct dpl_packet *pkts, int n)
 {
 	struct plate *p;
@@ -508,7 +526,8 @@ static void cook_packets(struct kitchen *k, struct dpl_packet *pkts, int n)
 /* Chefs run on a whole batch at a time, and chef changes are applied
  * between batches, so every packet is seen by exactly one version of each
  * chef. Reading files, a poke due before a packet splits the batch there.
- * Each run and each poke goes out on its own plate, as soon as it is made. */
+ * Each run and each poke goes out on its own plate, as soon as it is made;
+ * the batch is given back once the chefs are done with it (batch.h). */
 static void cook_batch(struct kitchen *k, struct batch *b)
 {
 	int start = 0;
@@ -523,118 +542,62 @@ static void cook_batch(struct kitchen *k, struct batch *b)
 	}
 	cook_packets(k, b->pkts + start, b->n - start);
 	k->packets += b->n;
+	reader_release(k->reader, b);
 	if (emit_sink_gone(k->emit))
 		stop_requested = 1;
+	poke_if_due(k);
 	service_reloads(k);
 	report_health(k, 0);
 }
 
-/* -------------------------------------------------------- reading files */
-
-/* Files are read and decoded by the reader thread; this thread cooks what
- * it hands over, and applies chef changes while it waits. */
-static void read_files(struct kitchen *k)
+/* How long to wait for the next batch: live, no later than the next poke. */
+static int wait_ms(struct kitchen *k)
 {
-	struct reader *r = reader_start(k->sources, k->nsources, k->opt.speed);
-	struct pollfd fds[2];
-	int done = 0;
-
-	if (!r) {
-		k->failed = 1;
-		return;
-	}
-	fds[0] = (struct pollfd){ reader_fd(r), POLLIN, 0 };
-	fds[1] = (struct pollfd){ k->watch ? watch_fd(k->watch) : -1, POLLIN, 0 };
-	while (!stop_requested && !done) {
-		struct batch *b;
-
-		while (!stop_requested && (b = reader_next(r, &done))) {
-			cook_batch(k, b);
-			reader_release(r, b);
-		}
-		if (!done && !stop_requested && poll(fds, 2, 1000) > 0 && fds[1].revents)
-			service_reloads(k);
-		report_health(k, 0);
-	}
-	if (reader_stop(r))
-		k->failed = 1;
-}
-
-/* --------------------------------------------------------- live capture */
-
-/* What the pcap callback needs: the kitchen and which source it serves. */
-struct live_source {
-	struct kitchen *k;
-	int index;
-};
-
-static void cook_live_batch(struct kitchen *k)
-{
-	cook_batch(k, k->live);
-	batch_clear(k->live);
-}
-
-static void on_live_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
-{
-	struct live_source *ls = (struct live_source *)user;
-	struct kitchen *k = ls->k;
-
-	if (!batch_has_room(k->live, h->caplen))
-		cook_live_batch(k);
-	batch_add(k->live, &k->sources[ls->index], ls->index, h, bytes);
-}
-
-static void dispatch_source(struct live_source *ls)
-{
-	struct capture_source *src = &ls->k->sources[ls->index];
-
-	if (pcap_dispatch(src->pcap, -1, on_live_packet, (u_char *)ls) == PCAP_ERROR) {
-		log_error("capturing on %s: %s", src->name, pcap_geterr(src->pcap));
-		ls->k->failed = 1;
-		stop_requested = 1;
-	}
-}
-
-static int poll_timeout_ms(const struct poke_clock *c)
-{
-	double wait = poke_wait(c, monotonic_seconds());
+	double wait = k->opt.nfiles ? 1 : poke_wait(&k->pokes, monotonic_seconds());
 
 	if (wait <= 0)
 		return 0;
 	return wait > 1.0 ? 1000 : (int)(wait * 1000) + 1;
 }
 
-static void capture_live(struct kitchen *k)
+/* The decode stage reads and decodes every source on its own thread; this
+ * thread cooks what it hands over, pokes the chefs, and applies chef
+ * changes while it waits. */
+static void cook_sources(struct kitchen *k)
 {
-	/* One slot more than the sources: chef file changes wake us too. */
-	struct pollfd *fds = xcalloc(k->nsources + 1, sizeof *fds);
-	struct live_source *live = xcalloc(k->nsources, sizeof *live);
+	struct pollfd fds[2];
+	int done = 0;
 
-	for (int i = 0; i < k->nsources; i++) {
-		fds[i].fd = pcap_get_selectable_fd(k->sources[i].pcap);
-		fds[i].events = POLLIN;
-		live[i].k = k;
-		live[i].index = i;
+	k->reader = reader_start(k->sources, k->nsources, k->opt.speed);
+	if (!k->reader) {
+		k->failed = 1;
+		return;
 	}
-	fds[k->nsources].fd = k->watch ? watch_fd(k->watch) : -1;
-	fds[k->nsources].events = POLLIN;
-	while (!stop_requested) {
-		int n = poll(fds, k->nsources + 1, poll_timeout_ms(&k->pokes));
+	if (!k->opt.nfiles)
+		poke_clock_start(&k->pokes, monotonic_seconds());
+	fds[0] = (struct pollfd){ reader_fd(k->reader), POLLIN, 0 };
+	fds[1] = (struct pollfd){ k->watch ? watch_fd(k->watch) : -1, POLLIN, 0 };
+	while (!stop_requested && !done) {
+		struct batch *b;
+		int n;
 
+		while (!stop_requested && (b = reader_next(k->reader, &done)))
+			cook_batch(k, b);
+		if (done || stop_requested)
+			break;
+		n = poll(fds, 2, wait_ms(k));
 		if (n < 0 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			k->failed = 1;
 			break;
 		}
-		for (int i = 0; i < k->nsources && n > 0; i++)
-			if (fds[i].revents)
-				dispatch_source(&live[i]);
-		cook_live_batch(k);
-		if (poke_due(&k->pokes, monotonic_seconds()))
-			poke(k);
+		if (n > 0 && fds[1].revents)
+			service_reloads(k);
+		poke_if_due(k);
+		report_health(k, 0);
 	}
-	free(live);
-	free(fds);
+	if (reader_stop(k->reader) < 0)
+		k->failed = 1;
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -738,8 +701,12 @@ static void report_totals(struct kitchen *k)
 
 	emit_wait(k->emit);
 	emit_counts(k->emit, &printed, &failed);
-	for (int i = 0; i < k->nsources; i++)
-		dropped += capture_dropped(&k->sources[i]);
+	for (int i = 0; k->reader && i < k->nsources; i++) {
+		struct capture_counts c;
+
+		reader_counts(k->reader, i, &c);
+		dropped += c.kernel_dropped + c.interface_dropped;
+	}
 	log_info("%lu packets, %lu dumplings, %lu handler errors, %lu unserializable "
 		 "results, %lu packets dropped by the kernel", k->packets, printed,
 		 st->handler_errors, st->serialize_errors + failed, dropped);
@@ -751,14 +718,7 @@ static int cook(struct kitchen *k)
 		return 1;
 	poke_clock_init(&k->pokes, k->opt.poke_interval);
 	start_watching(k);
-	if (k->opt.nfiles) {
-		read_files(k);
-	} else {
-		k->live = batch_new();
-		poke_clock_start(&k->pokes, monotonic_seconds());
-		capture_live(k);
-		cook_live_batch(k);
-	}
+	cook_sources(k);
 	/* One last poke so summary chefs report their totals. */
 	poke(k);
 	report_health(k, 1);
@@ -775,13 +735,13 @@ static int kitchen_free(struct kitchen *k)
 	if (k->emit)
 		lost = emit_close(k->emit);
 	emit_free(k->emit);
+	reader_free(k->reader);
 	chef_runtime_free(k->chefs);
 	watch_free(k->watch);
 	for (int i = 0; i < k->nsources; i++)
 		capture_close(&k->sources[i]);
 	free(k->sources);
 	free(k->source_names);
-	batch_free(k->live);
 	free(k->opt.ifaces);
 	free(k->opt.files);
 	free(k->opt.chef_args);
