@@ -176,7 +176,7 @@ static char *read_file(const char *path, size_t *len)
 }
 
 /* The first packets of the sample capture, decoded once, DNS questions
- * decoded ahead as the file reader does. */
+ * decoded ahead as the decode stage does. */
 static struct batch *read_packets(void)
 {
 	struct capture_options opt = { .filter = "", .snaplen = MAX_SNAPLEN };

@@ -147,7 +147,7 @@ static void fuzz_dns(const uint8_t *data, size_t size, int sections)
 		check_dns(&dns);
 }
 
-/* The first question decoded ahead, as the file reader does, must be
+/* The first question decoded ahead, as the decode stage does, must be
  * what decoding the questions later finds. */
 static void decode_question(struct dpl_packet *pkt, char *text, size_t room)
 {
@@ -189,7 +189,7 @@ static unsigned long chef_errors(struct chef_runtime *rt)
 
 /* The first byte: bits 0-4 choose the link type (modulo the table) and,
  * divided by its size, how many DNS sections dns_decode() reads; bit 6
- * decodes DNS questions ahead, as the file reader does; bit 7
+ * decodes DNS questions ahead, as the decode stage does; bit 7
  * leaves the chef runtime out, for a hundred times the pace on the C side
  * alone (check_packet() still guards what Lua would read).
  *

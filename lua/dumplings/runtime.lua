@@ -223,7 +223,7 @@ local DNS_MT = {
   __dumplings_fill = function(t) dns_fill(t, true) end,
 }
 
--- The file reader's thread decodes a lone question ahead (c.dns_q == 1);
+-- The decode stage decodes a lone question ahead (c.dns_q == 1);
 -- otherwise the questions are decoded here.
 local function questions(c)
   local q = c.dns_q
