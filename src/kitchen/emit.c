@@ -291,12 +291,8 @@ struct plate *emit_plate(struct emit *e)
 
 void emit_send(struct emit *e, struct plate *p)
 {
-	int i = (int)(p - e->plates);
+	int i = (int)(p - e->plates), print_now = 0;
 
-	if (e->threadless && !e->closed) {
-		print_plate(e, i);
-		return;
-	}
 	pthread_mutex_lock(&e->mu);
 	if (p->n == 0 || e->closed) {
 		e->state[i] = PLATE_FREE;
@@ -304,8 +300,11 @@ void emit_send(struct emit *e, struct plate *p)
 		e->state[i] = PLATE_QUEUED;
 		e->fill = (i + 1) % PLATES;
 		pthread_cond_signal(&e->queued);
+		print_now = e->threadless;
 	}
 	pthread_mutex_unlock(&e->mu);
+	if (print_now)
+		print_plate(e, i);
 }
 
 void emit_json(struct emit *e, const char *chef, const char *json)
@@ -376,15 +375,18 @@ int emit_sink_stats(struct emit *e, struct sink_stats *st)
 
 int emit_close(struct emit *e)
 {
-	if (e->closed)
-		return 0;
+	int closed;
+
 	emit_wait(e);
 	pthread_mutex_lock(&e->mu);
+	closed = e->closed;
 	e->stopping = 1;
 	e->closed = 1;
 	pthread_cond_signal(&e->queued);
 	pthread_cond_broadcast(&e->printed_one);
 	pthread_mutex_unlock(&e->mu);
+	if (closed)
+		return 0;
 	if (!e->threadless)
 		pthread_join(e->thread, NULL);
 	return e->sink->close(e->sink);
