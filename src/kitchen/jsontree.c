@@ -33,30 +33,21 @@ static size_t round16(size_t n)
 	return (n + 15) & ~(size_t)15;
 }
 
-void *json_arena_alloc(struct json_arena *a, size_t n)
+/* A new block for n bytes (a multiple of 16), taken from it. */
+void *json_arena_grow(struct json_arena *a, size_t n)
 {
-	struct arena_block *b;
-	size_t size;
+	size_t size = n + sizeof(struct arena_block) > ARENA_BLOCK
+		? round16(n + sizeof(struct arena_block)) : ARENA_BLOCK;
+	struct arena_block *b = xmalloc(size);
 
-	n = round16(n);
-	if ((size_t)(a->end - a->next) < n) {
-		size = n + sizeof *b > ARENA_BLOCK ? round16(n + sizeof *b) : ARENA_BLOCK;
-		b = xmalloc(size);
-		b->next = a->blocks;
-		b->size = size;
-		a->blocks = b;
-		a->next = (char *)b + round16(sizeof *b);
-		a->end = (char *)b + size;
-	}
+	b->next = a->blocks;
+	b->size = size;
+	a->blocks = b;
+	a->next = (char *)b + round16(sizeof *b);
+	a->end = (char *)b + size;
 	a->last = a->next;
 	a->next += n;
 	return a->last;
-}
-
-void json_arena_trim(struct json_arena *a, char *p, const char *end)
-{
-	if (p == a->last)
-		a->next = a->last + round16((size_t)(end - p));
 }
 
 static void *hook_alloc(size_t n)

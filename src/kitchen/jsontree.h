@@ -14,11 +14,27 @@ struct json_arena {
 	char *next, *end, *last;
 };
 
+void *json_arena_grow(struct json_arena *a, size_t n);
+
 /* n bytes, 16-byte aligned, until the arena is reset; like xmalloc, it
- * ends the process when memory runs out. */
-void *json_arena_alloc(struct json_arena *a, size_t n);
+ * ends the process when memory runs out. Inline, as is trimming: the
+ * serializer takes memory for every value it meets. */
+static inline void *json_arena_alloc(struct json_arena *a, size_t n)
+{
+	n = (n + 15) & ~(size_t)15;
+	if ((size_t)(a->end - a->next) < n)
+		return json_arena_grow(a, n);
+	a->last = a->next;
+	a->next += n;
+	return a->last;
+}
+
 /* Give back the tail of the latest allocation p, past end. */
-void json_arena_trim(struct json_arena *a, char *p, const char *end);
+static inline void json_arena_trim(struct json_arena *a, char *p, const char *end)
+{
+	if (p == a->last)
+		a->next = a->last + (((size_t)(end - p) + 15) & ~(size_t)15);
+}
 void json_arena_reset(struct json_arena *a);
 void json_arena_free(struct json_arena *a);
 

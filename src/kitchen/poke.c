@@ -17,7 +17,7 @@ void poke_clock_start(struct poke_clock *c, double t)
 	c->started = 1;
 }
 
-int poke_due(struct poke_clock *c, double t)
+int poke_turn(struct poke_clock *c, double t)
 {
 	double missed;
 

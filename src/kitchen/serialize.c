@@ -41,9 +41,13 @@ struct walk {
 	long values;			/* converted so far */
 	const char *why;
 	const struct fill_list *filled;
-	int slot;			/* where an unfilled table goes */
 	int unfilled;			/* the walk stopped at one */
 };
+
+/* Where the table the walk stopped at waits in the registry while the
+ * walk unwinds: off the stack, so that a walk that does not stop touches
+ * nothing but the value. */
+static const char unfilled_key;
 
 static cJSON *value_to_json(struct walk *w, int idx, int depth);
 
@@ -123,8 +127,8 @@ no:
  * (__dumplings_fill, for DNS layers decoded on demand), and whether it is
  * an array even when empty (__jsontype = "array"). Most tables have no
  * metatable, so this costs one call for them. Returns -1 when the table
- * waits to be filled (it is put in w->slot), else whether it is marked as
- * an array. */
+ * waits to be filled (it is put aside, at unfilled_key), else whether it
+ * is marked as an array. */
 static int apply_metatable(struct walk *w, int idx)
 {
 	lua_State *L = w->L;
@@ -138,8 +142,9 @@ static int apply_metatable(struct walk *w, int idx)
 	lua_rawget(L, -2);
 	if (lua_isfunction(L, -1) && !fill_list_has(w->filled, lua_topointer(L, idx))) {
 		lua_pop(L, 2);
+		lua_pushlightuserdata(L, (void *)&unfilled_key);
 		lua_pushvalue(L, idx);
-		lua_replace(L, w->slot);
+		lua_rawset(L, LUA_REGISTRYINDEX);
 		w->unfilled = 1;
 		return -1;
 	}
@@ -326,6 +331,16 @@ void fill_list_free(struct fill_list *l)
 	memset(l, 0, sizeof *l);
 }
 
+/* Push the table put aside, and let go of it there. */
+static void push_unfilled(lua_State *L)
+{
+	lua_pushlightuserdata(L, (void *)&unfilled_key);
+	lua_rawget(L, LUA_REGISTRYINDEX);
+	lua_pushlightuserdata(L, (void *)&unfilled_key);
+	lua_pushnil(L);
+	lua_rawset(L, LUA_REGISTRYINDEX);
+}
+
 cJSON *serialize_tree(lua_State *L, int idx, struct json_arena *a,
 		      const struct fill_list *filled, const char **why)
 {
@@ -339,18 +354,11 @@ cJSON *serialize_tree(lua_State *L, int idx, struct json_arena *a,
 	w.why = NULL;
 	w.filled = filled;
 	w.unfilled = 0;
-	idx = absolute_index(L, idx);
-	if (!lua_checkstack(L, 8)) {
-		*why = "Lua stack exhausted";
-		return NULL;
-	}
-	lua_pushnil(L);
-	w.slot = lua_gettop(L);
 	json_arena_begin(a);
-	root = value_to_json(&w, idx, 0);
+	root = value_to_json(&w, absolute_index(L, idx), 0);
 	json_arena_end();
-	if (!w.unfilled)
-		lua_pop(L, 1);
+	if (w.unfilled)
+		push_unfilled(L);
 	if (!root)
 		*why = w.unfilled ? NULL : w.why;
 	return root;
