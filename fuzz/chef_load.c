@@ -1,6 +1,6 @@
 /* Fuzz target: loading a chef file, and everything the kitchen then does
  * with the chefs it defines (src/kitchen/chef.c, lua/dumplings/runtime.lua,
- * the serializer and the printer behind them).
+ * the serializer and the emit stage behind them).
  *
  * Input: a chef file's source; a NUL byte, if there is one, ends it, and
  * what follows is the file's second version (without one, the same source
@@ -24,7 +24,7 @@
  * Checked: no crash, leak or sanitizer report; no unprotected Lua error
  * (LuaJIT would exit); every dumpling is one valid JSON document in valid
  * UTF-8; the names the runtime reports are as many as the chefs it says it
- * registered, and the printer sent every dumpling the runtime counted. */
+ * registered, and the emit stage sent every dumpling the runtime made. */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +42,8 @@
 #include "kitchen/batch.h"
 #include "kitchen/capture.h"
 #include "kitchen/chef.h"
+#include "kitchen/emit.h"
+#include "kitchen/sink.h"
 #include "kitchen/guard.h"
 
 #ifndef FUZZ_SANDBOX
@@ -174,7 +176,7 @@ static char *read_file(const char *path, size_t *len)
 }
 
 /* The first packets of the sample capture, decoded once, DNS questions
- * decoded ahead as the file reader does. */
+ * decoded ahead as the decode stage does. */
 static struct batch *read_packets(void)
 {
 	struct capture_options opt = { .filter = "", .snaplen = MAX_SNAPLEN };
@@ -226,7 +228,7 @@ static void write_chef(const uint8_t *src, size_t len)
 
 static unsigned long emitted;
 
-static int sink_emit(struct sink *s, const char *json, size_t len)
+static int sink_emit(struct sink *s, const char *json, size_t len, unsigned long long seq)
 {
 	fuzz_check_json(json, len);
 	emitted++;
@@ -246,12 +248,14 @@ static struct sink checking_sink = { .emit = sink_emit, .flush = sink_flush, .cl
 
 /* ---- one input ---------------------------------------------------------------- */
 
+static struct emit *emit;
+
 static struct chef_runtime *new_runtime(void)
 {
 	static const char *const sources[] = { "fuzz" };
 	struct chef_options opt = {
-		.kitchen_name = "fuzz", .poke_interval = 1, .packet_time_pokes = 1,
-		.sources = sources, .nsources = 1, .sink = &checking_sink,
+		.kitchen_name = "fuzz", .poke_interval = 1,
+		.sources = sources, .nsources = 1,
 		.time_limit = TIME_LIMIT, .memory_limit = MEMORY_LIMIT,
 	};
 	struct chef_runtime *rt;
@@ -292,12 +296,30 @@ static void check_load(struct chef_runtime *rt, int registered)
 
 static void cook(struct chef_runtime *rt, int half)
 {
+	struct plate *p = emit_plate(emit);
+
 	budget_start(0);
-	chef_runtime_batch(rt, fixed.packets->pkts + half * BATCH, BATCH);
+	chef_runtime_batch(rt, fixed.packets->pkts + half * BATCH, BATCH, p);
 	budget_stop();
+	emit_send(emit, p);
+	p = emit_plate(emit);
 	budget_start(STEP_SECONDS);
-	chef_runtime_poke(rt);
+	chef_runtime_poke(rt, p);
 	budget_stop();
+	emit_send(emit, p);
+}
+
+/* A step that may make dumplings (a reload, a removal), onto a plate. */
+static struct plate *step_start(void)
+{
+	budget_start(STEP_SECONDS);
+	return emit_plate(emit);
+}
+
+static void step_end(struct plate *p)
+{
+	budget_stop();
+	emit_send(emit, p);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -305,12 +327,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *nul = memchr(data, 0, size);
 	size_t len1 = nul ? (size_t)(nul - data) : size;
 	struct chef_runtime *rt;
+	struct plate *p;
 	int registered;
 
 	if (size > 64 * 1024)
 		return 0;
 	init();
 	rt = new_runtime();
+	emit = emit_start(&checking_sink, "fuzz", 0, NULL);
 	emitted = 0;
 
 	write_chef(data, len1);
@@ -322,17 +346,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (nul)
 		write_chef(nul + 1, size - len1 - 1);
-	budget_start(STEP_SECONDS);
-	chef_runtime_reload(rt, fixed.path, 1);
-	budget_stop();
+	p = step_start();
+	chef_runtime_reload(rt, fixed.path, 1, p);
+	step_end(p);
 	cook(rt, 1);
 
-	budget_start(STEP_SECONDS);
-	chef_runtime_remove(rt, fixed.path);
-	budget_stop();
+	p = step_start();
+	chef_runtime_remove(rt, fixed.path, p);
+	step_end(p);
 	fuzz_assert(chef_runtime_file_count(rt) == 0, "a removed file is forgotten");
+	emit_close(emit);
+	emit_free(emit);
 	fuzz_assert(chef_runtime_stats(rt)->dumplings == emitted,
-		    "the printer sent every dumpling it counted");
+		    "the printer sent every dumpling the runtime made");
 	chef_runtime_free(rt);
 	return 0;
 }

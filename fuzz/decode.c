@@ -14,6 +14,8 @@
 #include <pcap/dlt.h>
 
 #include "kitchen/chef.h"
+#include "kitchen/emit.h"
+#include "kitchen/sink.h"
 #include "check.h"
 #include "base/log.h"
 #include "decode/packet.h"
@@ -31,7 +33,7 @@ enum { NLINKTYPES = sizeof linktypes / sizeof linktypes[0] };
 
 static unsigned long emitted;
 
-static int sink_emit(struct sink *s, const char *json, size_t len)
+static int sink_emit(struct sink *s, const char *json, size_t len, unsigned long long seq)
 {
 	fuzz_check_json(json, len);
 	fuzz_check_no_hidden_controls(json, len);
@@ -51,12 +53,15 @@ static int sink_close(struct sink *s)
 static struct sink discard = { .emit = sink_emit, .flush = sink_flush, .close = sink_close };
 
 static struct chef_runtime *shared_rt;
+static struct emit *shared_emit;
 
 /* LuaJIT keeps some of its buffers through pointers that lie outside them,
  * which LeakSanitizer cannot follow, so the runtime is closed at exit
  * rather than left for the process to drop. */
 static void close_runtime(void)
 {
+	emit_close(shared_emit);
+	emit_free(shared_emit);
 	chef_runtime_free(shared_rt);
 	shared_rt = NULL;
 }
@@ -66,7 +71,7 @@ static struct chef_runtime *runtime(void)
 	static const char *const sources[] = { "fuzz" };
 	struct chef_options opt = {
 		.kitchen_name = "fuzz", .poke_interval = 5, .sources = sources,
-		.nsources = 1, .sink = &discard,
+		.nsources = 1,
 	};
 	const char *chef = getenv("DUMPLINGS_FUZZ_CHEF");
 
@@ -75,6 +80,7 @@ static struct chef_runtime *runtime(void)
 	log_init("fuzz-decode", LOG_ERROR);
 	shared_rt = chef_runtime_new(&opt);
 	fuzz_assert(shared_rt != NULL, "chef runtime starts");
+	shared_emit = emit_start(&discard, "fuzz", 0, NULL);
 	atexit(close_runtime);
 	fuzz_assert(chef_runtime_load(shared_rt, chef ? chef : FUZZ_CHEF) == 1,
 		    "the touch chef loads (set DUMPLINGS_FUZZ_CHEF)");
@@ -141,7 +147,7 @@ static void fuzz_dns(const uint8_t *data, size_t size, int sections)
 		check_dns(&dns);
 }
 
-/* The first question decoded ahead, as the file reader does, must be
+/* The first question decoded ahead, as the decode stage does, must be
  * what decoding the questions later finds. */
 static void decode_question(struct dpl_packet *pkt, char *text, size_t room)
 {
@@ -183,7 +189,7 @@ static unsigned long chef_errors(struct chef_runtime *rt)
 
 /* The first byte: bits 0-4 choose the link type (modulo the table) and,
  * divided by its size, how many DNS sections dns_decode() reads; bit 6
- * decodes DNS questions ahead, as the file reader does; bit 7
+ * decodes DNS questions ahead, as the decode stage does; bit 7
  * leaves the chef runtime out, for a hundred times the pace on the C side
  * alone (check_packet() still guards what Lua would read).
  *
@@ -211,9 +217,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	decode(&pkts[0], cut, half, data[0], qnames[0], sizeof qnames[0]);
 	decode(&pkts[1], data + 1, len, data[0], qnames[1], sizeof qnames[1]);
 	if (!(data[0] & 0x80)) {
+		struct plate *p = emit_plate(shared_emit);
+
 		errors = chef_errors(rt);
 		emitted = 0;
-		chef_runtime_batch(rt, pkts, 2);
+		chef_runtime_batch(rt, pkts, 2, p);
+		emit_send(shared_emit, p);
+		emit_wait(shared_emit);
 		fuzz_assert(chef_errors(rt) == errors,
 			    "the touch chef ran without an error (see the log above)");
 		fuzz_assert(emitted == 2, "one dumpling per packet");

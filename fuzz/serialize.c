@@ -5,7 +5,9 @@
  * bytes, numbers of every awkward kind (NaN, infinities, huge, tiny,
  * integral beyond 2^53), booleans, dumplings.null, other light userdata,
  * functions, shared tables and cycles, deep nesting, the array marker and
- * lazy tables whose __dumplings_fill succeeds or fails. The first value
+ * lazy tables whose __dumplings_fill succeeds or fails (run, as the
+ * kitchen does, when the serializer stops at such a table, before it walks
+ * again). The first value
  * built is serialized alone and as a dumpling payload: both must agree,
  * every success must be one valid JSON document in valid UTF-8 with no raw
  * C1 or bidirectional control, and the root must read back as what it was
@@ -13,6 +15,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -22,6 +25,7 @@
 #include <cjson/cJSON.h>
 
 #include "check.h"
+#include "kitchen/emit.h"
 #include "kitchen/serialize.h"
 
 #ifndef FUZZ_REPLAY
@@ -289,6 +293,53 @@ static void check_root(const char *json)
 	cJSON_Delete(doc);
 }
 
+/* What the kitchen's cook stage does when the serializer stops at a table
+ * to fill in (pushed on top): run its __dumplings_fill and pop it.
+ * Returns 0, or -1 with *why set. */
+static int fill_top(struct fill_list *filled, const char **why)
+{
+	static char error[256];
+
+	fill_list_add(filled, lua_topointer(L, -1));
+	lua_getmetatable(L, -1);
+	lua_pushliteral(L, "__dumplings_fill");
+	lua_rawget(L, -2);
+	lua_replace(L, -2);
+	lua_insert(L, -2);
+	if (lua_pcall(L, 1, 0, 0) == 0)
+		return 0;
+	snprintf(error, sizeof error, "%s", lua_isstring(L, -1) ? lua_tostring(L, -1) : "fill error");
+	lua_pop(L, 1);
+	*why = error;
+	return -1;
+}
+
+static const char *value_filled(struct json_buf *buf, size_t *len, const char **why)
+{
+	static struct fill_list filled;
+	const char *value;
+
+	filled.n = 0;
+	while (!(value = serialize_value(L, 1, buf, &filled, len, why)) && !*why)
+		if (fill_top(&filled, why) < 0)
+			break;
+	return value;
+}
+
+static const struct cJSON *tree_filled(struct json_arena *arena, const char **why)
+{
+	static struct fill_list filled;
+	const struct cJSON *tree;
+
+	filled.n = 0;
+	while (!(tree = serialize_tree(L, 1, arena, &filled, why)) && !*why) {
+		json_arena_reset(arena);
+		if (fill_top(&filled, why) < 0)
+			break;
+	}
+	return tree;
+}
+
 static void serialize_both(void)
 {
 	static struct json_buf vbuf, dbuf;
@@ -301,11 +352,13 @@ static void serialize_both(void)
 	static const char key[] = "\"payload\":";
 	const char *value, *dumpling, *why_v = NULL, *why_d = NULL;
 	size_t vlen = 0, dlen = 0;
+	int top = lua_gettop(L);
 
-	value = serialize_value(L, 1, &vbuf, &vlen, &why_v);
+	value = value_filled(&vbuf, &vlen, &why_v);
 	json_arena_reset(&arena);
-	tree = serialize_tree(L, 1, &arena, &why_d);
-	dumpling = tree ? serialize_print(tree, &meta, &dbuf, &dlen, &why_d) : NULL;
+	tree = tree_filled(&arena, &why_d);
+	fuzz_assert(lua_gettop(L) == top, "the stack is as it was");
+	dumpling = tree ? emit_envelope(tree, &meta, &dbuf, &dlen, &why_d) : NULL;
 	fuzz_assert(!value == !dumpling, "value and dumpling agree on success");
 	if (!value) {
 		fuzz_assert(why_v && why_d && *why_v && *why_d, "a failure says why");

@@ -157,6 +157,27 @@ is($f[1]{qname}, 'www.tcpdump.org', 'DNS question name without a trailing dot');
 is($f[1]{ancount}, 2, 'the header count is reported as sent');
 cmp_ok($f[1]{an}, '<', 2, 'answers cut off by the snaplen are not invented');
 
+# A DNS layer returned unread is filled in before its batch is given back;
+# one kept for later cannot be (its packet's bytes are gone by then).
+my $returner = chef_file('returner.lua', <<'LUA');
+local c = { name = "Returner" }
+function c:packet_handler(pkt)
+  local dns = pkt.DNS
+  if not dns then return end
+  if not self.kept then self.kept = dns; return end
+  return { qname = dns.qd[1].qname, dns = dns }
+end
+function c:interval_handler() return { kept = self.kept } end
+return c
+LUA
+$r = kitchen('-c', $returner, '-r', pcap('dns_udp_2.pcap'));
+my @ret = dumplings_of($r->{out}, 'Returner', 'packet');
+is($ret[0]{payload}{dns}{ancount}, 2, 'a DNS layer returned unread has its header');
+is($ret[0]{payload}{dns}{qd}[0]{qname}, 'www.tcpdump.org', 'and its questions');
+is(scalar(dumplings_of($r->{out}, 'Returner', 'interval')), 0, 'one kept past its batch is not serialized');
+like($r->{err}, qr/chef Returner: dumpling skipped: .*DNS header and answers read after the packet's handler returned/,
+     'and says why');
+
 my $keeper = chef_file('keeper.lua', <<'LUA');
 local c = { name = "Keeper" }
 function c:packet_handler(pkt)

@@ -76,7 +76,8 @@ function c:interval_handler() self.n = self.n + 1; return { n = self.n } end
 return c
 LUA
 $pid = spawn([bin(), 'kitchen', '-i', 'lo', '-f', 'udp port 9', '--stdout', '-p', '0.2',
-	      '--chef-timeout', '0.5', '-c', "$dir/spin.lua", '-c', "$dir/tick.lua"],
+	      '--chef-timeout', '0.5', '--status-interval', '3600',
+	      '-c', "$dir/spin.lua", '-c', "$dir/tick.lua"],
 	     out => "$dir/spin.out", err => "$dir/spin.err");
 ok(wait_for(sub { (slurp("$dir/spin.err") // '') =~ /LiveSpin: error: interval_handler: disabled/ }, 30),
    'an endless live interval handler is interrupted and disabled');
@@ -86,5 +87,8 @@ my $before = $ticks->();
 ok(wait_for(sub { $ticks->() > $before + 2 }, 30), 'the other chef goes on ticking');
 is(stop($pid, 'TERM') >> 8, 0, 'and SIGTERM stops the kitchen cleanly');
 like(slurp("$dir/spin.err"), qr/chef LiveSpin has run for [\d.]+ s: interrupting it/, 'the guard named the chef');
+my ($health) = grep { $_->{metadata}{chef} eq 'KitchenStatusChef' } decode_lines(slurp("$dir/spin.out"));
+cmp_ok($health->{payload}{pokes_skipped} // 0, '>=', 1,
+       'the intervals that passed while it ran are not made up for, but counted');
 
 done_testing;

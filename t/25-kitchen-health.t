@@ -33,6 +33,7 @@ my $dns = grep { $_->{metadata}{chef} eq 'DNSLookupChef' } @docs;
 is($last->{chefs}{DNSLookupChef}{dumplings}, $dns, 'a chef\'s dumplings');
 is($last->{chefs}{DNSLookupChef}{errors}, 0, 'a chef\'s errors');
 ok(defined $last->{chefs}{DNSLookupChef}{seconds}, 'and the time spent in it');
+like($last->{pokes_skipped}, qr/^\d+$/, 'the intervals that had no poke of their own');
 ok(!exists $last->{uplink}, 'no uplink part without a hub');
 
 $r = run('kitchen', '-q', '-f', '', '-r', $sample, '-c', 'dns', '--stdout', { timeout => 60 });

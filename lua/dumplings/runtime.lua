@@ -185,10 +185,11 @@ end
 
 -- A DNS layer holds its questions from the start; the header fields and
 -- the other sections are decoded together on first read, straight from the
--- packet's bytes. Those bytes stay valid while the packet is handled, and
--- until its batch's dumplings are serialized (the serializer asks for the
--- rest through __dumplings_fill), so a chef that only asks what was looked
--- up pays for nothing else.
+-- packet's bytes, so a chef that only asks what was looked up pays for
+-- nothing else. A chef reads them while the packet is handled; a layer it
+-- returned unread is filled in by the C side (__dumplings_fill) before it
+-- serializes it, which it does before it gives the batch back (batch.h):
+-- the generation says the batch is still the one being cooked.
 local DNS_PKT, DNS_POS, DNS_GEN = {}, {}, {}   -- private keys
 local generation = 0       -- counts batches and pokes
 local readable = nil       -- the batch whose bytes may still be read
@@ -209,10 +210,10 @@ local function dns_fill_from(t, c)
   rawset(t, DNS_PKT, nil); rawset(t, DNS_POS, nil); rawset(t, DNS_GEN, nil)
 end
 
-local function dns_fill(t, for_serializer)
+local function dns_fill(t, returned)
   local p = rawget(t, DNS_PKT)
   if p == nil then return end
-  if rawget(p, SLOT) == nil and not (for_serializer and rawget(t, DNS_GEN) == generation) then
+  if rawget(p, SLOT) == nil and not (returned and rawget(t, DNS_GEN) == generation) then
     error("DNS header and answers read after the packet's handler returned " ..
           "(read them in the handler)", 3)
   end
@@ -228,7 +229,7 @@ local DNS_MT = {
   __dumplings_fill = function(t) dns_fill(t, true) end,
 }
 
--- The file reader's thread decodes a lone question ahead (c.dns_q == 1);
+-- The decode stage decodes a lone question ahead (c.dns_q == 1);
 -- otherwise the questions are decoded here.
 local function questions(c)
   local q = c.dns_q

@@ -62,7 +62,7 @@ struct dpl_packet {
 					 * loop */
 	uint32_t payload_off, payload_len;	/* Raw */
 	uint32_t dns_off, dns_len;		/* the DNS message */
-	/* Its first question, when the file reader's thread decoded it ahead
+	/* Its first question, when the decode stage decoded it ahead
 	 * (packet_decode_question): dns_q is 1 then, 2 when the questions are
 	 * malformed, 0 when the runtime decodes them itself. */
 	uint8_t dns_q;

@@ -9,7 +9,19 @@
 #include "decode/packet.h"
 
 /* A batch of packets, their bytes copied into one arena and decoded: the
- * unit the chefs run on, so the Lua runtime is entered once per batch. */
+ * unit the chefs run on, so the Lua runtime is entered once per batch.
+ *
+ * Its lifetime, the one rule for every batch: a batch has one holder at a
+ * time, and nothing else reads it. The decode stage (reader.c) fills it
+ * and hands it to the kitchen thread; there the cook stage (chef.c) runs
+ * the chefs over it, and before each call returns it has turned all that
+ * the chefs made into trees that own their bytes (plate.h), filling in
+ * first any DNS layer a chef returned unread, which reads the packet's
+ * bytes. Then the batch is given back, cleared and refilled. So the packet
+ * tables and DNS layers Lua builds refer to the batch only while it is
+ * being cooked: runtime.lua refuses to read them once the call that made
+ * them is over, and no stage but the cook stage ever sees a packet. No
+ * two stages hold a batch at once, so it needs no reference count. */
 enum { BATCH_PACKETS = 256, BATCH_ARENA = 1 << 20, MAX_SNAPLEN = 262144 };
 
 struct batch {

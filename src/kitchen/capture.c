@@ -133,20 +133,9 @@ void capture_counts(const struct capture_source *src, struct capture_counts *c)
 {
 	struct pcap_stat st;
 
-	c->passed = src->packets;
-	c->kernel_dropped = c->interface_dropped = 0;
 	if (src->is_file || !src->pcap || pcap_stats(src->pcap, &st) < 0)
 		return;
 	c->passed = st.ps_recv;
 	c->kernel_dropped = st.ps_drop;
 	c->interface_dropped = st.ps_ifdrop;
-}
-
-unsigned long capture_dropped(struct capture_source *src)
-{
-	struct pcap_stat st;
-
-	if (src->is_file || !src->pcap || pcap_stats(src->pcap, &st) < 0)
-		return 0;
-	return st.ps_drop + st.ps_ifdrop;
 }

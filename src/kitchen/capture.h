@@ -45,10 +45,8 @@ int capture_open_live(struct capture_source *src, const char *iface,
 		      const struct capture_options *opt);
 void capture_close(struct capture_source *src);
 
-/* Packets the kernel dropped on a live source, or 0. */
-unsigned long capture_dropped(struct capture_source *src);
-
-/* libpcap's counts for a live source; for a file, what was read. */
+/* libpcap's counts for a live source, into c; nothing for a file. Not
+ * while another thread reads the source. */
 void capture_counts(const struct capture_source *src, struct capture_counts *c);
 
 #endif

@@ -1,6 +1,8 @@
-/* The chef runtime, C side: owns the LuaJIT state, hands batches of decoded
- * packets to the Lua runtime (lua/dumplings/runtime.lua, linked in as
- * source), and turns what the chefs returned into dumplings for the sink.
+/* The chef runtime, C side, the kitchen's cook stage: owns the LuaJIT
+ * state, hands batches of decoded packets to the Lua runtime
+ * (lua/dumplings/runtime.lua, linked in as source), and turns what the
+ * chefs returned into dumplings on the plate it is given, as trees that
+ * owe nothing to Lua or to the packets.
  *
  * Every call into Lua goes through enter_lua(): protected, with the
  * runtime's error handler, and under the watchdog (guard.c). One call per
@@ -8,7 +10,6 @@
  * handler errors itself, resuming with the next chef. */
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,7 @@
 #include "guard.h"
 #include "base/log.h"
 #include "luapool.h"
-#include "printer.h"
+#include "plate.h"
 #include "serialize.h"
 #include "base/util.h"
 
@@ -32,12 +33,10 @@
 #include "lua_cdef.h"
 #include "lua_runtime.h"
 
-/* What the C side keeps per chef name: its name as a JSON string for the
- * envelope, and its error accounting, so one noisy chef cannot hide
- * another. */
+/* What the C side keeps per chef name: its error accounting, so one noisy
+ * chef cannot hide another. */
 struct chef_entry {
 	char *name;
-	char *quoted;
 	const char *guard_name;	/* the name as the guard knows it */
 	struct log_limit limit;
 	struct log_limit print_limit;	/* print() */
@@ -61,12 +60,9 @@ struct chef_runtime {
 	struct chef_options opt;
 	struct dpl_api api;
 	struct dpl_dns dns_scratch;
-	struct printer *printer;	/* prints and sends the dumplings */
-	unsigned long unserializable;	/* results the walk refused */
-	struct chef_stats stats;	/* printer's counts added by chef_runtime_stats() */
+	struct chef_stats stats;
 	struct chef_entry *entries;
 	int nentries, last_entry;
-	char *kitchen_quoted;
 	const char **names;
 	int nnames;
 	unsigned names_changed;	/* counts changes of names */
@@ -78,9 +74,9 @@ struct chef_runtime {
 	int nchef_ids;
 	const char *call_name;	/* who enter_lua() said runs */
 	char error[1024];	/* the last error's words */
+	struct fill_list filled;	/* tables filled in for the dumpling at hand */
+	char fill_error[256];	/* why a fill failed */
 	int stopped;		/* a call was interrupted: the kitchen stops */
-	int poke_clock_set;	/* reading files: pokes follow packet time */
-	double next_poke;
 };
 
 /* ----------------------------------------------------------- into Lua */
@@ -274,7 +270,6 @@ struct chef_runtime *chef_runtime_new(const struct chef_options *opt)
 	struct chef_runtime *rt = xcalloc(1, sizeof *rt);
 
 	rt->opt = *opt;
-	rt->kitchen_quoted = serialize_quoted(opt->kitchen_name);
 	rt->api.dns_decode = dns_decode;
 	rt->api.format_mac = format_mac;
 	rt->api.format_ip4 = format_ip4;
@@ -296,16 +291,7 @@ struct chef_runtime *chef_runtime_new(const struct chef_options *opt)
 		chef_runtime_free(rt);
 		return NULL;
 	}
-	if (opt->sink)
-		rt->printer = printer_start(opt->sink, opt->max_dumpling);
 	return rt;
-}
-
-void chef_runtime_set_sink(struct chef_runtime *rt, struct sink *sink)
-{
-	printer_stop(rt->printer);
-	rt->opt.sink = sink;
-	rt->printer = sink ? printer_start(sink, rt->opt.max_dumpling) : NULL;
 }
 
 void chef_runtime_free(struct chef_runtime *rt)
@@ -313,17 +299,13 @@ void chef_runtime_free(struct chef_runtime *rt)
 	if (!rt)
 		return;
 	guard_free(rt->guard);
-	printer_stop(rt->printer);
 	if (rt->L)
 		lua_close(rt->L);
 	lua_pool_free(rt->pool);
 	dns_free(&rt->dns_scratch);
-	for (int i = 0; i < rt->nentries; i++) {
+	for (int i = 0; i < rt->nentries; i++)
 		free(rt->entries[i].name);
-		free(rt->entries[i].quoted);
-	}
 	free(rt->entries);
-	free(rt->kitchen_quoted);
 	for (int i = 0; i < rt->nnames; i++)
 		free((char *)rt->names[i]);
 	free(rt->names);
@@ -331,6 +313,7 @@ void chef_runtime_free(struct chef_runtime *rt)
 		free(rt->files[i].path);
 	free(rt->files);
 	free(rt->chef_ids);
+	fill_list_free(&rt->filled);
 	free(rt);
 }
 
@@ -605,19 +588,7 @@ unsigned chef_runtime_names_changed(const struct chef_runtime *rt)
 
 const struct chef_stats *chef_runtime_stats(struct chef_runtime *rt)
 {
-	unsigned long failed = 0;
-
-	if (rt->printer) {
-		printer_wait(rt->printer);
-		printer_counts(rt->printer, &rt->stats.dumplings, &failed);
-	}
-	rt->stats.serialize_errors = rt->unserializable + failed;
 	return &rt->stats;
-}
-
-int chef_runtime_sink_gone(struct chef_runtime *rt)
-{
-	return rt->printer && printer_sink_gone(rt->printer);
 }
 
 /* Chefs are few, and the last one asked for is usually asked again. */
@@ -635,7 +606,6 @@ static struct chef_entry *chef_entry(struct chef_runtime *rt, const char *chef)
 	e = &rt->entries[rt->nentries];
 	memset(e, 0, sizeof *e);
 	e->name = xstrdup(chef);
-	e->quoted = serialize_quoted(chef);
 	e->guard_name = guard_intern(rt->guard, chef);
 	rt->last_entry = rt->nentries++;
 	return e;
@@ -655,22 +625,69 @@ static void report_chef_error(struct chef_runtime *rt, const char *chef,
 		log_error("chef %s: %s: %s", chef, what, why);
 }
 
-/* Build the tree of the value on top of the stack into the job; the
- * printer thread spells it out and sends it. */
-static void emit_dumpling(struct chef_runtime *rt, struct print_job *job,
-			  struct chef_entry *e, const char *rev, const char *driver)
+/* The table the serializer stopped at, on top of the stack: run its
+ * __dumplings_fill, which completes it (a DNS layer decodes the rest of
+ * itself from its packet's bytes, still ours to read: batch.h), and pop
+ * it. Returns 0, or -1 with *why set. The guard's interrupt goes on to
+ * the caller, who runs this protected. */
+static int fill_table(struct chef_runtime *rt, const char **why)
+{
+	lua_State *L = rt->L;
+
+	fill_list_add(&rt->filled, lua_topointer(L, -1));
+	lua_getmetatable(L, -1);
+	lua_pushliteral(L, "__dumplings_fill");
+	lua_rawget(L, -2);
+	lua_replace(L, -2);
+	lua_insert(L, -2);
+	if (lua_pcall(L, 1, 0, 0) == 0)
+		return 0;
+	if (lua_type(L, -1) == LUA_TLIGHTUSERDATA)
+		lua_error(L);
+	snprintf(rt->fill_error, sizeof rt->fill_error, "%s", lua_isstring(L, -1)
+		 ? lua_tostring(L, -1) : "its __dumplings_fill raised a non-string error");
+	lua_pop(L, 1);
+	*why = rt->fill_error;
+	return -1;
+}
+
+/* The tree of the value on top of the stack, in the arena: each table
+ * that must be filled in first is, and the walk starts again (what a
+ * failed walk left in the arena is given back). */
+static const struct cJSON *build_tree(struct chef_runtime *rt, struct json_arena *a,
+				      const char **why)
+{
+	int value = lua_gettop(rt->L);
+	struct json_mark mark = json_arena_mark(a);
+	const struct cJSON *tree;
+
+	rt->filled.n = 0;
+	while (!(tree = serialize_tree(rt->L, value, a, &rt->filled, why)) && !*why) {
+		json_arena_rollback(a, mark);
+		if (fill_table(rt, why) < 0)
+			break;
+	}
+	if (!tree)
+		json_arena_rollback(a, mark);
+	return tree;
+}
+
+/* The value on top of the stack as a dumpling on the plate. */
+static void plate_dumpling(struct chef_runtime *rt, struct plate *plate,
+			   struct chef_entry *e, const char *rev, const char *driver)
 {
 	const struct cJSON *payload;
 	const char *why;
 
-	payload = serialize_tree(rt->L, -1, &job->arena, &why);
+	payload = build_tree(rt, &plate->arena, &why);
 	if (!payload) {
-		rt->unserializable++;
+		rt->stats.serialize_errors++;
 		report_chef_error(rt, e->name, "dumpling skipped", why);
 		return;
 	}
-	printer_add(job, payload, e->name, e->quoted, rt->kitchen_quoted, driver, rev);
+	plate_add(plate, payload, e->name, driver, rev);
 	e->dumplings++;
+	rt->stats.dumplings++;
 }
 
 /* Draining what runtime.lua left in its output array, four slots a
@@ -678,13 +695,13 @@ static void emit_dumpling(struct chef_runtime *rt, struct print_job *job,
  * handler's error message instead. */
 struct drain {
 	struct chef_runtime *rt;
-	struct print_job *job;
+	struct plate *plate;
 	int nslots, k;		/* slots in all, and the next to read */
 };
 
-/* Serializing runs Lua code too (a table's __dumplings_fill, lua_next
- * over tables a fill changed): it runs protected, and an error skips the
- * dumpling at d->k. */
+/* Filling tables in for the serializer runs Lua code (a table's
+ * __dumplings_fill): it runs protected, and an error skips the dumpling at
+ * d->k. */
 static int drain_protected(lua_State *L)
 {
 	struct drain *d = lua_touserdata(L, 1);
@@ -707,8 +724,8 @@ static int drain_protected(lua_State *L)
 			rt->stats.handler_errors++;
 			e->errors++;
 			report_chef_error(rt, e->name, "error", lua_tostring(L, -1));
-		} else if (d->job) {
-			emit_dumpling(rt, d->job, e, rev, driver);
+		} else if (d->plate) {
+			plate_dumpling(rt, d->plate, e, rev, driver);
 		}
 		lua_settop(L, out);
 	}
@@ -726,18 +743,17 @@ static void skip_failed_dumpling(struct chef_runtime *rt, int k)
 	lua_rawgeti(L, -1, k);
 	chef = xstrdup(lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "(unknown)");
 	lua_pop(L, 2);
-	rt->unserializable++;
+	rt->stats.serialize_errors++;
 	report_chef_error(rt, chef, "dumpling skipped", why);
 	free(chef);
 }
 
-static void drain_output(struct chef_runtime *rt, int nslots)
+static void drain_output(struct chef_runtime *rt, int nslots, struct plate *plate)
 {
-	struct drain d = { rt, NULL, nslots, 1 };
+	struct drain d = { rt, plate, nslots, 1 };
 
 	if (nslots < 4)
 		return;
-	d.job = rt->printer ? printer_job(rt->printer) : NULL;
 	guard_enter(rt->guard, NULL);
 	while (lua_cpcall(rt->L, drain_protected, &d)) {
 		skip_failed_dumpling(rt, d.k);
@@ -745,14 +761,13 @@ static void drain_output(struct chef_runtime *rt, int nslots)
 		guard_restart(rt->guard);
 	}
 	guard_leave(rt->guard);
-	if (d.job)
-		printer_submit(rt->printer);
 }
 
 /* Call a runtime function already on the stack with nargs arguments; it
  * returns the number of output slots to drain, and true when it stopped
  * early because the kitchen is stopping. */
-static void call_and_drain(struct chef_runtime *rt, const char *what, int nargs)
+static void call_and_drain(struct chef_runtime *rt, const char *what, int nargs,
+			   struct plate *plate)
 {
 	int nslots;
 
@@ -764,7 +779,7 @@ static void call_and_drain(struct chef_runtime *rt, const char *what, int nargs)
 	if (lua_toboolean(rt->L, -1))
 		rt->stopped = 1;
 	lua_pop(rt->L, 2);
-	drain_output(rt, nslots);
+	drain_output(rt, nslots, plate);
 }
 
 /* Lua's heap, checked between batches: over the limit even after a full
@@ -773,7 +788,7 @@ static void call_and_drain(struct chef_runtime *rt, const char *what, int nargs)
  * error in whichever chef allocated next, not in the one hoarding. A chef
  * that allocates without end inside one handler call also runs without
  * end, and the time guard deals with it. */
-static void check_memory(struct chef_runtime *rt)
+static void check_memory(struct chef_runtime *rt, struct plate *plate)
 {
 	lua_State *L = rt->L;
 	size_t limit_kib = rt->opt.memory_limit / 1024;
@@ -799,64 +814,31 @@ static void check_memory(struct chef_runtime *rt)
 			  "about %.0f MiB", name, limit_kib / 1024, held / 1048576);
 	lua_pop(L, 3);
 	collect_garbage(rt);
-	drain_output(rt, nslots);
+	drain_output(rt, nslots, plate);
 }
 
-static void run_packets(struct chef_runtime *rt, struct dpl_packet *pkts, int n)
+static void run_packets(struct chef_runtime *rt, struct dpl_packet *pkts, int n,
+			struct plate *plate)
 {
 	if (n <= 0 || rt->stopped)
 		return;
 	push_runtime_fn(rt, "run_batch");
 	lua_pushlightuserdata(rt->L, pkts);
 	lua_pushinteger(rt->L, n);
-	call_and_drain(rt, "packets", 2);
+	call_and_drain(rt, "packets", 2, plate);
 }
 
-/* Reading files, pokes follow the packets' own clock: one fires before
- * the first packet at or past each interval boundary, and the batch is
- * split there, so that an interval dumpling is the state at its boundary
- * and holds nothing of the packets after it. A packet from before the
- * interval that runs (a next file that starts earlier) ends it too, and
- * the clock starts again from that packet. */
-static void run_with_packet_time_pokes(struct chef_runtime *rt, struct dpl_packet *pkts, int n)
+void chef_runtime_batch(struct chef_runtime *rt, struct dpl_packet *pkts, int n,
+			struct plate *plate)
 {
-	double interval = rt->opt.poke_interval;
-	int start = 0;
-
-	for (int i = 0; i < n; i++) {
-		double t = pkts[i].time;
-
-		if (!rt->poke_clock_set) {
-			rt->poke_clock_set = 1;
-			rt->next_poke = t + interval;
-			continue;
-		}
-		if (t >= rt->next_poke - interval && t < rt->next_poke)
-			continue;
-		run_packets(rt, pkts + start, i - start);
-		start = i;
-		chef_runtime_poke(rt);
-		if (t < rt->next_poke)
-			rt->next_poke = t + interval;
-		else
-			rt->next_poke += (floor((t - rt->next_poke) / interval) + 1) * interval;
-	}
-	run_packets(rt, pkts + start, n - start);
+	run_packets(rt, pkts, n, plate);
+	check_memory(rt, plate);
 }
 
-void chef_runtime_batch(struct chef_runtime *rt, struct dpl_packet *pkts, int n)
-{
-	if (rt->opt.packet_time_pokes)
-		run_with_packet_time_pokes(rt, pkts, n);
-	else
-		run_packets(rt, pkts, n);
-	check_memory(rt);
-}
-
-void chef_runtime_poke(struct chef_runtime *rt)
+void chef_runtime_poke(struct chef_runtime *rt, struct plate *plate)
 {
 	push_runtime_fn(rt, "poke");
-	call_and_drain(rt, "interval", 0);
+	call_and_drain(rt, "interval", 0, plate);
 }
 
 /* "DNSLookupChef 1a2b3c4d -> 5e6f7a8b, ArpChef new" from runtime.reload's
@@ -887,7 +869,8 @@ static void describe_reload(lua_State *L, int report, const char *rev, char *buf
 		snprintf(buf, len, "no chefs left");
 }
 
-int chef_runtime_reload(struct chef_runtime *rt, const char *path, int force)
+int chef_runtime_reload(struct chef_runtime *rt, const char *path, int force,
+			struct plate *plate)
 {
 	struct chef_file *f = find_file(rt, path);
 	double start = monotonic_seconds();
@@ -914,11 +897,11 @@ int chef_runtime_reload(struct chef_runtime *rt, const char *path, int force)
 	refresh_names(rt);
 	/* Old chef tables are garbage now; collect them while it is quiet. */
 	collect_garbage(rt);
-	drain_output(rt, nslots);
+	drain_output(rt, nslots, plate);
 	return 0;
 }
 
-void chef_runtime_remove(struct chef_runtime *rt, const char *path)
+void chef_runtime_remove(struct chef_runtime *rt, const char *path, struct plate *plate)
 {
 	struct chef_file *f = find_file(rt, path);
 
@@ -926,7 +909,7 @@ void chef_runtime_remove(struct chef_runtime *rt, const char *path)
 		return;
 	push_runtime_fn(rt, "remove");
 	lua_pushstring(rt->L, path);
-	call_and_drain(rt, "remove", 1);
+	call_and_drain(rt, "remove", 1, plate);
 	log_info("%s is gone: its chefs are retired", path);
 	free(f->path);
 	*f = rt->files[--rt->nfiles];
@@ -985,23 +968,4 @@ cJSON *chef_runtime_health(struct chef_runtime *rt)
 	}
 	lua_pop(L, 1);
 	return chefs;
-}
-
-void chef_runtime_emit_json(struct chef_runtime *rt, const char *chef, const char *json)
-{
-	struct print_job *job;
-	const struct chef_entry *e;
-
-	if (!rt->printer)
-		return;
-	e = chef_entry(rt, chef);
-	job = printer_job(rt->printer);
-	printer_add(job, serialize_raw(&job->arena, json), e->name, e->quoted,
-		    rt->kitchen_quoted, "interval", NULL);
-	printer_submit(rt->printer);
-}
-
-unsigned long long chef_runtime_last_seq(struct chef_runtime *rt)
-{
-	return rt->printer ? printer_last_seq(rt->printer) : 0;
 }

@@ -2,20 +2,21 @@
 #define CHEF_H
 
 #include "decode/packet.h"
-#include "sink.h"
 
-/* The chef runtime: one LuaJIT state running every chef of a kitchen. */
+/* The chef runtime, the kitchen's cook stage: one LuaJIT state running
+ * every chef of a kitchen. What the chefs return goes on the plate each
+ * call is given (plate.h), as trees that owe nothing to Lua or to the
+ * packets: the batch can be given back as soon as the call returns. */
+
+struct plate;
 
 struct chef_options {
 	const char *kitchen_name;
-	double poke_interval;
-	int packet_time_pokes;		/* reading files: pokes follow packet time */
+	double poke_interval;		/* what interval handlers are told */
 	const char *const *sources;	/* names behind dpl_packet.source */
 	int nsources;
-	struct sink *sink;
 	double time_limit;		/* seconds a call into Lua may run; 0: no limit */
 	size_t memory_limit;		/* bytes of Lua heap; 0: unlimited */
-	size_t max_dumpling;		/* bytes of JSON a dumpling may take; 0: any */
 	/* Set when the kitchen is stopping: whatever runs in Lua is then
 	 * interrupted within a second or two. */
 	const _Atomic int *stopping;
@@ -27,17 +28,14 @@ struct chef_options {
 };
 
 struct chef_stats {
-	unsigned long dumplings;	/* handed to the sink */
+	unsigned long dumplings;	/* put on plates */
 	unsigned long handler_errors;	/* handlers that raised an error */
 	unsigned long serialize_errors;	/* results that were not JSON-able */
 };
 
 struct chef_runtime;
 
-/* opt->sink may be NULL until chef_runtime_set_sink(): the hub's hello
- * names the chefs, so they are loaded before the sink opens. */
 struct chef_runtime *chef_runtime_new(const struct chef_options *opt);
-void chef_runtime_set_sink(struct chef_runtime *rt, struct sink *sink);
 void chef_runtime_free(struct chef_runtime *rt);
 
 /* Load a chef file and register its assignable chefs. Returns the number of
@@ -62,35 +60,27 @@ unsigned chef_runtime_names_changed(const struct chef_runtime *rt);
 /* Reload a chef file (or load a new one) between batches: the new chefs
  * are built and checked, given their old selves through reload(old), then
  * swapped in; on any failure the running ones stay and the error is
- * logged. Unchanged content is skipped unless force. Returns 0 or -1. */
-int chef_runtime_reload(struct chef_runtime *rt, const char *path, int force);
+ * logged. Unchanged content is skipped unless force. Chefs that leave make
+ * their last interval dumplings on the plate. Returns 0 or -1. */
+int chef_runtime_reload(struct chef_runtime *rt, const char *path, int force,
+			struct plate *plate);
 
 /* Retire the chefs of a file that went away (each makes a last interval
- * dumpling). */
-void chef_runtime_remove(struct chef_runtime *rt, const char *path);
+ * dumpling on the plate). */
+void chef_runtime_remove(struct chef_runtime *rt, const char *path, struct plate *plate);
 
 int chef_runtime_file_count(const struct chef_runtime *rt);
 const char *chef_runtime_file(const struct chef_runtime *rt, int i);
 
-/* Run every chef over a batch of packets. Reading files, the interval
- * handlers run inside it, at each interval boundary of packet time. */
-void chef_runtime_batch(struct chef_runtime *rt, struct dpl_packet *pkts, int n);
-void chef_runtime_poke(struct chef_runtime *rt);
-/* The counts so far; waits until every dumpling made has gone to the sink. */
+/* Run every chef over a batch of packets, their dumplings onto the plate. */
+void chef_runtime_batch(struct chef_runtime *rt, struct dpl_packet *pkts, int n,
+			struct plate *plate);
+/* Run every interval handler, their dumplings onto the plate. */
+void chef_runtime_poke(struct chef_runtime *rt, struct plate *plate);
 const struct chef_stats *chef_runtime_stats(struct chef_runtime *rt);
 
 /* The kitchen's health, per chef: an object of name -> {calls, errors,
  * dumplings, seconds}, the caller's to free. */
 struct cJSON *chef_runtime_health(struct chef_runtime *rt);
-
-/* A dumpling the kitchen makes itself (its health), JSON payload given,
- * sent in line with the chefs' dumplings. */
-void chef_runtime_emit_json(struct chef_runtime *rt, const char *chef, const char *json);
-
-/* The seq of the last dumpling sent, 0 before the first. */
-unsigned long long chef_runtime_last_seq(struct chef_runtime *rt);
-
-/* Whether the sink said nobody will read again (stdout closed). */
-int chef_runtime_sink_gone(struct chef_runtime *rt);
 
 #endif

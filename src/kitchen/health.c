@@ -9,13 +9,15 @@
 
 #include "base/util.h"
 #include "health.h"
+#include "sink.h"
 
-static void add_source(cJSON *sources, const struct capture_source *src)
+static void add_source(cJSON *sources, const struct health_report *r, int i)
 {
+	const struct capture_source *src = &r->sources[i];
 	cJSON *s = cJSON_CreateObject();
 	struct capture_counts c;
 
-	capture_counts(src, &c);
+	reader_counts(r->reader, i, &c);
 	cJSON_AddStringToObject(s, "name", src->name);
 	cJSON_AddNumberToObject(s, "packets", (double)src->packets);
 	cJSON_AddNumberToObject(s, "filter_passed", (double)c.passed);
@@ -24,14 +26,13 @@ static void add_source(cJSON *sources, const struct capture_source *src)
 	cJSON_AddItemToArray(sources, s);
 }
 
-static void add_uplink(cJSON *h, struct sink *sink, unsigned long long last_seq)
+static void add_uplink(cJSON *h, struct emit *emit)
 {
 	struct sink_stats st;
 	cJSON *u;
 
-	if (!sink || !sink->stats)
+	if (emit_sink_stats(emit, &st) < 0)
 		return;
-	sink->stats(sink, &st);
 	u = cJSON_AddObjectToObject(h, "uplink");
 	cJSON_AddNumberToObject(u, "sent", (double)st.sent);
 	cJSON_AddNumberToObject(u, "buffered", (double)st.buffered);
@@ -39,7 +40,7 @@ static void add_uplink(cJSON *h, struct sink *sink, unsigned long long last_seq)
 	cJSON_AddNumberToObject(u, "reconnects", (double)st.reconnects);
 	cJSON_AddNumberToObject(u, "resent", (double)st.resent);
 	cJSON_AddNumberToObject(u, "unconfirmed", (double)st.unconfirmed);
-	cJSON_AddNumberToObject(u, "last_seq", (double)last_seq);
+	cJSON_AddNumberToObject(u, "last_seq", (double)emit_last_seq(emit));
 	cJSON_AddNumberToObject(u, "acked_seq", (double)st.acked);
 }
 
@@ -51,12 +52,13 @@ char *health_payload(const struct health_report *r)
 
 	sources = cJSON_AddArrayToObject(h, "sources");
 	for (int i = 0; i < r->nsources; i++) {
-		add_source(sources, &r->sources[i]);
+		add_source(sources, r, i);
 		packets += r->sources[i].packets;
 	}
 	cJSON_AddNumberToObject(h, "packets", (double)packets);
 	cJSON_AddItemToObject(h, "chefs", chef_runtime_health(r->chefs));
-	add_uplink(h, r->sink, chef_runtime_last_seq(r->chefs));
+	add_uplink(h, r->emit);
+	cJSON_AddNumberToObject(h, "pokes_skipped", (double)r->pokes_skipped);
 	cJSON_AddNumberToObject(h, "uptime", monotonic_seconds() - r->started);
 	cJSON_AddBoolToObject(h, "final", r->final);
 	json = cJSON_PrintUnformatted(h);
@@ -68,6 +70,6 @@ void health_report(const struct health_report *r)
 {
 	char *json = health_payload(r);
 
-	chef_runtime_emit_json(r->chefs, HEALTH_CHEF, json);
+	emit_json(r->emit, HEALTH_CHEF, json);
 	free(json);
 }

@@ -3,7 +3,8 @@
 
 #include "capture.h"
 #include "chef.h"
-#include "sink.h"
+#include "emit.h"
+#include "reader.h"
 
 /* The chef name of the kitchen's health dumplings. */
 #define HEALTH_CHEF "KitchenStatusChef"
@@ -11,9 +12,11 @@
 struct health_report {
 	const struct capture_source *sources;
 	int nsources;
+	struct reader *reader;	/* libpcap's counts of the sources */
 	struct chef_runtime *chefs;
-	struct sink *sink;	/* NULL or without stats: no uplink part */
+	struct emit *emit;	/* a sink without stats: no uplink part */
 	double started;		/* monotonic_seconds() at the start */
+	unsigned long pokes_skipped;	/* see poke.h */
 	int final;		/* the last one, on the way out */
 };
 

@@ -1,6 +1,14 @@
 /* dumplings kitchen: read packets from interfaces or capture files, decode
  * each once, run every chef over them in batches, and hand the dumplings to
- * a sink (standard output or the hub). */
+ * a sink (standard output or the hub).
+ *
+ * A pipeline of three stages, each the one owner of what it holds: the
+ * decode stage (reader.c: the sources, the batches, decoding, on a thread
+ * of its own), the cook stage (chef.c: the chefs, on this thread, filling
+ * plates) and the emit stage (emit.c: the envelope, seq numbers, printing
+ * and the sink, on a thread of its own). This file holds the command line,
+ * the start-up order, the stop flag, the pokes (poke.c) and the loop that
+ * moves batches from one stage to the next. */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -14,8 +22,10 @@
 #include "capture.h"
 #include "chef.h"
 #include "chefpath.h"
+#include "emit.h"
 #include "health.h"
 #include "base/log.h"
+#include "poke.h"
 #include "privdrop.h"
 #include "reader.h"
 #include "base/roles.h"
@@ -57,16 +67,18 @@ struct kitchen {
 	const char **source_names;
 	struct chef_runtime *chefs;
 	struct watch *watch;
-	struct sink *sink;
-	struct batch *live;		/* the batch live capture fills */
+	struct reader *reader;		/* reads and decodes the sources */
+	struct emit *emit;		/* prints and sends the dumplings */
+	struct poke_clock pokes;
 	_Atomic unsigned long packets;	/* the guard's last words read it too */
 	double started, next_health;	/* monotonic_seconds() */
 	unsigned described;		/* chef_runtime_names_changed() in the hello */
 	int failed;
 };
 
-/* Atomic rather than sig_atomic_t: the printer thread reads it too (the
- * uplink stops waiting for room once it is set). */
+/* The kitchen's stop flag, set by signals (atomic, and lock-free, so safe
+ * there) and read by other threads: the chef guard interrupts Lua, and the
+ * emit stage tells the sink to stop waiting for room. */
 static _Atomic int stop_requested;
 static volatile sig_atomic_t reload_requested;
 
@@ -403,16 +415,28 @@ static void describe_kitchen(struct kitchen *k, struct kitchen_info *info)
 
 /* ------------------------------------------------------------ reloading */
 
+static void reload_chef(struct kitchen *k, const char *path, int force)
+{
+	struct plate *p = emit_plate(k->emit);
+
+	chef_runtime_reload(k->chefs, path, force, p);
+	emit_send(k->emit, p);
+}
+
 static void on_chef_change(void *ctx, enum watch_event event, const char *path)
 {
 	struct kitchen *k = ctx;
+	struct plate *p;
 
 	/* A file that vanished from a chef directory may be mid-save by
 	 * rename; if it is back already, it changed rather than went away. */
-	if (event == WATCH_GONE && access(path, F_OK) != 0)
-		chef_runtime_remove(k->chefs, path);
-	else
-		chef_runtime_reload(k->chefs, path, 0);
+	if (event == WATCH_GONE && access(path, F_OK) != 0) {
+		p = emit_plate(k->emit);
+		chef_runtime_remove(k->chefs, path, p);
+		emit_send(k->emit, p);
+	} else {
+		reload_chef(k, path, 0);
+	}
 }
 
 /* Apply chef changes; called between batches, so every packet is seen by
@@ -425,19 +449,18 @@ static void service_reloads(struct kitchen *k)
 		for (int i = 0; i < chef_runtime_file_count(k->chefs); i++) {
 			char *path = xstrdup(chef_runtime_file(k->chefs, i));
 
-			chef_runtime_reload(k->chefs, path, 1);
+			reload_chef(k, path, 1);
 			free(path);
 		}
 	}
 	if (k->watch)
 		watch_poll(k->watch, on_chef_change, k);
 	/* The hello follows the chefs. */
-	if (k->sink && k->sink->describe &&
-	    chef_runtime_names_changed(k->chefs) != k->described) {
+	if (chef_runtime_names_changed(k->chefs) != k->described) {
 		struct kitchen_info info;
 
 		describe_kitchen(k, &info);
-		k->sink->describe(k->sink, &info);
+		emit_describe(k->emit, &info);
 	}
 }
 
@@ -456,13 +479,15 @@ static void start_watching(struct kitchen *k)
 
 /* -------------------------------------------------------------- batches */
 
-/* Chefs run on a whole batch at a time; chef changes are applied between
- * batches, so every packet is seen by exactly one version of each chef. */
 /* A KitchenStatusChef dumpling every --status-interval, and a last one
  * on the way out. */
 static void report_health(struct kitchen *k, int final)
 {
-	struct health_report r = { k->sources, k->nsources, k->chefs, k->sink, k->started, final };
+	struct health_report r = {
+		.sources = k->sources, .nsources = k->nsources, .reader = k->reader,
+		.chefs = k->chefs, .emit = k->emit, .started = k->started,
+		.pokes_skipped = k->pokes.skipped, .final = final,
+	};
 
 	if (!k->opt.status_interval)
 		return;
@@ -472,127 +497,107 @@ static void report_health(struct kitchen *k, int final)
 	health_report(&r);
 }
 
+static void poke(struct kitchen *k)
+{
+	struct plate *p = emit_plate(k->emit);
+
+	chef_runtime_poke(k->chefs, p);
+	emit_send(k->emit, p);
+}
+
+/* Live, pokes follow the clock, between batches. */
+static void poke_if_due(struct kitchen *k)
+{
+	if (!k->opt.nfiles && poke_due(&k->pokes, monotonic_seconds()))
+		poke(k);
+}
+
+static void cook_packets(struct kitchen *k, struct dpl_packet *pkts, int n)
+{
+	struct plate *p;
+
+	if (n == 0)
+		return;
+	p = emit_plate(k->emit);
+	chef_runtime_batch(k->chefs, pkts, n, p);
+	emit_send(k->emit, p);
+}
+
+/* Chefs run on a whole batch at a time, and chef changes are applied
+ * between batches, so every packet is seen by exactly one version of each
+ * chef. Reading files, a poke due before a packet splits the batch there.
+ * Each run and each poke goes out on its own plate, as soon as it is made;
+ * the batch is given back once the chefs are done with it (batch.h). */
 static void cook_batch(struct kitchen *k, struct batch *b)
 {
-	for (int i = 0; i < b->n; i++)
+	int start = 0;
+
+	for (int i = 0; i < b->n; i++) {
 		k->sources[b->pkts[i].source].packets++;
-	chef_runtime_batch(k->chefs, b->pkts, b->n);
+		if (k->opt.nfiles && poke_due(&k->pokes, b->pkts[i].time)) {
+			cook_packets(k, b->pkts + start, i - start);
+			poke(k);
+			start = i;
+		}
+	}
+	cook_packets(k, b->pkts + start, b->n - start);
 	k->packets += b->n;
-	if (chef_runtime_sink_gone(k->chefs))
+	reader_release(k->reader, b);
+	if (emit_sink_gone(k->emit))
 		stop_requested = 1;
+	poke_if_due(k);
 	service_reloads(k);
 	report_health(k, 0);
 }
 
-/* -------------------------------------------------------- reading files */
-
-/* Files are read and decoded by the reader thread; this thread cooks what
- * it hands over, and applies chef changes while it waits. */
-static void read_files(struct kitchen *k)
+/* How long to wait for the next batch: live, no later than the next poke. */
+static int wait_ms(struct kitchen *k)
 {
-	struct reader *r = reader_start(k->sources, k->nsources, k->opt.speed);
-	struct pollfd fds[2];
-	int done = 0;
-
-	if (!r) {
-		k->failed = 1;
-		return;
-	}
-	fds[0] = (struct pollfd){ reader_fd(r), POLLIN, 0 };
-	fds[1] = (struct pollfd){ k->watch ? watch_fd(k->watch) : -1, POLLIN, 0 };
-	while (!stop_requested && !done) {
-		struct batch *b;
-
-		while (!stop_requested && (b = reader_next(r, &done))) {
-			cook_batch(k, b);
-			reader_release(r, b);
-		}
-		if (!done && !stop_requested && poll(fds, 2, 1000) > 0 && fds[1].revents)
-			service_reloads(k);
-		report_health(k, 0);
-	}
-	if (reader_stop(r))
-		k->failed = 1;
-}
-
-/* --------------------------------------------------------- live capture */
-
-/* What the pcap callback needs: the kitchen and which source it serves. */
-struct live_source {
-	struct kitchen *k;
-	int index;
-};
-
-static void cook_live_batch(struct kitchen *k)
-{
-	cook_batch(k, k->live);
-	batch_clear(k->live);
-}
-
-static void on_live_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
-{
-	struct live_source *ls = (struct live_source *)user;
-	struct kitchen *k = ls->k;
-
-	if (!batch_has_room(k->live, h->caplen))
-		cook_live_batch(k);
-	batch_add(k->live, &k->sources[ls->index], ls->index, h, bytes);
-}
-
-static void dispatch_source(struct live_source *ls)
-{
-	struct capture_source *src = &ls->k->sources[ls->index];
-
-	if (pcap_dispatch(src->pcap, -1, on_live_packet, (u_char *)ls) == PCAP_ERROR) {
-		log_error("capturing on %s: %s", src->name, pcap_geterr(src->pcap));
-		ls->k->failed = 1;
-		stop_requested = 1;
-	}
-}
-
-static int poll_timeout_ms(double next_poke)
-{
-	double wait = next_poke - monotonic_seconds();
+	double wait = k->opt.nfiles ? 1 : poke_wait(&k->pokes, monotonic_seconds());
 
 	if (wait <= 0)
 		return 0;
 	return wait > 1.0 ? 1000 : (int)(wait * 1000) + 1;
 }
 
-static void capture_live(struct kitchen *k)
+/* The decode stage reads and decodes every source on its own thread; this
+ * thread cooks what it hands over, pokes the chefs, and applies chef
+ * changes while it waits. */
+static void cook_sources(struct kitchen *k)
 {
-	/* One slot more than the sources: chef file changes wake us too. */
-	struct pollfd *fds = xcalloc(k->nsources + 1, sizeof *fds);
-	struct live_source *live = xcalloc(k->nsources, sizeof *live);
-	double next_poke = monotonic_seconds() + k->opt.poke_interval;
+	struct pollfd fds[2];
+	int done = 0;
 
-	for (int i = 0; i < k->nsources; i++) {
-		fds[i].fd = pcap_get_selectable_fd(k->sources[i].pcap);
-		fds[i].events = POLLIN;
-		live[i].k = k;
-		live[i].index = i;
+	k->reader = reader_start(k->sources, k->nsources, k->opt.speed);
+	if (!k->reader) {
+		k->failed = 1;
+		return;
 	}
-	fds[k->nsources].fd = k->watch ? watch_fd(k->watch) : -1;
-	fds[k->nsources].events = POLLIN;
-	while (!stop_requested) {
-		int n = poll(fds, k->nsources + 1, poll_timeout_ms(next_poke));
+	if (!k->opt.nfiles)
+		poke_clock_start(&k->pokes, monotonic_seconds());
+	fds[0] = (struct pollfd){ reader_fd(k->reader), POLLIN, 0 };
+	fds[1] = (struct pollfd){ k->watch ? watch_fd(k->watch) : -1, POLLIN, 0 };
+	while (!stop_requested && !done) {
+		struct batch *b;
+		int n;
 
+		while (!stop_requested && (b = reader_next(k->reader, &done)))
+			cook_batch(k, b);
+		if (done || stop_requested)
+			break;
+		n = poll(fds, 2, wait_ms(k));
 		if (n < 0 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			k->failed = 1;
 			break;
 		}
-		for (int i = 0; i < k->nsources && n > 0; i++)
-			if (fds[i].revents)
-				dispatch_source(&live[i]);
-		cook_live_batch(k);
-		if (monotonic_seconds() >= next_poke) {
-			chef_runtime_poke(k->chefs);
-			next_poke += k->opt.poke_interval;
-		}
+		if (n > 0 && fds[1].revents)
+			service_reloads(k);
+		poke_if_due(k);
+		report_health(k, 0);
 	}
-	free(live);
-	free(fds);
+	if (reader_stop(k->reader) < 0)
+		k->failed = 1;
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -619,25 +624,29 @@ static int open_sources(struct kitchen *k)
 	return 0;
 }
 
-static int open_sink(struct kitchen *k)
+static struct sink *open_sink(struct kitchen *k)
 {
 	struct kitchen_info info;
 
 	k->started = monotonic_seconds();
 	k->next_health = k->started + k->opt.status_interval;	/* --stdout: if asked */
-	if (k->opt.to_stdout) {
-		k->sink = sink_stdout_open();
-		return 0;
-	}
+	if (k->opt.to_stdout)
+		return sink_stdout_open();
 	/* A hub hears of the kitchen's health unless told otherwise. */
 	if (!k->opt.status_interval_given)
 		k->opt.status_interval = 5;
 	k->next_health = k->started + k->opt.status_interval;
 	describe_kitchen(k, &info);
-	k->sink = sink_hub_open(&k->opt.hub, &info, k->opt.nfiles > 0);
-	if (!k->sink)
+	return sink_hub_open(&k->opt.hub, &info, k->opt.nfiles > 0);
+}
+
+static int start_emit(struct kitchen *k)
+{
+	struct sink *sink = open_sink(k);
+
+	if (!sink)
 		return -1;
-	k->sink->stop = &stop_requested;
+	k->emit = emit_start(sink, k->opt.name, (size_t)k->opt.max_dumpling, &stop_requested);
 	return 0;
 }
 
@@ -660,10 +669,10 @@ static void last_words(void *ctx)
 	struct kitchen *k = ctx;
 
 	stop_requested = 1;
-	if (!k->sink)
+	if (!k->emit)
 		return;
 	report_totals(k);
-	k->sink->close(k->sink);
+	emit_close(k->emit);
 }
 
 static int start_chefs(struct kitchen *k)
@@ -671,12 +680,10 @@ static int start_chefs(struct kitchen *k)
 	struct chef_options co = {
 		.kitchen_name = k->opt.name,
 		.poke_interval = k->opt.poke_interval,
-		.packet_time_pokes = k->opt.nfiles > 0,
 		.sources = k->opt.nfiles ? k->opt.files : k->opt.ifaces,
 		.nsources = k->opt.nfiles ? k->opt.nfiles : k->opt.nifaces,
 		.time_limit = k->opt.chef_timeout,
 		.memory_limit = (size_t)k->opt.chef_memory_mib << 20,
-		.max_dumpling = (size_t)k->opt.max_dumpling,
 		.stopping = &stop_requested,
 		.on_stuck = last_words,
 		.ctx = k,
@@ -686,33 +693,34 @@ static int start_chefs(struct kitchen *k)
 	return k->chefs ? load_chefs(k) : 1;
 }
 
+/* Waits until every dumpling made has gone to the sink. */
 static void report_totals(struct kitchen *k)
 {
 	const struct chef_stats *st = chef_runtime_stats(k->chefs);
-	unsigned long dropped = 0;
+	unsigned long dropped = 0, printed, failed;
 
-	for (int i = 0; i < k->nsources; i++)
-		dropped += capture_dropped(&k->sources[i]);
+	emit_wait(k->emit);
+	emit_counts(k->emit, &printed, &failed);
+	for (int i = 0; k->reader && i < k->nsources; i++) {
+		struct capture_counts c;
+
+		reader_counts(k->reader, i, &c);
+		dropped += c.kernel_dropped + c.interface_dropped;
+	}
 	log_info("%lu packets, %lu dumplings, %lu handler errors, %lu unserializable "
-		 "results, %lu packets dropped by the kernel", k->packets, st->dumplings,
-		 st->handler_errors, st->serialize_errors, dropped);
+		 "results, %lu packets dropped by the kernel", k->packets, printed,
+		 st->handler_errors, st->serialize_errors + failed, dropped);
 }
 
 static int cook(struct kitchen *k)
 {
-	if (open_sink(k) < 0)
+	if (start_emit(k) < 0)
 		return 1;
-	chef_runtime_set_sink(k->chefs, k->sink);
+	poke_clock_init(&k->pokes, k->opt.poke_interval);
 	start_watching(k);
-	if (k->opt.nfiles) {
-		read_files(k);
-	} else {
-		k->live = batch_new();
-		capture_live(k);
-		cook_live_batch(k);
-	}
+	cook_sources(k);
 	/* One last poke so summary chefs report their totals. */
-	chef_runtime_poke(k->chefs);
+	poke(k);
 	report_health(k, 1);
 	report_totals(k);
 	return k->failed;
@@ -723,16 +731,17 @@ static int kitchen_free(struct kitchen *k)
 {
 	int lost = 0;
 
-	/* The runtime's printer sends what is left before the sink closes. */
+	/* What is left goes out before the sink closes. */
+	if (k->emit)
+		lost = emit_close(k->emit);
+	emit_free(k->emit);
+	reader_free(k->reader);
 	chef_runtime_free(k->chefs);
-	if (k->sink)
-		lost = k->sink->close(k->sink);
 	watch_free(k->watch);
 	for (int i = 0; i < k->nsources; i++)
 		capture_close(&k->sources[i]);
 	free(k->sources);
 	free(k->source_names);
-	batch_free(k->live);
 	free(k->opt.ifaces);
 	free(k->opt.files);
 	free(k->opt.chef_args);

@@ -1,10 +1,17 @@
-/* Reading capture files in a thread of their own: while the chefs cook one
- * batch, the next is read and decoded on the other core, DNS questions
- * included. Batches go round a small ring: the reader fills a free one
- * and queues it; the kitchen takes it, cooks it and gives it back. The
- * reader waits for a free batch, so files are read no faster than they
- * are cooked: nothing is dropped. */
+/* The decode stage: every source, live interfaces and capture files alike,
+ * is read on a thread of its own, and each packet is copied into a batch
+ * and decoded there, DNS questions included, while the chefs cook the
+ * batch before. Batches go round a small ring: the reader fills a free
+ * one and queues it; the kitchen takes it, cooks it and gives it back
+ * (batch.h). The reader waits for a free batch, so packets are read no
+ * faster than they are cooked: a file loses nothing, and a live interface
+ * that outruns the chefs fills the kernel's buffer, whose drops libpcap
+ * counts.
+ *
+ * Only this thread touches the sources' pcap handles while it runs, so
+ * libpcap's counts are read here too, and kept for the kitchen. */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,14 +19,19 @@
 #include <unistd.h>
 
 #include "base/log.h"
-#include "reader.h"
 #include "base/util.h"
+#include "reader.h"
 
 enum { NBATCHES = 4 };
+
+/* Live, libpcap's counts are read at most this often: on an interface in
+ * promiscuous mode each reading opens files in /sys. */
+#define COUNTS_EVERY 0.25
 
 struct reader {
 	struct capture_source *sources;
 	int nsources;
+	int live;
 	double speed;
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -30,17 +42,43 @@ struct reader {
 	struct batch *ready[NBATCHES];	/* in order */
 	int nready;
 	int done, failed;
+	struct capture_counts *counts;	/* per source, as last read */
 	_Atomic int stop;		/* also read without the lock, between packets */
 	int wake_fd;			/* readable when a batch is ready */
-	struct dpl_dns dns;		/* the reader thread's DNS scratch */
+	int stop_fd;			/* readable once told to stop */
+	/* the reader thread's */
+	unsigned long *read;		/* packets read, per source */
+	double counted;			/* when counts were last read */
+	struct dpl_dns dns;
 };
 
-static void signal_ready(struct reader *r)
+/* Pacing a file (--speed): when its first packet was read, by the wall
+ * clock and by the packets' own. */
+struct pace {
+	double wall0, time0;
+};
+
+static void signal_fd(int fd, const char *what)
 {
 	uint64_t one = 1;
 
-	if (write(r->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
-		log_warn("waking the kitchen: %s", strerror(errno));
+	if (write(fd, &one, sizeof one) < 0 && errno != EAGAIN)
+		log_warn("%s: %s", what, strerror(errno));
+}
+
+/* Note libpcap's counts for the kitchen. Files count what was read. */
+static void note_counts(struct reader *r)
+{
+	for (int i = 0; i < r->nsources; i++) {
+		struct capture_counts c = { r->read[i], 0, 0 };
+
+		if (r->live)
+			capture_counts(&r->sources[i], &c);
+		pthread_mutex_lock(&r->lock);
+		r->counts[i] = c;
+		pthread_mutex_unlock(&r->lock);
+	}
+	r->counted = monotonic_seconds();
 }
 
 /* Queue a filled batch; returns an empty one, or NULL when told to stop. */
@@ -53,22 +91,22 @@ static struct batch *hand_over(struct reader *r, struct batch *b)
 		pthread_cond_wait(&r->freed, &r->lock);
 	b = r->stop ? NULL : r->free[--r->nfree];
 	pthread_mutex_unlock(&r->lock);
-	signal_ready(r);
+	signal_fd(r->wake_fd, "waking the kitchen");
 	return b;
 }
 
 /* --speed: sleep until the wall clock reaches this packet's place, after
  * handing over what was read so far so that it is cooked meanwhile. */
-static struct batch *pace(struct reader *r, struct batch *b, double *wall0, double *time0,
+static struct batch *pace(struct reader *r, struct batch *b, struct pace *pc,
 			  double packet_time)
 {
 	double due, now;
 
-	if (*wall0 == 0) {
-		*wall0 = monotonic_seconds();
-		*time0 = packet_time;
+	if (pc->wall0 == 0) {
+		pc->wall0 = monotonic_seconds();
+		pc->time0 = packet_time;
 	}
-	due = *wall0 + (packet_time - *time0) / r->speed;
+	due = pc->wall0 + (packet_time - pc->time0) / r->speed;
 	if (due <= monotonic_seconds())
 		return b;
 	if (b->n)
@@ -81,26 +119,78 @@ static struct batch *pace(struct reader *r, struct batch *b, double *wall0, doub
 	return b;
 }
 
-static struct batch *read_file(struct reader *r, int i, struct batch *b,
-			       double *wall0, double *time0)
+static void read_failed(struct reader *r, const struct capture_source *src)
+{
+	if (src->is_file)
+		log_error("reading %s: %s", src->name, pcap_geterr(src->pcap));
+	else
+		log_error("capturing on %s: %s", src->name, pcap_geterr(src->pcap));
+	r->failed = 1;
+}
+
+/* Read up to max packets (-1: no limit) of source i into batches: a file
+ * to its end, a live source until libpcap holds nothing more. Every packet
+ * goes the same way, whatever its source: copied and decoded by
+ * batch_add(), its DNS question decoded when its batch is handed over. */
+static struct batch *read_source(struct reader *r, int i, struct batch *b, struct pace *pc,
+				 int max)
 {
 	struct capture_source *src = &r->sources[i];
 	struct pcap_pkthdr *h;
 	const u_char *bytes;
-	int rc;
+	int rc = 0;
 
-	while (b && !r->stop && (rc = pcap_next_ex(src->pcap, &h, &bytes)) == 1) {
-		if (r->speed)
-			b = pace(r, b, wall0, time0, h->ts.tv_sec + h->ts.tv_usec * src->tick);
+	while (b && !r->stop && max-- != 0 && (rc = pcap_next_ex(src->pcap, &h, &bytes)) == 1) {
+		r->read[i]++;
+		if (pc && r->speed)
+			b = pace(r, b, pc, h->ts.tv_sec + h->ts.tv_usec * src->tick);
 		if (b && !batch_has_room(b, h->caplen))
 			b = hand_over(r, b);
 		if (b)
 			batch_add(b, src, i, h, bytes);
 	}
-	if (b && !r->stop && rc == PCAP_ERROR) {
-		log_error("reading %s: %s", src->name, pcap_geterr(src->pcap));
-		r->failed = 1;
+	if (b && !r->stop && rc == PCAP_ERROR)
+		read_failed(r, src);
+	return b;
+}
+
+/* Each file is paced from its own start: a second file's clock may be
+ * years before or after the first's. */
+static struct batch *read_files(struct reader *r, struct batch *b)
+{
+	for (int i = 0; i < r->nsources && b; i++) {
+		struct pace pc = { 0, 0 };
+
+		b = read_source(r, i, b, &pc, -1);
 	}
+	return b;
+}
+
+/* Live, whatever arrived goes to the chefs at once, in a batch however
+ * small; a source is read a batch's worth at a time, so that a busy one
+ * does not starve the others. */
+static struct batch *read_live(struct reader *r, struct batch *b)
+{
+	struct pollfd *fds = xcalloc(r->nsources + 1, sizeof *fds);
+
+	for (int i = 0; i < r->nsources; i++)
+		fds[i] = (struct pollfd){ pcap_get_selectable_fd(r->sources[i].pcap), POLLIN, 0 };
+	fds[r->nsources] = (struct pollfd){ r->stop_fd, POLLIN, 0 };
+	while (b && !r->stop && !r->failed) {
+		if (poll(fds, r->nsources + 1, 1000) < 0 && errno != EINTR) {
+			log_error("poll: %s", strerror(errno));
+			r->failed = 1;
+			break;
+		}
+		for (int i = 0; i < r->nsources && b && !r->failed; i++)
+			if (fds[i].revents)
+				b = read_source(r, i, b, NULL, BATCH_PACKETS);
+		if (b && b->n)
+			b = hand_over(r, b);
+		if (monotonic_seconds() - r->counted >= COUNTS_EVERY)
+			note_counts(r);
+	}
+	free(fds);
 	return b;
 }
 
@@ -108,15 +198,11 @@ static void *reader_main(void *arg)
 {
 	struct reader *r = arg;
 	struct batch *b;
-	double wall0 = 0, time0 = 0;
 
 	pthread_mutex_lock(&r->lock);
 	b = r->free[--r->nfree];
 	pthread_mutex_unlock(&r->lock);
-	/* Each file is paced from its own start: a second file's clock may
-	 * be years before or after the first's. */
-	for (int i = 0; i < r->nsources && b; i++, wall0 = 0)
-		b = read_file(r, i, b, &wall0, &time0);
+	b = r->live ? read_live(r, b) : read_files(r, b);
 	if (b && b->n)
 		batch_decode_questions(b, &r->dns);
 	pthread_mutex_lock(&r->lock);
@@ -126,17 +212,23 @@ static void *reader_main(void *arg)
 		r->free[r->nfree++] = b;
 	r->done = 1;
 	pthread_mutex_unlock(&r->lock);
-	signal_ready(r);
+	signal_fd(r->wake_fd, "waking the kitchen");
 	return NULL;
 }
 
-static void reader_free(struct reader *r)
+void reader_free(struct reader *r)
 {
+	if (!r)
+		return;
 	if (r->wake_fd >= 0)
 		close(r->wake_fd);
+	if (r->stop_fd >= 0)
+		close(r->stop_fd);
 	for (int i = 0; i < NBATCHES; i++)
 		batch_free(r->batches[i]);
 	dns_free(&r->dns);
+	free(r->counts);
+	free(r->read);
 	pthread_mutex_destroy(&r->lock);
 	pthread_cond_destroy(&r->freed);
 	free(r);
@@ -148,14 +240,21 @@ struct reader *reader_start(struct capture_source *sources, int nsources, double
 
 	r->sources = sources;
 	r->nsources = nsources;
+	r->live = !sources[0].is_file;
 	r->speed = speed;
+	r->counts = xcalloc(nsources, sizeof *r->counts);
+	r->read = xcalloc(nsources, sizeof *r->read);
 	for (int i = 0; i < NBATCHES; i++)
 		r->free[r->nfree++] = r->batches[i] = batch_new();
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->freed, NULL);
 	r->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (r->wake_fd < 0 || pthread_create(&r->thread, NULL, reader_main, r)) {
-		log_error("cannot start reading the capture files: %s", strerror(errno));
+	r->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	note_counts(r);
+	if (r->wake_fd < 0 || r->stop_fd < 0 ||
+	    pthread_create(&r->thread, NULL, reader_main, r)) {
+		log_error("cannot start reading the %s: %s", r->live ? "interfaces" : "capture files",
+			  strerror(errno));
 		reader_free(r);
 		return NULL;
 	}
@@ -193,16 +292,23 @@ void reader_release(struct reader *r, struct batch *b)
 	pthread_mutex_unlock(&r->lock);
 }
 
+void reader_counts(struct reader *r, int i, struct capture_counts *c)
+{
+	pthread_mutex_lock(&r->lock);
+	*c = r->counts[i];
+	pthread_mutex_unlock(&r->lock);
+}
+
 int reader_stop(struct reader *r)
 {
-	int failed;
-
-	pthread_mutex_lock(&r->lock);
-	r->stop = 1;
-	pthread_cond_signal(&r->freed);
-	pthread_mutex_unlock(&r->lock);
-	pthread_join(r->thread, NULL);
-	failed = r->failed;
-	reader_free(r);
-	return failed;
+	if (!r->stop) {
+		pthread_mutex_lock(&r->lock);
+		r->stop = 1;
+		pthread_cond_signal(&r->freed);
+		pthread_mutex_unlock(&r->lock);
+		signal_fd(r->stop_fd, "stopping the reader");
+		pthread_join(r->thread, NULL);
+		note_counts(r);
+	}
+	return r->failed ? -1 : 0;
 }

@@ -4,24 +4,33 @@
 #include "batch.h"
 #include "capture.h"
 
-/* Capture files read and decoded in a thread, in order, as batches. */
+/* The decode stage: the kitchen's sources (live interfaces or capture
+ * files, in order) read and decoded on a thread of its own, as batches. */
 
 struct reader;
 
-/* speed: replay at this multiple of the recorded pace; 0 for at once. */
+/* speed: replay files at this multiple of the recorded pace; 0 for at
+ * once. From here until reader_stop(), only the reader touches the
+ * sources' pcap handles. */
 struct reader *reader_start(struct capture_source *sources, int nsources, double speed);
 
 /* Readable when a batch may be ready. */
 int reader_fd(const struct reader *r);
 
-/* The next batch, or NULL: then *done says whether every file is read. */
+/* The next batch, or NULL: then *done says whether every source is done
+ * (the files read, or a live source failed). */
 struct batch *reader_next(struct reader *r, int *done);
 
 /* Give a cooked batch back for refilling. */
 void reader_release(struct reader *r, struct batch *b);
 
-/* Stop reading, wait for the thread, free everything. Returns whether a
- * read error happened. */
+/* libpcap's counts for source i as the reader last read them (live, a few
+ * times a second); for a file, the packets read. Any thread. */
+void reader_counts(struct reader *r, int i, struct capture_counts *c);
+
+/* Stop reading and wait for the thread; the counts stay readable.
+ * Returns -1 when a source could not be read to its end, else 0. */
 int reader_stop(struct reader *r);
+void reader_free(struct reader *r);
 
 #endif

@@ -33,10 +33,10 @@ struct sink {
 	/* What an uplink did so far (any thread); NULL for standard output. */
 	void (*stats)(struct sink *s, struct sink_stats *st);
 	int gone;	/* set by the sink when nobody will ever read again */
-	/* Set (by its owner, from a signal handler, hence atomic: lock-free
-	 * atomics are safe there) when the process is stopping: a sink
-	 * waiting for room stops waiting and drops. */
-	const _Atomic int *stop;
+	/* Set by the emit stage, from another thread than the one emit()
+	 * runs on, when the kitchen is stopping: a sink waiting for room
+	 * stops waiting and drops. */
+	_Atomic int stop;
 };
 
 /* What a kitchen tells the hub about itself in its hello. */

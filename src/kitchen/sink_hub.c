@@ -225,7 +225,7 @@ static void uplink_settle(struct hub_sink *s, enum uplink_end end)
 
 static int stopping(const struct hub_sink *s)
 {
-	return s->base.stop && *s->base.stop;
+	return s->base.stop;
 }
 
 /* Signals do not end a wait on a condition, so the wait ends every tenth
