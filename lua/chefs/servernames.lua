@@ -14,42 +14,6 @@ local function forget(self, keep)
   self.nnames, self.evicted = self.nnames - dropped, self.evicted + dropped
 end
 
-local byte, sub = string.byte, string.sub
-
-local function u16(s, i)
-  local a, b = byte(s, i, i + 1)
-  return a * 256 + b
-end
-
--- The SNI host name of a TLS record holding a ClientHello, or nil. Every
--- length is checked against the data, which may be cut short.
-local function tls_sni(s)
-  local n = #s
-  if n < 43 or byte(s, 1) ~= 22 or byte(s, 6) ~= 1 then return nil end
-  local i = 44                                   -- after random: session id
-  if i > n then return nil end
-  i = i + 1 + byte(s, i)                         -- session id
-  if i + 1 > n then return nil end
-  i = i + 2 + u16(s, i)                          -- cipher suites
-  if i > n then return nil end
-  i = i + 1 + byte(s, i)                         -- compression methods
-  if i + 1 > n then return nil end
-  local ext_end = math.min(n, i + 1 + u16(s, i))
-  i = i + 2
-  while i + 3 <= ext_end do
-    local etype, elen = u16(s, i), u16(s, i + 2)
-    if etype == 0 and i + 8 <= ext_end then      -- server_name
-      local name_type, len = byte(s, i + 6), u16(s, i + 7)
-      if name_type == 0 and i + 8 + len <= ext_end then
-        return sub(s, i + 9, i + 8 + len)
-      end
-      return nil
-    end
-    i = i + 4 + elen
-  end
-  return nil
-end
-
 local METHODS = { GET = true, POST = true, PUT = true, HEAD = true, DELETE = true,
                   OPTIONS = true, PATCH = true, CONNECT = true, TRACE = true }
 
@@ -64,13 +28,12 @@ end
 
 function chef:packet_handler(pkt)
   local tcp, raw = pkt.TCP, pkt.Raw
-  if not tcp or not raw then return nil end
-  local load, name, kind, method = raw.load, nil, nil, nil
-  name = tls_sni(load)
-  if name then
-    kind = "tls"
-  else
-    name, method = http_host(load)
+  if not tcp then return nil end
+  local hello, name, kind, method = pkt.TLSClientHello, nil, nil, nil
+  if hello then
+    name, kind = hello.sni, "tls"
+  elseif raw then
+    name, method = http_host(raw.load)
     kind = "http"
   end
   if not name or name == "" then return nil end

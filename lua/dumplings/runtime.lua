@@ -302,6 +302,62 @@ local function build_udp(member)
   end
 end
 
+----------------------------------------------------------------------------
+-- Application layers (src/decode/apps.h). decode.c only found where they
+-- start; the builder decodes the layer into its scratch in C and copies
+-- every field out at once, so the table is as lasting as any other and a
+-- chef that never reads the layer never pays for decoding it.
+
+local function array_of(n, f, a, b, c)
+  return fill(setmetatable(new_table(n, 0), ARRAY), n, f, a, b, c)
+end
+
+local function text_of(s, off, len) return ffi.string(s + off, len) end
+
+local function tls_val(i, vals, off) return vals[off + i] end
+local function tls_list(h, run) return array_of(run.n, tls_val, h.vals, run.off) end
+
+local function tls_alpn(i, vals, off, s)
+  return ffi.string(s + vals[off + 2 * i], vals[off + 2 * i + 1])
+end
+
+-- The fields both hellos have; the fingerprints only of a whole hello.
+local function build_hello(c)
+  local h = api.tls_scratch
+  api.tls_decode(c.data + c.tls_off, c.tls_len, h)
+  local s, whole = h.text.s, h.complete ~= 0
+  local t = {
+    version = h.version, ext = tls_list(h, h.ext), supported_versions = tls_list(h, h.supported_versions),
+    alpn = array_of(h.alpn.n, tls_alpn, h.vals, h.alpn.off, s),
+  }
+  return t, h, s, whole and h.ja3_len > 0
+end
+
+local function build_client_hello(c)
+  local t, h, s, hashed = build_hello(c)
+  t.ciphers, t.groups = tls_list(h, h.ciphers), tls_list(h, h.groups)
+  t.ec_point_formats, t.sig_algs = tls_list(h, h.ec_point_formats), tls_list(h, h.sig_algs)
+  if h.has_sni ~= 0 then t.sni = text_of(s, h.sni, h.sni_len) end
+  if h.complete ~= 0 then
+    t.ja3_full, t.ja4_r = text_of(s, h.ja3_full, h.ja3_full_len), text_of(s, h.ja4_r, h.ja4_r_len)
+    if hashed then t.ja3, t.ja4 = text_of(s, h.ja3, h.ja3_len), text_of(s, h.ja4, h.ja4_len) end
+  end
+  return t
+end
+
+local function build_server_hello(c)
+  local t, h, s, hashed = build_hello(c)
+  if h.cipher >= 0 then t.cipher = h.cipher end
+  if h.complete ~= 0 then t.ja3s_full = text_of(s, h.ja3_full, h.ja3_full_len) end
+  if hashed then t.ja3s = text_of(s, h.ja3, h.ja3_len) end
+  return t
+end
+
+local function build_tls(c)
+  local p = c.data + c.tls_off
+  return { type = p[0], version = p[1] * 256 + p[2], len = p[3] * 256 + p[4] }
+end
+
 -- One builder per layer, by name: (cdata packet, tag index) -> table.
 local BUILDERS = {
   Ethernet = function(c)
@@ -348,6 +404,9 @@ local BUILDERS = {
   TCPerror = build_tcp("tcperr"),
   UDPerror = build_udp("udperr"),
   ICMPerror = build_icmp("icmperr"),
+  TLS = build_tls,
+  TLSClientHello = build_client_hello,
+  TLSServerHello = build_server_hello,
 }
 
 -- By id, for the per-packet path; the two lists must agree.

@@ -105,6 +105,29 @@ static void decode_dns_at(struct decoder *d, uint32_t off, uint32_t len)
 	d->off = d->end;
 }
 
+/* The application layers (apps.h): recognised here from their first
+ * bytes, their offsets noted, and decoded only when a chef reads them.
+ * They are not looked for inside an ICMP error's quote, which is too
+ * short to hold them and whose offsets would mix with the packet's. */
+
+/* A TLS record starting the segment, whatever the ports. TLS takes the
+ * segment (the records after the first are TLS too). */
+static void decode_tcp_app(struct decoder *d)
+{
+	const uint8_t *p = d->data + d->off;
+	uint32_t len = d->end - d->off;
+	int hello;
+
+	if ((hello = tls_recognise(p, len)) >= 0) {
+		d->pkt->tls_off = d->off;
+		d->pkt->tls_len = len;
+		push_layer(d, DPL_TLS);
+		if (hello > 0)
+			push_layer(d, hello == 1 ? DPL_TLSCLIENTHELLO : DPL_TLSSERVERHELLO);
+		d->off = d->end;
+	}
+}
+
 static void decode_udp(struct decoder *d)
 {
 	struct dpl_udp *udp = d->quoted ? &d->pkt->udperr : &d->pkt->udp;
@@ -186,6 +209,8 @@ static void decode_tcp(struct decoder *d)
 	d->off = have(d, hlen) ? d->off + hlen : d->end;
 	if (tcp->sport == 53 || tcp->dport == 53)
 		decode_tcp_dns(d);
+	else if (!d->quoted)
+		decode_tcp_app(d);
 }
 
 static void decode_ip(struct decoder *d);
@@ -567,6 +592,7 @@ void packet_decode(struct dpl_packet *pkt, int linktype)
 	pkt->payload_len = pkt->dns_len = pkt->pad_len = 0;
 	pkt->payload_off = pkt->dns_off = pkt->pad_off = 0;
 	pkt->dns_q = 0;
+	pkt->tls_off = pkt->tls_len = 0;
 	decode_link(&d, linktype);
 	finish_raw(&d);
 	if (pkt->pad_len)

@@ -11,6 +11,8 @@
 
 /* enum dpl_layer_id, generated from layers.tab (and handed to Lua too) */
 #include "layers.h"
+/* the application layers' structs, whose FFI part Lua reads first */
+#include "apps.h"
 
 /* FFI-BEGIN */
 enum { DPL_MAX_LAYERS = 16, DPL_MAX_TAGS = 4 };
@@ -70,6 +72,9 @@ struct dpl_packet {
 	uint32_t dns_qname_len;
 	const char *dns_qname;			/* NUL-terminated */
 	uint32_t pad_off, pad_len;		/* Padding */
+	/* The application layers (apps.h): where each starts, and how many
+	 * bytes it may read. TLS: from the first record's header on. */
+	uint32_t tls_off, tls_len;
 	struct dpl_ethernet eth;
 	struct dpl_tag tags[4];
 	struct dpl_cooked cooked;
@@ -131,6 +136,10 @@ struct dpl_api {
 	/* print() in a chef: to the log, with the running chef's name, so
 	 * that standard output carries only dumplings. */
 	void (*chef_print)(void *owner, const char *text, size_t len);
+	/* The application layers' decoders (apps.h), each with the scratch
+	 * it decodes into; Lua copies out what it needs straight away. */
+	int (*tls_decode)(const uint8_t *rec, uint32_t len, struct dpl_tls *out);
+	struct dpl_tls *tls_scratch;
 };
 /* FFI-END */
 

@@ -1,0 +1,73 @@
+#ifndef APPS_H
+#define APPS_H
+
+/* The application layers, a file each: TLS hellos (tls.c).
+ *
+ * The packet decoder only recognises them by their first bytes, which
+ * costs next to nothing; each is decoded from a byte buffer when a chef
+ * first reads it, into one of the structs below, and the Lua runtime
+ * copies what it needs into the chef's table at once. A decoder takes any
+ * buffer, not a packet, so that a stream reassembler can hand it whole
+ * messages later.
+ *
+ * As in packet.h, the part between the FFI markers is handed to
+ * ffi.cdef() verbatim: plain declarations only. Strings live in text,
+ * NUL-terminated, and are named by their offset there and their length;
+ * lists of numbers are runs of vals. */
+
+#include <stdint.h>
+
+/* FFI-BEGIN */
+struct dpl_run { uint32_t off, n; };
+struct dpl_text { char *s; uint32_t len, cap; };
+
+/* A ClientHello (msgtype 1) or ServerHello (2). Lists are as sent,
+ * GREASE values included; the fingerprints leave GREASE out. alpn is a
+ * run of pairs: the text offset and the length of each protocol. */
+struct dpl_tls {
+	uint8_t msgtype;
+	uint8_t complete;	/* the whole hello was there: fingerprints made */
+	uint8_t has_sni;
+	uint16_t version;	/* legacy_version */
+	int32_t cipher;		/* the ServerHello's choice; -1 if cut before it */
+	struct dpl_run ciphers, ext, groups, ec_point_formats, sig_algs,
+		supported_versions, alpn;
+	uint32_t sni, sni_len;
+	uint32_t ja3, ja3_len, ja3_full, ja3_full_len;	/* JA3S for a ServerHello */
+	uint32_t ja4, ja4_len, ja4_r, ja4_r_len;	/* ClientHello only */
+	uint32_t *vals;
+	uint32_t vals_len, vals_cap;
+	struct dpl_text text;
+};
+
+/* FFI-END */
+
+struct dpl_api;
+
+static inline uint16_t apps_get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* Text the decoders build: apps_text_put appends n bytes and returns
+ * where they start; apps_text_end ends a string with its NUL. */
+uint32_t apps_text_put(struct dpl_text *t, const void *s, uint32_t n);
+void apps_text_end(struct dpl_text *t);
+
+/* Each layer has a recogniser, which decode.c asks about the first bytes
+ * of a TCP payload or UDP datagram, and a decoder, which returns 0 when
+ * there was something to decode and -1 otherwise; what is malformed or
+ * cut short ends the decoding, and what came before it stays. */
+
+/* TLS (tls.c). tls_recognise: -1 for no TLS record, else the handshake
+ * type of the hello the record starts with (1, 2), or 0 for none;
+ * tls_decode: that hello, from the record. */
+int tls_recognise(const uint8_t *p, uint32_t len);
+int tls_decode(const uint8_t *rec, uint32_t len, struct dpl_tls *out);
+
+/* Give the chef runtime these decoders and their scratch space, and take
+ * them back (apps.c). */
+void apps_attach(struct dpl_api *api);
+void apps_detach(struct dpl_api *api);
+
+#endif
