@@ -14,29 +14,19 @@ local function forget(self, keep)
   self.nnames, self.evicted = self.nnames - dropped, self.evicted + dropped
 end
 
-local METHODS = { GET = true, POST = true, PUT = true, HEAD = true, DELETE = true,
-                  OPTIONS = true, PATCH = true, CONNECT = true, TRACE = true }
-
--- The method and Host header of an HTTP request, or nil.
-local function http_host(s)
-  local method = s:match("^(%u+) [^ ]+ HTTP/1%.[01]\r\n")
-  if not method or not METHODS[method] then return nil end
-  local host = s:match("\r\n[Hh][Oo][Ss][Tt]:[ \t]*([^\r\n]*)")
-  if host then host = host:gsub("[ \t]+$", "") end
-  return host, method
+-- The name a packet asks for: the server name of a TLS ClientHello, or
+-- the Host field of an HTTP request, with its method.
+local function asked(pkt)
+  local hello = pkt.TLSClientHello
+  if hello then return hello.sni, "tls" end
+  local req = pkt.HTTPRequest
+  if req then return req.headers.host, "http", req.method end
 end
 
 function chef:packet_handler(pkt)
-  local tcp, raw = pkt.TCP, pkt.Raw
-  if not tcp then return nil end
-  local hello, name, kind, method = pkt.TLSClientHello, nil, nil, nil
-  if hello then
-    name, kind = hello.sni, "tls"
-  elseif raw then
-    name, method = http_host(raw.load)
-    kind = "http"
-  end
+  local name, kind, method = asked(pkt)
   if not name or name == "" then return nil end
+  local tcp = pkt.TCP
   local ip = pkt.IP or pkt.IPv6
   local seen = self.names_seen[name]
   if seen then

@@ -148,6 +148,21 @@ local function make_fill()
 end
 local fill = make_fill()
 
+-- each(n, f, a, b, c) calls f(i - 1, a, b, c) for i = 1..n, in the same
+-- straight-line way, for builders that set keys rather than indices.
+local function make_each()
+  local src = { "local each_loop = ... return function(n, f, a, b, c)" }
+  for i = 1, UNROLL do
+    src[#src + 1] = ("if n < %d then return end f(%d, a, b, c)"):format(i, i - 1)
+  end
+  src[#src + 1] = "return each_loop(n, f, a, b, c) end"
+  local function each_rest(n, f, a, b, c)
+    for i = UNROLL, n - 1 do f(i, a, b, c) end
+  end
+  return assert(load(concat(src, "\n"), "=each"))(each_rest)
+end
+local each = make_each()
+
 -- Position (0-based) of the nth layer with this id, and for VLAN tags the
 -- index of that tag among all tags (tags sit together, outermost first).
 local function find_layer(c, id, nth)
@@ -353,6 +368,35 @@ local function build_server_hello(c)
   return t
 end
 
+local function http_field(i, fields, s, headers)
+  local f = fields[i]
+  headers[ffi.string(s + f.name, f.name_len)] = ffi.string(s + f.value, f.value_len)
+end
+
+-- The start line's parts (fewer when the bytes cut it) and the fields.
+local function build_http(c)
+  local h = api.http_scratch
+  api.http_decode(c.data + c.http_off, c.http_len, h)
+  local s, n = h.text.s, h.line_parts
+  local headers = new_table(0, h.nfields)
+  each(h.nfields, http_field, h.fields, s, headers)
+  return h, s, n, headers
+end
+
+local function build_http_request(c)
+  local h, s, n, headers = build_http(c)
+  return { method = text_of(s, h.method, h.method_len),
+           uri = n >= 2 and text_of(s, h.uri, h.uri_len) or nil,
+           version = n >= 3 and text_of(s, h.version, h.version_len) or nil, headers = headers }
+end
+
+local function build_http_response(c)
+  local h, s, n, headers = build_http(c)
+  return { version = text_of(s, h.version, h.version_len),
+           status_code = h.status_code, reason = n >= 3 and text_of(s, h.reason, h.reason_len) or nil,
+           headers = headers }
+end
+
 local function build_tls(c)
   local p = c.data + c.tls_off
   return { type = p[0], version = p[1] * 256 + p[2], len = p[3] * 256 + p[4] }
@@ -407,6 +451,8 @@ local BUILDERS = {
   TLS = build_tls,
   TLSClientHello = build_client_hello,
   TLSServerHello = build_server_hello,
+  HTTPRequest = build_http_request,
+  HTTPResponse = build_http_response,
 }
 
 -- By id, for the per-packet path; the two lists must agree.

@@ -30,7 +30,9 @@ void apps_text_end(struct dpl_text *t)
 void apps_attach(struct dpl_api *api)
 {
 	api->tls_decode = tls_decode;
+	api->http_decode = http_decode;
 	api->tls_scratch = xcalloc(1, sizeof *api->tls_scratch);
+	api->http_scratch = xcalloc(1, sizeof *api->http_scratch);
 }
 
 void apps_detach(struct dpl_api *api)
@@ -39,6 +41,12 @@ void apps_detach(struct dpl_api *api)
 		free(api->tls_scratch->vals);
 		free(api->tls_scratch->text.s);
 	}
+	if (api->http_scratch) {
+		free(api->http_scratch->fields);
+		free(api->http_scratch->text.s);
+	}
 	free(api->tls_scratch);
+	free(api->http_scratch);
 	api->tls_scratch = NULL;
+	api->http_scratch = NULL;
 }

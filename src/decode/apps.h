@@ -1,7 +1,8 @@
 #ifndef APPS_H
 #define APPS_H
 
-/* The application layers, a file each: TLS hellos (tls.c).
+/* The application layers, a file each: TLS hellos (tls.c), HTTP messages
+ * (http.c).
  *
  * The packet decoder only recognises them by their first bytes, which
  * costs next to nothing; each is decoded from a byte buffer when a chef
@@ -40,6 +41,25 @@ struct dpl_tls {
 	struct dpl_text text;
 };
 
+/* An HTTP/1 request (kind 1) or response (kind 2): its start line and its
+ * header fields, names lower-cased, repeated fields joined with ", ". */
+struct dpl_http_field { uint32_t name, name_len, value, value_len; };
+struct dpl_http {
+	uint8_t kind;
+	/* How much of the start line is given: a request's method, target
+	 * and version, a response's version, status and reason; fewer when
+	 * the bytes cut the line, since a part cut short is left out. */
+	uint8_t line_parts;
+	uint8_t complete;	/* the head ended (blank line) within the bytes */
+	uint16_t status_code;
+	uint32_t method, method_len, uri, uri_len, version, version_len,
+		reason, reason_len;
+	uint32_t head_len;	/* start line and fields, blank line included */
+	struct dpl_http_field *fields;
+	uint32_t nfields, fields_cap;
+	struct dpl_text text;
+};
+
 /* FFI-END */
 
 struct dpl_api;
@@ -64,6 +84,12 @@ void apps_text_end(struct dpl_text *t);
  * tls_decode: that hello, from the record. */
 int tls_recognise(const uint8_t *p, uint32_t len);
 int tls_decode(const uint8_t *rec, uint32_t len, struct dpl_tls *out);
+
+/* HTTP (http.c). http_recognise: 0, or 1 for a request and 2 for a
+ * response, *head_len being the bytes of its start line and fields;
+ * http_decode: the message, from its start line. */
+int http_recognise(const uint8_t *p, uint32_t len, uint32_t *head_len);
+int http_decode(const uint8_t *msg, uint32_t len, struct dpl_http *out);
 
 /* Give the chef runtime these decoders and their scratch space, and take
  * them back (apps.c). */

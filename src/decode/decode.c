@@ -110,13 +110,14 @@ static void decode_dns_at(struct decoder *d, uint32_t off, uint32_t len)
  * They are not looked for inside an ICMP error's quote, which is too
  * short to hold them and whose offsets would mix with the packet's. */
 
-/* A TLS record starting the segment, whatever the ports. TLS takes the
- * segment (the records after the first are TLS too). */
+/* A TLS record or an HTTP message starting the segment, whatever the
+ * ports. TLS takes the segment (the records after the first are TLS
+ * too); HTTP takes its head, leaving the body to Raw. */
 static void decode_tcp_app(struct decoder *d)
 {
 	const uint8_t *p = d->data + d->off;
-	uint32_t len = d->end - d->off;
-	int hello;
+	uint32_t len = d->end - d->off, head;
+	int hello, kind;
 
 	if ((hello = tls_recognise(p, len)) >= 0) {
 		d->pkt->tls_off = d->off;
@@ -125,6 +126,11 @@ static void decode_tcp_app(struct decoder *d)
 		if (hello > 0)
 			push_layer(d, hello == 1 ? DPL_TLSCLIENTHELLO : DPL_TLSSERVERHELLO);
 		d->off = d->end;
+	} else if ((kind = http_recognise(p, len, &head)) != 0) {
+		d->pkt->http_off = d->off;
+		d->pkt->http_len = head;
+		push_layer(d, kind == 1 ? DPL_HTTPREQUEST : DPL_HTTPRESPONSE);
+		d->off += head;
 	}
 }
 
@@ -592,7 +598,7 @@ void packet_decode(struct dpl_packet *pkt, int linktype)
 	pkt->payload_len = pkt->dns_len = pkt->pad_len = 0;
 	pkt->payload_off = pkt->dns_off = pkt->pad_off = 0;
 	pkt->dns_q = 0;
-	pkt->tls_off = pkt->tls_len = 0;
+	pkt->tls_off = pkt->tls_len = pkt->http_off = pkt->http_len = 0;
 	decode_link(&d, linktype);
 	finish_raw(&d);
 	if (pkt->pad_len)

@@ -73,8 +73,11 @@ struct dpl_packet {
 	const char *dns_qname;			/* NUL-terminated */
 	uint32_t pad_off, pad_len;		/* Padding */
 	/* The application layers (apps.h): where each starts, and how many
-	 * bytes it may read. TLS: from the first record's header on. */
+	 * bytes it may read. TLS: from the first record's header on;
+	 * HTTPRequest, HTTPResponse: the start line and fields, the body
+	 * being Raw. */
 	uint32_t tls_off, tls_len;
+	uint32_t http_off, http_len;
 	struct dpl_ethernet eth;
 	struct dpl_tag tags[4];
 	struct dpl_cooked cooked;
@@ -139,7 +142,9 @@ struct dpl_api {
 	/* The application layers' decoders (apps.h), each with the scratch
 	 * it decodes into; Lua copies out what it needs straight away. */
 	int (*tls_decode)(const uint8_t *rec, uint32_t len, struct dpl_tls *out);
+	int (*http_decode)(const uint8_t *msg, uint32_t len, struct dpl_http *out);
 	struct dpl_tls *tls_scratch;
+	struct dpl_http *http_scratch;
 };
 /* FFI-END */
 

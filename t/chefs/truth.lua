@@ -3,7 +3,8 @@
 -- README for the list and tshark's spelling of each). Empty string = no
 -- such field. Fields tshark takes from the first occurrence anywhere in the
 -- packet (ports and DNS inside an ICMP error) come from the quoted layers.
--- The TLS server name comes from the TLSClientHello layer.
+-- The TLS server name and the HTTP method and Host come from the TLS and
+-- HTTP layers (t/12-decode-apps.t compares the rest of them).
 
 local chef = { name = "TruthChef" }
 
@@ -22,17 +23,6 @@ local function str(v)
   return tostring(v)
 end
 
-local METHODS = { GET = 1, POST = 1, HEAD = 1, PUT = 1, DELETE = 1,
-                  OPTIONS = 1, CONNECT = 1, TRACE = 1, PATCH = 1 }
-
--- A request line at the start of a segment; a snaplen may cut it short.
-local function http_request(load)
-  local method = load:match("^(%u+) ")
-  if not method or not METHODS[method] then return nil end
-  local host = load:match("\r?\n[Hh][Oo][Ss][Tt]:[ \t]*([^\r\n]*)\r?\n")
-  return method, host
-end
-
 function chef:packet_handler(pkt)
   local eth, arp, ip, ip6 = pkt.Ethernet, pkt.ARP, pkt.IP, pkt.IPv6
   local tcp = pkt.TCP or pkt.TCPerror
@@ -40,9 +30,9 @@ function chef:packet_handler(pkt)
   local icmp, icmp6, dns = pkt.ICMP, pkt.ICMPv6, pkt.DNS
   local vlan = pkt.Dot1Q
   local q = dns and dns.qd[1]
-  local raw, hello = pkt.Raw, pkt.TLSClientHello
-  local sni, method, host = hello and hello.sni, nil, nil
-  if raw and pkt.TCP then method, host = http_request(raw.load) end
+  local hello, req = pkt.TLSClientHello, pkt.HTTPRequest
+  local sni = hello and hello.sni
+  local method, host = req and req.method, req and req.headers.host
   local qname = q and q.qname
   if qname == "." then qname = "<Root>" end
   return {
