@@ -14,7 +14,7 @@ local SCAPY_NAME = {
   CookedLinux = "cooked linux", IPerror = "IP in ICMP", IPerror6 = "IPv6 in ICMPv6",
   TCPerror = "TCP in ICMP", UDPerror = "UDP in ICMP", ICMPerror = "ICMP in ICMP",
   TLSClientHello = "TLS Handshake - Client Hello", TLSServerHello = "TLS Handshake - Server Hello",
-  HTTPRequest = "HTTP Request", HTTPResponse = "HTTP Response",
+  HTTPRequest = "HTTP Request", HTTPResponse = "HTTP Response", DHCP = "DHCP options",
 }
 
 function chef:packet_handler(pkt)

@@ -397,6 +397,58 @@ local function build_http_response(c)
            headers = headers }
 end
 
+local function dhcp_decoded(c)
+  local d = api.dhcp_scratch
+  api.dhcp_decode(c.data + c.bootp_off, c.bootp_len, d)
+  return d, c.data + c.bootp_off
+end
+
+local function name_or_nil(chars)
+  return chars[0] ~= 0 and ffi.string(chars) or nil
+end
+
+local function build_bootp(c)
+  local d = dhcp_decoded(c)
+  return { op = d.op, htype = d.htype, hlen = d.hlen, hops = d.hops, xid = d.xid, secs = d.secs,
+           flags = d.flags, ciaddr = ip4(d.ciaddr), yiaddr = ip4(d.yiaddr), siaddr = ip4(d.siaddr),
+           giaddr = ip4(d.giaddr), chaddr = mac(d.chaddr, d.hlen < 16 and d.hlen or 16),
+           sname = name_or_nil(d.sname), file = name_or_nil(d.file) }
+end
+
+local function dhcp_option(i, opts, msg)
+  local o = opts[i]
+  return { code = o.code, data = ffi.string(msg + o.off, o.len) }
+end
+
+local function byte_at(i, p) return p[i] end
+
+-- The data of option number i (an index into opts, -1 for none).
+local function option(d, msg, i)
+  if i < 0 then return nil end
+  local o = d.opts[i]
+  return msg + o.off, o.len
+end
+
+local function build_dhcp(c)
+  local d, msg = dhcp_decoded(c)
+  local t = { options = array_of(d.nopts, dhcp_option, d.opts, msg) }
+  local p, n = option(d, msg, d.message_type)
+  if p then t.message_type = p[0] end
+  p = option(d, msg, d.requested_addr)
+  if p then t.requested_addr = ip4(p) end
+  p = option(d, msg, d.server_id)
+  if p then t.server_id = ip4(p) end
+  p = option(d, msg, d.lease_time)
+  if p then t.lease_time = ((p[0] * 256 + p[1]) * 256 + p[2]) * 256 + p[3] end
+  p, n = option(d, msg, d.hostname)
+  if p then t.hostname = ffi.string(p, n) end
+  p, n = option(d, msg, d.vendor_class_id)
+  if p then t.vendor_class_id = ffi.string(p, n) end
+  p, n = option(d, msg, d.param_req_list)
+  if p then t.param_req_list = array_of(n, byte_at, p) end
+  return t
+end
+
 local function build_tls(c)
   local p = c.data + c.tls_off
   return { type = p[0], version = p[1] * 256 + p[2], len = p[3] * 256 + p[4] }
@@ -453,6 +505,8 @@ local BUILDERS = {
   TLSServerHello = build_server_hello,
   HTTPRequest = build_http_request,
   HTTPResponse = build_http_response,
+  BOOTP = build_bootp,
+  DHCP = build_dhcp,
 }
 
 -- By id, for the per-packet path; the two lists must agree.

@@ -31,8 +31,10 @@ void apps_attach(struct dpl_api *api)
 {
 	api->tls_decode = tls_decode;
 	api->http_decode = http_decode;
+	api->dhcp_decode = dhcp_decode;
 	api->tls_scratch = xcalloc(1, sizeof *api->tls_scratch);
 	api->http_scratch = xcalloc(1, sizeof *api->http_scratch);
+	api->dhcp_scratch = xcalloc(1, sizeof *api->dhcp_scratch);
 }
 
 void apps_detach(struct dpl_api *api)
@@ -45,8 +47,12 @@ void apps_detach(struct dpl_api *api)
 		free(api->http_scratch->fields);
 		free(api->http_scratch->text.s);
 	}
+	if (api->dhcp_scratch)
+		free(api->dhcp_scratch->opts);
 	free(api->tls_scratch);
 	free(api->http_scratch);
+	free(api->dhcp_scratch);
 	api->tls_scratch = NULL;
 	api->http_scratch = NULL;
+	api->dhcp_scratch = NULL;
 }

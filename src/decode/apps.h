@@ -2,7 +2,7 @@
 #define APPS_H
 
 /* The application layers, a file each: TLS hellos (tls.c), HTTP messages
- * (http.c).
+ * (http.c), BOOTP and DHCP (dhcp.c).
  *
  * The packet decoder only recognises them by their first bytes, which
  * costs next to nothing; each is decoded from a byte buffer when a chef
@@ -60,6 +60,22 @@ struct dpl_http {
 	struct dpl_text text;
 };
 
+/* A BOOTP message and, after the magic cookie, its DHCP options: each
+ * option's code, and its data's offset and length in the message. The
+ * named options are indices into opts (-1 when absent). */
+struct dpl_dhcp_opt { uint32_t off; uint8_t code, len; };
+struct dpl_dhcp {
+	uint8_t op, htype, hlen, hops;
+	uint32_t xid;
+	uint16_t secs, flags;
+	uint8_t ciaddr[4], yiaddr[4], siaddr[4], giaddr[4], chaddr[16];
+	char sname[65], file[129];	/* empty when they carry options */
+	uint8_t dhcp;			/* the magic cookie was there */
+	int32_t message_type, requested_addr, server_id, lease_time,
+		hostname, vendor_class_id, param_req_list;
+	struct dpl_dhcp_opt *opts;
+	uint32_t nopts, opts_cap;
+};
 /* FFI-END */
 
 struct dpl_api;
@@ -67,6 +83,11 @@ struct dpl_api;
 static inline uint16_t apps_get16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t apps_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 /* Text the decoders build: apps_text_put appends n bytes and returns
@@ -90,6 +111,11 @@ int tls_decode(const uint8_t *rec, uint32_t len, struct dpl_tls *out);
  * http_decode: the message, from its start line. */
 int http_recognise(const uint8_t *p, uint32_t len, uint32_t *head_len);
 int http_decode(const uint8_t *msg, uint32_t len, struct dpl_http *out);
+
+/* BOOTP and DHCP (dhcp.c). dhcp_recognise: 0, 1 for BOOTP, 2 for BOOTP
+ * with DHCP options; dhcp_decode: the BOOTP message. */
+int dhcp_recognise(const uint8_t *p, uint32_t len);
+int dhcp_decode(const uint8_t *msg, uint32_t len, struct dpl_dhcp *out);
 
 /* Give the chef runtime these decoders and their scratch space, and take
  * them back (apps.c). */

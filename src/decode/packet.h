@@ -75,9 +75,10 @@ struct dpl_packet {
 	/* The application layers (apps.h): where each starts, and how many
 	 * bytes it may read. TLS: from the first record's header on;
 	 * HTTPRequest, HTTPResponse: the start line and fields, the body
-	 * being Raw. */
+	 * being Raw; BOOTP and DHCP: the message. */
 	uint32_t tls_off, tls_len;
 	uint32_t http_off, http_len;
+	uint32_t bootp_off, bootp_len;
 	struct dpl_ethernet eth;
 	struct dpl_tag tags[4];
 	struct dpl_cooked cooked;
@@ -143,8 +144,10 @@ struct dpl_api {
 	 * it decodes into; Lua copies out what it needs straight away. */
 	int (*tls_decode)(const uint8_t *rec, uint32_t len, struct dpl_tls *out);
 	int (*http_decode)(const uint8_t *msg, uint32_t len, struct dpl_http *out);
+	int (*dhcp_decode)(const uint8_t *msg, uint32_t len, struct dpl_dhcp *out);
 	struct dpl_tls *tls_scratch;
 	struct dpl_http *http_scratch;
+	struct dpl_dhcp *dhcp_scratch;
 };
 /* FFI-END */
 
