@@ -4,11 +4,11 @@
 # BOOTP and DHCP. t/chefs/apps.lua prints, for every packet, each field
 # under the name of the tshark field it answers to, spelled as tshark
 # spells it; tshark runs here, on the same packets: every capture of the
-# corpus (merged into one file, so that it starts once) and captures built
-# here for what the corpus lacks (GREASE, no extensions, folded and
-# repeated header fields, option overload, bytes cut short). Every field of
-# every frame must match, but for the differences listed in %DIFFERENT,
-# each with its reason.
+# corpus and examples/sample.pcap (merged into one file, so that tshark
+# starts once), and captures built here for what they lack (GREASE, no
+# extensions, folded and repeated header fields, option overload, bytes
+# cut short). Every field of every frame must match, but for the
+# differences listed in %DIFFERENT, each with its reason.
 #
 # tshark reads with TCP reassembly and IP defragmenting off: the kitchen
 # decodes each segment on its own, and with reassembly tshark would show
@@ -48,8 +48,9 @@ my @FIELDS = qw(
 	dhcp.option.vendor_class_id dhcp.option.request_list_item);
 
 # Read from tshark to make what we compare: the header lines become
-# "headers".
-my @HELPERS = qw(http.request.line http.response.line);
+# "headers"; the content type of a TLS 1.3 record after the handshake,
+# which tshark calls its opaque type, is tls.record.content_type.
+my @HELPERS = qw(http.request.line http.response.line tls.record.opaque_type);
 
 # tshark shows these once per frame in our terms: the first record's type
 # and version, the hello's version, the hardware address of BOOTP's chaddr
@@ -157,6 +158,8 @@ sub tshark_view {
 		my @items = split /\x01/, $t->{$f}, -1;
 		$v{$f} = $FIRST{$f} ? ($items[0] // '') : join ',', @items;
 	}
+	$v{'tls.record.content_type'} = (split /\x01/, $t->{'tls.record.opaque_type'})[0] // ''
+		if $v{'tls.record.content_type'} eq '';
 	my $type = (split /\x01/, $t->{'tls.handshake.type'})[0] // '';
 	$v{'tls.handshake.type'} = $type eq '1' || $type eq '2' ? $type : '';
 	if ($type ne '1') {
@@ -253,34 +256,7 @@ sub check_ja4 {
 }
 
 # ---------------------------------------------------------------------------
-# Building TLS, HTTP and DHCP by hand
-
-sub ext { my ($type, $data) = @_; pack('n n/a*', $type, $data) }
-sub u16s { my $s = pack('n*', @_); pack('n/a*', $s) }
-sub sni_ext { ext(0, pack('n/a*', pack('C n/a*', 0, $_[0]))) }
-sub alpn_ext { ext(16, pack('n/a*', join '', map { pack('C/a*', $_) } @_)) }
-
-sub handshake {
-	my ($type, $body, $rversion) = @_;
-	my $hs = pack('C', $type) . substr(pack('N', length $body), 1) . $body;
-	return pack('C n n/a*', 22, $rversion // 0x0301, $hs);
-}
-
-# client_hello(ciphers => [...], exts => [...] or undef, version => ...)
-sub client_hello {
-	my (%o) = @_;
-	my $body = pack('n', $o{version} // 0x0303) . ("\x11" x 32) . pack('C/a*', 'sid')
-		. u16s(@{ $o{ciphers} }) . pack('C/a*', "\0");
-	$body .= pack('n/a*', join '', @{ $o{exts} }) if $o{exts};
-	return handshake(1, $body);
-}
-
-sub server_hello {
-	my (%o) = @_;
-	my $body = pack('n', 0x0303) . ("\x22" x 32) . pack('C/a*', '') . pack('n C', $o{cipher}, 0);
-	$body .= pack('n/a*', join '', @{ $o{exts} }) if $o{exts};
-	return handshake(2, $body, 0x0303);
-}
+# Building TLS, HTTP and DHCP by hand (the builders are in t/lib/Pcap.pm)
 
 sub tcp_frame {
 	my ($sport, $dport, $payload) = @_;
@@ -298,19 +274,19 @@ my @SPEC_SIG = map { hex } qw(0403 0804 0401 0503 0805 0501 0806 0601);
 
 sub spec_ext {
 	my ($type) = @_;
-	return sni_ext('example.com') if $type == 0;
-	return alpn_ext('h2', 'http/1.1') if $type == 16;
-	return ext(13, u16s(@SPEC_SIG)) if $type == 13;
-	return ext(43, pack('C/a*', pack('n*', 0x3a3a, 0x0304, 0x0303))) if $type == 43;
-	return ext(10, u16s(0x4a4a, 0x001d, 0x0017)) if $type == 10;
-	return ext(11, pack('C/a*', "\0")) if $type == 11;
-	return ext(0xff01, "\0") if $type == 0xff01;
-	return ext(0x0015, "\0" x 8) if $type == 0x0015;
-	return ext($type, '');
+	return tls_sni_ext('example.com') if $type == 0;
+	return tls_alpn_ext('h2', 'http/1.1') if $type == 16;
+	return tls_ext(13, tls_u16s(@SPEC_SIG)) if $type == 13;
+	return tls_ext(43, pack('C/a*', pack('n*', 0x3a3a, 0x0304, 0x0303))) if $type == 43;
+	return tls_ext(10, tls_u16s(0x4a4a, 0x001d, 0x0017)) if $type == 10;
+	return tls_ext(11, pack('C/a*', "\0")) if $type == 11;
+	return tls_ext(0xff01, "\0") if $type == 0xff01;
+	return tls_ext(0x0015, "\0" x 8) if $type == 0x0015;
+	return tls_ext($type, '');
 }
 
-my $SPEC_HELLO = client_hello(ciphers => [0x0a0a, @SPEC_CIPHERS],
-	exts => [ext(0x2a2a, ''), map({ spec_ext($_) } @SPEC_EXT), ext(0x5a5a, "\0")]);
+my $SPEC_HELLO = tls_client_hello(ciphers => [0x0a0a, @SPEC_CIPHERS],
+	exts => [tls_ext(0x2a2a, ''), map({ spec_ext($_) } @SPEC_EXT), tls_ext(0x5a5a, "\0")]);
 my $SPEC_JA4 = 't13d1516h2_8daaf6152771_e5627efa2ab1';
 my $SPEC_JA4_R = 't13d1516h2_002f,0035,009c,009d,1301,1302,1303,c013,c014,c02b,c02c,c02f,'
 	. 'c030,cca8,cca9_0005,000a,000b,000d,0012,0015,0017,001b,0023,002b,002d,0033,4469,'
@@ -321,34 +297,22 @@ sub dhcp_frame {
 	return ether(0x0800, ipv4(17, udp($sport, $dport, $msg)));
 }
 
-# bootp({op, xid, chaddr, sname, file, options => bytes}); options undef
-# for plain BOOTP, with no magic cookie.
-sub bootp {
-	my (%o) = @_;
-	my $m = pack('C C C C N n n a4 a4 a4 a4 a16 a64 a128', $o{op} // 1, 1, 6, 0,
-		     $o{xid} // 0x1234, 0, 0x8000, ("\0" x 4) x 4,
-		     pack('H12', $o{chaddr} // '0200000000aa'), $o{sname} // '', $o{file} // '');
-	$m .= "\x63\x82\x53\x63" . $o{options} if defined $o{options};
-	return $m;
-}
-
-sub opt { my ($code, $data) = @_; pack('C C/a*', $code, $data) }
-
 my @HAND = (
 	# 1-2: the specification's ClientHello, and a ServerHello with GREASE
 	tcp_frame(50007, 443, $SPEC_HELLO),
-	tcp_frame(443, 50001, server_hello(cipher => 0x1301, exts => [ext(43, pack('n', 0x0304)),
-		ext(51, pack('n n/a*', 29, 'k' x 32)), ext(0x2a2a, '')])),
+	tcp_frame(443, 50001, tls_server_hello(cipher => 0x1301, exts => [tls_ext(43, pack('n', 0x0304)),
+		tls_ext(51, pack('n n/a*', 29, 'k' x 32)), tls_ext(0x2a2a, '')])),
 	# 3-4: no extensions at all, and an empty extension block
-	tcp_frame(50008, 443, client_hello(ciphers => [0x002f, 0x0035, 0x0a0a])),
-	tcp_frame(50009, 443, client_hello(ciphers => [0x002f], exts => [])),
+	tcp_frame(50008, 443, tls_client_hello(ciphers => [0x002f, 0x0035, 0x0a0a])),
+	tcp_frame(50009, 443, tls_client_hello(ciphers => [0x002f], exts => [])),
 	# 5: TLS 1.0, the server name only
-	tcp_frame(50010, 443, client_hello(version => 0x0301, ciphers => [4, 5], exts => [sni_ext('a.example')])),
+	tcp_frame(50010, 443, tls_client_hello(version => 0x0301, ciphers => [4, 5],
+		exts => [tls_sni_ext('a.example')])),
 	# 6: a first ALPN protocol that does not start and end alphanumerically
-	tcp_frame(50011, 443, client_hello(ciphers => [0x1301], exts => [alpn_ext("\xabx\xcd"),
-		ext(13, u16s(0x0403))])),
+	tcp_frame(50011, 443, tls_client_hello(ciphers => [0x1301], exts => [tls_alpn_ext("\xabx\xcd"),
+		tls_ext(13, tls_u16s(0x0403))])),
 	# 7: a ServerHello without extensions
-	tcp_frame(443, 50002, server_hello(cipher => 0x002f)),
+	tcp_frame(443, 50002, tls_server_hello(cipher => 0x002f)),
 	# 8: an alert record, then application data
 	tcp_frame(443, 50003, pack('C n n/a*', 21, 0x0303, "\x02\x28")),
 	tcp_frame(443, 50004, pack('C n n/a*', 23, 0x0303, 'x' x 40)),
@@ -362,18 +326,19 @@ my @HAND = (
 	tcp_frame(12345, 50006, "HTTP/1.1 204\r\nDate: now\r\n\r\n"),
 	# 13-15: DHCP: a discover whose file field holds options (overload),
 	# an offer from the server port, and plain BOOTP without a cookie
-	dhcp_frame(68, 67, bootp(xid => 0xdeadbeef, file => opt(12, 'in-the-file') . "\xff",
-		options => opt(53, "\1") . opt(52, "\1") . opt(55, "\1\3\6\x0f")
-			. opt(60, 'vendor-x') . opt(50, "\xc0\0\2\x07") . "\xff")),
-	dhcp_frame(67, 68, bootp(op => 2, xid => 0xdeadbeef, sname => 'server', file => 'boot.img',
-		options => opt(53, "\2") . opt(54, "\xc0\0\2\1") . opt(51, "\0\0\x0e\x10") . "\0\0\xff")),
-	dhcp_frame(68, 67, bootp(xid => 7)),
+	dhcp_frame(68, 67, bootp_message(xid => 0xdeadbeef, file => dhcp_option(12, 'in-the-file') . "\xff",
+		options => dhcp_option(53, "\1") . dhcp_option(52, "\1") . dhcp_option(55, "\1\3\6\x0f")
+			. dhcp_option(60, 'vendor-x') . dhcp_option(50, "\xc0\0\2\x07") . "\xff")),
+	dhcp_frame(67, 68, bootp_message(op => 2, xid => 0xdeadbeef, sname => 'server', file => 'boot.img',
+		options => dhcp_option(53, "\2") . dhcp_option(54, "\xc0\0\2\1")
+			. dhcp_option(51, "\0\0\x0e\x10") . "\0\0\xff")),
+	dhcp_frame(68, 67, bootp_message(xid => 7)),
 );
 
 # ---------------------------------------------------------------------------
 
-subtest 'the corpus, against tshark' => sub {
-	my @paths = map { pcap($_) } @captures;
+subtest 'the corpus and the sample capture, against tshark' => sub {
+	my @paths = ((map { pcap($_) } @captures), root() . '/examples/sample.pcap');
 	my @mine = ours(@paths);
 	my $all = "$tmp/all.pcapng";
 	my $m = run(['mergecap', '-a', '-F', 'pcapng', '-w', $all, @paths]);
