@@ -1,8 +1,8 @@
 #!/usr/bin/perl
-# The bundled chefs stay bounded however many names and hosts they see,
-# count only what they should, and name layers as the original's clients
-# expect; a dumpling over --max-dumpling is refused in the kitchen, naming
-# its chef.
+# The bundled chefs stay bounded however many names, hosts and devices
+# they see, count only what they should, and name layers as the original's
+# clients expect; a dumpling over --max-dumpling is refused in the kitchen,
+# naming its chef.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -84,6 +84,24 @@ is(keys(%{ $busy->{ja4} }) + keys(%{ $busy->{ja3} }) + $busy->{evicted}, 2 * 101
    'and counts those it forgot');
 my ($often) = grep { $busy->{ja4}{$_}{count} == 100 } keys %{ $busy->{ja4} };
 ok($often, 'the fingerprint it shows most is kept');
+
+# DHCPChef: 3,000 devices, one discover each, and one that asks often.
+sub discover {
+	my ($mac) = @_;
+	my $msg = bootp_message(chaddr => $mac, options => dhcp_option(53, "\1")
+				. dhcp_option(12, "host-$mac") . "\xff");
+	return ether(0x0800, ipv4(17, udp(68, 67, $msg)));
+}
+my @discovers = map { discover(sprintf '02000000%04x', $_) } 1 .. 3000;
+push @discovers, map { discover('020000ffffff') } 1 .. 20;
+write_pcap("$dir/discovers.pcap", 1, @discovers);
+$r = run('kitchen', '-q', '-f', '', '-c', 'dhcp', '-p', '86400', '-r', "$dir/discovers.pcap", '--stdout');
+is($r->{status}, 0, 'the DHCP chef cooks 3,020 discovers');
+($final) = grep { $_->{metadata}{driver} eq 'interval' } reverse decode_lines($r->{out});
+my $devices = $final->{payload}{devices};
+cmp_ok(scalar(keys %$devices), '<=', 1000, 'it keeps at most 1,000 devices');
+is(keys(%$devices) + $final->{payload}{evicted}, 3001, 'and counts those it forgot');
+is($devices->{'02:00:00:ff:ff:ff'}{hostname}, 'host-020000ffffff', 'the busiest device is kept, with its name');
 
 # --max-dumpling: refused in the kitchen, with the chef's name.
 spew("$dir/big.lua", <<'LUA');
