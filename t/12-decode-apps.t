@@ -375,10 +375,11 @@ subtest 'JA4: the example of its specification' => sub {
 };
 
 # ---------------------------------------------------------------------------
-# Cut short: every application-layer packet above, cut at every length.
-# Nothing may crash or log, and a hello has its fingerprints exactly when
-# it is whole in what is left, the same as uncut: one made from part of a
-# hello would name a client that does not exist.
+# Cut short: every application-layer packet above, cut at every length,
+# then overwritten here and there. Nothing may crash or log, and a cut
+# hello has its fingerprints exactly when it is whole in what is left,
+# the same as uncut: one made from part of a hello would name a client
+# that does not exist.
 
 # Where the hello a TLS record at the start of the TCP payload holds
 # ends, in an Ethernet/IPv4 frame; undef if there is none.
@@ -394,7 +395,7 @@ sub hello_end {
 
 sub prints { my ($o) = @_; join ' ', map { $o->{$_} // '-' } qw(tls.handshake.ja3 ja4 tls.handshake.ja3s) }
 
-subtest 'cut at every length' => sub {
+subtest 'cut at every length, and overwritten' => sub {
 	my @frames = @HAND;
 	for my $file (qw(tls-chrome-34-google.pcap http-get.pcap dhcp.pcap)) {
 		my (undef, $pkts) = read_pcap(pcap($file));
@@ -423,6 +424,25 @@ subtest 'cut at every length' => sub {
 			'-r', $path, { timeout => 120 });
 	is($touch->{status}, 0, 'the touch chef reads every field of every cut packet');
 	is($touch->{err}, '', '... without an error');
+
+	# And with bytes overwritten past the TCP or UDP header, 32 times each.
+	my $seed = 12345;
+	my $rnd = sub { $seed = ($seed * 1103515245 + 12345) % 2**31; $seed % $_[0] };
+	my @mutants;
+	for my $f (@frames) {
+		next unless length $f > 60;
+		for (1 .. 32) {
+			my $m = $f;
+			substr($m, 42 + $rnd->(length($m) - 42), 1) = chr $rnd->(256) for 0 .. $rnd->(6);
+			push @mutants, $m;
+		}
+	}
+	write_pcap("$tmp/mutants.pcap", 1, @mutants);
+	$touch = run('kitchen', '-q', '-f', '', '--stdout', '-c', root() . '/t/chefs/touch.lua',
+		     '-r', "$tmp/mutants.pcap", { timeout => 120 });
+	is($touch->{status}, 0, 'the touch chef reads every field of ' . @mutants . ' mutants');
+	is($touch->{err}, '', '... without an error');
+	is(scalar(decode_lines($touch->{out})), scalar @mutants, '... one valid dumpling each');
 };
 
 for my $key (sort keys %DIFFERENT) {
