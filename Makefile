@@ -69,13 +69,14 @@ $(B)/layer_names.h: src/decode/layers.tab src/decode/layers.awk | $(B)
 $(OBJS): $(B)/layers.h
 $(B)/decode/layers.o: $(B)/layer_names.h
 
-# The FFI declarations shared by C and Lua are written once, in
-# src/decode/packet.h between the FFI markers (and the generated enum);
+# The FFI declarations shared by C and Lua are written once, between the
+# FFI markers of src/decode/apps.h and packet.h (and the generated enum);
 # Lua receives them as a string.
-$(B)/lua_cdef.h: $(B)/layers.h src/decode/packet.h | $(B)
+FFI_HEADERS = src/decode/apps.h src/decode/packet.h
+$(B)/lua_cdef.h: $(B)/layers.h $(FFI_HEADERS) | $(B)
 	{ echo 'static const char packet_cdef[] ='; \
 	  { grep -v '^/\*' $(B)/layers.h; \
-	    awk '/FFI-BEGIN/{on=1;next} /FFI-END/{on=0} on' src/decode/packet.h; } | \
+	    awk '/FFI-BEGIN/{on=1;next} /FFI-END/{on=0} on' $(FFI_HEADERS); } | \
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/'; \
 	  echo ';'; } > $@
 

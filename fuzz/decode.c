@@ -7,7 +7,9 @@
  * and field (t/chefs/touch.lua), DNS sections included. Every dumpling must
  * be valid JSON, and the chef must never raise an error: its assertions
  * compare the runtime's ways of reaching a layer. The raw bytes also go
- * straight to dns_decode(). */
+ * straight to dns_decode() and to the application layers' decoders
+ * (tls_decode(), http_decode(), dhcp_decode()), whose results are checked
+ * against what runtime.lua reads of them. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,6 +94,26 @@ static int inside(uint32_t off, uint32_t len, uint32_t caplen)
 	return off <= caplen && len <= caplen - off;
 }
 
+/* Where decode.c says the application layers are: inside the capture,
+ * each long enough for what its builder reads without asking, and a
+ * hello only inside a record, DHCP only behind BOOTP. */
+static void check_apps_located(const struct dpl_packet *p)
+{
+	if (p->first[DPL_TLS])
+		fuzz_assert(inside(p->tls_off, p->tls_len, p->caplen) && p->tls_len >= 5,
+			    "TLS holds a record header, within the capture");
+	fuzz_assert(!(p->first[DPL_TLSCLIENTHELLO] || p->first[DPL_TLSSERVERHELLO]) ||
+		    p->first[DPL_TLS], "a hello is in a TLS record");
+	if (p->first[DPL_HTTPREQUEST] || p->first[DPL_HTTPRESPONSE])
+		fuzz_assert(inside(p->http_off, p->http_len, p->caplen) && p->http_len > 0,
+			    "HTTP within the capture");
+	if (p->first[DPL_BOOTP])
+		fuzz_assert(inside(p->bootp_off, p->bootp_len, p->caplen) && p->bootp_len >= 236,
+			    "BOOTP holds its fixed fields, within the capture");
+	fuzz_assert(!p->first[DPL_DHCP] || (p->first[DPL_BOOTP] && p->bootp_len >= 240),
+		    "DHCP options follow BOOTP and its cookie");
+}
+
 /* What runtime.lua takes on trust when it reads the packet. */
 static void check_packet(const struct dpl_packet *p)
 {
@@ -113,6 +135,7 @@ static void check_packet(const struct dpl_packet *p)
 	fuzz_assert(inside(p->dns_off, p->dns_len, p->caplen), "DNS within the capture");
 	fuzz_assert(inside(p->pad_off, p->pad_len, p->caplen), "Padding within the capture");
 	fuzz_assert(!p->first[DPL_DNS] || p->dns_len >= 12, "DNS layer holds a header");
+	check_apps_located(p);
 }
 
 /* What runtime.lua takes on trust when it reads a decoded DNS message. */
@@ -145,6 +168,101 @@ static void fuzz_dns(const uint8_t *data, size_t size, int sections)
 
 	if (dns_decode(data, (uint32_t)size, sections, &dns) == 0)
 		check_dns(&dns);
+}
+
+/* A string the runtime reads from a decoder's text: inside it, ending
+ * in NUL. */
+static void check_text(const struct dpl_text *t, uint32_t off, uint32_t len, const char *what)
+{
+	fuzz_assert(off < t->len && len < t->len - off && t->s[off + len] == '\0', what);
+}
+
+static void check_run(const struct dpl_tls *t, struct dpl_run run, uint32_t width)
+{
+	fuzz_assert(run.off <= t->vals_len && run.n * width <= t->vals_len - run.off,
+		    "a TLS list within vals");
+}
+
+/* What runtime.lua reads of a decoded hello. */
+static void check_tls(const struct dpl_tls *t)
+{
+	const struct dpl_run runs[] = { t->ciphers, t->ext, t->groups, t->ec_point_formats,
+					t->sig_algs, t->supported_versions };
+
+	for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++)
+		check_run(t, runs[i], 1);
+	check_run(t, t->alpn, 2);
+	for (uint32_t i = 0; i < t->alpn.n; i++)
+		check_text(&t->text, t->vals[t->alpn.off + 2 * i], t->vals[t->alpn.off + 2 * i + 1],
+			   "an ALPN protocol within the text");
+	if (t->has_sni)
+		check_text(&t->text, t->sni, t->sni_len, "the server name within the text");
+	if (!t->complete)
+		return;
+	check_text(&t->text, t->ja3_full, t->ja3_full_len, "JA3's string within the text");
+	check_text(&t->text, t->ja3, t->ja3_len, "JA3 within the text");
+	fuzz_assert(t->ja3_len == 32, "JA3 is an MD5 in hex");
+	if (t->msgtype != 1)
+		return;
+	check_text(&t->text, t->ja4, t->ja4_len, "JA4 within the text");
+	check_text(&t->text, t->ja4_r, t->ja4_r_len, "JA4_r within the text");
+	fuzz_assert(t->ja4_len == 36, "JA4 is a_b_c, 10, 12 and 12 characters");
+}
+
+/* What runtime.lua reads of a decoded HTTP head. */
+static void check_http(const struct dpl_http *h, uint32_t len)
+{
+	fuzz_assert(h->head_len <= len && h->line_parts >= 1 && h->line_parts <= 3,
+		    "the head within the message, its start line in parts");
+	fuzz_assert(h->nfields <= h->fields_cap || h->nfields == 0, "fields within the array");
+	if (h->kind == 1)
+		check_text(&h->text, h->method, h->method_len, "the method within the text");
+	else
+		check_text(&h->text, h->version, h->version_len, "the version within the text");
+	if (h->line_parts >= 2 && h->kind == 1)
+		check_text(&h->text, h->uri, h->uri_len, "the uri within the text");
+	if (h->line_parts >= 3)
+		check_text(&h->text, h->kind == 1 ? h->version : h->reason,
+			   h->kind == 1 ? h->version_len : h->reason_len, "the last part within the text");
+	for (uint32_t i = 0; i < h->nfields; i++) {
+		const struct dpl_http_field *f = &h->fields[i];
+
+		check_text(&h->text, f->name, f->name_len, "a field name within the text");
+		check_text(&h->text, f->value, f->value_len, "a field value within the text");
+		for (uint32_t k = 0; k < f->name_len; k++)
+			fuzz_assert(!(h->text.s[f->name + k] >= 'A' && h->text.s[f->name + k] <= 'Z'),
+				    "field names are lower-case");
+	}
+}
+
+/* What runtime.lua reads of a decoded BOOTP/DHCP message. */
+static void check_dhcp(const struct dpl_dhcp *d, uint32_t len)
+{
+	const int32_t named[] = { d->message_type, d->requested_addr, d->server_id, d->lease_time,
+				  d->hostname, d->vendor_class_id, d->param_req_list };
+
+	fuzz_assert(memchr(d->sname, 0, sizeof d->sname) && memchr(d->file, 0, sizeof d->file),
+		    "sname and file end in NUL");
+	for (uint32_t i = 0; i < d->nopts; i++)
+		fuzz_assert(d->opts[i].off <= len && d->opts[i].len <= len - d->opts[i].off,
+			    "an option within the message");
+	for (size_t i = 0; i < sizeof named / sizeof named[0]; i++)
+		fuzz_assert(named[i] >= -1 && named[i] < (int32_t)d->nopts, "a named option is one of them");
+}
+
+/* The raw bytes straight to the application decoders. */
+static void fuzz_apps(const uint8_t *data, uint32_t len)
+{
+	static struct dpl_tls tls;
+	static struct dpl_http http;
+	static struct dpl_dhcp dhcp;
+
+	if (tls_decode(data, len, &tls) == 0)
+		check_tls(&tls);
+	if (http_decode(data, len, &http) == 0)
+		check_http(&http, len);
+	if (dhcp_decode(data, len, &dhcp) == 0)
+		check_dhcp(&dhcp, len);
 }
 
 /* The first question decoded ahead, as the decode stage does, must be
@@ -211,6 +329,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	len = (uint32_t)(size - 1);
 	half = len / 2;
 	fuzz_dns(data + 1, len, 1 + (data[0] & 0x1f) / NLINKTYPES % 4);
+	fuzz_apps(data + 1, len);
 	cut = malloc(half ? half : 1);
 	fuzz_assert(cut != NULL, "out of memory");
 	memcpy(cut, data + 1, half);

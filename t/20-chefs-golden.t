@@ -23,6 +23,8 @@ my %cases = (
 	toptalkers => [ [qw(-p 2)], 'http-get.pcap', 'wikipedia.pcap', 'SAMPLE' ],
 	servernames => [ [qw(-p 60)], 'tls-chrome-34-google.pcap', 'http-get.pcap',
 			 'wikipedia.pcap', 'SAMPLE' ],
+	tls => [ [qw(-p 60)], 'tls-chrome-34-google.pcap', 'SAMPLE' ],
+	dhcp => [ [qw(-p 60)], 'dhcp.pcap', 'pcapng-be-test001.pcapng' ],
 );
 
 my $canon = JSON::PP->new->canonical->utf8;

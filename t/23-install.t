@@ -13,7 +13,7 @@ is($r->{status}, 0, 'make install succeeds') or diag($r->{err});
 my $bin = "$dest/opt/dumplings/bin/dumplings";
 ok(-x $bin, 'the binary is installed');
 ok(-f "$dest/opt/dumplings/share/dumplings/chefs/$_.lua", "bundled chef $_ is installed")
-	for qw(dns arp packetcount toptalkers servernames);
+	for qw(dns arp packetcount toptalkers servernames tls dhcp);
 ok(-f "$dest/opt/dumplings/share/dumplings/web/$_", "dashboard file $_ is installed")
 	for qw(index.html dashboard.css dashboard.js);
 ok(-f "$dest/opt/dumplings/share/man/man1/dumplings.1", 'dumplings(1) is installed');

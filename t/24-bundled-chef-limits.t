@@ -1,7 +1,8 @@
 #!/usr/bin/perl
-# The bundled chefs stay bounded however many names they see, count only
-# what they should, and name layers as the original's clients expect; a
-# dumpling over --max-dumpling is refused in the kitchen, naming its chef.
+# The bundled chefs stay bounded however many names, hosts and devices
+# they see, count only what they should, and name layers as the original's
+# clients expect; a dumpling over --max-dumpling is refused in the kitchen,
+# naming its chef.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -58,6 +59,49 @@ SKIP: {
 	ok($names{'cooked linux'}, 'CookedLinux as "cooked linux"');
 	ok(!$names{Dot1Q} && !$names{CookedLinux}, 'and not under our own names');
 }
+
+# TLSChef: 3,000 client hosts, one hello each, and one host that shows
+# 100 fingerprints (a cipher list of its own each time) and one often.
+sub hello_from {
+	my ($src, @ciphers) = @_;
+	my $hello = tls_client_hello(ciphers => \@ciphers, exts => [tls_sni_ext('example.com')]);
+	return ether(0x0800, ipv4(6, tcp(40000, 443, 0x18, $hello), { src => $src }));
+}
+my @hellos = map { hello_from('10.' . ($_ >> 8) . '.' . ($_ & 255) . '.1', 0x1301) } 1 .. 3000;
+push @hellos, map { (hello_from('192.0.2.9', 0x1000 + $_), hello_from('192.0.2.9', 0x1301)) } 1 .. 100;
+write_pcap("$dir/hellos.pcap", 1, @hellos);
+$r = run('kitchen', '-q', '-f', '', '-c', 'tls', '-p', '86400', '-r', "$dir/hellos.pcap", '--stdout');
+is($r->{status}, 0, 'the TLS chef cooks 3,200 hellos');
+($final) = grep { $_->{metadata}{driver} eq 'interval' } reverse decode_lines($r->{out});
+my $clients = $final->{payload}{clients};
+cmp_ok(scalar(keys %$clients), '<=', 1000, 'it keeps at most 1,000 client hosts');
+is(keys(%$clients) + $final->{payload}{evicted}, 3001, 'and counts those it forgot');
+my $busy = $clients->{'192.0.2.9'};
+ok($busy, 'the busiest host is kept');
+cmp_ok(scalar(keys %{ $busy->{ja4} }), '<=', 16, 'a host keeps at most 16 JA4 fingerprints');
+cmp_ok(scalar(keys %{ $busy->{ja3} }), '<=', 16, '... and 16 JA3 ones');
+is(keys(%{ $busy->{ja4} }) + keys(%{ $busy->{ja3} }) + $busy->{evicted}, 2 * 101,
+   'and counts those it forgot');
+my ($often) = grep { $busy->{ja4}{$_}{count} == 100 } keys %{ $busy->{ja4} };
+ok($often, 'the fingerprint it shows most is kept');
+
+# DHCPChef: 3,000 devices, one discover each, and one that asks often.
+sub discover {
+	my ($mac) = @_;
+	my $msg = bootp_message(chaddr => $mac, options => dhcp_option(53, "\1")
+				. dhcp_option(12, "host-$mac") . "\xff");
+	return ether(0x0800, ipv4(17, udp(68, 67, $msg)));
+}
+my @discovers = map { discover(sprintf '02000000%04x', $_) } 1 .. 3000;
+push @discovers, map { discover('020000ffffff') } 1 .. 20;
+write_pcap("$dir/discovers.pcap", 1, @discovers);
+$r = run('kitchen', '-q', '-f', '', '-c', 'dhcp', '-p', '86400', '-r', "$dir/discovers.pcap", '--stdout');
+is($r->{status}, 0, 'the DHCP chef cooks 3,020 discovers');
+($final) = grep { $_->{metadata}{driver} eq 'interval' } reverse decode_lines($r->{out});
+my $devices = $final->{payload}{devices};
+cmp_ok(scalar(keys %$devices), '<=', 1000, 'it keeps at most 1,000 devices');
+is(keys(%$devices) + $final->{payload}{evicted}, 3001, 'and counts those it forgot');
+is($devices->{'02:00:00:ff:ff:ff'}{hostname}, 'host-020000ffffff', 'the busiest device is kept, with its name');
 
 # --max-dumpling: refused in the kitchen, with the chef's name.
 spew("$dir/big.lua", <<'LUA');

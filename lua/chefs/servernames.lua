@@ -14,66 +14,19 @@ local function forget(self, keep)
   self.nnames, self.evicted = self.nnames - dropped, self.evicted + dropped
 end
 
-local byte, sub = string.byte, string.sub
-
-local function u16(s, i)
-  local a, b = byte(s, i, i + 1)
-  return a * 256 + b
-end
-
--- The SNI host name of a TLS record holding a ClientHello, or nil. Every
--- length is checked against the data, which may be cut short.
-local function tls_sni(s)
-  local n = #s
-  if n < 43 or byte(s, 1) ~= 22 or byte(s, 6) ~= 1 then return nil end
-  local i = 44                                   -- after random: session id
-  if i > n then return nil end
-  i = i + 1 + byte(s, i)                         -- session id
-  if i + 1 > n then return nil end
-  i = i + 2 + u16(s, i)                          -- cipher suites
-  if i > n then return nil end
-  i = i + 1 + byte(s, i)                         -- compression methods
-  if i + 1 > n then return nil end
-  local ext_end = math.min(n, i + 1 + u16(s, i))
-  i = i + 2
-  while i + 3 <= ext_end do
-    local etype, elen = u16(s, i), u16(s, i + 2)
-    if etype == 0 and i + 8 <= ext_end then      -- server_name
-      local name_type, len = byte(s, i + 6), u16(s, i + 7)
-      if name_type == 0 and i + 8 + len <= ext_end then
-        return sub(s, i + 9, i + 8 + len)
-      end
-      return nil
-    end
-    i = i + 4 + elen
-  end
-  return nil
-end
-
-local METHODS = { GET = true, POST = true, PUT = true, HEAD = true, DELETE = true,
-                  OPTIONS = true, PATCH = true, CONNECT = true, TRACE = true }
-
--- The method and Host header of an HTTP request, or nil.
-local function http_host(s)
-  local method = s:match("^(%u+) [^ ]+ HTTP/1%.[01]\r\n")
-  if not method or not METHODS[method] then return nil end
-  local host = s:match("\r\n[Hh][Oo][Ss][Tt]:[ \t]*([^\r\n]*)")
-  if host then host = host:gsub("[ \t]+$", "") end
-  return host, method
+-- The name a packet asks for: the server name of a TLS ClientHello, or
+-- the Host field of an HTTP request, with its method.
+local function asked(pkt)
+  local hello = pkt.TLSClientHello
+  if hello then return hello.sni, "tls" end
+  local req = pkt.HTTPRequest
+  if req then return req.headers.host, "http", req.method end
 end
 
 function chef:packet_handler(pkt)
-  local tcp, raw = pkt.TCP, pkt.Raw
-  if not tcp or not raw then return nil end
-  local load, name, kind, method = raw.load, nil, nil, nil
-  name = tls_sni(load)
-  if name then
-    kind = "tls"
-  else
-    name, method = http_host(load)
-    kind = "http"
-  end
+  local name, kind, method = asked(pkt)
   if not name or name == "" then return nil end
+  local tcp = pkt.TCP
   local ip = pkt.IP or pkt.IPv6
   local seen = self.names_seen[name]
   if seen then

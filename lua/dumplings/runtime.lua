@@ -148,6 +148,21 @@ local function make_fill()
 end
 local fill = make_fill()
 
+-- each(n, f, a, b, c) calls f(i - 1, a, b, c) for i = 1..n, in the same
+-- straight-line way, for builders that set keys rather than indices.
+local function make_each()
+  local src = { "local each_loop = ... return function(n, f, a, b, c)" }
+  for i = 1, UNROLL do
+    src[#src + 1] = ("if n < %d then return end f(%d, a, b, c)"):format(i, i - 1)
+  end
+  src[#src + 1] = "return each_loop(n, f, a, b, c) end"
+  local function each_rest(n, f, a, b, c)
+    for i = UNROLL, n - 1 do f(i, a, b, c) end
+  end
+  return assert(load(concat(src, "\n"), "=each"))(each_rest)
+end
+local each = make_each()
+
 -- Position (0-based) of the nth layer with this id, and for VLAN tags the
 -- index of that tag among all tags (tags sit together, outermost first).
 local function find_layer(c, id, nth)
@@ -303,6 +318,143 @@ local function build_udp(member)
   end
 end
 
+----------------------------------------------------------------------------
+-- Application layers (src/decode/apps.h). decode.c only found where they
+-- start; the builder decodes the layer into its scratch in C and copies
+-- every field out at once, so the table is as lasting as any other and a
+-- chef that never reads the layer never pays for decoding it.
+
+local function array_of(n, f, a, b, c)
+  return fill(setmetatable(new_table(n, 0), ARRAY), n, f, a, b, c)
+end
+
+local function text_of(s, off, len) return ffi.string(s + off, len) end
+
+local function tls_val(i, vals, off) return vals[off + i] end
+local function tls_list(h, run) return array_of(run.n, tls_val, h.vals, run.off) end
+
+local function tls_alpn(i, vals, off, s)
+  return ffi.string(s + vals[off + 2 * i], vals[off + 2 * i + 1])
+end
+
+-- The fields both hellos have; the fingerprints only of a whole hello.
+local function build_hello(c)
+  local h = api.tls_scratch
+  api.tls_decode(c.data + c.tls_off, c.tls_len, h)
+  local s, whole = h.text.s, h.complete ~= 0
+  local t = {
+    version = h.version, ext = tls_list(h, h.ext), supported_versions = tls_list(h, h.supported_versions),
+    alpn = array_of(h.alpn.n, tls_alpn, h.vals, h.alpn.off, s),
+  }
+  return t, h, s, whole and h.ja3_len > 0
+end
+
+local function build_client_hello(c)
+  local t, h, s, hashed = build_hello(c)
+  t.ciphers, t.groups = tls_list(h, h.ciphers), tls_list(h, h.groups)
+  t.ec_point_formats, t.sig_algs = tls_list(h, h.ec_point_formats), tls_list(h, h.sig_algs)
+  if h.has_sni ~= 0 then t.sni = text_of(s, h.sni, h.sni_len) end
+  if h.complete ~= 0 then
+    t.ja3_full, t.ja4_r = text_of(s, h.ja3_full, h.ja3_full_len), text_of(s, h.ja4_r, h.ja4_r_len)
+    if hashed then t.ja3, t.ja4 = text_of(s, h.ja3, h.ja3_len), text_of(s, h.ja4, h.ja4_len) end
+  end
+  return t
+end
+
+local function build_server_hello(c)
+  local t, h, s, hashed = build_hello(c)
+  if h.cipher >= 0 then t.cipher = h.cipher end
+  if h.complete ~= 0 then t.ja3s_full = text_of(s, h.ja3_full, h.ja3_full_len) end
+  if hashed then t.ja3s = text_of(s, h.ja3, h.ja3_len) end
+  return t
+end
+
+local function http_field(i, fields, s, headers)
+  local f = fields[i]
+  headers[ffi.string(s + f.name, f.name_len)] = ffi.string(s + f.value, f.value_len)
+end
+
+-- The start line's parts (fewer when the bytes cut it) and the fields.
+local function build_http(c)
+  local h = api.http_scratch
+  api.http_decode(c.data + c.http_off, c.http_len, h)
+  local s, n = h.text.s, h.line_parts
+  local headers = new_table(0, h.nfields)
+  each(h.nfields, http_field, h.fields, s, headers)
+  return h, s, n, headers
+end
+
+local function build_http_request(c)
+  local h, s, n, headers = build_http(c)
+  return { method = text_of(s, h.method, h.method_len),
+           uri = n >= 2 and text_of(s, h.uri, h.uri_len) or nil,
+           version = n >= 3 and text_of(s, h.version, h.version_len) or nil, headers = headers }
+end
+
+local function build_http_response(c)
+  local h, s, n, headers = build_http(c)
+  return { version = text_of(s, h.version, h.version_len),
+           status_code = h.status_code, reason = n >= 3 and text_of(s, h.reason, h.reason_len) or nil,
+           headers = headers }
+end
+
+local function dhcp_decoded(c)
+  local d = api.dhcp_scratch
+  api.dhcp_decode(c.data + c.bootp_off, c.bootp_len, d)
+  return d, c.data + c.bootp_off
+end
+
+local function name_or_nil(chars)
+  return chars[0] ~= 0 and ffi.string(chars) or nil
+end
+
+local function build_bootp(c)
+  local d = dhcp_decoded(c)
+  return { op = d.op, htype = d.htype, hlen = d.hlen, hops = d.hops, xid = d.xid, secs = d.secs,
+           flags = d.flags, ciaddr = ip4(d.ciaddr), yiaddr = ip4(d.yiaddr), siaddr = ip4(d.siaddr),
+           giaddr = ip4(d.giaddr), chaddr = mac(d.chaddr, d.hlen < 16 and d.hlen or 16),
+           sname = name_or_nil(d.sname), file = name_or_nil(d.file) }
+end
+
+local function dhcp_option(i, opts, msg)
+  local o = opts[i]
+  return { code = o.code, data = ffi.string(msg + o.off, o.len) }
+end
+
+local function byte_at(i, p) return p[i] end
+
+-- The data of option number i (an index into opts, -1 for none).
+local function option(d, msg, i)
+  if i < 0 then return nil end
+  local o = d.opts[i]
+  return msg + o.off, o.len
+end
+
+local function build_dhcp(c)
+  local d, msg = dhcp_decoded(c)
+  local t = { options = array_of(d.nopts, dhcp_option, d.opts, msg) }
+  local p, n = option(d, msg, d.message_type)
+  if p then t.message_type = p[0] end
+  p = option(d, msg, d.requested_addr)
+  if p then t.requested_addr = ip4(p) end
+  p = option(d, msg, d.server_id)
+  if p then t.server_id = ip4(p) end
+  p = option(d, msg, d.lease_time)
+  if p then t.lease_time = ((p[0] * 256 + p[1]) * 256 + p[2]) * 256 + p[3] end
+  p, n = option(d, msg, d.hostname)
+  if p then t.hostname = ffi.string(p, n) end
+  p, n = option(d, msg, d.vendor_class_id)
+  if p then t.vendor_class_id = ffi.string(p, n) end
+  p, n = option(d, msg, d.param_req_list)
+  if p then t.param_req_list = array_of(n, byte_at, p) end
+  return t
+end
+
+local function build_tls(c)
+  local p = c.data + c.tls_off
+  return { type = p[0], version = p[1] * 256 + p[2], len = p[3] * 256 + p[4] }
+end
+
 -- One builder per layer, by name: (cdata packet, tag index) -> table.
 local BUILDERS = {
   Ethernet = function(c)
@@ -349,6 +501,13 @@ local BUILDERS = {
   TCPerror = build_tcp("tcperr"),
   UDPerror = build_udp("udperr"),
   ICMPerror = build_icmp("icmperr"),
+  TLS = build_tls,
+  TLSClientHello = build_client_hello,
+  TLSServerHello = build_server_hello,
+  HTTPRequest = build_http_request,
+  HTTPResponse = build_http_response,
+  BOOTP = build_bootp,
+  DHCP = build_dhcp,
 }
 
 -- By id, for the per-packet path; the two lists must agree.

@@ -105,6 +105,53 @@ static void decode_dns_at(struct decoder *d, uint32_t off, uint32_t len)
 	d->off = d->end;
 }
 
+/* The application layers (apps.h): recognised here from their first
+ * bytes, their offsets noted, and decoded only when a chef reads them.
+ * They are not looked for inside an ICMP error's quote, which is too
+ * short to hold them and whose offsets would mix with the packet's. */
+static int is_bootp_port(uint16_t port)
+{
+	return port == 67 || port == 68;
+}
+
+static void decode_bootp(struct decoder *d)
+{
+	int kind = dhcp_recognise(d->data + d->off, d->end - d->off);
+
+	if (!kind)
+		return;
+	d->pkt->bootp_off = d->off;
+	d->pkt->bootp_len = d->end - d->off;
+	push_layer(d, DPL_BOOTP);
+	if (kind == 2)
+		push_layer(d, DPL_DHCP);
+	d->off = d->end;
+}
+
+/* A TLS record or an HTTP message starting the segment, whatever the
+ * ports. TLS takes the segment (the records after the first are TLS
+ * too); HTTP takes its head, leaving the body to Raw. */
+static void decode_tcp_app(struct decoder *d)
+{
+	const uint8_t *p = d->data + d->off;
+	uint32_t len = d->end - d->off, head;
+	int hello, kind;
+
+	if ((hello = tls_recognise(p, len)) >= 0) {
+		d->pkt->tls_off = d->off;
+		d->pkt->tls_len = len;
+		push_layer(d, DPL_TLS);
+		if (hello > 0)
+			push_layer(d, hello == 1 ? DPL_TLSCLIENTHELLO : DPL_TLSSERVERHELLO);
+		d->off = d->end;
+	} else if ((kind = http_recognise(p, len, &head)) != 0) {
+		d->pkt->http_off = d->off;
+		d->pkt->http_len = head;
+		push_layer(d, kind == 1 ? DPL_HTTPREQUEST : DPL_HTTPRESPONSE);
+		d->off += head;
+	}
+}
+
 static void decode_udp(struct decoder *d)
 {
 	struct dpl_udp *udp = d->quoted ? &d->pkt->udperr : &d->pkt->udp;
@@ -126,6 +173,8 @@ static void decode_udp(struct decoder *d)
 	d->off += 8;
 	if (is_dns_port(udp->sport) || is_dns_port(udp->dport))
 		decode_dns_at(d, d->off, d->end - d->off);
+	else if (!d->quoted && (is_bootp_port(udp->sport) || is_bootp_port(udp->dport)))
+		decode_bootp(d);
 }
 
 /* DNS over TCP: a two-byte length, then the message. Without stream
@@ -186,6 +235,8 @@ static void decode_tcp(struct decoder *d)
 	d->off = have(d, hlen) ? d->off + hlen : d->end;
 	if (tcp->sport == 53 || tcp->dport == 53)
 		decode_tcp_dns(d);
+	else if (!d->quoted)
+		decode_tcp_app(d);
 }
 
 static void decode_ip(struct decoder *d);
@@ -567,6 +618,8 @@ void packet_decode(struct dpl_packet *pkt, int linktype)
 	pkt->payload_len = pkt->dns_len = pkt->pad_len = 0;
 	pkt->payload_off = pkt->dns_off = pkt->pad_off = 0;
 	pkt->dns_q = 0;
+	pkt->tls_off = pkt->tls_len = pkt->http_off = pkt->http_len = 0;
+	pkt->bootp_off = pkt->bootp_len = 0;
 	decode_link(&d, linktype);
 	finish_raw(&d);
 	if (pkt->pad_len)

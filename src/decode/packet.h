@@ -11,6 +11,8 @@
 
 /* enum dpl_layer_id, generated from layers.tab (and handed to Lua too) */
 #include "layers.h"
+/* the application layers' structs, whose FFI part Lua reads first */
+#include "apps.h"
 
 /* FFI-BEGIN */
 enum { DPL_MAX_LAYERS = 16, DPL_MAX_TAGS = 4 };
@@ -70,6 +72,13 @@ struct dpl_packet {
 	uint32_t dns_qname_len;
 	const char *dns_qname;			/* NUL-terminated */
 	uint32_t pad_off, pad_len;		/* Padding */
+	/* The application layers (apps.h): where each starts, and how many
+	 * bytes it may read. TLS: from the first record's header on;
+	 * HTTPRequest, HTTPResponse: the start line and fields, the body
+	 * being Raw; BOOTP and DHCP: the message. */
+	uint32_t tls_off, tls_len;
+	uint32_t http_off, http_len;
+	uint32_t bootp_off, bootp_len;
 	struct dpl_ethernet eth;
 	struct dpl_tag tags[4];
 	struct dpl_cooked cooked;
@@ -131,6 +140,14 @@ struct dpl_api {
 	/* print() in a chef: to the log, with the running chef's name, so
 	 * that standard output carries only dumplings. */
 	void (*chef_print)(void *owner, const char *text, size_t len);
+	/* The application layers' decoders (apps.h), each with the scratch
+	 * it decodes into; Lua copies out what it needs straight away. */
+	int (*tls_decode)(const uint8_t *rec, uint32_t len, struct dpl_tls *out);
+	int (*http_decode)(const uint8_t *msg, uint32_t len, struct dpl_http *out);
+	int (*dhcp_decode)(const uint8_t *msg, uint32_t len, struct dpl_dhcp *out);
+	struct dpl_tls *tls_scratch;
+	struct dpl_http *http_scratch;
+	struct dpl_dhcp *dhcp_scratch;
 };
 /* FFI-END */
 

@@ -282,6 +282,7 @@ struct chef_runtime *chef_runtime_new(const struct chef_options *opt)
 	rt->api.chef_running = chef_running;
 	rt->api.guard_restart = chef_guard_restart;
 	rt->api.chef_print = chef_print;
+	apps_attach(&rt->api);
 	rt->pool = lua_pool_new();
 	rt->L = lua_newstate(lua_pool_alloc, rt->pool);
 	if (rt->L)
@@ -303,6 +304,7 @@ void chef_runtime_free(struct chef_runtime *rt)
 		lua_close(rt->L);
 	lua_pool_free(rt->pool);
 	dns_free(&rt->dns_scratch);
+	apps_detach(&rt->api);
 	for (int i = 0; i < rt->nentries; i++)
 		free(rt->entries[i].name);
 	free(rt->entries);

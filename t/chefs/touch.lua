@@ -1,8 +1,9 @@
 -- Test chef for t/11-decode-malformed.t: reads every layer and every field
 -- the runtime offers, through every way in (fields, layer tables, DNS
--- sections, haslayer, getlayer), and returns all of it, so that a decoder
--- or runtime bug on hostile input shows as a crash, a sanitizer report or
--- invalid JSON.
+-- sections, haslayer, getlayer), checks what the application layers
+-- promise, and returns all of it, so that a decoder or runtime bug on
+-- hostile input shows as a crash, a sanitizer report, a failed assertion
+-- or invalid JSON.
 
 local chef = { name = "TouchChef" }
 
@@ -28,6 +29,29 @@ local function touch_dns(dns)
   return n
 end
 
+-- What the application layers promise whatever the bytes: a hello sits
+-- in a TLS record and DHCP behind BOOTP, fingerprints have their form,
+-- HTTP field names are lower-case.
+local HASH12 = ("%x"):rep(12)
+local JA4 = "^t%w%w[di]%d%d%d%d%w%w_" .. HASH12 .. "_" .. HASH12 .. "$"
+
+local function check_fields(headers)
+  for name in pairs(headers) do assert(name == name:lower(), "HTTP field names are lower-case") end
+end
+
+local function check_apps(pkt)
+  local ch, sh = pkt.TLSClientHello, pkt.TLSServerHello
+  assert(not (ch or sh) or pkt.TLS, "a hello is inside a TLS record")
+  assert(not pkt.DHCP or pkt.BOOTP, "DHCP options follow BOOTP")
+  if ch and ch.ja3 then
+    assert(ch.ja3:match("^" .. ("%x"):rep(32) .. "$"), "ja3 is an MD5 in hex")
+    assert(ch.ja4:match(JA4), "ja4 has JA4's form")
+  end
+  if sh and sh.ja3s then assert(#sh.ja3s == 32, "ja3s is an MD5 in hex") end
+  if pkt.HTTPRequest then check_fields(pkt.HTTPRequest.headers) end
+  if pkt.HTTPResponse then check_fields(pkt.HTTPResponse.headers) end
+end
+
 -- The payload: the layer names, the layer tables (all fields), the names
 -- haslayer finds, and how many layers getlayer finds past the first.
 function chef:packet_handler(pkt)
@@ -44,6 +68,7 @@ function chef:packet_handler(pkt)
     out.fields[name] = layer
   end
   out.values = values
+  check_apps(pkt)
   for _, name in ipairs(NAMES) do
     local has = pkt:haslayer(name)
     assert(has == (pkt[name] ~= nil), "haslayer agrees with the field")

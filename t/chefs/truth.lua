@@ -3,6 +3,8 @@
 -- README for the list and tshark's spelling of each). Empty string = no
 -- such field. Fields tshark takes from the first occurrence anywhere in the
 -- packet (ports and DNS inside an ICMP error) come from the quoted layers.
+-- The TLS server name and the HTTP method and Host come from the TLS and
+-- HTTP layers (t/12-decode-apps.t compares the rest of them).
 
 local chef = { name = "TruthChef" }
 
@@ -21,46 +23,6 @@ local function str(v)
   return tostring(v)
 end
 
--- TLS: the server_name extension of a ClientHello at the start of a segment.
-local function u16(s, i) return s:byte(i) * 256 + s:byte(i + 1) end
-
-local function tls_sni(load)
-  if #load < 6 or load:byte(1) ~= 22 or load:byte(6) ~= 1 then return nil end
-  -- p counts the bytes consumed: record header, handshake header, version, random
-  local p = 5 + 4 + 2 + 32
-  if p >= #load then return nil end
-  p = p + 1 + load:byte(p + 1)                -- session id
-  if p + 2 > #load then return nil end
-  p = p + 2 + u16(load, p + 1)                -- cipher suites
-  if p + 1 > #load then return nil end
-  p = p + 1 + load:byte(p + 1)                -- compression methods
-  if p + 2 > #load then return nil end
-  local ext_end = p + 2 + u16(load, p + 1)
-  p = p + 2
-  while p + 4 <= ext_end and p + 4 <= #load do
-    local etype, elen = u16(load, p + 1), u16(load, p + 3)
-    if etype == 0 and p + 9 <= #load then      -- list len, name type, name len
-      local n = u16(load, p + 8)
-      local name = load:sub(p + 10, p + 9 + n)
-      if #name == n then return name end
-      return nil
-    end
-    p = p + 4 + elen
-  end
-  return nil
-end
-
-local METHODS = { GET = 1, POST = 1, HEAD = 1, PUT = 1, DELETE = 1,
-                  OPTIONS = 1, CONNECT = 1, TRACE = 1, PATCH = 1 }
-
--- A request line at the start of a segment; a snaplen may cut it short.
-local function http_request(load)
-  local method = load:match("^(%u+) ")
-  if not method or not METHODS[method] then return nil end
-  local host = load:match("\r?\n[Hh][Oo][Ss][Tt]:[ \t]*([^\r\n]*)\r?\n")
-  return method, host
-end
-
 function chef:packet_handler(pkt)
   local eth, arp, ip, ip6 = pkt.Ethernet, pkt.ARP, pkt.IP, pkt.IPv6
   local tcp = pkt.TCP or pkt.TCPerror
@@ -68,12 +30,9 @@ function chef:packet_handler(pkt)
   local icmp, icmp6, dns = pkt.ICMP, pkt.ICMPv6, pkt.DNS
   local vlan = pkt.Dot1Q
   local q = dns and dns.qd[1]
-  local raw = pkt.Raw
-  local sni, method, host
-  if raw and pkt.TCP then
-    sni = tls_sni(raw.load)
-    method, host = http_request(raw.load)
-  end
+  local hello, req = pkt.TLSClientHello, pkt.HTTPRequest
+  local sni = hello and hello.sni
+  local method, host = req and req.method, req and req.headers.host
   local qname = q and q.qname
   if qname == "." then qname = "<Root>" end
   return {

@@ -7,7 +7,8 @@ use warnings;
 use Exporter 'import';
 
 our @EXPORT = qw(read_pcap write_pcap ether ipv4 ipv6 udp tcp icmp icmpv6
-		 dns_message dns_name dns_question dns_rr);
+		 dns_message dns_name dns_question dns_rr tls_ext tls_u16s tls_sni_ext
+		 tls_alpn_ext tls_client_hello tls_server_hello bootp_message dhcp_option);
 
 # read_pcap(PATH) -> (linktype, [[caplen-bytes, wirelen], ...]) for a classic
 # pcap file of either byte order; undef for anything else (pcapng).
@@ -118,5 +119,49 @@ sub dns_message {
 	return pack('n n n n n n', $m->{id} // 0x1234, $m->{flags} // 0x8180, @counts)
 		. join '', map { @$_ } @sec;
 }
+
+# TLS: an extension, a list of 16-bit numbers with its length, the
+# server_name and ALPN extensions, and a record holding a hello.
+sub tls_ext { my ($type, $data) = @_; pack('n n/a*', $type, $data) }
+sub tls_u16s { my $s = pack('n*', @_); pack('n/a*', $s) }
+sub tls_sni_ext { tls_ext(0, pack('n/a*', pack('C n/a*', 0, $_[0]))) }
+sub tls_alpn_ext { tls_ext(16, pack('n/a*', join '', map { pack('C/a*', $_) } @_)) }
+
+sub tls_handshake {
+	my ($type, $body, $rversion) = @_;
+	my $hs = pack('C', $type) . substr(pack('N', length $body), 1) . $body;
+	return pack('C n n/a*', 22, $rversion // 0x0301, $hs);
+}
+
+# tls_client_hello(ciphers => [...], exts => [...] (none when undef),
+# version => ...): a record holding it, as a TCP payload.
+sub tls_client_hello {
+	my (%o) = @_;
+	my $body = pack('n', $o{version} // 0x0303) . ("\x11" x 32) . pack('C/a*', 'sid')
+		. tls_u16s(@{ $o{ciphers} }) . pack('C/a*', "\0");
+	$body .= pack('n/a*', join '', @{ $o{exts} }) if $o{exts};
+	return tls_handshake(1, $body);
+}
+
+# tls_server_hello(cipher => N, exts => [...] (none when undef)).
+sub tls_server_hello {
+	my (%o) = @_;
+	my $body = pack('n', 0x0303) . ("\x22" x 32) . pack('C/a*', '') . pack('n C', $o{cipher}, 0);
+	$body .= pack('n/a*', join '', @{ $o{exts} }) if $o{exts};
+	return tls_handshake(2, $body, 0x0303);
+}
+
+# bootp_message({op, xid, chaddr (hex), sname, file, options => bytes}):
+# options undef for plain BOOTP, with no magic cookie.
+sub bootp_message {
+	my (%o) = @_;
+	my $m = pack('C C C C N n n a4 a4 a4 a4 a16 a64 a128', $o{op} // 1, 1, 6, 0,
+		     $o{xid} // 0x1234, 0, 0x8000, ("\0" x 4) x 4,
+		     pack('H12', $o{chaddr} // '0200000000aa'), $o{sname} // '', $o{file} // '');
+	$m .= "\x63\x82\x53\x63" . $o{options} if defined $o{options};
+	return $m;
+}
+
+sub dhcp_option { my ($code, $data) = @_; pack('C C/a*', $code, $data) }
 
 1;

@@ -12,8 +12,8 @@ use POSIX qw(:sys_wait_h);
 use Time::HiRes qw(sleep time);
 use Exporter 'import';
 
-our @EXPORT = qw(root bin pcap pcaps_dir need_corpus have_corpus corpus_skip need tmpdir run free_port spawn stop
-		 wait_for_port wait_for decode_lines slurp spew json);
+our @EXPORT = qw(root bin pcap pcaps_dir need_corpus have_corpus corpus_skip need need_tshark tmpdir run
+		 free_port spawn stop wait_for_port wait_for decode_lines slurp spew json);
 
 my $ROOT = abs_path(dirname(__FILE__) . '/../..');
 
@@ -47,6 +47,13 @@ sub need {
 		exit 1;
 	}
 	Test::More::plan(skip_all => $why);
+}
+
+# Tests that compare the decoder with tshark need it (Debian package
+# tshark, which .ci/deps installs); like everything need() asks for, its
+# absence skips the test, and fails it under CI=true.
+sub need_tshark {
+	need(system('tshark -v >/dev/null 2>&1') == 0, 'tshark is not installed (Debian package tshark)');
 }
 
 # Inside a SKIP block: skip its n tests without the corpus (fail under CI).
