@@ -84,6 +84,9 @@ static void note_counts(struct reader *r)
 /* Queue a filled batch; returns an empty one, or NULL when told to stop. */
 static struct batch *hand_over(struct reader *r, struct batch *b)
 {
+	/* files too: a long read reports its progress as it goes */
+	if (monotonic_seconds() - r->counted >= COUNTS_EVERY)
+		note_counts(r);
 	batch_decode_questions(b, &r->dns);
 	pthread_mutex_lock(&r->lock);
 	r->ready[r->nready++] = b;
