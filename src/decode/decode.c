@@ -10,17 +10,7 @@
 
 #include <pcap/dlt.h>
 
-#include "packet.h"
-
-/* Where decoding stands: the packet, the next byte to read, the end of
- * the bytes the current layer may use, and whether we are inside the
- * datagram quoted by an ICMP error. */
-struct decoder {
-	struct dpl_packet *pkt;
-	const uint8_t *data;
-	uint32_t off, end;
-	int quoted;
-};
+#include "decoder.h"
 
 enum {
 	ETHERTYPE_IP = 0x0800, ETHERTYPE_ARP = 0x0806, ETHERTYPE_RARP = 0x8035,
@@ -35,38 +25,10 @@ enum {
 	IPPROTO_NONE_ = 59, IPPROTO_DSTOPTS_ = 60, IPPROTO_MOBILITY_ = 135,
 };
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static uint32_t get32_le(const uint8_t *p)
 {
 	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
 }
-
-static int have(const struct decoder *d, uint32_t n)
-{
-	return d->end >= d->off && d->end - d->off >= n;
-}
-
-static void push_layer(struct decoder *d, enum dpl_layer_id id)
-{
-	struct dpl_packet *pkt = d->pkt;
-
-	if (pkt->nlayers >= DPL_MAX_LAYERS)
-		return;
-	if (!pkt->first[id])
-		pkt->first[id] = (uint8_t)(pkt->nlayers + 1);
-	pkt->layers[pkt->nlayers++] = (uint8_t)id;
-}
-
-_Static_assert(DPL_LAYER_COUNT <= 256, "dpl_packet.layers holds ids in a byte");
 
 /* Whatever the decoder did not understand stays available as Raw. */
 static void finish_raw(struct decoder *d)

@@ -1,0 +1,50 @@
+#ifndef DECODER_H
+#define DECODER_H
+
+/* What the files of the packet decoder share among themselves (decode.c,
+ * tunnel.c, options.c): where decoding stands and how bytes are read.
+ * Nothing outside src/decode/ includes it; packet.h is the decoder's face. */
+
+#include <stdint.h>
+
+#include "packet.h"
+
+/* Where decoding stands: the packet, the next byte to read, the end of
+ * the bytes the current layer may use, and whether we are inside the
+ * datagram quoted by an ICMP error. */
+struct decoder {
+	struct dpl_packet *pkt;
+	const uint8_t *data;
+	uint32_t off, end;
+	int quoted;
+};
+
+static inline uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline int have(const struct decoder *d, uint32_t n)
+{
+	return d->end >= d->off && d->end - d->off >= n;
+}
+
+_Static_assert(DPL_LAYER_COUNT <= 256, "dpl_packet.layers holds ids in a byte");
+
+static inline void push_layer(struct decoder *d, enum dpl_layer_id id)
+{
+	struct dpl_packet *pkt = d->pkt;
+
+	if (pkt->nlayers >= DPL_MAX_LAYERS)
+		return;
+	if (!pkt->first[id])
+		pkt->first[id] = (uint8_t)(pkt->nlayers + 1);
+	pkt->layers[pkt->nlayers++] = (uint8_t)id;
+}
+
+#endif
