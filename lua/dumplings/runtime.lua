@@ -124,7 +124,6 @@ function DUMPLINGS.layers()
   for i, name in ipairs(LAYER_NAMES) do t[i] = name end
   return setmetatable(t, ARRAY)
 end
-local DOT1Q, DOT1AD = LAYER_ID.Dot1Q, LAYER_ID.Dot1AD
 
 -- Chef code runs inside the trace LuaJIT compiles for the loop over a
 -- batch. A loop executed anywhere in that path aborts the trace and leaves
@@ -148,8 +147,8 @@ local function make_fill()
 end
 local fill = make_fill()
 
--- Position (0-based) of the nth layer with this id, and for VLAN tags the
--- index of that tag among all tags (tags sit together, outermost first).
+-- Position (0-based) of the nth layer with this id, and which of the
+-- layer's structs holds it (for VLAN tags, the index of the tag).
 local function find_layer(c, id, nth)
   local first = c.first[id]
   if first == 0 then return nil end
@@ -163,9 +162,7 @@ local function find_layer(c, id, nth)
     end
     if nth > 1 then return nil end
   end
-  local q, ad = c.first[DOT1Q], c.first[DOT1AD]
-  local first_tag = (q ~= 0 and (ad == 0 or q < ad)) and q or ad
-  return pos, pos - (first_tag - 1)
+  return pos, c.slot[pos]
 end
 
 local function question(i, d, text, base)
@@ -302,7 +299,8 @@ local function build_udp(member)
   end
 end
 
--- One builder per layer, by name: (cdata packet, tag index) -> table.
+-- One builder per layer, by name: (cdata packet, slot) -> table, the slot
+-- saying which of the layer's structs to read (find_layer).
 local BUILDERS = {
   Ethernet = function(c)
     local e = c.eth

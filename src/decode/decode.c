@@ -384,12 +384,12 @@ static void decode_tag(struct decoder *d, enum dpl_layer_id id)
 
 	if (!have(d, 4) || pkt->ntags >= DPL_MAX_TAGS)
 		return;
-	tag = &pkt->tags[pkt->ntags++];
+	tag = &pkt->tags[pkt->ntags];
 	tag->prio = p[0] >> 5;
 	tag->dei = (p[0] >> 4) & 1;
 	tag->vlan = get16(p) & 0xfff;
 	tag->type = get16(p + 2);
-	push_layer(d, id);
+	push_slot(d, id, pkt->ntags++);
 	d->off += 4;
 	decode_ethertype(d, tag->type);
 }

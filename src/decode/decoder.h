@@ -36,7 +36,10 @@ static inline int have(const struct decoder *d, uint32_t n)
 
 _Static_assert(DPL_LAYER_COUNT <= 256, "dpl_packet.layers holds ids in a byte");
 
-static inline void push_layer(struct decoder *d, enum dpl_layer_id id)
+/* Append a layer; slot says which of its structs holds it, when a layer
+ * can occur more than once (VLAN tags, say). Past DPL_MAX_LAYERS layers
+ * are dropped, never written out of bounds. */
+static inline void push_slot(struct decoder *d, enum dpl_layer_id id, int slot)
 {
 	struct dpl_packet *pkt = d->pkt;
 
@@ -44,7 +47,13 @@ static inline void push_layer(struct decoder *d, enum dpl_layer_id id)
 		return;
 	if (!pkt->first[id])
 		pkt->first[id] = (uint8_t)(pkt->nlayers + 1);
+	pkt->slot[pkt->nlayers] = (uint8_t)slot;
 	pkt->layers[pkt->nlayers++] = (uint8_t)id;
+}
+
+static inline void push_layer(struct decoder *d, enum dpl_layer_id id)
+{
+	push_slot(d, id, 0);
 }
 
 #endif

@@ -55,7 +55,11 @@ struct dpl_packet {
 	uint32_t wirelen, caplen;
 	uint16_t source;		/* index into the kitchen's sources */
 	uint8_t nlayers, ntags;
-	uint8_t layers[16];		/* enum dpl_layer_id, outermost first */
+	uint8_t layers[DPL_MAX_LAYERS];	/* enum dpl_layer_id, outermost first */
+	uint8_t slot[DPL_MAX_LAYERS];	/* by position in layers: which of
+					 * the structs of a layer that occurs
+					 * more than once holds this one (the
+					 * index into tags, for instance) */
 	uint8_t first[DPL_LAYER_COUNT];	/* by layer id: 1 + index of its
 					 * first occurrence in layers, or 0;
 					 * lets Lua find a layer without a
@@ -71,7 +75,7 @@ struct dpl_packet {
 	const char *dns_qname;			/* NUL-terminated */
 	uint32_t pad_off, pad_len;		/* Padding */
 	struct dpl_ethernet eth;
-	struct dpl_tag tags[4];
+	struct dpl_tag tags[DPL_MAX_TAGS];
 	struct dpl_cooked cooked;
 	uint32_t loopback_family;
 	struct dpl_arp arp;
