@@ -282,13 +282,44 @@ local function build_icmp(member)
   end
 end
 
+-- TCP options as scapy lists them: {name, value} pairs in the order sent.
+-- A kind without a name here is named by its number; a value is a number,
+-- a list of numbers (Timestamp, SAck), nil (EOL, NOP) or the bytes sent.
+local TCP_OPTION = { [0] = "EOL", "NOP", "MSS", "WScale", "SAckOK", "SAck",
+                     [8] = "Timestamp", [14] = "AltChkSum", [15] = "AltChkSumOpt",
+                     [19] = "MD5", [25] = "Mood", [28] = "UTO", [29] = "AO", [34] = "TFO" }
+
+local function number_at(i, v) return v[i] end
+
+local function tcp_option(i, opts, base)
+  local o = opts.opt[i]
+  local kind, nv, v = o.kind, o.nv, nil
+  if nv == 1 then
+    v = o.v[0]
+  elseif nv > 1 then
+    v = fill(new_table(nv, 0), nv, number_at, o.v)
+  elseif kind > 1 then
+    v = ffi.string(base + o.off, o.len - 2)
+  end
+  return { TCP_OPTION[kind] or kind, v }
+end
+
+local function tcp_options(c, t)
+  local n = t.opt_len
+  local list = setmetatable(new_table(n > 0 and 4 or 0, 0), ARRAY)
+  if n == 0 then return list end
+  local opts, base = api.tcp_scratch, c.data + t.opt_off
+  return fill(list, api.tcp_options(base, n, opts), tcp_option, opts, base)
+end
+
 local function build_tcp(member)
   return function(c)
     local t = c[member]
     if t.partial ~= 0 then return { sport = t.sport, dport = t.dport, seq = t.seq } end
     return { sport = t.sport, dport = t.dport, seq = t.seq, ack = t.ack,
              dataofs = t.dataofs, reserved = t.reserved, flags = TCP_FLAGS[t.flags],
-             window = t.window, chksum = t.chksum, urgptr = t.urgptr }
+             window = t.window, chksum = t.chksum, urgptr = t.urgptr,
+             options = tcp_options(c, t), payload_len = t.payload_len }
   end
 end
 

@@ -52,6 +52,15 @@ static void note_padding(struct decoder *d, uint32_t net_end)
 	}
 }
 
+/* Where the datagram ends by its IP header. Inside a tunnel the inner
+ * header can only shorten it; a quote's header describes the original
+ * datagram, which the ICMP error carries only the start of. */
+static void note_stated_end(struct decoder *d, uint32_t end)
+{
+	if (d->quoted || end < d->stated)
+		d->stated = end;
+}
+
 static int is_dns_port(uint16_t port)
 {
 	return port == 53 || port == 5353 || port == 5355;
@@ -145,6 +154,12 @@ static void decode_tcp(struct decoder *d)
 	hlen = tcp->dataofs * 4u;
 	if (hlen < 20)
 		hlen = 20;
+	/* Options are decoded when a chef reads them (options.c); here only
+	 * what of them was captured. The payload length is the IP header's
+	 * count, so that a snapshot length does not change it. */
+	tcp->opt_off = d->off + 20;
+	tcp->opt_len = (uint8_t)((have(d, hlen) ? hlen : d->end - d->off) - 20);
+	tcp->payload_len = d->stated > d->off + hlen ? d->stated - (d->off + hlen) : 0;
 	d->off = have(d, hlen) ? d->off + hlen : d->end;
 	if (tcp->sport == 53 || tcp->dport == 53)
 		decode_tcp_dns(d);
@@ -258,6 +273,8 @@ static void decode_ip(struct decoder *d)
 	memcpy(ip->src, p + 12, 4);
 	memcpy(ip->dst, p + 16, 4);
 	push_layer(d, d->quoted ? DPL_IPERROR : DPL_IP);
+	if (len != 0)
+		note_stated_end(d, d->off + len);
 	if (!have(d, hlen)) {		/* options cut by the snapshot length */
 		d->off = d->end;
 		return;
@@ -328,6 +345,8 @@ static void decode_ipv6(struct decoder *d)
 	memcpy(ip6->dst, p + 24, 16);
 	push_layer(d, d->quoted ? DPL_IPERROR6 : DPL_IPV6);
 	d->off += 40;
+	if (ip6->plen != 0)
+		note_stated_end(d, d->off + ip6->plen);
 	/* A zero payload length means a jumbogram; trust the capture then. */
 	if (ip6->plen != 0 && d->end - d->off > ip6->plen) {
 		d->end = d->off + ip6->plen;
@@ -521,7 +540,7 @@ static void decode_link(struct decoder *d, int linktype)
 
 void packet_decode(struct dpl_packet *pkt, int linktype)
 {
-	struct decoder d = { pkt, pkt->data, 0, pkt->caplen, 0 };
+	struct decoder d = { pkt, pkt->data, 0, pkt->caplen, 0, pkt->wirelen };
 
 	memset(pkt->first, 0, sizeof pkt->first);
 	pkt->nlayers = 0;

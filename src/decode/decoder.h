@@ -11,12 +11,15 @@
 
 /* Where decoding stands: the packet, the next byte to read, the end of
  * the bytes the current layer may use, and whether we are inside the
- * datagram quoted by an ICMP error. */
+ * datagram quoted by an ICMP error. stated is where the datagram ends as
+ * its IP header says, captured or not (it may lie past the capture): what
+ * TCP's payload length is counted from. */
 struct decoder {
 	struct dpl_packet *pkt;
 	const uint8_t *data;
 	uint32_t off, end;
 	int quoted;
+	uint32_t stated;
 };
 
 static inline uint16_t get16(const uint8_t *p)

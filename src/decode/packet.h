@@ -46,6 +46,9 @@ struct dpl_tcp {
 	uint8_t dataofs, reserved;
 	uint8_t partial;	/* only ports and seq: an ICMP error's 8-byte quote */
 	uint16_t flags, window, chksum, urgptr;
+	uint8_t opt_len;	/* the options' bytes captured, at opt_off */
+	uint32_t opt_off;
+	uint32_t payload_len;	/* as the IP header counts it, captured or not */
 };
 struct dpl_udp { uint16_t sport, dport, len, chksum; };
 
@@ -112,6 +115,21 @@ struct dpl_dns {
 	uint32_t text_len, text_cap;
 };
 
+/* TCP options, decoded when a chef reads them (tcp_options()): kind and
+ * length as sent (EOL and NOP count 1), the value at off from the start of
+ * the options, and its numbers when its kind has any and its length is
+ * the kind's (MSS, WScale, UTO: 1; Timestamp: 2; SAck: 2 a block). */
+enum { DPL_MAX_TCPOPTS = 40 };		/* 40 bytes of options at most */
+struct dpl_tcpopt {
+	uint8_t kind, len, nv;
+	uint32_t off;
+	uint32_t v[8];
+};
+struct dpl_tcpopts {
+	uint32_t n;
+	struct dpl_tcpopt opt[DPL_MAX_TCPOPTS];
+};
+
 /* The C functions Lua may call, handed over as one table of pointers so
  * the binary need not export symbols. Each formatter writes at most 64 bytes
  * and returns the length written. */
@@ -122,6 +140,8 @@ struct dpl_api {
 	int (*format_ip4)(const uint8_t *a, char *buf);
 	int (*format_ip6)(const uint8_t *a, char *buf);
 	struct dpl_dns *dns_scratch;
+	int (*tcp_options)(const uint8_t *opts, uint32_t len, struct dpl_tcpopts *out);
+	struct dpl_tcpopts *tcp_scratch;
 	/* The layers' names, by id (layer_names[0] is NULL). */
 	const char *const *layer_names;
 	int32_t layer_count;
@@ -150,6 +170,10 @@ int dns_decode(const uint8_t *msg, uint32_t len, int sections, struct dpl_dns *o
 size_t packet_decode_question(struct dpl_packet *pkt, struct dpl_dns *scratch,
 			      char *text, size_t room);
 void dns_free(struct dpl_dns *dns);
+
+/* The options of a TCP header, len bytes at opts, walked up to the first
+ * that does not fit (options.c). Returns how many went into out. */
+int tcp_options(const uint8_t *opts, uint32_t len, struct dpl_tcpopts *out);
 
 /* The name chefs know a layer by, for ids 1 .. DPL_LAYER_COUNT - 1, and
  * the whole table (layers.c). */

@@ -1,0 +1,174 @@
+#!/usr/bin/perl
+# The network-level layers against tshark, run here on the same packets:
+# TCP options and payload length, IPv6 extension headers, neighbour
+# discovery, GRE and VXLAN with the layers they carry. Every capture of
+# the shared corpus, and frames built byte by byte for what no capture
+# has, go through t/chefs/net.lua (which spells each field as tshark
+# prints it) and through tshark -T fields; every field of every frame must
+# match, except what %NORMALIZE and %DIFFERENT list, each with its reason.
+# Then the layer lists and the values tshark has no field for.
+use strict;
+use warnings;
+use lib 't/lib';
+use Test::More;
+use TestLib;
+use Pcap;
+use JSON::PP;
+
+need_corpus();
+my $TSHARK = $ENV{TSHARK} // '/usr/bin/tshark';
+need(-x $TSHARK, "$TSHARK not found (apt-get install tshark)");
+
+# Reassembly off, as the decoder does none; sequence numbers as sent.
+my @TSHARK_OPTS = map { ('-o', $_) } qw(ip.defragment:FALSE ipv6.defragment:FALSE
+	tcp.desegment_tcp_streams:FALSE tcp.relative_sequence_numbers:FALSE
+	tcp.analyze_sequence_numbers:FALSE);
+
+my @FIELDS = qw(tcp.option_kind tcp.option_len tcp.options.mss_val
+	tcp.options.wscale.shift tcp.options.sack_perm tcp.options.timestamp.tsval
+	tcp.options.timestamp.tsecr tcp.options.sack_le tcp.options.sack_re tcp.len);
+
+# Differences of spelling, for every frame: field => [sub, reason]. Each
+# must change something somewhere, or it is stale.
+my %NORMALIZE = (
+	'tcp.option_kind' => [sub { $_[0] =~ s/(?<![^,])0(,0)+$/0/r },
+		'tshark lists each zero byte after an End of Option List as another EOL; '
+		. 'the list ends at the first (RFC 9293), and so does ours'],
+);
+
+# Differences in particular frames: "file frame" => { field => [ours, reason] }.
+my %DIFFERENT = (
+);
+
+my $bin = bin();
+my $chef = root() . '/t/chefs/net.lua';
+my $tmp = tmpdir();
+my (%used, %normalized);
+my $chefs = 0;
+
+sub payloads {
+	my $j = JSON::PP->new->utf8;
+	return map { $j->decode($_)->{payload} } grep { length } split /\n/, $_[0] // '';
+}
+
+# Run the chef and tshark over a capture; compare field by field.
+sub check_capture {
+	my ($path, $name) = @_;
+	my $r = run('kitchen', '-r', $path, '-c', $chef, '--stdout', '-f', '', '-q');
+	is($r->{status}, 0, "$name: kitchen exits 0") or diag($r->{err});
+	my @got = payloads($r->{out});
+	my $t = run([$TSHARK, '-n', '-r', $path, @TSHARK_OPTS, '-T', 'fields', '-E', 'occurrence=a',
+		     '-E', 'aggregator=,', map { ('-e', $_) } @FIELDS]);
+	is($t->{status}, 0, "$name: tshark exits 0") or diag($t->{err});
+	my @truth = map { [split /\t/, $_, -1] } split /\n/, $t->{out};
+	is(scalar @got, scalar @truth, "$name: one dumpling per frame");
+	for my $c (0 .. $#FIELDS) {
+		my $field = $FIELDS[$c];
+		my (@want, @have);
+		for my $i (0 .. $#truth) {
+			my $frame = $i + 1;
+			my $want = $truth[$i][$c] // '';
+			if (my $n = $NORMALIZE{$field}) {
+				my $was = $want;
+				$want = $n->[0]->($want);
+				$normalized{$field} = 1 if $want ne $was;
+			}
+			my $diff = $DIFFERENT{"$name $frame"}{$field};
+			if ($diff && $want ne $diff->[0]) {
+				$want = $diff->[0];
+				$used{"$name $frame $field"} = 1;
+			}
+			push @want, "frame $frame: $want";
+			push @have, "frame $frame: " . ($got[$i]{$field} // '(none)');
+		}
+		is_deeply(\@have, \@want, "$name: $field");
+	}
+	return @got;
+}
+
+# Cook a capture with a chef of the test's own; returns the payloads.
+sub cook {
+	my ($path, $lua) = @_;
+	my $file = "$tmp/chef-" . ++$chefs . '.lua';
+	spew($file, $lua);
+	my $r = run('kitchen', '-r', $path, '-c', $file, '--stdout', '-f', '', '-q');
+	is($r->{status}, 0, 'kitchen exits 0') or diag($r->{err});
+	return payloads($r->{out});
+}
+
+# ---------------------------------------------------------------------------
+# Frames no capture in the corpus has.
+
+# tcp_with(OPTIONS, PAYLOAD): a TCP segment whose header carries OPTIONS
+# (padded with zeros to a multiple of four bytes).
+sub tcp_with {
+	my ($opts, $payload) = @_;
+	$opts .= "\0" x (-length($opts) % 4);
+	my $t = tcp(40000, 80, 0x10, '');
+	substr($t, 12, 1) = chr((5 + length($opts) / 4) << 4);
+	return $t . $opts . ($payload // '');
+}
+
+my @BUILT = (
+	# SACK blocks, and an unknown kind.
+	ether(0x0800, ipv4(6, tcp_with("\x01\x01\x05\x12" . pack('N4', 1000, 2000, 3000, 4000)
+		. "\x1e\x04\xab\xcd", 'data'))),
+	# MD5 signature, then End of Option List and its padding.
+	ether(0x0800, ipv4(6, tcp_with("\x13\x12" . ('m' x 16) . "\x00"))),
+	# User timeout, then an option whose length runs past the header.
+	ether(0x0800, ipv4(6, tcp_with("\x1c\x04\x80\x10\xfd\x09ab"))),
+	# An option length of 1 (it would never move on), then MSS.
+	ether(0x0800, ipv4(6, tcp_with("\x08\x01\x02\x04\x05\xb4"))),
+	# Timestamps over IPv6, and a payload.
+	ether(0x86dd, ipv6(6, tcp_with("\x01\x01\x08\x0a" . pack('N2', 7, 8), 'x' x 100))),
+	# Cut inside the options by the snapshot length: the payload length
+	# is still the IP header's count.
+	[substr(ether(0x0800, ipv4(6, tcp_with("\x02\x04\x05\xb4\x01\x03\x03\x07", 'y' x 50))), 0, 14 + 20 + 24),
+	 14 + 20 + 28 + 50],
+);
+
+subtest 'built frames' => sub {
+	write_pcap("$tmp/built.pcap", 1, @BUILT);
+	check_capture("$tmp/built.pcap", 'built');
+};
+
+# ---------------------------------------------------------------------------
+# The corpus.
+
+my $dir = pcaps_dir();
+my @captures = grep { !/pcap-invalid-version-1|pcapng-invalid-vers-1/ }
+	sort map { s{.*/}{}r } glob("$dir/*.pcap $dir/*.pcapng");
+need(scalar @captures, "no captures in $dir");
+for my $file (@captures) {
+	subtest $file => sub { check_capture(pcap($file), $file) };
+}
+
+for my $key (sort keys %DIFFERENT) {
+	ok($used{"$key $_"}, "listed difference $key $_ still occurs") for sort keys %{ $DIFFERENT{$key} };
+}
+ok($normalized{$_}, "the normalization of $_ still changes something") for sort keys %NORMALIZE;
+
+# ---------------------------------------------------------------------------
+# What tshark has no field for.
+
+subtest 'TCP options as values' => sub {
+	my ($p) = cook(pcap('dns_tcp.pcap'), <<'LUA');
+return { name = "T", packet_handler = function(_, pkt)
+  return pkt.TCP and { pkt.TCP.options, pkt.TCP.payload_len } or nil
+end }
+LUA
+	is_deeply($p->[0], [['MSS', 1460], ['SAckOK', ''], ['Timestamp', [2044906138, 0]], ['NOP'],
+			    ['WScale', 7]], 'a SYN: scapy\'s pairs, in the order sent');
+	my @built = cook("$tmp/built.pcap", <<'LUA');
+return { name = "T", packet_handler = function(_, pkt)
+  return pkt.TCP and pkt.TCP.options or nil
+end }
+LUA
+	is_deeply($built[0], [['NOP'], ['NOP'], ['SAck', [1000, 2000, 3000, 4000]], [30, "\xab\xcd"]],
+		  'SACK edges as a flat list; an unknown kind by number, its value as bytes');
+	is_deeply($built[1], [['MD5', 'm' x 16], ['EOL']], 'the list ends at End of Option List');
+	is_deeply($built[2], [['UTO', 0x8010]], 'an option running past the header ends the list');
+	is_deeply($built[3], [], 'so does a length under two');
+};
+
+done_testing();
