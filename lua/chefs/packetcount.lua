@@ -13,6 +13,10 @@ local SCAPY_NAME = {
   Ethernet = "Ethernet", Dot1Q = "802.1Q", Dot1AD = "802_1AD",
   CookedLinux = "cooked linux", IPerror = "IP in ICMP", IPerror6 = "IPv6 in ICMPv6",
   TCPerror = "TCP in ICMP", UDPerror = "UDP in ICMP", ICMPerror = "ICMP in ICMP",
+  IPv6ExtHdrHopByHop = "IPv6 Extension Header - Hop-by-Hop Options Header",
+  IPv6ExtHdrRouting = "IPv6 Option Header Routing",
+  IPv6ExtHdrFragment = "IPv6 Extension Header - Fragmentation header",
+  IPv6ExtHdrDestOpt = "IPv6 Extension Header - Destination Options Header",
 }
 
 function chef:packet_handler(pkt)

@@ -330,6 +330,27 @@ local function build_udp(member)
   end
 end
 
+-- IPv6 extension headers, in the exthdrs array at their slot.
+local function build_options_header(c, slot)
+  local e = c.exthdrs[slot]
+  return { nh = e.nh, len = e.len, options = ffi.string(c.data + e.off + 2, e.size - 2) }
+end
+
+local function address_at(i, base) return ip6(base + 16 * i) end
+
+local function build_routing(c, slot)
+  local e = c.exthdrs[slot]
+  local n = e.naddr
+  return { nh = e.nh, len = e.len, type = e.type, segleft = e.segleft, reserved = e.reserved,
+           addresses = fill(setmetatable(new_table(n, 0), ARRAY), n, address_at,
+                            c.data + e.off + 8) }
+end
+
+local function build_fragment(c, slot)
+  local e = c.exthdrs[slot]
+  return { nh = e.nh, res1 = e.len, offset = e.offset, res2 = e.res2, m = e.m, id = e.id }
+end
+
 -- One builder per layer, by name: (cdata packet, slot) -> table, the slot
 -- saying which of the layer's structs to read (find_layer).
 local BUILDERS = {
@@ -377,6 +398,10 @@ local BUILDERS = {
   TCPerror = build_tcp("tcperr"),
   UDPerror = build_udp("udperr"),
   ICMPerror = build_icmp("icmperr"),
+  IPv6ExtHdrHopByHop = build_options_header,
+  IPv6ExtHdrRouting = build_routing,
+  IPv6ExtHdrFragment = build_fragment,
+  IPv6ExtHdrDestOpt = build_options_header,
 }
 
 -- By id, for the per-packet path; the two lists must agree.

@@ -296,31 +296,96 @@ static int is_ipv6_extension(uint8_t nh)
 	       nh == IPPROTO_MOBILITY_ || nh == IPPROTO_FRAGMENT_;
 }
 
+static int extension_layer(uint8_t nh)
+{
+	switch (nh) {
+	case IPPROTO_HOPOPTS_:
+		return DPL_IP6HOPBYHOP;
+	case IPPROTO_ROUTING_:
+		return DPL_IP6ROUTING;
+	case IPPROTO_FRAGMENT_:
+		return DPL_IP6FRAGMENT;
+	case IPPROTO_DSTOPTS_:
+		return DPL_IP6DESTOPT;
+	}
+	return 0;
+}
+
+/* Routing headers of type 0 (RFC 2460), 2 (mobile IPv6) and 4 (segment
+ * routing) carry IPv6 addresses from their eighth byte on; segment
+ * routing says how many (its last entry, plus one) and may put TLVs after
+ * them. */
+static uint8_t routing_addresses(const uint8_t *p, uint32_t size)
+{
+	uint32_t n = (size - 8) / 16;
+
+	if (p[2] == 4 && p[4] + 1u < n)
+		n = p[4] + 1u;
+	return p[2] == 0 || p[2] == 2 || p[2] == 4 ? (uint8_t)n : 0;
+}
+
+/* An extension header, size bytes at d->off (all of it, or as much as
+ * was captured), becomes a layer while there is room for it. AH and mobility headers are walked
+ * but not layered, and so are the headers of an ICMP error's quote. */
+static void note_extension(struct decoder *d, uint8_t nh, uint32_t size)
+{
+	struct dpl_packet *pkt = d->pkt;
+	const uint8_t *p = d->data + d->off;
+	int id = extension_layer(nh);
+	struct dpl_ip6ext *e;
+
+	if (d->quoted || !id || pkt->nexthdrs >= DPL_MAX_EXTHDRS)
+		return;
+	e = &pkt->exthdrs[pkt->nexthdrs];
+	memset(e, 0, sizeof *e);
+	e->nh = p[0];
+	e->len = p[1];
+	e->off = d->off;
+	e->size = size;
+	if (nh == IPPROTO_ROUTING_) {
+		e->type = p[2];
+		e->segleft = p[3];
+		e->reserved = get32(p + 4);
+		e->naddr = routing_addresses(p, size);
+	} else if (nh == IPPROTO_FRAGMENT_) {
+		e->offset = get16(p + 2) >> 3;
+		e->res2 = (p[3] >> 1) & 3;
+		e->m = p[3] & 1;
+		e->id = get32(p + 4);
+	}
+	push_slot(d, (enum dpl_layer_id)id, pkt->nexthdrs++);
+}
+
 /* Walk the extension header chain; returns the transport protocol, or -1
- * when the chain is cut short or the rest is a later fragment. */
-static int skip_ipv6_extensions(struct decoder *d, uint8_t nh)
+ * when the chain is cut short or the rest is a later fragment (which
+ * stays Raw; its fragment header's layer keeps what reassembly needs). */
+static int walk_ipv6_extensions(struct decoder *d, uint8_t nh)
 {
 	while (is_ipv6_extension(nh)) {
 		const uint8_t *p = d->data + d->off;
 		uint32_t len;
+		int later_fragment = 0;
 
 		if (!have(d, 8))
 			return -1;
 		if (nh == IPPROTO_FRAGMENT_) {
 			len = 8;
-			if ((get16(p + 2) & 0xfff8) != 0) {
-				d->off += len;
-				return -1;
-			}
+			later_fragment = (get16(p + 2) & 0xfff8) != 0;
 		} else if (nh == IPPROTO_AH_) {
 			len = (p[1] + 2u) * 4;
 		} else {
 			len = (p[1] + 1u) * 8;
 		}
-		if (!have(d, len))
+		if (!have(d, len)) {	/* cut by the snapshot length */
+			note_extension(d, nh, d->end - d->off);
+			d->off = d->end;
 			return -1;
+		}
+		note_extension(d, nh, len);
 		nh = p[0];
 		d->off += len;
+		if (later_fragment)
+			return -1;
 	}
 	return nh == IPPROTO_NONE_ ? -1 : nh;
 }
@@ -352,7 +417,7 @@ static void decode_ipv6(struct decoder *d)
 		d->end = d->off + ip6->plen;
 		note_padding(d, d->end);
 	}
-	proto = skip_ipv6_extensions(d, ip6->nh);
+	proto = walk_ipv6_extensions(d, ip6->nh);
 	if (proto >= 0)
 		decode_transport(d, (uint8_t)proto);
 }
@@ -545,6 +610,7 @@ void packet_decode(struct dpl_packet *pkt, int linktype)
 	memset(pkt->first, 0, sizeof pkt->first);
 	pkt->nlayers = 0;
 	pkt->ntags = 0;
+	pkt->nexthdrs = 0;
 	pkt->payload_len = pkt->dns_len = pkt->pad_len = 0;
 	pkt->payload_off = pkt->dns_off = pkt->pad_off = 0;
 	pkt->dns_q = 0;

@@ -52,6 +52,21 @@ struct dpl_tcp {
 };
 struct dpl_udp { uint16_t sport, dport, len, chksum; };
 
+/* An IPv6 extension header with a layer of its own (hop-by-hop, routing,
+ * fragment, destination options): off and size place it in the packet,
+ * size being what was captured of it (all but for a snapshot length). */
+enum { DPL_MAX_EXTHDRS = 8 };
+struct dpl_ip6ext {
+	uint8_t nh, len;	/* as sent: len counts 8 bytes past the first 8 */
+	uint8_t type, segleft;	/* routing */
+	uint8_t naddr;		/* routing: IPv6 addresses from off + 8 */
+	uint8_t m, res2;	/* fragment: more fragments; the 2 reserved bits */
+	uint16_t offset;	/* fragment: in 8 bytes */
+	uint32_t reserved;	/* routing: bytes 4 to 7 */
+	uint32_t id;		/* fragment */
+	uint32_t off, size;
+};
+
 struct dpl_packet {
 	double time;
 	const uint8_t *data;
@@ -92,6 +107,10 @@ struct dpl_packet {
 	struct dpl_icmp icmperr;
 	struct dpl_tcp tcperr;
 	struct dpl_udp udperr;
+	/* Network layers: the first DPL_MAX_EXTHDRS IPv6 extension headers
+	 * (any after them are walked, without layers of their own), ... */
+	uint8_t nexthdrs;
+	struct dpl_ip6ext exthdrs[DPL_MAX_EXTHDRS];
 };
 
 /* A decoded DNS message. Names and text rdata are NUL-terminated strings

@@ -102,9 +102,50 @@ local function tcp_columns(out, pkt)
   column(out, "tcp.len", tcps, function(t) return t.payload_len end)
 end
 
+local function field(name) return function(layer) return layer[name] end end
+
+-- The types of the options in a hop-by-hop or destination options
+-- header, read from its raw options: Pad1 is one byte, the rest are
+-- type, length, value.
+local function option_types(e)
+  local s, i, v = e.options, 1, {}
+  while i <= #s do
+    local t = s:byte(i)
+    v[#v + 1] = ("0x%02x"):format(t)
+    i = t == 0 and i + 1 or i + 2 + (s:byte(i + 1) or 0)
+  end
+  return unpack(v)
+end
+
+local function ext_columns(out, pkt)
+  local hbh, dst = all(pkt, "IPv6ExtHdrHopByHop"), all(pkt, "IPv6ExtHdrDestOpt")
+  local rt, fr = all(pkt, "IPv6ExtHdrRouting"), all(pkt, "IPv6ExtHdrFragment")
+  column(out, "ipv6.hopopts.nxt", hbh, field("nh"))
+  column(out, "ipv6.hopopts.len", hbh, field("len"))
+  column(out, "ipv6.dstopts.nxt", dst, field("nh"))
+  column(out, "ipv6.dstopts.len", dst, field("len"))
+  column(out, "ipv6.opt.type", in_order(pkt, { "IPv6ExtHdrHopByHop", "IPv6ExtHdrDestOpt" }),
+         option_types)
+  column(out, "ipv6.routing.nxt", rt, field("nh"))
+  column(out, "ipv6.routing.len", rt, field("len"))
+  column(out, "ipv6.routing.type", rt, field("type"))
+  column(out, "ipv6.routing.segleft", rt, field("segleft"))
+  local function addresses(type)
+    return function(e) if e.type == type then return unpack(e.addresses) end end
+  end
+  column(out, "ipv6.routing.src.addr", rt, addresses(0))
+  column(out, "ipv6.routing.mipv6.home_address", rt, addresses(2))
+  column(out, "ipv6.routing.srh.addr", rt, addresses(4))
+  column(out, "ipv6.fraghdr.nxt", fr, field("nh"))
+  column(out, "ipv6.fraghdr.offset", fr, field("offset"))
+  column(out, "ipv6.fraghdr.more", fr, field("m"))
+  column(out, "ipv6.fraghdr.ident", fr, function(e) return ("0x%08x"):format(e.id) end)
+end
+
 function chef:packet_handler(pkt)
   local out = {}
   tcp_columns(out, pkt)
+  ext_columns(out, pkt)
   return out
 end
 
