@@ -30,7 +30,17 @@ my @FIELDS = qw(tcp.option_kind tcp.option_len tcp.options.mss_val
 	ipv6.hopopts.nxt ipv6.hopopts.len ipv6.dstopts.nxt ipv6.dstopts.len ipv6.opt.type
 	ipv6.routing.nxt ipv6.routing.len ipv6.routing.type ipv6.routing.segleft
 	ipv6.routing.src.addr ipv6.routing.mipv6.home_address ipv6.routing.srh.addr
-	ipv6.fraghdr.nxt ipv6.fraghdr.offset ipv6.fraghdr.more ipv6.fraghdr.ident);
+	ipv6.fraghdr.nxt ipv6.fraghdr.offset ipv6.fraghdr.more ipv6.fraghdr.ident
+	icmpv6.nd.ns.target_address icmpv6.nd.na.target_address icmpv6.nd.na.flag.r
+	icmpv6.nd.na.flag.s icmpv6.nd.na.flag.o icmpv6.nd.ra.cur_hop_limit icmpv6.nd.ra.flag
+	icmpv6.nd.ra.router_lifetime icmpv6.nd.ra.reachable_time icmpv6.nd.ra.retrans_timer
+	icmpv6.nd.rd.target_address icmpv6.rd.na.destination_address icmpv6.opt.type
+	icmpv6.opt.length icmpv6.opt.linkaddr icmpv6.opt.prefix.length icmpv6.opt.prefix.flag
+	icmpv6.opt.prefix.valid_lifetime icmpv6.opt.prefix.preferred_lifetime icmpv6.opt.prefix
+	icmpv6.opt.mtu icmpv6.opt.advertisement_interval icmpv6.opt.home_agent_preference
+	icmpv6.opt.home_agent_lifetime icmpv6.opt.route_info.flag.route_preference
+	icmpv6.opt.route_lifetime icmpv6.opt.rdnss.lifetime icmpv6.opt.rdnss
+	icmpv6.opt.dnssl.lifetime icmpv6.opt.dnssl);
 
 # Differences of spelling, for every frame: field => [sub, reason]. Each
 # must change something somewhere, or it is stale.
@@ -47,6 +57,14 @@ my $EXT_FIELDS = [qw(ipv6.dstopts.nxt ipv6.dstopts.len
 	ipv6.opt.type ipv6.routing.nxt ipv6.routing.len ipv6.routing.type ipv6.routing.segleft
 	ipv6.fraghdr.nxt ipv6.fraghdr.offset ipv6.fraghdr.more ipv6.fraghdr.ident)];
 my %DIFFERENT = (
+	'built 15' => {
+		'icmpv6.opt.type' => ['1', 'an option of length 0 is no option (RFC 4861 has the '
+			. 'message dropped): the list ends before it; tshark lists it, then stops'],
+		'icmpv6.opt.length' => ['1', 'the same option of length 0'],
+	},
+	'built 17' => { 'icmpv6.opt.linkaddr' => ['02:00:00:00:00:aa', 'a link-layer address '
+		. 'option of 24 bytes: lladdr is an Ethernet address, its first six bytes, as '
+		. 'scapy\'s MAC field reads it (raw has all); tshark prints all 22 in hex'] },
 	'ipv6_ext_headers.pcap 1' => { map { $_ => [\&leading,
 		'of its 100 extension headers, the first 8 (DPL_MAX_EXTHDRS) are layers; '
 		. 'the rest are walked to the UDP header behind them'] } @$EXT_FIELDS },
@@ -142,6 +160,21 @@ sub frag { pack('C C n N', $_[0], 0, $_[1] << 3 | $_[2], $_[3]) }
 my @A6 = map { pack('H32', $_) } qw(20010db8000000000000000000000011
 	20010db8000000000000000000000022 20010db8000000000000000000000033);
 
+# nd(TYPE, BODY, OPTIONS...): a neighbour discovery message (BODY after
+# the ICMPv6 header's first four bytes) in IPv6 with hop limit 255.
+sub nd {
+	my ($type, $body, @opts) = @_;
+	return ether(0x86dd, ipv6(58, pack('C C n', $type, 0, 0) . $body . join '', @opts));
+}
+# ndopt(TYPE, BODY): an option padded to a multiple of 8 bytes.
+sub ndopt {
+	my ($type, $body) = @_;
+	$body .= "\0" x (-(2 + length $body) % 8);
+	return pack('C C', $type, (2 + length $body) / 8) . $body;
+}
+sub dnsname { join('', map { pack('C/a*', $_) } split /\./, $_[0]) . "\0" }
+my $MAC = pack('H12', '0200000000aa');
+
 my @BUILT = (
 	# SACK blocks, and an unknown kind.
 	ether(0x0800, ipv4(6, tcp_with("\x01\x01\x05\x12" . pack('N4', 1000, 2000, 3000, 4000)
@@ -176,6 +209,25 @@ my @BUILT = (
 	# An extension header cut by the snapshot length.
 	[substr(ether(0x86dd, ipv6(60, ext(17, "\x01\x0c" . "\0" x 12) . udp(1, 2, 'x'))), 0, 14 + 40 + 10),
 	 14 + 40 + 16 + 9],
+	# A router advertisement with every option decoded, and one that is
+	# not (a nonce).
+	nd(134, pack('C C n N N', 64, 0xc8, 1800, 30000, 1000),
+	   ndopt(1, $MAC), ndopt(5, pack('n N', 0, 1480)), ndopt(7, pack('n N', 0, 600000)),
+	   ndopt(8, pack('n n n', 0, 10, 1200)),
+	   ndopt(3, pack('C C N N N', 64, 0xe0, 86400, 14400, 0) . $A6[0]),
+	   ndopt(24, pack('C C N', 48, 0x08, 3600) . substr($A6[1], 0, 8)),
+	   ndopt(25, pack('n N', 0, 300) . $A6[1] . $A6[2]),
+	   ndopt(31, pack('n N', 0, 600) . dnsname('example.com') . dnsname('lab.example.org')),
+	   ndopt(14, 'nonce!')),
+	# A redirect, with the start of the packet it redirects.
+	nd(137, pack('N', 0) . $A6[0] . $A6[1], ndopt(2, $MAC),
+	   ndopt(4, "\0" x 6 . substr(ipv6(17, udp(1, 2, 'redirected')), 0, 40))),
+	# Solicitations: one with an option of length 0 (which ends the
+	# options), one cut inside its fixed part.
+	nd(135, pack('N', 0) . $A6[2], ndopt(1, $MAC), pack('C C', 1, 0) . $MAC),
+	[substr(nd(135, pack('N', 0) . $A6[2]), 0, 14 + 40 + 12), 14 + 40 + 24],
+	nd(133, pack('N', 0), ndopt(1, $MAC . 'ib' x 5)),
+	nd(136, pack('N', 0x60000000) . $A6[2], ndopt(2, $MAC)),
 );
 
 subtest 'built frames' => sub {
@@ -262,6 +314,45 @@ LUA
 	is_deeply($cut->{layers}, [qw(Ethernet IPv6 IPv6ExtHdrDestOpt)],
 		  'a header cut by the snapshot length: a layer, nothing behind');
 	is(length $cut->{IPv6ExtHdrDestOpt}[0]{options}, 8, '... with the options captured');
+};
+
+subtest 'neighbour discovery' => sub {
+	my @p = cook("$tmp/built.pcap", <<'LUA');
+local N = { "ICMPv6ND_RS", "ICMPv6ND_RA", "ICMPv6ND_NS", "ICMPv6ND_NA", "ICMPv6ND_Redirect" }
+return { name = "N", packet_handler = function(_, pkt)
+  local t = { layers = pkt.layers }
+  for _, n in ipairs(N) do t[n] = pkt[n] end
+  return t
+end }
+LUA
+	my ($ra, $rd, $ns, $cut, $rs, $na) = @p[12 .. 17];
+	is_deeply($ra->{layers}, [qw(Ethernet IPv6 ICMPv6 ICMPv6ND_RA)],
+		  'a router advertisement follows ICMPv6, its options in it');
+	my $m = $ra->{ICMPv6ND_RA};
+	is_deeply([@$m{qw(type chlim M O H prf P res routerlifetime reachabletime retranstimer)}],
+		  [134, 64, 1, 1, 0, 1, 0, 0, 1800, 30000, 1000], 'its fields, as scapy names them');
+	my %o = map { $_->{type} => $_ } @{ $m->{options} };
+	is_deeply([map { $_->{type} } @{ $m->{options} }], [1, 5, 7, 8, 3, 24, 25, 31, 14],
+		  'every option, in the order sent');
+	is($o{1}{raw}, "\x01\x01\x02\x00\x00\x00\x00\xaa", 'each with its bytes');
+	is_deeply([@{ $o{8} }{qw(pref lifetime)}], [10, 1200], 'home agent information');
+	is_deeply([@{ $o{24} }{qw(plen prf rtlifetime prefix)}], [48, 1, 3600, '2001:db8::'],
+		  'route information: an 8-byte prefix, zero-padded');
+	is_deeply($o{25}{dns}, ['2001:db8::22', '2001:db8::33'], 'RDNSS addresses');
+	is_deeply($o{31}{searchlist}, ['example.com', 'lab.example.org'], 'DNSSL names');
+	is_deeply($o{14}, { type => 14, len => 1, raw => "\x0e\x01nonce!" },
+		  'an option without fields here: its type, length and bytes');
+	is_deeply([@{ $rd->{ICMPv6ND_Redirect} }{qw(tgt dst)}], ['2001:db8::11', '2001:db8::22'],
+		  'redirect: target and destination');
+	my ($hdr) = grep { $_->{type} == 4 } @{ $rd->{ICMPv6ND_Redirect}{options} };
+	is(length $hdr->{pkt}, 40, '... the redirected packet, as bytes');
+	is_deeply([map { $_->{type} } @{ $ns->{ICMPv6ND_NS}{options} }], [1],
+		  'an option of length 0 ends the options');
+	is_deeply($cut->{layers}, [qw(Ethernet IPv6 ICMPv6 Raw)],
+		  'a message cut inside its fixed part stays ICMPv6 and Raw');
+	is($rs->{ICMPv6ND_RS}{options}[0]{lladdr}, '02:00:00:00:00:aa',
+		  'a longer link-layer address option: lladdr is its first six bytes');
+	is_deeply([@{ $na->{ICMPv6ND_NA} }{qw(R S O res)}], [0, 1, 1, 0], 'advertisement flags');
 };
 
 done_testing();

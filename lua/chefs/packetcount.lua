@@ -17,6 +17,11 @@ local SCAPY_NAME = {
   IPv6ExtHdrRouting = "IPv6 Option Header Routing",
   IPv6ExtHdrFragment = "IPv6 Extension Header - Fragmentation header",
   IPv6ExtHdrDestOpt = "IPv6 Extension Header - Destination Options Header",
+  ICMPv6ND_RS = "ICMPv6 Neighbor Discovery - Router Solicitation",
+  ICMPv6ND_RA = "ICMPv6 Neighbor Discovery - Router Advertisement",
+  ICMPv6ND_NS = "ICMPv6 Neighbor Discovery - Neighbor Solicitation",
+  ICMPv6ND_NA = "ICMPv6 Neighbor Discovery - Neighbor Advertisement",
+  ICMPv6ND_Redirect = "ICMPv6 Neighbor Discovery - Redirect",
 }
 
 function chef:packet_handler(pkt)

@@ -351,6 +351,98 @@ local function build_fragment(c, slot)
   return { nh = e.nh, res1 = e.len, offset = e.offset, res2 = e.res2, m = e.m, id = e.id }
 end
 
+-- Neighbour discovery: the message after ICMPv6, its options a list of
+-- tables {type, len, raw} with the fields of scapy's option classes when
+-- the option's size is its type's (the numbers C read: w16 at bytes 2, 4,
+-- 6; w32 at 4, 8, 12).
+local function bit_at(v, b) return band(rshift(v, b), 1) end
+
+local function name_at(i, s, first)
+  local k = first + i
+  local stop = k + 1 < s.nnames and s.names[k + 1] or s.text_len
+  return ffi.string(s.text + s.names[k], stop - s.names[k] - 1)
+end
+
+-- Like scapy's, an Ethernet address: the first six bytes (raw has all).
+local function lladdr(t, o, base) t.lladdr = mac(base + o.off + 2, 6) end
+
+local ND_FIELDS = {
+  [1] = lladdr,
+  [2] = lladdr,
+  [3] = function(t, o)
+    local b = band(o.w16[0], 0xff)
+    t.prefixlen, t.L, t.A, t.R = rshift(o.w16[0], 8), bit_at(b, 7), bit_at(b, 6), bit_at(b, 5)
+    t.res1, t.validlifetime, t.preferredlifetime = band(b, 0x1f), o.w32[0], o.w32[1]
+    t.res2, t.prefix = o.w32[2], ip6(o.prefix)
+  end,
+  [4] = function(t, o, base) t.pkt = ffi.string(base + o.off + 8, o.size - 8) end,
+  [5] = function(t, o) t.res, t.mtu = o.w16[0], o.w32[0] end,
+  [7] = function(t, o) t.res, t.advint = o.w16[0], o.w32[0] end,
+  [8] = function(t, o) t.res, t.pref, t.lifetime = o.w16[0], o.w16[1], o.w16[2] end,
+  [24] = function(t, o)
+    local b = band(o.w16[0], 0xff)
+    t.plen, t.res1, t.prf, t.res2 = rshift(o.w16[0], 8), rshift(b, 5), band(rshift(b, 3), 3), band(b, 7)
+    t.rtlifetime, t.prefix = o.w32[0], ip6(o.prefix)
+  end,
+  [25] = function(t, o, base)
+    t.res, t.lifetime = o.w16[0], o.w32[0]
+    t.dns = fill(setmetatable(new_table(o.nlist, 0), ARRAY), o.nlist, address_at, base + o.off + 8)
+  end,
+  [31] = function(t, o, _, s)
+    t.res, t.lifetime = o.w16[0], o.w32[0]
+    t.searchlist = fill(setmetatable(new_table(o.nlist, 0), ARRAY), o.nlist, name_at, s, o.first)
+  end,
+}
+
+local function nd_option(i, s, base)
+  local o = s.opt[i]
+  local t = { type = o.type, len = o.len, raw = ffi.string(base + o.off, o.size) }
+  local f = o.ok ~= 0 and ND_FIELDS[o.type]
+  if f then f(t, o, base, s) end
+  return t
+end
+
+local function nd_options(c, nd)
+  local n = nd.opt_len
+  local list = setmetatable(new_table(n > 0 and 4 or 0, 0), ARRAY)
+  if n == 0 then return list end
+  local s, base = api.nd_scratch, c.data + nd.opt_off
+  return fill(list, api.nd_options(base, n, s), nd_option, s, base)
+end
+
+local ND_BUILDERS = {
+  ICMPv6ND_RS = function(c)
+    local i, n = c.icmp, c.nd
+    return { type = i.type, code = i.code, cksum = i.chksum, res = n.res, options = nd_options(c, n) }
+  end,
+  ICMPv6ND_RA = function(c)
+    local i, n = c.icmp, c.nd
+    local f = n.flags
+    return { type = i.type, code = i.code, cksum = i.chksum, chlim = n.chlim,
+             M = bit_at(f, 7), O = bit_at(f, 6), H = bit_at(f, 5), prf = band(rshift(f, 3), 3),
+             P = bit_at(f, 2), res = band(f, 3), routerlifetime = n.routerlifetime,
+             reachabletime = n.reachabletime, retranstimer = n.retranstimer,
+             options = nd_options(c, n) }
+  end,
+  ICMPv6ND_NS = function(c)
+    local i, n = c.icmp, c.nd
+    return { type = i.type, code = i.code, cksum = i.chksum, res = n.res, tgt = ip6(n.tgt),
+             options = nd_options(c, n) }
+  end,
+  ICMPv6ND_NA = function(c)
+    local i, n = c.icmp, c.nd
+    local f = n.flags
+    return { type = i.type, code = i.code, cksum = i.chksum, R = bit_at(f, 7), S = bit_at(f, 6),
+             O = bit_at(f, 5), res = band(n.res, 0x1fffffff), tgt = ip6(n.tgt),
+             options = nd_options(c, n) }
+  end,
+  ICMPv6ND_Redirect = function(c)
+    local i, n = c.icmp, c.nd
+    return { type = i.type, code = i.code, cksum = i.chksum, res = n.res, tgt = ip6(n.tgt),
+             dst = ip6(n.dst), options = nd_options(c, n) }
+  end,
+}
+
 -- One builder per layer, by name: (cdata packet, slot) -> table, the slot
 -- saying which of the layer's structs to read (find_layer).
 local BUILDERS = {
@@ -403,6 +495,7 @@ local BUILDERS = {
   IPv6ExtHdrFragment = build_fragment,
   IPv6ExtHdrDestOpt = build_options_header,
 }
+for name, build in pairs(ND_BUILDERS) do BUILDERS[name] = build end
 
 -- By id, for the per-packet path; the two lists must agree.
 local BUILD = {}

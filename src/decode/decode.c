@@ -191,6 +191,46 @@ static void decode_quoted(struct decoder *d, enum dpl_layer_id id)
 		decode_ipv6(d);
 }
 
+enum { ND_RS = 133, ND_RA, ND_NS, ND_NA, ND_REDIRECT };
+
+/* Neighbour discovery: the fixed part of the message as a layer of its
+ * own after ICMPv6, and where its options lie (options.c reads them when
+ * a chef asks). Returns 0 for a message too short for its fixed part,
+ * which stays ICMPv6 and Raw. */
+static int decode_nd(struct decoder *d, uint8_t type)
+{
+	static const uint8_t size[] = { 8, 16, 24, 24, 40 };
+	static const uint8_t layer[] = {
+		DPL_NDRS, DPL_NDRA, DPL_NDNS, DPL_NDNA, DPL_NDREDIRECT,
+	};
+	struct dpl_nd *nd = &d->pkt->nd;
+	const uint8_t *p = d->data + d->off;
+	int i = type - ND_RS;
+
+	if (!have(d, size[i]))
+		return 0;
+	memset(nd, 0, sizeof *nd);
+	nd->res = get32(p + 4);
+	if (type == ND_RA) {
+		nd->chlim = p[4];
+		nd->flags = p[5];
+		nd->routerlifetime = get16(p + 6);
+		nd->reachabletime = get32(p + 8);
+		nd->retranstimer = get32(p + 12);
+	} else if (type == ND_NA) {
+		nd->flags = p[4];
+	}
+	if (size[i] >= 24)
+		memcpy(nd->tgt, p + 8, 16);
+	if (type == ND_REDIRECT)
+		memcpy(nd->dst, p + 24, 16);
+	nd->opt_off = d->off + size[i];
+	nd->opt_len = d->end - nd->opt_off;
+	push_layer(d, (enum dpl_layer_id)layer[i]);
+	d->off = d->end;
+	return 1;
+}
+
 static void decode_icmp(struct decoder *d, enum dpl_layer_id id)
 {
 	struct dpl_icmp *icmp = d->quoted ? &d->pkt->icmperr : &d->pkt->icmp;
@@ -207,6 +247,9 @@ static void decode_icmp(struct decoder *d, enum dpl_layer_id id)
 		icmp->seq = get16(p + 6);
 	}
 	push_layer(d, d->quoted ? DPL_ICMPERROR : id);
+	if (id == DPL_ICMPV6 && !d->quoted && icmp->type >= ND_RS && icmp->type <= ND_REDIRECT &&
+	    decode_nd(d, icmp->type))
+		return;
 	if (!have(d, 8)) {
 		d->off = d->end;
 		return;

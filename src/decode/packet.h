@@ -67,6 +67,20 @@ struct dpl_ip6ext {
 	uint32_t off, size;
 };
 
+/* A neighbour discovery message (RFC 4861) past its ICMPv6 header (whose
+ * type, code and checksum are in icmp). flags is byte 5 of a router
+ * advertisement (M O H prf P res), byte 4 of a neighbour advertisement
+ * (R S O); res the reserved 32 bits of the others, or those after an
+ * advertisement's flags. Its options lie at opt_off, all captured. */
+struct dpl_nd {
+	uint8_t chlim, flags;
+	uint16_t routerlifetime;
+	uint32_t reachabletime, retranstimer;
+	uint32_t res;
+	uint8_t tgt[16], dst[16];
+	uint32_t opt_off, opt_len;
+};
+
 struct dpl_packet {
 	double time;
 	const uint8_t *data;
@@ -108,9 +122,11 @@ struct dpl_packet {
 	struct dpl_tcp tcperr;
 	struct dpl_udp udperr;
 	/* Network layers: the first DPL_MAX_EXTHDRS IPv6 extension headers
-	 * (any after them are walked, without layers of their own), ... */
+	 * (any after them are walked, without layers of their own), a
+	 * neighbour discovery message, ... */
 	uint8_t nexthdrs;
 	struct dpl_ip6ext exthdrs[DPL_MAX_EXTHDRS];
+	struct dpl_nd nd;
 };
 
 /* A decoded DNS message. Names and text rdata are NUL-terminated strings
@@ -149,6 +165,30 @@ struct dpl_tcpopts {
 	struct dpl_tcpopt opt[DPL_MAX_TCPOPTS];
 };
 
+/* Neighbour discovery options, decoded when a chef reads them
+ * (nd_options()): type and length as sent (len counts 8 bytes), where the
+ * option lies from the start of the options, and whether its size is one
+ * its type allows (ok). Only then are its fields read: the 16-bit words at
+ * its bytes 2, 4 and 6 and the 32-bit ones at 4, 8 and 12, as numbers that
+ * mean what its type says; a prefix (prefix and route information,
+ * zero-padded); a list (RDNSS: nlist addresses at off + 8; DNSSL: nlist
+ * names, NUL-terminated in text at the offsets names[first ...]). */
+enum { DPL_MAX_NDOPTS = 32, DPL_MAX_NDNAMES = 64, DPL_NDOPT_TEXT = 4096 };
+struct dpl_ndopt {
+	uint8_t type, len, ok;
+	uint32_t off, size;
+	uint16_t w16[3];
+	uint32_t w32[3];
+	uint8_t prefix[16];
+	uint32_t nlist, first;
+};
+struct dpl_ndopts {
+	uint32_t n, nnames, text_len;
+	struct dpl_ndopt opt[DPL_MAX_NDOPTS];
+	uint16_t names[DPL_MAX_NDNAMES];
+	char text[DPL_NDOPT_TEXT];
+};
+
 /* The C functions Lua may call, handed over as one table of pointers so
  * the binary need not export symbols. Each formatter writes at most 64 bytes
  * and returns the length written. */
@@ -161,6 +201,8 @@ struct dpl_api {
 	struct dpl_dns *dns_scratch;
 	int (*tcp_options)(const uint8_t *opts, uint32_t len, struct dpl_tcpopts *out);
 	struct dpl_tcpopts *tcp_scratch;
+	int (*nd_options)(const uint8_t *opts, uint32_t len, struct dpl_ndopts *out);
+	struct dpl_ndopts *nd_scratch;
 	/* The layers' names, by id (layer_names[0] is NULL). */
 	const char *const *layer_names;
 	int32_t layer_count;
@@ -193,6 +235,9 @@ void dns_free(struct dpl_dns *dns);
 /* The options of a TCP header, len bytes at opts, walked up to the first
  * that does not fit (options.c). Returns how many went into out. */
 int tcp_options(const uint8_t *opts, uint32_t len, struct dpl_tcpopts *out);
+
+/* The options of a neighbour discovery message, likewise. */
+int nd_options(const uint8_t *opts, uint32_t len, struct dpl_ndopts *out);
 
 /* The name chefs know a layer by, for ids 1 .. DPL_LAYER_COUNT - 1, and
  * the whole table (layers.c). */

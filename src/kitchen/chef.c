@@ -62,6 +62,7 @@ struct chef_runtime {
 	struct dpl_api api;
 	struct dpl_dns dns_scratch;
 	struct dpl_tcpopts tcp_scratch;
+	struct dpl_ndopts nd_scratch;
 	struct printer *printer;	/* prints and sends the dumplings */
 	unsigned long unserializable;	/* results the walk refused */
 	struct chef_stats stats;	/* printer's counts added by chef_runtime_stats() */
@@ -283,6 +284,8 @@ struct chef_runtime *chef_runtime_new(const struct chef_options *opt)
 	rt->api.dns_scratch = &rt->dns_scratch;
 	rt->api.tcp_options = tcp_options;
 	rt->api.tcp_scratch = &rt->tcp_scratch;
+	rt->api.nd_options = nd_options;
+	rt->api.nd_scratch = &rt->nd_scratch;
 	rt->api.layer_names = layer_name_table();
 	rt->api.layer_count = DPL_LAYER_COUNT;
 	rt->api.owner = rt;

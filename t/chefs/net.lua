@@ -142,10 +142,67 @@ local function ext_columns(out, pkt)
   column(out, "ipv6.fraghdr.ident", fr, function(e) return ("0x%08x"):format(e.id) end)
 end
 
+-- Neighbour discovery: one message a packet, the options tshark lists
+-- under icmpv6.opt, with the fields of each kind.
+local ND = { "ICMPv6ND_RS", "ICMPv6ND_RA", "ICMPv6ND_NS", "ICMPv6ND_NA", "ICMPv6ND_Redirect" }
+
+local function nd_columns(out, pkt)
+  local nd, name = nil, nil
+  for _, n in ipairs(ND) do
+    if pkt[n] then nd, name = pkt[n], n end
+  end
+  local one = { nd }
+  local function when(n, f) return function(m) if name == n then return f(m) end end end
+  column(out, "icmpv6.nd.ns.target_address", one, when("ICMPv6ND_NS", field("tgt")))
+  column(out, "icmpv6.nd.na.target_address", one, when("ICMPv6ND_NA", field("tgt")))
+  column(out, "icmpv6.nd.na.flag.r", one, when("ICMPv6ND_NA", field("R")))
+  column(out, "icmpv6.nd.na.flag.s", one, when("ICMPv6ND_NA", field("S")))
+  column(out, "icmpv6.nd.na.flag.o", one, when("ICMPv6ND_NA", field("O")))
+  column(out, "icmpv6.nd.ra.cur_hop_limit", one, when("ICMPv6ND_RA", field("chlim")))
+  column(out, "icmpv6.nd.ra.flag", one, when("ICMPv6ND_RA", function(m)
+    return ("0x%02x"):format(m.M * 128 + m.O * 64 + m.H * 32 + m.prf * 8 + m.P * 4 + m.res)
+  end))
+  column(out, "icmpv6.nd.ra.router_lifetime", one, when("ICMPv6ND_RA", field("routerlifetime")))
+  column(out, "icmpv6.nd.ra.reachable_time", one, when("ICMPv6ND_RA", field("reachabletime")))
+  column(out, "icmpv6.nd.ra.retrans_timer", one, when("ICMPv6ND_RA", field("retranstimer")))
+  column(out, "icmpv6.nd.rd.target_address", one, when("ICMPv6ND_Redirect", field("tgt")))
+  column(out, "icmpv6.rd.na.destination_address", one, when("ICMPv6ND_Redirect", field("dst")))
+  local opts = nd and nd.options or {}
+  local function of(type, f)
+    return function(o) if o.type == type and o.raw then return f(o) end end
+  end
+  local function either(a, b, f)
+    return function(o) if (o.type == a or o.type == b) then return f(o) end end
+  end
+  column(out, "icmpv6.opt.type", opts, field("type"))
+  column(out, "icmpv6.opt.length", opts, field("len"))
+  column(out, "icmpv6.opt.linkaddr", opts, either(1, 2, field("lladdr")))
+  column(out, "icmpv6.opt.prefix.length", opts, either(3, 24, function(o)
+    return o.prefixlen or o.plen
+  end))
+  column(out, "icmpv6.opt.prefix.flag", opts, of(3, function(o)
+    return ("0x%02x"):format(o.L * 128 + o.A * 64 + o.R * 32 + o.res1)
+  end))
+  column(out, "icmpv6.opt.prefix.valid_lifetime", opts, of(3, field("validlifetime")))
+  column(out, "icmpv6.opt.prefix.preferred_lifetime", opts, of(3, field("preferredlifetime")))
+  column(out, "icmpv6.opt.prefix", opts, either(3, 24, field("prefix")))
+  column(out, "icmpv6.opt.mtu", opts, of(5, field("mtu")))
+  column(out, "icmpv6.opt.advertisement_interval", opts, of(7, field("advint")))
+  column(out, "icmpv6.opt.home_agent_preference", opts, of(8, field("pref")))
+  column(out, "icmpv6.opt.home_agent_lifetime", opts, of(8, field("lifetime")))
+  column(out, "icmpv6.opt.route_info.flag.route_preference", opts, of(24, field("prf")))
+  column(out, "icmpv6.opt.route_lifetime", opts, of(24, field("rtlifetime")))
+  column(out, "icmpv6.opt.rdnss.lifetime", opts, of(25, field("lifetime")))
+  column(out, "icmpv6.opt.rdnss", opts, of(25, function(o) return unpack(o.dns or {}) end))
+  column(out, "icmpv6.opt.dnssl.lifetime", opts, of(31, field("lifetime")))
+  column(out, "icmpv6.opt.dnssl", opts, of(31, function(o) return unpack(o.searchlist or {}) end))
+end
+
 function chef:packet_handler(pkt)
   local out = {}
   tcp_columns(out, pkt)
   ext_columns(out, pkt)
+  nd_columns(out, pkt)
   return out
 end
 
