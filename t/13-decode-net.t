@@ -40,7 +40,11 @@ my @FIELDS = qw(tcp.option_kind tcp.option_len tcp.options.mss_val
 	icmpv6.opt.mtu icmpv6.opt.advertisement_interval icmpv6.opt.home_agent_preference
 	icmpv6.opt.home_agent_lifetime icmpv6.opt.route_info.flag.route_preference
 	icmpv6.opt.route_lifetime icmpv6.opt.rdnss.lifetime icmpv6.opt.rdnss
-	icmpv6.opt.dnssl.lifetime icmpv6.opt.dnssl);
+	icmpv6.opt.dnssl.lifetime icmpv6.opt.dnssl
+	gre.flags_and_version gre.proto gre.checksum gre.offset gre.key gre.key.payload_length
+	gre.key.call_id gre.sequence_number gre.ack_number vxlan.flags vxlan.vni
+	eth.src eth.dst ip.src ip.dst ip.proto ipv6.src ipv6.dst udp.srcport udp.dstport
+	tcp.srcport tcp.dstport arp.src.proto_ipv4);
 
 # Differences of spelling, for every frame: field => [sub, reason]. Each
 # must change something somewhere, or it is stale.
@@ -65,6 +69,21 @@ my %DIFFERENT = (
 	'built 17' => { 'icmpv6.opt.linkaddr' => ['02:00:00:00:00:aa', 'a link-layer address '
 		. 'option of 24 bytes: lladdr is an Ethernet address, its first six bytes, as '
 		. 'scapy\'s MAC field reads it (raw has all); tshark prints all 22 in hex'] },
+	'built 14' => { map { $_ => [\&cut_short, 'the packet a redirect quotes in its '
+		. 'option is the bytes of that option (pkt); tshark decodes its IPv6 header'] }
+		qw(ipv6.src ipv6.dst) },
+	'built 24' => { map { $_ => [\&cut_short, 'GRE in GRE: a packet has one GRE layer, '
+		. 'the inner GRE and what it carries stay Raw; tshark goes on'] }
+		qw(gre.flags_and_version gre.proto ip.src ip.dst ip.proto udp.srcport udp.dstport) },
+	'built 28' => { map { $_ => [\&cut_short, 'VXLAN in VXLAN: a packet has one VXLAN '
+		. 'layer, the inner one and what it carries stay Raw; tshark goes on'] }
+		qw(vxlan.flags vxlan.vni eth.src eth.dst ip.src ip.dst ip.proto udp.srcport udp.dstport) },
+	'built 31' => { map { $_ => [\&cut_short, 'IP in IP in IP: a packet holds two IPv4 '
+		. 'headers, the third and what it carries stay Raw; tshark goes on'] }
+		qw(ip.src ip.dst ip.proto udp.srcport udp.dstport) },
+	'built 32' => { map { $_ => [\&cut_short, 'an ICMP error quoting GRE: the quote is '
+		. 'decoded to its transport header, no tunnel in it; tshark decodes the GRE'] }
+		qw(gre.flags_and_version gre.proto ip.src ip.dst ip.proto udp.srcport udp.dstport) },
 	'ipv6_ext_headers.pcap 1' => { map { $_ => [\&leading,
 		'of its 100 extension headers, the first 8 (DPL_MAX_EXTHDRS) are layers; '
 		. 'the rest are walked to the UDP header behind them'] } @$EXT_FIELDS },
@@ -73,8 +92,14 @@ my %DIFFERENT = (
 # ours when it is tshark's list cut short (and not empty), else tshark's.
 sub leading {
 	my ($want, $have) = @_;
-	return length $have && length $have < length $want
-		&& substr("$want,", 0, length($have) + 1) eq "$have," ? $have : $want;
+	return length $have ? cut_short($want, $have) : $want;
+}
+
+# ours when it is tshark's list cut short (maybe to nothing), else tshark's.
+sub cut_short {
+	my ($want, $have) = @_;
+	return $have if $have eq '' || index("$want,", "$have,") == 0 && length $have < length $want;
+	return $want;
 }
 
 my $bin = bin();
@@ -175,6 +200,52 @@ sub ndopt {
 sub dnsname { join('', map { pack('C/a*', $_) } split /\./, $_[0]) . "\0" }
 my $MAC = pack('H12', '0200000000aa');
 
+# Inner datagrams and frames for the tunnels.
+my $in4 = ipv4(17, udp(1053, 53, dns_message({ qd => [dns_question(dns_name('in.example'), 1)] })),
+	       { src => '10.0.0.1', dst => '10.0.0.2' });
+my $in6 = ipv6(6, tcp_with("\x02\x04\x05\x78", 'inner'));
+my $arp = pack('n n C C n H12 C4 H12 C4', 1, 0x0800, 6, 4, 1, '02000000cccc', 10, 1, 1, 1,
+	       '000000000000', 10, 1, 1, 2);
+my $frame = pack('H12 H12', '02000000dddd', '02000000cccc');
+my @TUNNELS = (
+	# GRE with checksum, key and sequence number, carrying IPv4, UDP, DNS.
+	ether(0x0800, ipv4(47, gre(0x0800, $in4, { checksum => 0x1234, key => 0xdeadbeef, seq => 7 }))),
+	# Plain GRE carrying IPv6 and TCP, over IPv6.
+	ether(0x86dd, ipv6(47, gre(0x86dd, $in6))),
+	# Transparent Ethernet bridging (NVGRE-like, a key): a frame with a
+	# VLAN tag, then IPv4 and an ICMP echo.
+	ether(0x0800, ipv4(47, gre(0x6558, $frame . pack('n n n', 0x8100, 42, 0x0800)
+		. ipv4(1, icmp(8, 0, 'ping'), { src => '10.9.9.9' }), { key => 0x00123400 }))),
+	# PPTP's enhanced GRE (version 1): payload length and call id in the
+	# key, a sequence and an acknowledgement number, then PPP (Raw).
+	ether(0x0800, ipv4(47, gre(0x880b, "\xff\x03\xc0\x21\x01\x01\x00\x04",
+		{ version => 1, key => (8 << 16) | 99, seq => 3, ack => 2 }))),
+	# Source routes (RFC 1701): GRE, then Raw.
+	ether(0x0800, ipv4(47, gre(0x0800, "\x00\x01\x00\x00" . $in4, { offset => 0, flags => 0x4000 }))),
+	# GRE in GRE: the inner GRE stays Raw.
+	ether(0x0800, ipv4(47, gre(0x0800, ipv4(47, gre(0x0800, $in4)), { key => 1 }))),
+	# VXLAN carrying IPv4, UDP, DNS.
+	ether(0x0800, ipv4(17, udp(50000, 4789, vxlan(5000, ether(0x0800, $in4))))),
+	# VXLAN over IPv6 carrying IPv6 and a neighbour solicitation.
+	ether(0x86dd, ipv6(17, udp(50001, 4789, vxlan(0xabcdef,
+		nd(135, pack('N', 0) . $A6[2], ndopt(1, $MAC)))))),
+	# VXLAN carrying ARP.
+	ether(0x0800, ipv4(17, udp(50002, 4789, vxlan(7, $frame . pack('n', 0x0806) . $arp)))),
+	# VXLAN in VXLAN: the inner one stays Raw, after its UDP header.
+	ether(0x0800, ipv4(17, udp(50003, 4789, vxlan(8, ether(0x0800,
+		ipv4(17, udp(50004, 4789, vxlan(9, ether(0x0800, $in4))), { src => '10.5.5.5' })))))),
+	# IPv4 in IPv4, IPv6 in IPv6; IP in IP in IP, whose third IP header
+	# has nowhere to go and stays Raw.
+	ether(0x0800, ipv4(4, ipv4(6, tcp_with('', 'ipip'), { src => '10.7.7.7' }))),
+	ether(0x86dd, ipv6(41, ipv6(17, udp(7, 8, 'six')))),
+	ether(0x0800, ipv4(4, ipv4(4, $in4, { src => '10.8.8.8' }))),
+	# An ICMP error quoting a GRE packet: no tunnel in a quote.
+	ether(0x0800, ipv4(1, icmp(3, 1, substr(ipv4(47, gre(0x0800, $in4)), 0, 48)))),
+	# GRE whose optional fields the snapshot length cut.
+	[substr(ether(0x0800, ipv4(47, gre(0x0800, $in4, { key => 5, seq => 6 }))), 0, 14 + 20 + 8),
+	 14 + 20 + 12 + length $in4],
+);
+
 my @BUILT = (
 	# SACK blocks, and an unknown kind.
 	ether(0x0800, ipv4(6, tcp_with("\x01\x01\x05\x12" . pack('N4', 1000, 2000, 3000, 4000)
@@ -228,6 +299,7 @@ my @BUILT = (
 	[substr(nd(135, pack('N', 0) . $A6[2]), 0, 14 + 40 + 12), 14 + 40 + 24],
 	nd(133, pack('N', 0), ndopt(1, $MAC . 'ib' x 5)),
 	nd(136, pack('N', 0x60000000) . $A6[2], ndopt(2, $MAC)),
+	@TUNNELS,
 );
 
 subtest 'built frames' => sub {
@@ -353,6 +425,100 @@ LUA
 	is($rs->{ICMPv6ND_RS}{options}[0]{lladdr}, '02:00:00:00:00:aa',
 		  'a longer link-layer address option: lladdr is its first six bytes');
 	is_deeply([@{ $na->{ICMPv6ND_NA} }{qw(R S O res)}], [0, 1, 1, 0], 'advertisement flags');
+};
+
+subtest 'tunnels' => sub {
+	my @p = cook("$tmp/built.pcap", <<'LUA');
+return { name = "U", packet_handler = function(_, pkt)
+  local t = { layers = pkt.layers, GRE = pkt.GRE, VXLAN = pkt.VXLAN,
+              inner = {}, outer = {}, dns = pkt.DNS and pkt.DNS.qd[1].qname }
+  for _, n in ipairs({ "Ethernet", "IP", "IPv6", "UDP" }) do
+    t.outer[n] = pkt[n]
+    t.inner[n] = pkt:getlayer(n, 2)
+    assert(pkt:getlayer(n, 3) == nil, "no third " .. n)
+  end
+  return t
+end }
+LUA
+	my ($gre, $gre6, $teb, $pptp, $routed, $gregre, $vx, $vx6, $vxarp, $vxvx, $ipip, $six,
+	    $ip3, $quote, $cut) = @p[18 .. 32];
+	is_deeply($gre->{layers}, [qw(Ethernet IP GRE IP UDP DNS)], 'GRE: the datagram inside it');
+	is($gre->{outer}{IP}{src}, '192.0.2.1', 'pkt.IP is the outer header');
+	is($gre->{inner}{IP}{src}, '10.0.0.1', 'pkt:getlayer("IP", 2) the inner one');
+	is($gre->{dns}, 'in.example', 'DNS inside the tunnel');
+	is_deeply($gre->{GRE}, { chksum_present => 1, routing_present => 0, key_present => 1,
+		seqnum_present => 1, strict_route_source => 0, recursion_control => 0, flags => 0,
+		version => 0, proto => 0x0800, chksum => 0x1234, offset => 0, key => 0xdeadbeef,
+		sequence_number => 7 }, 'GRE fields, as scapy names them');
+	is_deeply($gre6->{layers}, [qw(Ethernet IPv6 GRE IPv6 TCP Raw)], 'GRE over IPv6, IPv6 inside');
+	is_deeply($teb->{layers}, [qw(Ethernet IP GRE Ethernet Dot1Q IP ICMP Raw)],
+		  'transparent Ethernet bridging: a frame inside, its VLAN tag too');
+	is($teb->{inner}{Ethernet}{src}, '02:00:00:00:cc:cc', 'the inner Ethernet header');
+	is_deeply($teb->{GRE}{key}, 0x123400, '... and the key');
+	is_deeply([@{ $pptp->{GRE} }{qw(version payload_len call_id sequence_number ack_number
+		acknum_present key)}], [1, 8, 99, 3, 2, 1, undef],
+		  'enhanced GRE (PPTP): payload length and call id, not a key');
+	is_deeply($pptp->{layers}, [qw(Ethernet IP GRE Raw)], '... PPP inside stays Raw');
+	is_deeply($routed->{layers}, [qw(Ethernet IP GRE Raw)], 'source routes: Raw after GRE');
+	is_deeply($gregre->{layers}, [qw(Ethernet IP GRE IP Raw)], 'GRE in GRE: the inner one is Raw');
+	is_deeply($vx->{layers}, [qw(Ethernet IP UDP VXLAN Ethernet IP UDP DNS)],
+		  'VXLAN: a frame inside');
+	is_deeply($vx->{VXLAN}, { flags => 8, reserved1 => 0, vni => 5000, reserved2 => 0 },
+		  'VXLAN fields');
+	is_deeply([$vx->{outer}{UDP}{dport}, $vx->{inner}{UDP}{dport}], [4789, 53],
+		  'the outer and the inner UDP header');
+	is_deeply($vx6->{layers}, [qw(Ethernet IPv6 UDP VXLAN Ethernet IPv6 ICMPv6 ICMPv6ND_NS)],
+		  'VXLAN over IPv6, neighbour discovery inside');
+	is($vx6->{VXLAN}{vni}, 0xabcdef, '... a 24-bit VNI');
+	is_deeply($vxarp->{layers}, [qw(Ethernet IP UDP VXLAN Ethernet ARP)], 'ARP inside VXLAN');
+	is_deeply($vxvx->{layers}, [qw(Ethernet IP UDP VXLAN Ethernet IP UDP Raw)],
+		  'VXLAN in VXLAN: the inner one is Raw');
+	is_deeply($ipip->{layers}, [qw(Ethernet IP IP TCP Raw)], 'IPv4 in IPv4');
+	is_deeply($six->{layers}, [qw(Ethernet IPv6 IPv6 UDP Raw)], 'IPv6 in IPv6');
+	is_deeply($ip3->{layers}, [qw(Ethernet IP IP Raw)], 'a third IPv4 header stays Raw');
+	is_deeply($quote->{layers}, [qw(Ethernet IP ICMP IPerror Raw)], 'no tunnel in a quote');
+	is_deeply($cut->{layers}, [qw(Ethernet IP GRE)], 'GRE cut in its fields: nothing behind');
+	is_deeply([@{ $cut->{GRE} }{qw(key_present key seqnum_present sequence_number)}],
+		  [1, 5, 1, undef], '... the fields captured, and only those');
+};
+
+subtest 'PacketCountChef names the new layers as scapy displays them' => sub {
+	my $r = run('kitchen', '-r', "$tmp/built.pcap", '-c', 'packetcount', '-p', '3600',
+		    '--stdout', '-f', '', '-q');
+	my ($d) = reverse grep { $_->{metadata}{driver} eq 'interval' } decode_lines($r->{out});
+	my $c = $d->{payload}{packet_counts};
+	ok($c->{$_}, "counted as $_") for 'IPv6 Extension Header - Hop-by-Hop Options Header',
+		'IPv6 Option Header Routing', 'IPv6 Extension Header - Fragmentation header',
+		'IPv6 Extension Header - Destination Options Header',
+		'ICMPv6 Neighbor Discovery - Router Advertisement',
+		'ICMPv6 Neighbor Discovery - Neighbor Solicitation',
+		'ICMPv6 Neighbor Discovery - Neighbor Advertisement',
+		'ICMPv6 Neighbor Discovery - Router Solicitation',
+		'ICMPv6 Neighbor Discovery - Redirect', 'GRE', 'GRE PPTP', 'VXLAN';
+	is($c->{GRE} + $c->{'GRE PPTP'}, 7, 'every GRE layer (one a packet), once');
+};
+
+# Every built frame cut at every length and overwritten at random places,
+# through the chef that reads everything (t/chefs/touch.lua).
+subtest 'built frames, cut and overwritten' => sub {
+	my $seed = 4242;
+	my $rnd = sub { $seed = ($seed * 1103515245 + 12345) % 2**31; $seed % $_[0] };
+	my @frames = map { ref $_ ? $_->[0] : $_ } @BUILT;
+	my @hostile;
+	for my $f (@frames) {
+		push @hostile, substr($f, 0, $_) for 0 .. length $f;
+		for (1 .. 16) {
+			my $m = $f;
+			substr($m, $rnd->(length $m), 1) = chr $rnd->(256) for 0 .. $rnd->(4);
+			push @hostile, $m;
+		}
+	}
+	write_pcap("$tmp/hostile.pcap", 1, @hostile);
+	my $r = run('kitchen', '-r', "$tmp/hostile.pcap", '-c', root() . '/t/chefs/touch.lua',
+		    '--stdout', '-f', '', '-q', { timeout => 120 });
+	is($r->{status}, 0, 'kitchen exits 0') or diag($r->{err});
+	unlike($r->{err}, qr/runtime error|AddressSanitizer|error/i, 'no error') or diag($r->{err});
+	is(scalar(payloads($r->{out})), scalar @hostile, 'one dumpling per frame');
 };
 
 done_testing();

@@ -4,7 +4,7 @@
 -- Layers are counted under the names scapy displays, as the original
 -- netdumplings chef counted them and its clients expect: "802.1Q" for
 -- Dot1Q, "cooked linux" (or "cooked linux v2") for CookedLinux, "IP in
--- ICMP" for IPerror, and so
+-- ICMP" for IPerror, "GRE PPTP" for GRE version 1, and so
 -- on (the table below); a layer scapy names as we do keeps its name.
 
 local chef = { name = "PacketCountChef", packet_counts = {} }
@@ -31,6 +31,8 @@ function chef:packet_handler(pkt)
     local name = layers[i]
     if name == "CookedLinux" and pkt.CookedLinux.version == 2 then
       name = "cooked linux v2"
+    elseif name == "GRE" and pkt.GRE.version == 1 then
+      name = "GRE PPTP"                 -- scapy's class for PPTP's enhanced GRE
     else
       name = SCAPY_NAME[name] or name
     end

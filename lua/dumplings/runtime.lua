@@ -257,19 +257,20 @@ local function build_tag(c, tag)
 end
 
 -- Builders shared by a layer and its quoted twin: member is the struct
--- dpl_packet member the layer was decoded into.
-local function build_ip(member)
-  return function(c)
-    local ip = c[member]
+-- dpl_packet member the layer was decoded into, second the member of the
+-- layer's second instance (slot 1: inside a tunnel), if it has one.
+local function build_ip(member, second)
+  return function(c, slot)
+    local ip = slot == 1 and c[second] or c[member]
     return { version = 4, ihl = ip.ihl, tos = ip.tos, len = ip.len, id = ip.id,
              flags = IP_FLAGS[ip.flags], frag = ip.frag, ttl = ip.ttl, proto = ip.proto,
              chksum = ip.chksum, src = ip4(ip.src), dst = ip4(ip.dst) }
   end
 end
 
-local function build_ipv6(member)
-  return function(c)
-    local ip = c[member]
+local function build_ipv6(member, second)
+  return function(c, slot)
+    local ip = slot == 1 and c[second] or c[member]
     return { version = 6, tc = ip.tc, fl = ip.fl, plen = ip.plen, nh = ip.nh,
              hlim = ip.hlim, src = ip6(ip.src), dst = ip6(ip.dst) }
   end
@@ -323,9 +324,9 @@ local function build_tcp(member)
   end
 end
 
-local function build_udp(member)
-  return function(c)
-    local u = c[member]
+local function build_udp(member, second)
+  return function(c, slot)
+    local u = slot == 1 and c[second] or c[member]
     return { sport = u.sport, dport = u.dport, len = u.len, chksum = u.chksum }
   end
 end
@@ -443,11 +444,39 @@ local ND_BUILDERS = {
   end,
 }
 
+-- Tunnels. GRE's flags as scapy's GRE and GRE_PPTP (version 1) name them;
+-- an optional field is there when its flag says so and it was captured
+-- (g.have: 1 checksum and offset, 2 key, 4 sequence, 8 acknowledgement).
+local function build_gre(c)
+  local g = c.gre
+  local f, have = g.flags, g.have
+  local version = band(f, 7)
+  local t = { chksum_present = bit_at(f, 15), routing_present = bit_at(f, 14),
+              key_present = bit_at(f, 13), seqnum_present = bit_at(f, 12),
+              strict_route_source = bit_at(f, 11), recursion_control = band(rshift(f, 8), 7),
+              flags = band(rshift(f, 3), 31), version = version, proto = g.proto }
+  if band(have, 1) ~= 0 then t.chksum, t.offset = g.chksum, g.offset end
+  if version == 1 then
+    t.acknum_present, t.flags = bit_at(f, 7), band(rshift(f, 3), 15)
+    if band(have, 2) ~= 0 then t.payload_len, t.call_id = rshift(g.key, 16), band(g.key, 0xffff) end
+  elseif band(have, 2) ~= 0 then
+    t.key = g.key
+  end
+  if band(have, 4) ~= 0 then t.sequence_number = g.seq end
+  if band(have, 8) ~= 0 then t.ack_number = g.ack end
+  return t
+end
+
+local function build_vxlan(c)
+  local v = c.vxlan
+  return { flags = v.flags, reserved1 = v.reserved1, vni = v.vni, reserved2 = v.reserved2 }
+end
+
 -- One builder per layer, by name: (cdata packet, slot) -> table, the slot
 -- saying which of the layer's structs to read (find_layer).
 local BUILDERS = {
-  Ethernet = function(c)
-    local e = c.eth
+  Ethernet = function(c, slot)
+    local e = slot == 1 and c.eth2 or c.eth
     return { src = mac(e.src), dst = mac(e.dst), type = e.type }
   end,
   Dot1Q = build_tag,
@@ -469,15 +498,15 @@ local BUILDERS = {
     if a.plen == 4 then t.psrc, t.pdst = ip4(a.psrc), ip4(a.pdst) end
     return t
   end,
-  IP = build_ip("ip"),
-  IPv6 = build_ipv6("ipv6"),
+  IP = build_ip("ip", "ip2"),
+  IPv6 = build_ipv6("ipv6", "ipv6_2"),
   ICMP = build_icmp("icmp"),
   ICMPv6 = function(c)
     local i = c.icmp
     return { type = i.type, code = i.code, cksum = i.chksum }
   end,
   TCP = build_tcp("tcp"),
-  UDP = build_udp("udp"),
+  UDP = build_udp("udp", "udp2"),
   DNS = build_dns,
   Raw = function(c)
     return { load = ffi.string(c.data + c.payload_off, c.payload_len) }
@@ -494,6 +523,8 @@ local BUILDERS = {
   IPv6ExtHdrRouting = build_routing,
   IPv6ExtHdrFragment = build_fragment,
   IPv6ExtHdrDestOpt = build_options_header,
+  GRE = build_gre,
+  VXLAN = build_vxlan,
 }
 for name, build in pairs(ND_BUILDERS) do BUILDERS[name] = build end
 

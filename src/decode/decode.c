@@ -5,7 +5,9 @@
  * not fit is left to Raw (one exception: the 8 bytes of TCP an ICMP error
  * quotes). DNS messages are only located here; dns.c decodes them when a
  * chef asks. The datagram quoted in an ICMP error is decoded too, into the
- * *err members, as scapy's IPerror, UDPerror and so on. */
+ * *err members, as scapy's IPerror, UDPerror and so on. What a tunnel
+ * carries (IP in IP here, GRE and VXLAN in tunnel.c) goes into the second
+ * Ethernet, IP, IPv6 and UDP structs. */
 #include <string.h>
 
 #include <pcap/dlt.h>
@@ -23,7 +25,10 @@ enum {
 	IPPROTO_UDP_ = 17, IPPROTO_IPV6_ = 41, IPPROTO_ROUTING_ = 43,
 	IPPROTO_FRAGMENT_ = 44, IPPROTO_AH_ = 51, IPPROTO_ICMPV6_ = 58,
 	IPPROTO_NONE_ = 59, IPPROTO_DSTOPTS_ = 60, IPPROTO_MOBILITY_ = 135,
+	IPPROTO_GRE_ = 47,
 };
+
+enum { VXLAN_PORT = 4789 };
 
 static uint32_t get32_le(const uint8_t *p)
 {
@@ -40,12 +45,29 @@ static void finish_raw(struct decoder *d)
 	}
 }
 
+/* Ethernet, IP, IPv6 and UDP headers can each occur twice: outside a
+ * tunnel and inside it. Which of its two structs the next header of this
+ * layer goes into: 0 for the packet's first, 1 for its second, -1 for a
+ * third, which has nowhere to go and stays Raw. */
+static int instance(const struct decoder *d, enum dpl_layer_id id)
+{
+	const struct dpl_packet *pkt = d->pkt;
+
+	if (!pkt->first[id])
+		return 0;
+	for (int i = pkt->first[id]; i < pkt->nlayers; i++)
+		if (pkt->layers[i] == id)
+			return -1;
+	return 1;
+}
+
 /* Bytes the link layer carried beyond the network layer's own length, such
  * as the Ethernet minimum-size trailer. */
 static void note_padding(struct decoder *d, uint32_t net_end)
 {
-	if (d->quoted)
-		return;		/* a quote's lengths describe the original */
+	if (d->quoted || d->inner)
+		return;		/* a quote's lengths describe the original,
+				 * and a tunnel's frame is not the link's */
 	if (net_end < d->pkt->caplen && d->pkt->pad_len == 0) {
 		d->pkt->pad_off = net_end;
 		d->pkt->pad_len = d->pkt->caplen - net_end;
@@ -78,23 +100,28 @@ static void decode_dns_at(struct decoder *d, uint32_t off, uint32_t len)
 
 static void decode_udp(struct decoder *d)
 {
-	struct dpl_udp *udp = d->quoted ? &d->pkt->udperr : &d->pkt->udp;
+	int slot = d->quoted ? 0 : instance(d, DPL_UDP);
+	struct dpl_udp *udp = d->quoted ? &d->pkt->udperr : slot ? &d->pkt->udp2 : &d->pkt->udp;
 	const uint8_t *p = d->data + d->off;
 	uint32_t stated;
 
-	if (!have(d, 8))
+	if (slot < 0 || !have(d, 8))
 		return;
 	udp->sport = get16(p);
 	udp->dport = get16(p + 2);
 	udp->len = get16(p + 4);
 	udp->chksum = get16(p + 6);
-	push_layer(d, d->quoted ? DPL_UDPERROR : DPL_UDP);
+	push_slot(d, d->quoted ? DPL_UDPERROR : DPL_UDP, slot);
 	/* A UDP length shorter than the header is nonsense; zero is what
 	 * IPv6 jumbograms use. Either way the IP bound is all we have. */
 	stated = udp->len;
 	if (stated >= 8 && d->end - d->off > stated)
 		d->end = d->off + stated;
 	d->off += 8;
+	if (udp->dport == VXLAN_PORT && !d->quoted && !d->pkt->first[DPL_VXLAN]) {
+		decode_vxlan(d);
+		return;
+	}
 	if (is_dns_port(udp->sport) || is_dns_port(udp->dport))
 		decode_dns_at(d, d->off, d->end - d->off);
 }
@@ -262,15 +289,23 @@ static void decode_icmp(struct decoder *d, enum dpl_layer_id id)
 static void decode_transport(struct decoder *d, uint8_t proto)
 {
 	switch (proto) {
-	/* A tunnel of the other IP version (6in4, 4in6) has a struct of its
-	 * own to go into; a same-version inner header stays Raw. */
+	/* IP in IP (4in4, 6in4, 4in6, 6in6) and GRE are tunnels; in an ICMP
+	 * error's quote they stay Raw. */
 	case IPPROTO_IPIP_:
-		if (!d->quoted && !d->pkt->first[DPL_IP])
+		if (!d->quoted) {
+			d->inner = 1;
 			decode_ip(d);
+		}
 		break;
 	case IPPROTO_IPV6_:
-		if (!d->quoted && !d->pkt->first[DPL_IPV6])
+		if (!d->quoted) {
+			d->inner = 1;
 			decode_ipv6(d);
+		}
+		break;
+	case IPPROTO_GRE_:
+		if (!d->quoted)
+			decode_gre(d);
 		break;
 	case IPPROTO_TCP_:
 		decode_tcp(d);
@@ -289,11 +324,12 @@ static void decode_transport(struct decoder *d, uint8_t proto)
 
 static void decode_ip(struct decoder *d)
 {
-	struct dpl_ip *ip = d->quoted ? &d->pkt->iperr : &d->pkt->ip;
+	int slot = d->quoted ? 0 : instance(d, DPL_IP);
+	struct dpl_ip *ip = d->quoted ? &d->pkt->iperr : slot ? &d->pkt->ip2 : &d->pkt->ip;
 	const uint8_t *p = d->data + d->off;
 	uint32_t hlen, len;
 
-	if (!have(d, 20) || p[0] >> 4 != 4)
+	if (slot < 0 || !have(d, 20) || p[0] >> 4 != 4)
 		return;
 	hlen = (p[0] & 15) * 4u;
 	len = get16(p + 2);
@@ -315,7 +351,7 @@ static void decode_ip(struct decoder *d)
 	ip->chksum = get16(p + 10);
 	memcpy(ip->src, p + 12, 4);
 	memcpy(ip->dst, p + 16, 4);
-	push_layer(d, d->quoted ? DPL_IPERROR : DPL_IP);
+	push_slot(d, d->quoted ? DPL_IPERROR : DPL_IP, slot);
 	if (len != 0)
 		note_stated_end(d, d->off + len);
 	if (!have(d, hlen)) {		/* options cut by the snapshot length */
@@ -435,12 +471,13 @@ static int walk_ipv6_extensions(struct decoder *d, uint8_t nh)
 
 static void decode_ipv6(struct decoder *d)
 {
-	struct dpl_ipv6 *ip6 = d->quoted ? &d->pkt->ipv6err : &d->pkt->ipv6;
+	int slot = d->quoted ? 0 : instance(d, DPL_IPV6);
+	struct dpl_ipv6 *ip6 = d->quoted ? &d->pkt->ipv6err : slot ? &d->pkt->ipv6_2 : &d->pkt->ipv6;
 	const uint8_t *p = d->data + d->off;
 	uint32_t vtf;
 	int proto;
 
-	if (!have(d, 40) || p[0] >> 4 != 6)
+	if (slot < 0 || !have(d, 40) || p[0] >> 4 != 6)
 		return;
 	vtf = get32(p);
 	ip6->version = 6;
@@ -451,7 +488,7 @@ static void decode_ipv6(struct decoder *d)
 	ip6->hlim = p[7];
 	memcpy(ip6->src, p + 8, 16);
 	memcpy(ip6->dst, p + 24, 16);
-	push_layer(d, d->quoted ? DPL_IPERROR6 : DPL_IPV6);
+	push_slot(d, d->quoted ? DPL_IPERROR6 : DPL_IPV6, slot);
 	d->off += 40;
 	if (ip6->plen != 0)
 		note_stated_end(d, d->off + ip6->plen);
@@ -501,8 +538,6 @@ static void decode_arp(struct decoder *d)
 	d->end = d->off;
 }
 
-static void decode_ethertype(struct decoder *d, uint16_t type);
-
 static void decode_tag(struct decoder *d, enum dpl_layer_id id)
 {
 	struct dpl_packet *pkt = d->pkt;
@@ -521,7 +556,7 @@ static void decode_tag(struct decoder *d, enum dpl_layer_id id)
 	decode_ethertype(d, tag->type);
 }
 
-static void decode_ethertype(struct decoder *d, uint16_t type)
+void decode_ethertype(struct decoder *d, uint16_t type)
 {
 	switch (type) {
 	case ETHERTYPE_IP:
@@ -544,18 +579,19 @@ static void decode_ethertype(struct decoder *d, uint16_t type)
 	}
 }
 
-static void decode_ethernet(struct decoder *d)
+void decode_ethernet(struct decoder *d)
 {
-	struct dpl_ethernet *eth = &d->pkt->eth;
-	const uint8_t *p = d->data;
+	int slot = instance(d, DPL_ETHERNET);
+	struct dpl_ethernet *eth = slot ? &d->pkt->eth2 : &d->pkt->eth;
+	const uint8_t *p = d->data + d->off;
 
-	if (!have(d, 14))
+	if (slot < 0 || !have(d, 14))
 		return;
 	memcpy(eth->dst, p, 6);
 	memcpy(eth->src, p + 6, 6);
 	eth->type = get16(p + 12);
-	push_layer(d, DPL_ETHERNET);
-	d->off = 14;
+	push_slot(d, DPL_ETHERNET, slot);
+	d->off += 14;
 	/* Values up to 1500 are an 802.3 length, followed by LLC: left raw. */
 	if (eth->type >= 0x600)
 		decode_ethertype(d, eth->type);
@@ -648,7 +684,7 @@ static void decode_link(struct decoder *d, int linktype)
 
 void packet_decode(struct dpl_packet *pkt, int linktype)
 {
-	struct decoder d = { pkt, pkt->data, 0, pkt->caplen, 0, pkt->wirelen };
+	struct decoder d = { pkt, pkt->data, 0, pkt->caplen, 0, pkt->wirelen, 0 };
 
 	memset(pkt->first, 0, sizeof pkt->first);
 	pkt->nlayers = 0;

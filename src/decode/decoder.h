@@ -11,15 +11,16 @@
 
 /* Where decoding stands: the packet, the next byte to read, the end of
  * the bytes the current layer may use, and whether we are inside the
- * datagram quoted by an ICMP error. stated is where the datagram ends as
- * its IP header says, captured or not (it may lie past the capture): what
- * TCP's payload length is counted from. */
+ * datagram quoted by an ICMP error, or inside a tunnel. stated is where
+ * the datagram ends as its IP header says, captured or not (it may lie
+ * past the capture): what TCP's payload length is counted from. */
 struct decoder {
 	struct dpl_packet *pkt;
 	const uint8_t *data;
 	uint32_t off, end;
 	int quoted;
 	uint32_t stated;
+	int inner;
 };
 
 static inline uint16_t get16(const uint8_t *p)
@@ -58,5 +59,14 @@ static inline void push_layer(struct decoder *d, enum dpl_layer_id id)
 {
 	push_slot(d, id, 0);
 }
+
+/* decode.c: what a tunnel carries, from d->off. */
+void decode_ethernet(struct decoder *d);
+void decode_ethertype(struct decoder *d, uint16_t type);
+
+/* tunnel.c: a GRE header (IP protocol 47) or a VXLAN one (UDP port 4789)
+ * at d->off, and what it carries. */
+void decode_gre(struct decoder *d);
+void decode_vxlan(struct decoder *d);
 
 #endif

@@ -13,7 +13,9 @@
 #include "layers.h"
 
 /* FFI-BEGIN */
-enum { DPL_MAX_LAYERS = 16, DPL_MAX_TAGS = 4 };
+/* Room for a tunnel's two stacks of layers, with VLAN tags and IPv6
+ * extension headers in them, which 16 did not always leave. */
+enum { DPL_MAX_LAYERS = 32, DPL_MAX_TAGS = 4 };
 
 struct dpl_ethernet { uint8_t src[6], dst[6]; uint16_t type; };
 struct dpl_tag { uint16_t vlan, type; uint8_t prio, dei; };
@@ -81,6 +83,20 @@ struct dpl_nd {
 	uint32_t opt_off, opt_len;
 };
 
+/* GRE: flags holds the first two bytes (flag bits, and the version in the
+ * low three); have says which optional fields were read (present, and
+ * captured). Version 1 (PPTP) keeps its payload length and call id in key. */
+enum { DPL_GRE_CHKSUM = 1, DPL_GRE_KEY = 2, DPL_GRE_SEQ = 4, DPL_GRE_ACK = 8 };
+struct dpl_gre {
+	uint16_t flags, proto, chksum, offset;
+	uint32_t key, seq, ack;
+	uint8_t have;
+};
+struct dpl_vxlan {
+	uint8_t flags, reserved2;
+	uint32_t reserved1, vni;
+};
+
 struct dpl_packet {
 	double time;
 	const uint8_t *data;
@@ -123,10 +139,19 @@ struct dpl_packet {
 	struct dpl_udp udperr;
 	/* Network layers: the first DPL_MAX_EXTHDRS IPv6 extension headers
 	 * (any after them are walked, without layers of their own), a
-	 * neighbour discovery message, ... */
+	 * neighbour discovery message, a GRE or VXLAN header. */
 	uint8_t nexthdrs;
 	struct dpl_ip6ext exthdrs[DPL_MAX_EXTHDRS];
 	struct dpl_nd nd;
+	struct dpl_gre gre;
+	struct dpl_vxlan vxlan;
+	/* The second Ethernet, IP, IPv6 and UDP header of a packet: one a
+	 * tunnel carries inside the first (which is always eth, ip, ipv6 or
+	 * udp, on whichever side of a tunnel it is). A third is left Raw. */
+	struct dpl_ethernet eth2;
+	struct dpl_ip ip2;
+	struct dpl_ipv6 ipv6_2;
+	struct dpl_udp udp2;
 };
 
 /* A decoded DNS message. Names and text rdata are NUL-terminated strings

@@ -198,11 +198,57 @@ local function nd_columns(out, pkt)
   column(out, "icmpv6.opt.dnssl", opts, of(31, function(o) return unpack(o.searchlist or {}) end))
 end
 
+-- Tunnels, and the headers on both sides of them: tshark lists every
+-- occurrence of a field, those in an ICMP error's quote among them.
+local function gre_flags(g)
+  local low = g.version == 1 and g.acknum_present * 128 + g.flags * 8 or g.flags * 8
+  return ("0x%04x"):format(g.chksum_present * 0x8000 + g.routing_present * 0x4000
+    + g.key_present * 0x2000 + g.seqnum_present * 0x1000 + g.strict_route_source * 0x800
+    + g.recursion_control * 0x100 + low + g.version)
+end
+
+local function tunnel_columns(out, pkt)
+  local gre = { pkt.GRE }
+  local function hex(n, f) return function(g) return f(g) and (n):format(f(g)) end end
+  column(out, "gre.flags_and_version", gre, gre_flags)
+  column(out, "gre.proto", gre, hex("0x%04x", field("proto")))
+  column(out, "gre.checksum", gre, hex("0x%04x", field("chksum")))
+  column(out, "gre.offset", gre, field("offset"))
+  column(out, "gre.key", gre, hex("0x%08x", field("key")))
+  column(out, "gre.key.payload_length", gre, field("payload_len"))
+  column(out, "gre.key.call_id", gre, field("call_id"))
+  column(out, "gre.sequence_number", gre, field("sequence_number"))
+  column(out, "gre.ack_number", gre, field("ack_number"))
+  local vx = { pkt.VXLAN }
+  column(out, "vxlan.flags", vx, function(v)
+    return ("0x%04x"):format(v.flags * 256 + math.floor(v.reserved1 / 65536))
+  end)
+  column(out, "vxlan.vni", vx, field("vni"))
+  local eth = all(pkt, "Ethernet")
+  column(out, "eth.src", eth, field("src"))
+  column(out, "eth.dst", eth, field("dst"))
+  local ip = in_order(pkt, { "IP", "IPerror" })
+  column(out, "ip.src", ip, field("src"))
+  column(out, "ip.dst", ip, field("dst"))
+  column(out, "ip.proto", ip, field("proto"))
+  local ip6 = in_order(pkt, { "IPv6", "IPerror6" })
+  column(out, "ipv6.src", ip6, field("src"))
+  column(out, "ipv6.dst", ip6, field("dst"))
+  local udp = in_order(pkt, { "UDP", "UDPerror" })
+  column(out, "udp.srcport", udp, field("sport"))
+  column(out, "udp.dstport", udp, field("dport"))
+  local tcp = in_order(pkt, { "TCP", "TCPerror" })
+  column(out, "tcp.srcport", tcp, field("sport"))
+  column(out, "tcp.dstport", tcp, field("dport"))
+  column(out, "arp.src.proto_ipv4", { pkt.ARP }, field("psrc"))
+end
+
 function chef:packet_handler(pkt)
   local out = {}
   tcp_columns(out, pkt)
   ext_columns(out, pkt)
   nd_columns(out, pkt)
+  tunnel_columns(out, pkt)
   return out
 end
 
