@@ -226,7 +226,7 @@ static void write_chef(const uint8_t *src, size_t len)
 
 static unsigned long emitted;
 
-static int sink_emit(struct sink *s, const char *json, size_t len)
+static int sink_emit(struct sink *s, const char *json, size_t len, unsigned long long seq)
 {
 	fuzz_check_json(json, len);
 	emitted++;

@@ -31,7 +31,7 @@ enum { NLINKTYPES = sizeof linktypes / sizeof linktypes[0] };
 
 static unsigned long emitted;
 
-static int sink_emit(struct sink *s, const char *json, size_t len)
+static int sink_emit(struct sink *s, const char *json, size_t len, unsigned long long seq)
 {
 	fuzz_check_json(json, len);
 	fuzz_check_no_hidden_controls(json, len);
