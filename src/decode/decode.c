@@ -579,7 +579,7 @@ void decode_ethertype(struct decoder *d, uint16_t type)
 	}
 }
 
-void decode_ethernet(struct decoder *d)
+static void decode_ethernet(struct decoder *d)
 {
 	int slot = instance(d, DPL_ETHERNET);
 	struct dpl_ethernet *eth = slot ? &d->pkt->eth2 : &d->pkt->eth;
@@ -595,6 +595,13 @@ void decode_ethernet(struct decoder *d)
 	/* Values up to 1500 are an 802.3 length, followed by LLC: left raw. */
 	if (eth->type >= 0x600)
 		decode_ethertype(d, eth->type);
+}
+
+/* The link layer's frame is decoded once per packet, so the function
+ * stays static (and inlined there); tunnels reach it through this. */
+void decode_inner_ethernet(struct decoder *d)
+{
+	decode_ethernet(d);
 }
 
 /* Linux cooked capture, version 1 (16 bytes) or 2 (20 bytes). */

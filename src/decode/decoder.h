@@ -60,8 +60,9 @@ static inline void push_layer(struct decoder *d, enum dpl_layer_id id)
 	push_slot(d, id, 0);
 }
 
-/* decode.c: what a tunnel carries, from d->off. */
-void decode_ethernet(struct decoder *d);
+/* decode.c: what a tunnel carries, from d->off: an Ethernet frame, or
+ * what an Ethernet header's type says. */
+void decode_inner_ethernet(struct decoder *d);
 void decode_ethertype(struct decoder *d, uint16_t type);
 
 /* tunnel.c: a GRE header (IP protocol 47) or a VXLAN one (UDP port 4789)

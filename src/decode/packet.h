@@ -102,7 +102,8 @@ struct dpl_packet {
 	const uint8_t *data;
 	uint32_t wirelen, caplen;
 	uint16_t source;		/* index into the kitchen's sources */
-	uint8_t nlayers, ntags;
+	uint8_t nlayers, ntags, nexthdrs;	/* layers; tags and IPv6
+						 * extension headers in them */
 	uint8_t layers[DPL_MAX_LAYERS];	/* enum dpl_layer_id, outermost first */
 	uint8_t slot[DPL_MAX_LAYERS];	/* by position in layers: which of
 					 * the structs of a layer that occurs
@@ -140,7 +141,6 @@ struct dpl_packet {
 	/* Network layers: the first DPL_MAX_EXTHDRS IPv6 extension headers
 	 * (any after them are walked, without layers of their own), a
 	 * neighbour discovery message, a GRE or VXLAN header. */
-	uint8_t nexthdrs;
 	struct dpl_ip6ext exthdrs[DPL_MAX_EXTHDRS];
 	struct dpl_nd nd;
 	struct dpl_gre gre;

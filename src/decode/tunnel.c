@@ -95,7 +95,7 @@ void decode_gre(struct decoder *d)
 		return;
 	d->inner = 1;
 	if (gre->proto == ETHERTYPE_TEB)
-		decode_ethernet(d);
+		decode_inner_ethernet(d);
 	else
 		decode_ethertype(d, gre->proto);
 }
@@ -115,5 +115,5 @@ void decode_vxlan(struct decoder *d)
 	push_layer(d, DPL_VXLAN);
 	d->off += 8;
 	d->inner = 1;
-	decode_ethernet(d);
+	decode_inner_ethernet(d);
 }
