@@ -206,6 +206,28 @@ LUA
 	is_deeply($built[1], [['MD5', 'm' x 16], ['EOL']], 'the list ends at End of Option List');
 	is_deeply($built[2], [['UTO', 0x8010]], 'an option running past the header ends the list');
 	is_deeply($built[3], [], 'so does a length under two');
+
+	my @p = cook(pcap('dns_tcp.pcap'), <<'LUA');
+return { name = "T", packet_handler = function(_, pkt)
+  return { tcp = pkt.TCP, none = pkt.TCP and pkt.TCP.payload_len > 0 and pkt.TCP.options == nil }
+end }
+LUA
+	is_deeply($p[0]{tcp}{options}[0], ['MSS', 1460],
+		  'a TCP layer returned unread has its options filled in');
+	ok($p[3]{none}, 'a segment without options: options is nil');
+	ok(!exists $p[3]{tcp}{options}, '... and not in the dumpling');
+	my $file = "$tmp/kept.lua";
+	spew($file, <<'LUA');
+return { name = "Kept", packet_handler = function(self, pkt)
+  local kept = self.kept
+  self.kept = pkt.TCP
+  if kept then return { #kept.options } end
+end }
+LUA
+	my $r = run('kitchen', '-r', pcap('dns_tcp.pcap'), '-c', $file, '--stdout', '-f', '');
+	is($r->{status}, 0, 'a chef reading options of a kept layer: the kitchen carries on');
+	like($r->{err}, qr/TCP options read after the packet's handler returned/,
+	     '... and the chef is told to read them in the handler');
 };
 
 subtest 'IPv6 extension headers' => sub {

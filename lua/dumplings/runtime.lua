@@ -76,6 +76,11 @@ dumplings = setmetatable({}, {
 
 local batch = nil          -- the current batch: const struct dpl_packet *
 local SLOT = {}            -- private key: a packet table's index in the batch
+-- Progress through the batch: the packet index, the chef index and the
+-- packet table, so that after a handler error the batch resumes with the
+-- next chef on the same packet (and lazy layers know which packet is
+-- being handled).
+local progress = { i = 0, c = 1, p = nil }
 
 ----------------------------------------------------------------------------
 -- Formatting C bytes as text
@@ -306,21 +311,63 @@ local function tcp_option(i, opts, base)
 end
 
 local function tcp_options(c, t)
-  local n = t.opt_len
-  local list = setmetatable(new_table(n > 0 and 4 or 0, 0), ARRAY)
-  if n == 0 then return list end
   local opts, base = api.tcp_scratch, c.data + t.opt_off
-  return fill(list, api.tcp_options(base, n, opts), tcp_option, opts, base)
+  local n = api.tcp_options(base, t.opt_len, opts)
+  return fill(setmetatable(new_table(n, 0), ARRAY), n, tcp_option, opts, base)
+end
+
+-- Most segments carry options (timestamps), and most chefs that read TCP
+-- never look at them, so they are decoded on first read of tcp.options,
+-- from the packet's bytes, under the rule DNS answers follow: read them in
+-- the handler; a layer returned unread is filled in before it is
+-- serialized. A segment without options has none (nil), and no metatable.
+-- One private key says where the packet is: generation * STAMP + its
+-- index in the batch (each private key a table holds costs the per-packet
+-- path a rehash).
+local OPT_AT = {}          -- private key
+local STAMP = 65536        -- more than a batch's packets
+
+local function options_fill(t, member, returned)
+  local at = rawget(t, OPT_AT)
+  if at == nil then return end
+  local i = at % STAMP
+  local now = (at - i) / STAMP == generation
+  if not (now and (returned or (progress.i == i and rawget(progress.p, SLOT) ~= nil))) then
+    error("TCP options read after the packet's handler returned (read them in the handler)", 3)
+  end
+  local c = readable[i]
+  rawset(t, "options", tcp_options(c, c[member]))
+  rawset(t, OPT_AT, nil)
+end
+
+local function options_metatable(member)
+  return {
+    __index = function(t, key)
+      if key ~= "options" then return nil end
+      options_fill(t, member, false)
+      return rawget(t, "options")
+    end,
+    __dumplings_fill = function(t) options_fill(t, member, true) end,
+  }
 end
 
 local function build_tcp(member)
-  return function(c)
+  local mt = options_metatable(member)
+  return function(c, _, _, i)
     local t = c[member]
     if t.partial ~= 0 then return { sport = t.sport, dport = t.dport, seq = t.seq } end
-    return { sport = t.sport, dport = t.dport, seq = t.seq, ack = t.ack,
-             dataofs = t.dataofs, reserved = t.reserved, flags = TCP_FLAGS[t.flags],
-             window = t.window, chksum = t.chksum, urgptr = t.urgptr,
-             options = tcp_options(c, t), payload_len = t.payload_len }
+    if t.opt_len == 0 then
+      return { sport = t.sport, dport = t.dport, seq = t.seq, ack = t.ack,
+               dataofs = t.dataofs, reserved = t.reserved, flags = TCP_FLAGS[t.flags],
+               window = t.window, chksum = t.chksum, urgptr = t.urgptr,
+               payload_len = t.payload_len }
+    end
+    return setmetatable({
+      [OPT_AT] = generation * STAMP + i,
+      sport = t.sport, dport = t.dport, seq = t.seq, ack = t.ack,
+      dataofs = t.dataofs, reserved = t.reserved, flags = TCP_FLAGS[t.flags],
+      window = t.window, chksum = t.chksum, urgptr = t.urgptr,
+      payload_len = t.payload_len }, mt)
   end
 end
 
@@ -403,12 +450,13 @@ local function nd_option(i, s, base)
   return t
 end
 
+-- nil when the message has none, as TCP's.
 local function nd_options(c, nd)
-  local n = nd.opt_len
-  local list = setmetatable(new_table(n > 0 and 4 or 0, 0), ARRAY)
-  if n == 0 then return list end
+  if nd.opt_len == 0 then return nil end
   local s, base = api.nd_scratch, c.data + nd.opt_off
-  return fill(list, api.nd_options(base, n, s), nd_option, s, base)
+  local n = api.nd_options(base, nd.opt_len, s)
+  if n == 0 then return nil end
+  return fill(setmetatable(new_table(n, 0), ARRAY), n, nd_option, s, base)
 end
 
 local ND_BUILDERS = {
@@ -819,10 +867,7 @@ local function poke_chef(rec)
   end
 end
 
--- Progress through the batch: the packet index, the chef index and the
--- packet table, so that after a handler error the batch resumes with the
--- next chef on the same packet.
-local progress = { i = 0, c = 1, p = nil }
+-- (progress, the packet and chef at hand, is declared at the top.)
 
 -- The loop over a batch is generated for the chefs at hand: one call per
 -- chef in a row, not an inner loop over chefs, which LuaJIT would not

@@ -50,12 +50,12 @@ end
 local function tcp_columns(out, pkt)
   local tcps = {}
   for _, t in ipairs(in_order(pkt, { "TCP", "TCPerror" })) do
-    if t.options then tcps[#tcps + 1] = t end
+    if t.flags then tcps[#tcps + 1] = t end     -- not an 8-byte quote's
   end
   local function options(kinds)
     return function(t)
       local v = {}
-      for _, o in ipairs(t.options) do
+      for _, o in ipairs(t.options or {}) do
         local f = kinds[o[1]]
         if f then
           for _, x in ipairs({ f(o) }) do v[#v + 1] = x end
