@@ -7,9 +7,10 @@
  * and field (t/chefs/touch.lua), DNS sections included. Every dumpling must
  * be valid JSON, and the chef must never raise an error: its assertions
  * compare the runtime's ways of reaching a layer. The raw bytes also go
- * straight to dns_decode() and to the application layers' decoders
- * (tls_decode(), http_decode(), dhcp_decode()), whose results are checked
- * against what runtime.lua reads of them. */
+ * straight to dns_decode(), tcp_options() and nd_options(), and to the
+ * application layers' decoders (tls_decode(), http_decode(),
+ * dhcp_decode()), whose results are checked against what runtime.lua
+ * reads of them. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,6 +115,51 @@ static void check_apps_located(const struct dpl_packet *p)
 		    "DHCP options follow BOOTP and its cookie");
 }
 
+/* How many structs a layer's slot may choose from. */
+static int slots(const struct dpl_packet *p, int id)
+{
+	switch (id) {
+	case DPL_DOT1Q:
+	case DPL_DOT1AD:
+		return p->ntags;
+	case DPL_IP6HOPBYHOP:
+	case DPL_IP6ROUTING:
+	case DPL_IP6FRAGMENT:
+	case DPL_IP6DESTOPT:
+		return p->nexthdrs;
+	case DPL_ETHERNET:
+	case DPL_IP:
+	case DPL_IPV6:
+	case DPL_UDP:
+		return 2;
+	}
+	return 1;
+}
+
+/* The extension headers, and the options Lua hands to options.c: all
+ * within the capture. */
+static void check_network(const struct dpl_packet *p)
+{
+	fuzz_assert(p->nexthdrs <= DPL_MAX_EXTHDRS, "extension header count in bounds");
+	for (int i = 0; i < p->nexthdrs; i++) {
+		const struct dpl_ip6ext *e = &p->exthdrs[i];
+
+		fuzz_assert(inside(e->off, e->size, p->caplen) && e->size >= 8,
+			    "extension header within the capture");
+		fuzz_assert(8u + 16u * e->naddr <= e->size, "routing addresses within the header");
+	}
+	if (p->first[DPL_TCP])
+		fuzz_assert(inside(p->tcp.opt_off, p->tcp.opt_len, p->caplen) && p->tcp.opt_len <= 40,
+			    "TCP options within the capture");
+	if (p->first[DPL_TCPERROR])
+		fuzz_assert(inside(p->tcperr.opt_off, p->tcperr.opt_len, p->caplen),
+			    "TCPerror options within the capture");
+	if (p->first[DPL_NDRS] || p->first[DPL_NDRA] || p->first[DPL_NDNS] ||
+	    p->first[DPL_NDNA] || p->first[DPL_NDREDIRECT])
+		fuzz_assert(inside(p->nd.opt_off, p->nd.opt_len, p->caplen),
+			    "neighbour discovery options within the capture");
+}
+
 /* What runtime.lua takes on trust when it reads the packet. */
 static void check_packet(const struct dpl_packet *p)
 {
@@ -125,10 +171,12 @@ static void check_packet(const struct dpl_packet *p)
 		int id = p->layers[i];
 
 		fuzz_assert(id >= 1 && id < DPL_LAYER_COUNT, "layer id in range");
+		fuzz_assert(p->slot[i] < slots(p, id), "slot names one of the layer's structs");
 		if (!seen[id])
 			fuzz_assert(p->first[id] == i + 1, "first[] marks the first occurrence");
 		seen[id] = 1;
 	}
+	check_network(p);
 	for (int id = 1; id < DPL_LAYER_COUNT; id++)
 		fuzz_assert(seen[id] || !p->first[id], "first[] only for present layers");
 	fuzz_assert(inside(p->payload_off, p->payload_len, p->caplen), "Raw within the capture");
@@ -160,6 +208,41 @@ static void check_dns(const struct dpl_dns *d)
 			    "rdata within the text");
 		fuzz_assert(d->text[rr->rdata + rr->rdlen] == '\0', "rdata ends in NUL");
 	}
+}
+
+/* The options decoders on any bytes: every option, name and address
+ * within what they were given. */
+static void fuzz_options(const uint8_t *data, size_t size)
+{
+	static struct dpl_tcpopts tcp;
+	static struct dpl_ndopts nd;
+	uint32_t len = (uint32_t)size;
+
+	fuzz_assert(tcp_options(data, len < 40 ? len : 40, &tcp) == (int)tcp.n &&
+		    tcp.n <= DPL_MAX_TCPOPTS, "TCP option count in bounds");
+	for (uint32_t i = 0; i < tcp.n; i++) {
+		const struct dpl_tcpopt *o = &tcp.opt[i];
+
+		fuzz_assert(o->len >= 1 && o->nv <= 8 &&
+			    (o->len == 1 ? o->off <= len : o->off - 2 + o->len <= len),
+			    "TCP option within its bytes");
+	}
+	fuzz_assert(nd_options(data, len, &nd) == (int)nd.n && nd.n <= DPL_MAX_NDOPTS &&
+		    nd.nnames <= DPL_MAX_NDNAMES && nd.text_len <= DPL_NDOPT_TEXT,
+		    "neighbour discovery option count in bounds");
+	for (uint32_t i = 0; i < nd.n; i++) {
+		const struct dpl_ndopt *o = &nd.opt[i];
+
+		fuzz_assert(o->size == o->len * 8u && inside(o->off, o->size, len),
+			    "neighbour discovery option within its bytes");
+		if (o->ok && o->type == 25)
+			fuzz_assert(8 + 16 * o->nlist <= o->size, "RDNSS addresses within the option");
+		if (o->ok && o->type == 31)
+			fuzz_assert(o->first + o->nlist <= nd.nnames, "DNSSL names within the list");
+	}
+	for (uint32_t k = 0; k < nd.nnames; k++)
+		fuzz_assert(nd.names[k] < nd.text_len && memchr(nd.text + nd.names[k], '\0',
+			    nd.text_len - nd.names[k]), "DNSSL name within the text, NUL-terminated");
 }
 
 static void fuzz_dns(const uint8_t *data, size_t size, int sections)
@@ -330,6 +413,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	half = len / 2;
 	fuzz_dns(data + 1, len, 1 + (data[0] & 0x1f) / NLINKTYPES % 4);
 	fuzz_apps(data + 1, len);
+	fuzz_options(data + 1, len);
 	cut = malloc(half ? half : 1);
 	fuzz_assert(cut != NULL, "out of memory");
 	memcpy(cut, data + 1, half);

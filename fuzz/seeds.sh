@@ -2,7 +2,9 @@
 # Make the seed corpora under fuzz/corpus/ (run from the top of the tree):
 #   decode       every packet of every classic pcap in the shared corpus
 #                (DUMPLINGS_PCAPS, default ../shared/pcaps), prefixed with
-#                the byte that selects its link type in fuzz/decode.c
+#                the byte that selects its link type in fuzz/decode.c, and
+#                the frames t/lib/NetFrames.pm builds (tunnels, extension
+#                headers, neighbour discovery, TCP options)
 #   hub_message  hellos plus the dumplings of t/golden/*.ndjson, in the
 #                framing fuzz/hub_message.c reads
 #   serialize    a few programs for fuzz/serialize.c's stack machine
@@ -21,7 +23,7 @@ pcaps=${DUMPLINGS_PCAPS:-../shared/pcaps}
 mkdir -p fuzz/corpus/decode fuzz/corpus/hub_message fuzz/corpus/serialize \
 	fuzz/corpus/chef_load fuzz/corpus/ws_message fuzz/corpus/hub_wire
 
-exec perl -It/lib -MPcap -MDigest::SHA=sha1_hex -e '
+exec perl -It/lib -MPcap -MNetFrames -MDigest::SHA=sha1_hex -e '
 use strict;
 use warnings;
 
@@ -45,6 +47,7 @@ for my $file (sort glob("$pcaps/*.pcap")) {
 	next unless defined $linktype && exists $selector{$linktype};
 	seed("decode", chr($selector{$linktype}) . $_->[0]) for @$pkts;
 }
+seed("decode", chr($selector{1}) . (ref $_ ? $_->[0] : $_)) for frames();
 
 # Hub input: two control bytes, then eater A, eater B and the kitchen
 # hellos and the kitchen dumplings, one per line.

@@ -307,7 +307,7 @@ subtest 'ICMP errors and other layer cases' => sub {
 	is_deeply($p->{layers}, [qw(Ethernet IPv6 IP TCP)], 'IPv4 in IPv6: both headers, then TCP');
 
 	($p) = cook('4in4', ether(0x0800, ipv4(4, ipv4(17, udp(1, 2, '')))));
-	is_deeply($p->{layers}, [qw(Ethernet IP Raw)], 'IPv4 in IPv4: the inner header stays raw');
+	is_deeply($p->{layers}, [qw(Ethernet IP IP UDP)], 'IPv4 in IPv4: both headers, then UDP');
 
 	($p) = cook('later fragment', ether(0x0800, ipv4(17, udp(1, 53, $msg), { frag => 10 })));
 	is_deeply($p->{layers}, [qw(Ethernet IP Raw)], 'a later fragment is not decoded as UDP');

@@ -4,7 +4,7 @@
 -- Layers are counted under the names scapy displays, as the original
 -- netdumplings chef counted them and its clients expect: "802.1Q" for
 -- Dot1Q, "cooked linux" (or "cooked linux v2") for CookedLinux, "IP in
--- ICMP" for IPerror, and so
+-- ICMP" for IPerror, "GRE PPTP" for GRE version 1, and so
 -- on (the table below); a layer scapy names as we do keeps its name.
 
 local chef = { name = "PacketCountChef", packet_counts = {} }
@@ -15,6 +15,15 @@ local SCAPY_NAME = {
   TCPerror = "TCP in ICMP", UDPerror = "UDP in ICMP", ICMPerror = "ICMP in ICMP",
   TLSClientHello = "TLS Handshake - Client Hello", TLSServerHello = "TLS Handshake - Server Hello",
   HTTPRequest = "HTTP Request", HTTPResponse = "HTTP Response", DHCP = "DHCP options",
+  IPv6ExtHdrHopByHop = "IPv6 Extension Header - Hop-by-Hop Options Header",
+  IPv6ExtHdrRouting = "IPv6 Option Header Routing",
+  IPv6ExtHdrFragment = "IPv6 Extension Header - Fragmentation header",
+  IPv6ExtHdrDestOpt = "IPv6 Extension Header - Destination Options Header",
+  ICMPv6ND_RS = "ICMPv6 Neighbor Discovery - Router Solicitation",
+  ICMPv6ND_RA = "ICMPv6 Neighbor Discovery - Router Advertisement",
+  ICMPv6ND_NS = "ICMPv6 Neighbor Discovery - Neighbor Solicitation",
+  ICMPv6ND_NA = "ICMPv6 Neighbor Discovery - Neighbor Advertisement",
+  ICMPv6ND_Redirect = "ICMPv6 Neighbor Discovery - Redirect",
 }
 
 function chef:packet_handler(pkt)
@@ -24,6 +33,8 @@ function chef:packet_handler(pkt)
     local name = layers[i]
     if name == "CookedLinux" and pkt.CookedLinux.version == 2 then
       name = "cooked linux v2"
+    elseif name == "GRE" and pkt.GRE.version == 1 then
+      name = "GRE PPTP"                 -- scapy's class for PPTP's enhanced GRE
     else
       name = SCAPY_NAME[name] or name
     end

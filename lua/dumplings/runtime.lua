@@ -76,6 +76,11 @@ dumplings = setmetatable({}, {
 
 local batch = nil          -- the current batch: const struct dpl_packet *
 local SLOT = {}            -- private key: a packet table's index in the batch
+-- Progress through the batch: the packet index, the chef index and the
+-- packet table, so that after a handler error the batch resumes with the
+-- next chef on the same packet (and lazy layers know which packet is
+-- being handled).
+local progress = { i = 0, c = 1, p = nil }
 
 ----------------------------------------------------------------------------
 -- Formatting C bytes as text
@@ -124,7 +129,6 @@ function DUMPLINGS.layers()
   for i, name in ipairs(LAYER_NAMES) do t[i] = name end
   return setmetatable(t, ARRAY)
 end
-local DOT1Q, DOT1AD = LAYER_ID.Dot1Q, LAYER_ID.Dot1AD
 
 -- Chef code runs inside the trace LuaJIT compiles for the loop over a
 -- batch. A loop executed anywhere in that path aborts the trace and leaves
@@ -163,8 +167,8 @@ local function make_each()
 end
 local each = make_each()
 
--- Position (0-based) of the nth layer with this id, and for VLAN tags the
--- index of that tag among all tags (tags sit together, outermost first).
+-- Position (0-based) of the nth layer with this id, and which of the
+-- layer's structs holds it (for VLAN tags, the index of the tag).
 local function find_layer(c, id, nth)
   local first = c.first[id]
   if first == 0 then return nil end
@@ -178,9 +182,7 @@ local function find_layer(c, id, nth)
     end
     if nth > 1 then return nil end
   end
-  local q, ad = c.first[DOT1Q], c.first[DOT1AD]
-  local first_tag = (q ~= 0 and (ad == 0 or q < ad)) and q or ad
-  return pos, pos - (first_tag - 1)
+  return pos, c.slot[pos]
 end
 
 local function question(i, d, text, base)
@@ -276,19 +278,20 @@ local function build_tag(c, tag)
 end
 
 -- Builders shared by a layer and its quoted twin: member is the struct
--- dpl_packet member the layer was decoded into.
-local function build_ip(member)
-  return function(c)
-    local ip = c[member]
+-- dpl_packet member the layer was decoded into, second the member of the
+-- layer's second instance (slot 1: inside a tunnel), if it has one.
+local function build_ip(member, second)
+  return function(c, slot)
+    local ip = slot == 1 and c[second] or c[member]
     return { version = 4, ihl = ip.ihl, tos = ip.tos, len = ip.len, id = ip.id,
              flags = IP_FLAGS[ip.flags], frag = ip.frag, ttl = ip.ttl, proto = ip.proto,
              chksum = ip.chksum, src = ip4(ip.src), dst = ip4(ip.dst) }
   end
 end
 
-local function build_ipv6(member)
-  return function(c)
-    local ip = c[member]
+local function build_ipv6(member, second)
+  return function(c, slot)
+    local ip = slot == 1 and c[second] or c[member]
     return { version = 6, tc = ip.tc, fl = ip.fl, plen = ip.plen, nh = ip.nh,
              hlim = ip.hlim, src = ip6(ip.src), dst = ip6(ip.dst) }
   end
@@ -301,19 +304,92 @@ local function build_icmp(member)
   end
 end
 
+-- TCP options as scapy lists them: {name, value} pairs in the order sent.
+-- A kind without a name here is named by its number; a value is a number,
+-- a list of numbers (Timestamp, SAck), nil (EOL, NOP) or the bytes sent.
+local TCP_OPTION = { [0] = "EOL", "NOP", "MSS", "WScale", "SAckOK", "SAck",
+                     [8] = "Timestamp", [14] = "AltChkSum", [15] = "AltChkSumOpt",
+                     [19] = "MD5", [25] = "Mood", [28] = "UTO", [29] = "AO", [34] = "TFO" }
+
+local function number_at(i, v) return v[i] end
+
+local function tcp_option(i, opts, base)
+  local o = opts.opt[i]
+  local kind, nv, v = o.kind, o.nv, nil
+  if nv == 1 then
+    v = o.v[0]
+  elseif nv > 1 then
+    v = fill(new_table(nv, 0), nv, number_at, o.v)
+  elseif kind > 1 then
+    v = ffi.string(base + o.off, o.len - 2)
+  end
+  return { TCP_OPTION[kind] or kind, v }
+end
+
+local function tcp_options(c, t)
+  local opts, base = api.tcp_scratch, c.data + t.opt_off
+  local n = api.tcp_options(base, t.opt_len, opts)
+  return fill(setmetatable(new_table(n, 0), ARRAY), n, tcp_option, opts, base)
+end
+
+-- Most segments carry options (timestamps), and most chefs that read TCP
+-- never look at them, so they are decoded on first read of tcp.options,
+-- from the packet's bytes, under the rule DNS answers follow: read them in
+-- the handler; a layer returned unread is filled in before it is
+-- serialized. A segment without options has none (nil), and no metatable.
+-- One private key says where the packet is: generation * STAMP + its
+-- index in the batch (each private key a table holds costs the per-packet
+-- path a rehash).
+local OPT_AT = {}          -- private key
+local STAMP = 65536        -- more than a batch's packets
+
+local function options_fill(t, member, returned)
+  local at = rawget(t, OPT_AT)
+  if at == nil then return end
+  local i = at % STAMP
+  local now = (at - i) / STAMP == generation
+  if not (now and (returned or (progress.i == i and rawget(progress.p, SLOT) ~= nil))) then
+    error("TCP options read after the packet's handler returned (read them in the handler)", 3)
+  end
+  local c = readable[i]
+  rawset(t, "options", tcp_options(c, c[member]))
+  rawset(t, OPT_AT, nil)
+end
+
+local function options_metatable(member)
+  return {
+    __index = function(t, key)
+      if key ~= "options" then return nil end
+      options_fill(t, member, false)
+      return rawget(t, "options")
+    end,
+    __dumplings_fill = function(t) options_fill(t, member, true) end,
+  }
+end
+
 local function build_tcp(member)
-  return function(c)
+  local mt = options_metatable(member)
+  return function(c, _, _, i)
     local t = c[member]
     if t.partial ~= 0 then return { sport = t.sport, dport = t.dport, seq = t.seq } end
-    return { sport = t.sport, dport = t.dport, seq = t.seq, ack = t.ack,
-             dataofs = t.dataofs, reserved = t.reserved, flags = TCP_FLAGS[t.flags],
-             window = t.window, chksum = t.chksum, urgptr = t.urgptr }
+    if t.opt_len == 0 then
+      return { sport = t.sport, dport = t.dport, seq = t.seq, ack = t.ack,
+               dataofs = t.dataofs, reserved = t.reserved, flags = TCP_FLAGS[t.flags],
+               window = t.window, chksum = t.chksum, urgptr = t.urgptr,
+               payload_len = t.payload_len }
+    end
+    return setmetatable({
+      [OPT_AT] = generation * STAMP + i,
+      sport = t.sport, dport = t.dport, seq = t.seq, ack = t.ack,
+      dataofs = t.dataofs, reserved = t.reserved, flags = TCP_FLAGS[t.flags],
+      window = t.window, chksum = t.chksum, urgptr = t.urgptr,
+      payload_len = t.payload_len }, mt)
   end
 end
 
-local function build_udp(member)
-  return function(c)
-    local u = c[member]
+local function build_udp(member, second)
+  return function(c, slot)
+    local u = slot == 1 and c[second] or c[member]
     return { sport = u.sport, dport = u.dport, len = u.len, chksum = u.chksum }
   end
 end
@@ -455,10 +531,153 @@ local function build_tls(c)
   return { type = p[0], version = p[1] * 256 + p[2], len = p[3] * 256 + p[4] }
 end
 
--- One builder per layer, by name: (cdata packet, tag index) -> table.
+-- IPv6 extension headers, in the exthdrs array at their slot.
+local function build_options_header(c, slot)
+  local e = c.exthdrs[slot]
+  return { nh = e.nh, len = e.len, options = ffi.string(c.data + e.off + 2, e.size - 2) }
+end
+
+local function address_at(i, base) return ip6(base + 16 * i) end
+
+local function build_routing(c, slot)
+  local e = c.exthdrs[slot]
+  local n = e.naddr
+  return { nh = e.nh, len = e.len, type = e.type, segleft = e.segleft, reserved = e.reserved,
+           addresses = fill(setmetatable(new_table(n, 0), ARRAY), n, address_at,
+                            c.data + e.off + 8) }
+end
+
+local function build_fragment(c, slot)
+  local e = c.exthdrs[slot]
+  return { nh = e.nh, res1 = e.len, offset = e.offset, res2 = e.res2, m = e.m, id = e.id }
+end
+
+-- Neighbour discovery: the message after ICMPv6, its options a list of
+-- tables {type, len, raw} with the fields of scapy's option classes when
+-- the option's size is its type's (the numbers C read: w16 at bytes 2, 4,
+-- 6; w32 at 4, 8, 12).
+local function bit_at(v, b) return band(rshift(v, b), 1) end
+
+local function name_at(i, s, first)
+  local k = first + i
+  local stop = k + 1 < s.nnames and s.names[k + 1] or s.text_len
+  return ffi.string(s.text + s.names[k], stop - s.names[k] - 1)
+end
+
+-- Like scapy's, an Ethernet address: the first six bytes (raw has all).
+local function lladdr(t, o, base) t.lladdr = mac(base + o.off + 2, 6) end
+
+local ND_FIELDS = {
+  [1] = lladdr,
+  [2] = lladdr,
+  [3] = function(t, o)
+    local b = band(o.w16[0], 0xff)
+    t.prefixlen, t.L, t.A, t.R = rshift(o.w16[0], 8), bit_at(b, 7), bit_at(b, 6), bit_at(b, 5)
+    t.res1, t.validlifetime, t.preferredlifetime = band(b, 0x1f), o.w32[0], o.w32[1]
+    t.res2, t.prefix = o.w32[2], ip6(o.prefix)
+  end,
+  [4] = function(t, o, base) t.pkt = ffi.string(base + o.off + 8, o.size - 8) end,
+  [5] = function(t, o) t.res, t.mtu = o.w16[0], o.w32[0] end,
+  [7] = function(t, o) t.res, t.advint = o.w16[0], o.w32[0] end,
+  [8] = function(t, o) t.res, t.pref, t.lifetime = o.w16[0], o.w16[1], o.w16[2] end,
+  [24] = function(t, o)
+    local b = band(o.w16[0], 0xff)
+    t.plen, t.res1, t.prf, t.res2 = rshift(o.w16[0], 8), rshift(b, 5), band(rshift(b, 3), 3), band(b, 7)
+    t.rtlifetime, t.prefix = o.w32[0], ip6(o.prefix)
+  end,
+  [25] = function(t, o, base)
+    t.res, t.lifetime = o.w16[0], o.w32[0]
+    t.dns = fill(setmetatable(new_table(o.nlist, 0), ARRAY), o.nlist, address_at, base + o.off + 8)
+  end,
+  [31] = function(t, o, _, s)
+    t.res, t.lifetime = o.w16[0], o.w32[0]
+    t.searchlist = fill(setmetatable(new_table(o.nlist, 0), ARRAY), o.nlist, name_at, s, o.first)
+  end,
+}
+
+local function nd_option(i, s, base)
+  local o = s.opt[i]
+  local t = { type = o.type, len = o.len, raw = ffi.string(base + o.off, o.size) }
+  local f = o.ok ~= 0 and ND_FIELDS[o.type]
+  if f then f(t, o, base, s) end
+  return t
+end
+
+-- nil when the message has none, as TCP's.
+local function nd_options(c, nd)
+  if nd.opt_len == 0 then return nil end
+  local s, base = api.nd_scratch, c.data + nd.opt_off
+  local n = api.nd_options(base, nd.opt_len, s)
+  if n == 0 then return nil end
+  return fill(setmetatable(new_table(n, 0), ARRAY), n, nd_option, s, base)
+end
+
+local ND_BUILDERS = {
+  ICMPv6ND_RS = function(c)
+    local i, n = c.icmp, c.nd
+    return { type = i.type, code = i.code, cksum = i.chksum, res = n.res, options = nd_options(c, n) }
+  end,
+  ICMPv6ND_RA = function(c)
+    local i, n = c.icmp, c.nd
+    local f = n.flags
+    return { type = i.type, code = i.code, cksum = i.chksum, chlim = n.chlim,
+             M = bit_at(f, 7), O = bit_at(f, 6), H = bit_at(f, 5), prf = band(rshift(f, 3), 3),
+             P = bit_at(f, 2), res = band(f, 3), routerlifetime = n.routerlifetime,
+             reachabletime = n.reachabletime, retranstimer = n.retranstimer,
+             options = nd_options(c, n) }
+  end,
+  ICMPv6ND_NS = function(c)
+    local i, n = c.icmp, c.nd
+    return { type = i.type, code = i.code, cksum = i.chksum, res = n.res, tgt = ip6(n.tgt),
+             options = nd_options(c, n) }
+  end,
+  ICMPv6ND_NA = function(c)
+    local i, n = c.icmp, c.nd
+    local f = n.flags
+    return { type = i.type, code = i.code, cksum = i.chksum, R = bit_at(f, 7), S = bit_at(f, 6),
+             O = bit_at(f, 5), res = band(n.res, 0x1fffffff), tgt = ip6(n.tgt),
+             options = nd_options(c, n) }
+  end,
+  ICMPv6ND_Redirect = function(c)
+    local i, n = c.icmp, c.nd
+    return { type = i.type, code = i.code, cksum = i.chksum, res = n.res, tgt = ip6(n.tgt),
+             dst = ip6(n.dst), options = nd_options(c, n) }
+  end,
+}
+
+-- Tunnels. GRE's flags as scapy's GRE and GRE_PPTP (version 1) name them;
+-- an optional field is there when its flag says so and it was captured
+-- (g.have: 1 checksum and offset, 2 key, 4 sequence, 8 acknowledgement).
+local function build_gre(c)
+  local g = c.gre
+  local f, have = g.flags, g.have
+  local version = band(f, 7)
+  local t = { chksum_present = bit_at(f, 15), routing_present = bit_at(f, 14),
+              key_present = bit_at(f, 13), seqnum_present = bit_at(f, 12),
+              strict_route_source = bit_at(f, 11), recursion_control = band(rshift(f, 8), 7),
+              flags = band(rshift(f, 3), 31), version = version, proto = g.proto }
+  if band(have, 1) ~= 0 then t.chksum, t.offset = g.chksum, g.offset end
+  if version == 1 then
+    t.acknum_present, t.flags = bit_at(f, 7), band(rshift(f, 3), 15)
+    if band(have, 2) ~= 0 then t.payload_len, t.call_id = rshift(g.key, 16), band(g.key, 0xffff) end
+  elseif band(have, 2) ~= 0 then
+    t.key = g.key
+  end
+  if band(have, 4) ~= 0 then t.sequence_number = g.seq end
+  if band(have, 8) ~= 0 then t.ack_number = g.ack end
+  return t
+end
+
+local function build_vxlan(c)
+  local v = c.vxlan
+  return { flags = v.flags, reserved1 = v.reserved1, vni = v.vni, reserved2 = v.reserved2 }
+end
+
+-- One builder per layer, by name: (cdata packet, slot) -> table, the slot
+-- saying which of the layer's structs to read (find_layer).
 local BUILDERS = {
-  Ethernet = function(c)
-    local e = c.eth
+  Ethernet = function(c, slot)
+    local e = slot == 1 and c.eth2 or c.eth
     return { src = mac(e.src), dst = mac(e.dst), type = e.type }
   end,
   Dot1Q = build_tag,
@@ -480,15 +699,15 @@ local BUILDERS = {
     if a.plen == 4 then t.psrc, t.pdst = ip4(a.psrc), ip4(a.pdst) end
     return t
   end,
-  IP = build_ip("ip"),
-  IPv6 = build_ipv6("ipv6"),
+  IP = build_ip("ip", "ip2"),
+  IPv6 = build_ipv6("ipv6", "ipv6_2"),
   ICMP = build_icmp("icmp"),
   ICMPv6 = function(c)
     local i = c.icmp
     return { type = i.type, code = i.code, cksum = i.chksum }
   end,
   TCP = build_tcp("tcp"),
-  UDP = build_udp("udp"),
+  UDP = build_udp("udp", "udp2"),
   DNS = build_dns,
   Raw = function(c)
     return { load = ffi.string(c.data + c.payload_off, c.payload_len) }
@@ -508,7 +727,14 @@ local BUILDERS = {
   HTTPResponse = build_http_response,
   BOOTP = build_bootp,
   DHCP = build_dhcp,
+  IPv6ExtHdrHopByHop = build_options_header,
+  IPv6ExtHdrRouting = build_routing,
+  IPv6ExtHdrFragment = build_fragment,
+  IPv6ExtHdrDestOpt = build_options_header,
+  GRE = build_gre,
+  VXLAN = build_vxlan,
 }
+for name, build in pairs(ND_BUILDERS) do BUILDERS[name] = build end
 
 -- By id, for the per-packet path; the two lists must agree.
 local BUILD = {}
@@ -801,10 +1027,7 @@ local function poke_chef(rec)
   end
 end
 
--- Progress through the batch: the packet index, the chef index and the
--- packet table, so that after a handler error the batch resumes with the
--- next chef on the same packet.
-local progress = { i = 0, c = 1, p = nil }
+-- (progress, the packet and chef at hand, is declared at the top.)
 
 -- The loop over a batch is generated for the chefs at hand: one call per
 -- chef in a row, not an inner loop over chefs, which LuaJIT would not

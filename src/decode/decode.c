@@ -5,22 +5,14 @@
  * not fit is left to Raw (one exception: the 8 bytes of TCP an ICMP error
  * quotes). DNS messages are only located here; dns.c decodes them when a
  * chef asks. The datagram quoted in an ICMP error is decoded too, into the
- * *err members, as scapy's IPerror, UDPerror and so on. */
+ * *err members, as scapy's IPerror, UDPerror and so on. What a tunnel
+ * carries (IP in IP here, GRE and VXLAN in tunnel.c) goes into the second
+ * Ethernet, IP, IPv6 and UDP structs. */
 #include <string.h>
 
 #include <pcap/dlt.h>
 
-#include "packet.h"
-
-/* Where decoding stands: the packet, the next byte to read, the end of
- * the bytes the current layer may use, and whether we are inside the
- * datagram quoted by an ICMP error. */
-struct decoder {
-	struct dpl_packet *pkt;
-	const uint8_t *data;
-	uint32_t off, end;
-	int quoted;
-};
+#include "decoder.h"
 
 enum {
 	ETHERTYPE_IP = 0x0800, ETHERTYPE_ARP = 0x0806, ETHERTYPE_RARP = 0x8035,
@@ -33,40 +25,15 @@ enum {
 	IPPROTO_UDP_ = 17, IPPROTO_IPV6_ = 41, IPPROTO_ROUTING_ = 43,
 	IPPROTO_FRAGMENT_ = 44, IPPROTO_AH_ = 51, IPPROTO_ICMPV6_ = 58,
 	IPPROTO_NONE_ = 59, IPPROTO_DSTOPTS_ = 60, IPPROTO_MOBILITY_ = 135,
+	IPPROTO_GRE_ = 47,
 };
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
+enum { VXLAN_PORT = 4789 };
 
 static uint32_t get32_le(const uint8_t *p)
 {
 	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
 }
-
-static int have(const struct decoder *d, uint32_t n)
-{
-	return d->end >= d->off && d->end - d->off >= n;
-}
-
-static void push_layer(struct decoder *d, enum dpl_layer_id id)
-{
-	struct dpl_packet *pkt = d->pkt;
-
-	if (pkt->nlayers >= DPL_MAX_LAYERS)
-		return;
-	if (!pkt->first[id])
-		pkt->first[id] = (uint8_t)(pkt->nlayers + 1);
-	pkt->layers[pkt->nlayers++] = (uint8_t)id;
-}
-
-_Static_assert(DPL_LAYER_COUNT <= 256, "dpl_packet.layers holds ids in a byte");
 
 /* Whatever the decoder did not understand stays available as Raw. */
 static void finish_raw(struct decoder *d)
@@ -78,16 +45,42 @@ static void finish_raw(struct decoder *d)
 	}
 }
 
+/* Ethernet, IP, IPv6 and UDP headers can each occur twice: outside a
+ * tunnel and inside it. Which of its two structs the next header of this
+ * layer goes into: 0 for the packet's first, 1 for its second, -1 for a
+ * third, which has nowhere to go and stays Raw. */
+static int instance(const struct decoder *d, enum dpl_layer_id id)
+{
+	const struct dpl_packet *pkt = d->pkt;
+
+	if (!pkt->first[id])
+		return 0;
+	for (int i = pkt->first[id]; i < pkt->nlayers; i++)
+		if (pkt->layers[i] == id)
+			return -1;
+	return 1;
+}
+
 /* Bytes the link layer carried beyond the network layer's own length, such
  * as the Ethernet minimum-size trailer. */
 static void note_padding(struct decoder *d, uint32_t net_end)
 {
-	if (d->quoted)
-		return;		/* a quote's lengths describe the original */
+	if (d->quoted || d->inner)
+		return;		/* a quote's lengths describe the original,
+				 * and a tunnel's frame is not the link's */
 	if (net_end < d->pkt->caplen && d->pkt->pad_len == 0) {
 		d->pkt->pad_off = net_end;
 		d->pkt->pad_len = d->pkt->caplen - net_end;
 	}
+}
+
+/* Where the datagram ends by its IP header. Inside a tunnel the inner
+ * header can only shorten it; a quote's header describes the original
+ * datagram, which the ICMP error carries only the start of. */
+static void note_stated_end(struct decoder *d, uint32_t end)
+{
+	if (d->quoted || end < d->stated)
+		d->stated = end;
 }
 
 static int is_dns_port(uint16_t port)
@@ -154,23 +147,28 @@ static void decode_tcp_app(struct decoder *d)
 
 static void decode_udp(struct decoder *d)
 {
-	struct dpl_udp *udp = d->quoted ? &d->pkt->udperr : &d->pkt->udp;
+	int slot = d->quoted ? 0 : instance(d, DPL_UDP);
+	struct dpl_udp *udp = d->quoted ? &d->pkt->udperr : slot ? &d->pkt->udp2 : &d->pkt->udp;
 	const uint8_t *p = d->data + d->off;
 	uint32_t stated;
 
-	if (!have(d, 8))
+	if (slot < 0 || !have(d, 8))
 		return;
 	udp->sport = get16(p);
 	udp->dport = get16(p + 2);
 	udp->len = get16(p + 4);
 	udp->chksum = get16(p + 6);
-	push_layer(d, d->quoted ? DPL_UDPERROR : DPL_UDP);
+	push_slot(d, d->quoted ? DPL_UDPERROR : DPL_UDP, slot);
 	/* A UDP length shorter than the header is nonsense; zero is what
 	 * IPv6 jumbograms use. Either way the IP bound is all we have. */
 	stated = udp->len;
 	if (stated >= 8 && d->end - d->off > stated)
 		d->end = d->off + stated;
 	d->off += 8;
+	if (udp->dport == VXLAN_PORT && !d->quoted && !d->pkt->first[DPL_VXLAN]) {
+		decode_vxlan(d);
+		return;
+	}
 	if (is_dns_port(udp->sport) || is_dns_port(udp->dport))
 		decode_dns_at(d, d->off, d->end - d->off);
 	else if (!d->quoted && (is_bootp_port(udp->sport) || is_bootp_port(udp->dport)))
@@ -232,6 +230,12 @@ static void decode_tcp(struct decoder *d)
 	hlen = tcp->dataofs * 4u;
 	if (hlen < 20)
 		hlen = 20;
+	/* Options are decoded when a chef reads them (options.c); here only
+	 * what of them was captured. The payload length is the IP header's
+	 * count, so that a snapshot length does not change it. */
+	tcp->opt_off = d->off + 20;
+	tcp->opt_len = (uint8_t)((have(d, hlen) ? hlen : d->end - d->off) - 20);
+	tcp->payload_len = d->stated > d->off + hlen ? d->stated - (d->off + hlen) : 0;
 	d->off = have(d, hlen) ? d->off + hlen : d->end;
 	if (tcp->sport == 53 || tcp->dport == 53)
 		decode_tcp_dns(d);
@@ -265,6 +269,46 @@ static void decode_quoted(struct decoder *d, enum dpl_layer_id id)
 		decode_ipv6(d);
 }
 
+enum { ND_RS = 133, ND_RA, ND_NS, ND_NA, ND_REDIRECT };
+
+/* Neighbour discovery: the fixed part of the message as a layer of its
+ * own after ICMPv6, and where its options lie (options.c reads them when
+ * a chef asks). Returns 0 for a message too short for its fixed part,
+ * which stays ICMPv6 and Raw. */
+static int decode_nd(struct decoder *d, uint8_t type)
+{
+	static const uint8_t size[] = { 8, 16, 24, 24, 40 };
+	static const uint8_t layer[] = {
+		DPL_NDRS, DPL_NDRA, DPL_NDNS, DPL_NDNA, DPL_NDREDIRECT,
+	};
+	struct dpl_nd *nd = &d->pkt->nd;
+	const uint8_t *p = d->data + d->off;
+	int i = type - ND_RS;
+
+	if (!have(d, size[i]))
+		return 0;
+	memset(nd, 0, sizeof *nd);
+	nd->res = get32(p + 4);
+	if (type == ND_RA) {
+		nd->chlim = p[4];
+		nd->flags = p[5];
+		nd->routerlifetime = get16(p + 6);
+		nd->reachabletime = get32(p + 8);
+		nd->retranstimer = get32(p + 12);
+	} else if (type == ND_NA) {
+		nd->flags = p[4];
+	}
+	if (size[i] >= 24)
+		memcpy(nd->tgt, p + 8, 16);
+	if (type == ND_REDIRECT)
+		memcpy(nd->dst, p + 24, 16);
+	nd->opt_off = d->off + size[i];
+	nd->opt_len = d->end - nd->opt_off;
+	push_layer(d, (enum dpl_layer_id)layer[i]);
+	d->off = d->end;
+	return 1;
+}
+
 static void decode_icmp(struct decoder *d, enum dpl_layer_id id)
 {
 	struct dpl_icmp *icmp = d->quoted ? &d->pkt->icmperr : &d->pkt->icmp;
@@ -281,6 +325,9 @@ static void decode_icmp(struct decoder *d, enum dpl_layer_id id)
 		icmp->seq = get16(p + 6);
 	}
 	push_layer(d, d->quoted ? DPL_ICMPERROR : id);
+	if (id == DPL_ICMPV6 && !d->quoted && icmp->type >= ND_RS && icmp->type <= ND_REDIRECT &&
+	    decode_nd(d, icmp->type))
+		return;
 	if (!have(d, 8)) {
 		d->off = d->end;
 		return;
@@ -293,15 +340,23 @@ static void decode_icmp(struct decoder *d, enum dpl_layer_id id)
 static void decode_transport(struct decoder *d, uint8_t proto)
 {
 	switch (proto) {
-	/* A tunnel of the other IP version (6in4, 4in6) has a struct of its
-	 * own to go into; a same-version inner header stays Raw. */
+	/* IP in IP (4in4, 6in4, 4in6, 6in6) and GRE are tunnels; in an ICMP
+	 * error's quote they stay Raw. */
 	case IPPROTO_IPIP_:
-		if (!d->quoted && !d->pkt->first[DPL_IP])
+		if (!d->quoted) {
+			d->inner = 1;
 			decode_ip(d);
+		}
 		break;
 	case IPPROTO_IPV6_:
-		if (!d->quoted && !d->pkt->first[DPL_IPV6])
+		if (!d->quoted) {
+			d->inner = 1;
 			decode_ipv6(d);
+		}
+		break;
+	case IPPROTO_GRE_:
+		if (!d->quoted)
+			decode_gre(d);
 		break;
 	case IPPROTO_TCP_:
 		decode_tcp(d);
@@ -320,11 +375,12 @@ static void decode_transport(struct decoder *d, uint8_t proto)
 
 static void decode_ip(struct decoder *d)
 {
-	struct dpl_ip *ip = d->quoted ? &d->pkt->iperr : &d->pkt->ip;
+	int slot = d->quoted ? 0 : instance(d, DPL_IP);
+	struct dpl_ip *ip = d->quoted ? &d->pkt->iperr : slot ? &d->pkt->ip2 : &d->pkt->ip;
 	const uint8_t *p = d->data + d->off;
 	uint32_t hlen, len;
 
-	if (!have(d, 20) || p[0] >> 4 != 4)
+	if (slot < 0 || !have(d, 20) || p[0] >> 4 != 4)
 		return;
 	hlen = (p[0] & 15) * 4u;
 	len = get16(p + 2);
@@ -346,7 +402,9 @@ static void decode_ip(struct decoder *d)
 	ip->chksum = get16(p + 10);
 	memcpy(ip->src, p + 12, 4);
 	memcpy(ip->dst, p + 16, 4);
-	push_layer(d, d->quoted ? DPL_IPERROR : DPL_IP);
+	push_slot(d, d->quoted ? DPL_IPERROR : DPL_IP, slot);
+	if (len != 0)
+		note_stated_end(d, d->off + len);
 	if (!have(d, hlen)) {		/* options cut by the snapshot length */
 		d->off = d->end;
 		return;
@@ -368,43 +426,109 @@ static int is_ipv6_extension(uint8_t nh)
 	       nh == IPPROTO_MOBILITY_ || nh == IPPROTO_FRAGMENT_;
 }
 
+static int extension_layer(uint8_t nh)
+{
+	switch (nh) {
+	case IPPROTO_HOPOPTS_:
+		return DPL_IP6HOPBYHOP;
+	case IPPROTO_ROUTING_:
+		return DPL_IP6ROUTING;
+	case IPPROTO_FRAGMENT_:
+		return DPL_IP6FRAGMENT;
+	case IPPROTO_DSTOPTS_:
+		return DPL_IP6DESTOPT;
+	}
+	return 0;
+}
+
+/* Routing headers of type 0 (RFC 2460), 2 (mobile IPv6) and 4 (segment
+ * routing) carry IPv6 addresses from their eighth byte on; segment
+ * routing says how many (its last entry, plus one) and may put TLVs after
+ * them. */
+static uint8_t routing_addresses(const uint8_t *p, uint32_t size)
+{
+	uint32_t n = (size - 8) / 16;
+
+	if (p[2] == 4 && p[4] + 1u < n)
+		n = p[4] + 1u;
+	return p[2] == 0 || p[2] == 2 || p[2] == 4 ? (uint8_t)n : 0;
+}
+
+/* An extension header, size bytes at d->off (all of it, or as much as
+ * was captured), becomes a layer while there is room for it. AH and mobility headers are walked
+ * but not layered, and so are the headers of an ICMP error's quote. */
+static void note_extension(struct decoder *d, uint8_t nh, uint32_t size)
+{
+	struct dpl_packet *pkt = d->pkt;
+	const uint8_t *p = d->data + d->off;
+	int id = extension_layer(nh);
+	struct dpl_ip6ext *e;
+
+	if (d->quoted || !id || pkt->nexthdrs >= DPL_MAX_EXTHDRS)
+		return;
+	e = &pkt->exthdrs[pkt->nexthdrs];
+	memset(e, 0, sizeof *e);
+	e->nh = p[0];
+	e->len = p[1];
+	e->off = d->off;
+	e->size = size;
+	if (nh == IPPROTO_ROUTING_) {
+		e->type = p[2];
+		e->segleft = p[3];
+		e->reserved = get32(p + 4);
+		e->naddr = routing_addresses(p, size);
+	} else if (nh == IPPROTO_FRAGMENT_) {
+		e->offset = get16(p + 2) >> 3;
+		e->res2 = (p[3] >> 1) & 3;
+		e->m = p[3] & 1;
+		e->id = get32(p + 4);
+	}
+	push_slot(d, (enum dpl_layer_id)id, pkt->nexthdrs++);
+}
+
 /* Walk the extension header chain; returns the transport protocol, or -1
- * when the chain is cut short or the rest is a later fragment. */
-static int skip_ipv6_extensions(struct decoder *d, uint8_t nh)
+ * when the chain is cut short or the rest is a later fragment (which
+ * stays Raw; its fragment header's layer keeps what reassembly needs). */
+static int walk_ipv6_extensions(struct decoder *d, uint8_t nh)
 {
 	while (is_ipv6_extension(nh)) {
 		const uint8_t *p = d->data + d->off;
 		uint32_t len;
+		int later_fragment = 0;
 
 		if (!have(d, 8))
 			return -1;
 		if (nh == IPPROTO_FRAGMENT_) {
 			len = 8;
-			if ((get16(p + 2) & 0xfff8) != 0) {
-				d->off += len;
-				return -1;
-			}
+			later_fragment = (get16(p + 2) & 0xfff8) != 0;
 		} else if (nh == IPPROTO_AH_) {
 			len = (p[1] + 2u) * 4;
 		} else {
 			len = (p[1] + 1u) * 8;
 		}
-		if (!have(d, len))
+		if (!have(d, len)) {	/* cut by the snapshot length */
+			note_extension(d, nh, d->end - d->off);
+			d->off = d->end;
 			return -1;
+		}
+		note_extension(d, nh, len);
 		nh = p[0];
 		d->off += len;
+		if (later_fragment)
+			return -1;
 	}
 	return nh == IPPROTO_NONE_ ? -1 : nh;
 }
 
 static void decode_ipv6(struct decoder *d)
 {
-	struct dpl_ipv6 *ip6 = d->quoted ? &d->pkt->ipv6err : &d->pkt->ipv6;
+	int slot = d->quoted ? 0 : instance(d, DPL_IPV6);
+	struct dpl_ipv6 *ip6 = d->quoted ? &d->pkt->ipv6err : slot ? &d->pkt->ipv6_2 : &d->pkt->ipv6;
 	const uint8_t *p = d->data + d->off;
 	uint32_t vtf;
 	int proto;
 
-	if (!have(d, 40) || p[0] >> 4 != 6)
+	if (slot < 0 || !have(d, 40) || p[0] >> 4 != 6)
 		return;
 	vtf = get32(p);
 	ip6->version = 6;
@@ -415,14 +539,16 @@ static void decode_ipv6(struct decoder *d)
 	ip6->hlim = p[7];
 	memcpy(ip6->src, p + 8, 16);
 	memcpy(ip6->dst, p + 24, 16);
-	push_layer(d, d->quoted ? DPL_IPERROR6 : DPL_IPV6);
+	push_slot(d, d->quoted ? DPL_IPERROR6 : DPL_IPV6, slot);
 	d->off += 40;
+	if (ip6->plen != 0)
+		note_stated_end(d, d->off + ip6->plen);
 	/* A zero payload length means a jumbogram; trust the capture then. */
 	if (ip6->plen != 0 && d->end - d->off > ip6->plen) {
 		d->end = d->off + ip6->plen;
 		note_padding(d, d->end);
 	}
-	proto = skip_ipv6_extensions(d, ip6->nh);
+	proto = walk_ipv6_extensions(d, ip6->nh);
 	if (proto >= 0)
 		decode_transport(d, (uint8_t)proto);
 }
@@ -463,8 +589,6 @@ static void decode_arp(struct decoder *d)
 	d->end = d->off;
 }
 
-static void decode_ethertype(struct decoder *d, uint16_t type);
-
 static void decode_tag(struct decoder *d, enum dpl_layer_id id)
 {
 	struct dpl_packet *pkt = d->pkt;
@@ -473,17 +597,17 @@ static void decode_tag(struct decoder *d, enum dpl_layer_id id)
 
 	if (!have(d, 4) || pkt->ntags >= DPL_MAX_TAGS)
 		return;
-	tag = &pkt->tags[pkt->ntags++];
+	tag = &pkt->tags[pkt->ntags];
 	tag->prio = p[0] >> 5;
 	tag->dei = (p[0] >> 4) & 1;
 	tag->vlan = get16(p) & 0xfff;
 	tag->type = get16(p + 2);
-	push_layer(d, id);
+	push_slot(d, id, pkt->ntags++);
 	d->off += 4;
 	decode_ethertype(d, tag->type);
 }
 
-static void decode_ethertype(struct decoder *d, uint16_t type)
+void decode_ethertype(struct decoder *d, uint16_t type)
 {
 	switch (type) {
 	case ETHERTYPE_IP:
@@ -508,19 +632,27 @@ static void decode_ethertype(struct decoder *d, uint16_t type)
 
 static void decode_ethernet(struct decoder *d)
 {
-	struct dpl_ethernet *eth = &d->pkt->eth;
-	const uint8_t *p = d->data;
+	int slot = instance(d, DPL_ETHERNET);
+	struct dpl_ethernet *eth = slot ? &d->pkt->eth2 : &d->pkt->eth;
+	const uint8_t *p = d->data + d->off;
 
-	if (!have(d, 14))
+	if (slot < 0 || !have(d, 14))
 		return;
 	memcpy(eth->dst, p, 6);
 	memcpy(eth->src, p + 6, 6);
 	eth->type = get16(p + 12);
-	push_layer(d, DPL_ETHERNET);
-	d->off = 14;
+	push_slot(d, DPL_ETHERNET, slot);
+	d->off += 14;
 	/* Values up to 1500 are an 802.3 length, followed by LLC: left raw. */
 	if (eth->type >= 0x600)
 		decode_ethertype(d, eth->type);
+}
+
+/* The link layer's frame is decoded once per packet, so the function
+ * stays static (and inlined there); tunnels reach it through this. */
+void decode_inner_ethernet(struct decoder *d)
+{
+	decode_ethernet(d);
 }
 
 /* Linux cooked capture, version 1 (16 bytes) or 2 (20 bytes). */
@@ -610,11 +742,12 @@ static void decode_link(struct decoder *d, int linktype)
 
 void packet_decode(struct dpl_packet *pkt, int linktype)
 {
-	struct decoder d = { pkt, pkt->data, 0, pkt->caplen, 0 };
+	struct decoder d = { pkt, pkt->data, 0, pkt->caplen, 0, pkt->wirelen, 0 };
 
 	memset(pkt->first, 0, sizeof pkt->first);
 	pkt->nlayers = 0;
 	pkt->ntags = 0;
+	pkt->nexthdrs = 0;
 	pkt->payload_len = pkt->dns_len = pkt->pad_len = 0;
 	pkt->payload_off = pkt->dns_off = pkt->pad_off = 0;
 	pkt->dns_q = 0;

@@ -15,7 +15,9 @@
 #include "apps.h"
 
 /* FFI-BEGIN */
-enum { DPL_MAX_LAYERS = 16, DPL_MAX_TAGS = 4 };
+/* Room for a tunnel's two stacks of layers, with VLAN tags and IPv6
+ * extension headers in them, which 16 did not always leave. */
+enum { DPL_MAX_LAYERS = 32, DPL_MAX_TAGS = 4 };
 
 struct dpl_ethernet { uint8_t src[6], dst[6]; uint16_t type; };
 struct dpl_tag { uint16_t vlan, type; uint8_t prio, dei; };
@@ -48,16 +50,67 @@ struct dpl_tcp {
 	uint8_t dataofs, reserved;
 	uint8_t partial;	/* only ports and seq: an ICMP error's 8-byte quote */
 	uint16_t flags, window, chksum, urgptr;
+	uint8_t opt_len;	/* the options' bytes captured, at opt_off */
+	uint32_t opt_off;
+	uint32_t payload_len;	/* as the IP header counts it, captured or not */
 };
 struct dpl_udp { uint16_t sport, dport, len, chksum; };
+
+/* An IPv6 extension header with a layer of its own (hop-by-hop, routing,
+ * fragment, destination options): off and size place it in the packet,
+ * size being what was captured of it (all but for a snapshot length). */
+enum { DPL_MAX_EXTHDRS = 8 };
+struct dpl_ip6ext {
+	uint8_t nh, len;	/* as sent: len counts 8 bytes past the first 8 */
+	uint8_t type, segleft;	/* routing */
+	uint8_t naddr;		/* routing: IPv6 addresses from off + 8 */
+	uint8_t m, res2;	/* fragment: more fragments; the 2 reserved bits */
+	uint16_t offset;	/* fragment: in 8 bytes */
+	uint32_t reserved;	/* routing: bytes 4 to 7 */
+	uint32_t id;		/* fragment */
+	uint32_t off, size;
+};
+
+/* A neighbour discovery message (RFC 4861) past its ICMPv6 header (whose
+ * type, code and checksum are in icmp). flags is byte 5 of a router
+ * advertisement (M O H prf P res), byte 4 of a neighbour advertisement
+ * (R S O); res the reserved 32 bits of the others, or those after an
+ * advertisement's flags. Its options lie at opt_off, all captured. */
+struct dpl_nd {
+	uint8_t chlim, flags;
+	uint16_t routerlifetime;
+	uint32_t reachabletime, retranstimer;
+	uint32_t res;
+	uint8_t tgt[16], dst[16];
+	uint32_t opt_off, opt_len;
+};
+
+/* GRE: flags holds the first two bytes (flag bits, and the version in the
+ * low three); have says which optional fields were read (present, and
+ * captured). Version 1 (PPTP) keeps its payload length and call id in key. */
+enum { DPL_GRE_CHKSUM = 1, DPL_GRE_KEY = 2, DPL_GRE_SEQ = 4, DPL_GRE_ACK = 8 };
+struct dpl_gre {
+	uint16_t flags, proto, chksum, offset;
+	uint32_t key, seq, ack;
+	uint8_t have;
+};
+struct dpl_vxlan {
+	uint8_t flags, reserved2;
+	uint32_t reserved1, vni;
+};
 
 struct dpl_packet {
 	double time;
 	const uint8_t *data;
 	uint32_t wirelen, caplen;
 	uint16_t source;		/* index into the kitchen's sources */
-	uint8_t nlayers, ntags;
-	uint8_t layers[16];		/* enum dpl_layer_id, outermost first */
+	uint8_t nlayers, ntags, nexthdrs;	/* layers; tags and IPv6
+						 * extension headers in them */
+	uint8_t layers[DPL_MAX_LAYERS];	/* enum dpl_layer_id, outermost first */
+	uint8_t slot[DPL_MAX_LAYERS];	/* by position in layers: which of
+					 * the structs of a layer that occurs
+					 * more than once holds this one (the
+					 * index into tags, for instance) */
 	uint8_t first[DPL_LAYER_COUNT];	/* by layer id: 1 + index of its
 					 * first occurrence in layers, or 0;
 					 * lets Lua find a layer without a
@@ -80,7 +133,7 @@ struct dpl_packet {
 	uint32_t http_off, http_len;
 	uint32_t bootp_off, bootp_len;
 	struct dpl_ethernet eth;
-	struct dpl_tag tags[4];
+	struct dpl_tag tags[DPL_MAX_TAGS];
 	struct dpl_cooked cooked;
 	uint32_t loopback_family;
 	struct dpl_arp arp;
@@ -94,6 +147,20 @@ struct dpl_packet {
 	struct dpl_icmp icmperr;
 	struct dpl_tcp tcperr;
 	struct dpl_udp udperr;
+	/* Network layers: the first DPL_MAX_EXTHDRS IPv6 extension headers
+	 * (any after them are walked, without layers of their own), a
+	 * neighbour discovery message, a GRE or VXLAN header. */
+	struct dpl_ip6ext exthdrs[DPL_MAX_EXTHDRS];
+	struct dpl_nd nd;
+	struct dpl_gre gre;
+	struct dpl_vxlan vxlan;
+	/* The second Ethernet, IP, IPv6 and UDP header of a packet: one a
+	 * tunnel carries inside the first (which is always eth, ip, ipv6 or
+	 * udp, on whichever side of a tunnel it is). A third is left Raw. */
+	struct dpl_ethernet eth2;
+	struct dpl_ip ip2;
+	struct dpl_ipv6 ipv6_2;
+	struct dpl_udp udp2;
 };
 
 /* A decoded DNS message. Names and text rdata are NUL-terminated strings
@@ -117,6 +184,45 @@ struct dpl_dns {
 	uint32_t text_len, text_cap;
 };
 
+/* TCP options, decoded when a chef reads them (tcp_options()): kind and
+ * length as sent (EOL and NOP count 1), the value at off from the start of
+ * the options, and its numbers when its kind has any and its length is
+ * the kind's (MSS, WScale, UTO: 1; Timestamp: 2; SAck: 2 a block). */
+enum { DPL_MAX_TCPOPTS = 40 };		/* 40 bytes of options at most */
+struct dpl_tcpopt {
+	uint8_t kind, len, nv;
+	uint32_t off;
+	uint32_t v[8];
+};
+struct dpl_tcpopts {
+	uint32_t n;
+	struct dpl_tcpopt opt[DPL_MAX_TCPOPTS];
+};
+
+/* Neighbour discovery options, decoded when a chef reads them
+ * (nd_options()): type and length as sent (len counts 8 bytes), where the
+ * option lies from the start of the options, and whether its size is one
+ * its type allows (ok). Only then are its fields read: the 16-bit words at
+ * its bytes 2, 4 and 6 and the 32-bit ones at 4, 8 and 12, as numbers that
+ * mean what its type says; a prefix (prefix and route information,
+ * zero-padded); a list (RDNSS: nlist addresses at off + 8; DNSSL: nlist
+ * names, NUL-terminated in text at the offsets names[first ...]). */
+enum { DPL_MAX_NDOPTS = 32, DPL_MAX_NDNAMES = 64, DPL_NDOPT_TEXT = 4096 };
+struct dpl_ndopt {
+	uint8_t type, len, ok;
+	uint32_t off, size;
+	uint16_t w16[3];
+	uint32_t w32[3];
+	uint8_t prefix[16];
+	uint32_t nlist, first;
+};
+struct dpl_ndopts {
+	uint32_t n, nnames, text_len;
+	struct dpl_ndopt opt[DPL_MAX_NDOPTS];
+	uint16_t names[DPL_MAX_NDNAMES];
+	char text[DPL_NDOPT_TEXT];
+};
+
 /* The C functions Lua may call, handed over as one table of pointers so
  * the binary need not export symbols. Each formatter writes at most 64 bytes
  * and returns the length written. */
@@ -127,6 +233,10 @@ struct dpl_api {
 	int (*format_ip4)(const uint8_t *a, char *buf);
 	int (*format_ip6)(const uint8_t *a, char *buf);
 	struct dpl_dns *dns_scratch;
+	int (*tcp_options)(const uint8_t *opts, uint32_t len, struct dpl_tcpopts *out);
+	struct dpl_tcpopts *tcp_scratch;
+	int (*nd_options)(const uint8_t *opts, uint32_t len, struct dpl_ndopts *out);
+	struct dpl_ndopts *nd_scratch;
 	/* The layers' names, by id (layer_names[0] is NULL). */
 	const char *const *layer_names;
 	int32_t layer_count;
@@ -163,6 +273,13 @@ int dns_decode(const uint8_t *msg, uint32_t len, int sections, struct dpl_dns *o
 size_t packet_decode_question(struct dpl_packet *pkt, struct dpl_dns *scratch,
 			      char *text, size_t room);
 void dns_free(struct dpl_dns *dns);
+
+/* The options of a TCP header, len bytes at opts, walked up to the first
+ * that does not fit (options.c). Returns how many went into out. */
+int tcp_options(const uint8_t *opts, uint32_t len, struct dpl_tcpopts *out);
+
+/* The options of a neighbour discovery message, likewise. */
+int nd_options(const uint8_t *opts, uint32_t len, struct dpl_ndopts *out);
 
 /* The name chefs know a layer by, for ids 1 .. DPL_LAYER_COUNT - 1, and
  * the whole table (layers.c). */

@@ -60,6 +60,8 @@ struct chef_runtime {
 	struct chef_options opt;
 	struct dpl_api api;
 	struct dpl_dns dns_scratch;
+	struct dpl_tcpopts tcp_scratch;
+	struct dpl_ndopts nd_scratch;
 	struct chef_stats stats;
 	struct chef_entry *entries;
 	int nentries, last_entry;
@@ -275,6 +277,10 @@ struct chef_runtime *chef_runtime_new(const struct chef_options *opt)
 	rt->api.format_ip4 = format_ip4;
 	rt->api.format_ip6 = format_ip6;
 	rt->api.dns_scratch = &rt->dns_scratch;
+	rt->api.tcp_options = tcp_options;
+	rt->api.tcp_scratch = &rt->tcp_scratch;
+	rt->api.nd_options = nd_options;
+	rt->api.nd_scratch = &rt->nd_scratch;
 	rt->api.layer_names = layer_name_table();
 	rt->api.layer_count = DPL_LAYER_COUNT;
 	rt->api.owner = rt;

@@ -64,6 +64,8 @@ function chef:packet_handler(pkt)
   local values = 0
   for _, name in ipairs(pkt.layers) do
     local layer = pkt[name]
+    -- TCP options are decoded on first read, which pairs() is not
+    if name == "TCP" or name == "TCPerror" then values = values + touch(layer.options) end
     values = values + touch(layer) + (name == "DNS" and touch_dns(layer) or 0)
     out.fields[name] = layer
   end

@@ -7,7 +7,7 @@ use warnings;
 use Exporter 'import';
 
 our @EXPORT = qw(read_pcap write_pcap ether ipv4 ipv6 udp tcp icmp icmpv6
-		 dns_message dns_name dns_question dns_rr tls_ext tls_u16s tls_sni_ext
+		 gre vxlan dns_message dns_name dns_question dns_rr tls_ext tls_u16s tls_sni_ext
 		 tls_alpn_ext tls_client_hello tls_server_hello bootp_message dhcp_option);
 
 # read_pcap(PATH) -> (linktype, [[caplen-bytes, wirelen], ...]) for a classic
@@ -90,6 +90,30 @@ sub icmp {
 }
 
 sub icmpv6 { icmp(@_) }
+
+# gre(PROTO, PAYLOAD, {version, checksum, offset, key, seq, ack, flags}):
+# a GRE header with the optional fields given (checksum or offset sets C,
+# key K, seq S, ack A; flags adds any other bits), then PAYLOAD.
+sub gre {
+	my ($proto, $payload, $o) = @_;
+	$o //= {};
+	my $flags = ($o->{flags} // 0) | ($o->{version} // 0);
+	my $opt = '';
+	if (defined $o->{checksum} || defined $o->{offset}) {
+		$flags |= 0x8000;
+		$opt .= pack('n n', $o->{checksum} // 0, $o->{offset} // 0);
+	}
+	($flags |= 0x2000, $opt .= pack('N', $o->{key})) if defined $o->{key};
+	($flags |= 0x1000, $opt .= pack('N', $o->{seq})) if defined $o->{seq};
+	($flags |= 0x0080, $opt .= pack('N', $o->{ack})) if defined $o->{ack};
+	return pack('n n', $flags, $proto) . $opt . $payload;
+}
+
+# vxlan(VNI, FRAME): the VXLAN header (the I flag set), then FRAME.
+sub vxlan {
+	my ($vni, $frame) = @_;
+	return pack('C x3 N', 0x08, $vni << 8) . $frame;
+}
 
 # A name as wire labels: dns_name('www.example.com') ends with the root;
 # dns_name('www', \0x0c) ends with a compression pointer to offset 12.
