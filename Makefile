@@ -136,8 +136,17 @@ check-asan: test-deps
 #                            one-threaded hub, nothing TSan can look at
 #   t/60-hostile.t           attacks on the one-threaded hub, with a bound on
 #                            its memory that TSan's shadow memory alone exceeds
+#   t/34-slow-eater.t        the one-threaded hub and eater with a Python
+#                            kitchen, nothing TSan can look at; and its fast
+#                            eater must outpace a paced kitchen, which under
+#                            TSan's slowdown it may not
+#   t/66-books-balance.t     its fast eater must keep up with a kitchen
+#                            replaying at 5000 packets a second, which under
+#                            TSan's slowdown it may not; the uplink's threads
+#                            are watched by t/32, t/45 and t/67
 TSAN_SKIP    = t/23-install.t t/40-fuzz-regressions.t t/50-dashboard.t \
-	       t/52-dashboard-secure.t t/60-hostile.t
+	       t/52-dashboard-secure.t t/60-hostile.t t/34-slow-eater.t \
+	       t/66-books-balance.t
 TSAN_TESTS   = $(filter-out $(TSAN_SKIP),$(wildcard t/*.t))
 TSAN_REPORTS = $(CURDIR)/build-tsan/reports
 TSAN_OPTIONS_RUN = log_path=$(TSAN_REPORTS)/tsan halt_on_error=0 \
