@@ -47,6 +47,10 @@ ok(wait_for(sub { (slurp($kerr) // '') =~ /uplink to hub \S+ is full: dropped th
 ok(kill(0, $kpid), 'the kitchen keeps running');
 
 # The hub appears: the kitchen reconnects and the newest dumplings arrive.
+# The kitchen is held still meanwhile, so that the eater is there first:
+# else its next retry may beat the eater to the hub, and what it buffered
+# goes to no one.
+kill 'STOP', $kpid;
 my $hpid = spawn([bin(), 'hub', '-a', '127.0.0.1', '--in-port', $in, '--out-port', $out],
 		 err => "$dir/hub.err");
 wait_for_port($out);
@@ -54,6 +58,7 @@ my $eout = "$dir/eat.out";
 my $epid = spawn([bin(), 'eat', '-H', "127.0.0.1:$out", '--json', '--no-interval'],
 		 out => $eout);
 ok(wait_for(sub { (slurp("$dir/hub.err") // '') =~ /eater \S+ joined/ }, 20), 'an eater joined');
+kill 'CONT', $kpid;
 ok(wait_for(sub { (slurp($kerr) // '') =~ /connected to hub/ }, 30), 'the kitchen reconnects');
 $s->send(query('after.example.com'), 0, $to);
 ok(wait_for(sub { (slurp($eout) // '') =~ /"hostname":"after\.example\.com"/ }, 30),
