@@ -454,9 +454,10 @@ static uint8_t routing_addresses(const uint8_t *p, uint32_t size)
 	return p[2] == 0 || p[2] == 2 || p[2] == 4 ? (uint8_t)n : 0;
 }
 
-/* An extension header, size bytes at d->off (all of it, or as much as
- * was captured), becomes a layer while there is room for it. AH and mobility headers are walked
- * but not layered, and so are the headers of an ICMP error's quote. */
+/* An extension header, size bytes at d->off (all of it, or as much of it
+ * as there is), becomes a layer while there is room for it. AH and
+ * mobility headers are walked but not layered, and so are the headers of
+ * an ICMP error's quote. */
 static void note_extension(struct decoder *d, uint8_t nh, uint32_t size)
 {
 	struct dpl_packet *pkt = d->pkt;
@@ -506,7 +507,7 @@ static int walk_ipv6_extensions(struct decoder *d, uint8_t nh)
 		} else {
 			len = (p[1] + 1u) * 8;
 		}
-		if (!have(d, len)) {	/* cut by the snapshot length */
+		if (!have(d, len)) {	/* cut by the capture or the payload length */
 			note_extension(d, nh, d->end - d->off);
 			d->off = d->end;
 			return -1;

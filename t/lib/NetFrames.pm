@@ -149,6 +149,10 @@ sub frames { return (
 	nd(133, pack('N', 0), ndopt(1, $MAC . 'ib' x 5)),
 	nd(136, pack('N', 0x60000000) . $A6[2], ndopt(2, $MAC)),
 	@TUNNELS,
+	# An ICMP error quoting the start of a TCP segment of 1000 bytes, its
+	# header whole (with an option): the quote's length is the original's.
+	ether(0x0800, ipv4(1, icmp(3, 4, substr(ipv4(6, tcp_with("\x02\x04\x05\xb4", 'q' x 976)),
+		0, 20 + 24 + 8)))),
 ) }
 
 1;
