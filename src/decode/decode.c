@@ -130,6 +130,8 @@ static void decode_tcp_app(struct decoder *d)
 	uint32_t len = d->end - d->off, head;
 	int hello, kind;
 
+	if (len == 0)		/* a bare ACK, as many segments are */
+		return;
 	if ((hello = tls_recognise(p, len)) >= 0) {
 		d->pkt->tls_off = d->off;
 		d->pkt->tls_len = len;
