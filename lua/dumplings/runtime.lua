@@ -122,6 +122,13 @@ local LAYER_NAMES = {}
 for id = 1, api.layer_count - 1 do LAYER_NAMES[id] = ffi.string(api.layer_names[id]) end
 local LAYER_ID = {}
 for id, name in ipairs(LAYER_NAMES) do LAYER_ID[name] = id end
+-- Layers whose instances share one array with their kin (VLAN tags,
+-- IPv6 extension headers): the first of them need not be in slot 0.
+local SHARED = {}
+for _, name in ipairs({ "Dot1Q", "Dot1AD", "IPv6ExtHdrHopByHop", "IPv6ExtHdrRouting",
+                        "IPv6ExtHdrFragment", "IPv6ExtHdrDestOpt" }) do
+  SHARED[LAYER_ID[name]] = true
+end
 
 -- dumplings.layers(): every layer name, a fresh list each call.
 function DUMPLINGS.layers()
@@ -168,11 +175,14 @@ end
 local each = make_each()
 
 -- Position (0-based) of the nth layer with this id, and which of the
--- layer's structs holds it (for VLAN tags, the index of the tag).
+-- layer's structs holds it (for VLAN tags, the index of the tag). The
+-- first of any other layer is in slot 0, and slot, a cache line further
+-- into the packet, is not read for it.
 local function find_layer(c, id, nth)
   local first = c.first[id]
   if first == 0 then return nil end
   local pos = first - 1
+  if nth == 1 and not SHARED[id] then return pos, 0 end
   if nth > 1 then
     for i = pos + 1, c.nlayers - 1 do
       if c.layers[i] == id then

@@ -17,7 +17,7 @@
 /* FFI-BEGIN */
 /* Room for a tunnel's two stacks of layers, with VLAN tags and IPv6
  * extension headers in them, which 16 did not always leave. */
-enum { DPL_MAX_LAYERS = 32, DPL_MAX_TAGS = 4 };
+enum { DPL_MAX_LAYERS = 24, DPL_MAX_TAGS = 4 };
 
 struct dpl_ethernet { uint8_t src[6], dst[6]; uint16_t type; };
 struct dpl_tag { uint16_t vlan, type; uint8_t prio, dei; };
@@ -107,10 +107,6 @@ struct dpl_packet {
 	uint8_t nlayers, ntags, nexthdrs;	/* layers; tags and IPv6
 						 * extension headers in them */
 	uint8_t layers[DPL_MAX_LAYERS];	/* enum dpl_layer_id, outermost first */
-	uint8_t slot[DPL_MAX_LAYERS];	/* by position in layers: which of
-					 * the structs of a layer that occurs
-					 * more than once holds this one (the
-					 * index into tags, for instance) */
 	uint8_t first[DPL_LAYER_COUNT];	/* by layer id: 1 + index of its
 					 * first occurrence in layers, or 0;
 					 * lets Lua find a layer without a
@@ -133,6 +129,13 @@ struct dpl_packet {
 	uint32_t http_off, http_len;
 	uint32_t bootp_off, bootp_len;
 	struct dpl_ethernet eth;
+	/* By position in layers: which of the structs of a layer that occurs
+	 * more than once holds this one (the index into tags, for instance).
+	 * Here rather than beside layers, so that what most chefs read of a
+	 * packet stays in its first two cache lines: Lua reads a slot only
+	 * for VLAN tags, extension headers and later instances, the first
+	 * instance of any other layer being in slot 0. */
+	uint8_t slot[DPL_MAX_LAYERS];
 	struct dpl_tag tags[DPL_MAX_TAGS];
 	struct dpl_cooked cooked;
 	uint32_t loopback_family;
