@@ -1,9 +1,11 @@
 /* The kitchen's uplink to the hub. Between the kitchen thread (emit) and
  * the socket sits a bounded queue (UPLINK_MAX_ITEMS dumplings and
  * UPLINK_MAX_BYTES bytes). An uplink thread owns its own lws context and
- * drains the queue; the kitchen thread only locks the queue and, when it
- * was empty, wakes the uplink with lws_cancel_service(), the one lws call
- * that is safe from another thread.
+ * drains the queue; the kitchen thread only locks the queue and, when the
+ * uplink found it empty and sleeps, wakes it with lws_cancel_service(), the
+ * one lws call that is safe from another thread. It does so once a plate
+ * (at flush), or once a full write is waiting: a wake per dumpling is a
+ * pipe write and a context switch each, more than framing costs.
  *
  * When the queue is full: reading files (lossless) waits for room, so
  * nothing is lost however slow the hub; live capture drops the oldest
@@ -71,6 +73,7 @@ struct hub_sink {
 	struct uplink_ring q;		/* not yet written */
 	struct uplink_ring unacked;	/* written, not yet acknowledged */
 	int closing, finished;
+	int asleep;			/* the uplink found q empty: wake it */
 	int hub_acks;			/* this connection's hub acknowledges */
 	unsigned long long acked;	/* the last seq it acknowledged */
 	unsigned long long forgot_seq;	/* the last unacked one let go */
@@ -257,6 +260,13 @@ static int uplink_emit(struct sink *base, const char *json, size_t len,
 			uplink_drop_oldest(s);
 			continue;
 		}
+		if (s->asleep) {	/* a full queue of big dumplings */
+			s->asleep = 0;
+			pthread_mutex_unlock(&s->mu);
+			wsclient_wake(s->ws);
+			pthread_mutex_lock(&s->mu);
+			continue;
+		}
 		wait_for_room(s);
 	}
 	if (s->finished) {	/* the uplink gave up: nothing can be sent */
@@ -265,8 +275,10 @@ static int uplink_emit(struct sink *base, const char *json, size_t len,
 		free(it.buf);
 		return -1;
 	}
-	wake = s->q.count == 0;
 	ring_push(&s->q, it);
+	wake = s->asleep && s->q.count >= UPLINK_WRITE_BATCH;
+	if (wake)
+		s->asleep = 0;
 	pthread_mutex_unlock(&s->mu);
 	if (wake)
 		wsclient_wake(s->ws);
@@ -275,7 +287,16 @@ static int uplink_emit(struct sink *base, const char *json, size_t len,
 
 static void uplink_flush(struct sink *base)
 {
-	/* emit() already woke the uplink when it had something to send */
+	struct hub_sink *s = (struct hub_sink *)base;
+	int wake;
+
+	pthread_mutex_lock(&s->mu);
+	wake = s->asleep && s->q.count > 0;
+	if (wake)
+		s->asleep = 0;
+	pthread_mutex_unlock(&s->mu);
+	if (wake)
+		wsclient_wake(s->ws);
 }
 
 /* ---- the uplink thread --------------------------------------------------- */
@@ -404,6 +425,7 @@ static size_t uplink_take(struct hub_sink *s, struct uplink_item *out, int *more
 	}
 	pthread_cond_broadcast(&s->room);
 	*more = s->q.count > 0;
+	s->asleep = !*more;
 	pthread_mutex_unlock(&s->mu);
 	return n;
 }
@@ -725,6 +747,7 @@ struct sink *sink_hub_open(const struct wsclient_target *hub,
 	snprintf(s->host, sizeof s->host, "%s%s", wsclient_scheme(hub), hub->host);
 	s->port = hub->port;
 	s->lossless = lossless;
+	s->asleep = 1;
 	s->backoff = UPLINK_BACKOFF_MIN;
 	s->hello = uplink_hello(info, &s->hello_len);
 	/* room for what the last connection left unacknowledged, too */
