@@ -14,6 +14,10 @@ struct seq_run {
 	unsigned long long heard;	/* the book's note count when last heard */
 };
 
+/* Runs a reader keeps books of, by default: past it the oldest heard go,
+ * so that kitchens (or a hub) inventing runs cannot grow it without end. */
+enum { SEQ_BOOK_RUNS = 1024 };
+
 struct seq_book {
 	struct seq_run *runs;
 	int n, hit;

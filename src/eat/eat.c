@@ -613,6 +613,7 @@ int eat_main(int argc, char **argv)
 	int rc;
 
 	memset(&e, 0, sizeof e);
+	e.seq.max = SEQ_BOOK_RUNS;
 	snprintf(e.cfg.hub.host, sizeof e.cfg.hub.host, "localhost");
 	e.cfg.hub.port = 11348;
 	e.cfg.name = "dumplings_eat";

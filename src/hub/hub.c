@@ -415,7 +415,7 @@ int hub_main(int argc, char **argv)
 
 	memset(&hub, 0, sizeof hub);
 	hub_defaults(&hub.cfg);
-	hub.seq.max = 1024;	/* kitchen runs kept in the books */
+	hub.seq.max = SEQ_BOOK_RUNS;
 	rc = hub_parse(&hub.cfg, argc, argv);
 	if (rc >= 0)
 		return rc;
