@@ -12,6 +12,9 @@ dir=$1
 seconds=$2
 shift 2
 status=0
+# LuaJIT's biased pointers look like leaks while a state is open (see it)
+LSAN_OPTIONS=suppressions=$(pwd)/fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}
+export LSAN_OPTIONS
 
 for t in "$@"; do
 	mkdir -p "$dir/corpus/$t" "$dir/crashes/$t"
