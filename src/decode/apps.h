@@ -80,16 +80,6 @@ struct dpl_dhcp {
 
 struct dpl_api;
 
-static inline uint16_t apps_get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t apps_get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* Text the decoders build: apps_text_put appends n bytes and returns
  * where they start; apps_text_end ends a string with its NUL. */
 uint32_t apps_text_put(struct dpl_text *t, const void *s, uint32_t n);

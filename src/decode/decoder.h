@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "packet.h"
+#include "bytes.h"
 
 /* Where decoding stands: the packet, the next byte to read, the end of
  * the bytes the current layer may use, and whether we are inside the
@@ -22,16 +23,6 @@ struct decoder {
 	uint32_t stated;
 	int inner;
 };
-
-static inline uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 static inline int have(const struct decoder *d, uint32_t n)
 {

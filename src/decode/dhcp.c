@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "apps.h"
+#include "bytes.h"
 #include "base/util.h"
 
 enum {
@@ -31,7 +32,7 @@ int dhcp_recognise(const uint8_t *p, uint32_t len)
 {
 	if (len < BOOTP_LEN || (p[0] != 1 && p[0] != 2))	/* request, reply */
 		return 0;
-	return len >= OPTIONS_AT && apps_get32(p + COOKIE_AT) == COOKIE ? 2 : 1;
+	return len >= OPTIONS_AT && get32(p + COOKIE_AT) == COOKIE ? 2 : 1;
 }
 
 static void add_option(struct dpl_dhcp *d, uint8_t code, uint32_t off, uint8_t len)
@@ -104,9 +105,9 @@ static void fixed_fields(struct dpl_dhcp *d, const uint8_t *p)
 	d->htype = p[1];
 	d->hlen = p[2];
 	d->hops = p[3];
-	d->xid = apps_get32(p + 4);
-	d->secs = apps_get16(p + 8);
-	d->flags = apps_get16(p + 10);
+	d->xid = get32(p + 4);
+	d->secs = get16(p + 8);
+	d->flags = get16(p + 10);
 	memcpy(d->ciaddr, p + 12, 4);
 	memcpy(d->yiaddr, p + 16, 4);
 	memcpy(d->siaddr, p + 20, 4);
@@ -138,7 +139,7 @@ int dhcp_decode(const uint8_t *msg, uint32_t len, struct dpl_dhcp *d)
 	if (dhcp_recognise(msg, len) == 0)
 		return -1;
 	fixed_fields(d, msg);
-	if (len < OPTIONS_AT || apps_get32(msg + COOKIE_AT) != COOKIE)
+	if (len < OPTIONS_AT || get32(msg + COOKIE_AT) != COOKIE)
 		return 0;
 	d->dhcp = 1;
 	if (read_options(d, msg, OPTIONS_AT, len) == 0 && (over = overload(d, msg)) != 0) {

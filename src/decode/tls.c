@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "apps.h"
+#include "bytes.h"
 #include "base/util.h"
 
 enum {
@@ -55,7 +56,7 @@ static uint32_t rd_u8(struct rd *r)
 
 static uint32_t rd_u16(struct rd *r)
 {
-	uint32_t v = apps_get16(r->p + r->pos);
+	uint32_t v = get16(r->p + r->pos);
 
 	r->pos += 2;
 	return v;
@@ -490,7 +491,7 @@ static int is_record(const uint8_t *p, uint32_t len)
 
 	if (len < REC_HEADER || p[0] < CT_FIRST || p[0] > CT_LAST || p[1] != 3 || p[2] > 4)
 		return 0;
-	rlen = apps_get16(p + 3);
+	rlen = get16(p + 3);
 	return rlen > 0 && rlen <= REC_MAX;
 }
 
@@ -503,11 +504,11 @@ int tls_recognise(const uint8_t *p, uint32_t len)
 	if (p[0] != CT_HANDSHAKE || len < REC_HEADER + HS_HEADER + 2)
 		return 0;
 	if ((p[5] != HS_CLIENT_HELLO && p[5] != HS_SERVER_HELLO) ||
-	    apps_get16(p + 3) < HS_HEADER + 2)
+	    get16(p + 3) < HS_HEADER + 2)
 		return 0;
 	/* An encrypted Finished travels as a handshake record too: a hello
 	 * also has a plausible length and a 3.x version. */
-	hs_len = (uint32_t)p[6] << 16 | apps_get16(p + 7);
+	hs_len = (uint32_t)p[6] << 16 | get16(p + 7);
 	if (hs_len < HELLO_MIN || p[9] != 3)
 		return 0;
 	return p[5];
@@ -539,8 +540,8 @@ int tls_decode(const uint8_t *rec, uint32_t len, struct dpl_tls *t)
 	if (tls_recognise(rec, len) <= 0)
 		return -1;
 	t->msgtype = rec[5];
-	rec_end = REC_HEADER + apps_get16(rec + 3);
-	hs_len = (uint32_t)rec[6] << 16 | apps_get16(rec + 7);
+	rec_end = REC_HEADER + get16(rec + 3);
+	hs_len = (uint32_t)rec[6] << 16 | get16(rec + 7);
 	whole = rec_end <= len && HS_HEADER + hs_len <= rec_end - REC_HEADER;
 	if (r.end > rec_end)
 		r.end = rec_end;
