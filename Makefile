@@ -204,7 +204,7 @@ FORCE:
 # build-fuzz-replay/: t/40-fuzz-regressions.t replays fuzz/regressions/ and
 # the seed corpora (fuzz/corpus/, made by fuzz/seeds.sh) with them.
 
-FUZZ_TARGETS  = decode serialize hub_message chef_load ws_message hub_wire
+FUZZ_TARGETS  = decode serialize hub_message chef_load ws_message hub_wire tcpreasm
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 REPLAY_CC    ?= gcc
@@ -235,6 +235,12 @@ $(B)/libdumplings.a: $(filter-out $(B)/main.o,$(OBJS)) $(B)/layers.ok
 	rm -f $@
 	$(AR) rcs $@ $(filter %.o,$^)
 
+# The reassembly engine's driver, for t/15-tcp-reasm.t: a script of
+# segments in, what is delivered out.
+tcpreasm-driver: $(B)/tcpreasm-driver
+$(B)/tcpreasm-driver: t/tcpreasm-driver.c $(B)/libdumplings.a
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(B)/libdumplings.a $(LDLIBS)
+
 $(B)/fuzz-%: fuzz/%.c $(FUZZ_COMMON) fuzz/check.h $(B)/libdumplings.a
 	$(CC) $(CPPFLAGS) $(FUZZ_DEFS) $(CFLAGS) $(WARN) -fsanitize=fuzzer -o $@ \
 	  $< $(FUZZ_COMMON) $(B)/libdumplings.a $(LDLIBS)
@@ -245,4 +251,4 @@ $(B)/replay-%: fuzz/%.c fuzz/replay.c $(FUZZ_COMMON) fuzz/check.h $(B)/libdumpli
 	  $< fuzz/replay.c $(FUZZ_COMMON) $(B)/libdumplings.a $(LDLIBS)
 	fuzz/check-fakes.sh $@ $(B)
 
-.PHONY: fuzz fuzz-build fuzz-replay fuzz-clean
+.PHONY: fuzz fuzz-build fuzz-replay fuzz-clean tcpreasm-driver

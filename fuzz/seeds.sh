@@ -15,13 +15,17 @@
 #                and over the bounds fuzz/ws_message.c reads first
 #   hub_wire     raw streams (requests, then frames, masked or not) and
 #                frame descriptions, for fuzz/hub_wire.c
+#   tcpreasm     segments in order, out of order, overlapping (with other
+#                bytes too), past a wrap, under tight limits, for
+#                fuzz/tcpreasm.c
 # Seeds are named by their SHA-1, as libFuzzer names its own, so running
 # this again adds nothing twice.
 set -eu
 
 pcaps=${DUMPLINGS_PCAPS:-../shared/pcaps}
 mkdir -p fuzz/corpus/decode fuzz/corpus/hub_message fuzz/corpus/serialize \
-	fuzz/corpus/chef_load fuzz/corpus/ws_message fuzz/corpus/hub_wire
+	fuzz/corpus/chef_load fuzz/corpus/ws_message fuzz/corpus/hub_wire \
+	fuzz/corpus/tcpreasm
 
 exec perl -It/lib -MPcap -MNetFrames -MDigest::SHA=sha1_hex -e '
 use strict;
@@ -175,4 +179,33 @@ seed("hub_wire", "\x00" . "GET /index.html HTTP/1.1\r\nHost: h\r\n\r\n" . $req
      . $masked->(0, "") x 3 . $masked->(0x80, "end"));
 seed("hub_wire", "\x80" . "\x21\x05\x00" . ("\x20\x00\xff" x 5) . "\x30\x01\x00");
 seed("hub_wire", "\x87" . "\x31\x10\x02" . "\x19\x03\x00" . "\xf2\x01\x00" . "\x71\x08\x01");
+
+# For fuzz/tcpreasm.c: three bytes of limits, then operations (an op byte:
+# direction in bits 0-1, what in bits 2-3; a segment is an offset, flags
+# and length, then its bytes unless flag 8 takes them from a stream
+# each direction has of its own).
+my $seg = sub {
+	my ($op, $off, $flags, $bytes, $len) = @_;
+	my $n = defined $len ? $len : length $bytes;
+	pack("C v C C", $op, $off & 0xffff, $flags, $n) . ($flags & 8 ? "" : $bytes);
+};
+my $track = sub { pack("C C", 0x04 | $_[0], $_[1]) };
+seed("tcpreasm", "\xff\xff\xff" . $track->(0, 4) . $seg->(0, 0, 2, "")
+     . $seg->(0, 1, 0, "hello") . $seg->(0, 6, 0, " world") . $seg->(0, 12, 1, "")
+     . "\x08");
+seed("tcpreasm", "\xff\xff\xff" . $track->(1, 1) . $seg->(1, 0, 2, "")
+     . $seg->(1, 7, 0, "ghi") . $seg->(1, 4, 0, "dXf") . $seg->(1, 5, 0, "efgh")
+     . $seg->(1, 1, 0, "abcdefghijk") . $seg->(1, 1, 0, "abc") . $seg->(1, 20, 1, "tu")
+     . "\x09");
+seed("tcpreasm", "\x01\x01\xff" . join("", map { $track->($_, 1) . $seg->($_, 0, 2, "") } 0 .. 3)
+     . join("", map { my $d = $_; map { $seg->($d, 10 * $_ + 5, 0, "x" x 9) } 1 .. 6 } 0 .. 3)
+     . join("", map { $seg->($_, 1, 0, "head") } 0 .. 3) . "\x0a\x0b\x0f");
+seed("tcpreasm", "\x40\x40\x10" . $track->(2, 2) . $seg->(0x22, 0, 2, "")
+     . $seg->(0x22, 200, 8, "", 100) . $seg->(0x22, 1, 8, "", 150) . $seg->(0x32, 50, 8, "", 30)
+     . $seg->(0x22, 400, 4, "rst"));
+seed("tcpreasm", "\x08\x20\x02" . $track->(3, 0) . $seg->(3, -5, 0, "midstream")
+     . $seg->(3, -9, 0, "before") . $seg->(3, 30000, 0, "far") . $seg->(3, 4, 8, "", 40)
+     . $seg->(0x13, 20, 9, "", 12) . $seg->(3, 60, 0, "after fin") . "\x0b" . $track->(3, 1)
+     . $seg->(3, 0, 0, "again"));
 ' "$pcaps"
+
