@@ -7,13 +7,16 @@
 
 #include <stdint.h>
 
+#include "ipfrag.h"
 #include "packet.h"
 
 /* Where decoding stands: the packet, the next byte to read, the end of
  * the bytes the current layer may use, and whether we are inside the
  * datagram quoted by an ICMP error, or inside a tunnel. stated is where
  * the datagram ends as its IP header says, captured or not (it may lie
- * past the capture): what TCP's payload length is counted from. */
+ * past the capture): what TCP's payload length is counted from. frags
+ * is the reassembler the packet's fragments go to, NULL for none or once
+ * a datagram was completed (one a packet). */
 struct decoder {
 	struct dpl_packet *pkt;
 	const uint8_t *data;
@@ -21,6 +24,7 @@ struct decoder {
 	int quoted;
 	uint32_t stated;
 	int inner;
+	struct ipfrag *frags;
 };
 
 static inline uint16_t get16(const uint8_t *p)
