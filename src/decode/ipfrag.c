@@ -116,7 +116,7 @@ static struct datagram *oldest(struct ipfrag *f, const struct datagram *keep)
 	for (int v = 0; v < 2; v++) {
 		struct datagram *dg = f->age[v].oldest;
 
-		if (dg == keep)
+		if (dg && dg == keep)
 			dg = dg->newer;
 		if (dg && (!best || dg->serial < best->serial))
 			best = dg;

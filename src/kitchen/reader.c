@@ -180,8 +180,10 @@ static struct batch *read_files(struct reader *r, struct batch *b)
 		struct pace pc = { 0, 0 };
 
 		b = read_source(r, i, b, &pc, -1);
-		if (r->frags)	/* no fragment of its datagrams comes now */
+		if (r->frags) {	/* no fragment of its datagrams comes now */
+			ipfrag_expire(r->frags, r->last_time);
 			ipfrag_finish_source(r->frags, (uint16_t)i);
+		}
 	}
 	return b;
 }
