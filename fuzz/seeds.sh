@@ -15,13 +15,16 @@
 #                and over the bounds fuzz/ws_message.c reads first
 #   hub_wire     raw streams (requests, then frames, masked or not) and
 #                frame descriptions, for fuzz/hub_wire.c
+#   ipfrag       the IP packets of the corpus's fragmented captures, in
+#                their order and reversed, and a UDP datagram cut in three
+#                (IPv4, IPv6), as the records fuzz/ipfrag.c reads
 # Seeds are named by their SHA-1, as libFuzzer names its own, so running
 # this again adds nothing twice.
 set -eu
 
 pcaps=${DUMPLINGS_PCAPS:-../shared/pcaps}
 mkdir -p fuzz/corpus/decode fuzz/corpus/hub_message fuzz/corpus/serialize \
-	fuzz/corpus/chef_load fuzz/corpus/ws_message fuzz/corpus/hub_wire
+	fuzz/corpus/chef_load fuzz/corpus/ws_message fuzz/corpus/hub_wire fuzz/corpus/ipfrag
 
 exec perl -It/lib -MPcap -MNetFrames -MDigest::SHA=sha1_hex -e '
 use strict;
@@ -175,4 +178,28 @@ seed("hub_wire", "\x00" . "GET /index.html HTTP/1.1\r\nHost: h\r\n\r\n" . $req
      . $masked->(0, "") x 3 . $masked->(0x80, "end"));
 seed("hub_wire", "\x80" . "\x21\x05\x00" . ("\x20\x00\xff" x 5) . "\x30\x01\x00");
 seed("hub_wire", "\x87" . "\x31\x10\x02" . "\x19\x03\x00" . "\xf2\x01\x00" . "\x71\x08\x01");
+
+# For fuzz/ipfrag.c: records of a control byte (clock step 1 s), a 16-bit
+# length and a raw IP packet.
+my $records = sub { join "", map { "\x01" . pack("n/a*", $_) } @_ };
+for my $file (map { "$pcaps/$_" } qw(ipv4-fragmented-1.pcap ipv6-fragmented-dns.pcap)) {
+	my ($linktype, $pkts) = read_pcap($file);
+	next unless defined $linktype;
+	my @ip = map { substr($_->[0], 14) } @$pkts;
+	seed("ipfrag", $records->(@ip));
+	seed("ipfrag", $records->(reverse @ip));
+}
+my $udp = udp(40000, 53, dns_message({ qd => [dns_question(dns_name("frag.example"), 1)] })
+	      . ("p" x 40));
+my @cut = map { [$_ * 24, $_ < 2, substr($udp, $_ * 24, $_ < 2 ? 24 : length $udp)] } 0 .. 2;
+my $v4 = sub { my ($o, $m, $p) = @_;
+	pack("C C n n n C C n a4 a4", 0x45, 0, 20 + length $p, 7, ($m ? 0x2000 : 0) | $o / 8,
+	     64, 17, 0, "\xc0\0\2\1", "\xc0\0\2\2") . $p };
+my $v6 = sub { my ($o, $m, $p) = @_;
+	pack("N n C C", 0x60000000, 8 + length $p, 44, 64) . ("\x20" x 16) . ("\x21" x 16)
+	. pack("C C n N", 17, 0, $o | $m, 7) . $p };
+for my $make ($v4, $v6) {
+	seed("ipfrag", $records->(map { $make->(@$_) } @cut));
+	seed("ipfrag", $records->(map { $make->(@$_) } reverse @cut));
+}
 ' "$pcaps"
