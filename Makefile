@@ -204,7 +204,7 @@ FORCE:
 # build-fuzz-replay/: t/40-fuzz-regressions.t replays fuzz/regressions/ and
 # the seed corpora (fuzz/corpus/, made by fuzz/seeds.sh) with them.
 
-FUZZ_TARGETS  = decode serialize hub_message chef_load ws_message hub_wire tcpreasm
+FUZZ_TARGETS  = decode serialize hub_message chef_load ws_message hub_wire tcpreasm ipfrag
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 REPLAY_CC    ?= gcc

@@ -189,7 +189,7 @@ static struct batch *read_packets(void)
 	fuzz_assert(capture_open_file(&src, FUZZ_PCAP, &opt) == 0,
 		    "the sample capture opens (see FUZZ_PCAP)");
 	while (b->n < 2 * BATCH && pcap_next_ex(src.pcap, &h, &bytes) == 1)
-		batch_add(b, &src, 0, h, bytes);
+		batch_add(b, &src, 0, h, bytes, NULL);
 	fuzz_assert(b->n == 2 * BATCH, "the sample capture has enough packets");
 	batch_decode_questions(b, &dns);
 	dns_free(&dns);

@@ -18,6 +18,9 @@
 #   tcpreasm     segments in order, out of order, overlapping (with other
 #                bytes too), past a wrap, under tight limits, for
 #                fuzz/tcpreasm.c
+#   ipfrag       the IP packets of the corpus's fragmented captures, in
+#                their order and reversed, and a UDP datagram cut in three
+#                (IPv4, IPv6), as the records fuzz/ipfrag.c reads
 # Seeds are named by their SHA-1, as libFuzzer names its own, so running
 # this again adds nothing twice.
 set -eu
@@ -25,7 +28,7 @@ set -eu
 pcaps=${DUMPLINGS_PCAPS:-../shared/pcaps}
 mkdir -p fuzz/corpus/decode fuzz/corpus/hub_message fuzz/corpus/serialize \
 	fuzz/corpus/chef_load fuzz/corpus/ws_message fuzz/corpus/hub_wire \
-	fuzz/corpus/tcpreasm
+	fuzz/corpus/tcpreasm fuzz/corpus/ipfrag
 
 exec perl -It/lib -MPcap -MNetFrames -MDigest::SHA=sha1_hex -e '
 use strict;
@@ -207,5 +210,28 @@ seed("tcpreasm", "\x08\x20\x02" . $track->(3, 0) . $seg->(3, -5, 0, "midstream")
      . $seg->(3, -9, 0, "before") . $seg->(3, 30000, 0, "far") . $seg->(3, 4, 8, "", 40)
      . $seg->(0x13, 20, 9, "", 12) . $seg->(3, 60, 0, "after fin") . "\x0b" . $track->(3, 1)
      . $seg->(3, 0, 0, "again"));
+# For fuzz/ipfrag.c: records of a control byte (clock step 1 s), a 16-bit
+# length and a raw IP packet.
+my $records = sub { join "", map { "\x01" . pack("n/a*", $_) } @_ };
+for my $file (map { "$pcaps/$_" } qw(ipv4-fragmented-1.pcap ipv6-fragmented-dns.pcap)) {
+	my ($linktype, $pkts) = read_pcap($file);
+	next unless defined $linktype;
+	my @ip = map { substr($_->[0], 14) } @$pkts;
+	seed("ipfrag", $records->(@ip));
+	seed("ipfrag", $records->(reverse @ip));
+}
+my $udp = udp(40000, 53, dns_message({ qd => [dns_question(dns_name("frag.example"), 1)] })
+	      . ("p" x 40));
+my @cut = map { [$_ * 24, $_ < 2, substr($udp, $_ * 24, $_ < 2 ? 24 : length $udp)] } 0 .. 2;
+my $v4 = sub { my ($o, $m, $p) = @_;
+	pack("C C n n n C C n a4 a4", 0x45, 0, 20 + length $p, 7, ($m ? 0x2000 : 0) | $o / 8,
+	     64, 17, 0, "\xc0\0\2\1", "\xc0\0\2\2") . $p };
+my $v6 = sub { my ($o, $m, $p) = @_;
+	pack("N n C C", 0x60000000, 8 + length $p, 44, 64) . ("\x20" x 16) . ("\x21" x 16)
+	. pack("C C n N", 17, 0, $o | $m, 7) . $p };
+for my $make ($v4, $v6) {
+	seed("ipfrag", $records->(map { $make->(@$_) } @cut));
+	seed("ipfrag", $records->(map { $make->(@$_) } reverse @cut));
+}
 ' "$pcaps"
 

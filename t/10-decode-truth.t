@@ -1,8 +1,10 @@
 #!/usr/bin/perl
 # The decoder against tshark: every capture in the shared corpus is run
 # through t/chefs/truth.lua, which prints the same 30 columns as the corpus's
-# tshark ground truth (FILE.truth.tsv, or FILE.truth-noreasm.tsv where tshark's
-# IP and TCP reassembly would change the output, since we do not reassemble).
+# tshark ground truth (FILE.truth.tsv, made with tshark's IP reassembly on,
+# as the kitchen reassembles by default). Where reassembly changes the output
+# the corpus also has FILE.truth-noreasm.tsv, made with it off: the capture is
+# run once more with --reassembly-memory 0 and compared with that.
 # Every column of every frame must match, except the differences listed in
 # %DIFFERENT below, each with its reason.
 use strict;
@@ -52,7 +54,11 @@ need(scalar @captures, "no captures in $dir");
 
 my %used;
 for my $file (@captures) {
-	subtest $file => sub { check_capture($file) };
+	subtest $file => sub { check_capture($file, 'truth') };
+	next unless -e pcap("$file.truth-noreasm.tsv");
+	subtest "$file, not reassembling" => sub {
+		check_capture($file, 'truth-noreasm', '--reassembly-memory', 0);
+	};
 }
 for my $key (sort keys %DIFFERENT) {
 	for my $col (sort keys %{ $DIFFERENT{$key} }) {
@@ -62,16 +68,15 @@ for my $key (sort keys %DIFFERENT) {
 done_testing();
 
 sub read_truth {
-	my ($file) = @_;
-	my $path = pcap("$file.truth-noreasm.tsv");
-	$path = pcap("$file.truth.tsv") unless -e $path;
+	my ($file, $kind) = @_;
+	my $path = pcap("$file.$kind.tsv");
 	open my $fh, '<', $path or die "$path: $!";
 	return map { chomp; [split /\t/, $_, -1] } <$fh>;
 }
 
 sub check_capture {
-	my ($file) = @_;
-	my $r = run('kitchen', '-r', pcap($file), '-c', $chef, '--stdout', '-f', '', '-q');
+	my ($file, $kind, @options) = @_;
+	my $r = run('kitchen', '-r', pcap($file), '-c', $chef, '--stdout', '-f', '', '-q', @options);
 	if (my $why = $UNREADABLE{$file}) {
 		isnt($r->{status}, 0, 'unreadable capture: non-zero exit');
 		like($r->{err}, qr/\Q$file\E.*$why/, '... with a message naming the file');
@@ -81,7 +86,7 @@ sub check_capture {
 	is($r->{status}, 0, 'kitchen exits 0') or diag($r->{err});
 	is($r->{signal}, 0, 'no signal');
 	my @got = map { $_->{payload} } decode_lines($r->{out});
-	my @truth = read_truth($file);
+	my @truth = read_truth($file, $kind);
 	is(scalar @got, scalar @truth, 'one dumpling per frame');
 	for my $c (1 .. $#COLUMNS) {
 		my (@want, @have);

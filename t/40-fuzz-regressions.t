@@ -11,7 +11,7 @@ use Test::More;
 use TestLib;
 
 my $root = root();
-my @targets = qw(decode serialize hub_message chef_load ws_message hub_wire tcpreasm);
+my @targets = qw(decode serialize hub_message chef_load ws_message hub_wire tcpreasm ipfrag);
 
 my $build = run(['make', '-s', '-C', $root, '-j2', 'fuzz-replay'], { timeout => 300 });
 is($build->{status}, 0, 'make fuzz-replay builds the replayers') or do {

@@ -307,6 +307,22 @@ local function build_ipv6(member, second)
   end
 end
 
+-- The outermost IP or IPv6 layer of the packet that completed a
+-- datagram from its fragments says so: how many fragments made it, and
+-- whether some overlapped (the first to arrive kept its bytes) with the
+-- same bytes or not.
+local function reassembled(build, version)
+  return function(c, slot)
+    local t = build(c, slot)
+    if c.reasm_ver == version and slot ~= 1 then
+      t.reassembled = c.reasm_frags
+      t.overlap = c.reasm_flags ~= 0
+      t.conflict = c.reasm_flags >= 2
+    end
+    return t
+  end
+end
+
 local function build_icmp(member)
   return function(c)
     local i = c[member]
@@ -709,8 +725,8 @@ local BUILDERS = {
     if a.plen == 4 then t.psrc, t.pdst = ip4(a.psrc), ip4(a.pdst) end
     return t
   end,
-  IP = build_ip("ip", "ip2"),
-  IPv6 = build_ipv6("ipv6", "ipv6_2"),
+  IP = reassembled(build_ip("ip", "ip2"), 4),
+  IPv6 = reassembled(build_ipv6("ipv6", "ipv6_2"), 6),
   ICMP = build_icmp("icmp"),
   ICMPv6 = function(c)
     local i = c.icmp

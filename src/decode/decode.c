@@ -375,6 +375,57 @@ static void decode_transport(struct decoder *d, uint8_t proto)
 	}
 }
 
+/* Fragments of the packet's own datagram go to the reassembler, if there
+ * is one; those quoted by an ICMP error, or inside a tunnel, stay as they
+ * are. */
+static int reassembles(const struct decoder *d)
+{
+	return d->frags && !d->quoted && !d->inner;
+}
+
+/* Hand the fragment at d->off to the reassembler. When it completes its
+ * datagram, the datagram's payload lands right after the frame, where
+ * decoding goes on (returns 1); else the fragment is left Raw. The decode
+ * stage gives each packet that room (packet_decode_frags()). */
+static int reassemble(struct decoder *d, struct ipfrag_piece *piece)
+{
+	struct dpl_packet *pkt = d->pkt;
+	uint8_t *room = (uint8_t *)pkt->data + pkt->caplen;
+	struct ipfrag_done done;
+
+	piece->key.source = pkt->source;
+	piece->time = pkt->time;
+	piece->bytes = d->data + d->off;
+	piece->len = d->end - d->off;
+	piece->truncated = d->end < d->stated;	/* cannot complete anything */
+	if (!ipfrag_add(d->frags, piece, room, &done))
+		return 0;
+	pkt->reasm_len = done.len;
+	pkt->reasm_frags = done.frags;
+	pkt->reasm_flags = done.flags;
+	pkt->reasm_ver = piece->key.version;
+	d->frags = NULL;
+	d->off = pkt->caplen;
+	d->end = d->stated = pkt->caplen + done.len;
+	return 1;
+}
+
+static int reassemble_ip(struct decoder *d, const struct dpl_ip *ip)
+{
+	struct ipfrag_piece piece;
+
+	memset(&piece, 0, sizeof piece);
+	piece.key.version = 4;
+	piece.key.proto = ip->proto;
+	piece.key.id = ip->id;
+	memcpy(piece.key.src, ip->src, 4);
+	memcpy(piece.key.dst, ip->dst, 4);
+	piece.offset = ip->frag * 8u;
+	piece.more = ip->flags & 1;
+	piece.max_end = IPFRAG_MAX_DATAGRAM - ip->ihl * 4u;
+	return reassemble(d, &piece);
+}
+
 static void decode_ip(struct decoder *d)
 {
 	int slot = d->quoted ? 0 : instance(d, DPL_IP);
@@ -416,8 +467,11 @@ static void decode_ip(struct decoder *d)
 		note_padding(d, d->end);
 	}
 	d->off += hlen;
-	/* Later fragments carry the middle of a datagram, not a header. */
-	if (ip->frag == 0)
+	/* Later fragments carry the middle of a datagram, not a header;
+	 * reassembling, a first one carries only the start of it. */
+	if (ip->frag == 0 && !(ip->flags & 1))
+		decode_transport(d, ip->proto);
+	else if (reassembles(d) ? reassemble_ip(d, ip) : ip->frag == 0)
 		decode_transport(d, ip->proto);
 }
 
@@ -489,11 +543,45 @@ static void note_extension(struct decoder *d, uint8_t nh, uint32_t size)
 	push_slot(d, (enum dpl_layer_id)id, pkt->nexthdrs++);
 }
 
+/* The fragment header at d->off (all 8 bytes there) of the IPv6 header
+ * ip6, whose payload starts at start: the fragmentable part is reassembled
+ * behind it, the unfragmentable part's length counting towards 65535. */
+static int reassemble_ipv6(struct decoder *d, const struct dpl_ipv6 *ip6, uint32_t start)
+{
+	const uint8_t *p = d->data + d->off;
+	struct ipfrag_piece piece;
+	uint32_t unfragmentable = d->off - start;
+
+	memset(&piece, 0, sizeof piece);
+	piece.key.version = 6;
+	piece.key.proto = p[0];
+	piece.key.id = get32(p + 4);
+	memcpy(piece.key.src, ip6->src, 16);
+	memcpy(piece.key.dst, ip6->dst, 16);
+	piece.offset = get16(p + 2) & 0xfff8;
+	piece.more = p[3] & 1;
+	piece.max_end = unfragmentable < IPFRAG_MAX_DATAGRAM ?
+			IPFRAG_MAX_DATAGRAM - unfragmentable : 0;
+	d->off += 8;
+	return reassemble(d, &piece);
+}
+
+/* A fragment header that makes a fragment: an atomic one (offset 0, no
+ * more fragments; RFC 6946) heads a whole datagram. */
+static int is_fragment6(const uint8_t *p)
+{
+	return (get16(p + 2) & 0xfff8) != 0 || (p[3] & 1);
+}
+
 /* Walk the extension header chain; returns the transport protocol, or -1
  * when the chain is cut short or the rest is a later fragment (which
- * stays Raw; its fragment header's layer keeps what reassembly needs). */
-static int walk_ipv6_extensions(struct decoder *d, uint8_t nh)
+ * stays Raw; its fragment header's layer keeps what reassembly needs).
+ * Reassembling, a fragment that completes its datagram goes on in the
+ * reassembled bytes, and any other stays Raw. */
+static int walk_ipv6_extensions(struct decoder *d, const struct dpl_ipv6 *ip6, uint8_t nh)
 {
+	uint32_t start = d->off;
+
 	while (is_ipv6_extension(nh)) {
 		const uint8_t *p = d->data + d->off;
 		uint32_t len;
@@ -501,6 +589,13 @@ static int walk_ipv6_extensions(struct decoder *d, uint8_t nh)
 
 		if (!have(d, 8))
 			return -1;
+		if (nh == IPPROTO_FRAGMENT_ && reassembles(d) && is_fragment6(p)) {
+			note_extension(d, nh, 8);
+			nh = p[0];
+			if (!reassemble_ipv6(d, ip6, start))
+				return -1;
+			continue;
+		}
 		if (nh == IPPROTO_FRAGMENT_) {
 			len = 8;
 			later_fragment = (get16(p + 2) & 0xfff8) != 0;
@@ -551,7 +646,7 @@ static void decode_ipv6(struct decoder *d)
 		d->end = d->off + ip6->plen;
 		note_padding(d, d->end);
 	}
-	proto = walk_ipv6_extensions(d, ip6->nh);
+	proto = walk_ipv6_extensions(d, ip6, ip6->nh);
 	if (proto >= 0)
 		decode_transport(d, (uint8_t)proto);
 }
@@ -745,7 +840,12 @@ static void decode_link(struct decoder *d, int linktype)
 
 void packet_decode(struct dpl_packet *pkt, int linktype)
 {
-	struct decoder d = { pkt, pkt->data, 0, pkt->caplen, 0, pkt->wirelen, 0 };
+	packet_decode_frags(pkt, linktype, NULL);
+}
+
+void packet_decode_frags(struct dpl_packet *pkt, int linktype, struct ipfrag *frags)
+{
+	struct decoder d = { pkt, pkt->data, 0, pkt->caplen, 0, pkt->wirelen, 0, frags };
 
 	memset(pkt->first, 0, sizeof pkt->first);
 	pkt->nlayers = 0;
@@ -756,6 +856,8 @@ void packet_decode(struct dpl_packet *pkt, int linktype)
 	pkt->dns_q = 0;
 	pkt->tls_off = pkt->tls_len = pkt->http_off = pkt->http_len = 0;
 	pkt->bootp_off = pkt->bootp_len = 0;
+	pkt->reasm_len = pkt->reasm_frags = 0;
+	pkt->reasm_ver = pkt->reasm_flags = 0;
 	decode_link(&d, linktype);
 	finish_raw(&d);
 	if (pkt->pad_len)

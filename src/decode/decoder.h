@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "ipfrag.h"
 #include "packet.h"
 #include "bytes.h"
 
@@ -14,7 +15,9 @@
  * the bytes the current layer may use, and whether we are inside the
  * datagram quoted by an ICMP error, or inside a tunnel. stated is where
  * the datagram ends as its IP header says, captured or not (it may lie
- * past the capture): what TCP's payload length is counted from. */
+ * past the capture): what TCP's payload length is counted from. frags
+ * is the reassembler the packet's fragments go to, NULL for none or once
+ * a datagram was completed (one a packet). */
 struct decoder {
 	struct dpl_packet *pkt;
 	const uint8_t *data;
@@ -22,6 +25,7 @@ struct decoder {
 	int quoted;
 	uint32_t stated;
 	int inner;
+	struct ipfrag *frags;
 };
 
 static inline int have(const struct decoder *d, uint32_t n)

@@ -164,6 +164,17 @@ struct dpl_packet {
 	struct dpl_ip ip2;
 	struct dpl_ipv6 ipv6_2;
 	struct dpl_udp udp2;
+	/* The datagram this packet completed, when it was the last of its
+	 * fragments to arrive (ipfrag.h): what lies above its IP header (or
+	 * IPv6 fragment header) is decoded from the reassembled payload,
+	 * reasm_len bytes placed right after the frame's at data + caplen, so
+	 * that every offset stays one from data. reasm_ver is the version of
+	 * that (outermost) IP layer, 0 for a packet that completed nothing;
+	 * reasm_frags counts the fragments, reasm_flags says whether some
+	 * overlapped (1) and whether with other bytes (2). */
+	uint32_t reasm_len;
+	uint16_t reasm_frags;
+	uint8_t reasm_ver, reasm_flags;
 };
 
 /* A decoded DNS message. Names and text rdata are NUL-terminated strings
@@ -265,6 +276,14 @@ struct dpl_api {
 /* FFI-END */
 
 void packet_decode(struct dpl_packet *pkt, int linktype);
+
+/* Likewise, reassembling IP fragments with frags (ipfrag.h; NULL: none,
+ * as packet_decode()): a fragment is decoded up to its IP layer (IPv6: its
+ * fragment header), its payload left Raw, unless it completes a datagram.
+ * The reassembled payload is written right after the captured bytes, so
+ * pkt->data must have IPFRAG_MAX_DATAGRAM writable bytes past caplen. */
+struct ipfrag;
+void packet_decode_frags(struct dpl_packet *pkt, int linktype, struct ipfrag *frags);
 
 /* Decode the header and the first `sections` sections (1: questions only,
  * 4: everything). */

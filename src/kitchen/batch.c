@@ -4,6 +4,7 @@
 
 #include "batch.h"
 #include "base/util.h"
+#include "decode/ipfrag.h"
 
 /* Under AddressSanitizer each packet is followed by a poisoned gap, so a
  * decoder read past the captured bytes is caught instead of landing in the
@@ -19,11 +20,15 @@ enum { PACKET_GAP = 0 };
 #define unpoison(p, n) ((void)(p), (void)(n))
 #endif
 
+/* Past the bytes batch_has_room() hands out, room for one reassembled
+ * datagram: the one a packet that fits may complete. */
+enum { ARENA_SIZE = BATCH_ARENA + IPFRAG_MAX_DATAGRAM + PACKET_GAP };
+
 struct batch *batch_new(void)
 {
 	struct batch *b = xcalloc(1, sizeof *b);
 
-	b->arena = xmalloc(BATCH_ARENA);
+	b->arena = xmalloc(ARENA_SIZE);
 	return b;
 }
 
@@ -31,14 +36,14 @@ void batch_free(struct batch *b)
 {
 	if (!b)
 		return;
-	unpoison(b->arena, BATCH_ARENA);
+	unpoison(b->arena, ARENA_SIZE);
 	free(b->arena);
 	free(b);
 }
 
 void batch_clear(struct batch *b)
 {
-	unpoison(b->arena, BATCH_ARENA);
+	unpoison(b->arena, ARENA_SIZE);
 	b->n = 0;
 	b->used = 0;
 }
@@ -65,27 +70,32 @@ static double packet_time(const struct capture_source *src, const struct timeval
 	return (double)(ts->tv_sec * 1000000LL + frac) / 1e6;
 }
 
+/* The bytes after a packet stay poisoned while it is decoded, but for
+ * those of a datagram it completes, which the reassembler unpoisons as it
+ * writes them there. */
 void batch_add(struct batch *b, const struct capture_source *src, int source,
-	       const struct pcap_pkthdr *h, const u_char *bytes)
+	       const struct pcap_pkthdr *h, const u_char *bytes, struct ipfrag *frags)
 {
 	struct dpl_packet *pkt = &b->pkts[b->n++];
 	uint32_t caplen = h->caplen > MAX_SNAPLEN ? MAX_SNAPLEN : h->caplen;
 
+	unpoison(b->arena + b->used, caplen);
 	memcpy(b->arena + b->used, bytes, caplen);
 	pkt->data = b->arena + b->used;
 	b->used += caplen;
-	poison(b->arena + b->used, PACKET_GAP);
-	b->used += PACKET_GAP;
+	poison(b->arena + b->used, IPFRAG_MAX_DATAGRAM + PACKET_GAP);
 	pkt->caplen = caplen;
 	pkt->wirelen = h->len;
 	pkt->time = packet_time(src, &h->ts);
 	pkt->source = (uint16_t)source;
-	packet_decode(pkt, src->linktype);
+	packet_decode_frags(pkt, src->linktype, frags);
+	b->used += pkt->reasm_len + PACKET_GAP;
 }
 
 void batch_decode_questions(struct batch *b, struct dpl_dns *scratch)
 {
+	unpoison(b->arena + b->used, ARENA_SIZE - b->used);
 	for (int i = 0; i < b->n; i++)
 		b->used += packet_decode_question(&b->pkts[i], scratch, (char *)b->arena + b->used,
-						  BATCH_ARENA - b->used);
+						  ARENA_SIZE - b->used);
 }

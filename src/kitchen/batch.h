@@ -38,9 +38,12 @@ void batch_clear(struct batch *b);
 /* Whether a packet of caplen captured bytes still fits. */
 int batch_has_room(const struct batch *b, uint32_t caplen);
 
-/* Copy a packet in and decode it; there must be room. */
+/* Copy a packet in and decode it, reassembling IP fragments with frags
+ * (NULL: none); there must be room. The datagram a fragment completes
+ * goes into the arena right after the packet's bytes. */
+struct ipfrag;
 void batch_add(struct batch *b, const struct capture_source *src, int source,
-	       const struct pcap_pkthdr *h, const u_char *bytes);
+	       const struct pcap_pkthdr *h, const u_char *bytes, struct ipfrag *frags);
 
 /* Decode the first DNS question of each packet ahead, into the arena's
  * free space, for a thread that has time to spare while the chefs run. */

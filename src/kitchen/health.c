@@ -44,6 +44,28 @@ static void add_uplink(cJSON *h, struct emit *emit)
 	cJSON_AddNumberToObject(u, "acked_seq", (double)st.acked);
 }
 
+/* IP fragment reassembly (ipfrag.h): what came, what it made, and what
+ * never completed or could not be used. */
+static void add_fragments(cJSON *h, struct reader *reader)
+{
+	struct ipfrag_stats st;
+	cJSON *f = cJSON_AddObjectToObject(h, "fragments");
+
+	reader_fragments(reader, &st);
+	cJSON_AddNumberToObject(f, "fragments", (double)st.fragments);
+	cJSON_AddNumberToObject(f, "reassembled", (double)st.reassembled);
+	cJSON_AddNumberToObject(f, "pending", (double)st.pending);
+	cJSON_AddNumberToObject(f, "memory", (double)st.memory);
+	cJSON_AddNumberToObject(f, "timed_out", (double)st.timed_out);
+	cJSON_AddNumberToObject(f, "evicted", (double)st.evicted);
+	cJSON_AddNumberToObject(f, "unfinished", (double)st.unfinished);
+	cJSON_AddNumberToObject(f, "overlaps", (double)st.overlaps);
+	cJSON_AddNumberToObject(f, "overlaps_differing", (double)st.overlaps_differing);
+	cJSON_AddNumberToObject(f, "too_big", (double)st.too_big);
+	cJSON_AddNumberToObject(f, "truncated", (double)st.truncated);
+	cJSON_AddNumberToObject(f, "inconsistent", (double)st.inconsistent);
+}
+
 char *health_payload(const struct health_report *r)
 {
 	cJSON *h = cJSON_CreateObject(), *sources;
@@ -56,6 +78,7 @@ char *health_payload(const struct health_report *r)
 		packets += r->sources[i].packets;
 	}
 	cJSON_AddNumberToObject(h, "packets", (double)packets);
+	add_fragments(h, r->reader);
 	cJSON_AddItemToObject(h, "chefs", chef_runtime_health(r->chefs));
 	add_uplink(h, r->emit);
 	cJSON_AddNumberToObject(h, "pokes_skipped", (double)r->pokes_skipped);

@@ -55,6 +55,7 @@ struct kitchen_opts {
 	double chef_timeout;
 	long chef_memory_mib;
 	long max_dumpling;
+	long reassembly_mib;		/* IP fragment reassembly; 0: none */
 	double status_interval;		/* KitchenStatusChef; 0: none */
 	int status_interval_given;
 	struct capture_options capture;
@@ -89,7 +90,8 @@ static const char usage_text[] =
 	"                         [--no-reload] [-p SECONDS] [--speed FACTOR] [-s SNAPLEN]\n"
 	"                         [--no-promisc] [-Z USER] [--chef-timeout SECONDS]\n"
 	"                         [--chef-memory MIB] [--max-dumpling BYTES]\n"
-	"                         [--status-interval SECONDS] [-q | -v]\n";
+	"                         [--status-interval SECONDS] [--reassembly-memory MIB]\n"
+	"                         [-q | -v]\n";
 
 static void usage(FILE *out)
 {
@@ -129,6 +131,8 @@ static void help(void)
 	       "                           at the end (default: 5 to a hub, none to --stdout)\n"
 	       "      --max-dumpling BYTES largest dumpling sent; a larger one is skipped\n"
 	       "                           and logged with its chef (default: 524288)\n"
+	       "      --reassembly-memory MIB  memory for reassembling IP fragments; 0 leaves\n"
+	       "                           each fragment as it is (default: 4)\n"
 	       "  -q, --quiet              log errors only\n"
 	       "  -v, --verbose            log debugging detail\n"
 	       "  -h, --help               show this help\n"
@@ -155,7 +159,8 @@ static void add_interface(struct kitchen_opts *o, const char *name)
 }
 
 enum { OPT_STDOUT = 256, OPT_CHEF_LIST, OPT_NO_PROMISC, OPT_CHEF_DIR, OPT_NO_RELOAD,
-       OPT_SPEED, OPT_CHEF_TIMEOUT, OPT_CHEF_MEMORY, OPT_MAX_DUMPLING, OPT_STATUS_INTERVAL };
+       OPT_SPEED, OPT_CHEF_TIMEOUT, OPT_CHEF_MEMORY, OPT_MAX_DUMPLING, OPT_STATUS_INTERVAL,
+       OPT_REASSEMBLY_MEMORY };
 
 static const struct option long_opts[] = {
 	{ "kitchen-name", required_argument, NULL, 'n' },
@@ -174,6 +179,7 @@ static const struct option long_opts[] = {
 	{ "chef-memory", required_argument, NULL, OPT_CHEF_MEMORY },
 	{ "max-dumpling", required_argument, NULL, OPT_MAX_DUMPLING },
 	{ "status-interval", required_argument, NULL, OPT_STATUS_INTERVAL },
+	{ "reassembly-memory", required_argument, NULL, OPT_REASSEMBLY_MEMORY },
 	{ "poke-interval", required_argument, NULL, 'p' },
 	{ "snaplen", required_argument, NULL, 's' },
 	{ "no-promisc", no_argument, NULL, OPT_NO_PROMISC },
@@ -226,6 +232,11 @@ static int parse_option(struct kitchen_opts *o, int c, const char *arg)
 		if (parse_long(arg, 64, 1L << 30, &o->max_dumpling, &why) < 0)
 			return log_usage(usage_text, "bad --max-dumpling '%s': %s (bytes)", arg, why);
 		break;
+	case OPT_REASSEMBLY_MEMORY:
+		if (parse_long(arg, 0, 1024, &o->reassembly_mib, &why) < 0)
+			return log_usage(usage_text, "bad --reassembly-memory '%s': %s (MiB, 0 to 1024)",
+					 arg, why);
+		break;
 	case OPT_SPEED:
 		if (parse_seconds(arg, 0.001, 1e6, &o->speed, &why) < 0)
 			return log_usage(usage_text, "bad speed '%s': %s (a factor such as 1 or 0.5)", arg, why);
@@ -261,6 +272,7 @@ static int parse_args(struct kitchen_opts *o, int argc, char **argv)
 	o->chef_timeout = 10;
 	o->chef_memory_mib = 1024;
 	o->max_dumpling = 512 << 10;
+	o->reassembly_mib = 4;
 	snprintf(o->hub.host, sizeof o->hub.host, "localhost");
 	o->hub.port = 11347;
 	opterr = 0;
@@ -568,7 +580,8 @@ static void cook_sources(struct kitchen *k)
 	struct pollfd fds[2];
 	int done = 0;
 
-	k->reader = reader_start(k->sources, k->nsources, k->opt.speed);
+	k->reader = reader_start(k->sources, k->nsources, k->opt.speed,
+				 (size_t)k->opt.reassembly_mib << 20);
 	if (!k->reader) {
 		k->failed = 1;
 		return;

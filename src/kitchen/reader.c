@@ -20,6 +20,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "decode/ipfrag.h"
 #include "reader.h"
 
 enum { NBATCHES = 4 };
@@ -43,6 +44,7 @@ struct reader {
 	int nready;
 	int done, failed;
 	struct capture_counts *counts;	/* per source, as last read */
+	struct ipfrag_stats frag_stats;	/* the reassembler's, as last read */
 	_Atomic int stop;		/* also read without the lock, between packets */
 	int wake_fd;			/* readable when a batch is ready */
 	int stop_fd;			/* readable once told to stop */
@@ -50,6 +52,8 @@ struct reader {
 	unsigned long *read;		/* packets read, per source */
 	double counted;			/* when counts were last read */
 	struct dpl_dns dns;
+	struct ipfrag *frags;		/* NULL: fragments left as they are */
+	double last_time;		/* of the last packet read */
 };
 
 /* Pacing a file (--speed): when its first packet was read, by the wall
@@ -69,6 +73,13 @@ static void signal_fd(int fd, const char *what)
 /* Note libpcap's counts for the kitchen. Files count what was read. */
 static void note_counts(struct reader *r)
 {
+	struct ipfrag_stats fs = { 0 };
+
+	if (r->frags)
+		ipfrag_stats(r->frags, &fs);
+	pthread_mutex_lock(&r->lock);
+	r->frag_stats = fs;
+	pthread_mutex_unlock(&r->lock);
 	for (int i = 0; i < r->nsources; i++) {
 		struct capture_counts c = { r->read[i], 0, 0 };
 
@@ -85,6 +96,8 @@ static void note_counts(struct reader *r)
 static struct batch *hand_over(struct reader *r, struct batch *b)
 {
 	/* files too: a long read reports its progress as it goes */
+	if (r->frags)		/* so that what never completes is counted */
+		ipfrag_expire(r->frags, r->last_time);
 	if (monotonic_seconds() - r->counted >= COUNTS_EVERY)
 		note_counts(r);
 	batch_decode_questions(b, &r->dns);
@@ -149,8 +162,10 @@ static struct batch *read_source(struct reader *r, int i, struct batch *b, struc
 			b = pace(r, b, pc, h->ts.tv_sec + h->ts.tv_usec * src->tick);
 		if (b && !batch_has_room(b, h->caplen))
 			b = hand_over(r, b);
-		if (b)
-			batch_add(b, src, i, h, bytes);
+		if (b) {
+			batch_add(b, src, i, h, bytes, r->frags);
+			r->last_time = b->pkts[b->n - 1].time;
+		}
 	}
 	if (b && !r->stop && rc == PCAP_ERROR)
 		read_failed(r, src);
@@ -165,6 +180,10 @@ static struct batch *read_files(struct reader *r, struct batch *b)
 		struct pace pc = { 0, 0 };
 
 		b = read_source(r, i, b, &pc, -1);
+		if (r->frags) {	/* no fragment of its datagrams comes now */
+			ipfrag_expire(r->frags, r->last_time);
+			ipfrag_finish_source(r->frags, (uint16_t)i);
+		}
 	}
 	return b;
 }
@@ -208,6 +227,8 @@ static void *reader_main(void *arg)
 	b = r->live ? read_live(r, b) : read_files(r, b);
 	if (b && b->n)
 		batch_decode_questions(b, &r->dns);
+	for (int i = 0; i < r->nsources && r->frags && r->live; i++)
+		ipfrag_finish_source(r->frags, (uint16_t)i);
 	pthread_mutex_lock(&r->lock);
 	if (b && b->n)
 		r->ready[r->nready++] = b;
@@ -230,6 +251,7 @@ void reader_free(struct reader *r)
 	for (int i = 0; i < NBATCHES; i++)
 		batch_free(r->batches[i]);
 	dns_free(&r->dns);
+	ipfrag_free(r->frags);
 	free(r->counts);
 	free(r->read);
 	pthread_mutex_destroy(&r->lock);
@@ -237,10 +259,13 @@ void reader_free(struct reader *r)
 	free(r);
 }
 
-struct reader *reader_start(struct capture_source *sources, int nsources, double speed)
+struct reader *reader_start(struct capture_source *sources, int nsources, double speed,
+			    size_t frag_memory)
 {
 	struct reader *r = xcalloc(1, sizeof *r);
 
+	if (frag_memory)
+		r->frags = ipfrag_new(frag_memory);
 	r->sources = sources;
 	r->nsources = nsources;
 	r->live = !sources[0].is_file;
@@ -299,6 +324,13 @@ void reader_counts(struct reader *r, int i, struct capture_counts *c)
 {
 	pthread_mutex_lock(&r->lock);
 	*c = r->counts[i];
+	pthread_mutex_unlock(&r->lock);
+}
+
+void reader_fragments(struct reader *r, struct ipfrag_stats *st)
+{
+	pthread_mutex_lock(&r->lock);
+	*st = r->frag_stats;
 	pthread_mutex_unlock(&r->lock);
 }
 

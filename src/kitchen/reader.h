@@ -3,6 +3,7 @@
 
 #include "batch.h"
 #include "capture.h"
+#include "decode/ipfrag.h"
 
 /* The decode stage: the kitchen's sources (live interfaces or capture
  * files, in order) read and decoded on a thread of its own, as batches. */
@@ -10,9 +11,11 @@
 struct reader;
 
 /* speed: replay files at this multiple of the recorded pace; 0 for at
- * once. From here until reader_stop(), only the reader touches the
+ * once. frag_memory: the bytes IP fragment reassembly may hold (0: no
+ * reassembly). From here until reader_stop(), only the reader touches the
  * sources' pcap handles. */
-struct reader *reader_start(struct capture_source *sources, int nsources, double speed);
+struct reader *reader_start(struct capture_source *sources, int nsources, double speed,
+			    size_t frag_memory);
 
 /* Readable when a batch may be ready. */
 int reader_fd(const struct reader *r);
@@ -27,6 +30,9 @@ void reader_release(struct reader *r, struct batch *b);
 /* libpcap's counts for source i as the reader last read them (live, a few
  * times a second); for a file, the packets read. Any thread. */
 void reader_counts(struct reader *r, int i, struct capture_counts *c);
+
+/* The reassembler's counts as the reader last noted them. Any thread. */
+void reader_fragments(struct reader *r, struct ipfrag_stats *st);
 
 /* Stop reading and wait for the thread; the counts stay readable.
  * Returns -1 when a source could not be read to its end, else 0. */

@@ -32,9 +32,10 @@ sub read_pcap {
 	return ($linktype, \@pkts);
 }
 
-# write_pcap(PATH, LINKTYPE, [frame-bytes or [bytes, wirelen]], ...,
+# write_pcap(PATH, LINKTYPE, [frame-bytes or [bytes, wirelen, time]], ...,
 # [{start => T}]): little-endian, microseconds, one packet per second from
-# t = T (default 1e9).
+# t = T (default 1e9), unless a packet gives its own time (whole seconds,
+# from which the next goes on).
 sub write_pcap {
 	my ($path, $linktype, @frames) = @_;
 	my $o = ref $frames[-1] eq 'HASH' ? pop @frames : {};
@@ -42,8 +43,9 @@ sub write_pcap {
 	print $fh pack('VvvlVVV', 0xa1b2c3d4, 2, 4, 0, 0, 262144, $linktype);
 	my $t = $o->{start} // 1_000_000_000;
 	for my $f (@frames) {
-		my ($bytes, $wirelen) = ref $f ? @$f : ($f, length $f);
-		print $fh pack('VVVV', $t++, 0, length $bytes, $wirelen), $bytes;
+		my ($bytes, $wirelen, $time) = ref $f ? @$f : ($f, length $f);
+		$t = $time if defined $time;
+		print $fh pack('VVVV', $t++, 0, length $bytes, $wirelen // length $bytes), $bytes;
 	}
 	close $fh or die "$path: $!";
 }
