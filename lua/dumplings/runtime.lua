@@ -35,10 +35,12 @@ local R = {}
 -- kitchen is stopping: unique values, told apart by identity.
 local TIMEOUT, STOP = config.timeout, config.stop
 
--- The one global chefs get from us: JSON null, and a marker that makes a
--- table serialize as an array even when it is empty. Read-only, so that
--- no chef can take it from the others.
+-- The one global chefs get from us: JSON null, and markers that make a
+-- table serialize as an array even when it is empty, or as an object
+-- even when it is empty or keyed 1..n. Read-only, so that no chef can
+-- take it from the others.
 local ARRAY = { __jsontype = "array" }
+local OBJECT = { __jsontype = "object" }
 
 -- keep_top(t, n, field, tie): of a table of records (key -> table), keep
 -- the n whose field is largest, ties going to the larger tie field, then
@@ -65,6 +67,7 @@ end
 local DUMPLINGS = {
   null = config.null,
   array = function(t) return setmetatable(t or {}, ARRAY) end,
+  object = function(t) return setmetatable(t or {}, OBJECT) end,
   keep_top = keep_top,
   version = config.version,
 }

@@ -7,7 +7,9 @@
  * escapes, so the text is safe on a terminal and parses to the same code
  * points; cycles, functions, NaN/Inf and nesting deeper than
  * MAX_DEPTH are errors. dumplings.null (a NULL light userdata) is JSON null,
- * and an empty table whose metatable has __jsontype = "array" is [].
+ * an empty table whose metatable has __jsontype = "array" is [], and a
+ * table whose metatable has __jsontype = "object" is an object even when
+ * empty or keyed 1..n.
  * A table whose metatable has __dumplings_fill (a DNS layer, which decodes
  * parts of itself on first read) is not complete yet: the walk stops there
  * and hands it back, for the caller to complete it and walk again. The
@@ -123,12 +125,15 @@ no:
 	return 0;
 }
 
+/* What __jsontype in a table's metatable asks for. */
+enum { MARK_NONE, MARK_ARRAY, MARK_OBJECT };
+
 /* What a table's metatable asks of the serializer: to be filled in first
- * (__dumplings_fill, for DNS layers decoded on demand), and whether it is
- * an array even when empty (__jsontype = "array"). Most tables have no
- * metatable, so this costs one call for them. Returns -1 when the table
- * waits to be filled (it is put aside, at unfilled_key), else whether it
- * is marked as an array. */
+ * (__dumplings_fill, for DNS layers decoded on demand), and what JSON type
+ * it is whatever its keys (__jsontype = "array" or "object"). Most tables
+ * have no metatable, so this costs one call for them. Returns -1 when the
+ * table waits to be filled (it is put aside, at unfilled_key), else its
+ * MARK_. */
 static int apply_metatable(struct walk *w, int idx)
 {
 	lua_State *L = w->L;
@@ -151,7 +156,15 @@ static int apply_metatable(struct walk *w, int idx)
 	lua_pop(L, 1);
 	lua_pushliteral(L, "__jsontype");
 	lua_rawget(L, -2);
-	marked = lua_isstring(L, -1) && !strcmp(lua_tostring(L, -1), "array");
+	marked = MARK_NONE;
+	if (lua_type(L, -1) == LUA_TSTRING) {
+		const char *type = lua_tostring(L, -1);
+
+		if (!strcmp(type, "array"))
+			marked = MARK_ARRAY;
+		else if (!strcmp(type, "object"))
+			marked = MARK_OBJECT;
+	}
 	lua_pop(L, 2);
 	return marked;
 }
@@ -270,9 +283,11 @@ static cJSON *table_to_json(struct walk *w, int idx, int depth)
 	marked = apply_metatable(w, idx);
 	if (marked < 0)
 		return NULL;
+	if (marked == MARK_OBJECT)
+		return object_to_json(w, idx, depth);
 	if (is_array(w->L, idx, &n))
 		return array_to_json(w, idx, n, depth);
-	if (marked && is_empty(w->L, idx))
+	if (marked == MARK_ARRAY && is_empty(w->L, idx))
 		return cJSON_CreateArray();
 	return object_to_json(w, idx, depth);
 }
