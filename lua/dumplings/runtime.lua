@@ -34,6 +34,9 @@ local R = {}
 -- What the watchdog raises in a chef that runs too long, or when the
 -- kitchen is stopping: unique values, told apart by identity.
 local TIMEOUT, STOP = config.timeout, config.stop
+-- The chefs' own BPF filters, compiled and run in C (chef_filter.c).
+local filter_check, filters_set = config.filter_check, config.filters_set
+local MATCH = ffi.typeof("const uint8_t *")
 
 -- The one global chefs get from us: JSON null, and markers that make a
 -- table serialize as an array even when it is empty, or as an object
@@ -933,15 +936,43 @@ local function read_chef_source(path, source)
   return list
 end
 
+-- chef.filter: a BPF filter, checked for every source as the chef loads,
+-- so that a bad one refuses the chef (or, on reload, keeps the old one).
+local function chef_filter(t, path)
+  local f = t.filter
+  if f == nil or f == "" then return nil end
+  if type(f) ~= "string" then
+    error(("%s: chef %s: filter is a %s, not a string"):format(path, t.name, type(f)), 0)
+  end
+  local why = filter_check(f)
+  if why then error(("%s: chef %s: filter '%s': %s"):format(path, t.name, f, why), 0) end
+  return f
+end
+
 local function new_record(t, path, rev)
   return { chef = t, name = t.name, file = path, rev = rev, calls = 0,
-           id = api.chef_id(api.owner, t.name),
+           id = api.chef_id(api.owner, t.name), filter = chef_filter(t, path),
            on_packet = type(t.packet_handler) == "function" and t.packet_handler or nil,
            on_interval = type(t.interval_handler) == "function" and t.interval_handler or nil }
 end
 
 local function running(rec)
   api.chef_running(api.owner, rec and rec.id or -1)
+end
+
+-- The filters of the packet chefs, each text once: C runs them over each
+-- batch, and rec.row says which of their results a chef reads.
+local function set_filters()
+  local texts, row = {}, {}
+  for _, rec in ipairs(packet_chefs) do
+    local f = rec.filter
+    if f and row[f] == nil then
+      texts[#texts + 1] = f
+      row[f] = #texts - 1
+    end
+    rec.row = f and row[f]
+  end
+  filters_set(texts)
 end
 
 -- The running lists follow the files, in load order; the batch loop is
@@ -954,6 +985,7 @@ local function rebuild()
       if rec.on_interval and not rec.disabled then interval_chefs[#interval_chefs + 1] = rec end
     end
   end
+  set_filters()
   run_range = nil
 end
 
@@ -1045,26 +1077,28 @@ end
 -- The loop over a batch is generated for the chefs at hand: one call per
 -- chef in a row, not an inner loop over chefs, which LuaJIT would not
 -- compile together with the loop over packets. Before each handler the
--- watchdog is told who runs (a C call, which compiled code keeps).
+-- watchdog is told who runs (a C call, which compiled code keeps). A chef
+-- with a filter is called only for the packets C found it matches (M, a
+-- row of n bytes per filter), and the packet table is made only when a
+-- chef is about to be called: a packet no chef wants costs no table.
 local function build_runner()
   local src = { "local st, SLOT, setmetatable, Packet, emit, H, K, C, new, RUN, O = ...",
-                "return function(batch, n, i0, c0)",
+                "return function(batch, n, i0, c0, M)",
                 "  for i = i0, n - 1 do",
                 "    local p, v = st.p",
-                "    if c0 == 1 then",
+                "    if c0 == 1 then p = nil; st.p = nil end",
+                "    st.i = i" }
   -- Room for the fields chefs usually read, so caching them does not
   -- grow the table; time is read by nearly every chef.
-                "      p = setmetatable(new(0, 4), Packet)",
-                "      p[SLOT], p.time = i, batch[i].time",
-                "      st.p = p",
-                "    end",
-                "    st.i = i" }
+  local make = "if p == nil then p = setmetatable(new(0, 4), Packet); " ..
+               "p[SLOT], p.time = i, batch[i].time; st.p = p end; "
   for c, rec in ipairs(packet_chefs) do
-    src[#src + 1] = ("    if c0 <= %d then st.c = %d; RUN(O, %d); C[%d].calls = C[%d].calls + 1; " ..
+    local wanted = rec.row and (" and M[%d * n + i] ~= 0"):format(rec.row) or ""
+    src[#src + 1] = ("    if c0 <= %d%s then %sst.c = %d; RUN(O, %d); C[%d].calls = C[%d].calls + 1; " ..
                      "v = H[%d](K[%d], p); if v ~= nil then emit(C[%d], 'packet', v) end end")
-                    :format(c, c, rec.id, c, c, c, c, c)
+                    :format(c, wanted, make, c, rec.id, c, c, c, c, c)
   end
-  src[#src + 1] = "    p[SLOT] = nil"
+  src[#src + 1] = "    if p ~= nil then p[SLOT] = nil end"
   src[#src + 1] = "    c0 = 1"
   src[#src + 1] = "  end"
   src[#src + 1] = "end"
@@ -1078,20 +1112,21 @@ end
 -- Run every chef over n packets at ptr; returns the number of output
 -- slots, and true when the kitchen is stopping (what was made before the
 -- interrupt is still returned).
-function R.run_batch(ptr, n)
+function R.run_batch(ptr, n, match)
   local pkts = ffi.cast(PKTS, ptr)
+  local m = ffi.cast(MATCH, match)
   batch, readable = pkts, pkts
   generation = generation + 1
   nout = 0
   local i, c = 0, 1
   while true do
     if run_range == nil then run_range = build_runner() end
-    local ok, err = xpcall(run_range, on_error, pkts, n, i, c)
+    local ok, err = xpcall(run_range, on_error, pkts, n, i, c, m)
     if ok then break end
     local rec = packet_chefs[progress.c]
     i, c = progress.i, progress.c + 1
     if err == STOP then
-      progress.p[SLOT] = nil
+      if progress.p then progress.p[SLOT] = nil end
       batch = nil
       return nout, true
     end

@@ -21,6 +21,7 @@
 #include <lualib.h>
 
 #include "chef.h"
+#include "chef_filter.h"
 #include "guard.h"
 #include "base/log.h"
 #include "luapool.h"
@@ -71,6 +72,7 @@ struct chef_runtime {
 	struct chef_file *files;	/* every chef file loaded, in order */
 	int nfiles;
 	struct guard *guard;
+	struct chef_filters *filters;	/* the chefs' own (chef.filter) */
 	int ref_on_error;	/* runtime.on_error, every call's handler */
 	const char **chef_ids;	/* guard names by chef id (runtime.lua's rec.id) */
 	int nchef_ids;
@@ -202,11 +204,60 @@ static int push_runtime_fn(struct chef_runtime *rt, const char *name)
 	return lua_gettop(rt->L);
 }
 
+/* ------------------------------------------------------ chef filters */
+
+/* filter_check(text): nil when the filter compiles for every source, else
+ * libpcap's words. Called by runtime.lua as each chef loads. */
+static int lua_filter_check(lua_State *L)
+{
+	struct chef_runtime *rt = lua_touserdata(L, lua_upvalueindex(1));
+	const char *expr = luaL_checkstring(L, 1);
+	char why[512];
+
+	if (chef_filters_check(rt->filters, expr, why, sizeof why) == 0)
+		return 0;
+	lua_pushstring(L, why);
+	return 1;
+}
+
+/* filters_set({text, ...}): the filters the running chefs use, row k of
+ * each batch's matches being filter k + 1. Each was checked as its chef
+ * loaded; should one fail now, no filtered chef sees anything. */
+static int lua_filters_set(lua_State *L)
+{
+	struct chef_runtime *rt = lua_touserdata(L, lua_upvalueindex(1));
+	int n = (int)lua_objlen(L, 1);
+	const char **exprs = xcalloc(n > 0 ? (size_t)n : 1, sizeof *exprs);
+	char why[512];
+	int rc;
+
+	for (int i = 0; i < n; i++) {
+		lua_rawgeti(L, 1, i + 1);
+		exprs[i] = lua_tostring(L, -1);	/* kept alive by the table */
+		lua_pop(L, 1);
+	}
+	rc = chef_filters_set(rt->filters, exprs, n, why, sizeof why);
+	free(exprs);
+	if (rc < 0)
+		log_error("chef filters: %s: chefs with a filter see no packets", why);
+	lua_pushboolean(L, rc == 0);
+	return 1;
+}
+
+static void push_hook(struct chef_runtime *rt, lua_CFunction fn, const char *name)
+{
+	lua_pushlightuserdata(rt->L, rt);
+	lua_pushcclosure(rt->L, fn, 1);
+	lua_setfield(rt->L, -2, name);
+}
+
 static void push_config(struct chef_runtime *rt)
 {
 	lua_State *L = rt->L;
 
-	lua_createtable(L, 0, 6);
+	lua_createtable(L, 0, 8);
+	push_hook(rt, lua_filter_check, "filter_check");
+	push_hook(rt, lua_filters_set, "filters_set");
 	lua_pushlightuserdata(L, NULL);
 	lua_setfield(L, -2, "null");
 	lua_pushstring(L, dumplings_version);
@@ -289,6 +340,7 @@ struct chef_runtime *chef_runtime_new(const struct chef_options *opt)
 	rt->api.guard_restart = chef_guard_restart;
 	rt->api.chef_print = chef_print;
 	apps_attach(&rt->api);
+	rt->filters = chef_filters_new(opt->linktypes, opt->linktypes ? opt->nsources : 0);
 	rt->pool = lua_pool_new();
 	rt->L = lua_newstate(lua_pool_alloc, rt->pool);
 	if (rt->L)
@@ -309,6 +361,7 @@ void chef_runtime_free(struct chef_runtime *rt)
 	if (rt->L)
 		lua_close(rt->L);
 	lua_pool_free(rt->pool);
+	chef_filters_free(rt->filters);
 	dns_free(&rt->dns_scratch);
 	apps_detach(&rt->api);
 	for (int i = 0; i < rt->nentries; i++)
@@ -825,15 +878,21 @@ static void check_memory(struct chef_runtime *rt, struct plate *plate)
 	drain_output(rt, nslots, plate);
 }
 
+/* The chefs' filters run here, on the cook stage, just before the chefs:
+ * they change with the chefs, between batches, on this thread. */
 static void run_packets(struct chef_runtime *rt, struct dpl_packet *pkts, int n,
 			struct plate *plate)
 {
+	const uint8_t *match;
+
 	if (n <= 0 || rt->stopped)
 		return;
+	match = chef_filters_run(rt->filters, pkts, n);
 	push_runtime_fn(rt, "run_batch");
 	lua_pushlightuserdata(rt->L, pkts);
 	lua_pushinteger(rt->L, n);
-	call_and_drain(rt, "packets", 2, plate);
+	lua_pushlightuserdata(rt->L, (void *)match);
+	call_and_drain(rt, "packets", 3, plate);
 }
 
 void chef_runtime_batch(struct chef_runtime *rt, struct dpl_packet *pkts, int n,

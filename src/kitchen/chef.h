@@ -14,6 +14,7 @@ struct chef_options {
 	const char *kitchen_name;
 	double poke_interval;		/* what interval handlers are told */
 	const char *const *sources;	/* names behind dpl_packet.source */
+	const int *linktypes;		/* theirs, for chef filters; NULL: none open */
 	int nsources;
 	double time_limit;		/* seconds a call into Lua may run; 0: no limit */
 	size_t memory_limit;		/* bytes of Lua heap; 0: unlimited */

@@ -677,11 +677,13 @@ static void last_words(void *ctx)
 
 static int start_chefs(struct kitchen *k)
 {
+	int *linktypes = xcalloc(k->nsources ? (size_t)k->nsources : 1, sizeof *linktypes);
 	struct chef_options co = {
 		.kitchen_name = k->opt.name,
 		.poke_interval = k->opt.poke_interval,
 		.sources = k->opt.nfiles ? k->opt.files : k->opt.ifaces,
 		.nsources = k->opt.nfiles ? k->opt.nfiles : k->opt.nifaces,
+		.linktypes = k->nsources ? linktypes : NULL,
 		.time_limit = k->opt.chef_timeout,
 		.memory_limit = (size_t)k->opt.chef_memory_mib << 20,
 		.stopping = &stop_requested,
@@ -689,7 +691,10 @@ static int start_chefs(struct kitchen *k)
 		.ctx = k,
 	};
 
+	for (int i = 0; i < k->nsources; i++)
+		linktypes[i] = k->sources[i].linktype;
 	k->chefs = chef_runtime_new(&co);
+	free(linktypes);
 	return k->chefs ? load_chefs(k) : 1;
 }
 
