@@ -26,6 +26,7 @@ local rawget, rawset, setmetatable, type, pcall, xpcall, tostring =
 local pairs, ipairs, next, select, error, load, assert, setfenv =
       pairs, ipairs, next, select, error, load, assert, setfenv
 local concat, remove, sort = table.concat, table.remove, table.sort
+local tonumber = tonumber
 local getinfo, getmetatable_raw, setmetatable_raw =
       debug.getinfo, debug.getmetatable, debug.setmetatable
 
@@ -949,6 +950,76 @@ local function chef_filter(t, path)
   return f
 end
 
+----------------------------------------------------------------------------
+-- Chef arguments (-c dns:top=20,window=60): text, typed as they are read.
+
+local function typed(text)
+  if text == "true" then return true elseif text == "false" then return false end
+  -- Decimal numbers only: not hex, inf or nan, nor text with spaces.
+  if text:match("^[-+]?[%d.]+[eE]?[-+]?%d*$") and tonumber(text) then return tonumber(text) end
+  return text
+end
+
+-- "k=v,k2=v2" as a list of {key, text}; nil or "" is no arguments.
+local function parse_args(text, path)
+  local list = {}
+  if text == nil or text == "" then return list end
+  for item in (text .. ","):gmatch("([^,]*),") do
+    local key, value = item:match("^([%a_][%w_]*)=(.*)$")
+    if not key then
+      error(("%s: argument '%s' is not key=value"):format(path, item), 0)
+    end
+    list[#list + 1] = { key, value }
+  end
+  return list
+end
+
+local function declared_names(t)
+  local names = {}
+  for k in pairs(t.args) do names[#names + 1] = tostring(k) end
+  sort(names)
+  return #names > 0 and concat(names, ", ") or "none"
+end
+
+-- A given argument as the chef's default says it should be: a number for
+-- a number, a boolean for a boolean, the text as given for a string; an
+-- argument declared with dumplings.null as its default (none) is typed by
+-- its text.
+local function argument_value(t, path, key, text)
+  local default, v = t.args[key], typed(text)
+  if default == nil or default == config.null or type(default) == type(v) then return v end
+  if type(default) == "string" then return text end
+  error(("%s: chef %s: argument %s=%s: wants a %s"):format(path, t.name, key, text, type(default)), 0)
+end
+
+-- self.args of each chef of a file: its declared defaults (chef.args),
+-- overlaid with the arguments given, which every chef of the file is
+-- given. An argument no chef of the file declares is an error.
+local function apply_args(list, given, path)
+  for _, t in ipairs(list) do
+    if t.args == nil then t.args = {} end
+    if type(t.args) ~= "table" then
+      error(("%s: chef %s: args is a %s, not a table of defaults"):format(path, t.name, type(t.args)), 0)
+    end
+  end
+  for _, kv in ipairs(given) do
+    local known = false
+    for _, t in ipairs(list) do known = known or t.args[kv[1]] ~= nil end
+    if not known then
+      error(("%s: argument '%s' is not one chef %s takes (it takes: %s)")
+            :format(path, kv[1], list[1].name, declared_names(list[1])), 0)
+    end
+  end
+  for _, t in ipairs(list) do
+    local args = {}
+    for k, v in pairs(t.args) do
+      if v ~= config.null then args[k] = v end
+    end
+    for _, kv in ipairs(given) do args[kv[1]] = argument_value(t, path, kv[1], kv[2]) end
+    t.args = args
+  end
+end
+
 local function new_record(t, path, rev)
   return { chef = t, name = t.name, file = path, rev = rev, calls = 0,
            id = api.chef_id(api.owner, t.name), filter = chef_filter(t, path),
@@ -998,11 +1069,19 @@ local function disable(rec, why)
   return ("disabled until its file changes: %s"):format(why)
 end
 
--- Load a chef file's source. With list_only, nothing is registered.
--- Returns an array of {name, assignable} for every chef the file defines.
-function R.load(path, source, rev, list_only)
+-- Load a chef file's source, with its arguments (text, or nil). With
+-- list_only, nothing is registered. Returns an array of {name,
+-- assignable} for every chef the file defines.
+local file_args = {}       -- path -> the arguments it was loaded with
+
+function R.load(path, source, rev, list_only, args)
   local found, recs = {}, {}
-  for _, t in ipairs(read_chef_source(path, source)) do
+  local list = read_chef_source(path, source)
+  if not list_only then
+    apply_args(list, parse_args(args, path), path)
+    file_args[path] = args
+  end
+  for _, t in ipairs(list) do
     found[#found + 1] = { name = t.name, assignable = t.assignable ~= false }
     if t.assignable ~= false and not list_only then recs[#recs + 1] = new_record(t, path, rev) end
   end
@@ -1235,7 +1314,9 @@ function R.reload(path, source, rev)
   local old_by_name = {}
   for _, rec in ipairs(entry and entry.recs or {}) do old_by_name[rec.name] = rec end
   local recs, report = {}, {}
-  for _, t in ipairs(read_chef_source(path, source)) do
+  local list = read_chef_source(path, source)
+  apply_args(list, parse_args(file_args[path], path), path)
+  for _, t in ipairs(list) do
     if t.assignable ~= false then recs[#recs + 1] = new_record(t, path, rev) end
   end
   for _, rec in ipairs(recs) do

@@ -465,14 +465,15 @@ static const char *file_call_name(const char *path, char *buf, size_t size)
 	return buf;
 }
 
-/* Call runtime.fn(path, source, rev, list_only) with the file's source,
- * leaving its two results on the stack. When unchanged_rev is given and the
+/* Call runtime.fn(path, source, rev, list_only, args) with the file's
+ * source and its arguments (NULL: none, or on reload those it was loaded
+ * with), leaving its two results on the stack. When unchanged_rev is given and the
  * file's revision equals it, nothing is called and 1 is returned. Returns
  * 0, or -1 with the error message on the stack (*err points at it) or,
  * when the file could not be read, nothing on the stack and *err NULL. */
 static int call_with_source(struct chef_runtime *rt, const char *fn, const char *path,
-			    int list_only, const char *unchanged_rev, char rev[9],
-			    const char **err)
+			    const char *args, int list_only, const char *unchanged_rev,
+			    char rev[9], const char **err)
 {
 	size_t len;
 	char *source = read_chef_file(path, &len), who[512];
@@ -493,9 +494,13 @@ static int call_with_source(struct chef_runtime *rt, const char *fn, const char 
 	lua_pushlstring(rt->L, source, len);
 	lua_pushstring(rt->L, rev);
 	lua_pushboolean(rt->L, list_only);
+	if (args)
+		lua_pushstring(rt->L, args);
+	else
+		lua_pushnil(rt->L);
 	lua_gc(rt->L, LUA_GCRESTART, 0);
 	free(source);
-	if (enter_lua(rt, file_call_name(path, who, sizeof who), 4, 2) < 0) {
+	if (enter_lua(rt, file_call_name(path, who, sizeof who), 5, 2) < 0) {
 		*err = rt->error;
 		return -1;
 	}
@@ -504,11 +509,12 @@ static int call_with_source(struct chef_runtime *rt, const char *fn, const char 
 
 /* runtime.load(); leaves its result (the chefs found) on the stack and
  * returns how many, or -1 after logging. */
-static int call_load(struct chef_runtime *rt, const char *path, int list_only, char rev[9])
+static int call_load(struct chef_runtime *rt, const char *path, const char *args,
+		     int list_only, char rev[9])
 {
 	const char *err;
 
-	if (call_with_source(rt, "load", path, list_only, NULL, rev, &err) < 0) {
+	if (call_with_source(rt, "load", path, args, list_only, NULL, rev, &err) < 0) {
 		if (err)
 			log_error("chef file %s: %s", path, err);
 		return -1;
@@ -567,10 +573,10 @@ static void refresh_names(struct chef_runtime *rt)
 	lua_pop(L, 1);
 }
 
-int chef_runtime_load(struct chef_runtime *rt, const char *path)
+int chef_runtime_load(struct chef_runtime *rt, const char *path, const char *args)
 {
 	char rev[9];
-	int n = call_load(rt, path, 0, rev), registered = 0;
+	int n = call_load(rt, path, args, 0, rev), registered = 0;
 
 	if (n < 0)
 		return -1;
@@ -602,7 +608,7 @@ static void print_stem(const char *path)
 int chef_runtime_list(struct chef_runtime *rt, const char *path)
 {
 	char rev[9];
-	int n = call_load(rt, path, 1, rev);
+	int n = call_load(rt, path, NULL, 1, rev);
 
 	if (n < 0)
 		return -1;
@@ -622,7 +628,7 @@ int chef_runtime_list(struct chef_runtime *rt, const char *path)
 int chef_runtime_defines(struct chef_runtime *rt, const char *path, const char *name)
 {
 	char rev[9];
-	int n = call_load(rt, path, 1, rev), found = 0;
+	int n = call_load(rt, path, NULL, 1, rev), found = 0;
 
 	if (n < 0)
 		return -1;
@@ -947,7 +953,7 @@ int chef_runtime_reload(struct chef_runtime *rt, const char *path, int force,
 
 	/* Editors often touch a file without changing it, and one save can
 	 * raise several events: the same content is not reloaded unasked. */
-	rc = call_with_source(rt, "reload", path, 0, f && !force ? f->rev : NULL, rev, &err);
+	rc = call_with_source(rt, "reload", path, NULL, 0, f && !force ? f->rev : NULL, rev, &err);
 	if (rc > 0)
 		return 0;
 	if (rc < 0) {
