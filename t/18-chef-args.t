@@ -88,6 +88,17 @@ is($p->{n}[0], 5, 'with arguments of its own after it');
 ($r) = last_payload('-c', "dns:top");
 like($r->{err}, qr/no bundled chef named 'dns:top'/, 'a tail that is not key=value is part of the name');
 
+# --- files with no arguments beside those with --------------------------
+mkdir "$dir/more" or die;
+spew("$dir/more/plain.lua", $plain);
+($r, $p) = last_payload('-c', "$dir/echo.lua:n=4", '--chef-dir', "$dir/more", '--no-reload');
+is($r->{status}, 0, 'a -c with arguments and a --chef-dir') or diag $r->{err};
+my @chefs = sort { $a cmp $b } keys %{ { map { $_->{metadata}{chef} => 1 } decode_lines($r->{out}) } };
+is_deeply(\@chefs, ['Echo', 'Plain'], 'run side by side');
+$r = run('kitchen', '-q', '--stdout', '-r', $sample);
+is($r->{status}, 0, 'the bundled chefs, none named, take none');
+ok(length $r->{out}, 'and cook');
+
 # --- the bundled chefs ----------------------------------------------------
 need_corpus();
 my $wiki = pcap('wikipedia.pcap');

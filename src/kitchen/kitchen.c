@@ -401,6 +401,15 @@ static int has_path(char **paths, int n, const char *path)
 	return 0;
 }
 
+/* Grow a NULL-filled array of arguments from have to want entries. */
+static void extend_params(const char ***params, int have, int want)
+{
+	if (want <= have)
+		return;
+	*params = xrealloc(*params, (size_t)want * sizeof **params);
+	memset(*params + have, 0, (size_t)(want - have) * sizeof **params);
+}
+
 /* The chef files to load, each with its arguments (params[i], or NULL;
  * the options' strings): those named with -c, then those in each
  * --chef-dir; the bundled ones when neither is given. */
@@ -408,11 +417,17 @@ static int chef_files(struct kitchen *k, char ***paths, const char ***params, in
 {
 	const struct kitchen_opts *o = &k->opt;
 
+	int rc;
+
 	*paths = NULL;
-	*params = xcalloc((size_t)o->nchef_args + 1, sizeof **params);
+	*params = NULL;
 	*n = 0;
-	if (!o->nchef_args && !o->nchef_dirs)
-		return chefpath_bundled(paths, n);
+	if (!o->nchef_args && !o->nchef_dirs) {
+		rc = chefpath_bundled(paths, n);
+		*params = xcalloc((size_t)*n + 1, sizeof **params);
+		return rc;
+	}
+	*params = xcalloc((size_t)o->nchef_args + 1, sizeof **params);
 	for (int i = 0; i < o->nchef_args; i++) {
 		const char *arg = o->chef_args[i];
 		char *path = chefpath_resolve(arg);
@@ -431,10 +446,12 @@ static int chef_files(struct kitchen *k, char ***paths, const char ***params, in
 		(*params)[*n] = o->chef_params[i];
 		(*paths)[(*n)++] = path;
 	}
-	for (int i = 0; i < o->nchef_dirs; i++)
-		if (chefpath_in_dir(o->chef_dirs[i], paths, n) < 0)
-			return -1;
-	return 0;
+	rc = 0;
+	for (int i = 0; i < o->nchef_dirs && rc == 0; i++)
+		rc = chefpath_in_dir(o->chef_dirs[i], paths, n);
+	/* what the directories added takes no arguments */
+	extend_params(params, o->nchef_args + 1, *n + 1);
+	return rc;
 }
 
 static int register_chefs(struct kitchen *k, char **paths, const char **params, int n)
