@@ -1,4 +1,4 @@
-local chef = { name = "SynCounter", ports = {} }
+local chef = { name = "SynCounter", ports = dumplings.object() }
 
 function chef:packet_handler(pkt)
   local tcp = pkt.TCP
@@ -9,7 +9,7 @@ end
 
 function chef:interval_handler()
   local ports = self.ports
-  self.ports = {}
+  self.ports = dumplings.object()   -- {} even with no SYNs, or one to port 1
   return { syns_by_port = ports }
 end
 

@@ -44,6 +44,10 @@ my @expect = (
 	[ { "q\"\x{ff}\n" => 1 }, 'stray bytes and escapes in one key' ],
 	[ { t => 1700000000.123456, s => -0.001, z => 0 }, 'fractions and zero' ],
 	[ { "k\x{0}ey" => "v\x{0}" }, 'a NUL in a key is kept, as in a value' ],
+	[ {}, 'dumplings.object() makes an empty object' ],
+	[ { 1 => 'a', 2 => 'b' }, 'a table keyed 1..n marked with dumplings.object() is an object' ],
+	[ { 1 => 'x' }, 'and so with one key' ],
+	[ { inner => { 1 => 7 } }, 'and so when nested' ],
 );
 is(scalar @docs, scalar @expect, 'one dumpling per serializable case, none for the rest');
 for my $i (0 .. $#expect) {
@@ -51,6 +55,8 @@ for my $i (0 .. $#expect) {
 }
 is($raw[2], '{}', 'the empty table prints as {}');
 is($raw[3], '[]', 'the marked empty table prints as []');
+is($raw[21], '{}', 'the empty marked object prints as {}');
+is($raw[22], '{"1":"a","2":"b"}', 'a marked 1..n table prints as an object');
 like($raw[6], qr/"big":9007199254740992[,}]/, 'a large integer prints all its digits');
 like($raw[6], qr/"n":3[,}]/, 'an integral number prints without a fraction');
 like($raw[9], qr/\\u0000/, 'NUL is escaped as \u0000');

@@ -20,6 +20,8 @@ my $r = run('kitchen', '-q', '-r', root() . '/examples/sample.pcap', '-c',
 	    root() . '/examples/syncounter.lua', '--stdout');
 is($r->{status}, 0, 'the SYN counter runs on the bundled capture');
 my %syns;
+my @kinds = map { ref $_->{payload}{syns_by_port} } decode_lines($r->{out});
+ok(@kinds && !grep({ $_ ne 'HASH' } @kinds), 'syns_by_port is always an object');
 for my $d (decode_lines($r->{out})) {
 	my $ports = $d->{payload}{syns_by_port};
 	$syns{$_} += $ports->{$_} for keys %$ports;

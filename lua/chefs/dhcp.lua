@@ -8,12 +8,12 @@
 -- server's reply may carry options of the same numbers, which describe
 -- the server, not the device.
 --
--- The devices kept are bounded: past MAX_DEVICES the least active (and of
--- those, the longest unseen) are forgotten, and counted in "evicted".
+-- The devices kept are bounded: past args.top (-c dhcp:top=N) the least
+-- active (and of those, the longest unseen) are forgotten, and counted in
+-- "evicted".
 
-local MAX_DEVICES = 1000
-
-local chef = { name = "DHCPChef", devices = {}, ndevices = 0, evicted = 0 }
+local chef = { name = "DHCPChef", devices = {}, ndevices = 0, evicted = 0,
+               args = { top = 1000 } }
 
 local TYPES = { "discover", "offer", "request", "decline", "ack", "nak", "release", "inform" }
 local REQUEST, ACK, NO_ADDRESS = 1, 5, "0.0.0.0"
@@ -29,7 +29,7 @@ local function device_of(self, mac)
   d = { count = 0 }
   self.devices[mac] = d
   self.ndevices = self.ndevices + 1
-  if self.ndevices > 2 * MAX_DEVICES then forget(self, MAX_DEVICES) end
+  if self.ndevices > 2 * self.args.top then forget(self, self.args.top) end
   return d
 end
 
@@ -52,7 +52,7 @@ function chef:packet_handler(pkt)
 end
 
 function chef:interval_handler()
-  if self.ndevices > MAX_DEVICES then forget(self, MAX_DEVICES) end
+  if self.ndevices > self.args.top then forget(self, self.args.top) end
   return { devices = self.devices, evicted = self.evicted }
 end
 

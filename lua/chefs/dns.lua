@@ -3,12 +3,12 @@
 -- Payloads read like the original netdumplings chef's (times in seconds).
 -- A DNS message quoted inside an ICMP error is not a lookup.
 --
--- The names kept are bounded: past MAX_NAMES the least asked for (and of
--- those, the longest unseen) are forgotten, and counted in "evicted".
+-- The names kept are bounded: past args.top (-c dns:top=N) the least
+-- asked for (and of those, the longest unseen) are forgotten, and counted
+-- in "evicted".
 
-local MAX_NAMES = 1000
-
-local chef = { name = "DNSLookupChef", lookups_seen = {}, nnames = 0, evicted = 0 }
+local chef = { name = "DNSLookupChef", lookups_seen = {}, nnames = 0, evicted = 0,
+               args = { top = 1000 } }
 
 local function forget(self, keep)
   local dropped = dumplings.keep_top(self.lookups_seen, keep, "count", "latest")
@@ -27,13 +27,13 @@ function chef:packet_handler(pkt)
     self.lookups_seen[hostname] = { count = 1, latest = when }
     self.nnames = self.nnames + 1
     -- Forgetting in bulk keeps the cost per new name small.
-    if self.nnames > 2 * MAX_NAMES then forget(self, MAX_NAMES) end
+    if self.nnames > 2 * self.args.top then forget(self, self.args.top) end
   end
   return { lookup = { hostname = hostname, when = when } }
 end
 
 function chef:interval_handler()
-  if self.nnames > MAX_NAMES then forget(self, MAX_NAMES) end
+  if self.nnames > self.args.top then forget(self, self.args.top) end
   return { lookups_seen = self.lookups_seen, evicted = self.evicted }
 end
 

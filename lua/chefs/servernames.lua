@@ -2,12 +2,12 @@
 -- (SNI) in TLS ClientHellos and the Host header of HTTP requests. A
 -- dumpling per sighting, and on every interval the names seen so far.
 --
--- The names kept are bounded: past MAX_NAMES the least asked for (and of
--- those, the longest unseen) are forgotten, and counted in "evicted".
+-- The names kept are bounded: past args.top (-c servernames:top=N) the
+-- least asked for (and of those, the longest unseen) are forgotten, and
+-- counted in "evicted".
 
-local MAX_NAMES = 1000
-
-local chef = { name = "ServerNameChef", names_seen = {}, nnames = 0, evicted = 0 }
+local chef = { name = "ServerNameChef", names_seen = {}, nnames = 0, evicted = 0,
+               args = { top = 1000 } }
 
 local function forget(self, keep)
   local dropped = dumplings.keep_top(self.names_seen, keep, "count", "latest")
@@ -34,7 +34,7 @@ function chef:packet_handler(pkt)
   else
     self.names_seen[name] = { count = 1, latest = pkt.time, kind = kind }
     self.nnames = self.nnames + 1
-    if self.nnames > 2 * MAX_NAMES then forget(self, MAX_NAMES) end
+    if self.nnames > 2 * self.args.top then forget(self, self.args.top) end
   end
   return { server = { name = name, kind = kind, method = method,
                       client = ip and ip.src, address = ip and ip.dst,
@@ -42,7 +42,7 @@ function chef:packet_handler(pkt)
 end
 
 function chef:interval_handler()
-  if self.nnames > MAX_NAMES then forget(self, MAX_NAMES) end
+  if self.nnames > self.args.top then forget(self, self.args.top) end
   return { names_seen = self.names_seen, evicted = self.evicted }
 end
 

@@ -6,14 +6,15 @@
 -- extensions from one connection to the next, as browsers do; JA3 does
 -- not, and is kept for the lists that still name clients by it.
 --
--- The state is bounded: past MAX_CLIENTS hosts the least active (and of
--- those, the longest unseen) are forgotten and counted in "evicted"; past
--- MAX_PRINTS fingerprints of one kind, a host forgets its least seen,
--- counted in its own "evicted".
+-- The state is bounded: past args.top (-c tls:top=N) hosts the least
+-- active (and of those, the longest unseen) are forgotten and counted in
+-- "evicted"; past MAX_PRINTS fingerprints of one kind, a host forgets its
+-- least seen, counted in its own "evicted".
 
-local MAX_CLIENTS, MAX_PRINTS = 1000, 16
+local MAX_PRINTS = 16
 
-local chef = { name = "TLSChef", clients = {}, nclients = 0, evicted = 0 }
+local chef = { name = "TLSChef", clients = {}, nclients = 0, evicted = 0,
+               args = { top = 1000 } }
 
 local keep_top = dumplings.keep_top
 
@@ -45,7 +46,7 @@ local function client_of(self, host)
   c = { count = 0, ja4 = {}, ja3 = {}, evicted = 0, nprints = { ja4 = 0, ja3 = 0 } }
   self.clients[host] = c
   self.nclients = self.nclients + 1
-  if self.nclients > 2 * MAX_CLIENTS then forget_clients(self, MAX_CLIENTS) end
+  if self.nclients > 2 * self.args.top then forget_clients(self, self.args.top) end
   return c
 end
 
@@ -65,7 +66,7 @@ end
 -- The clients for the dumpling: each table of fingerprints trimmed to
 -- MAX_PRINTS, without the bookkeeping.
 function chef:interval_handler()
-  if self.nclients > MAX_CLIENTS then forget_clients(self, MAX_CLIENTS) end
+  if self.nclients > self.args.top then forget_clients(self, self.args.top) end
   local out = {}
   for host, c in pairs(self.clients) do
     for _, kind in ipairs({ "ja4", "ja3" }) do

@@ -1,7 +1,9 @@
 -- TopTalkersChef: on every interval, the host pairs that moved the most
 -- bytes during that interval (IPv4 and IPv6; both directions together).
 
-local chef = { name = "TopTalkersChef", top = 10, pairs_seen = {} }
+-- How many pairs: args.top (-c toptalkers:top=N).
+
+local chef = { name = "TopTalkersChef", pairs_seen = {}, args = { top = 10 } }
 
 function chef:packet_handler(pkt)
   local ip = pkt.IP or pkt.IPv6
@@ -26,7 +28,7 @@ function chef:interval_handler(interval)
     return x.a .. x.b < y.a .. y.b
   end)
   local talkers = dumplings.array()
-  for i = 1, math.min(self.top, #list) do
+  for i = 1, math.min(self.args.top, #list) do
     local p = list[i]
     talkers[i] = { hosts = { p.a, p.b }, bytes = p.bytes, packets = p.packets }
   end

@@ -26,6 +26,7 @@ local rawget, rawset, setmetatable, type, pcall, xpcall, tostring =
 local pairs, ipairs, next, select, error, load, assert, setfenv =
       pairs, ipairs, next, select, error, load, assert, setfenv
 local concat, remove, sort = table.concat, table.remove, table.sort
+local tonumber = tonumber
 local getinfo, getmetatable_raw, setmetatable_raw =
       debug.getinfo, debug.getmetatable, debug.setmetatable
 
@@ -34,11 +35,16 @@ local R = {}
 -- What the watchdog raises in a chef that runs too long, or when the
 -- kitchen is stopping: unique values, told apart by identity.
 local TIMEOUT, STOP = config.timeout, config.stop
+-- The chefs' own BPF filters, compiled and run in C (chef_filter.c).
+local filter_check, filters_set = config.filter_check, config.filters_set
+local MATCH = ffi.typeof("const uint8_t *")
 
--- The one global chefs get from us: JSON null, and a marker that makes a
--- table serialize as an array even when it is empty. Read-only, so that
--- no chef can take it from the others.
+-- The one global chefs get from us: JSON null, and markers that make a
+-- table serialize as an array even when it is empty, or as an object
+-- even when it is empty or keyed 1..n. Read-only, so that no chef can
+-- take it from the others.
 local ARRAY = { __jsontype = "array" }
+local OBJECT = { __jsontype = "object" }
 
 -- keep_top(t, n, field, tie): of a table of records (key -> table), keep
 -- the n whose field is largest, ties going to the larger tie field, then
@@ -65,6 +71,7 @@ end
 local DUMPLINGS = {
   null = config.null,
   array = function(t) return setmetatable(t or {}, ARRAY) end,
+  object = function(t) return setmetatable(t or {}, OBJECT) end,
   keep_top = keep_top,
   version = config.version,
 }
@@ -946,15 +953,113 @@ local function read_chef_source(path, source)
   return list
 end
 
+-- chef.filter: a BPF filter, checked for every source as the chef loads,
+-- so that a bad one refuses the chef (or, on reload, keeps the old one).
+local function chef_filter(t, path)
+  local f = t.filter
+  if f == nil or f == "" then return nil end
+  if type(f) ~= "string" then
+    error(("%s: chef %s: filter is a %s, not a string"):format(path, t.name, type(f)), 0)
+  end
+  local why = filter_check(f)
+  if why then error(("%s: chef %s: filter '%s': %s"):format(path, t.name, f, why), 0) end
+  return f
+end
+
+----------------------------------------------------------------------------
+-- Chef arguments (-c dns:top=20,window=60): text, typed as they are read.
+
+local function typed(text)
+  if text == "true" then return true elseif text == "false" then return false end
+  -- Decimal numbers only: not hex, inf or nan, nor text with spaces.
+  if text:match("^[-+]?[%d.]+[eE]?[-+]?%d*$") and tonumber(text) then return tonumber(text) end
+  return text
+end
+
+-- "k=v,k2=v2" as a list of {key, text}; nil or "" is no arguments.
+local function parse_args(text, path)
+  local list = {}
+  if text == nil or text == "" then return list end
+  for item in (text .. ","):gmatch("([^,]*),") do
+    local key, value = item:match("^([%a_][%w_]*)=(.*)$")
+    if not key then
+      error(("%s: argument '%s' is not key=value"):format(path, item), 0)
+    end
+    list[#list + 1] = { key, value }
+  end
+  return list
+end
+
+local function declared_names(t)
+  local names = {}
+  for k in pairs(t.args) do names[#names + 1] = tostring(k) end
+  sort(names)
+  return #names > 0 and concat(names, ", ") or "none"
+end
+
+-- A given argument as the chef's default says it should be: a number for
+-- a number, a boolean for a boolean, the text as given for a string; an
+-- argument declared with dumplings.null as its default (none) is typed by
+-- its text.
+local function argument_value(t, path, key, text)
+  local default, v = t.args[key], typed(text)
+  if default == nil or default == config.null or type(default) == type(v) then return v end
+  if type(default) == "string" then return text end
+  error(("%s: chef %s: argument %s=%s: wants a %s"):format(path, t.name, key, text, type(default)), 0)
+end
+
+-- self.args of each chef of a file: its declared defaults (chef.args),
+-- overlaid with the arguments given, which every chef of the file is
+-- given. An argument no chef of the file declares is an error.
+local function apply_args(list, given, path)
+  for _, t in ipairs(list) do
+    if t.args == nil then t.args = {} end
+    if type(t.args) ~= "table" then
+      error(("%s: chef %s: args is a %s, not a table of defaults"):format(path, t.name, type(t.args)), 0)
+    end
+  end
+  for _, kv in ipairs(given) do
+    local known = false
+    for _, t in ipairs(list) do known = known or t.args[kv[1]] ~= nil end
+    if not known then
+      error(("%s: argument '%s' is not one chef %s takes (it takes: %s)")
+            :format(path, kv[1], list[1].name, declared_names(list[1])), 0)
+    end
+  end
+  for _, t in ipairs(list) do
+    local args = {}
+    for k, v in pairs(t.args) do
+      if v ~= config.null then args[k] = v end
+    end
+    for _, kv in ipairs(given) do args[kv[1]] = argument_value(t, path, kv[1], kv[2]) end
+    t.args = args
+  end
+end
+
 local function new_record(t, path, rev)
   return { chef = t, name = t.name, file = path, rev = rev, calls = 0,
-           id = api.chef_id(api.owner, t.name),
+           id = api.chef_id(api.owner, t.name), filter = chef_filter(t, path),
            on_packet = type(t.packet_handler) == "function" and t.packet_handler or nil,
            on_interval = type(t.interval_handler) == "function" and t.interval_handler or nil }
 end
 
 local function running(rec)
   api.chef_running(api.owner, rec and rec.id or -1)
+end
+
+-- The filters of the packet chefs, each text once: C runs them over each
+-- batch, and rec.row says which of their results a chef reads.
+local function set_filters()
+  local texts, row = {}, {}
+  for _, rec in ipairs(packet_chefs) do
+    local f = rec.filter
+    if f and row[f] == nil then
+      texts[#texts + 1] = f
+      row[f] = #texts - 1
+    end
+    rec.row = f and row[f]
+  end
+  filters_set(texts)
 end
 
 -- The running lists follow the files, in load order; the batch loop is
@@ -967,6 +1072,7 @@ local function rebuild()
       if rec.on_interval and not rec.disabled then interval_chefs[#interval_chefs + 1] = rec end
     end
   end
+  set_filters()
   run_range = nil
 end
 
@@ -979,11 +1085,19 @@ local function disable(rec, why)
   return ("disabled until its file changes: %s"):format(why)
 end
 
--- Load a chef file's source. With list_only, nothing is registered.
--- Returns an array of {name, assignable} for every chef the file defines.
-function R.load(path, source, rev, list_only)
+-- Load a chef file's source, with its arguments (text, or nil). With
+-- list_only, nothing is registered. Returns an array of {name,
+-- assignable} for every chef the file defines.
+local file_args = {}       -- path -> the arguments it was loaded with
+
+function R.load(path, source, rev, list_only, args)
   local found, recs = {}, {}
-  for _, t in ipairs(read_chef_source(path, source)) do
+  local list = read_chef_source(path, source)
+  if not list_only then
+    apply_args(list, parse_args(args, path), path)
+    file_args[path] = args
+  end
+  for _, t in ipairs(list) do
     found[#found + 1] = { name = t.name, assignable = t.assignable ~= false }
     if t.assignable ~= false and not list_only then recs[#recs + 1] = new_record(t, path, rev) end
   end
@@ -1058,26 +1172,28 @@ end
 -- The loop over a batch is generated for the chefs at hand: one call per
 -- chef in a row, not an inner loop over chefs, which LuaJIT would not
 -- compile together with the loop over packets. Before each handler the
--- watchdog is told who runs (a C call, which compiled code keeps).
+-- watchdog is told who runs (a C call, which compiled code keeps). A chef
+-- with a filter is called only for the packets C found it matches (M, a
+-- row of n bytes per filter), and the packet table is made only when a
+-- chef is about to be called: a packet no chef wants costs no table.
 local function build_runner()
   local src = { "local st, SLOT, setmetatable, Packet, emit, H, K, C, new, RUN, O = ...",
-                "return function(batch, n, i0, c0)",
+                "return function(batch, n, i0, c0, M)",
                 "  for i = i0, n - 1 do",
                 "    local p, v = st.p",
-                "    if c0 == 1 then",
+                "    if c0 == 1 then p = nil; st.p = nil end",
+                "    st.i = i" }
   -- Room for the fields chefs usually read, so caching them does not
   -- grow the table; time is read by nearly every chef.
-                "      p = setmetatable(new(0, 4), Packet)",
-                "      p[SLOT], p.time = i, batch[i].time",
-                "      st.p = p",
-                "    end",
-                "    st.i = i" }
+  local make = "if p == nil then p = setmetatable(new(0, 4), Packet); " ..
+               "p[SLOT], p.time = i, batch[i].time; st.p = p end; "
   for c, rec in ipairs(packet_chefs) do
-    src[#src + 1] = ("    if c0 <= %d then st.c = %d; RUN(O, %d); C[%d].calls = C[%d].calls + 1; " ..
+    local wanted = rec.row and (" and M[%d * n + i] ~= 0"):format(rec.row) or ""
+    src[#src + 1] = ("    if c0 <= %d%s then %sst.c = %d; RUN(O, %d); C[%d].calls = C[%d].calls + 1; " ..
                      "v = H[%d](K[%d], p); if v ~= nil then emit(C[%d], 'packet', v) end end")
-                    :format(c, c, rec.id, c, c, c, c, c)
+                    :format(c, wanted, make, c, rec.id, c, c, c, c, c)
   end
-  src[#src + 1] = "    p[SLOT] = nil"
+  src[#src + 1] = "    if p ~= nil then p[SLOT] = nil end"
   src[#src + 1] = "    c0 = 1"
   src[#src + 1] = "  end"
   src[#src + 1] = "end"
@@ -1091,20 +1207,21 @@ end
 -- Run every chef over n packets at ptr; returns the number of output
 -- slots, and true when the kitchen is stopping (what was made before the
 -- interrupt is still returned).
-function R.run_batch(ptr, n)
+function R.run_batch(ptr, n, match)
   local pkts = ffi.cast(PKTS, ptr)
+  local m = ffi.cast(MATCH, match)
   batch, readable = pkts, pkts
   generation = generation + 1
   nout = 0
   local i, c = 0, 1
   while true do
     if run_range == nil then run_range = build_runner() end
-    local ok, err = xpcall(run_range, on_error, pkts, n, i, c)
+    local ok, err = xpcall(run_range, on_error, pkts, n, i, c, m)
     if ok then break end
     local rec = packet_chefs[progress.c]
     i, c = progress.i, progress.c + 1
     if err == STOP then
-      progress.p[SLOT] = nil
+      if progress.p then progress.p[SLOT] = nil end
       batch = nil
       return nout, true
     end
@@ -1213,7 +1330,9 @@ function R.reload(path, source, rev)
   local old_by_name = {}
   for _, rec in ipairs(entry and entry.recs or {}) do old_by_name[rec.name] = rec end
   local recs, report = {}, {}
-  for _, t in ipairs(read_chef_source(path, source)) do
+  local list = read_chef_source(path, source)
+  apply_args(list, parse_args(file_args[path], path), path)
+  for _, t in ipairs(list) do
     if t.assignable ~= false then recs[#recs + 1] = new_record(t, path, rev) end
   end
   for _, rec in ipairs(recs) do

@@ -21,6 +21,7 @@
 #include <lualib.h>
 
 #include "chef.h"
+#include "chef_filter.h"
 #include "guard.h"
 #include "base/log.h"
 #include "luapool.h"
@@ -71,6 +72,7 @@ struct chef_runtime {
 	struct chef_file *files;	/* every chef file loaded, in order */
 	int nfiles;
 	struct guard *guard;
+	struct chef_filters *filters;	/* the chefs' own (chef.filter) */
 	int ref_on_error;	/* runtime.on_error, every call's handler */
 	const char **chef_ids;	/* guard names by chef id (runtime.lua's rec.id) */
 	int nchef_ids;
@@ -202,11 +204,60 @@ static int push_runtime_fn(struct chef_runtime *rt, const char *name)
 	return lua_gettop(rt->L);
 }
 
+/* ------------------------------------------------------ chef filters */
+
+/* filter_check(text): nil when the filter compiles for every source, else
+ * libpcap's words. Called by runtime.lua as each chef loads. */
+static int lua_filter_check(lua_State *L)
+{
+	struct chef_runtime *rt = lua_touserdata(L, lua_upvalueindex(1));
+	const char *expr = luaL_checkstring(L, 1);
+	char why[512];
+
+	if (chef_filters_check(rt->filters, expr, why, sizeof why) == 0)
+		return 0;
+	lua_pushstring(L, why);
+	return 1;
+}
+
+/* filters_set({text, ...}): the filters the running chefs use, row k of
+ * each batch's matches being filter k + 1. Each was checked as its chef
+ * loaded; should one fail now, no filtered chef sees anything. */
+static int lua_filters_set(lua_State *L)
+{
+	struct chef_runtime *rt = lua_touserdata(L, lua_upvalueindex(1));
+	int n = (int)lua_objlen(L, 1);
+	const char **exprs = xcalloc(n > 0 ? (size_t)n : 1, sizeof *exprs);
+	char why[512];
+	int rc;
+
+	for (int i = 0; i < n; i++) {
+		lua_rawgeti(L, 1, i + 1);
+		exprs[i] = lua_tostring(L, -1);	/* kept alive by the table */
+		lua_pop(L, 1);
+	}
+	rc = chef_filters_set(rt->filters, exprs, n, why, sizeof why);
+	free(exprs);
+	if (rc < 0)
+		log_error("chef filters: %s: chefs with a filter see no packets", why);
+	lua_pushboolean(L, rc == 0);
+	return 1;
+}
+
+static void push_hook(struct chef_runtime *rt, lua_CFunction fn, const char *name)
+{
+	lua_pushlightuserdata(rt->L, rt);
+	lua_pushcclosure(rt->L, fn, 1);
+	lua_setfield(rt->L, -2, name);
+}
+
 static void push_config(struct chef_runtime *rt)
 {
 	lua_State *L = rt->L;
 
-	lua_createtable(L, 0, 6);
+	lua_createtable(L, 0, 8);
+	push_hook(rt, lua_filter_check, "filter_check");
+	push_hook(rt, lua_filters_set, "filters_set");
 	lua_pushlightuserdata(L, NULL);
 	lua_setfield(L, -2, "null");
 	lua_pushstring(L, dumplings_version);
@@ -289,6 +340,7 @@ struct chef_runtime *chef_runtime_new(const struct chef_options *opt)
 	rt->api.guard_restart = chef_guard_restart;
 	rt->api.chef_print = chef_print;
 	apps_attach(&rt->api);
+	rt->filters = chef_filters_new(opt->linktypes, opt->linktypes ? opt->nsources : 0);
 	rt->pool = lua_pool_new();
 	rt->L = lua_newstate(lua_pool_alloc, rt->pool);
 	if (rt->L)
@@ -309,6 +361,7 @@ void chef_runtime_free(struct chef_runtime *rt)
 	if (rt->L)
 		lua_close(rt->L);
 	lua_pool_free(rt->pool);
+	chef_filters_free(rt->filters);
 	dns_free(&rt->dns_scratch);
 	apps_detach(&rt->api);
 	for (int i = 0; i < rt->nentries; i++)
@@ -412,14 +465,15 @@ static const char *file_call_name(const char *path, char *buf, size_t size)
 	return buf;
 }
 
-/* Call runtime.fn(path, source, rev, list_only) with the file's source,
- * leaving its two results on the stack. When unchanged_rev is given and the
+/* Call runtime.fn(path, source, rev, list_only, args) with the file's
+ * source and its arguments (NULL: none, or on reload those it was loaded
+ * with), leaving its two results on the stack. When unchanged_rev is given and the
  * file's revision equals it, nothing is called and 1 is returned. Returns
  * 0, or -1 with the error message on the stack (*err points at it) or,
  * when the file could not be read, nothing on the stack and *err NULL. */
 static int call_with_source(struct chef_runtime *rt, const char *fn, const char *path,
-			    int list_only, const char *unchanged_rev, char rev[9],
-			    const char **err)
+			    const char *args, int list_only, const char *unchanged_rev,
+			    char rev[9], const char **err)
 {
 	size_t len;
 	char *source = read_chef_file(path, &len), who[512];
@@ -440,9 +494,13 @@ static int call_with_source(struct chef_runtime *rt, const char *fn, const char 
 	lua_pushlstring(rt->L, source, len);
 	lua_pushstring(rt->L, rev);
 	lua_pushboolean(rt->L, list_only);
+	if (args)
+		lua_pushstring(rt->L, args);
+	else
+		lua_pushnil(rt->L);
 	lua_gc(rt->L, LUA_GCRESTART, 0);
 	free(source);
-	if (enter_lua(rt, file_call_name(path, who, sizeof who), 4, 2) < 0) {
+	if (enter_lua(rt, file_call_name(path, who, sizeof who), 5, 2) < 0) {
 		*err = rt->error;
 		return -1;
 	}
@@ -451,11 +509,12 @@ static int call_with_source(struct chef_runtime *rt, const char *fn, const char 
 
 /* runtime.load(); leaves its result (the chefs found) on the stack and
  * returns how many, or -1 after logging. */
-static int call_load(struct chef_runtime *rt, const char *path, int list_only, char rev[9])
+static int call_load(struct chef_runtime *rt, const char *path, const char *args,
+		     int list_only, char rev[9])
 {
 	const char *err;
 
-	if (call_with_source(rt, "load", path, list_only, NULL, rev, &err) < 0) {
+	if (call_with_source(rt, "load", path, args, list_only, NULL, rev, &err) < 0) {
 		if (err)
 			log_error("chef file %s: %s", path, err);
 		return -1;
@@ -514,10 +573,10 @@ static void refresh_names(struct chef_runtime *rt)
 	lua_pop(L, 1);
 }
 
-int chef_runtime_load(struct chef_runtime *rt, const char *path)
+int chef_runtime_load(struct chef_runtime *rt, const char *path, const char *args)
 {
 	char rev[9];
-	int n = call_load(rt, path, 0, rev), registered = 0;
+	int n = call_load(rt, path, args, 0, rev), registered = 0;
 
 	if (n < 0)
 		return -1;
@@ -549,7 +608,7 @@ static void print_stem(const char *path)
 int chef_runtime_list(struct chef_runtime *rt, const char *path)
 {
 	char rev[9];
-	int n = call_load(rt, path, 1, rev);
+	int n = call_load(rt, path, NULL, 1, rev);
 
 	if (n < 0)
 		return -1;
@@ -569,7 +628,7 @@ int chef_runtime_list(struct chef_runtime *rt, const char *path)
 int chef_runtime_defines(struct chef_runtime *rt, const char *path, const char *name)
 {
 	char rev[9];
-	int n = call_load(rt, path, 1, rev), found = 0;
+	int n = call_load(rt, path, NULL, 1, rev), found = 0;
 
 	if (n < 0)
 		return -1;
@@ -825,15 +884,21 @@ static void check_memory(struct chef_runtime *rt, struct plate *plate)
 	drain_output(rt, nslots, plate);
 }
 
+/* The chefs' filters run here, on the cook stage, just before the chefs:
+ * they change with the chefs, between batches, on this thread. */
 static void run_packets(struct chef_runtime *rt, struct dpl_packet *pkts, int n,
 			struct plate *plate)
 {
+	const uint8_t *match;
+
 	if (n <= 0 || rt->stopped)
 		return;
+	match = chef_filters_run(rt->filters, pkts, n);
 	push_runtime_fn(rt, "run_batch");
 	lua_pushlightuserdata(rt->L, pkts);
 	lua_pushinteger(rt->L, n);
-	call_and_drain(rt, "packets", 2, plate);
+	lua_pushlightuserdata(rt->L, (void *)match);
+	call_and_drain(rt, "packets", 3, plate);
 }
 
 void chef_runtime_batch(struct chef_runtime *rt, struct dpl_packet *pkts, int n,
@@ -888,7 +953,7 @@ int chef_runtime_reload(struct chef_runtime *rt, const char *path, int force,
 
 	/* Editors often touch a file without changing it, and one save can
 	 * raise several events: the same content is not reloaded unasked. */
-	rc = call_with_source(rt, "reload", path, 0, f && !force ? f->rev : NULL, rev, &err);
+	rc = call_with_source(rt, "reload", path, NULL, 0, f && !force ? f->rev : NULL, rev, &err);
 	if (rc > 0)
 		return 0;
 	if (rc < 0) {

@@ -14,6 +14,7 @@ struct chef_options {
 	const char *kitchen_name;
 	double poke_interval;		/* what interval handlers are told */
 	const char *const *sources;	/* names behind dpl_packet.source */
+	const int *linktypes;		/* theirs, for chef filters; NULL: none open */
 	int nsources;
 	double time_limit;		/* seconds a call into Lua may run; 0: no limit */
 	size_t memory_limit;		/* bytes of Lua heap; 0: unlimited */
@@ -38,9 +39,11 @@ struct chef_runtime;
 struct chef_runtime *chef_runtime_new(const struct chef_options *opt);
 void chef_runtime_free(struct chef_runtime *rt);
 
-/* Load a chef file and register its assignable chefs. Returns the number of
- * chefs registered, or -1 after logging why the file was refused. */
-int chef_runtime_load(struct chef_runtime *rt, const char *path);
+/* Load a chef file and register its assignable chefs, with its arguments
+ * ("key=value,key2=value2", or NULL), which reloads keep. Returns the
+ * number of chefs registered, or -1 after logging why the file was
+ * refused. */
+int chef_runtime_load(struct chef_runtime *rt, const char *path, const char *args);
 
 /* Print every chef a file defines, one per line (name, file stem, path),
  * without registering. */

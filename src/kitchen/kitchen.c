@@ -9,6 +9,7 @@
  * and the sink, on a thread of its own). This file holds the command line,
  * the start-up order, the stop flag, the pokes (poke.c) and the loop that
  * moves batches from one stage to the next. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -43,7 +44,8 @@ struct kitchen_opts {
 	int nifaces;
 	const char **files;
 	int nfiles;
-	const char **chef_args;
+	char **chef_args;		/* -c: chef names or files, */
+	char **chef_params;		/* and their arguments (or NULL) */
 	int nchef_args;
 	const char **chef_dirs;
 	int nchef_dirs;
@@ -86,7 +88,8 @@ static volatile sig_atomic_t reload_requested;
 static const char usage_text[] =
 	"usage: dumplings kitchen [-n NAME] [-H [ws[s]://]HOST:PORT | --stdout] [--token-file FILE]\n"
 	"                         [--ca FILE] [--insecure] [-i IFACE]... [-r FILE]...\n"
-	"                         [-f FILTER] [-c CHEF]... [--chef-dir DIR]... [--chef-list]\n"
+	"                         [-f FILTER] [-c CHEF[:ARGS]]... [--chef-arg ARGS]...\n"
+	"                         [--chef-dir DIR]... [--chef-list]\n"
 	"                         [--no-reload] [-p SECONDS] [--speed FACTOR] [-s SNAPLEN]\n"
 	"                         [--no-promisc] [-Z USER] [--chef-timeout SECONDS]\n"
 	"                         [--chef-memory MIB] [--max-dumpling BYTES]\n"
@@ -111,8 +114,10 @@ static void help(void)
 	       "  -r, --read FILE          read a pcap or pcapng file (repeatable)\n"
 	       "  -f, --filter FILTER      BPF filter (default: tcp, udp or arp, tagged or not;\n"
 	       "                           an empty FILTER captures everything)\n"
-	       "  -c, --chef CHEF          chef file, or the name of a bundled chef (repeatable;\n"
-	       "                           default: every bundled chef)\n"
+	       "  -c, --chef CHEF[:ARGS]   chef file, or the name of a bundled chef (repeatable;\n"
+	       "                           default: every bundled chef), with its arguments\n"
+	       "                           as key=value,key2=value2 (self.args)\n"
+	       "      --chef-arg ARGS      more arguments (key=value,...) for the preceding -c\n"
 	       "      --chef-dir DIR       load every *.lua in DIR, and follow the directory as\n"
 	       "                           files are added, changed and removed (repeatable)\n"
 	       "      --chef-list          list the chefs in the given (or bundled) files, then exit\n"
@@ -158,7 +163,68 @@ static void add_interface(struct kitchen_opts *o, const char *name)
 	add_arg(&o->ifaces, &o->nifaces, name);
 }
 
-enum { OPT_STDOUT = 256, OPT_CHEF_LIST, OPT_NO_PROMISC, OPT_CHEF_DIR, OPT_NO_RELOAD,
+/* Whether text is chef arguments: key=value pairs, comma-separated, each
+ * key a Lua name; a value runs to the next comma. */
+static int looks_like_args(const char *text)
+{
+	for (;;) {
+		const char *p = text;
+
+		if (!isalpha((unsigned char)*p) && *p != '_')
+			return 0;
+		while (isalnum((unsigned char)*p) || *p == '_')
+			p++;
+		if (*p != '=')
+			return 0;
+		if (!(p = strchr(p, ',')))
+			return 1;
+		text = p + 1;
+	}
+}
+
+/* -c CHEF[:ARGS]. A chef file's path may hold ':' itself: an argument
+ * that names an existing file is that file; otherwise what follows the
+ * last ':' is the arguments when it reads as key=value pairs, and nothing
+ * when it is empty (so "a:b=c.lua:" is the file a:b=c.lua, no arguments). */
+static void add_chef(struct kitchen_opts *o, const char *arg)
+{
+	const char *colon = strrchr(arg, ':');
+	char *name, *params = NULL;
+
+	if (colon && access(arg, F_OK) != 0 && (!colon[1] || looks_like_args(colon + 1))) {
+		name = xstrdup(arg);
+		name[colon - arg] = '\0';
+		if (colon[1])
+			params = xstrdup(colon + 1);
+	} else {
+		name = xstrdup(arg);
+	}
+	o->chef_args = xrealloc(o->chef_args, (o->nchef_args + 1) * sizeof *o->chef_args);
+	o->chef_params = xrealloc(o->chef_params, (o->nchef_args + 1) * sizeof *o->chef_params);
+	o->chef_args[o->nchef_args] = name;
+	o->chef_params[o->nchef_args++] = params;
+}
+
+/* --chef-arg ARGS: more arguments for the chef of the preceding -c. */
+static int add_chef_params(struct kitchen_opts *o, const char *arg)
+{
+	char **params;
+	size_t n;
+
+	if (!o->nchef_args)
+		return log_usage(usage_text, "--chef-arg %s: no -c CHEF before it", arg);
+	if (!looks_like_args(arg))
+		return log_usage(usage_text, "--chef-arg '%s': want key=value[,key=value...]", arg);
+	params = &o->chef_params[o->nchef_args - 1];
+	n = *params ? strlen(*params) + 1 : 0;
+	*params = xrealloc(*params, n + strlen(arg) + 1);
+	if (n)
+		(*params)[n - 1] = ',';
+	strcpy(*params + n, arg);
+	return -1;
+}
+
+enum { OPT_STDOUT = 256, OPT_CHEF_LIST, OPT_CHEF_ARG, OPT_NO_PROMISC, OPT_CHEF_DIR, OPT_NO_RELOAD,
        OPT_SPEED, OPT_CHEF_TIMEOUT, OPT_CHEF_MEMORY, OPT_MAX_DUMPLING, OPT_STATUS_INTERVAL,
        OPT_REASSEMBLY_MEMORY };
 
@@ -171,6 +237,7 @@ static const struct option long_opts[] = {
 	{ "filter", required_argument, NULL, 'f' },
 	{ "chef", required_argument, NULL, 'c' },
 	{ "chef-list", no_argument, NULL, OPT_CHEF_LIST },
+	{ "chef-arg", required_argument, NULL, OPT_CHEF_ARG },
 	{ "chef-dir", required_argument, NULL, OPT_CHEF_DIR },
 	{ "no-reload", no_argument, NULL, OPT_NO_RELOAD },
 	{ "speed", required_argument, NULL, OPT_SPEED },
@@ -210,7 +277,8 @@ static int parse_option(struct kitchen_opts *o, int c, const char *arg)
 	case 'i': add_interface(o, arg); break;
 	case 'r': add_arg(&o->files, &o->nfiles, arg); break;
 	case 'f': o->capture.filter = arg; break;
-	case 'c': add_arg(&o->chef_args, &o->nchef_args, arg); break;
+	case 'c': add_chef(o, arg); break;
+	case OPT_CHEF_ARG: return add_chef_params(o, arg);
 	case OPT_CHEF_LIST: o->chef_list = 1; break;
 	case OPT_CHEF_DIR: add_arg(&o->chef_dirs, &o->nchef_dirs, arg); break;
 	case OPT_NO_RELOAD: o->no_reload = 1; break;
@@ -345,16 +413,33 @@ static int has_path(char **paths, int n, const char *path)
 	return 0;
 }
 
-/* The chef files to load: those named with -c, then those in each
+/* Grow a NULL-filled array of arguments from have to want entries. */
+static void extend_params(const char ***params, int have, int want)
+{
+	if (want <= have)
+		return;
+	*params = xrealloc(*params, (size_t)want * sizeof **params);
+	memset(*params + have, 0, (size_t)(want - have) * sizeof **params);
+}
+
+/* The chef files to load, each with its arguments (params[i], or NULL;
+ * the options' strings): those named with -c, then those in each
  * --chef-dir; the bundled ones when neither is given. */
-static int chef_files(struct kitchen *k, char ***paths, int *n)
+static int chef_files(struct kitchen *k, char ***paths, const char ***params, int *n)
 {
 	const struct kitchen_opts *o = &k->opt;
 
+	int rc;
+
 	*paths = NULL;
+	*params = NULL;
 	*n = 0;
-	if (!o->nchef_args && !o->nchef_dirs)
-		return chefpath_bundled(paths, n);
+	if (!o->nchef_args && !o->nchef_dirs) {
+		rc = chefpath_bundled(paths, n);
+		*params = xcalloc((size_t)*n + 1, sizeof **params);
+		return rc;
+	}
+	*params = xcalloc((size_t)o->nchef_args + 1, sizeof **params);
 	for (int i = 0; i < o->nchef_args; i++) {
 		const char *arg = o->chef_args[i];
 		char *path = chefpath_resolve(arg);
@@ -364,25 +449,29 @@ static int chef_files(struct kitchen *k, char ***paths, int *n)
 		if (!path)
 			return -1;
 		if (has_path(*paths, *n, path)) {
-			log_warn("chef %s given twice: loading it once", arg);
+			log_warn("chef %s given twice: loading it once%s", arg,
+				 o->chef_params[i] ? ", with the arguments given first" : "");
 			free(path);
 			continue;
 		}
 		*paths = xrealloc(*paths, (*n + 1) * sizeof **paths);
+		(*params)[*n] = o->chef_params[i];
 		(*paths)[(*n)++] = path;
 	}
-	for (int i = 0; i < o->nchef_dirs; i++)
-		if (chefpath_in_dir(o->chef_dirs[i], paths, n) < 0)
-			return -1;
-	return 0;
+	rc = 0;
+	for (int i = 0; i < o->nchef_dirs && rc == 0; i++)
+		rc = chefpath_in_dir(o->chef_dirs[i], paths, n);
+	/* what the directories added takes no arguments */
+	extend_params(params, o->nchef_args + 1, *n + 1);
+	return rc;
 }
 
-static int register_chefs(struct kitchen *k, char **paths, int n)
+static int register_chefs(struct kitchen *k, char **paths, const char **params, int n)
 {
 	int registered = 0;
 
 	for (int i = 0; i < n; i++) {
-		int got = chef_runtime_load(k->chefs, paths[i]);
+		int got = chef_runtime_load(k->chefs, paths[i], params[i]);
 
 		if (got < 0)
 			return 1;
@@ -401,15 +490,17 @@ static int register_chefs(struct kitchen *k, char **paths, int n)
 static int load_chefs(struct kitchen *k)
 {
 	char **paths;
+	const char **params;
 	int n, rc;
 
-	if (chef_files(k, &paths, &n) < 0)
+	if (chef_files(k, &paths, &params, &n) < 0)
 		rc = 1;
 	else if (k->opt.chef_list)
 		rc = list_chefs(k, paths, n);
 	else
-		rc = register_chefs(k, paths, n);
+		rc = register_chefs(k, paths, params, n);
 	free_paths(paths, n);
+	free(params);
 	return rc;
 }
 
@@ -690,11 +781,13 @@ static void last_words(void *ctx)
 
 static int start_chefs(struct kitchen *k)
 {
+	int *linktypes = xcalloc(k->nsources ? (size_t)k->nsources : 1, sizeof *linktypes);
 	struct chef_options co = {
 		.kitchen_name = k->opt.name,
 		.poke_interval = k->opt.poke_interval,
 		.sources = k->opt.nfiles ? k->opt.files : k->opt.ifaces,
 		.nsources = k->opt.nfiles ? k->opt.nfiles : k->opt.nifaces,
+		.linktypes = k->nsources ? linktypes : NULL,
 		.time_limit = k->opt.chef_timeout,
 		.memory_limit = (size_t)k->opt.chef_memory_mib << 20,
 		.stopping = &stop_requested,
@@ -702,7 +795,10 @@ static int start_chefs(struct kitchen *k)
 		.ctx = k,
 	};
 
+	for (int i = 0; i < k->nsources; i++)
+		linktypes[i] = k->sources[i].linktype;
 	k->chefs = chef_runtime_new(&co);
+	free(linktypes);
 	return k->chefs ? load_chefs(k) : 1;
 }
 
@@ -757,7 +853,12 @@ static int kitchen_free(struct kitchen *k)
 	free(k->source_names);
 	free(k->opt.ifaces);
 	free(k->opt.files);
+	for (int i = 0; i < k->opt.nchef_args; i++) {
+		free(k->opt.chef_args[i]);
+		free(k->opt.chef_params[i]);
+	}
 	free(k->opt.chef_args);
+	free(k->opt.chef_params);
 	free(k->opt.chef_dirs);
 	return lost;
 }

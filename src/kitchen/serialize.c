@@ -7,7 +7,9 @@
  * escapes, so the text is safe on a terminal and parses to the same code
  * points; cycles, functions, NaN/Inf and nesting deeper than
  * MAX_DEPTH are errors. dumplings.null (a NULL light userdata) is JSON null,
- * and an empty table whose metatable has __jsontype = "array" is [].
+ * an empty table whose metatable has __jsontype = "array" is [], and a
+ * table whose metatable has __jsontype = "object" is an object even when
+ * empty or keyed 1..n.
  * A table whose metatable has __dumplings_fill (a DNS layer, which decodes
  * parts of itself on first read) is not complete yet: the walk stops there
  * and hands it back, for the caller to complete it and walk again. The
@@ -16,7 +18,8 @@
  * A tree is built in an arena (jsontree.h) and holds copies of every
  * string and key, so it refers to nothing in Lua: the emit stage prints it
  * on another thread while the chefs run on. Strings, numbers and keys are
- * spelled as JSON while the tree is built. */
+ * spelled as JSON while the tree is built, and an object's members are
+ * sorted by key, so that the same input gives the same text. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +35,7 @@
 /* MAX_VALUES bounds the work per dumpling: a table may appear in its
  * parent many times without being a cycle, so a few dozen levels of
  * {t, t} would otherwise ask for more values than memory holds. */
-enum { MAX_DEPTH = 64, MAX_VALUES = 1 << 20 };
+enum { MAX_DEPTH = 64, MAX_VALUES = 1 << 20, SORT_ON_STACK = 32 };
 
 struct walk {
 	lua_State *L;
@@ -123,12 +126,15 @@ no:
 	return 0;
 }
 
+/* What __jsontype in a table's metatable asks for. */
+enum { MARK_NONE, MARK_ARRAY, MARK_OBJECT };
+
 /* What a table's metatable asks of the serializer: to be filled in first
- * (__dumplings_fill, for DNS layers decoded on demand), and whether it is
- * an array even when empty (__jsontype = "array"). Most tables have no
- * metatable, so this costs one call for them. Returns -1 when the table
- * waits to be filled (it is put aside, at unfilled_key), else whether it
- * is marked as an array. */
+ * (__dumplings_fill, for DNS layers decoded on demand), and what JSON type
+ * it is whatever its keys (__jsontype = "array" or "object"). Most tables
+ * have no metatable, so this costs one call for them. Returns -1 when the
+ * table waits to be filled (it is put aside, at unfilled_key), else its
+ * MARK_. */
 static int apply_metatable(struct walk *w, int idx)
 {
 	lua_State *L = w->L;
@@ -151,7 +157,15 @@ static int apply_metatable(struct walk *w, int idx)
 	lua_pop(L, 1);
 	lua_pushliteral(L, "__jsontype");
 	lua_rawget(L, -2);
-	marked = lua_isstring(L, -1) && !strcmp(lua_tostring(L, -1), "array");
+	marked = MARK_NONE;
+	if (lua_type(L, -1) == LUA_TSTRING) {
+		const char *type = lua_tostring(L, -1);
+
+		if (!strcmp(type, "array"))
+			marked = MARK_ARRAY;
+		else if (!strcmp(type, "object"))
+			marked = MARK_OBJECT;
+	}
 	lua_pop(L, 2);
 	return marked;
 }
@@ -228,10 +242,55 @@ static int add_member(struct walk *w, cJSON *obj, cJSON *item)
 	return 0;
 }
 
+static int by_key(const void *a, const void *b)
+{
+	return strcmp((*(cJSON *const *)a)->string, (*(cJSON *const *)b)->string);
+}
+
+/* Small objects, the most, sort faster without qsort's calls. */
+static void insertion_sort(cJSON **items, int n)
+{
+	for (int i = 1; i < n; i++) {
+		cJSON *it = items[i];
+		int j = i;
+
+		for (; j > 0 && strcmp(items[j - 1]->string, it->string) > 0; j--)
+			items[j] = items[j - 1];
+		items[j] = it;
+	}
+}
+
+/* An object's n members in the order of their keys' bytes (as JSON text),
+ * so that the same values give the same dumpling whatever order Lua's
+ * walk of the table took, run after run. Most objects are small. */
+static void sort_members(cJSON *obj, int n)
+{
+	cJSON *few[SORT_ON_STACK], **items, *it;
+	int i = 0;
+
+	if (n < 2)
+		return;
+	items = n <= SORT_ON_STACK ? few : xmalloc((size_t)n * sizeof *items);
+	for (it = obj->child; it; it = it->next)
+		items[i++] = it;
+	if (n <= SORT_ON_STACK)
+		insertion_sort(items, n);
+	else
+		qsort(items, (size_t)n, sizeof *items, by_key);
+	for (i = 0; i < n; i++) {
+		items[i]->prev = i ? items[i - 1] : items[n - 1];	/* cJSON: child->prev is the last */
+		items[i]->next = i + 1 < n ? items[i + 1] : NULL;
+	}
+	obj->child = items[0];
+	if (items != few)
+		free(items);
+}
+
 static cJSON *object_to_json(struct walk *w, int idx, int depth)
 {
 	lua_State *L = w->L;
 	cJSON *obj = cJSON_CreateObject();
+	int n = 0;
 
 	lua_pushnil(L);
 	while (lua_next(L, idx)) {
@@ -242,7 +301,9 @@ static cJSON *object_to_json(struct walk *w, int idx, int depth)
 			lua_pop(L, 1);
 			return NULL;
 		}
+		n++;
 	}
+	sort_members(obj, n);
 	return obj;
 }
 
@@ -270,9 +331,11 @@ static cJSON *table_to_json(struct walk *w, int idx, int depth)
 	marked = apply_metatable(w, idx);
 	if (marked < 0)
 		return NULL;
+	if (marked == MARK_OBJECT)
+		return object_to_json(w, idx, depth);
 	if (is_array(w->L, idx, &n))
 		return array_to_json(w, idx, n, depth);
-	if (marked && is_empty(w->L, idx))
+	if (marked == MARK_ARRAY && is_empty(w->L, idx))
 		return cJSON_CreateArray();
 	return object_to_json(w, idx, depth);
 }

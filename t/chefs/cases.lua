@@ -35,6 +35,10 @@ local cases = {
   { ["q\"\255\n"] = 1 },                          -- 26 stray byte in key with escapes
   { t = 1700000000.123456, s = -0.001, z = 0 },   -- 27 more numbers
   { ["k\0ey"] = "v\0" },                          -- 28 NUL in a key
+  dumplings.object(),                             -- 29 empty marked object
+  dumplings.object({ "a", "b" }),                 -- 30 1..n marked object
+  dumplings.object({ [1] = "x" }),                -- 31 one key marked object
+  { inner = dumplings.object({ 7 }) },            -- 32 nested marked object
 }
 
 local chef = { name = "CasesChef", n = 0 }
