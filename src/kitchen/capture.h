@@ -29,6 +29,7 @@ struct capture_source {
 	int linktype;
 	const char *filter;	/* the filter in force ("" for none) */
 	int is_file;
+	char *iobuf;		/* a file's stdio buffer */
 	double tick;		/* seconds per unit of ts.tv_usec */
 	unsigned long packets;	/* handed to the chefs (the kitchen thread's) */
 };
