@@ -21,6 +21,7 @@
 #include <lualib.h>
 
 #include "chef.h"
+#include "decode/flow.h"
 #include "guard.h"
 #include "base/log.h"
 #include "luapool.h"
@@ -288,6 +289,7 @@ struct chef_runtime *chef_runtime_new(const struct chef_options *opt)
 	rt->api.chef_running = chef_running;
 	rt->api.guard_restart = chef_guard_restart;
 	rt->api.chef_print = chef_print;
+	rt->api.community_id = flow_community_id;
 	apps_attach(&rt->api);
 	rt->pool = lua_pool_new();
 	rt->L = lua_newstate(lua_pool_alloc, rt->pool);
@@ -826,20 +828,23 @@ static void check_memory(struct chef_runtime *rt, struct plate *plate)
 }
 
 static void run_packets(struct chef_runtime *rt, struct dpl_packet *pkts, int n,
-			struct plate *plate)
+			const struct dpl_flow_event *ev, int nev, int base, struct plate *plate)
 {
-	if (n <= 0 || rt->stopped)
+	if ((n <= 0 && nev <= 0) || rt->stopped)
 		return;
 	push_runtime_fn(rt, "run_batch");
 	lua_pushlightuserdata(rt->L, pkts);
 	lua_pushinteger(rt->L, n);
-	call_and_drain(rt, "packets", 2, plate);
+	lua_pushlightuserdata(rt->L, (void *)ev);
+	lua_pushinteger(rt->L, nev);
+	lua_pushinteger(rt->L, base);
+	call_and_drain(rt, "packets", 5, plate);
 }
 
 void chef_runtime_batch(struct chef_runtime *rt, struct dpl_packet *pkts, int n,
-			struct plate *plate)
+			const struct dpl_flow_event *ev, int nev, int base, struct plate *plate)
 {
-	run_packets(rt, pkts, n, plate);
+	run_packets(rt, pkts, n, ev, nev, base, plate);
 	check_memory(rt, plate);
 }
 

@@ -10,9 +10,10 @@
 struct reader;
 
 /* speed: replay files at this multiple of the recorded pace; 0 for at
- * once. From here until reader_stop(), only the reader touches the
- * sources' pcap handles. */
-struct reader *reader_start(struct capture_source *sources, int nsources, double speed);
+ * once. flows: the flow table's bounds. From here until reader_stop(),
+ * only the reader touches the sources' pcap handles. */
+struct reader *reader_start(struct capture_source *sources, int nsources, double speed,
+			    const struct flow_config *flows);
 
 /* Readable when a batch may be ready. */
 int reader_fd(const struct reader *r);
@@ -27,6 +28,9 @@ void reader_release(struct reader *r, struct batch *b);
 /* libpcap's counts for source i as the reader last read them (live, a few
  * times a second); for a file, the packets read. Any thread. */
 void reader_counts(struct reader *r, int i, struct capture_counts *c);
+
+/* The flow table's counts as the reader last noted them. Any thread. */
+void reader_flow_stats(struct reader *r, struct flow_stats *st);
 
 /* Stop reading and wait for the thread; the counts stay readable.
  * Returns -1 when a source could not be read to its end, else 0. */
