@@ -1150,6 +1150,7 @@ end
 -- Every chef over packets i .. n - 1; true when the kitchen is stopping.
 local function run_packets(pkts, i, n)
   local c = 1
+  if #packet_chefs == 0 then return end
   while i < n do
     if run_range == nil then run_range = build_runner() end
     local ok, err = xpcall(run_range, on_error, pkts, n, i, c)

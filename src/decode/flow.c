@@ -49,7 +49,7 @@ struct flow_table {
 	uint32_t *buckets, mask;
 	uint32_t free;
 	struct flow_list lists[FLOW_NKINDS];
-	double next_id, now;
+	double next_id;
 	struct flow_stats st;
 };
 
@@ -225,11 +225,9 @@ int flow_expire(struct flow_table *t, double now, uint32_t at, struct flow_event
 {
 	int ended = 0, k;
 
-	/* Time only goes forward: packets a little out of order, or a clock
-	 * behind the last packet's, expire nothing early. */
-	if (now > t->now)
-		t->now = now;
-	now = t->now;
+	/* By the time given, not the latest seen: a second capture file
+	 * may be years older than the first, and its flows are not idle
+	 * for that. A flow last seen after now is not idle either. */
 	while (out->n < out->cap && (k = oldest_list(t, t->cfg.timeout)) >= 0) {
 		uint32_t h = t->lists[k].head;
 
@@ -577,8 +575,6 @@ void flow_track(struct flow_table *t, struct dpl_packet *pkt, uint32_t at,
 			t->st.untracked++;
 		return;
 	}
-	if (pkt->time > t->now)
-		t->now = pkt->time;
 	swapped = make_key(&e, &k);
 	i = lookup(t, &k);
 	if (i && reopens(&t->recs[i], &e)) {
