@@ -299,7 +299,7 @@ static void cook(struct chef_runtime *rt, int half)
 	struct plate *p = emit_plate(emit);
 
 	budget_start(0);
-	chef_runtime_batch(rt, fixed.packets->pkts + half * BATCH, BATCH, p);
+	chef_runtime_batch(rt, fixed.packets->pkts + half * BATCH, BATCH, NULL, 0, 0, p);
 	budget_stop();
 	emit_send(emit, p);
 	p = emit_plate(emit);
@@ -339,7 +339,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	write_chef(data, len1);
 	budget_start(STEP_SECONDS);
-	registered = chef_runtime_load(rt, fixed.path);
+	registered = chef_runtime_load(rt, fixed.path, NULL);
 	budget_stop();
 	check_load(rt, registered);
 	cook(rt, 0);

@@ -10,7 +10,10 @@
  * straight to dns_decode(), tcp_options() and nd_options(), and to the
  * application layers' decoders (tls_decode(), http_decode(),
  * dhcp_decode()), whose results are checked against what runtime.lua
- * reads of them. */
+ * reads of them. Both packets go through a small flow table kept from
+ * input to input (four flows, timeouts of a second), so that flows are
+ * made, closed, expired and evicted, and the flows that end are handed to
+ * the chef's flow_end with the batch. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +24,7 @@
 #include "kitchen/sink.h"
 #include "check.h"
 #include "base/log.h"
+#include "decode/flow.h"
 #include "decode/packet.h"
 
 #ifndef FUZZ_CHEF
@@ -56,6 +60,7 @@ static int sink_close(struct sink *s)
 static struct sink discard = { .emit = sink_emit, .flush = sink_flush, .close = sink_close };
 
 static struct chef_runtime *shared_rt;
+static struct flow_table *shared_flows;
 static struct emit *shared_emit;
 
 /* LuaJIT keeps some of its buffers through pointers that lie outside them,
@@ -66,6 +71,7 @@ static void close_runtime(void)
 	emit_close(shared_emit);
 	emit_free(shared_emit);
 	chef_runtime_free(shared_rt);
+	flow_table_free(shared_flows);
 	shared_rt = NULL;
 }
 
@@ -85,7 +91,7 @@ static struct chef_runtime *runtime(void)
 	fuzz_assert(shared_rt != NULL, "chef runtime starts");
 	shared_emit = emit_start(&discard, "fuzz", 0, NULL);
 	atexit(close_runtime);
-	fuzz_assert(chef_runtime_load(shared_rt, chef ? chef : FUZZ_CHEF) == 1,
+	fuzz_assert(chef_runtime_load(shared_rt, chef ? chef : FUZZ_CHEF, NULL) == 1,
 		    "the touch chef loads (set DUMPLINGS_FUZZ_CHEF)");
 	return shared_rt;
 }
@@ -381,6 +387,47 @@ static void decode(struct dpl_packet *pkt, const uint8_t *bytes, uint32_t len, u
 		decode_question(pkt, text, room);
 }
 
+static void check_flow(const struct dpl_flow *f)
+{
+	char cid[64];
+
+	if (f->id == 0)
+		return;
+	fuzz_assert(f->family == 4 || f->family == 6, "a flow is IPv4 or IPv6");
+	fuzz_assert(f->pkts[0] + f->pkts[1] >= 1, "a flow has a packet");
+	fuzz_assert(memchr(f->history, '\0', sizeof f->history) != NULL, "the history ends");
+	fuzz_assert(f->conn_state < FLOW_NSTATES, "a known conn_state");
+	fuzz_assert(flow_community_id(f, cid) == 30 && strlen(cid) == 30, "a Community ID's length");
+}
+
+/* Each packet through the flow table, as the decode stage does it. */
+static void track_flows(struct dpl_packet *pkts, int n, struct flow_events *ev)
+{
+	static const struct flow_config cfg = { .timeout = { 1, 1, 1, 1, 1 }, .max_flows = 4 };
+	struct flow_stats st;
+
+	if (!shared_flows)
+		shared_flows = flow_table_new(&cfg);
+	for (int i = 0; i < n; i++) {
+		int cap = ev->cap;
+
+		ev->cap = ev->n + 2;
+		flow_expire(shared_flows, pkts[i].time, (uint32_t)i, ev);
+		ev->cap = cap;
+		flow_track(shared_flows, &pkts[i], (uint32_t)i, ev);
+		check_flow(&pkts[i].flow);
+	}
+	for (int i = 0; i < ev->n; i++) {
+		fuzz_assert(ev->ev[i].at <= (uint32_t)n, "an ended flow is placed in the batch");
+		fuzz_assert(ev->ev[i].why >= DPL_FLOW_FIN && ev->ev[i].why <= DPL_FLOW_END_OF_INPUT,
+			    "a flow ends for a known reason");
+		check_flow(&ev->ev[i].flow);
+	}
+	flow_table_stats(shared_flows, &st);
+	fuzz_assert(st.active <= cfg.max_flows, "the flow table keeps its bound");
+	fuzz_assert(st.created == st.active + st.ended, "every flow made is active or ended");
+}
+
 static unsigned long chef_errors(struct chef_runtime *rt)
 {
 	const struct chef_stats *st = chef_runtime_stats(rt);
@@ -402,6 +449,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct chef_runtime *rt = runtime();
 	struct dpl_packet pkts[2];
+	static struct dpl_flow_event events[8];
+	struct flow_events ev = { events, 0, 8 };
 	static char qnames[2][256];
 	uint32_t len, half;
 	uint8_t *cut;
@@ -419,12 +468,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(cut, data + 1, half);
 	decode(&pkts[0], cut, half, data[0], qnames[0], sizeof qnames[0]);
 	decode(&pkts[1], data + 1, len, data[0], qnames[1], sizeof qnames[1]);
+	track_flows(pkts, 2, &ev);
 	if (!(data[0] & 0x80)) {
 		struct plate *p = emit_plate(shared_emit);
 
 		errors = chef_errors(rt);
 		emitted = 0;
-		chef_runtime_batch(rt, pkts, 2, p);
+		chef_runtime_batch(rt, pkts, 2, ev.ev, ev.n, 0, p);
 		emit_send(shared_emit, p);
 		emit_wait(shared_emit);
 		fuzz_assert(chef_errors(rt) == errors,

@@ -136,8 +136,8 @@ like($r->{err}, qr/warning: interface no-such-if0 given twice/, 'an interface gi
 
 $r = run('kitchen', '--chef-list');
 is($r->{status}, 0, '--chef-list without -c lists the bundled chefs');
-for my $chef (qw(ARPChef DHCPChef DNSLookupChef PacketCountChef ServerNameChef TLSChef
-		  TopTalkersChef)) {
+for my $chef (qw(ARPChef DHCPChef DNSLookupChef FlowChef PacketCountChef ServerNameChef
+		  TLSChef TopTalkersChef)) {
 	like($r->{out}, qr/^$chef\t/m, "bundled chef $chef is listed");
 }
 

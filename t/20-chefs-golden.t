@@ -25,6 +25,8 @@ my %cases = (
 			 'wikipedia.pcap', 'SAMPLE' ],
 	tls => [ [qw(-p 60)], 'tls-chrome-34-google.pcap', 'SAMPLE' ],
 	dhcp => [ [qw(-p 60)], 'dhcp.pcap', 'pcapng-be-test001.pcapng' ],
+	flow => [ [], 'http-get.pcap', 'dns_tcp.pcap', 'communityid-udp.pcap', 'icmpv6.pcap',
+		  'tcp-handshake-nano.pcap', 'SAMPLE' ],
 );
 
 my $canon = JSON::PP->new->canonical->utf8;

@@ -15,6 +15,7 @@ ffi.cdef(cdef)
 
 local api = ffi.cast("struct dpl_api *", api_ptr)
 local PKTS = ffi.typeof("const struct dpl_packet *")
+local EVENTS = ffi.typeof("const struct dpl_flow_event *")
 local fmtbuf = ffi.new("char[64]")
 
 local band, rshift = bit.band, bit.rshift
@@ -779,6 +780,74 @@ for name in pairs(BUILDERS) do
 end
 
 ----------------------------------------------------------------------------
+-- Flows (src/decode/flow.c). The decode stage joins each IP packet to its
+-- flow and copies the flow's counts as of that packet into it. pkt.flow
+-- holds its id and direction from the start; the other fields are copied
+-- out on first read, under the rule TCP options follow (read them in the
+-- handler; a flow returned unread is filled in before it is serialized),
+-- so a chef that only tells flows apart pays for two fields. flow.state
+-- is not a field: each read gives the calling chef's own table for the
+-- flow, kept by the chef's name (so it survives a reload) until the flow
+-- ends.
+
+local FLOW_AT = {}         -- private key, as OPT_AT
+-- As Zeek names them, ICMPv6 too being "icmp".
+local PROTO_NAMES = { [1] = "icmp", [6] = "tcp", [17] = "udp", [58] = "icmp" }
+local CONN_STATES = { [0] = "S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0",
+                      "RSTRH", "SH", "SHR", "OTH" }
+local END_REASONS = { "fin", "rst", "idle", "evicted", "end_of_input" }
+local flow_states = {}     -- flow id -> { [chef name] = state }
+local chef_state           -- (id) -> the calling chef's state, below
+
+local function flow_host(f, a)
+  return f.family == 4 and ip4(a) or ip6(a)
+end
+
+local function flow_fields(t, f)
+  local first, last = f.first, f.last
+  t.community_id = ffi.string(fmtbuf, api.community_id(f, fmtbuf))
+  t.proto, t.ip_proto = PROTO_NAMES[f.proto] or "unknown_transport", f.proto
+  t.orig_h, t.orig_p = flow_host(f, f.orig_h), f.orig_p
+  t.resp_h, t.resp_p = flow_host(f, f.resp_h), f.resp_p
+  t.first, t.last, t.duration = first, last, last - first
+  t.orig_pkts, t.resp_pkts = f.pkts[0], f.pkts[1]
+  t.orig_bytes, t.resp_bytes = f.bytes[0], f.bytes[1]
+  t.orig_ip_bytes, t.resp_ip_bytes = f.ip_bytes[0], f.ip_bytes[1]
+  t.conn_state, t.history = CONN_STATES[f.conn_state], ffi.string(f.history)
+  return t
+end
+
+local function flow_fill(t, returned)
+  local at = rawget(t, FLOW_AT)
+  if at == nil then return end
+  local i = at % STAMP
+  local now = (at - i) / STAMP == generation
+  if not (now and (returned or (progress.i == i and rawget(progress.p, SLOT) ~= nil))) then
+    error("flow fields read after the packet's handler returned (read them in the handler)", 3)
+  end
+  rawset(t, FLOW_AT, nil)
+  flow_fields(t, readable[i].flow)
+end
+
+local FLOW_MT = {
+  __index = function(t, key)
+    if key == "state" then return chef_state(rawget(t, "id")) end
+    if rawget(t, FLOW_AT) == nil then return nil end
+    flow_fill(t, false)
+    return rawget(t, key)
+  end,
+  __dumplings_fill = function(t) flow_fill(t, true) end,
+}
+
+local function packet_flow(c, p)
+  local f = c.flow
+  local id = f.id
+  if id == 0 then return nil end
+  return setmetatable({ [FLOW_AT] = generation * STAMP + rawget(p, SLOT), id = id,
+                        dir = f.dir == 0 and "orig" or "resp" }, FLOW_MT)
+end
+
+----------------------------------------------------------------------------
 -- Packet tables
 
 local sources = config.sources
@@ -801,6 +870,7 @@ local FIELDS = {
   caplen = function(c) return c.caplen end,
   source = function(c) return sources[c.source + 1] end,
   raw = function(c) return ffi.string(c.data, c.caplen) end,
+  flow = packet_flow,
   -- Each packet its own: a chef that changes it changes nothing for
   -- later packets.
   layers = function(c)
@@ -833,7 +903,7 @@ function Packet.__index(p, key)
   local v
   local f = FIELDS[key]
   if f then
-    v = f(c)
+    v = f(c, p)
   else
     local id = LAYER_ID[key]
     if id == nil then return nil end
@@ -890,6 +960,8 @@ local files = {}           -- path -> { rev, recs }: the chefs each file gave
 local file_order = {}      -- paths, in load order
 local packet_chefs = {}    -- every running chef with a packet_handler, in order
 local interval_chefs = {}  -- every running chef with an interval_handler
+local flow_end_chefs = {}  -- every running chef with a flow_end
+local flow_owner = nil     -- the chef whose flow_end runs now
 local run_range = nil      -- the batch loop for these chefs, built on demand
 
 local function stem(path)
@@ -903,9 +975,10 @@ local function check_chef(t, path, i)
   if t.name ~= nil and type(t.name) ~= "string" then
     error(("%s: chef %d has a name that is not a string"):format(path, i), 0)
   end
-  local ph, ih = t.packet_handler, t.interval_handler
-  if t.assignable ~= false and type(ph) ~= "function" and type(ih) ~= "function" then
-    error(("%s: chef %s has neither a packet_handler nor an interval_handler")
+  local ph, ih, fe = t.packet_handler, t.interval_handler, t.flow_end
+  if t.assignable ~= false and type(ph) ~= "function" and type(ih) ~= "function" and
+     type(fe) ~= "function" then
+    error(("%s: chef %s has no packet_handler, interval_handler or flow_end")
           :format(path, t.name or i), 0)
   end
 end
@@ -1040,7 +1113,8 @@ local function new_record(t, path, rev)
   return { chef = t, name = t.name, file = path, rev = rev, calls = 0,
            id = api.chef_id(api.owner, t.name), filter = chef_filter(t, path),
            on_packet = type(t.packet_handler) == "function" and t.packet_handler or nil,
-           on_interval = type(t.interval_handler) == "function" and t.interval_handler or nil }
+           on_interval = type(t.interval_handler) == "function" and t.interval_handler or nil,
+           on_flow_end = type(t.flow_end) == "function" and t.flow_end or nil }
 end
 
 local function running(rec)
@@ -1065,11 +1139,12 @@ end
 -- The running lists follow the files, in load order; the batch loop is
 -- rebuilt for them before the next batch.
 local function rebuild()
-  packet_chefs, interval_chefs = {}, {}
+  packet_chefs, interval_chefs, flow_end_chefs = {}, {}, {}
   for _, path in ipairs(file_order) do
     for _, rec in ipairs(files[path].recs) do
       if rec.on_packet and not rec.disabled then packet_chefs[#packet_chefs + 1] = rec end
       if rec.on_interval and not rec.disabled then interval_chefs[#interval_chefs + 1] = rec end
+      if rec.on_flow_end and not rec.disabled then flow_end_chefs[#flow_end_chefs + 1] = rec end
     end
   end
   set_filters()
@@ -1178,8 +1253,8 @@ end
 -- chef is about to be called: a packet no chef wants costs no table.
 local function build_runner()
   local src = { "local st, SLOT, setmetatable, Packet, emit, H, K, C, new, RUN, O = ...",
-                "return function(batch, n, i0, c0, M)",
-                "  for i = i0, n - 1 do",
+                "return function(batch, last, i0, c0, M, n)",
+                "  for i = i0, last - 1 do",
                 "    local p, v = st.p",
                 "    if c0 == 1 then p = nil; st.p = nil end",
                 "    st.i = i" }
@@ -1204,36 +1279,105 @@ local function build_runner()
                require("table.new"), api.chef_running, api.owner)
 end
 
--- Run every chef over n packets at ptr; returns the number of output
--- slots, and true when the kitchen is stopping (what was made before the
--- interrupt is still returned).
-function R.run_batch(ptr, n, match)
-  local pkts = ffi.cast(PKTS, ptr)
-  local m = ffi.cast(MATCH, match)
-  batch, readable = pkts, pkts
-  generation = generation + 1
-  nout = 0
-  local i, c = 0, 1
-  while true do
+-- Every chef over packets i .. last - 1 of the n at pkts (m: the filters'
+-- matches, n bytes a filter); true when the kitchen is stopping.
+local function run_packets(pkts, i, last, m, n)
+  local c = 1
+  if #packet_chefs == 0 then return end
+  while i < last do
     if run_range == nil then run_range = build_runner() end
-    local ok, err = xpcall(run_range, on_error, pkts, n, i, c, m)
+    local ok, err = xpcall(run_range, on_error, pkts, last, i, c, m, n)
     if ok then break end
     local rec = packet_chefs[progress.c]
     i, c = progress.i, progress.c + 1
     if err == STOP then
       if progress.p then progress.p[SLOT] = nil end
-      batch = nil
-      return nout, true
+      return true
     end
     if err == TIMEOUT then c = c - 1 end   -- the next chef moves into its place
     handler_failed(rec, "packet_handler", err)
     if c > #packet_chefs then
-      progress.p[SLOT] = nil
+      if progress.p then progress.p[SLOT] = nil end
       i, c = i + 1, 1
     end
   end
+end
+
+-- The calling chef's state for a flow: in a packet handler the chef at
+-- hand, in flow_end the chef whose flow_end runs.
+chef_state = function(id)
+  local rec = flow_owner
+  if rec == nil and batch ~= nil then rec = packet_chefs[progress.c] end
+  if rec == nil or id == nil then
+    error("flow.state is there only in packet_handler and flow_end", 3)
+  end
+  local states = flow_states[id]
+  if states == nil then
+    states = {}
+    flow_states[id] = states
+  end
+  local name = rec.name
+  local s = states[name]
+  if s == nil then
+    s = {}
+    states[name] = s
+  end
+  return s
+end
+
+-- A flow ended: each chef's flow_end, in order, then every chef's state
+-- for it is dropped. True when the kitchen is stopping.
+local function end_flow(ev)
+  local f = ev.flow
+  local id = f.id
+  local chefs = flow_end_chefs
+  if #chefs > 0 then
+    local t = setmetatable(flow_fields({ id = id }, f), FLOW_MT)
+    local why = END_REASONS[ev.why]
+    for k = 1, #chefs do
+      local rec = chefs[k]
+      flow_owner = rec
+      running(rec)
+      rec.calls = rec.calls + 1
+      local ok, v = xpcall(rec.on_flow_end, on_error, rec.chef, t, why)
+      flow_owner = nil
+      if not ok then
+        if v == STOP then return true end
+        handler_failed(rec, "flow_end", v)
+      elseif v ~= nil then
+        emit(rec, "flow", v)
+      end
+    end
+  end
+  flow_states[id] = nil
+end
+
+-- Run every chef over n packets at ptr, and flow_end over the nev flows
+-- that ended among them (at, less base, is the packet each comes
+-- before); returns the number of output slots, and true when the kitchen
+-- is stopping (what was made before the interrupt is still returned).
+function R.run_batch(ptr, n, match, evptr, nev, base)
+  local pkts = ffi.cast(PKTS, ptr)
+  local m = ffi.cast(MATCH, match)
+  batch, readable = pkts, pkts
+  generation = generation + 1
+  nout = 0
+  local i, stop = 0, false
+  if nev > 0 then
+    local evs = ffi.cast(EVENTS, evptr)
+    for e = 0, nev - 1 do
+      local at = evs[e].at - base
+      if at > i then
+        stop = run_packets(pkts, i, at, m, n)
+        i = at
+      end
+      stop = stop or end_flow(evs[e])
+      if stop then break end
+    end
+  end
+  if not stop then stop = run_packets(pkts, i, n, m, n) end
   batch = nil
-  return nout
+  return nout, stop or nil
 end
 
 -- Every interval chef, in order; returns as run_batch does.

@@ -99,6 +99,36 @@ struct dpl_vxlan {
 	uint32_t reserved1, vni;
 };
 
+/* A flow (flow.c): both directions of a conversation, as the flow table
+ * saw it up to and including this packet. Each packet carries its own
+ * copy, since the decode stage runs ahead of the chefs. Counters are
+ * doubles, exact to 2^53, so that Lua reads them as numbers; [0] is the
+ * originator's (the sender of the first packet, or the SYN's), [1] the
+ * responder's. ICMP's ports are its type and code, or the type's
+ * counterpart (echo: 8 and 0), as Community ID takes them. */
+enum { DPL_FLOW_HISTORY = 16 };
+enum dpl_flow_end { DPL_FLOW_FIN = 1, DPL_FLOW_RST, DPL_FLOW_IDLE, DPL_FLOW_EVICTED,
+		    DPL_FLOW_END_OF_INPUT };
+struct dpl_flow {
+	double id;			/* 1, 2, 3 ... in order of creation; 0: none */
+	double first, last;
+	double pkts[2], bytes[2], ip_bytes[2];	/* bytes: transport payload */
+	uint8_t orig_h[16], resp_h[16];	/* IPv4: the first 4 bytes */
+	uint16_t orig_p, resp_p;
+	uint8_t family, proto;		/* 4 or 6; the IP protocol number */
+	uint8_t dir;			/* this packet's: 0 from orig, 1 from resp */
+	uint8_t conn_state;		/* enum flow_conn_state (flow.h) */
+	char history[DPL_FLOW_HISTORY];	/* Zeek's letters, NUL-terminated */
+};
+/* A flow that ended, in a batch: before its packet at (at == the batch's
+ * count: after the last), why (enum dpl_flow_end), and the flow as it
+ * ended. */
+struct dpl_flow_event {
+	uint32_t at;
+	uint8_t why;
+	struct dpl_flow flow;
+};
+
 struct dpl_packet {
 	double time;
 	const uint8_t *data;
@@ -175,6 +205,8 @@ struct dpl_packet {
 	uint32_t reasm_len;
 	uint16_t reasm_frags;
 	uint8_t reasm_ver, reasm_flags;
+	/* Its flow (id 0: none), filled by the decode stage's flow table. */
+	struct dpl_flow flow;
 };
 
 /* A decoded DNS message. Names and text rdata are NUL-terminated strings
@@ -272,6 +304,8 @@ struct dpl_api {
 	struct dpl_tls *tls_scratch;
 	struct dpl_http *http_scratch;
 	struct dpl_dhcp *dhcp_scratch;
+	/* A flow's Community ID v1 ("1:" and base64), as text in buf. */
+	int (*community_id)(const struct dpl_flow *f, char *buf);
 };
 /* FFI-END */
 

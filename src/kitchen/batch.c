@@ -29,6 +29,8 @@ struct batch *batch_new(void)
 	struct batch *b = xcalloc(1, sizeof *b);
 
 	b->arena = xmalloc(ARENA_SIZE);
+	b->events.ev = xcalloc(BATCH_EVENTS, sizeof *b->events.ev);
+	b->events.cap = BATCH_EVENTS;
 	return b;
 }
 
@@ -38,6 +40,7 @@ void batch_free(struct batch *b)
 		return;
 	unpoison(b->arena, ARENA_SIZE);
 	free(b->arena);
+	free(b->events.ev);
 	free(b);
 }
 
@@ -46,13 +49,20 @@ void batch_clear(struct batch *b)
 	unpoison(b->arena, ARENA_SIZE);
 	b->n = 0;
 	b->used = 0;
+	b->events.n = 0;
+}
+
+int batch_is_empty(const struct batch *b)
+{
+	return b->n == 0 && b->events.n == 0;
 }
 
 int batch_has_room(const struct batch *b, uint32_t caplen)
 {
 	if (caplen > MAX_SNAPLEN)
 		caplen = MAX_SNAPLEN;
-	return b->n < BATCH_PACKETS && b->used + caplen + PACKET_GAP <= BATCH_ARENA;
+	return b->n < BATCH_PACKETS && b->used + caplen + PACKET_GAP <= BATCH_ARENA &&
+	       b->events.n + FLOW_EXPIRE_STEP + FLOW_EVENTS_PER_PACKET <= b->events.cap;
 }
 
 /* A stamp in whole microseconds becomes the double nearest to the decimal

@@ -6,6 +6,7 @@
 #include <pcap/pcap.h>
 
 #include "capture.h"
+#include "decode/flow.h"
 #include "decode/packet.h"
 
 /* A batch of packets, their bytes copied into one arena and decoded: the
@@ -24,18 +25,25 @@
  * two stages hold a batch at once, so it needs no reference count. */
 enum { BATCH_PACKETS = 256, BATCH_ARENA = 1 << 20, MAX_SNAPLEN = 262144 };
 
+/* The flows that ended, in order with the packets (flow.h). A packet may
+ * end two, and expiring idle flows ends at most FLOW_EXPIRE_STEP before
+ * each packet; more wait for the next packets, or the next batch. */
+enum { BATCH_EVENTS = 1024, FLOW_EXPIRE_STEP = 4 };
+
 struct batch {
 	struct dpl_packet pkts[BATCH_PACKETS];
 	uint8_t *arena;
 	size_t used;
 	int n;
+	struct flow_events events;
 };
 
 struct batch *batch_new(void);
 void batch_free(struct batch *b);
 void batch_clear(struct batch *b);
 
-/* Whether a packet of caplen captured bytes still fits. */
+/* Whether a packet of caplen captured bytes still fits, with room for
+ * the flows it may end. */
 int batch_has_room(const struct batch *b, uint32_t caplen);
 
 /* Copy a packet in and decode it, reassembling IP fragments with frags
@@ -47,6 +55,9 @@ void batch_add(struct batch *b, const struct capture_source *src, int source,
 
 /* Decode the first DNS question of each packet ahead, into the arena's
  * free space, for a thread that has time to spare while the chefs run. */
+/* Whether it holds neither packets nor ended flows. */
+int batch_is_empty(const struct batch *b);
+
 void batch_decode_questions(struct batch *b, struct dpl_dns *scratch);
 
 #endif

@@ -22,6 +22,7 @@
 
 #include "chef.h"
 #include "chef_filter.h"
+#include "decode/flow.h"
 #include "guard.h"
 #include "base/log.h"
 #include "luapool.h"
@@ -339,6 +340,7 @@ struct chef_runtime *chef_runtime_new(const struct chef_options *opt)
 	rt->api.chef_running = chef_running;
 	rt->api.guard_restart = chef_guard_restart;
 	rt->api.chef_print = chef_print;
+	rt->api.community_id = flow_community_id;
 	apps_attach(&rt->api);
 	rt->filters = chef_filters_new(opt->linktypes, opt->linktypes ? opt->nsources : 0);
 	rt->pool = lua_pool_new();
@@ -887,24 +889,27 @@ static void check_memory(struct chef_runtime *rt, struct plate *plate)
 /* The chefs' filters run here, on the cook stage, just before the chefs:
  * they change with the chefs, between batches, on this thread. */
 static void run_packets(struct chef_runtime *rt, struct dpl_packet *pkts, int n,
-			struct plate *plate)
+			const struct dpl_flow_event *ev, int nev, int base, struct plate *plate)
 {
 	const uint8_t *match;
 
-	if (n <= 0 || rt->stopped)
+	if ((n <= 0 && nev <= 0) || rt->stopped)
 		return;
 	match = chef_filters_run(rt->filters, pkts, n);
 	push_runtime_fn(rt, "run_batch");
 	lua_pushlightuserdata(rt->L, pkts);
 	lua_pushinteger(rt->L, n);
 	lua_pushlightuserdata(rt->L, (void *)match);
-	call_and_drain(rt, "packets", 3, plate);
+	lua_pushlightuserdata(rt->L, (void *)ev);
+	lua_pushinteger(rt->L, nev);
+	lua_pushinteger(rt->L, base);
+	call_and_drain(rt, "packets", 6, plate);
 }
 
 void chef_runtime_batch(struct chef_runtime *rt, struct dpl_packet *pkts, int n,
-			struct plate *plate)
+			const struct dpl_flow_event *ev, int nev, int base, struct plate *plate)
 {
-	run_packets(rt, pkts, n, plate);
+	run_packets(rt, pkts, n, ev, nev, base, plate);
 	check_memory(rt, plate);
 }
 

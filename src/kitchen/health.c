@@ -66,6 +66,19 @@ static void add_fragments(cJSON *h, struct reader *reader)
 	cJSON_AddNumberToObject(f, "inconsistent", (double)st.inconsistent);
 }
 
+static void add_flows(cJSON *h, struct reader *reader)
+{
+	struct flow_stats st;
+	cJSON *f = cJSON_AddObjectToObject(h, "flows");
+
+	reader_flow_stats(reader, &st);
+	cJSON_AddNumberToObject(f, "active", (double)st.active);
+	cJSON_AddNumberToObject(f, "created", (double)st.created);
+	cJSON_AddNumberToObject(f, "ended", (double)st.ended);
+	cJSON_AddNumberToObject(f, "evicted", (double)st.evicted);
+	cJSON_AddNumberToObject(f, "untracked", (double)st.untracked);
+}
+
 char *health_payload(const struct health_report *r)
 {
 	cJSON *h = cJSON_CreateObject(), *sources;
@@ -80,6 +93,7 @@ char *health_payload(const struct health_report *r)
 	cJSON_AddNumberToObject(h, "packets", (double)packets);
 	add_fragments(h, r->reader);
 	cJSON_AddItemToObject(h, "chefs", chef_runtime_health(r->chefs));
+	add_flows(h, r->reader);
 	add_uplink(h, r->emit);
 	cJSON_AddNumberToObject(h, "pokes_skipped", (double)r->pokes_skipped);
 	cJSON_AddNumberToObject(h, "uptime", monotonic_seconds() - r->started);

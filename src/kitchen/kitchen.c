@@ -61,6 +61,7 @@ struct kitchen_opts {
 	double status_interval;		/* KitchenStatusChef; 0: none */
 	int status_interval_given;
 	struct capture_options capture;
+	struct flow_config flows;
 };
 
 struct kitchen {
@@ -94,7 +95,7 @@ static const char usage_text[] =
 	"                         [--no-promisc] [-Z USER] [--chef-timeout SECONDS]\n"
 	"                         [--chef-memory MIB] [--max-dumpling BYTES]\n"
 	"                         [--status-interval SECONDS] [--reassembly-memory MIB]\n"
-	"                         [-q | -v]\n";
+	"                         [--flow-timeout SPEC] [--max-flows N] [-q | -v]\n";
 
 static void usage(FILE *out)
 {
@@ -138,6 +139,13 @@ static void help(void)
 	       "                           and logged with its chef (default: 524288)\n"
 	       "      --reassembly-memory MIB  memory for reassembling IP fragments; 0 leaves\n"
 	       "                           each fragment as it is (default: 4)\n"
+	       "      --flow-timeout SPEC  seconds of packet time a flow may be idle before it\n"
+	       "                           ends: one number, or KIND=SECS,... with kinds tcp,\n"
+	       "                           udp, icmp, other and closed (a closed TCP flow's\n"
+	       "                           last packets) (default: tcp=300,udp=60,icmp=60,\n"
+	       "                           other=60,closed=5)\n"
+	       "      --max-flows N        flows tracked at once; when full, the one idle\n"
+	       "                           longest is evicted (default: 100000)\n"
 	       "  -q, --quiet              log errors only\n"
 	       "  -v, --verbose            log debugging detail\n"
 	       "  -h, --help               show this help\n"
@@ -226,7 +234,7 @@ static int add_chef_params(struct kitchen_opts *o, const char *arg)
 
 enum { OPT_STDOUT = 256, OPT_CHEF_LIST, OPT_CHEF_ARG, OPT_NO_PROMISC, OPT_CHEF_DIR, OPT_NO_RELOAD,
        OPT_SPEED, OPT_CHEF_TIMEOUT, OPT_CHEF_MEMORY, OPT_MAX_DUMPLING, OPT_STATUS_INTERVAL,
-       OPT_REASSEMBLY_MEMORY };
+       OPT_REASSEMBLY_MEMORY, OPT_FLOW_TIMEOUT, OPT_MAX_FLOWS };
 
 static const struct option long_opts[] = {
 	{ "kitchen-name", required_argument, NULL, 'n' },
@@ -247,6 +255,8 @@ static const struct option long_opts[] = {
 	{ "max-dumpling", required_argument, NULL, OPT_MAX_DUMPLING },
 	{ "status-interval", required_argument, NULL, OPT_STATUS_INTERVAL },
 	{ "reassembly-memory", required_argument, NULL, OPT_REASSEMBLY_MEMORY },
+	{ "flow-timeout", required_argument, NULL, OPT_FLOW_TIMEOUT },
+	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
 	{ "poke-interval", required_argument, NULL, 'p' },
 	{ "snaplen", required_argument, NULL, 's' },
 	{ "no-promisc", no_argument, NULL, OPT_NO_PROMISC },
@@ -305,6 +315,15 @@ static int parse_option(struct kitchen_opts *o, int c, const char *arg)
 			return log_usage(usage_text, "bad --reassembly-memory '%s': %s (MiB, 0 to 1024)",
 					 arg, why);
 		break;
+	case OPT_FLOW_TIMEOUT:
+		if (flow_parse_timeouts(arg, o->flows.timeout, &why) < 0)
+			return log_usage(usage_text, "bad --flow-timeout '%s': %s", arg, why);
+		break;
+	case OPT_MAX_FLOWS:
+		if (parse_long(arg, 1, 100000000, &n, &why) < 0)
+			return log_usage(usage_text, "bad --max-flows '%s': %s", arg, why);
+		o->flows.max_flows = (uint32_t)n;
+		break;
 	case OPT_SPEED:
 		if (parse_seconds(arg, 0.001, 1e6, &o->speed, &why) < 0)
 			return log_usage(usage_text, "bad speed '%s': %s (a factor such as 1 or 0.5)", arg, why);
@@ -341,6 +360,8 @@ static int parse_args(struct kitchen_opts *o, int argc, char **argv)
 	o->chef_memory_mib = 1024;
 	o->max_dumpling = 512 << 10;
 	o->reassembly_mib = 4;
+	o->flows = (struct flow_config){ .timeout = FLOW_DEFAULT_TIMEOUTS,
+					 .max_flows = FLOW_DEFAULT_MAX };
 	snprintf(o->hub.host, sizeof o->hub.host, "localhost");
 	o->hub.port = 11347;
 	opterr = 0;
@@ -615,14 +636,22 @@ static void poke_if_due(struct kitchen *k)
 		poke(k);
 }
 
-static void cook_packets(struct kitchen *k, struct dpl_packet *pkts, int n)
+/* Cook the packets from start to end, with the flows that ended among
+ * them: those before end, and at the batch's end those after its last
+ * packet. *ev is the first event not yet cooked. */
+static void cook_packets(struct kitchen *k, struct batch *b, int start, int end, int *ev)
 {
+	const struct flow_events *fe = &b->events;
+	int first = *ev;
 	struct plate *p;
 
-	if (n == 0)
+	while (*ev < fe->n && ((int)fe->ev[*ev].at < end || end == b->n))
+		(*ev)++;
+	if (end == start && *ev == first)
 		return;
 	p = emit_plate(k->emit);
-	chef_runtime_batch(k->chefs, pkts, n, p);
+	chef_runtime_batch(k->chefs, b->pkts + start, end - start, fe->ev + first, *ev - first,
+			   start, p);
 	emit_send(k->emit, p);
 }
 
@@ -633,17 +662,17 @@ static void cook_packets(struct kitchen *k, struct dpl_packet *pkts, int n)
  * the batch is given back once the chefs are done with it (batch.h). */
 static void cook_batch(struct kitchen *k, struct batch *b)
 {
-	int start = 0;
+	int start = 0, ev = 0;
 
 	for (int i = 0; i < b->n; i++) {
 		k->sources[b->pkts[i].source].packets++;
 		if (k->opt.nfiles && poke_due(&k->pokes, b->pkts[i].time)) {
-			cook_packets(k, b->pkts + start, i - start);
+			cook_packets(k, b, start, i, &ev);
 			poke(k);
 			start = i;
 		}
 	}
-	cook_packets(k, b->pkts + start, b->n - start);
+	cook_packets(k, b, start, b->n, &ev);
 	k->packets += b->n;
 	reader_release(k->reader, b);
 	if (emit_sink_gone(k->emit))
@@ -672,7 +701,7 @@ static void cook_sources(struct kitchen *k)
 	int done = 0;
 
 	k->reader = reader_start(k->sources, k->nsources, k->opt.speed,
-				 (size_t)k->opt.reassembly_mib << 20);
+				 (size_t)k->opt.reassembly_mib << 20, &k->opt.flows);
 	if (!k->reader) {
 		k->failed = 1;
 		return;

@@ -26,11 +26,12 @@ static const char *copy(struct json_arena *a, const char *s)
 	return memcpy(json_arena_alloc(a, n), s, n);
 }
 
-/* The runtime names two drivers: no need to copy them. */
+/* The runtime names three drivers: no need to copy them. */
 static const char *driver_name(const char *driver)
 {
 	return !strcmp(driver, "packet") ? "packet"
-	     : !strcmp(driver, "interval") ? "interval" : NULL;
+	     : !strcmp(driver, "interval") ? "interval"
+	     : !strcmp(driver, "flow") ? "flow" : NULL;
 }
 
 void plate_add(struct plate *p, const struct cJSON *payload, const char *chef,

@@ -9,7 +9,12 @@
  * counts.
  *
  * Only this thread touches the sources' pcap handles while it runs, so
- * libpcap's counts are read here too, and kept for the kitchen. */
+ * libpcap's counts are read here too, and kept for the kitchen.
+ *
+ * The flow table is this stage's too: each packet joins its flow as it is
+ * decoded, and the flows that end (closed, idle by packet time or, live,
+ * by the clock, evicted, or left when the files are read) go into the
+ * batch in order with its packets, for the chefs' flow_end. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -45,6 +50,7 @@ struct reader {
 	int done, failed;
 	struct capture_counts *counts;	/* per source, as last read */
 	struct ipfrag_stats frag_stats;	/* the reassembler's, as last read */
+	struct flow_stats flow_stats;	/* as last noted */
 	_Atomic int stop;		/* also read without the lock, between packets */
 	int wake_fd;			/* readable when a batch is ready */
 	int stop_fd;			/* readable once told to stop */
@@ -54,6 +60,7 @@ struct reader {
 	struct dpl_dns dns;
 	struct ipfrag *frags;		/* NULL: fragments left as they are */
 	double last_time;		/* of the last packet read */
+	struct flow_table *flows;
 };
 
 /* Pacing a file (--speed): when its first packet was read, by the wall
@@ -73,12 +80,15 @@ static void signal_fd(int fd, const char *what)
 /* Note libpcap's counts for the kitchen. Files count what was read. */
 static void note_counts(struct reader *r)
 {
-	struct ipfrag_stats fs = { 0 };
+	struct ipfrag_stats frag = { 0 };
+	struct flow_stats flow;
 
 	if (r->frags)
-		ipfrag_stats(r->frags, &fs);
+		ipfrag_stats(r->frags, &frag);
+	flow_table_stats(r->flows, &flow);
 	pthread_mutex_lock(&r->lock);
-	r->frag_stats = fs;
+	r->frag_stats = frag;
+	r->flow_stats = flow;
 	pthread_mutex_unlock(&r->lock);
 	for (int i = 0; i < r->nsources; i++) {
 		struct capture_counts c = { r->read[i], 0, 0 };
@@ -144,6 +154,42 @@ static void read_failed(struct reader *r, const struct capture_source *src)
 	r->failed = 1;
 }
 
+/* The flow table's part of a packet: flows idle by its time end before
+ * it, a few at a time (batch_has_room() keeps room for them), then it
+ * joins its own flow. */
+static void track_flow(struct reader *r, struct batch *b)
+{
+	struct dpl_packet *pkt = &b->pkts[b->n - 1];
+	struct flow_events *ev = &b->events;
+	int cap = ev->cap;
+
+	ev->cap = ev->n + FLOW_EXPIRE_STEP;
+	flow_expire(r->flows, pkt->time, (uint32_t)b->n - 1, ev);
+	ev->cap = cap;
+	flow_track(r->flows, pkt, (uint32_t)b->n - 1, ev);
+}
+
+/* Live, flows go idle by the clock too, when no packet comes. */
+static struct batch *expire_by_clock(struct reader *r, struct batch *b)
+{
+	struct flow_events *ev = &b->events;
+	int cap = ev->cap;
+
+	ev->cap -= FLOW_EXPIRE_STEP + FLOW_EVENTS_PER_PACKET;
+	flow_expire(r->flows, wall_seconds(), (uint32_t)b->n, ev);
+	ev->cap = cap;
+	return ev->n ? hand_over(r, b) : b;
+}
+
+/* The sources are done: every flow left ends, in as many batches as it
+ * takes. */
+static struct batch *drain_flows(struct reader *r, struct batch *b)
+{
+	while (b && flow_drain(r->flows, (uint32_t)b->n, &b->events))
+		b = hand_over(r, b);
+	return b;
+}
+
 /* Read up to max packets (-1: no limit) of source i into batches: a file
  * to its end, a live source until libpcap holds nothing more. Every packet
  * goes the same way, whatever its source: copied and decoded by
@@ -165,6 +211,7 @@ static struct batch *read_source(struct reader *r, int i, struct batch *b, struc
 		if (b) {
 			batch_add(b, src, i, h, bytes, r->frags);
 			r->last_time = b->pkts[b->n - 1].time;
+			track_flow(r, b);
 		}
 	}
 	if (b && !r->stop && rc == PCAP_ERROR)
@@ -209,6 +256,8 @@ static struct batch *read_live(struct reader *r, struct batch *b)
 				b = read_source(r, i, b, NULL, BATCH_PACKETS);
 		if (b && b->n)
 			b = hand_over(r, b);
+		if (b)
+			b = expire_by_clock(r, b);
 		if (monotonic_seconds() - r->counted >= COUNTS_EVERY)
 			note_counts(r);
 	}
@@ -225,12 +274,14 @@ static void *reader_main(void *arg)
 	b = r->free[--r->nfree];
 	pthread_mutex_unlock(&r->lock);
 	b = r->live ? read_live(r, b) : read_files(r, b);
-	if (b && b->n)
+	if (!r->stop)
+		b = drain_flows(r, b);
+	if (b && !batch_is_empty(b))
 		batch_decode_questions(b, &r->dns);
 	for (int i = 0; i < r->nsources && r->frags && r->live; i++)
 		ipfrag_finish_source(r->frags, (uint16_t)i);
 	pthread_mutex_lock(&r->lock);
-	if (b && b->n)
+	if (b && !batch_is_empty(b))
 		r->ready[r->nready++] = b;
 	else if (b)
 		r->free[r->nfree++] = b;
@@ -252,6 +303,7 @@ void reader_free(struct reader *r)
 		batch_free(r->batches[i]);
 	dns_free(&r->dns);
 	ipfrag_free(r->frags);
+	flow_table_free(r->flows);
 	free(r->counts);
 	free(r->read);
 	pthread_mutex_destroy(&r->lock);
@@ -260,12 +312,13 @@ void reader_free(struct reader *r)
 }
 
 struct reader *reader_start(struct capture_source *sources, int nsources, double speed,
-			    size_t frag_memory)
+			    size_t frag_memory, const struct flow_config *flows)
 {
 	struct reader *r = xcalloc(1, sizeof *r);
 
 	if (frag_memory)
 		r->frags = ipfrag_new(frag_memory);
+	r->flows = flow_table_new(flows);
 	r->sources = sources;
 	r->nsources = nsources;
 	r->live = !sources[0].is_file;
@@ -331,6 +384,13 @@ void reader_fragments(struct reader *r, struct ipfrag_stats *st)
 {
 	pthread_mutex_lock(&r->lock);
 	*st = r->frag_stats;
+	pthread_mutex_unlock(&r->lock);
+}
+
+void reader_flow_stats(struct reader *r, struct flow_stats *st)
+{
+	pthread_mutex_lock(&r->lock);
+	*st = r->flow_stats;
 	pthread_mutex_unlock(&r->lock);
 }
 

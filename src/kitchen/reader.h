@@ -12,10 +12,10 @@ struct reader;
 
 /* speed: replay files at this multiple of the recorded pace; 0 for at
  * once. frag_memory: the bytes IP fragment reassembly may hold (0: no
- * reassembly). From here until reader_stop(), only the reader touches the
- * sources' pcap handles. */
+ * reassembly); flows: the flow table's bounds. From here until
+ * reader_stop(), only the reader touches the sources' pcap handles. */
 struct reader *reader_start(struct capture_source *sources, int nsources, double speed,
-			    size_t frag_memory);
+			    size_t frag_memory, const struct flow_config *flows);
 
 /* Readable when a batch may be ready. */
 int reader_fd(const struct reader *r);
@@ -33,6 +33,8 @@ void reader_counts(struct reader *r, int i, struct capture_counts *c);
 
 /* The reassembler's counts as the reader last noted them. Any thread. */
 void reader_fragments(struct reader *r, struct ipfrag_stats *st);
+/* The flow table's counts as the reader last noted them. Any thread. */
+void reader_flow_stats(struct reader *r, struct flow_stats *st);
 
 /* Stop reading and wait for the thread; the counts stay readable.
  * Returns -1 when a source could not be read to its end, else 0. */

@@ -52,6 +52,26 @@ local function check_apps(pkt)
   if pkt.HTTPResponse then check_fields(pkt.HTTPResponse.headers) end
 end
 
+-- The packet's flow, every field of it, and the chef's own state for it.
+local function check_flow(pkt)
+  local f = pkt.flow
+  if not f then return end
+  assert(f.id >= 1 and (f.dir == "orig" or f.dir == "resp"), "a flow has an id and a direction")
+  assert(#f.community_id == 30, "a Community ID is 1: and 28 characters of base64")
+  assert(f.orig_pkts + f.resp_pkts >= 1, "the packet is counted in its flow")
+  assert(type(f.orig_h) == "string" and type(f.resp_h) == "string", "a flow has endpoints")
+  assert(f.conn_state ~= nil and type(f.history) == "string", "a flow has a state")
+  assert(f.duration >= 0 or f.first > f.last, "a flow's duration is last - first")
+  f.state.seen = (f.state.seen or 0) + 1
+end
+
+function chef:flow_end(flow, why)
+  assert(flow.id >= 1 and #flow.community_id == 30, "an ended flow has its fields")
+  assert(why == "fin" or why == "rst" or why == "idle" or why == "evicted" or
+         why == "end_of_input", "a flow ends for a known reason")
+  assert(flow.state ~= nil, "and this chef's state")
+end
+
 -- The payload: the layer names, the layer tables (all fields), the names
 -- haslayer finds, and how many layers getlayer finds past the first.
 function chef:packet_handler(pkt)
@@ -71,6 +91,7 @@ function chef:packet_handler(pkt)
   end
   out.values = values
   check_apps(pkt)
+  check_flow(pkt)
   for _, name in ipairs(NAMES) do
     local has = pkt:haslayer(name)
     assert(has == (pkt[name] ~= nil), "haslayer agrees with the field")
