@@ -377,11 +377,11 @@ static void finish(void)
 	}
 	fuzz_assert(hub.nkitchens == 0 && hub.neaters == 0, "everyone has left");
 	fuzz_assert(!hub.kitchens && !hub.eaters, "connection lists are empty");
-	fuzz_assert(hub.total_out <= hub.total_in * 2 + 2, "no eater got more than was sent");
+	fuzz_assert(hub.count.out <= hub.count.in * 2 + 2, "no eater got more than was sent");
 	/* Eater A reads after every message, so with no filter it gets
 	 * every dumpling, and the status dumpling. */
 	if (a_takes_all)
-		fuzz_assert(conns[EATER_A].received == hub.total_in + 1,
+		fuzz_assert(conns[EATER_A].received == hub.count.in + 1,
 			    "an eater that keeps up gets every dumpling");
 	hub_fanout_free(&hub);
 	free(hub.scratch);	/* hub_main's to free */
@@ -461,7 +461,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Every dumpling a greeted kitchen sent is published or counted. */
 	if (conns[KITCHEN].open && conns[KITCHEN].conn.greeted)
 		fuzz_assert(conns[KITCHEN].conn.in + conns[KITCHEN].conn.invalid ==
-			    (unsigned long)(n - KITCHEN - 1) && hub.total_in == conns[KITCHEN].conn.in,
+			    (unsigned long)(n - KITCHEN - 1) && hub.count.in == conns[KITCHEN].conn.in,
 			    "every dumpling is published or counted invalid");
 	finish();
 	return 0;

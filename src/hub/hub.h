@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "base/seqbook.h"
 #include "hub_health.h"
+#include "hub_stats.h"
 #include "net/wsutil.h"
 
 struct cJSON;
@@ -116,10 +117,8 @@ struct hub {
 	uint64_t bytes_stored;		/* in all, for bytes behind an eater */
 	struct hub_conn *kitchens, *eaters;	/* every connection, by role */
 	int nkitchens, neaters;			/* the greeted ones */
-	unsigned long total_in, total_out, invalid, oversized, fragmented, dropped;
-	unsigned long no_hello, bad_hello, big_hello, culled, unmasked;
+	struct hub_counts count;		/* see hub_stats.h */
 	long connections;		/* sockets open now, past the listeners */
-	unsigned long refused_connections;
 	double start;
 	lws_sorted_usec_list_t status_sul;
 	double rate_t;
@@ -130,18 +129,14 @@ struct hub {
 	char *scratch;			/* the strings read from a dumpling */
 	size_t scratch_len;
 	char *kitchen_token, *eater_token;	/* NULL: that port is open */
-	unsigned long unauthorized[HUB_ROLES];	/* refused, by hub_role */
-	unsigned long bad_origin[HUB_ROLES];	/* refused for their Origin */
 	struct log_limit auth_log;
 	/* Loss accounting (hub_seq.c): each kitchen run's last seq, and the
-	 * dumplings missing before it; and what came with no eater there. */
+	 * dumplings missing before it. */
 	struct seq_book seq;
-	unsigned long undelivered;
 	/* --lossless eaters (hub_fanout.c): how many, and whether kitchens
 	 * are held back (not read) until the one behind catches up */
 	int nlossless;
 	int paused;
-	unsigned long pauses;
 	/* each kitchen's latest KitchenStatusChef report (hub_health.c) */
 	struct hub_health_book health;
 };

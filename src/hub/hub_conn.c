@@ -148,7 +148,7 @@ static int conn_timer(struct lws *wsi, struct hub_conn *c)
 
 	if (c->greeted || c->closing)
 		return 0;
-	hub->no_hello++;
+	hub->count.no_hello++;
 	conn_log(hub, c, "no hello in time, closing");
 	hub_conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "no hello");
 	return 0;
@@ -169,7 +169,7 @@ static int conn_bad_hello(struct hub *hub, struct hub_conn *c, const char *why)
 {
 	char what[128];
 
-	hub->bad_hello++;
+	hub->count.bad_hello++;
 	snprintf(what, sizeof what, "hello refused (%s), closing", why);
 	conn_log(hub, c, what);
 	/* why is a literal, so it outlives the close: the peer hears it */
@@ -203,7 +203,7 @@ static int conn_hello(struct hub *hub, struct hub_conn *c, const char *msg, size
 static int conn_invalid(struct hub *hub, struct hub_conn *c, const char *why)
 {
 	c->invalid++;
-	hub->invalid++;
+	hub->count.invalid++;
 	conn_log(hub, c, why);
 	return 0;
 }
@@ -246,7 +246,7 @@ static int conn_dumpling(struct hub *hub, struct hub_conn *c, const char *msg, s
 	if (!meta.chef)
 		return conn_new_hello(hub, c, msg, len);
 	c->in++;
-	hub->total_in++;
+	hub->count.in++;
 	if (!seq_book_note(&hub->seq, meta.kitchen, meta.run, meta.seq)) {
 		/* sent again by a kitchen whose connection broke before our
 		 * acknowledgement reached it: eaters had it already */
@@ -255,7 +255,7 @@ static int conn_dumpling(struct hub *hub, struct hub_conn *c, const char *msg, s
 	}
 	hub_health_note(hub, meta.chef, meta.kitchen, msg, len);
 	if (!hub->neaters)
-		hub->undelivered++;
+		hub->count.undelivered++;
 	hub_fanout_publish(hub, msg, len, meta.chef, meta.kitchen, meta.driver,
 			   c->ledger, meta.seq);
 	return 0;
@@ -279,18 +279,18 @@ static int conn_message(struct hub *hub, struct hub_conn *c, const char *msg, si
 static int conn_refuse(struct hub *hub, struct hub_conn *c, enum ws_piece r)
 {
 	if (r == WS_PIECE_TOO_MANY_FRAMES) {
-		hub->fragmented++;
+		hub->count.fragmented++;
 		conn_log(hub, c, "message in too many fragments, closing");
 	} else if (!c->greeted) {
-		hub->big_hello++;
+		hub->count.big_hello++;
 		conn_log(hub, c, "hello larger than --max-hello, closing");
 		hub_conn_close(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "hello too big");
 		return 0;
 	} else if (c->role == HUB_EATER) {
-		hub->oversized++;
+		hub->count.oversized++;
 		conn_log(hub, c, "eater message larger than --max-hello, closing");
 	} else {
-		hub->oversized++;
+		hub->count.oversized++;
 		conn_log(hub, c, "message larger than --max-message, closing");
 	}
 	hub_conn_close(c, ws_piece_close_code(r), ws_piece_refusal(r));
@@ -304,7 +304,7 @@ static int conn_refuse(struct hub *hub, struct hub_conn *c, enum ws_piece r)
 static int conn_wire_fault(struct hub *hub, struct hub_conn *c, int faults)
 {
 	if (faults & HUB_WIRE_UNMASKED) {
-		hub->unmasked++;
+		hub->count.unmasked++;
 		conn_log(hub, c, "frame not masked, closing");
 		hub_conn_close(c, LWS_CLOSE_STATUS_PROTOCOL_ERR, "frames must be masked");
 		return 0;
@@ -352,7 +352,7 @@ static int conn_accept(struct hub *hub, int fd)
 		hub_wire_watch(fd, hub->cfg.cert != NULL);
 		return 0;
 	}
-	hub->refused_connections++;
+	hub->count.refused++;
 	if (log_allow(&hub->conn_log, &suppressed)) {
 		wsutil_fd_peer(fd, host, sizeof host, &port);
 		log_warn("refused a connection from %s:%d: %ld connections are open "

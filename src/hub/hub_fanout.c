@@ -169,13 +169,13 @@ static void fanout_punish(struct hub *hub, struct hub_conn *c, uint32_t head)
 
 	c->dropped += n;
 	c->dropped_numbered += numbered;
-	hub->dropped += n;
+	hub->count.dropped += n;
 	if (hub->cfg.slow == HUB_SLOW_SKIP) {
 		c->tail = head;
 		fanout_report_drop(hub, c, n, "skipped ahead");
 		return;
 	}
-	hub->culled++;
+	hub->count.culled++;
 	hub_fanout_leave(hub, c);
 	fanout_report_drop(hub, c, n, "disconnected");
 	hub_conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "eater too slow");
@@ -217,7 +217,7 @@ void hub_fanout_hold_kitchens(struct hub *hub, int hold)
 	if (hub->paused == hold)
 		return;
 	hub->paused = hold;
-	hub->pauses += hold;
+	hub->count.holds += hold;
 	log_debug("%s reading from kitchens: a lossless eater %s", hold ? "stopped" : "resumed",
 		  hold ? "is a full queue behind" : "has caught up");
 	for (struct hub_conn *c = hub->kitchens; c; c = c->next)
@@ -337,7 +337,7 @@ static int fanout_send(struct hub *hub, struct hub_conn *c, const struct hub_msg
 	if (lws_write(c->wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT) < 0)
 		return -1;
 	c->out++;
-	hub->total_out++;
+	hub->count.out++;
 	return 0;
 }
 
@@ -386,7 +386,7 @@ static int fanout_send_batch(struct hub *hub, struct hub_conn *c)
 	if (lws_write(c->wsi, start, (size_t)(p - start), LWS_WRITE_RAW) < 0)
 		return -1;
 	c->out += n;
-	hub->total_out += n;
+	hub->count.out += n;
 	return 0;
 }
 
