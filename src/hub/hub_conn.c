@@ -15,6 +15,7 @@
 #include "hub_http.h"
 #include "base/jsonscan.h"
 #include "base/util.h"
+#include "net/wsframe.h"
 #include "net/wsutil.h"
 
 static struct hub *conn_hub(struct lws *wsi)
@@ -47,20 +48,13 @@ void hub_conn_close(struct hub_conn *c, int code, const char *why)
  * would never see our close code. */
 static int conn_close_now(struct hub_conn *c)
 {
-	unsigned char buf[LWS_PRE + 4 + 2 + 123];
-	unsigned char *p = buf + LWS_PRE;
-	size_t n = strlen(c->close_why);
+	unsigned char buf[LWS_PRE + WS_CONTROL_MAX + WS_FRAME_OVERHEAD];
+	size_t n;
 
 	if (c->close_sent)
 		return 0;
-	if (n > 123)
-		n = 123;	/* a control frame's payload is at most 125 bytes */
-	p[0] = 0x88;		/* FIN, close; a server does not mask */
-	p[1] = (unsigned char)(n + 2);
-	p[2] = (unsigned char)(c->close_code >> 8);
-	p[3] = (unsigned char)c->close_code;
-	memcpy(p + 4, c->close_why, n);
-	if (lws_write(c->wsi, p, n + 4, LWS_WRITE_RAW) < 0)
+	n = ws_close_frame(buf + LWS_PRE, c->close_code, c->close_why, NULL);
+	if (lws_write(c->wsi, buf + LWS_PRE, n, LWS_WRITE_RAW) < 0)
 		return -1;
 	c->close_sent = 1;
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, 2);

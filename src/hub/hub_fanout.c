@@ -18,6 +18,7 @@
 
 #include "hub.h"
 #include "base/util.h"
+#include "net/wsframe.h"
 
 /* How many dumplings one WRITEABLE callback may send before yielding to the
  * rest of the loop; kitchens can insert several per loop turn, so an eater
@@ -341,26 +342,6 @@ static int fanout_send(struct hub *hub, struct hub_conn *c, const struct hub_msg
 	return 0;
 }
 
-/* A server's text frame header (RFC 6455 5.2: FIN, opcode 1, no mask). */
-static size_t frame_header(unsigned char *h, size_t len)
-{
-	h[0] = 0x81;
-	if (len < 126) {
-		h[1] = (unsigned char)len;
-		return 2;
-	}
-	if (len < 65536) {
-		h[1] = 126;
-		h[2] = (unsigned char)(len >> 8);
-		h[3] = (unsigned char)len;
-		return 4;
-	}
-	h[1] = 127;
-	for (int i = 0; i < 8; i++)
-		h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
-	return 10;
-}
-
 /* Uncompressed eaters get many frames per write(): we frame the waiting
  * dumplings ourselves into one buffer and hand lws the bytes as they go on
  * the wire. A system call per dumpling per eater is what limits a hub. */
@@ -372,11 +353,9 @@ static int fanout_send_batch(struct hub *hub, struct hub_conn *c)
 
 	while ((m = lws_ring_get_element(hub->ring, &c->tail))) {
 		if (fanout_wants(c, m)) {
-			if ((size_t)(p - start) + 10 + m->len > HUB_BATCH_BYTES)
+			if ((size_t)(p - start) + WS_FRAME_OVERHEAD + m->len > HUB_BATCH_BYTES)
 				break;
-			p += frame_header(p, m->len);
-			memcpy(p, m->buf + LWS_PRE, m->len);
-			p += m->len;
+			p += ws_frame(p, WS_OP_TEXT, m->buf + LWS_PRE, m->len, NULL);
 			n++;
 		}
 		lws_ring_consume(hub->ring, &c->tail, NULL, 1);
@@ -448,7 +427,7 @@ int hub_fanout_writable(struct hub *hub, struct hub_conn *c)
 		return 0;
 	}
 	m = lws_ring_get_element(hub->ring, &c->tail);
-	if (!c->deflate && m && m->len + 10 <= HUB_BATCH_BYTES)
+	if (!c->deflate && m && m->len + WS_FRAME_OVERHEAD <= HUB_BATCH_BYTES)
 		rc = fanout_send_batch(hub, c);
 	else
 		rc = fanout_send_each(hub, c);
