@@ -441,6 +441,6 @@ int hub_main(int argc, char **argv)
 	hub_auth_close(&hub);
 	hub_wire_free();
 	free(hub.cfg.allow_origins);
-	free(hub.scratch);
+	hub_ingest_free(&hub);
 	return rc;
 }

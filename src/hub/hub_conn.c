@@ -1,7 +1,7 @@
 /* The hub's two WebSocket protocols: kitchens on the in-port, eaters on the
  * out-port. Both start with a hello; kitchens then send dumplings, which are
- * reassembled from fragments, validated and published; eaters then only
- * receive. Every problem with one message is counted and logged
+ * reassembled from fragments and handed to ingest (hub_ingest.c); eaters
+ * then only receive. Every problem with one message is counted and logged
  * (rate-limited); only a missing, broken or oversized hello, a message over
  * its bounds, or a frame that is not masked ends a connection. */
 #include <stdint.h>
@@ -13,7 +13,7 @@
 
 #include "hub.h"
 #include "hub_http.h"
-#include "base/jsonscan.h"
+#include "hub_ingest.h"
 #include "base/util.h"
 #include "net/wsframe.h"
 #include "net/wsutil.h"
@@ -122,7 +122,7 @@ static void conn_closed(struct lws *wsi, struct hub_conn *c)
 	if (!c->wsi)
 		return;		/* never established */
 	if (c->role == HUB_EATER)
-		hub_fanout_leave(hub, c);
+		hub_fanout_leave(hub, &c->sub);
 	else
 		hub_ack_close(c);
 	if (c->greeted) {
@@ -153,8 +153,15 @@ static int conn_writable(struct lws *wsi, struct hub_conn *c)
 	if (c->closing)
 		return conn_close_now(c);
 	if (c->role == HUB_EATER)
-		return hub_fanout_writable(conn_hub(wsi), c);
+		return hub_eater_writable(conn_hub(wsi), c);
 	return hub_ack_writable(c);
+}
+
+void hub_kitchens_hold(struct hub *hub, int hold)
+{
+	for (struct hub_conn *c = hub->kitchens; c; c = c->next)
+		if (c->greeted)
+			lws_rx_flow_control(c->wsi, !hold);
 }
 
 /* ---- hellos ------------------------------------------------------------- */
@@ -183,10 +190,10 @@ static int conn_hello(struct hub *hub, struct hub_conn *c, const char *msg, size
 		hub->nkitchens++;
 		/* from now on, dumplings */
 		c->rx.max = hub->cfg.max_message;
-		if (hub->paused)	/* a lossless eater is a full queue behind */
+		if (hub->fan.held)	/* a lossless eater is a full queue behind */
 			lws_rx_flow_control(c->wsi, 0);
 	} else {
-		hub_fanout_join(hub, c);
+		hub_eater_join(hub, c);
 	}
 	log_info("%s %s:%d joined", role_name(c), c->host, c->port);
 	return 0;
@@ -196,8 +203,7 @@ static int conn_hello(struct hub *hub, struct hub_conn *c, const char *msg, size
 
 static int conn_invalid(struct hub *hub, struct hub_conn *c, const char *why)
 {
-	c->invalid++;
-	hub->count.invalid++;
+	hub_ingest_reject(hub, &c->src);
 	conn_log(hub, c, why);
 	return 0;
 }
@@ -222,36 +228,24 @@ static int conn_new_hello(struct hub *hub, struct hub_conn *c, const char *msg, 
 	return 0;
 }
 
-/* Dumplings are only checked, never parsed into a tree: that is most of
- * what the hub does per message. */
+/* A kitchen's message after its hello: ingest's, unless the kitchen
+ * protocol knows it better. */
 static int conn_dumpling(struct hub *hub, struct hub_conn *c, const char *msg, size_t len)
 {
-	struct json_meta meta;
+	const char *why;
 
 	if (c->rx_binary)
 		return conn_invalid(hub, c, "binary frame dropped");
-	if (hub->scratch_len < len + 3) {
-		free(hub->scratch);
-		hub->scratch_len = len + 3;
-		hub->scratch = xmalloc(hub->scratch_len);
-	}
-	if (json_scan(msg, len, &meta, hub->scratch) < 0)
-		return conn_invalid(hub, c, "invalid JSON dropped");
-	if (!meta.chef)
-		return conn_new_hello(hub, c, msg, len);
-	c->in++;
-	hub->count.in++;
-	if (!seq_book_note(&hub->seq, meta.kitchen, meta.run, meta.seq)) {
-		/* sent again by a kitchen whose connection broke before our
-		 * acknowledgement reached it: eaters had it already */
-		hub_ack_done(c->ledger, meta.seq);
+	switch (hub_ingest(hub, &c->src, msg, len, &why)) {
+	case HUB_INVALID:
+		conn_log(hub, c, why);
 		return 0;
+	case HUB_NO_CHEF:
+		return conn_new_hello(hub, c, msg, len);
+	case HUB_TAKEN:
+	case HUB_REPEATED:
+		break;
 	}
-	hub_health_note(hub, meta.chef, meta.kitchen, msg, len);
-	if (!hub->neaters)
-		hub->count.undelivered++;
-	hub_fanout_publish(hub, msg, len, meta.chef, meta.kitchen, meta.driver,
-			   c->ledger, meta.seq);
 	return 0;
 }
 

@@ -66,7 +66,7 @@ static void conn_family(FILE *f, struct hub *hub, const struct hub_conn_stat *m)
 
 	metric_header(f, m->metric, m->type, m->help);
 	for (; c; c = c->next)
-		if (m->role == HUB_KITCHEN ? c->greeted : c->fed)
+		if (m->role == HUB_KITCHEN ? c->greeted : c->sub.fed)
 			conn_sample(f, hub, m, c);
 }
 

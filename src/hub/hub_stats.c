@@ -13,15 +13,15 @@ HUB_COUNTS(HUB_COUNT_VALUE)
 
 static double s_uptime(struct hub *h) { return monotonic_seconds() - h->start; }
 static double s_kitchens(struct hub *h) { return h->nkitchens; }
-static double s_eaters(struct hub *h) { return h->neaters; }
+static double s_eaters(struct hub *h) { return h->fan.nsubs; }
 static double s_lost(struct hub *h) { return (double)h->seq.lost; }
 static double s_repeated(struct hub *h) { return (double)h->seq.repeated; }
-static double s_held(struct hub *h) { return h->paused; }
+static double s_held(struct hub *h) { return h->fan.held; }
 static double s_connections(struct hub *h) { return h->connections; }
 static double s_connections_cap(struct hub *h) { return h->cfg.max_connections; }
 static double s_queue(struct hub *h) { return hub_fanout_used(h); }
 static double s_queue_cap(struct hub *h) { return h->cfg.queue_len; }
-static double s_queue_bytes(struct hub *h) { return h->ring_bytes; }
+static double s_queue_bytes(struct hub *h) { return h->fan.bytes; }
 static double s_queue_bytes_cap(struct hub *h) { return h->cfg.queue_bytes; }
 
 const struct hub_stat hub_stats[] = {
@@ -62,11 +62,11 @@ const size_t hub_nstats = sizeof hub_stats / sizeof *hub_stats;
 
 /* ---- one connection ------------------------------------------------------- */
 
-static double c_in(struct hub *h, struct hub_conn *c) { return c->in; }
-static double c_invalid(struct hub *h, struct hub_conn *c) { return c->invalid; }
-static double c_out(struct hub *h, struct hub_conn *c) { return c->out; }
-static double c_dropped(struct hub *h, struct hub_conn *c) { return c->dropped; }
-static double c_depth(struct hub *h, struct hub_conn *c) { return hub_fanout_depth(h, c); }
+static double c_in(struct hub *h, struct hub_conn *c) { return c->src.in; }
+static double c_invalid(struct hub *h, struct hub_conn *c) { return c->src.invalid; }
+static double c_out(struct hub *h, struct hub_conn *c) { return c->sub.out; }
+static double c_dropped(struct hub *h, struct hub_conn *c) { return c->sub.dropped; }
+static double c_depth(struct hub *h, struct hub_conn *c) { return hub_fanout_depth(h, &c->sub); }
 
 const struct hub_conn_stat hub_conn_stats[] = {
 	{ HUB_KITCHEN, "dumplings_in", "kitchen_dumplings_in_total", "counter",

@@ -80,7 +80,7 @@ static void status_lists(struct hub *hub, cJSON *p)
 		if (c->greeted && status_fits(c, &used, &k_unlisted))
 			cJSON_AddItemToArray(ks, status_conn(hub, c));
 	for (struct hub_conn *c = hub->eaters; c; c = c->next)
-		if (c->fed && status_fits(c, &used, &e_unlisted))
+		if (c->sub.fed && status_fits(c, &used, &e_unlisted))
 			cJSON_AddItemToArray(es, status_conn(hub, c));
 	cJSON_AddNumberToObject(p, "dumpling_kitchens_unlisted", k_unlisted);
 	cJSON_AddNumberToObject(p, "dumpling_eaters_unlisted", e_unlisted);
