@@ -241,6 +241,12 @@ tcpreasm-driver: $(B)/tcpreasm-driver
 $(B)/tcpreasm-driver: t/tcpreasm-driver.c $(B)/libdumplings.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(B)/libdumplings.a $(LDLIBS)
 
+# The hub inbox's driver, for t/68-hub-inbox.t: threads push, the main
+# thread drains into ingest and fan-out.
+hubinbox-driver: $(B)/hubinbox-driver
+$(B)/hubinbox-driver: t/hubinbox-driver.c $(B)/libdumplings.a
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(B)/libdumplings.a $(LDLIBS)
+
 $(B)/fuzz-%: fuzz/%.c $(FUZZ_COMMON) fuzz/check.h $(B)/libdumplings.a
 	$(CC) $(CPPFLAGS) $(FUZZ_DEFS) $(CFLAGS) $(WARN) -fsanitize=fuzzer -o $@ \
 	  $< $(FUZZ_COMMON) $(B)/libdumplings.a $(LDLIBS)
@@ -251,4 +257,4 @@ $(B)/replay-%: fuzz/%.c fuzz/replay.c $(FUZZ_COMMON) fuzz/check.h $(B)/libdumpli
 	  $< fuzz/replay.c $(FUZZ_COMMON) $(B)/libdumplings.a $(LDLIBS)
 	fuzz/check-fakes.sh $@ $(B)
 
-.PHONY: fuzz fuzz-build fuzz-replay fuzz-clean tcpreasm-driver
+.PHONY: fuzz fuzz-build fuzz-replay fuzz-clean tcpreasm-driver hubinbox-driver

@@ -21,6 +21,7 @@
 #include "base/seqbook.h"
 #include "hub_fanout.h"
 #include "hub_health.h"
+#include "hub_inbox.h"
 #include "hub_ingest.h"
 #include "hub_stats.h"
 #include "net/wsutil.h"
@@ -114,6 +115,8 @@ struct hub {
 	struct seq_book seq;
 	/* each kitchen's latest KitchenStatusChef report (hub_health.c) */
 	struct hub_health_book health;
+	/* dumplings from other threads, for ingest (hub_inbox.c) */
+	struct hub_inbox inbox;
 };
 
 extern const struct lws_protocols hub_kitchen_protocols[];

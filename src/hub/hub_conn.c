@@ -390,6 +390,12 @@ static int conn_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_WSI_DESTROY:
 		conn_hub(wsi)->connections--;
 		return 0;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		/* woken from another thread (or by a signal): the inbox may
+		 * hold dumplings; every protocol hears this, so the first
+		 * drains and the others find it empty */
+		hub_inbox_drain(&conn_hub(wsi)->inbox, conn_hub(wsi));
+		return 0;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		/* lws asks the vhost's first protocol, on both ports: us */
 		return conn_upgrade(conn_hub(wsi), wsi, role);
