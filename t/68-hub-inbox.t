@@ -10,15 +10,13 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use TestLib;
 
-my $root = root();
-my $build = run(['make', '-s', '-C', $root, '-j2', 'hubinbox-driver'], { timeout => 300 });
-is($build->{status}, 0, 'make hubinbox-driver builds the driver') or do {
-	diag($build->{err});
+my $driver = driver('hubinbox-driver');
+ok($driver, 'make hubinbox-driver builds the driver') or do {
 	done_testing();
 	exit;
 };
 
-my $r = run(["$root/build/hubinbox-driver"], { timeout => 120 });
+my $r = run([$driver], { timeout => 120 });
 is($r->{status}, 0, 'the driver exits 0') or diag($r->{err});
 my @lines = split /\n/, $r->{out} // '';
 my ($plan) = ($lines[0] // '') =~ /^1\.\.(\d+)$/;
