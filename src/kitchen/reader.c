@@ -55,7 +55,9 @@ struct reader {
 	int wake_fd;			/* readable when a batch is ready */
 	int stop_fd;			/* readable once told to stop */
 	/* the reader thread's */
-	unsigned long *read;		/* packets read, per source */
+	/* packets read, per source: a file's counts, which the kitchen
+	 * reads as they go (reader_counts), so stored atomically */
+	unsigned long *read;
 	double counted;			/* when counts were last read */
 	struct dpl_dns dns;
 	struct ipfrag *frags;		/* NULL: fragments left as they are */
@@ -133,12 +135,7 @@ static struct batch *pace(struct reader *r, struct batch *b, struct pace *pc,
 		pc->time0 = packet_time;
 	}
 	due = pc->wall0 + (packet_time - pc->time0) / r->speed;
-	now = monotonic_seconds();
-	/* a paced file behind its schedule hands over no batch until one is
-	 * full, and the counts would wait for it */
-	if (now - r->counted >= COUNTS_EVERY)
-		note_counts(r);
-	if (due <= now)
+	if (due <= monotonic_seconds())
 		return b;
 	if (b->n)
 		b = hand_over(r, b);
@@ -208,7 +205,7 @@ static struct batch *read_source(struct reader *r, int i, struct batch *b, struc
 	int rc = 0;
 
 	while (b && !r->stop && max-- != 0 && (rc = pcap_next_ex(src->pcap, &h, &bytes)) == 1) {
-		r->read[i]++;
+		__atomic_store_n(&r->read[i], r->read[i] + 1, __ATOMIC_RELAXED);
 		if (pc && r->speed)
 			b = pace(r, b, pc, h->ts.tv_sec + h->ts.tv_usec * src->tick);
 		if (b && !batch_has_room(b, h->caplen))
@@ -383,6 +380,9 @@ void reader_counts(struct reader *r, int i, struct capture_counts *c)
 	pthread_mutex_lock(&r->lock);
 	*c = r->counts[i];
 	pthread_mutex_unlock(&r->lock);
+	/* a file passes all it reads, counted now rather than when noted */
+	if (!r->live)
+		c->passed = __atomic_load_n(&r->read[i], __ATOMIC_RELAXED);
 }
 
 void reader_fragments(struct reader *r, struct ipfrag_stats *st)
