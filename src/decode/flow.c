@@ -314,7 +314,29 @@ static int innermost_ip(const struct dpl_packet *pkt)
  * outermost IP layer is reassembled. */
 static int completed_datagram(const struct dpl_packet *pkt, int pos)
 {
-	return pkt->reasm_ver && pkt->slot[pos] == 0;
+	int version = pkt->layers[pos] == DPL_IP ? 4 : 6;
+
+	return pkt->reasm_ver == version && pkt->slot[pos] == 0;
+}
+
+/* Whether the IP layer at pos carries a piece of its datagram only. */
+static int is_fragment(const struct dpl_packet *pkt, int pos)
+{
+	if (pkt->layers[pos] == DPL_IP) {
+		const struct dpl_ip *ip = pkt->slot[pos] == 1 ? &pkt->ip2 : &pkt->ip;
+
+		return ip->frag != 0 || (ip->flags & 1);
+	}
+	for (int i = pos + 1; i < pkt->nlayers; i++) {
+		if (pkt->layers[i] == DPL_IP6FRAGMENT) {
+			const struct dpl_ip6ext *e = &pkt->exthdrs[pkt->slot[i]];
+
+			return e->offset != 0 || e->m;
+		}
+		if (pkt->layers[i] < DPL_IP6HOPBYHOP || pkt->layers[i] > DPL_IP6DESTOPT)
+			break;
+	}
+	return 0;
 }
 
 static int transport_after(const struct dpl_packet *pkt, int pos)
@@ -408,6 +430,10 @@ static int packet_endpoints(const struct dpl_packet *pkt, struct endpoints *e)
 		transport_endpoints(pkt, tpos, e);
 		return 0;
 	}
+	/* a piece held for reassembly (or one of another protocol, a tunnel's
+	 * say) is keyed by nothing until its datagram is whole */
+	if (is_fragment(pkt, pos) && !completed_datagram(pkt, pos))
+		return -1;
 	switch (e->proto) {
 	case PROTO_TCP: case PROTO_UDP: case PROTO_ICMP: case PROTO_ICMPV6:
 		return -1;

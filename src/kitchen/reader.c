@@ -62,6 +62,7 @@ struct reader {
 	struct dpl_dns dns;
 	struct ipfrag *frags;		/* NULL: fragments left as they are */
 	double last_time;		/* of the last packet read */
+	double quiet_since;		/* live: when a round last read packets */
 	struct flow_table *flows;
 };
 
@@ -171,14 +172,20 @@ static void track_flow(struct reader *r, struct batch *b)
 	flow_track(r->flows, pkt, (uint32_t)b->n - 1, ev);
 }
 
-/* Live, flows go idle by the clock too, when no packet comes. */
+/* Live, flows go idle by the clock too, when no packet comes: by the
+ * packets' clock carried on from the last packet by the monotonic one,
+ * since a kitchen behind its kernel buffer, or an adapter's own time
+ * stamps, would make the wall clock end flows whose packets are queued. */
 static struct batch *expire_by_clock(struct reader *r, struct batch *b)
 {
 	struct flow_events *ev = &b->events;
 	int cap = ev->cap;
 
+	if (!r->quiet_since)
+		return b;	/* no packet yet */
 	ev->cap -= FLOW_EXPIRE_STEP + FLOW_EVENTS_PER_PACKET;
-	flow_expire(r->flows, wall_seconds(), (uint32_t)b->n, ev);
+	flow_expire(r->flows, r->last_time + (monotonic_seconds() - r->quiet_since),
+		    (uint32_t)b->n, ev);
 	ev->cap = cap;
 	return ev->n ? hand_over(r, b) : b;
 }
@@ -253,12 +260,20 @@ static struct batch *read_live(struct reader *r, struct batch *b)
 			r->failed = 1;
 			break;
 		}
+		int quiet = 1;
+
 		for (int i = 0; i < r->nsources && b && !r->failed; i++)
-			if (fds[i].revents)
+			if (fds[i].revents) {
+				unsigned long before = r->read[i];
+
 				b = read_source(r, i, b, NULL, BATCH_PACKETS);
+				quiet &= r->read[i] == before;
+			}
 		if (b && b->n)
 			b = hand_over(r, b);
-		if (b)
+		if (!quiet)
+			r->quiet_since = monotonic_seconds();
+		else if (b)
 			b = expire_by_clock(r, b);
 		if (monotonic_seconds() - r->counted >= COUNTS_EVERY)
 			note_counts(r);
