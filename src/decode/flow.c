@@ -47,7 +47,8 @@ struct flow_table {
 	struct flow_config cfg;
 	struct flow_rec *recs;
 	uint32_t *buckets, mask;
-	uint32_t free;
+	uint32_t free;			/* records given back */
+	uint32_t unused;		/* records from here on never used */
 	struct flow_list lists[FLOW_NKINDS];
 	double next_id;
 	struct flow_stats st;
@@ -82,14 +83,12 @@ struct flow_table *flow_table_new(const struct flow_config *cfg)
 	if (t->cfg.max_flows < 1)
 		t->cfg.max_flows = 1;
 	n = t->cfg.max_flows;
-	/* calloc'd: pages no flow ever used are never touched. */
+	/* calloc'd, and handed out in order before any is reused: pages no
+	 * flow ever used are never touched. */
 	t->recs = xcalloc((size_t)n + 1, sizeof *t->recs);
 	t->mask = bucket_count(n) - 1;
 	t->buckets = xcalloc((size_t)t->mask + 1, sizeof *t->buckets);
-	for (uint32_t i = n; i >= 1; i--) {
-		t->recs[i].hnext = t->free;
-		t->free = i;
-	}
+	t->unused = 1;
 	t->next_id = 1;
 	return t;
 }
@@ -257,6 +256,8 @@ static uint32_t take_record(struct flow_table *t, uint32_t at, struct flow_event
 {
 	uint32_t i = t->free;
 
+	if (!i && t->unused <= t->cfg.max_flows)
+		return t->unused++;
 	if (!i) {
 		int k = t->lists[FLOW_CLOSED].head ? FLOW_CLOSED : oldest_list(t, NULL);
 
