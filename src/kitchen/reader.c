@@ -136,7 +136,12 @@ static struct batch *pace(struct reader *r, struct batch *b, struct pace *pc,
 		pc->time0 = packet_time;
 	}
 	due = pc->wall0 + (packet_time - pc->time0) / r->speed;
-	if (due <= monotonic_seconds())
+	now = monotonic_seconds();
+	/* behind its schedule, a paced file hands over no batch until one is
+	 * full, and the flow and fragment counts would wait for it */
+	if (now - r->counted >= COUNTS_EVERY)
+		note_counts(r);
+	if (due <= now)
 		return b;
 	if (b->n)
 		b = hand_over(r, b);
