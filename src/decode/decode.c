@@ -239,6 +239,8 @@ static void decode_tcp(struct decoder *d)
 	tcp->opt_len = (uint8_t)((have(d, hlen) ? hlen : d->end - d->off) - 20);
 	tcp->payload_len = d->stated > d->off + hlen ? d->stated - (d->off + hlen) : 0;
 	d->off = have(d, hlen) ? d->off + hlen : d->end;
+	tcp->data_off = d->off;
+	tcp->data_cap = d->end - d->off < tcp->payload_len ? d->end - d->off : tcp->payload_len;
 	if (tcp->sport == 53 || tcp->dport == 53)
 		decode_tcp_dns(d);
 	else if (!d->quoted)

@@ -36,6 +36,9 @@ struct flow_rec {
 	uint8_t orig_swapped;		/* the key's order is resp, orig */
 	uint8_t seen[2];
 	uint8_t closed;			/* DPL_FLOW_FIN or _RST, or 0 */
+	/* Each direction's stream, by dir: all zeros unless some chef
+	 * asked for streams when the flow began. */
+	struct tcpreasm_dir stream[2];
 };
 
 struct flow_list {
@@ -51,6 +54,18 @@ struct flow_table {
 	struct flow_list lists[FLOW_NKINDS];
 	double next_id;
 	struct flow_stats st;
+	/* Streams. During a call from outside: where events go, and the
+	 * places in the batch they go at (a flow's end, stream data of the
+	 * packet at hand, and whichever is being written now), all 0 after a
+	 * spill; the flow and direction whose stream is delivering. */
+	struct tcpreasm_pool pool;
+	int want_streams;
+	struct flow_events *out;
+	struct dpl_packet *pending;	/* the packet whose flow is to be
+					 * written, or NULL */
+	uint32_t at_end, at_data, at_stream;
+	uint32_t streaming;
+	uint8_t streaming_dir;
 };
 
 /* A packet's endpoints, as sent. */
@@ -61,6 +76,8 @@ struct endpoints {
 	uint8_t tcp_flags;
 	double payload, ip_bytes;
 };
+
+static void stream_emit(void *ctx, const uint8_t *data, uint32_t len);
 
 /* ------------------------------------------------------------ the table */
 
@@ -91,6 +108,11 @@ struct flow_table *flow_table_new(const struct flow_config *cfg)
 		t->free = i;
 	}
 	t->next_id = 1;
+	tcpreasm_pool_init(&t->pool, stream_emit);
+	if (cfg->stream_dir_max)
+		t->pool.dir_max = cfg->stream_dir_max;
+	if (cfg->stream_total_max)
+		t->pool.total_max = cfg->stream_total_max;
 	return t;
 }
 
@@ -98,6 +120,10 @@ void flow_table_free(struct flow_table *t)
 {
 	if (!t)
 		return;
+	for (uint32_t i = 1; i <= t->cfg.max_flows; i++) {
+		tcpreasm_release(&t->recs[i].stream[0], &t->pool);
+		tcpreasm_release(&t->recs[i].stream[1], &t->pool);
+	}
 	free(t->recs);
 	free(t->buckets);
 	free(t);
@@ -173,16 +199,122 @@ static void unhash(struct flow_table *t, uint32_t i)
 	*p = t->recs[i].hnext;
 }
 
-/* The flow at i ends: its last state goes to out, the record is freed. */
-static void end_flow(struct flow_table *t, uint32_t i, int why, uint32_t at,
-		     struct flow_events *out)
+/* ------------------------------------------------------------ events */
+
+static int out_has_room(const struct flow_events *o, uint32_t bytes)
+{
+	return o->n < o->cap && o->bytes_cap - o->bytes_used >= bytes;
+}
+
+/* Room for one more event with bytes of stream data: in this batch, or,
+ * when it is full, in the next (a spill). NULL: none, and it is counted. */
+static struct dpl_flow_event *next_event(struct flow_table *t, uint32_t bytes)
+{
+	struct flow_events *o = t->out;
+
+	if (o && !out_has_room(o, bytes) && o->spill) {
+		/* The packet moves to the head of the next batch, if it is
+		 * still to be written; what goes before it goes at 0. */
+		t->at_data = t->pending ? 1 : 0;
+		t->at_end = t->at_stream = 0;
+		o = t->out = o->spill(o->spill_ctx, &t->pending);
+	}
+	if (!o || !out_has_room(o, bytes)) {
+		t->st.events_dropped++;
+		return NULL;
+	}
+	return &o->ev[o->n++];
+}
+
+/* The most bytes one data event carries, so that one always fits in an
+ * empty batch. */
+#define STREAM_CHUNK 65536u
+
+/* The reassembler delivers: data, or a hole (data NULL), of the flow
+ * and direction at hand. */
+static void stream_emit(void *ctx, const uint8_t *data, uint32_t len)
+{
+	struct flow_table *t = ctx;
+	const struct flow_rec *r = &t->recs[t->streaming];
+
+	if (len == 0)
+		return;
+	do {
+		uint32_t n = data && len > STREAM_CHUNK ? STREAM_CHUNK : len;
+		struct dpl_flow_event *ev = next_event(t, data ? n : 0);
+
+		if (ev) {
+			ev->at = t->at_stream;
+			ev->kind = data ? DPL_EV_DATA : DPL_EV_GAP;
+			ev->why = 0;
+			ev->dir = t->streaming_dir;
+			ev->len = n;
+			ev->off = data ? t->out->bytes_used : 0;
+			ev->flow = r->f;
+			if (data) {
+				memcpy(t->out->bytes + ev->off, data, n);
+				t->out->bytes_used += n;
+			}
+		}
+		if (data)
+			data += n;
+		len -= n;
+	} while (len > 0);
+}
+
+/* What the flow's streams still hold goes out, holes as gaps, before
+ * its end. */
+static void stream_flush(struct flow_table *t, uint32_t i)
 {
 	struct flow_rec *r = &t->recs[i];
-	struct dpl_flow_event *ev = &out->ev[out->n++];
 
-	ev->at = at;
-	ev->why = (uint8_t)why;
-	ev->flow = r->f;
+	for (int dir = 0; dir < 2; dir++) {
+		if (!tcpreasm_tracking(&r->stream[dir]))
+			continue;
+		t->streaming = i;
+		t->streaming_dir = (uint8_t)dir;
+		t->at_stream = t->at_end;
+		tcpreasm_flush(&r->stream[dir], &t->pool, t);
+		tcpreasm_release(&r->stream[dir], &t->pool);
+	}
+}
+
+void flow_want_streams(struct flow_table *t, int on)
+{
+	t->want_streams = on;
+}
+
+const struct tcpreasm_pool *flow_stream_pool(const struct flow_table *t)
+{
+	return &t->pool;
+}
+
+/* Where a call's events go. */
+static void events_to(struct flow_table *t, struct flow_events *out, uint32_t at_end,
+		      uint32_t at_data)
+{
+	t->out = out;
+	t->at_end = at_end;
+	t->at_data = at_data;
+}
+
+/* The flow at i ends: what its streams hold, then its last state, go
+ * out; the record is freed. */
+static void end_flow(struct flow_table *t, uint32_t i, int why)
+{
+	struct flow_rec *r = &t->recs[i];
+	struct dpl_flow_event *ev;
+
+	stream_flush(t, i);
+	ev = next_event(t, 0);
+	if (ev) {
+		ev->at = t->at_end;
+		ev->kind = DPL_EV_END;
+		ev->why = (uint8_t)why;
+		ev->dir = 0;
+		ev->off = ev->len = 0;
+		ev->flow = r->f;
+	}
 	unhash(t, i);
 	list_remove(t, i);
 	r->f.id = 0;
@@ -221,21 +353,24 @@ static int end_reason(const struct flow_rec *r, int otherwise)
 	return r->closed ? r->closed : otherwise;
 }
 
-int flow_expire(struct flow_table *t, double now, uint32_t at, struct flow_events *out)
+int flow_expire(struct flow_table *t, double now, uint32_t at, int max,
+		struct flow_events *out)
 {
 	int ended = 0, k;
 
 	/* By the time given, not the latest seen: a second capture file
 	 * may be years older than the first, and its flows are not idle
 	 * for that. A flow last seen after now is not idle either. */
-	while (out->n < out->cap && (k = oldest_list(t, t->cfg.timeout)) >= 0) {
+	events_to(t, out, at, at);
+	while (ended < max && (k = oldest_list(t, t->cfg.timeout)) >= 0) {
 		uint32_t h = t->lists[k].head;
 
 		if (now - t->recs[h].f.last <= t->cfg.timeout[k])
 			break;
-		end_flow(t, h, end_reason(&t->recs[h], DPL_FLOW_IDLE), at, out);
+		end_flow(t, h, end_reason(&t->recs[h], DPL_FLOW_IDLE));
 		ended++;
 	}
+	t->out = NULL;
 	return ended;
 }
 
@@ -243,17 +378,19 @@ int flow_drain(struct flow_table *t, uint32_t at, struct flow_events *out)
 {
 	int k;
 
-	while (out->n < out->cap && (k = oldest_list(t, NULL)) >= 0) {
+	events_to(t, out, at, at);
+	while ((out->spill || out->n < out->cap) && (k = oldest_list(t, NULL)) >= 0) {
 		uint32_t h = t->lists[k].head;
 
-		end_flow(t, h, end_reason(&t->recs[h], DPL_FLOW_END_OF_INPUT), at, out);
+		end_flow(t, h, end_reason(&t->recs[h], DPL_FLOW_END_OF_INPUT));
 	}
+	t->out = NULL;
 	return t->st.active > 0;
 }
 
 /* A record for a new flow: a free one, or the one idle longest (a closed
  * flow first: it is over anyway). */
-static uint32_t take_record(struct flow_table *t, uint32_t at, struct flow_events *out)
+static uint32_t take_record(struct flow_table *t)
 {
 	uint32_t i = t->free;
 
@@ -261,7 +398,7 @@ static uint32_t take_record(struct flow_table *t, uint32_t at, struct flow_event
 		int k = t->lists[FLOW_CLOSED].head ? FLOW_CLOSED : oldest_list(t, NULL);
 
 		i = t->lists[k].head;
-		end_flow(t, i, end_reason(&t->recs[i], DPL_FLOW_EVICTED), at, out);
+		end_flow(t, i, end_reason(&t->recs[i], DPL_FLOW_EVICTED));
 		i = t->free;
 	}
 	t->free = t->recs[i].hnext;
@@ -454,9 +591,9 @@ static int kind_of(uint8_t proto)
 }
 
 static uint32_t new_flow(struct flow_table *t, const struct flow_key *k, const struct endpoints *e,
-			 int swapped, double time, uint32_t at, struct flow_events *out)
+			 int swapped, double time)
 {
-	uint32_t i = take_record(t, at, out);
+	uint32_t i = take_record(t);
 	struct flow_rec *r = &t->recs[i];
 	int alen = e->family == 4 ? 4 : 16;
 	/* A SYN-ACK first: its receiver opened the connection. */
@@ -480,6 +617,10 @@ static uint32_t new_flow(struct flow_table *t, const struct flow_key *k, const s
 	list_append(t, i, kind_of(e->proto));
 	t->st.active++;
 	t->st.created++;
+	if (t->want_streams && e->proto == PROTO_TCP) {
+		tcpreasm_track(&r->stream[0], &t->pool, 0);
+		tcpreasm_track(&r->stream[1], &t->pool, 0);
+	}
 	return i;
 }
 
@@ -574,12 +715,29 @@ static int reopens(const struct flow_rec *r, const struct endpoints *e)
 	return r->closed && (e->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
 }
 
+/* The packet's TCP payload, to its direction's stream when that is
+ * tracked. */
+static void feed_stream(struct flow_table *t, uint32_t i, int dir, const struct dpl_packet *pkt,
+			const struct endpoints *e)
+{
+	struct tcpreasm_dir *d = &t->recs[i].stream[dir];
+
+	if (e->proto != PROTO_TCP || !tcpreasm_tracking(d))
+		return;
+	t->streaming = i;
+	t->streaming_dir = (uint8_t)dir;
+	t->at_stream = t->at_data;
+	tcpreasm_segment(d, &t->pool, pkt->tcp.seq,
+			 e->tcp_flags & (TCPREASM_SYN | TCPREASM_FIN | TCPREASM_RST),
+			 pkt->data + pkt->tcp.data_off, pkt->tcp.data_cap, t);
+}
+
 void flow_track(struct flow_table *t, struct dpl_packet *pkt, uint32_t at,
 		struct flow_events *out)
 {
 	struct endpoints e;
 	struct flow_key k;
-	int swapped, rc = packet_endpoints(pkt, &e);
+	int swapped, dir, rc = packet_endpoints(pkt, &e);
 	uint32_t i;
 
 	pkt->flow.id = 0;
@@ -590,14 +748,21 @@ void flow_track(struct flow_table *t, struct dpl_packet *pkt, uint32_t at,
 	}
 	swapped = make_key(&e, &k);
 	i = lookup(t, &k);
+	events_to(t, out, at, at + 1);
+	t->pending = pkt;
 	if (i && reopens(&t->recs[i], &e)) {
-		end_flow(t, i, t->recs[i].closed, at, out);
+		end_flow(t, i, t->recs[i].closed);
 		i = 0;
 	}
 	if (!i)
-		i = new_flow(t, &k, &e, swapped, pkt->time, at, out);
-	update_flow(t, i, swapped != t->recs[i].orig_swapped, &e, pkt->time);
+		i = new_flow(t, &k, &e, swapped, pkt->time);
+	pkt = t->pending;	/* where a spill may have moved it */
+	t->pending = NULL;
+	dir = swapped != t->recs[i].orig_swapped;
+	update_flow(t, i, dir, &e, pkt->time);
 	pkt->flow = t->recs[i].f;
+	feed_stream(t, i, dir, pkt, &e);
+	t->out = NULL;
 }
 
 /* ------------------------------------------------------ Community ID */

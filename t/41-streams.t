@@ -1,0 +1,175 @@
+#!/usr/bin/perl
+# TCP streams: chef:stream(flow, dir, data, gap) gets each direction's
+# bytes in order and once each, holes as gaps, before the flow's flow_end;
+# checked on captures made here (in order, out of order, retransmitted,
+# overlapping, missing segments, the per-direction limit) and against
+# tshark's "follow,tcp,raw" on the corpus.
+use strict;
+use warnings;
+use lib 't/lib';
+use Test::More;
+use TestLib;
+use Pcap;
+
+my $dir = tmpdir();
+my $streamlog = root() . '/t/chefs/streamlog.lua';
+
+my $cli = { src => '192.0.2.1', dst => '192.0.2.2' };
+my $srv = { src => '192.0.2.2', dst => '192.0.2.1' };
+my ($ISN_C, $ISN_S) = (1000, 7000);
+
+# A TCP segment: from the client (c) or the server (s), at the byte offset
+# off into its direction's stream (the SYN is at -1), with flags.
+sub seg {
+	my ($who, $off, $flags, $data, $port) = @_;
+	my ($sp, $dp, $isn, $ip) = $who eq 'c' ? ($port // 40000, 80, $ISN_C, $cli)
+					       : (80, $port // 40000, $ISN_S, $srv);
+	my $t = pack('n n N N C C n n n', $sp, $dp, ($isn + 1 + $off) % 2**32, 0, 5 << 4, $flags,
+		     65535, 0, 0) . ($data // '');
+	return ether(0x0800, ipv4(6, $t, $ip));
+}
+sub syn { (seg('c', -1, 0x02, '', @_), seg('s', -1, 0x12, '', @_), seg('c', 0, 0x10, '', @_)) }
+
+sub cook {
+	my ($frames, @args) = @_;
+	my $name = "$dir/c" . int(rand(1e9)) . '.pcap';
+	write_pcap($name, 1, @$frames);
+	my $r = run('kitchen', '--stdout', '-q', '-f', '', '-c', $streamlog, '-r', $name, @args);
+	is($r->{status}, 0, 'the kitchen exits 0') or diag($r->{err});
+	return decode_lines($r->{out});
+}
+
+sub events { map { $_->{payload} } grep { $_->{metadata}{driver} ne 'interval' &&
+					     $_->{metadata}{chef} eq 'StreamLog' } @_ }
+
+# What each direction received, as text with holes as <gap n>.
+sub received {
+	my (@ev) = @_;
+	my %s = (orig => '', resp => '');
+	for (grep { $_->{dir} } @ev) {
+		$s{ $_->{dir} } .= defined $_->{hex} ? pack('H*', $_->{hex}) : "<gap $_->{gap}>";
+	}
+	return \%s;
+}
+
+sub health { (grep { $_->{metadata}{chef} eq 'KitchenStatusChef' } @_)[-1]{payload} }
+
+# ---------------------------------------------------------------- in order
+
+my @d = cook([syn(), seg('c', 0, 0x18, 'GET / HTTP/1.0'), seg('c', 14, 0x18, "\r\n\r\n"),
+	      seg('s', 0, 0x18, 'HTTP/1.0 200 OK'), seg('c', 18, 0x11), seg('s', 15, 0x18, "\r\n\r\nbody"),
+	      seg('s', 23, 0x11), seg('c', 19, 0x10)], '--status-interval', '1000');
+my @ev = events(@d);
+is_deeply(received(@ev), { orig => "GET / HTTP/1.0\r\n\r\n", resp => "HTTP/1.0 200 OK\r\n\r\nbody" },
+	  'in order: each direction\'s bytes, whole');
+is_deeply([map { $_->{dir} // 'end' } @ev], [qw(orig orig resp resp end)],
+	  'both directions interleaved, each with its dir, and the flow\'s end last');
+is_deeply([map { $_->{n} } @ev[0 .. 3]], [1 .. 4], 'flow.state is the chef\'s own, across stream calls');
+is($ev[-1]{events}, 4, '... and flow_end sees the same state');
+is($ev[0]{orig_p}, 40000, 'the flow\'s fields are there in stream');
+is_deeply([map { $_->{metadata}{driver} } grep { $_->{metadata}{chef} eq 'StreamLog' } @d],
+	  [qw(stream stream stream stream flow)], 'stream dumplings have driver "stream"');
+my $h = health(@d);
+is($h->{streams}{directions}, 2, 'KitchenStatusChef: two directions tracked');
+is($h->{streams}{bytes}, 18 + 23, '... the bytes delivered');
+is($h->{streams}{gaps}, 0, '... and no gaps');
+
+# ------------------------------------------------ out of order, retransmits
+
+@ev = events(cook([syn(), seg('c', 5, 0x18, 'world'), seg('c', 0, 0x18, 'hello'),
+		   seg('c', 0, 0x18, 'hello'), seg('c', 10, 0x18, '!'), seg('c', 11, 0x11)]));
+is(received(@ev)->{orig}, 'helloworld!', 'out of order and retransmitted: in order, once each');
+
+# Overlaps: the first arrival wins, over bytes delivered and bytes held.
+@d = cook([syn(), seg('c', 0, 0x18, 'abcdef'), seg('c', 3, 0x18, 'XYZghi'), seg('c', 12, 0x18, 'mno'),
+	   seg('c', 9, 0x18, 'jklMNOp'), seg('c', 16, 0x11)], '--status-interval', '1000');
+is(received(events(@d))->{orig}, 'abcdefghijklmnop', 'overlapping segments: the first arrival wins');
+$h = health(@d);
+is($h->{streams}{overlaps}, 2, 'overlaps are counted');
+is($h->{streams}{overlaps_differing}, 1, '... and those that differ from bytes held');
+
+# ------------------------------------------------------------------ holes
+
+@ev = events(cook([syn(), seg('c', 0, 0x18, 'aaaa'), seg('c', 9, 0x18, 'ccc'), seg('s', 0, 0x18, 'ok'),
+		   seg('c', 12, 0x11), seg('s', 2, 0x11)]));
+is(received(@ev)->{orig}, 'aaaa<gap 5>ccc', 'a missing segment is a gap of its length, at the end');
+is($ev[-1]{why}, 'fin', 'and it comes before the flow ends');
+
+# A hole never filled, and more than a direction may hold behind it: the
+# gap goes out when the limit is reached, not at the end.
+my @big = map { seg('c', 100 + 200 * $_, 0x18, chr(65 + $_) x 200) } 0 .. 9;
+@d = cook([syn(), seg('c', 0, 0x18, 'x' x 100), @big, seg('s', 0, 0x18, 'later')],
+	  '--stream-dir-memory', '1', '--status-interval', '1000');
+@ev = events(@d);
+my $got = received(@ev)->{orig};
+like($got, qr/^x{100}A{200}B{200}C{200}/, 'at the limit, what is held goes out') or diag($got);
+is(index($got, '<gap'), -1, 'no hole without a missing byte');
+@d = cook([syn(), seg('c', 0, 0x18, 'x' x 100), @big[1 .. 9], seg('s', 0, 0x18, 'later')],
+	  '--stream-dir-memory', '1', '--status-interval', '1000');
+@ev = events(@d);
+my @order = map { $_->{dir} ? $_->{dir} . (defined $_->{gap} ? "-gap$_->{gap}" : '') : 'end' } @ev;
+is($order[0], 'orig', 'the direction\'s first bytes');
+is($order[1], 'orig-gap200', 'the per-direction limit moves delivery past the hole: a gap of its length');
+my $resp_at = (grep { $order[$_] eq 'resp' } 0 .. $#order)[0];
+ok($resp_at > 1, 'and the gap went out when the limit was hit, before the end');
+is(received(@ev)->{orig}, 'x' x 100 . '<gap 200>' . join('', map { chr(65 + $_) x 200 } 1 .. 9),
+   'every byte after the hole, once');
+$h = health(@d);
+ok($h->{streams}{dir_limit} >= 1, 'KitchenStatusChef counts the limit reached');
+is($h->{streams}{gap_bytes}, 200, '... and the gap bytes');
+
+# ---------------------------------------------------------- who is asked
+
+my $r = run('kitchen', '--stdout', '-q', '-f', '', '-c', 'flow', '-r', "$dir/" . (sort glob("$dir/*.pcap"))[0] =~ s{.*/}{}r,
+	    '--status-interval', '1000');
+is($r->{status}, 0, 'a kitchen with no stream chef runs');
+$h = health(decode_lines($r->{out}));
+is_deeply([@{ $h->{streams} }{qw(directions segments bytes memory_peak)}], [0, 0, 0, 0],
+	  'with no chef defining stream, nothing is tracked or buffered');
+
+# Streams ignore chef.filter: a chef whose filter matches none of the
+# packets still gets the stream.
+my $filtered = "$dir/filtered.lua";
+spew($filtered, "local c = dofile('$streamlog'); c.name = 'StreamLog'; c.filter = 'udp'; "
+		. "function c:packet_handler() return nil end; return c\n");
+write_pcap("$dir/f.pcap", 1, syn(), seg('c', 0, 0x18, 'data'), seg('c', 4, 0x11), seg('s', 0, 0x11));
+$r = run('kitchen', '--stdout', '-q', '-f', '', '-c', $filtered, '-r', "$dir/f.pcap");
+is(received(events(decode_lines($r->{out})))->{orig}, 'data', 'streams ignore the chef\'s filter')
+	or diag($r->{err});
+
+# -------------------------------------------------------- against tshark
+
+SKIP: {
+	skip(corpus_missing(), 1) unless have_corpus() || $ENV{CI};
+	skip('tshark is not installed', 1) if system('tshark -v >/dev/null 2>&1') != 0;
+	for my $file (qw(http-get.pcap dns_tcp.pcap tls-chrome-34-google.pcap wikipedia.pcap)) {
+		my $path = pcap($file);
+		unless (-e $path) { fail("$file is in the corpus") if $ENV{CI}; next }
+		my @ev = events(decode_lines(run('kitchen', '--stdout', '-q', '-f', '', '-c', $streamlog,
+						   '-r', $path, { timeout => 120 })->{out}));
+		my %mine;
+		$mine{"$_->{orig_p} $_->{resp_p} $_->{dir}"} .= $_->{hex} // "<gap $_->{gap}>"
+			for grep { $_->{dir} } @ev;
+		my @streams = split /\n/, `tshark -r '$path' -T fields -e tcp.stream -Y tcp 2>/dev/null | sort -un`;
+		my $same = @streams > 0;
+		for my $s (@streams) {
+			my $out = `tshark -r '$path' -q -z follow,tcp,raw,$s 2>/dev/null`;
+			my %theirs = (orig => '', resp => '');
+			my @ports = $out =~ /^Node [01]: .*:(\d+)$/mg;
+			for (split /\n/, $out) {
+				next if /^(=|Follow|Filter|Node)/;
+				$theirs{ /^\t/ ? 'resp' : 'orig' } .= s/^\t//r;
+			}
+			for my $d (qw(orig resp)) {
+				my $m = $mine{"@ports $d"} // '';
+				next if $m eq $theirs{$d};
+				diag("$file stream $s $d: " . length($m) / 2 . " bytes here, "
+				     . length($theirs{$d}) / 2 . " by tshark");
+				$same = 0;
+			}
+		}
+		ok($same, "$file: each direction's bytes are tshark's follow,tcp,raw");
+	}
+}
+
+done_testing();
