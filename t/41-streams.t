@@ -52,6 +52,16 @@ sub received {
 	return \%s;
 }
 
+# Long texts compared without printing them whole.
+sub same {
+	my ($got, $want, $name) = @_;
+	ok($got eq $want, $name) and return;
+	my $i = 0;
+	$i++ while $i < length $got && substr($got, $i, 1) eq substr($want, $i, 1);
+	diag(sprintf('%d bytes, want %d; first difference at %d: "%s" vs "%s"', length $got,
+		     length $want, $i, substr($got, $i, 40), substr($want, $i, 40)));
+}
+
 sub health { (grep { $_->{metadata}{chef} eq 'KitchenStatusChef' } @_)[-1]{payload} }
 
 # ---------------------------------------------------------------- in order
@@ -136,6 +146,88 @@ write_pcap("$dir/f.pcap", 1, syn(), seg('c', 0, 0x18, 'data'), seg('c', 4, 0x11)
 $r = run('kitchen', '--stdout', '-q', '-f', '', '-c', $filtered, '-r', "$dir/f.pcap");
 is(received(events(decode_lines($r->{out})))->{orig}, 'data', 'streams ignore the chef\'s filter')
 	or diag($r->{err});
+
+# ------------------------------------------------- batches that overflow
+
+# Eight flows each hold 200 KB behind a one-byte hole: at the end of the
+# input, 1.6 MB goes out, more than a batch carries, across batches.
+my (@many, %want);
+for my $f (0 .. 7) {
+	my $p = 41000 + $f;
+	push @many, syn($p);
+	push @many, map { seg('c', 1 + 40000 * $_, 0x18, chr(97 + $f) x 40000, $p) } 0 .. 4;
+	$want{$p} = '<gap 1>' . chr(97 + $f) x 200000;
+}
+@ev = events(cook(\@many, '--stream-dir-memory', '1024'));
+my %by_port;
+for (grep { $_->{dir} } @ev) {
+	$by_port{ $_->{orig_p} } .= defined $_->{hex} ? pack('H*', $_->{hex}) : "<gap $_->{gap}>";
+}
+same(join(',', map { "$_=$by_port{$_}" } sort keys %by_port), join(',', map { "$_=$want{$_}" } sort keys %want),
+     'streams larger than a batch: every byte, in order, across batches');
+my %ended;
+my $late = 0;
+for (@ev) {
+	$ended{ $_->{id} } = 1 if $_->{why};
+	$late++ if $_->{dir} && $ended{ $_->{id} };
+}
+is($late, 0, 'no stream data after its flow\'s end');
+
+# 3,000 holes in one direction: more events than a batch holds.
+my @holes = map { seg('c', 2 * $_, 0x18, 'z') } 1 .. 3000;
+@ev = events(cook([syn(), @holes]));
+same(received(@ev)->{orig}, '<gap 2>z' . '<gap 1>z' x 2999, 'more events than a batch holds, in order');
+
+# A flow evicted by a packet of another (--max-flows 1) flushes 1.5 MB
+# while that packet waits for its flow: it moves to the next batch with
+# the rest, and still sees its own flow.
+my $pktlog = "$dir/pktlog.lua";
+spew($pktlog, "local c = dofile('$streamlog'); c.name = 'StreamLog'; "
+	      . "function c:packet_handler(pkt) if pkt.TCP then return { pkt = pkt.TCP.sport, "
+	      . "flow = pkt.flow and pkt.flow.id } end end; return c\n");
+my @evict = (syn(40000), map { seg('c', 1 + 50000 * $_, 0x18, 'e' x 50000, 40000) } 0 .. 29);
+push @evict, seg('c', -1, 0x02, '', 40001), seg('c', 0, 0x10, '', 40001), seg('c', 0, 0x18, 'next', 40001);
+write_pcap("$dir/evict.pcap", 1, @evict);
+$r = run('kitchen', '--stdout', '-q', '-f', '', '-c', $pktlog, '-r', "$dir/evict.pcap",
+	 '--max-flows', '1', '--stream-dir-memory', '4096');
+is($r->{status}, 0, 'the kitchen exits 0') or diag($r->{err});
+my @all = map { $_->{payload} } grep { $_->{metadata}{chef} eq 'StreamLog' } decode_lines($r->{out});
+my @first = grep { ($_->{orig_p} // 0) == 40000 && $_->{dir} } @all;
+same(join('', map { defined $_->{hex} ? pack('H*', $_->{hex}) : "<gap $_->{gap}>" } @first),
+     '<gap 1>' . 'e' x 1500000, 'an evicted flow\'s stream, whole');
+my @seq = map { $_->{why} ? "end$_->{id}" : $_->{dir} ? "data$_->{id}" : "pkt$_->{pkt}/$_->{flow}" } @all;
+my ($evicted_at) = grep { $seq[$_] eq 'end1' } 0 .. $#seq;
+ok(defined $evicted_at && !grep({ $_ eq 'data1' } @seq[$evicted_at .. $#seq]),
+   'its data before its end');
+is_deeply([@seq[$evicted_at + 1 .. $evicted_at + 3]], ['pkt40001/2', 'pkt40001/2', 'pkt40001/2'],
+	  'then the packets that evicted it, each with its own flow');
+is($seq[-2], 'data2', 'and the new flow\'s stream') or diag("@seq[-5 .. -1]");
+
+# ----------------------------------------------------------------- reload
+
+# A kitchen with no stream chef takes one on: flows that begin after the
+# reload are delivered, a flow that began before is not.
+{
+	my $chef = "$dir/reload.lua";
+	spew($chef, "local c = { name = 'StreamLog' }\n"
+		    . "function c:packet_handler(pkt) if pkt.Raw then return { seen = pkt.TCP.sport } end end\n"
+		    . "return c\n");
+	my @frames = (map({ [$_, undef, 0] } syn(40000)), [seg('c', 0, 0x18, 'one', 40000), undef, 0],
+		      (map { [$_, undef, 8] } syn(40001)), [seg('c', 0, 0x18, 'two', 40001), undef, 8],
+		      [seg('c', 3, 0x18, 'late', 40000), undef, 8]);
+	write_pcap("$dir/reload.pcap", 1, @frames);
+	my $pid = spawn([bin(), 'kitchen', '-f', '', '-r', "$dir/reload.pcap", '--stdout', '--speed', '1',
+			 '-c', $chef], out => "$dir/reload.out", err => "$dir/reload.err");
+	ok(wait_for(sub { (slurp("$dir/reload.out") // '') =~ /"seen":40000/ }, 20),
+	   'the first connection is cooked');
+	spew("$chef.new", "return dofile('$streamlog')\n");
+	rename "$chef.new", $chef or die "rename: $!";
+	ok(wait_for(sub { (slurp("$dir/reload.err") // '') =~ /reloaded/ }, 20), 'the chef is reloaded');
+	ok(wait_for(sub { !kill(0, $pid) || waitpid($pid, POSIX::WNOHANG()) == $pid }, 60), 'the kitchen ends');
+	my @got = grep { $_->{dir} } events(decode_lines(slurp("$dir/reload.out")));
+	is_deeply([map { "$_->{orig_p} " . pack('H*', $_->{hex}) } @got], ['40001 two'],
+		  'after the reload, only the flow that began after it is streamed');
+}
 
 # -------------------------------------------------------- against tshark
 

@@ -77,6 +77,7 @@ static void add_flows(cJSON *h, struct reader *reader)
 	cJSON_AddNumberToObject(f, "ended", (double)st.ended);
 	cJSON_AddNumberToObject(f, "evicted", (double)st.evicted);
 	cJSON_AddNumberToObject(f, "untracked", (double)st.untracked);
+	cJSON_AddNumberToObject(f, "events_dropped", (double)st.events_dropped);
 }
 
 /* TCP stream reassembly (tcpreasm.h), for the chefs that ask for it. */

@@ -150,6 +150,8 @@ static struct batch *hand_over(struct reader *r, struct batch *b)
 	return r->cur;
 }
 
+static struct flow_events *events_of(struct reader *r, struct batch *b);
+
 /* The flow table filled the batch with stream events (flow.h): the
  * next one takes the rest, and the packet still being joined to its
  * flow, if any, so that the batch handed over is never written again. */
@@ -164,7 +166,7 @@ static struct flow_events *spill_events(void *ctx, struct dpl_packet **pending)
 		*pending = batch_move_last(old, b);
 	queue_batch(r, old);
 	r->cur = b;
-	return &b->events;
+	return events_of(r, b);
 }
 
 /* --speed: sleep until the wall clock reaches this packet's place, after
