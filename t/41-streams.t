@@ -19,11 +19,12 @@ my $srv = { src => '192.0.2.2', dst => '192.0.2.1' };
 my ($ISN_C, $ISN_S) = (1000, 7000);
 
 # A TCP segment: from the client (c) or the server (s), at the byte offset
-# off into its direction's stream (the SYN is at -1), with flags.
+# off into its direction's stream (the SYN is at -1), with flags; between
+# the client's port (40000) and the server's (80).
 sub seg {
-	my ($who, $off, $flags, $data, $port) = @_;
-	my ($sp, $dp, $isn, $ip) = $who eq 'c' ? ($port // 40000, 80, $ISN_C, $cli)
-					       : (80, $port // 40000, $ISN_S, $srv);
+	my ($who, $off, $flags, $data, $port, $server) = @_;
+	my ($sp, $dp, $isn, $ip) = $who eq 'c' ? ($port // 40000, $server // 80, $ISN_C, $cli)
+					       : ($server // 80, $port // 40000, $ISN_S, $srv);
 	my $t = pack('n n N N C C n n n', $sp, $dp, ($isn + 1 + $off) % 2**32, 0, 5 << 4, $flags,
 		     65535, 0, 0) . ($data // '');
 	return ether(0x0800, ipv4(6, $t, $ip));
@@ -227,6 +228,57 @@ is($seq[-2], 'data2', 'and the new flow\'s stream') or diag("@seq[-5 .. -1]");
 	my @got = grep { $_->{dir} } events(decode_lines(slurp("$dir/reload.out")));
 	is_deeply([map { "$_->{orig_p} " . pack('H*', $_->{hex}) } @got], ['40001 two'],
 		  'after the reload, only the flow that began after it is streamed');
+}
+
+# ------------------------------------------ messages across segments
+
+# A ClientHello in three segments, the last two swapped, and an HTTP
+# request head in two: the packet that completes each carries the layer,
+# decoded whole, as tshark decodes it on the reassembled PDU's frame. With
+# no stream chef: the heads are followed regardless.
+{
+	my $hello = tls_client_hello(ciphers => [0x1301, 0xc02b, 0x002f],
+				     exts => [tls_sni_ext('split.example.com'), tls_ext(10, tls_u16s(29, 23)),
+					      tls_ext(11, pack('C/a*', "\0")), tls_alpn_ext('h2', 'http/1.1'),
+					      tls_ext(21, "\0" x 400)]);
+	my @part = (substr($hello, 0, 100), substr($hello, 100, 250), substr($hello, 350));
+	my $get = "GET /split/path?q=1 HTTP/1.1\r\nHost: split.example.org\r\nUser-Agent: t41\r\n\r\n";
+	my @tls = (syn(40443, 443), seg('c', 0, 0x18, $part[0], 40443, 443),
+		   seg('c', 350, 0x18, $part[2], 40443, 443), seg('c', 100, 0x18, $part[1], 40443, 443),
+		   seg('s', 0, 0x10, '', 40443, 443));
+	my @http = (syn(40080), seg('c', 0, 0x18, substr($get, 0, 30), 40080),
+		    seg('c', 30, 0x18, substr($get, 30), 40080));
+	write_pcap("$dir/heads.pcap", 1, @tls, @http);
+	my $r = run('kitchen', '--stdout', '-q', '-f', '', '-c', root() . '/t/chefs/apphead.lua',
+		    '-r', "$dir/heads.pcap", '--status-interval', '1000');
+	is($r->{status}, 0, 'the kitchen exits 0') or diag($r->{err});
+	my @d = decode_lines($r->{out});
+	my @got = map { $_->{payload} } grep { $_->{metadata}{chef} eq 'AppHead' } @d;
+	my ($tls) = grep { defined $_->{ja3} } @got;
+	my ($req) = grep { defined $_->{host} } @got;
+	is($tls->{frame}, 6, 'the ClientHello is decoded on the packet that completed it');
+	is($tls->{sni}, 'split.example.com', '... with its server name');
+	like($tls->{ja3} // '', qr/^[0-9a-f]{32}$/, '... and its JA3');
+	is_deeply([map { $_->{frame} } grep { !defined $_->{ja3} && !defined $_->{host} } @got], [4, 11],
+		  'the first segments carry the cut messages, as before');
+	is($req->{frame}, 12, 'the HTTP head is decoded on the packet that completed it');
+	is($req->{uri}, '/split/path?q=1', '... with its URI');
+	my $h = health(@d);
+	is_deeply([@{ $h->{streams} }{qw(heads heads_decoded directions)}], [2, 2, 0],
+		  'KitchenStatusChef counts the heads, with no stream tracked');
+	$r = run('kitchen', '--stdout', '-q', '-f', '', '-c', root() . '/t/chefs/apphead.lua',
+		 '-c', $streamlog, '-r', "$dir/heads.pcap");
+	my @both = map { $_->{payload} } grep { $_->{metadata}{chef} eq 'AppHead' } decode_lines($r->{out});
+	is_deeply(\@both, \@got, 'the same beside a stream chef');
+	SKIP: {
+		skip('tshark is not installed', 2) if system('tshark -v >/dev/null 2>&1') != 0;
+		my @t = split /\n/, `tshark -r '$dir/heads.pcap' -o tcp.reassemble_out_of_order:TRUE -T fields -e frame.number -e tls.handshake.extensions_server_name -e tls.handshake.ja3 -Y 'tls.handshake.type == 1' 2>/dev/null`;
+		is_deeply([map { [split /\t/] } @t], [[$tls->{frame}, $tls->{sni}, $tls->{ja3}]],
+			  'frame, server name and JA3 are tshark\'s');
+		@t = split /\n/, `tshark -r '$dir/heads.pcap' -T fields -e frame.number -e http.host -e http.request.uri -Y http.request 2>/dev/null`;
+		is_deeply([map { [split /\t/] } @t], [[$req->{frame}, $req->{host}, $req->{uri}]],
+			  'frame, host and URI are tshark\'s');
+	}
 }
 
 # -------------------------------------------------------- against tshark

@@ -39,6 +39,9 @@ struct flow_rec {
 	/* Each direction's stream, by dir: all zeros unless some chef
 	 * asked for streams when the flow began. */
 	struct tcpreasm_dir stream[2];
+	/* The directions whose first segment cut a TLS hello or HTTP head:
+	 * their first bytes, until the message is whole; NULL for none. */
+	struct tcpreasm_dir *heads;
 };
 
 struct flow_list {
@@ -59,6 +62,7 @@ struct flow_table {
 	 * packet at hand, and whichever is being written now), all 0 after a
 	 * spill; the flow and direction whose stream is delivering. */
 	struct tcpreasm_pool pool;
+	struct tcpreasm_pool heads;	/* delivers nowhere: only heads count */
 	int want_streams;
 	struct flow_events *out;
 	struct dpl_packet *pending;	/* the packet whose flow is to be
@@ -78,6 +82,10 @@ struct endpoints {
 };
 
 static void stream_emit(void *ctx, const uint8_t *data, uint32_t len);
+
+static void heads_emit(void *ctx, const uint8_t *data, uint32_t len)
+{
+}
 
 /* ------------------------------------------------------------ the table */
 
@@ -113,7 +121,20 @@ struct flow_table *flow_table_new(const struct flow_config *cfg)
 		t->pool.dir_max = cfg->stream_dir_max;
 	if (cfg->stream_total_max)
 		t->pool.total_max = cfg->stream_total_max;
+	tcpreasm_pool_init(&t->heads, heads_emit);
+	t->heads.total_max = FLOW_HEADS_MEMORY;
+	t->heads.dir_max = FLOW_HEADS_DIR_MEMORY;
 	return t;
+}
+
+static void heads_free(struct flow_table *t, struct flow_rec *r)
+{
+	if (!r->heads)
+		return;
+	tcpreasm_release(&r->heads[0], &t->heads);
+	tcpreasm_release(&r->heads[1], &t->heads);
+	free(r->heads);
+	r->heads = NULL;
 }
 
 void flow_table_free(struct flow_table *t)
@@ -123,6 +144,7 @@ void flow_table_free(struct flow_table *t)
 	for (uint32_t i = 1; i <= t->cfg.max_flows; i++) {
 		tcpreasm_release(&t->recs[i].stream[0], &t->pool);
 		tcpreasm_release(&t->recs[i].stream[1], &t->pool);
+		heads_free(t, &t->recs[i]);
 	}
 	free(t->recs);
 	free(t->buckets);
@@ -306,6 +328,7 @@ static void end_flow(struct flow_table *t, uint32_t i, int why)
 	struct dpl_flow_event *ev;
 
 	stream_flush(t, i);
+	heads_free(t, r);
 	ev = next_event(t, 0);
 	if (ev) {
 		ev->at = t->at_end;
@@ -715,6 +738,62 @@ static int reopens(const struct flow_rec *r, const struct endpoints *e)
 	return r->closed && (e->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
 }
 
+/* ------------------------------------------------ messages across segments */
+
+/* A direction's first segment starts a TLS hello or an HTTP head that it
+ * cuts: its first bytes are followed from there (whether or not a chef
+ * asks for streams), until they hold the message or cannot. */
+static void head_start(struct flow_table *t, struct flow_rec *r, int dir, const uint8_t *p,
+		       uint32_t len)
+{
+	uint32_t need;
+
+	if (packet_stream_message(p, len, &need) != 2)
+		return;
+	if (!r->heads)
+		r->heads = xcalloc(2, sizeof *r->heads);
+	tcpreasm_track(&r->heads[dir], &t->heads, need);
+	t->st.heads++;
+}
+
+/* The message is whole: the packet that completed it carries its layer,
+ * decoded from a copy of the bytes in its batch. */
+static void head_attach(struct flow_table *t, struct dpl_packet *pkt, const uint8_t *head,
+			uint32_t len)
+{
+	uint8_t *to = t->out && t->out->room ? t->out->room(t->out->spill_ctx, len) : NULL;
+
+	if (!to)
+		return;
+	memcpy(to, head, len);
+	packet_attach_stream_head(pkt, to, len);
+	t->st.heads_decoded++;
+}
+
+static void head_feed(struct flow_table *t, struct flow_rec *r, int dir, struct dpl_packet *pkt,
+		      const struct endpoints *e, int first_data)
+{
+	const uint8_t *p = pkt->data + pkt->tcp.data_off, *head;
+	struct tcpreasm_dir *d;
+	uint32_t len, need;
+	int complete, rc;
+
+	if (first_data && pkt->tcp.sport != 53 && pkt->tcp.dport != 53)
+		head_start(t, r, dir, p, pkt->tcp.data_cap);
+	if (!r->heads || !tcpreasm_tracking(&r->heads[dir]))
+		return;
+	d = &r->heads[dir];
+	tcpreasm_segment(d, &t->heads, pkt->tcp.seq,
+			 e->tcp_flags & (TCPREASM_SYN | TCPREASM_FIN | TCPREASM_RST), p,
+			 pkt->tcp.data_cap, NULL);
+	head = tcpreasm_head(d, &len, &complete);
+	rc = head ? packet_stream_message(head, len, &need) : 0;
+	if (rc == 1 && !first_data)
+		head_attach(t, pkt, head, len);
+	if (rc != 2 || complete)
+		tcpreasm_release(d, &t->heads);
+}
+
 /* The packet's TCP payload, to its direction's stream when that is
  * tracked. */
 static void feed_stream(struct flow_table *t, uint32_t i, int dir, const struct dpl_packet *pkt,
@@ -737,7 +816,7 @@ void flow_track(struct flow_table *t, struct dpl_packet *pkt, uint32_t at,
 {
 	struct endpoints e;
 	struct flow_key k;
-	int swapped, dir, rc = packet_endpoints(pkt, &e);
+	int swapped, dir, first_data, rc = packet_endpoints(pkt, &e);
 	uint32_t i;
 
 	pkt->flow.id = 0;
@@ -759,8 +838,11 @@ void flow_track(struct flow_table *t, struct dpl_packet *pkt, uint32_t at,
 	pkt = t->pending;	/* where a spill may have moved it */
 	t->pending = NULL;
 	dir = swapped != t->recs[i].orig_swapped;
+	first_data = e.proto == PROTO_TCP && e.payload > 0 && !(t->recs[i].seen[dir] & SEEN_DATA);
 	update_flow(t, i, dir, &e, pkt->time);
 	pkt->flow = t->recs[i].f;
+	if (e.proto == PROTO_TCP)
+		head_feed(t, &t->recs[i], dir, pkt, &e, first_data);
 	feed_stream(t, i, dir, pkt, &e);
 	t->out = NULL;
 }

@@ -41,6 +41,9 @@ struct flow_stats {
 	unsigned long untracked;	/* IP packets with no flow: later
 					 * fragments, transport headers cut */
 	unsigned long events_dropped;	/* events with no room and no spill */
+	/* TLS hellos and HTTP heads cut by a segment's end: followed, and
+	 * decoded once the segments after completed them. */
+	unsigned long heads, heads_decoded;
 };
 
 /* Where the flows' events go: room for cap events, n used, and for
@@ -59,6 +62,10 @@ struct flow_events {
 	uint32_t bytes_used, bytes_cap;
 	struct flow_events *(*spill)(void *ctx, struct dpl_packet **pending);
 	void *spill_ctx;
+	/* Room for len bytes that the packet being joined to its flow is to
+	 * refer to (a reassembled TLS hello or HTTP head), in its batch after
+	 * it; NULL: none. Unset: such heads are not decoded. */
+	uint8_t *(*room)(void *ctx, uint32_t len);
 };
 
 /* Events a packet may need: an old flow ended by a new SYN, an eviction. */
@@ -94,6 +101,12 @@ void flow_want_streams(struct flow_table *t, int on);
 
 /* The stream reassembler's pool: its counts, limits and memory. */
 const struct tcpreasm_pool *flow_stream_pool(const struct flow_table *t);
+
+/* Memory for the application messages followed across segments (the
+ * first bytes of TCP directions that start with a TLS hello or an HTTP
+ * head the first segment cuts), whether or not a chef asks for streams. */
+#define FLOW_HEADS_MEMORY (8u << 20)
+#define FLOW_HEADS_DIR_MEMORY (64u << 10)
 
 void flow_table_stats(const struct flow_table *t, struct flow_stats *st);
 

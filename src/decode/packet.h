@@ -330,6 +330,18 @@ void packet_decode(struct dpl_packet *pkt, int linktype);
 struct ipfrag;
 void packet_decode_frags(struct dpl_packet *pkt, int linktype, struct ipfrag *frags);
 
+/* Whether a TCP payload's first bytes start a TLS hello or an HTTP head
+ * (apps.h) that they do not hold whole: 0 when they start none, 1 when
+ * they hold it whole, 2 when it is cut, *need then being the bytes it
+ * takes (a guess for HTTP). */
+int packet_stream_message(const uint8_t *p, uint32_t len, uint32_t *need);
+
+/* The packet completed a TLS hello or HTTP head whose bytes, reassembled
+ * from the stream's first segments, are the len bytes at head, in the
+ * same buffer as the frame and after it: it carries that layer, decoded
+ * from there, in place of its own payload's. */
+void packet_attach_stream_head(struct dpl_packet *pkt, const uint8_t *head, uint32_t len);
+
 /* Decode the header and the first `sections` sections (1: questions only,
  * 4: everything). */
 int dns_decode(const uint8_t *msg, uint32_t len, int sections, struct dpl_dns *out);

@@ -106,6 +106,18 @@ void batch_add(struct batch *b, const struct capture_source *src, int source,
 	b->used += pkt->reasm_len + PACKET_GAP;
 }
 
+uint8_t *batch_reserve(struct batch *b, uint32_t len)
+{
+	uint8_t *p;
+
+	if (ARENA_SIZE - b->used < (size_t)len + PACKET_GAP)
+		return NULL;
+	p = b->arena + b->used;
+	unpoison(p, len);
+	b->used += len + PACKET_GAP;
+	return p;
+}
+
 struct dpl_packet *batch_move_last(struct batch *from, struct batch *to)
 {
 	struct dpl_packet *src = &from->pkts[from->n - 1], *dst = &to->pkts[to->n++];

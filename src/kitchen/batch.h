@@ -65,6 +65,10 @@ int batch_is_empty(const struct batch *b);
 /* A packet's time, as batch_add() stamps it. */
 double batch_packet_time(const struct capture_source *src, const struct timeval *ts);
 
+/* Room for len bytes in the arena after the last packet, for it to
+ * refer to; NULL when there is none. */
+uint8_t *batch_reserve(struct batch *b, uint32_t len);
+
 /* Move from's last packet, with its bytes, to the end of to (which has
  * room: it is empty); returns its new place. */
 struct dpl_packet *batch_move_last(struct batch *from, struct batch *to);

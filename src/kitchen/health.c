@@ -107,6 +107,17 @@ static void add_streams(cJSON *h, struct reader *reader)
 	cJSON_AddNumberToObject(s, "memory_peak", (double)pool.held_peak);
 }
 
+/* TLS hellos and HTTP heads that a segment cut (flow.c). */
+static void add_heads(cJSON *h, struct reader *reader)
+{
+	struct flow_stats st;
+	cJSON *s = cJSON_GetObjectItem(h, "streams");
+
+	reader_flow_stats(reader, &st);
+	cJSON_AddNumberToObject(s, "heads", (double)st.heads);
+	cJSON_AddNumberToObject(s, "heads_decoded", (double)st.heads_decoded);
+}
+
 char *health_payload(const struct health_report *r)
 {
 	cJSON *h = cJSON_CreateObject(), *sources;
@@ -123,6 +134,7 @@ char *health_payload(const struct health_report *r)
 	cJSON_AddItemToObject(h, "chefs", chef_runtime_health(r->chefs));
 	add_flows(h, r->reader);
 	add_streams(h, r->reader);
+	add_heads(h, r->reader);
 	add_uplink(h, r->emit);
 	cJSON_AddNumberToObject(h, "pokes_skipped", (double)r->pokes_skipped);
 	cJSON_AddNumberToObject(h, "uptime", monotonic_seconds() - r->started);

@@ -202,11 +202,20 @@ static void read_failed(struct reader *r, const struct capture_source *src)
 	r->failed = 1;
 }
 
+/* Room after the last packet of the batch being filled. */
+static uint8_t *room_after(void *ctx, uint32_t len)
+{
+	struct reader *r = ctx;
+
+	return batch_reserve(r->cur, len);
+}
+
 /* The events of the batch being filled, spilling into the next. */
 static struct flow_events *events_of(struct reader *r, struct batch *b)
 {
 	b->events.spill = spill_events;
 	b->events.spill_ctx = r;
+	b->events.room = room_after;
 	return &b->events;
 }
 
