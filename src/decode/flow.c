@@ -36,12 +36,17 @@ struct flow_rec {
 	uint8_t orig_swapped;		/* the key's order is resp, orig */
 	uint8_t seen[2];
 	uint8_t closed;			/* DPL_FLOW_FIN or _RST, or 0 */
-	/* Each direction's stream, by dir: all zeros unless some chef
-	 * asked for streams when the flow began. */
+	struct flow_streams *streams;	/* NULL for most flows */
+};
+
+/* What a TCP flow's directions reassemble, by dir, allocated for the few
+ * flows that have any: each whole stream, when some chef asked for
+ * streams as the flow began; and the first bytes of a direction whose
+ * first segment cut a TLS hello or HTTP head, until it is whole. A
+ * direction all zeros is not tracked. */
+struct flow_streams {
 	struct tcpreasm_dir stream[2];
-	/* The directions whose first segment cut a TLS hello or HTTP head:
-	 * their first bytes, until the message is whole; NULL for none. */
-	struct tcpreasm_dir *heads;
+	struct tcpreasm_dir head[2];
 };
 
 struct flow_list {
@@ -127,14 +132,25 @@ struct flow_table *flow_table_new(const struct flow_config *cfg)
 	return t;
 }
 
-static void heads_free(struct flow_table *t, struct flow_rec *r)
+static struct flow_streams *streams_of(struct flow_rec *r)
 {
-	if (!r->heads)
+	if (!r->streams)
+		r->streams = xcalloc(1, sizeof *r->streams);
+	return r->streams;
+}
+
+static void streams_free(struct flow_table *t, struct flow_rec *r)
+{
+	struct flow_streams *s = r->streams;
+
+	if (!s)
 		return;
-	tcpreasm_release(&r->heads[0], &t->heads);
-	tcpreasm_release(&r->heads[1], &t->heads);
-	free(r->heads);
-	r->heads = NULL;
+	for (int dir = 0; dir < 2; dir++) {
+		tcpreasm_release(&s->stream[dir], &t->pool);
+		tcpreasm_release(&s->head[dir], &t->heads);
+	}
+	free(s);
+	r->streams = NULL;
 }
 
 void flow_table_free(struct flow_table *t)
@@ -142,9 +158,7 @@ void flow_table_free(struct flow_table *t)
 	if (!t)
 		return;
 	for (uint32_t i = 1; i <= t->cfg.max_flows; i++) {
-		tcpreasm_release(&t->recs[i].stream[0], &t->pool);
-		tcpreasm_release(&t->recs[i].stream[1], &t->pool);
-		heads_free(t, &t->recs[i]);
+		streams_free(t, &t->recs[i]);
 	}
 	free(t->recs);
 	free(t->buckets);
@@ -288,16 +302,16 @@ static void stream_emit(void *ctx, const uint8_t *data, uint32_t len)
  * its end. */
 static void stream_flush(struct flow_table *t, uint32_t i)
 {
-	struct flow_rec *r = &t->recs[i];
+	struct flow_streams *s = t->recs[i].streams;
 
-	for (int dir = 0; dir < 2; dir++) {
-		if (!tcpreasm_tracking(&r->stream[dir]))
+	for (int dir = 0; s && dir < 2; dir++) {
+		if (!tcpreasm_tracking(&s->stream[dir]))
 			continue;
 		t->streaming = i;
 		t->streaming_dir = (uint8_t)dir;
 		t->at_stream = t->at_end;
-		tcpreasm_flush(&r->stream[dir], &t->pool, t);
-		tcpreasm_release(&r->stream[dir], &t->pool);
+		tcpreasm_flush(&s->stream[dir], &t->pool, t);
+		tcpreasm_release(&s->stream[dir], &t->pool);
 	}
 }
 
@@ -328,7 +342,7 @@ static void end_flow(struct flow_table *t, uint32_t i, int why)
 	struct dpl_flow_event *ev;
 
 	stream_flush(t, i);
-	heads_free(t, r);
+	streams_free(t, r);
 	ev = next_event(t, 0);
 	if (ev) {
 		ev->at = t->at_end;
@@ -641,8 +655,8 @@ static uint32_t new_flow(struct flow_table *t, const struct flow_key *k, const s
 	t->st.active++;
 	t->st.created++;
 	if (t->want_streams && e->proto == PROTO_TCP) {
-		tcpreasm_track(&r->stream[0], &t->pool, 0);
-		tcpreasm_track(&r->stream[1], &t->pool, 0);
+		tcpreasm_track(&streams_of(r)->stream[0], &t->pool, 0);
+		tcpreasm_track(&streams_of(r)->stream[1], &t->pool, 0);
 	}
 	return i;
 }
@@ -750,9 +764,7 @@ static void head_start(struct flow_table *t, struct flow_rec *r, int dir, const 
 
 	if (packet_stream_message(p, len, &need) != 2)
 		return;
-	if (!r->heads)
-		r->heads = xcalloc(2, sizeof *r->heads);
-	tcpreasm_track(&r->heads[dir], &t->heads, need);
+	tcpreasm_track(&streams_of(r)->head[dir], &t->heads, need);
 	t->st.heads++;
 }
 
@@ -780,9 +792,9 @@ static void head_feed(struct flow_table *t, struct flow_rec *r, int dir, struct 
 
 	if (first_data && pkt->tcp.sport != 53 && pkt->tcp.dport != 53)
 		head_start(t, r, dir, p, pkt->tcp.data_cap);
-	if (!r->heads || !tcpreasm_tracking(&r->heads[dir]))
+	if (!r->streams || !tcpreasm_tracking(&r->streams->head[dir]))
 		return;
-	d = &r->heads[dir];
+	d = &r->streams->head[dir];
 	tcpreasm_segment(d, &t->heads, pkt->tcp.seq,
 			 e->tcp_flags & (TCPREASM_SYN | TCPREASM_FIN | TCPREASM_RST), p,
 			 pkt->tcp.data_cap, NULL);
@@ -799,9 +811,10 @@ static void head_feed(struct flow_table *t, struct flow_rec *r, int dir, struct 
 static void feed_stream(struct flow_table *t, uint32_t i, int dir, const struct dpl_packet *pkt,
 			const struct endpoints *e)
 {
-	struct tcpreasm_dir *d = &t->recs[i].stream[dir];
+	struct flow_streams *s = t->recs[i].streams;
+	struct tcpreasm_dir *d = s ? &s->stream[dir] : NULL;
 
-	if (e->proto != PROTO_TCP || !tcpreasm_tracking(d))
+	if (e->proto != PROTO_TCP || !d || !tcpreasm_tracking(d))
 		return;
 	t->streaming = i;
 	t->streaming_dir = (uint8_t)dir;
