@@ -126,6 +126,7 @@ struct flow_table *flow_table_new(const struct flow_config *cfg)
 		t->pool.dir_max = cfg->stream_dir_max;
 	if (cfg->stream_total_max)
 		t->pool.total_max = cfg->stream_total_max;
+	t->want_streams = cfg->want_streams;
 	tcpreasm_pool_init(&t->heads, heads_emit);
 	t->heads.total_max = FLOW_HEADS_MEMORY;
 	t->heads.dir_max = FLOW_HEADS_DIR_MEMORY;

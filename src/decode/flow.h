@@ -29,6 +29,7 @@ struct flow_config {
 	/* TCP streams: memory a direction may hold, and all of them
 	 * (tcpreasm.h); 0 for the defaults. */
 	size_t stream_dir_max, stream_total_max;
+	int want_streams;	/* from the start (flow_want_streams()) */
 };
 
 #define FLOW_DEFAULT_MAX 100000

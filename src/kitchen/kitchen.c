@@ -723,13 +723,14 @@ static void cook_sources(struct kitchen *k)
 	struct pollfd fds[2];
 	int done = 0;
 
+	/* before the first packet is read, so that its flow is streamed */
+	k->opt.flows.want_streams = chef_runtime_stream_chefs(k->chefs) > 0;
 	k->reader = reader_start(k->sources, k->nsources, k->opt.speed,
 				 (size_t)k->opt.reassembly_mib << 20, &k->opt.flows);
 	if (!k->reader) {
 		k->failed = 1;
 		return;
 	}
-	reader_want_streams(k->reader, chef_runtime_stream_chefs(k->chefs) > 0);
 	if (!k->opt.nfiles)
 		poke_clock_start(&k->pokes, monotonic_seconds());
 	fds[0] = (struct pollfd){ reader_fd(k->reader), POLLIN, 0 };

@@ -385,6 +385,7 @@ struct reader *reader_start(struct capture_source *sources, int nsources, double
 	if (frag_memory)
 		r->frags = ipfrag_new(frag_memory);
 	r->flows = flow_table_new(flows);
+	r->want_streams = flows->want_streams != 0;
 	r->sources = sources;
 	r->nsources = nsources;
 	r->live = !sources[0].is_file;
