@@ -111,8 +111,8 @@ test: test-deps $(BIN)
 # The whole suite again under AddressSanitizer and UndefinedBehaviorSanitizer,
 # from a separate build tree so the normal binary is untouched.
 check-asan: test-deps
-	$(MAKE) B=build-asan BIN=dumplings-asan CFLAGS="$(SANFLAGS)" LDFLAGS="$(SANFLAGS)"
-	DUMPLINGS=$(CURDIR)/dumplings-asan \
+	$(MAKE) B=build-asan BIN=dumplings-asan CFLAGS="$(SANFLAGS)" LDFLAGS="$(SANFLAGS)" all drivers
+	DUMPLINGS=$(CURDIR)/dumplings-asan DUMPLINGS_DRIVERS=$(CURDIR)/build-asan \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	prove -j2 t/
@@ -155,7 +155,7 @@ TSAN_OPTIONS_RUN = log_path=$(TSAN_REPORTS)/tsan halt_on_error=0 \
 	second_deadlock_stack=1 suppressions=$(CURDIR)/t/tsan.supp
 
 check-tsan: test-deps
-	$(MAKE) B=build-tsan BIN=dumplings-tsan CFLAGS="$(TSANFLAGS)" LDFLAGS="$(TSANFLAGS)"
+	$(MAKE) B=build-tsan BIN=dumplings-tsan CFLAGS="$(TSANFLAGS)" LDFLAGS="$(TSANFLAGS)" all drivers
 	rm -rf $(TSAN_REPORTS)
 	mkdir -m 1777 -p $(TSAN_REPORTS)
 	@norandom=; \
@@ -163,7 +163,8 @@ check-tsan: test-deps
 	  echo "dumplings-tsan does not start; trying with ASLR off (setarch -R)" >&2; \
 	  norandom="setarch $$(uname -m) -R"; \
 	fi; \
-	DUMPLINGS=$(CURDIR)/dumplings-tsan TSAN_OPTIONS="$(TSAN_OPTIONS_RUN)" \
+	DUMPLINGS=$(CURDIR)/dumplings-tsan DUMPLINGS_DRIVERS=$(CURDIR)/build-tsan \
+	TSAN_OPTIONS="$(TSAN_OPTIONS_RUN)" \
 	  $$norandom prove -j2 $(TSAN_TESTS); status=$$?; \
 	for f in $(TSAN_REPORTS)/tsan.*; do \
 	  [ -e "$$f" ] || continue; cat "$$f" >&2; status=1; \
@@ -235,11 +236,23 @@ $(B)/libdumplings.a: $(filter-out $(B)/main.o,$(OBJS)) $(B)/layers.ok
 	rm -f $@
 	$(AR) rcs $@ $(filter %.o,$^)
 
+# The drivers of parts tested without the rest (t/*-driver.c), each built
+# by the test that runs it; check-asan and check-tsan build them all
+# (make drivers) with their sanitizer, and say where (DUMPLINGS_DRIVERS).
+DRIVERS = tcpreasm-driver hubinbox-driver
+drivers: $(DRIVERS:%=$(B)/%)
+
 # The reassembly engine's driver, for t/15-tcp-reasm.t: a script of
 # segments in, what is delivered out.
 tcpreasm-driver: $(B)/tcpreasm-driver
 $(B)/tcpreasm-driver: t/tcpreasm-driver.c $(B)/libdumplings.a
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(B)/libdumplings.a $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< $(B)/libdumplings.a $(LDLIBS)
+
+# The hub inbox's driver, for t/68-hub-inbox.t: threads push, the main
+# thread drains into ingest and fan-out.
+hubinbox-driver: $(B)/hubinbox-driver
+$(B)/hubinbox-driver: t/hubinbox-driver.c $(B)/libdumplings.a
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< $(B)/libdumplings.a $(LDLIBS)
 
 $(B)/fuzz-%: fuzz/%.c $(FUZZ_COMMON) fuzz/check.h $(B)/libdumplings.a
 	$(CC) $(CPPFLAGS) $(FUZZ_DEFS) $(CFLAGS) $(WARN) -fsanitize=fuzzer -o $@ \
@@ -251,4 +264,4 @@ $(B)/replay-%: fuzz/%.c fuzz/replay.c $(FUZZ_COMMON) fuzz/check.h $(B)/libdumpli
 	  $< fuzz/replay.c $(FUZZ_COMMON) $(B)/libdumplings.a $(LDLIBS)
 	fuzz/check-fakes.sh $@ $(B)
 
-.PHONY: fuzz fuzz-build fuzz-replay fuzz-clean tcpreasm-driver
+.PHONY: fuzz fuzz-build fuzz-replay fuzz-clean drivers $(DRIVERS)

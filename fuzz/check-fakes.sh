@@ -10,7 +10,7 @@ case $1 in
 *hub_message*) ;;
 *) exit 0 ;;
 esac
-objs="$2/hub/hub_conn.o $2/hub/hub_fanout.o $2/hub/hub_status.o $2/net/wsutil.o"
+objs="$2/hub/hub_conn.o $2/hub/hub_eater.o $2/hub/hub_fanout.o $2/hub/hub_ingest.o $2/hub/hub_status.o $2/net/wsutil.o"
 needed=$(nm -u $objs | awk '$2 ~ /^lws_/ && $2 !~ /^lws_ring_/ && $2 != "lws_set_log_level" { print $2 }' | sort -u)
 faked=$(nm --defined-only "$1" | awk '$3 ~ /^lws_/ { print $3 }' | sort -u)
 missing=$(printf '%s\n' "$needed" | while read -r f; do

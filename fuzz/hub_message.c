@@ -1,5 +1,6 @@
-/* Fuzz target: the hub's handling of incoming messages (src/hub/hub_conn.c),
- * with fan-out (src/hub/hub_fanout.c) and the status dumpling (src/hub/hub_status.c)
+/* Fuzz target: the hub's handling of incoming messages (src/hub/hub_conn.c
+ * and src/hub/hub_ingest.c), with fan-out (src/hub/hub_fanout.c, to eaters
+ * by src/hub/hub_eater.c) and the status dumpling (src/hub/hub_status.c)
  * behind it.
  *
  * The hub reads messages only inside its libwebsockets protocol callbacks,
@@ -174,7 +175,7 @@ static void check_received(struct fake_wsi *w, const unsigned char *buf, size_t 
 	meta = cJSON_GetObjectItemCaseSensitive(doc, "metadata");
 	chef = cJSON_GetObjectItemCaseSensitive(meta, "chef");
 	fuzz_assert(cJSON_IsString(chef), "an eater gets dumplings with metadata.chef");
-	fuzz_assert(passes_filter(&c->chefs, chef->valuestring), "the chef filter holds");
+	fuzz_assert(passes_filter(&c->sub.chefs, chef->valuestring), "the chef filter holds");
 	cJSON_Delete(doc);
 	w->received++;
 }
@@ -362,7 +363,7 @@ static void start(unsigned ctl, unsigned deflate)
 static void finish(void)
 {
 	const struct hub_conn *a = &conns[EATER_A].conn;
-	int a_takes_all = a->greeted && !a->chefs.n && !a->kitchens.n && !a->drivers.n;
+	int a_takes_all = a->greeted && !a->sub.chefs.n && !a->sub.kitchens.n && !a->sub.drivers.n;
 
 	for (int i = 0; i < NCONNS; i++)
 		call(i, LWS_CALLBACK_TIMER, NULL, 0);
@@ -375,17 +376,17 @@ static void finish(void)
 			callback(i, LWS_CALLBACK_CLOSED, NULL, 0);
 		}
 	}
-	fuzz_assert(hub.nkitchens == 0 && hub.neaters == 0, "everyone has left");
+	fuzz_assert(hub.nkitchens == 0 && hub.fan.nsubs == 0, "everyone has left");
 	fuzz_assert(!hub.kitchens && !hub.eaters, "connection lists are empty");
-	fuzz_assert(hub.total_out <= hub.total_in * 2 + 2, "no eater got more than was sent");
+	fuzz_assert(hub.count.out <= hub.count.in * 2 + 2, "no eater got more than was sent");
 	/* Eater A reads after every message, so with no filter it gets
 	 * every dumpling, and the status dumpling. */
 	if (a_takes_all)
-		fuzz_assert(conns[EATER_A].received == hub.total_in + 1,
+		fuzz_assert(conns[EATER_A].received == hub.count.in + 1,
 			    "an eater that keeps up gets every dumpling");
 	hub_fanout_free(&hub);
-	free(hub.scratch);	/* hub_main's to free */
-	fuzz_assert(hub.ring_bytes == 0, "the ring's bytes are all released");
+	hub_ingest_free(&hub);	/* hub_main's to free */
+	fuzz_assert(hub.fan.bytes == 0, "the ring's bytes are all released");
 }
 
 static const char *meta_string(const cJSON *meta, const char *key)
@@ -460,8 +461,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* Every dumpling a greeted kitchen sent is published or counted. */
 	if (conns[KITCHEN].open && conns[KITCHEN].conn.greeted)
-		fuzz_assert(conns[KITCHEN].conn.in + conns[KITCHEN].conn.invalid ==
-			    (unsigned long)(n - KITCHEN - 1) && hub.total_in == conns[KITCHEN].conn.in,
+		fuzz_assert(conns[KITCHEN].conn.src.in + conns[KITCHEN].conn.src.invalid ==
+			    (unsigned long)(n - KITCHEN - 1) && hub.count.in == conns[KITCHEN].conn.src.in,
 			    "every dumpling is published or counted invalid");
 	finish();
 	return 0;

@@ -100,6 +100,20 @@ is_deeply($health->{payload}{flows}, { active => 0, created => 3, ended => 3, ev
 					   events_dropped => 0 },
 	  'KitchenStatusChef counts the flows');
 
+# A tunnel's datagram in two fragments: the first, held for reassembly,
+# is keyed by nothing (not an "other" flow of the outer addresses), and
+# the one that completes it joins the inner flow, its inner IPv6 datagram
+# counted once (40 + 8 + 200 bytes).
+{
+	my $v6 = ipv6(17, udp(1111, 2222, 'y' x 200));
+	write_pcap("$dir/6in4.pcap", 1, ether(0x0800, ipv4(41, substr($v6, 0, 96), { frag => 0x2000 })),
+		   ether(0x0800, ipv4(41, substr($v6, 96), { frag => 96 / 8 })));
+	my @f = payloads(cook('flow', '-r', "$dir/6in4.pcap"), 'flow');
+	is(scalar @f, 1, 'a fragmented tunnel datagram makes one flow');
+	is_deeply([ map { $_ // 'none' } @{ $f[0] // {} }{qw(proto id.resp_p orig_pkts orig_ip_bytes)} ],
+		  [ 'udp', 2222, 1, 248 ], '... the inner one, its datagram counted once');
+}
+
 # Options are checked.
 $r = run('kitchen', '--stdout', '-c', 'flow', '--flow-timeout', 'tpc=5', '-r', "$dir/evict.pcap");
 like($r->{err}, qr/bad --flow-timeout 'tpc=5': unknown kind/, 'an unknown kind of flow is refused');

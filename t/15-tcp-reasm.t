@@ -12,14 +12,11 @@ use lib 't/lib';
 use Test::More;
 use TestLib;
 
-my $root = root();
-my $build = run(['make', '-s', '-C', $root, '-j2', 'tcpreasm-driver'], { timeout => 300 });
-is($build->{status}, 0, 'make tcpreasm-driver builds the driver') or do {
-	diag($build->{err});
+my $driver = driver('tcpreasm-driver');
+ok($driver, 'make tcpreasm-driver builds the driver') or do {
 	done_testing();
 	exit;
 };
-my $driver = "$root/build/tcpreasm-driver";
 
 sub drive {
 	my ($script) = @_;

@@ -247,7 +247,8 @@ SKIP: {
 	for my $s (['kitchen_packets_total', kitchen => $kname], ['kitchen_source_packets_total', %src],
 		   ['kitchen_source_filter_passed_total', %src], ['kitchen_chef_calls_total', %chef],
 		   ['kitchen_chef_dumplings_total', %chef], ['kitchen_uplink_sent_total', kitchen => $kname],
-		   ['kitchen_uplink_last_seq', kitchen => $kname]) {
+		   ['kitchen_uplink_last_seq', kitchen => $kname],
+		   ['kitchen_flows_created_total', kitchen => $kname]) {
 		my ($before, $after) = (labelled($m1, @$s), labelled($m2, @$s));
 		ok(defined $after && $after > $before, "$s->[0] goes on under the same labels and grew"
 		   . " ($before, then " . ($after // 'none') . ')');
@@ -255,7 +256,9 @@ SKIP: {
 	for my $s (['kitchen_source_kernel_dropped_total', %src], ['kitchen_source_interface_dropped_total', %src],
 		   ['kitchen_chef_errors_total', %chef], ['kitchen_chef_seconds_total', %chef],
 		   ['kitchen_uplink_buffered', kitchen => $kname], ['kitchen_uplink_dropped_total', kitchen => $kname],
-		   ['kitchen_uptime_seconds', kitchen => $kname], ['kitchen_status_age_seconds', kitchen => $kname]) {
+		   ['kitchen_uptime_seconds', kitchen => $kname], ['kitchen_status_age_seconds', kitchen => $kname],
+		   ['kitchen_flows_active', kitchen => $kname], ['kitchen_fragments_pending', kitchen => $kname],
+		   ['kitchen_fragments_reassembled_total', kitchen => $kname]) {
 		ok(defined labelled($m2, @$s), "$s->[0] is there too");
 	}
 	is(scalar(grep { $_->{labels}{kitchen} eq $kname } @{ $m2->{dumplings_hub_kitchen_packets_total} }), 1,

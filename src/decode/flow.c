@@ -58,7 +58,8 @@ struct flow_table {
 	struct flow_config cfg;
 	struct flow_rec *recs;
 	uint32_t *buckets, mask;
-	uint32_t free;
+	uint32_t free;			/* records given back */
+	uint32_t unused;		/* records from here on never used */
 	struct flow_list lists[FLOW_NKINDS];
 	double next_id;
 	struct flow_stats st;
@@ -112,14 +113,12 @@ struct flow_table *flow_table_new(const struct flow_config *cfg)
 	if (t->cfg.max_flows < 1)
 		t->cfg.max_flows = 1;
 	n = t->cfg.max_flows;
-	/* calloc'd: pages no flow ever used are never touched. */
+	/* calloc'd, and handed out in order before any is reused: pages no
+	 * flow ever used are never touched. */
 	t->recs = xcalloc((size_t)n + 1, sizeof *t->recs);
 	t->mask = bucket_count(n) - 1;
 	t->buckets = xcalloc((size_t)t->mask + 1, sizeof *t->buckets);
-	for (uint32_t i = n; i >= 1; i--) {
-		t->recs[i].hnext = t->free;
-		t->free = i;
-	}
+	t->unused = 1;
 	t->next_id = 1;
 	tcpreasm_pool_init(&t->pool, stream_emit);
 	if (cfg->stream_dir_max)
@@ -432,6 +431,8 @@ static uint32_t take_record(struct flow_table *t)
 {
 	uint32_t i = t->free;
 
+	if (!i && t->unused <= t->cfg.max_flows)
+		return t->unused++;
 	if (!i) {
 		int k = t->lists[FLOW_CLOSED].head ? FLOW_CLOSED : oldest_list(t, NULL);
 
@@ -489,7 +490,29 @@ static int innermost_ip(const struct dpl_packet *pkt)
  * outermost IP layer is reassembled. */
 static int completed_datagram(const struct dpl_packet *pkt, int pos)
 {
-	return pkt->reasm_ver && pkt->slot[pos] == 0;
+	int version = pkt->layers[pos] == DPL_IP ? 4 : 6;
+
+	return pkt->reasm_ver == version && pkt->slot[pos] == 0;
+}
+
+/* Whether the IP layer at pos carries a piece of its datagram only. */
+static int is_fragment(const struct dpl_packet *pkt, int pos)
+{
+	if (pkt->layers[pos] == DPL_IP) {
+		const struct dpl_ip *ip = pkt->slot[pos] == 1 ? &pkt->ip2 : &pkt->ip;
+
+		return ip->frag != 0 || (ip->flags & 1);
+	}
+	for (int i = pos + 1; i < pkt->nlayers; i++) {
+		if (pkt->layers[i] == DPL_IP6FRAGMENT) {
+			const struct dpl_ip6ext *e = &pkt->exthdrs[pkt->slot[i]];
+
+			return e->offset != 0 || e->m;
+		}
+		if (pkt->layers[i] < DPL_IP6HOPBYHOP || pkt->layers[i] > DPL_IP6DESTOPT)
+			break;
+	}
+	return 0;
 }
 
 static int transport_after(const struct dpl_packet *pkt, int pos)
@@ -583,6 +606,10 @@ static int packet_endpoints(const struct dpl_packet *pkt, struct endpoints *e)
 		transport_endpoints(pkt, tpos, e);
 		return 0;
 	}
+	/* a piece held for reassembly (or one of another protocol, a tunnel's
+	 * say) is keyed by nothing until its datagram is whole */
+	if (is_fragment(pkt, pos) && !completed_datagram(pkt, pos))
+		return -1;
 	switch (e->proto) {
 	case PROTO_TCP: case PROTO_UDP: case PROTO_ICMP: case PROTO_ICMPV6:
 		return -1;

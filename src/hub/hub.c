@@ -393,6 +393,19 @@ static void hub_shutdown(struct hub *hub)
 	lws_sul_cancel(&tick);
 }
 
+/* Bounds of the inbox (hub_inbox.h): a second or so of a busy link. */
+#define HUB_INBOX_DUMPLINGS 65536
+#define HUB_INBOX_BYTES (64 << 20)
+
+/* From any thread: the one lws call that is safe there. */
+static void hub_wake(void *arg)
+{
+	struct hub *hub = arg;
+
+	if (hub->ctx)
+		lws_cancel_service(hub->ctx);
+}
+
 static void hub_defaults(struct hub_config *cfg)
 {
 	cfg->address = "localhost";
@@ -422,6 +435,7 @@ int hub_main(int argc, char **argv)
 	log_set_level(hub.cfg.verbose ? LOG_DEBUG : LOG_INFO);
 	wsutil_log_init(hub.cfg.verbose);
 	hub.start = monotonic_seconds();
+	hub_inbox_init(&hub.inbox, HUB_INBOX_DUMPLINGS, HUB_INBOX_BYTES, hub_wake, &hub);
 	rc = 1;
 	if (hub_open(&hub) == 0) {
 		hub_signals(&hub);
@@ -434,6 +448,7 @@ int hub_main(int argc, char **argv)
 	hub_signal_ctx = NULL;
 	if (hub.ctx)
 		lws_context_destroy(hub.ctx);
+	hub_inbox_free(&hub.inbox);
 	hub_fanout_free(&hub);
 	seq_book_free(&hub.seq);
 	hub_health_free(&hub.health);
@@ -441,6 +456,6 @@ int hub_main(int argc, char **argv)
 	hub_auth_close(&hub);
 	hub_wire_free();
 	free(hub.cfg.allow_origins);
-	free(hub.scratch);
+	hub_ingest_free(&hub);
 	return rc;
 }

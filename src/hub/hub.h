@@ -2,8 +2,10 @@
 #define HUB_H
 
 /* Internals shared by the hub's modules: hub.c (command line, event loop,
- * shutdown), hub_conn.c (the two protocols: hellos, reassembly,
- * validation), hub_fanout.c (the shared ring and the slow-eater policy),
+ * shutdown), hub_conn.c (the two protocols: hellos, reassembly),
+ * hub_ingest.c (checking and publishing dumplings),
+ * hub_fanout.c (the shared ring, subscribers and the slow-eater policy),
+ * hub_eater.c (eaters as subscribers),
  * hub_status.c (SystemStatusChef dumplings), hub_http.c and hub_metrics.c
  * (HTTP on the eater port: the dashboard's files and /metrics),
  * hub_health.c (kitchens' own reports, for /metrics), hub_auth.c (tokens
@@ -17,7 +19,11 @@
 
 #include "base/log.h"
 #include "base/seqbook.h"
+#include "hub_fanout.h"
 #include "hub_health.h"
+#include "hub_inbox.h"
+#include "hub_ingest.h"
+#include "hub_stats.h"
 #include "net/wsutil.h"
 
 struct cJSON;
@@ -54,22 +60,6 @@ struct hub_ledger {
 	unsigned long long done, told;
 };
 
-/* One dumpling, stored once for every eater: LWS_PRE bytes of headroom,
- * the JSON text, then the strings the filters look at. */
-struct hub_msg {
-	unsigned char *buf;
-	size_t len;
-	const char *chef, *kitchen, *driver;	/* kitchen, driver may be NULL */
-	struct hub_ledger *from;	/* to acknowledge once done with, or NULL */
-	unsigned long long seq;		/* metadata.seq, 0 if none */
-	uint64_t end;			/* hub->bytes_stored once it was */
-};
-
-struct hub_filter {
-	char **v;
-	int n;
-};
-
 /* Per-connection state, lws' per-session user data. */
 struct hub_conn {
 	struct hub_conn *prev, *next;	/* in hub->kitchens or hub->eaters */
@@ -90,77 +80,55 @@ struct hub_conn {
 	/* a message being reassembled from fragments */
 	struct ws_message rx;
 	int rx_binary;
-	/* kitchens */
-	unsigned long in, invalid;
-	struct hub_ledger *ledger;	/* it asked for acks ("acks": true) */
+	/* kitchens: a source of dumplings, acknowledged if it asked
+	 * ("acks": true; src.ledger) */
+	struct hub_source src;
 	int ack_armed;
-	/* eaters */
-	int lossless;			/* the hub holds kitchens back, not it */
+	/* eaters: a subscriber to fan-out (hub_eater.c) */
+	struct hub_subscriber sub;
 	int notices;			/* it is told what it was not sent */
-	int fed;			/* holds a tail in the ring */
 	int deflate;			/* permessage-deflate was negotiated */
-	int write_armed;
-	uint32_t tail;
-	unsigned long out, dropped;
-	unsigned long told, told_numbered;	/* of dropped, in notices */
-	unsigned long dropped_numbered;	/* of dropped, those with a seq */
-	struct hub_filter chefs, kitchens, drivers;
+	unsigned long told, told_numbered;	/* of sub.dropped, in notices */
 };
 
 struct hub {
 	struct hub_config cfg;
 	struct lws_context *ctx;
 	struct lws_vhost *vh_in, *vh_out;
-	struct lws_ring *ring;
-	size_t ring_bytes;
-	uint64_t bytes_stored;		/* in all, for bytes behind an eater */
+	struct hub_fanout fan;		/* the ring and its subscribers */
 	struct hub_conn *kitchens, *eaters;	/* every connection, by role */
-	int nkitchens, neaters;			/* the greeted ones */
-	unsigned long total_in, total_out, invalid, oversized, fragmented, dropped;
-	unsigned long no_hello, bad_hello, big_hello, culled, unmasked;
+	int nkitchens;			/* the greeted ones */
+	struct hub_counts count;		/* see hub_stats.h */
 	long connections;		/* sockets open now, past the listeners */
-	unsigned long refused_connections;
 	double start;
 	lws_sorted_usec_list_t status_sul;
 	double rate_t;
 	unsigned long rate_in, rate_out;
 	struct log_limit invalid_log, drop_log, conn_log;
-	unsigned char *batch;		/* LWS_PRE + HUB_BATCH_BYTES */
 	char *web_root;			/* what HTTP serves (hub_http.c), or NULL */
-	char *scratch;			/* the strings read from a dumpling */
+	char *scratch;			/* the strings read from a dumpling (hub_ingest.c) */
 	size_t scratch_len;
 	char *kitchen_token, *eater_token;	/* NULL: that port is open */
-	unsigned long unauthorized[HUB_ROLES];	/* refused, by hub_role */
-	unsigned long bad_origin[HUB_ROLES];	/* refused for their Origin */
 	struct log_limit auth_log;
 	/* Loss accounting (hub_seq.c): each kitchen run's last seq, and the
-	 * dumplings missing before it; and what came with no eater there. */
+	 * dumplings missing before it. */
 	struct seq_book seq;
-	unsigned long undelivered;
-	/* --lossless eaters (hub_fanout.c): how many, and whether kitchens
-	 * are held back (not read) until the one behind catches up */
-	int nlossless;
-	int paused;
-	unsigned long pauses;
 	/* each kitchen's latest KitchenStatusChef report (hub_health.c) */
 	struct hub_health_book health;
+	/* dumplings from other threads, for ingest (hub_inbox.c) */
+	struct hub_inbox inbox;
 };
 
 extern const struct lws_protocols hub_kitchen_protocols[];
 extern const struct lws_protocols hub_eater_protocols[];
 
-int hub_fanout_init(struct hub *hub);
-void hub_fanout_free(struct hub *hub);
-void hub_fanout_publish(struct hub *hub, const char *json, size_t len,
-			const char *chef, const char *kitchen, const char *driver,
-			struct hub_ledger *from, unsigned long long seq);
-/* Read from every kitchen, or from none (receive flow control). */
-void hub_fanout_hold_kitchens(struct hub *hub, int hold);
-void hub_fanout_join(struct hub *hub, struct hub_conn *c);
-void hub_fanout_leave(struct hub *hub, struct hub_conn *c);
-int hub_fanout_writable(struct hub *hub, struct hub_conn *c);
-unsigned long hub_fanout_depth(struct hub *hub, struct hub_conn *c);
-unsigned long hub_fanout_used(struct hub *hub);
+/* An eater's connection, as a subscriber to fan-out (hub_eater.c). */
+void hub_eater_join(struct hub *hub, struct hub_conn *c);
+int hub_eater_writable(struct hub *hub, struct hub_conn *c);
+
+/* Read from every kitchen, or from none (receive flow control), while
+ * fan-out holds publishers back for a lossless eater (hub_conn.c). */
+void hub_kitchens_hold(struct hub *hub, int hold);
 
 void hub_status_start(struct hub *hub);
 

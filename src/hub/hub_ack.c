@@ -35,12 +35,12 @@ void hub_ack_release(struct hub_ledger *l)
 
 void hub_ack_close(struct hub_conn *kitchen)
 {
-	struct hub_ledger *l = kitchen->ledger;
+	struct hub_ledger *l = kitchen->src.ledger;
 
 	if (!l)
 		return;
 	l->conn = NULL;
-	kitchen->ledger = NULL;
+	kitchen->src.ledger = NULL;
 	hub_ack_release(l);
 }
 
@@ -60,7 +60,7 @@ void hub_ack_done(struct hub_ledger *l, unsigned long long seq)
 
 int hub_ack_writable(struct hub_conn *kitchen)
 {
-	struct hub_ledger *l = kitchen->ledger;
+	struct hub_ledger *l = kitchen->src.ledger;
 	unsigned char buf[LWS_PRE + 40];
 	int n;
 

@@ -170,7 +170,10 @@ int hub_auth_check(struct hub *hub, struct lws *wsi, enum hub_role role, const c
 	got = presented(wsi, buf, sizeof buf);
 	if (got && token_matches(want, got, strlen(got)))
 		return 0;
-	hub->unauthorized[role]++;
+	if (role == HUB_KITCHEN)
+		hub->count.kitchens_unauthorized++;
+	else
+		hub->count.eaters_unauthorized++;
 	wsutil_peer(wsi, host, sizeof host, &port);
 	if (log_allow(&hub->auth_log, &suppressed))
 		log_warn("refused %s from %s:%d with 401: %s%s", what, host, port,

@@ -1,7 +1,7 @@
 /* The hub's two WebSocket protocols: kitchens on the in-port, eaters on the
  * out-port. Both start with a hello; kitchens then send dumplings, which are
- * reassembled from fragments, validated and published; eaters then only
- * receive. Every problem with one message is counted and logged
+ * reassembled from fragments and handed to ingest (hub_ingest.c); eaters
+ * then only receive. Every problem with one message is counted and logged
  * (rate-limited); only a missing, broken or oversized hello, a message over
  * its bounds, or a frame that is not masked ends a connection. */
 #include <stdint.h>
@@ -13,8 +13,9 @@
 
 #include "hub.h"
 #include "hub_http.h"
-#include "base/jsonscan.h"
+#include "hub_ingest.h"
 #include "base/util.h"
+#include "net/wsframe.h"
 #include "net/wsutil.h"
 
 static struct hub *conn_hub(struct lws *wsi)
@@ -47,20 +48,13 @@ void hub_conn_close(struct hub_conn *c, int code, const char *why)
  * would never see our close code. */
 static int conn_close_now(struct hub_conn *c)
 {
-	unsigned char buf[LWS_PRE + 4 + 2 + 123];
-	unsigned char *p = buf + LWS_PRE;
-	size_t n = strlen(c->close_why);
+	unsigned char buf[LWS_PRE + WS_CONTROL_MAX + WS_FRAME_OVERHEAD];
+	size_t n;
 
 	if (c->close_sent)
 		return 0;
-	if (n > 123)
-		n = 123;	/* a control frame's payload is at most 125 bytes */
-	p[0] = 0x88;		/* FIN, close; a server does not mask */
-	p[1] = (unsigned char)(n + 2);
-	p[2] = (unsigned char)(c->close_code >> 8);
-	p[3] = (unsigned char)c->close_code;
-	memcpy(p + 4, c->close_why, n);
-	if (lws_write(c->wsi, p, n + 4, LWS_WRITE_RAW) < 0)
+	n = ws_close_frame(buf + LWS_PRE, c->close_code, c->close_why, NULL);
+	if (lws_write(c->wsi, buf + LWS_PRE, n, LWS_WRITE_RAW) < 0)
 		return -1;
 	c->close_sent = 1;
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, 2);
@@ -128,7 +122,7 @@ static void conn_closed(struct lws *wsi, struct hub_conn *c)
 	if (!c->wsi)
 		return;		/* never established */
 	if (c->role == HUB_EATER)
-		hub_fanout_leave(hub, c);
+		hub_fanout_leave(hub, &c->sub);
 	else
 		hub_ack_close(c);
 	if (c->greeted) {
@@ -148,7 +142,7 @@ static int conn_timer(struct lws *wsi, struct hub_conn *c)
 
 	if (c->greeted || c->closing)
 		return 0;
-	hub->no_hello++;
+	hub->count.no_hello++;
 	conn_log(hub, c, "no hello in time, closing");
 	hub_conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "no hello");
 	return 0;
@@ -159,8 +153,15 @@ static int conn_writable(struct lws *wsi, struct hub_conn *c)
 	if (c->closing)
 		return conn_close_now(c);
 	if (c->role == HUB_EATER)
-		return hub_fanout_writable(conn_hub(wsi), c);
+		return hub_eater_writable(conn_hub(wsi), c);
 	return hub_ack_writable(c);
+}
+
+void hub_kitchens_hold(struct hub *hub, int hold)
+{
+	for (struct hub_conn *c = hub->kitchens; c; c = c->next)
+		if (c->greeted)
+			lws_rx_flow_control(c->wsi, !hold);
 }
 
 /* ---- hellos ------------------------------------------------------------- */
@@ -169,7 +170,7 @@ static int conn_bad_hello(struct hub *hub, struct hub_conn *c, const char *why)
 {
 	char what[128];
 
-	hub->bad_hello++;
+	hub->count.bad_hello++;
 	snprintf(what, sizeof what, "hello refused (%s), closing", why);
 	conn_log(hub, c, what);
 	/* why is a literal, so it outlives the close: the peer hears it */
@@ -189,10 +190,10 @@ static int conn_hello(struct hub *hub, struct hub_conn *c, const char *msg, size
 		hub->nkitchens++;
 		/* from now on, dumplings */
 		c->rx.max = hub->cfg.max_message;
-		if (hub->paused)	/* a lossless eater is a full queue behind */
+		if (hub->fan.held)	/* a lossless eater is a full queue behind */
 			lws_rx_flow_control(c->wsi, 0);
 	} else {
-		hub_fanout_join(hub, c);
+		hub_eater_join(hub, c);
 	}
 	log_info("%s %s:%d joined", role_name(c), c->host, c->port);
 	return 0;
@@ -202,8 +203,7 @@ static int conn_hello(struct hub *hub, struct hub_conn *c, const char *msg, size
 
 static int conn_invalid(struct hub *hub, struct hub_conn *c, const char *why)
 {
-	c->invalid++;
-	hub->invalid++;
+	hub_ingest_reject(hub, &c->src);
 	conn_log(hub, c, why);
 	return 0;
 }
@@ -228,36 +228,24 @@ static int conn_new_hello(struct hub *hub, struct hub_conn *c, const char *msg, 
 	return 0;
 }
 
-/* Dumplings are only checked, never parsed into a tree: that is most of
- * what the hub does per message. */
+/* A kitchen's message after its hello: ingest's, unless the kitchen
+ * protocol knows it better. */
 static int conn_dumpling(struct hub *hub, struct hub_conn *c, const char *msg, size_t len)
 {
-	struct json_meta meta;
+	const char *why;
 
 	if (c->rx_binary)
 		return conn_invalid(hub, c, "binary frame dropped");
-	if (hub->scratch_len < len + 3) {
-		free(hub->scratch);
-		hub->scratch_len = len + 3;
-		hub->scratch = xmalloc(hub->scratch_len);
-	}
-	if (json_scan(msg, len, &meta, hub->scratch) < 0)
-		return conn_invalid(hub, c, "invalid JSON dropped");
-	if (!meta.chef)
-		return conn_new_hello(hub, c, msg, len);
-	c->in++;
-	hub->total_in++;
-	if (!seq_book_note(&hub->seq, meta.kitchen, meta.run, meta.seq)) {
-		/* sent again by a kitchen whose connection broke before our
-		 * acknowledgement reached it: eaters had it already */
-		hub_ack_done(c->ledger, meta.seq);
+	switch (hub_ingest(hub, &c->src, msg, len, &why)) {
+	case HUB_INVALID:
+		conn_log(hub, c, why);
 		return 0;
+	case HUB_NO_CHEF:
+		return conn_new_hello(hub, c, msg, len);
+	case HUB_TAKEN:
+	case HUB_REPEATED:
+		break;
 	}
-	hub_health_note(hub, meta.chef, meta.kitchen, msg, len);
-	if (!hub->neaters)
-		hub->undelivered++;
-	hub_fanout_publish(hub, msg, len, meta.chef, meta.kitchen, meta.driver,
-			   c->ledger, meta.seq);
 	return 0;
 }
 
@@ -279,18 +267,18 @@ static int conn_message(struct hub *hub, struct hub_conn *c, const char *msg, si
 static int conn_refuse(struct hub *hub, struct hub_conn *c, enum ws_piece r)
 {
 	if (r == WS_PIECE_TOO_MANY_FRAMES) {
-		hub->fragmented++;
+		hub->count.fragmented++;
 		conn_log(hub, c, "message in too many fragments, closing");
 	} else if (!c->greeted) {
-		hub->big_hello++;
+		hub->count.big_hello++;
 		conn_log(hub, c, "hello larger than --max-hello, closing");
 		hub_conn_close(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "hello too big");
 		return 0;
 	} else if (c->role == HUB_EATER) {
-		hub->oversized++;
+		hub->count.oversized++;
 		conn_log(hub, c, "eater message larger than --max-hello, closing");
 	} else {
-		hub->oversized++;
+		hub->count.oversized++;
 		conn_log(hub, c, "message larger than --max-message, closing");
 	}
 	hub_conn_close(c, ws_piece_close_code(r), ws_piece_refusal(r));
@@ -304,7 +292,7 @@ static int conn_refuse(struct hub *hub, struct hub_conn *c, enum ws_piece r)
 static int conn_wire_fault(struct hub *hub, struct hub_conn *c, int faults)
 {
 	if (faults & HUB_WIRE_UNMASKED) {
-		hub->unmasked++;
+		hub->count.unmasked++;
 		conn_log(hub, c, "frame not masked, closing");
 		hub_conn_close(c, LWS_CLOSE_STATUS_PROTOCOL_ERR, "frames must be masked");
 		return 0;
@@ -352,7 +340,7 @@ static int conn_accept(struct hub *hub, int fd)
 		hub_wire_watch(fd, hub->cfg.cert != NULL);
 		return 0;
 	}
-	hub->refused_connections++;
+	hub->count.refused++;
 	if (log_allow(&hub->conn_log, &suppressed)) {
 		wsutil_fd_peer(fd, host, sizeof host, &port);
 		log_warn("refused a connection from %s:%d: %ld connections are open "
@@ -401,6 +389,12 @@ static int conn_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		return 0;
 	case LWS_CALLBACK_WSI_DESTROY:
 		conn_hub(wsi)->connections--;
+		return 0;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		/* woken from another thread (or by a signal): the inbox may
+		 * hold dumplings; every protocol hears this, so the first
+		 * drains and the others find it empty */
+		hub_inbox_drain(&conn_hub(wsi)->inbox, conn_hub(wsi));
 		return 0;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		/* lws asks the vhost's first protocol, on both ports: us */

@@ -21,13 +21,29 @@
 /* a longer name is left out rather than cut: cut, two names could meet */
 #define HEALTH_MAX_NAME 1024
 
-static const char *const kitchen_keys[HUB_HEALTH_KITCHEN_STATS] = {
-	[HUB_HEALTH_PACKETS] = "packets", [HUB_HEALTH_UPTIME] = "uptime",
-	/* these under "uplink" */
-	[HUB_HEALTH_SENT] = "sent", [HUB_HEALTH_BUFFERED] = "buffered",
-	[HUB_HEALTH_DROPPED] = "dropped", [HUB_HEALTH_RECONNECTS] = "reconnects",
-	[HUB_HEALTH_LAST_SEQ] = "last_seq", [HUB_HEALTH_RESENT] = "resent",
-	[HUB_HEALTH_UNCONFIRMED] = "unconfirmed", [HUB_HEALTH_ACKED_SEQ] = "acked_seq",
+/* Each number of the kitchen as a whole, and the object of the report it
+ * is in (NULL: the payload itself). */
+static const struct kitchen_key {
+	const char *group, *key;
+} kitchen_keys[HUB_HEALTH_KITCHEN_STATS] = {
+	[HUB_HEALTH_PACKETS] = { NULL, "packets" }, [HUB_HEALTH_UPTIME] = { NULL, "uptime" },
+	[HUB_HEALTH_SENT] = { "uplink", "sent" }, [HUB_HEALTH_BUFFERED] = { "uplink", "buffered" },
+	[HUB_HEALTH_DROPPED] = { "uplink", "dropped" },
+	[HUB_HEALTH_RECONNECTS] = { "uplink", "reconnects" },
+	[HUB_HEALTH_LAST_SEQ] = { "uplink", "last_seq" }, [HUB_HEALTH_RESENT] = { "uplink", "resent" },
+	[HUB_HEALTH_UNCONFIRMED] = { "uplink", "unconfirmed" },
+	[HUB_HEALTH_ACKED_SEQ] = { "uplink", "acked_seq" },
+	[HUB_HEALTH_FLOWS_ACTIVE] = { "flows", "active" },
+	[HUB_HEALTH_FLOWS_CREATED] = { "flows", "created" },
+	[HUB_HEALTH_FLOWS_ENDED] = { "flows", "ended" },
+	[HUB_HEALTH_FLOWS_EVICTED] = { "flows", "evicted" },
+	[HUB_HEALTH_FLOWS_UNTRACKED] = { "flows", "untracked" },
+	[HUB_HEALTH_FRAGS_REASSEMBLED] = { "fragments", "reassembled" },
+	[HUB_HEALTH_FRAGS_PENDING] = { "fragments", "pending" },
+	[HUB_HEALTH_FRAGS_TIMED_OUT] = { "fragments", "timed_out" },
+	[HUB_HEALTH_FRAGS_EVICTED] = { "fragments", "evicted" },
+	[HUB_HEALTH_FRAGS_UNFINISHED] = { "fragments", "unfinished" },
+	[HUB_HEALTH_FRAGS_OVERLAPS] = { "fragments", "overlaps" },
 };
 
 static const char *const source_keys[HUB_HEALTH_SOURCE_STATS] = {
@@ -121,18 +137,19 @@ static int health_read(struct hub_health *h, const char *msg, size_t len)
 {
 	cJSON *d = cJSON_ParseWithLength(msg, len);
 	const cJSON *p = cJSON_GetObjectItemCaseSensitive(d, "payload");
-	const cJSON *up;
 
 	if (!cJSON_IsObject(p)) {
 		cJSON_Delete(d);
 		return -1;
 	}
-	h->have = take_numbers(p, kitchen_keys, HUB_HEALTH_SENT, h->v);
-	up = cJSON_GetObjectItemCaseSensitive(p, "uplink");
-	if (cJSON_IsObject(up))
-		h->have |= take_numbers(up, kitchen_keys + HUB_HEALTH_SENT,
-					HUB_HEALTH_KITCHEN_STATS - HUB_HEALTH_SENT,
-					h->v + HUB_HEALTH_SENT) << HUB_HEALTH_SENT;
+	h->have = 0;
+	for (int i = 0; i < HUB_HEALTH_KITCHEN_STATS; i++) {
+		const struct kitchen_key *k = &kitchen_keys[i];
+		const cJSON *o = k->group ? cJSON_GetObjectItemCaseSensitive(p, k->group) : p;
+
+		if (cJSON_IsObject(o))
+			h->have |= take_numbers(o, &k->key, 1, &h->v[i]) << i;
+	}
 	read_sources(h, cJSON_GetObjectItemCaseSensitive(p, "sources"));
 	read_chefs(h, cJSON_GetObjectItemCaseSensitive(p, "chefs"));
 	cJSON_Delete(d);

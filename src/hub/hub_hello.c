@@ -212,11 +212,11 @@ static void hello_name(struct hub_conn *c, const cJSON *kept)
 static void hello_asks(struct hub_conn *c, const cJSON *kept)
 {
 	if (c->role == HUB_KITCHEN) {
-		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(kept, "acks")) && !c->ledger)
-			c->ledger = hub_ack_open(c);
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(kept, "acks")) && !c->src.ledger)
+			c->src.ledger = hub_ack_open(c);
 		return;
 	}
-	c->lossless = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(kept, "lossless"));
+	c->sub.lossless = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(kept, "lossless"));
 	c->notices = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(kept, "notices"));
 }
 
@@ -242,9 +242,9 @@ int hub_hello_take(struct hub_conn *c, const char *msg, size_t len, const char *
 	hello_name(c, kept);
 	hello_asks(c, kept);
 	if (c->role == HUB_EATER) {
-		filter_load(&c->chefs, cJSON_GetObjectItemCaseSensitive(kept, "chefs"));
-		filter_load(&c->kitchens, cJSON_GetObjectItemCaseSensitive(kept, "kitchens"));
-		filter_load(&c->drivers, cJSON_GetObjectItemCaseSensitive(kept, "drivers"));
+		filter_load(&c->sub.chefs, cJSON_GetObjectItemCaseSensitive(kept, "chefs"));
+		filter_load(&c->sub.kitchens, cJSON_GetObjectItemCaseSensitive(kept, "kitchens"));
+		filter_load(&c->sub.drivers, cJSON_GetObjectItemCaseSensitive(kept, "drivers"));
 	}
 	cJSON_Delete(kept);
 	cJSON_Delete(hello);
@@ -257,7 +257,7 @@ void hub_hello_free(struct hub_conn *c)
 	free(c->name);
 	c->hello = c->name = NULL;
 	c->hello_len = 0;
-	filter_free(&c->chefs);
-	filter_free(&c->kitchens);
-	filter_free(&c->drivers);
+	filter_free(&c->sub.chefs);
+	filter_free(&c->sub.kitchens);
+	filter_free(&c->sub.drivers);
 }

@@ -1,6 +1,7 @@
 /* GET /metrics: the hub's numbers for Prometheus, the same ones the
- * SystemStatusChef dumpling carries. Totals since start are counters; what
- * is connected or queued right now is a gauge. Per-connection series are
+ * SystemStatusChef dumpling carries: both read them from hub_stats.h.
+ * Totals since start are counters; what is connected or queued right now
+ * is a gauge. Per-connection series are
  * labelled with the name from the hello and the peer's address, because two
  * kitchens (or eaters) may well share a name; they come and go with their
  * connections, as Prometheus expects of per-target series. What kitchens
@@ -15,132 +16,6 @@
 #include "base/util.h"
 
 #define METRIC_PREFIX "dumplings_hub_"
-
-/* ---- the hub as a whole ------------------------------------------------- */
-
-struct hub_metric {
-	const char *name, *type, *help;
-	double (*value)(struct hub *hub);
-};
-
-static double m_uptime(struct hub *h)
-{
-	return round((monotonic_seconds() - h->start) * 1e3) / 1e3;
-}
-
-static double m_kitchens(struct hub *h) { return h->nkitchens; }
-static double m_eaters(struct hub *h) { return h->neaters; }
-static double m_in(struct hub *h) { return h->total_in; }
-static double m_out(struct hub *h) { return h->total_out; }
-static double m_dropped(struct hub *h) { return h->dropped; }
-static double m_invalid(struct hub *h) { return h->invalid; }
-static double m_oversized(struct hub *h) { return h->oversized; }
-static double m_fragmented(struct hub *h) { return h->fragmented; }
-static double m_unmasked(struct hub *h) { return h->unmasked; }
-static double m_no_hello(struct hub *h) { return h->no_hello; }
-static double m_bad_hello(struct hub *h) { return h->bad_hello; }
-static double m_big_hello(struct hub *h) { return h->big_hello; }
-static double m_refused(struct hub *h) { return h->refused_connections; }
-static double m_connections(struct hub *h) { return h->connections; }
-static double m_connections_cap(struct hub *h) { return h->cfg.max_connections; }
-static double m_culled(struct hub *h) { return h->culled; }
-static double m_kitchens_401(struct hub *h) { return h->unauthorized[HUB_KITCHEN]; }
-static double m_eaters_401(struct hub *h) { return h->unauthorized[HUB_EATER]; }
-static double m_kitchens_403(struct hub *h) { return h->bad_origin[HUB_KITCHEN]; }
-static double m_eaters_403(struct hub *h) { return h->bad_origin[HUB_EATER]; }
-static double m_lost(struct hub *h) { return (double)h->seq.lost; }
-static double m_undelivered(struct hub *h) { return h->undelivered; }
-static double m_repeated(struct hub *h) { return (double)h->seq.repeated; }
-static double m_holds(struct hub *h) { return h->pauses; }
-static double m_held(struct hub *h) { return h->paused; }
-static double m_queue(struct hub *h) { return hub_fanout_used(h); }
-static double m_queue_cap(struct hub *h) { return h->cfg.queue_len; }
-static double m_queue_bytes(struct hub *h) { return h->ring_bytes; }
-static double m_queue_bytes_cap(struct hub *h) { return h->cfg.queue_bytes; }
-
-static const struct hub_metric hub_metrics[] = {
-	{ "uptime_seconds", "gauge", "Seconds since the hub started.", m_uptime },
-	{ "kitchens", "gauge", "Kitchens connected (their hello received).", m_kitchens },
-	{ "eaters", "gauge", "Eaters connected (their hello received).", m_eaters },
-	{ "dumplings_in_total", "counter", "Valid dumplings received from kitchens.", m_in },
-	{ "dumplings_out_total", "counter", "Dumplings sent to eaters.", m_out },
-	{ "dumplings_dropped_total", "counter",
-	  "Dumplings dropped for eaters that fell a full queue behind.", m_dropped },
-	{ "dumplings_lost_upstream_total", "counter",
-	  "Dumplings missing from kitchens' seq numbers: lost before the hub.", m_lost },
-	{ "dumplings_undelivered_total", "counter",
-	  "Valid dumplings received while no eater was connected.", m_undelivered },
-	{ "dumplings_repeated_total", "counter",
-	  "Dumplings a kitchen sent again after a broken connection, already had.", m_repeated },
-	{ "kitchen_holds_total", "counter",
-	  "Times the hub stopped reading kitchens for a lossless eater a full queue behind.",
-	  m_holds },
-	{ "kitchens_held", "gauge",
-	  "1 while the hub is not reading kitchens, for a lossless eater.", m_held },
-	{ "dumplings_invalid_total", "counter",
-	  "Messages from kitchens dropped as invalid dumplings.", m_invalid },
-	{ "messages_oversized_total", "counter",
-	  "Connections closed for a message over --max-message.", m_oversized },
-	{ "messages_too_fragmented_total", "counter",
-	  "Connections closed for a message in too many fragments.", m_fragmented },
-	{ "frames_unmasked_total", "counter",
-	  "Connections closed with 1002 for sending a frame that is not masked.", m_unmasked },
-	{ "hellos_missing_total", "counter",
-	  "Connections closed for sending no hello in time.", m_no_hello },
-	{ "hellos_invalid_total", "counter",
-	  "Connections closed for a hello that is not a JSON object, or whose filters are too long.",
-	  m_bad_hello },
-	{ "hellos_oversized_total", "counter",
-	  "Connections closed for a hello over --max-hello.", m_big_hello },
-	{ "connections_refused_total", "counter",
-	  "Connections refused at once for --max-connections.", m_refused },
-	{ "connections", "gauge", "Sockets open on both ports.", m_connections },
-	{ "connections_capacity", "gauge", "Sockets the hub allows (--max-connections).",
-	  m_connections_cap },
-	{ "eaters_disconnected_slow_total", "counter",
-	  "Eaters disconnected for being too slow (--slow-eater disconnect).", m_culled },
-	{ "kitchens_unauthorized_total", "counter",
-	  "Kitchen upgrades refused with 401 (no token or a wrong one).", m_kitchens_401 },
-	{ "eaters_unauthorized_total", "counter",
-	  "Eater upgrades and /metrics requests refused with 401.", m_eaters_401 },
-	{ "kitchens_origin_refused_total", "counter",
-	  "Kitchen upgrades from web pages refused with 403 for their Origin.", m_kitchens_403 },
-	{ "eaters_origin_refused_total", "counter",
-	  "Eater upgrades from web pages refused with 403 for their Origin.", m_eaters_403 },
-	{ "queue_dumplings", "gauge", "Dumplings held in the eaters' queue.", m_queue },
-	{ "queue_capacity_dumplings", "gauge", "Dumplings the queue may hold (--queue).",
-	  m_queue_cap },
-	{ "queue_bytes", "gauge", "Bytes held in the eaters' queue.", m_queue_bytes },
-	{ "queue_capacity_bytes", "gauge", "Bytes the queue may hold (--queue-bytes).",
-	  m_queue_bytes_cap },
-};
-
-/* ---- one series per connection -------------------------------------------- */
-
-struct conn_metric {
-	const char *name, *type, *help;
-	enum hub_role role;
-	double (*value)(struct hub *hub, struct hub_conn *c);
-};
-
-static double c_in(struct hub *h, struct hub_conn *c) { return c->in; }
-static double c_invalid(struct hub *h, struct hub_conn *c) { return c->invalid; }
-static double c_out(struct hub *h, struct hub_conn *c) { return c->out; }
-static double c_dropped(struct hub *h, struct hub_conn *c) { return c->dropped; }
-static double c_depth(struct hub *h, struct hub_conn *c) { return hub_fanout_depth(h, c); }
-
-static const struct conn_metric conn_metrics[] = {
-	{ "kitchen_dumplings_in_total", "counter",
-	  "Valid dumplings received from each kitchen.", HUB_KITCHEN, c_in },
-	{ "kitchen_dumplings_invalid_total", "counter",
-	  "Invalid dumplings dropped from each kitchen.", HUB_KITCHEN, c_invalid },
-	{ "eater_dumplings_out_total", "counter",
-	  "Dumplings sent to each eater.", HUB_EATER, c_out },
-	{ "eater_dumplings_dropped_total", "counter",
-	  "Dumplings dropped for each eater because it fell behind.", HUB_EATER, c_dropped },
-	{ "eater_queue_depth", "gauge",
-	  "Dumplings waiting in the queue for each eater.", HUB_EATER, c_depth },
-};
 
 static void metric_header(FILE *f, const char *name, const char *type, const char *help)
 {
@@ -161,23 +36,37 @@ static void label_value(FILE *f, const char *s)
 	}
 }
 
-static void conn_sample(FILE *f, struct hub *hub, const struct conn_metric *m,
+/* ---- the hub as a whole, and one series per connection ----------------- */
+
+/* One of the numbers every hub has (hub_stats.h); seconds to the
+ * millisecond, which is all a scrape can tell. */
+static void hub_family(FILE *f, struct hub *hub, const struct hub_stat *m)
+{
+	double v = m->value(hub);
+
+	if (m->form == HUB_STAT_SECONDS)
+		v = round(v * 1e3) / 1e3;
+	metric_header(f, m->metric, m->type, m->help);
+	fprintf(f, METRIC_PREFIX "%s %.15g\n", m->metric, v);
+}
+
+static void conn_sample(FILE *f, struct hub *hub, const struct hub_conn_stat *m,
 			struct hub_conn *c)
 {
-	fprintf(f, METRIC_PREFIX "%s{%s=\"", m->name,
+	fprintf(f, METRIC_PREFIX "%s{%s=\"", m->metric,
 		m->role == HUB_KITCHEN ? "kitchen" : "eater");
 	label_value(f, c->name ? c->name : "");
 	fprintf(f, "\",peer=\"%s:%d\"} %.15g\n", c->host, c->port, m->value(hub, c));
 }
 
 /* Only connections that said hello count, as in the status dumpling. */
-static void conn_family(FILE *f, struct hub *hub, const struct conn_metric *m)
+static void conn_family(FILE *f, struct hub *hub, const struct hub_conn_stat *m)
 {
 	struct hub_conn *c = m->role == HUB_KITCHEN ? hub->kitchens : hub->eaters;
 
-	metric_header(f, m->name, m->type, m->help);
+	metric_header(f, m->metric, m->type, m->help);
 	for (; c; c = c->next)
-		if (m->role == HUB_KITCHEN ? c->greeted : c->fed)
+		if (m->role == HUB_KITCHEN ? c->greeted : c->sub.fed)
 			conn_sample(f, hub, m, c);
 }
 
@@ -273,6 +162,36 @@ static const struct health_metric health_metrics[] = {
 	  PART_KITCHEN, HUB_HEALTH_UNCONFIRMED },
 	{ "kitchen_uplink_acked_seq", "gauge",
 	  "The last seq a hub acknowledged to each kitchen.", PART_KITCHEN, HUB_HEALTH_ACKED_SEQ },
+	{ "kitchen_flows_active", "gauge",
+	  "Flows each kitchen tracks now.", PART_KITCHEN, HUB_HEALTH_FLOWS_ACTIVE },
+	{ "kitchen_flows_created_total", "counter",
+	  "Flows each kitchen began tracking.", PART_KITCHEN, HUB_HEALTH_FLOWS_CREATED },
+	{ "kitchen_flows_ended_total", "counter",
+	  "Flows that ended in each kitchen, for any reason.", PART_KITCHEN, HUB_HEALTH_FLOWS_ENDED },
+	{ "kitchen_flows_evicted_total", "counter",
+	  "Flows each kitchen ended early because its flow table was full.",
+	  PART_KITCHEN, HUB_HEALTH_FLOWS_EVICTED },
+	{ "kitchen_flows_untracked_total", "counter",
+	  "IP packets each kitchen could join to no flow (fragments, cut headers).",
+	  PART_KITCHEN, HUB_HEALTH_FLOWS_UNTRACKED },
+	{ "kitchen_fragments_reassembled_total", "counter",
+	  "IP datagrams each kitchen reassembled from fragments.",
+	  PART_KITCHEN, HUB_HEALTH_FRAGS_REASSEMBLED },
+	{ "kitchen_fragments_pending", "gauge",
+	  "IP datagrams each kitchen holds fragments of, not yet complete.",
+	  PART_KITCHEN, HUB_HEALTH_FRAGS_PENDING },
+	{ "kitchen_fragments_timed_out_total", "counter",
+	  "IP datagrams whose fragments each kitchen dropped incomplete, timed out.",
+	  PART_KITCHEN, HUB_HEALTH_FRAGS_TIMED_OUT },
+	{ "kitchen_fragments_evicted_total", "counter",
+	  "IP datagrams whose fragments each kitchen dropped incomplete to make room.",
+	  PART_KITCHEN, HUB_HEALTH_FRAGS_EVICTED },
+	{ "kitchen_fragments_unfinished_total", "counter",
+	  "IP datagrams still incomplete when each kitchen's source ended.",
+	  PART_KITCHEN, HUB_HEALTH_FRAGS_UNFINISHED },
+	{ "kitchen_fragments_overlaps_total", "counter",
+	  "IP fragments that overlapped others, in each kitchen.",
+	  PART_KITCHEN, HUB_HEALTH_FRAGS_OVERLAPS },
 };
 
 static void health_sample(FILE *f, const struct health_metric *m, const char *kitchen,
@@ -321,14 +240,10 @@ char *hub_metrics_text(struct hub *hub, size_t *len)
 
 	if (!f)
 		return NULL;
-	for (size_t i = 0; i < sizeof hub_metrics / sizeof *hub_metrics; i++) {
-		const struct hub_metric *m = &hub_metrics[i];
-
-		metric_header(f, m->name, m->type, m->help);
-		fprintf(f, METRIC_PREFIX "%s %.15g\n", m->name, m->value(hub));
-	}
-	for (size_t i = 0; i < sizeof conn_metrics / sizeof *conn_metrics; i++)
-		conn_family(f, hub, &conn_metrics[i]);
+	for (size_t i = 0; i < hub_nstats; i++)
+		hub_family(f, hub, &hub_stats[i]);
+	for (size_t i = 0; i < hub_nconn_stats; i++)
+		conn_family(f, hub, &hub_conn_stats[i]);
 	kitchen_seq_families(f, hub);
 	for (size_t i = 0; i < sizeof health_metrics / sizeof *health_metrics; i++)
 		health_family(f, hub, &health_metrics[i]);

@@ -75,7 +75,10 @@ static int origin_refuse(struct hub *hub, struct lws *wsi, enum hub_role role,
 	char host[64];
 	int port;
 
-	hub->bad_origin[role]++;
+	if (role == HUB_KITCHEN)
+		hub->count.kitchens_origin_refused++;
+	else
+		hub->count.eaters_origin_refused++;
 	wsutil_peer(wsi, host, sizeof host, &port);
 	printable(origin);
 	if (log_allow(&hub->auth_log, &suppressed))

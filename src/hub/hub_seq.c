@@ -12,7 +12,6 @@ void hub_seq_status(struct hub *hub, cJSON *p)
 {
 	cJSON *runs = cJSON_AddArrayToObject(p, "kitchen_runs");
 
-	cJSON_AddNumberToObject(p, "total_dumplings_lost_upstream", (double)hub->seq.lost);
 	for (int i = 0; i < hub->seq.n; i++) {
 		const struct seq_run *r = &hub->seq.runs[i];
 		cJSON *o = cJSON_CreateObject();

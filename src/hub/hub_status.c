@@ -1,7 +1,9 @@
 /* SystemStatusChef: every --status-freq seconds the hub publishes a
  * dumpling about itself, with the original hub's keys (so nd-hubstatus and
  * friends keep working) and ours beside them: drops, invalid counts, queue
- * depths and rates. */
+ * depths and rates. The numbers are those of hub_stats.h, which /metrics
+ * serves too; what only the status says (the lists of connections, the
+ * runs' books, the rates) is added here. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,26 +39,20 @@ static cJSON *status_hub_info(const struct hub_conn *c)
 	return o;
 }
 
-static cJSON *status_kitchen(const struct hub_conn *c)
+/* A connection's entry: its hello, its address, its numbers. */
+static cJSON *status_conn(struct hub *hub, struct hub_conn *c)
 {
 	cJSON *o = cJSON_CreateObject();
 
-	cJSON_AddItemToObject(o, "info_from_kitchen", cJSON_CreateRaw(c->hello));
+	cJSON_AddItemToObject(o, c->role == HUB_KITCHEN ? "info_from_kitchen" : "info_from_eater",
+			      cJSON_CreateRaw(c->hello));
 	cJSON_AddItemToObject(o, "info_from_hub", status_hub_info(c));
-	cJSON_AddNumberToObject(o, "dumplings_in", c->in);
-	cJSON_AddNumberToObject(o, "dumplings_invalid", c->invalid);
-	return o;
-}
+	for (size_t i = 0; i < hub_nconn_stats; i++) {
+		const struct hub_conn_stat *s = &hub_conn_stats[i];
 
-static cJSON *status_eater(struct hub *hub, struct hub_conn *c)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddItemToObject(o, "info_from_eater", cJSON_CreateRaw(c->hello));
-	cJSON_AddItemToObject(o, "info_from_hub", status_hub_info(c));
-	cJSON_AddNumberToObject(o, "dumplings_out", c->out);
-	cJSON_AddNumberToObject(o, "dumplings_dropped", c->dropped);
-	cJSON_AddNumberToObject(o, "queue_depth", hub_fanout_depth(hub, c));
+		if (s->role == (int)c->role)
+			cJSON_AddNumberToObject(o, s->key, s->value(hub, c));
+	}
 	return o;
 }
 
@@ -82,10 +78,10 @@ static void status_lists(struct hub *hub, cJSON *p)
 
 	for (struct hub_conn *c = hub->kitchens; c; c = c->next)
 		if (c->greeted && status_fits(c, &used, &k_unlisted))
-			cJSON_AddItemToArray(ks, status_kitchen(c));
+			cJSON_AddItemToArray(ks, status_conn(hub, c));
 	for (struct hub_conn *c = hub->eaters; c; c = c->next)
-		if (c->fed && status_fits(c, &used, &e_unlisted))
-			cJSON_AddItemToArray(es, status_eater(hub, c));
+		if (c->sub.fed && status_fits(c, &used, &e_unlisted))
+			cJSON_AddItemToArray(es, status_conn(hub, c));
 	cJSON_AddNumberToObject(p, "dumpling_kitchens_unlisted", k_unlisted);
 	cJSON_AddNumberToObject(p, "dumpling_eaters_unlisted", e_unlisted);
 }
@@ -96,48 +92,39 @@ static void status_rates(struct hub *hub, cJSON *p)
 
 	if (dt <= 0)
 		dt = 1;
-	add_float(p, "dumplings_in_per_second", (hub->total_in - hub->rate_in) / dt);
-	add_float(p, "dumplings_out_per_second", (hub->total_out - hub->rate_out) / dt);
+	add_float(p, "dumplings_in_per_second", (hub->count.in - hub->rate_in) / dt);
+	add_float(p, "dumplings_out_per_second", (hub->count.out - hub->rate_out) / dt);
 	hub->rate_t = now;
-	hub->rate_in = hub->total_in;
-	hub->rate_out = hub->total_out;
+	hub->rate_in = hub->count.in;
+	hub->rate_out = hub->count.out;
+}
+
+/* One of the numbers every hub has (hub_stats.h). */
+static void status_stat(struct hub *hub, cJSON *p, const struct hub_stat *s)
+{
+	double v = s->value(hub);
+
+	switch (s->form) {
+	case HUB_STAT_SECONDS:
+		add_float(p, s->key, v);
+		break;
+	case HUB_STAT_FLAG:
+		cJSON_AddBoolToObject(p, s->key, v != 0);
+		break;
+	case HUB_STAT_COUNT:
+		cJSON_AddNumberToObject(p, s->key, v);
+		break;
+	}
 }
 
 static cJSON *status_payload(struct hub *hub)
 {
 	cJSON *p = cJSON_CreateObject();
 
-	cJSON_AddNumberToObject(p, "total_dumplings_in", hub->total_in);
-	cJSON_AddNumberToObject(p, "total_dumplings_out", hub->total_out);
-	add_float(p, "server_uptime", monotonic_seconds() - hub->start);
-	cJSON_AddNumberToObject(p, "dumpling_kitchen_count", hub->nkitchens);
-	cJSON_AddNumberToObject(p, "dumpling_eater_count", hub->neaters);
+	for (size_t i = 0; i < hub_nstats; i++)
+		status_stat(hub, p, &hub_stats[i]);
 	status_lists(hub, p);
-	cJSON_AddNumberToObject(p, "total_dumplings_invalid", hub->invalid);
-	cJSON_AddNumberToObject(p, "total_dumplings_dropped", hub->dropped);
-	cJSON_AddNumberToObject(p, "total_dumplings_undelivered", hub->undelivered);
-	cJSON_AddNumberToObject(p, "total_dumplings_repeated", (double)hub->seq.repeated);
-	cJSON_AddNumberToObject(p, "total_kitchen_holds", hub->pauses);
-	cJSON_AddBoolToObject(p, "kitchens_held", hub->paused);
 	hub_seq_status(hub, p);
-	cJSON_AddNumberToObject(p, "total_messages_oversized", hub->oversized);
-	cJSON_AddNumberToObject(p, "total_messages_too_fragmented", hub->fragmented);
-	cJSON_AddNumberToObject(p, "total_frames_unmasked", hub->unmasked);
-	cJSON_AddNumberToObject(p, "total_hellos_missing", hub->no_hello);
-	cJSON_AddNumberToObject(p, "total_hellos_invalid", hub->bad_hello);
-	cJSON_AddNumberToObject(p, "total_hellos_oversized", hub->big_hello);
-	cJSON_AddNumberToObject(p, "total_connections_refused", hub->refused_connections);
-	cJSON_AddNumberToObject(p, "connections", hub->connections);
-	cJSON_AddNumberToObject(p, "connections_capacity", hub->cfg.max_connections);
-	cJSON_AddNumberToObject(p, "total_eaters_disconnected_slow", hub->culled);
-	cJSON_AddNumberToObject(p, "total_kitchens_unauthorized", hub->unauthorized[HUB_KITCHEN]);
-	cJSON_AddNumberToObject(p, "total_eaters_unauthorized", hub->unauthorized[HUB_EATER]);
-	cJSON_AddNumberToObject(p, "total_kitchens_origin_refused", hub->bad_origin[HUB_KITCHEN]);
-	cJSON_AddNumberToObject(p, "total_eaters_origin_refused", hub->bad_origin[HUB_EATER]);
-	cJSON_AddNumberToObject(p, "queue_used", hub_fanout_used(hub));
-	cJSON_AddNumberToObject(p, "queue_capacity", hub->cfg.queue_len);
-	cJSON_AddNumberToObject(p, "queue_bytes", hub->ring_bytes);
-	cJSON_AddNumberToObject(p, "queue_bytes_capacity", hub->cfg.queue_bytes);
 	cJSON_AddStringToObject(p, "slow_eater_policy",
 				hub->cfg.slow == HUB_SLOW_SKIP ? "skip" : "disconnect");
 	status_rates(hub, p);

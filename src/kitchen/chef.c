@@ -251,7 +251,7 @@ static int lua_filters_set(lua_State *L)
 	rc = chef_filters_set(rt->filters, exprs, n, why, sizeof why);
 	free(exprs);
 	if (rc < 0)
-		log_error("chef filters: %s: chefs with a filter see no packets", why);
+		log_error("chef filters: %s: the chefs with that filter see no packets", why);
 	lua_pushboolean(L, rc == 0);
 	return 1;
 }

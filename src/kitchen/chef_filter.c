@@ -44,7 +44,7 @@ struct chef_filters *chef_filters_new(const int *linktypes, int nsources)
 static void drop_filters(struct chef_filters *fs)
 {
 	for (int f = 0; f < fs->nfilters; f++) {
-		for (int s = 0; s < fs->nsources; s++)
+		for (int s = 0; fs->filters[f].progs && s < fs->nsources; s++)
 			pcap_freecode(&fs->filters[f].progs[s]);
 		free(fs->filters[f].progs);
 		free(fs->filters[f].expr);
@@ -114,21 +114,26 @@ int chef_filters_check(struct chef_filters *fs, const char *expr, char *why, siz
 int chef_filters_set(struct chef_filters *fs, const char *const *exprs, int n, char *why,
 		     size_t len)
 {
+	int rc = 0;
+
 	drop_filters(fs);
 	fs->filters = xcalloc(n > 0 ? (size_t)n : 1, sizeof *fs->filters);
 	for (int f = 0; f < n; f++) {
 		struct filter *flt = &fs->filters[f];
 
+		flt->expr = xstrdup(exprs[f]);
 		flt->progs = xcalloc((size_t)fs->nsources, sizeof *flt->progs);
+		/* A filter that compiled when its chef was checked may fail
+		 * now (a host name that no longer resolves): it matches
+		 * nothing, and every row stays in its place. */
 		if (compile_all(fs, exprs[f], flt->progs, why, len) < 0) {
 			free(flt->progs);
-			drop_filters(fs);
-			return -1;
+			flt->progs = NULL;
+			rc = -1;
 		}
-		flt->expr = xstrdup(exprs[f]);
 		fs->nfilters++;
 	}
-	return 0;
+	return rc;
 }
 
 int chef_filters_count(const struct chef_filters *fs)
@@ -148,6 +153,10 @@ const uint8_t *chef_filters_run(struct chef_filters *fs, const struct dpl_packet
 		const struct bpf_program *progs = fs->filters[f].progs;
 		uint8_t *row = fs->match + (size_t)f * (size_t)n;
 
+		if (!progs) {
+			memset(row, 0, (size_t)n);
+			continue;
+		}
 		for (int i = 0; i < n; i++) {
 			const struct dpl_packet *p = &pkts[i];
 			struct pcap_pkthdr h = { .caplen = p->caplen, .len = p->wirelen };

@@ -63,11 +63,14 @@ struct reader {
 	int wake_fd;			/* readable when a batch is ready */
 	int stop_fd;			/* readable once told to stop */
 	/* the reader thread's */
-	unsigned long *read;		/* packets read, per source */
+	/* packets read, per source: a file's counts, which the kitchen
+	 * reads as they go (reader_counts), so stored atomically */
+	unsigned long *read;
 	double counted;			/* when counts were last read */
 	struct dpl_dns dns;
 	struct ipfrag *frags;		/* NULL: fragments left as they are */
 	double last_time;		/* of the last packet read */
+	double quiet_since;		/* live: when a round last read packets */
 	struct flow_table *flows;
 	struct batch *cur;		/* the batch being filled */
 };
@@ -237,10 +240,16 @@ static struct batch *track_flow(struct reader *r, struct batch *b)
 	return r->cur;
 }
 
-/* Live, flows go idle by the clock too, when no packet comes. */
+/* Live, flows go idle by the clock too, when no packet comes: by the
+ * packets' clock carried on from the last packet by the monotonic one,
+ * since a kitchen behind its kernel buffer, or an adapter's own time
+ * stamps, would make the wall clock end flows whose packets are queued. */
 static struct batch *expire_by_clock(struct reader *r, struct batch *b)
 {
-	flow_expire(r->flows, wall_seconds(), (uint32_t)b->n, FLOW_EXPIRE_STEP, events_of(r, b));
+	if (!r->quiet_since)
+		return b;	/* no packet yet */
+	flow_expire(r->flows, r->last_time + (monotonic_seconds() - r->quiet_since),
+		    (uint32_t)b->n, FLOW_EXPIRE_STEP, events_of(r, b));
 	b = r->cur;
 	return b && b->events.n ? hand_over(r, b) : b;
 }
@@ -267,7 +276,7 @@ static struct batch *read_source(struct reader *r, int i, struct batch *b, struc
 	int rc = 0;
 
 	while (b && !r->stop && max-- != 0 && (rc = pcap_next_ex(src->pcap, &h, &bytes)) == 1) {
-		r->read[i]++;
+		__atomic_store_n(&r->read[i], r->read[i] + 1, __ATOMIC_RELAXED);
 		if (pc && r->speed)
 			b = pace(r, b, pc, h->ts.tv_sec + h->ts.tv_usec * src->tick);
 		if (b && !batch_has_room(b, h->caplen))
@@ -317,12 +326,20 @@ static struct batch *read_live(struct reader *r, struct batch *b)
 			r->failed = 1;
 			break;
 		}
+		int quiet = 1;
+
 		for (int i = 0; i < r->nsources && b && !r->failed; i++)
-			if (fds[i].revents)
+			if (fds[i].revents) {
+				unsigned long before = r->read[i];
+
 				b = read_source(r, i, b, NULL, BATCH_PACKETS);
+				quiet &= r->read[i] == before;
+			}
 		if (b && b->n)
 			b = hand_over(r, b);
-		if (b)
+		if (!quiet)
+			r->quiet_since = monotonic_seconds();
+		else if (b)
 			b = expire_by_clock(r, b);
 		if (monotonic_seconds() - r->counted >= COUNTS_EVERY)
 			note_counts(r);
@@ -445,6 +462,9 @@ void reader_counts(struct reader *r, int i, struct capture_counts *c)
 	pthread_mutex_lock(&r->lock);
 	*c = r->counts[i];
 	pthread_mutex_unlock(&r->lock);
+	/* a file passes all it reads, counted now rather than when noted */
+	if (!r->live)
+		c->passed = __atomic_load_n(&r->read[i], __ATOMIC_RELAXED);
 }
 
 void reader_fragments(struct reader *r, struct ipfrag_stats *st)

@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "wsclient.h"
+#include "wsframe.h"
 #include "wsutil.h"
 
 struct wsclient {
@@ -37,8 +38,7 @@ struct wsclient {
 	uint64_t mask_state;	/* xorshift64: a fresh masking key per frame */
 };
 
-static size_t client_frame(struct wsclient *c, unsigned char *dst, unsigned char op,
-			   const void *msg, size_t len);
+static void client_mask(struct wsclient *c, unsigned char k[4]);
 
 /* ---- the target -------------------------------------------------------- */
 
@@ -177,15 +177,14 @@ static int client_receive(struct wsclient *c, struct lws *wsi, const void *in, s
  * connection, so the peer never learns our close code. */
 static int client_send_close(struct wsclient *c, struct lws *wsi)
 {
-	unsigned char payload[2 + sizeof c->close_why];
-	unsigned char buf[LWS_PRE + sizeof payload + WSCLIENT_FRAME_OVERHEAD];
-	size_t n = strlen(c->close_why), len;
+	unsigned char buf[LWS_PRE + WS_CONTROL_MAX + WS_FRAME_OVERHEAD];
+	unsigned char k[4];
+	size_t len;
 
-	payload[0] = (unsigned char)(c->close_code >> 8);
-	payload[1] = (unsigned char)c->close_code;
-	memcpy(payload + 2, c->close_why, n);
 	/* lws 4.1 has no public way to send just a close frame: frame it */
-	len = client_frame(c, buf + LWS_PRE, 0x88, payload, n + 2);
+	client_mask(c, k);
+	len = ws_close_frame(buf + LWS_PRE, c->close_code, c->close_why, k);
+
 	if (wsclient_write_frames(c, buf + LWS_PRE, len) < 0)
 		return -1;
 	c->close_sent = 1;
@@ -434,46 +433,27 @@ int wsclient_write_copy(struct wsclient *c, const char *s, size_t len)
 	return rc;
 }
 
-static uint32_t client_mask_key(struct wsclient *c)
+/* A client masks every frame with a fresh key (RFC 6455 5.3). */
+static void client_mask(struct wsclient *c, unsigned char k[4])
 {
+	uint32_t key;
+
 	c->mask_state ^= c->mask_state << 13;
 	c->mask_state ^= c->mask_state >> 7;
 	c->mask_state ^= c->mask_state << 17;
-	return (uint32_t)(c->mask_state >> 32);
-}
-
-/* RFC 6455 5.2: FIN, opcode 1, the mask bit, the length, the key, then the
- * payload XORed with the key. */
-static size_t client_frame(struct wsclient *c, unsigned char *dst, unsigned char op,
-			   const void *msg, size_t len)
-{
-	const unsigned char *src = msg;
-	uint32_t key = client_mask_key(c);
-	unsigned char k[4] = { key >> 24, key >> 16, key >> 8, key };
-	size_t h = 0;
-
-	dst[h++] = op;
-	if (len < 126) {
-		dst[h++] = 0x80 | (unsigned char)len;
-	} else if (len < 65536) {
-		dst[h++] = 0x80 | 126;
-		dst[h++] = (unsigned char)(len >> 8);
-		dst[h++] = (unsigned char)len;
-	} else {
-		dst[h++] = 0x80 | 127;
-		for (int i = 0; i < 8; i++)
-			dst[h++] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
-	}
-	memcpy(dst + h, k, 4);
-	h += 4;
-	for (size_t i = 0; i < len; i++)
-		dst[h + i] = src[i] ^ k[i & 3];
-	return h + len;
+	key = (uint32_t)(c->mask_state >> 32);
+	k[0] = (unsigned char)(key >> 24);
+	k[1] = (unsigned char)(key >> 16);
+	k[2] = (unsigned char)(key >> 8);
+	k[3] = (unsigned char)key;
 }
 
 size_t wsclient_frame(struct wsclient *c, unsigned char *dst, const void *msg, size_t len)
 {
-	return client_frame(c, dst, 0x81, msg, len);
+	unsigned char k[4];
+
+	client_mask(c, k);
+	return ws_frame(dst, WS_OP_TEXT, msg, len, k);
 }
 
 /* The bytes go to the socket as they are: lws' own framing is bypassed,

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "token.h"
+#include "wsframe.h"
 
 struct wsclient;
 
@@ -77,7 +78,7 @@ int wsclient_write_copy(struct wsclient *c, const char *s, size_t len);
 /* Many messages in one write(): wsclient_frame() writes one complete,
  * masked text frame of msg at dst (len + WSCLIENT_FRAME_OVERHEAD bytes at
  * most) and returns its size; wsclient_write_frames() sends such frames. */
-#define WSCLIENT_FRAME_OVERHEAD 14
+#define WSCLIENT_FRAME_OVERHEAD WS_FRAME_OVERHEAD
 size_t wsclient_frame(struct wsclient *c, unsigned char *dst, const void *msg, size_t len);
 int wsclient_write_frames(struct wsclient *c, unsigned char *buf, size_t len);
 int wsclient_buffered(struct wsclient *c);

@@ -13,7 +13,7 @@ use Time::HiRes qw(sleep time);
 use Exporter 'import';
 
 our @EXPORT = qw(root bin pcap pcaps_dir need_corpus have_corpus corpus_skip need need_tshark tmpdir run
-		 free_port spawn stop wait_for_port wait_for decode_lines slurp spew json);
+		 driver free_port spawn stop wait_for_port wait_for decode_lines slurp spew json);
 
 my $ROOT = abs_path(dirname(__FILE__) . '/../..');
 
@@ -114,6 +114,21 @@ sub run {
 	my $st = $?;
 	return { out => slurp("$dir/out") // '', err => slurp("$dir/err") // '',
 		 status => $st >> 8, signal => $st & 127 };
+}
+
+# driver(NAME): the path of a test driver (t/NAME.c, make NAME): the one
+# make check-asan or check-tsan built with its sanitizer, in
+# $DUMPLINGS_DRIVERS, or else built now into build/. Undef, after saying
+# why, if it does not build.
+sub driver {
+	my ($name) = @_;
+	return "$ENV{DUMPLINGS_DRIVERS}/$name" if $ENV{DUMPLINGS_DRIVERS};
+	my $b = run(['make', '-s', '-C', $ROOT, '-j2', $name], { timeout => 300 });
+	if ($b->{status} != 0) {
+		print STDERR "# make $name failed:\n$b->{err}";
+		return undef;
+	}
+	return "$ROOT/build/$name";
 }
 
 # A port that was free a moment ago. The kernel hands out ephemeral ports

@@ -1,0 +1,135 @@
+/* An eater's connection as a fan-out subscriber (see hub_fanout.h): woken,
+ * it asks lws for a WRITEABLE callback; there it writes what waits for it,
+ * in order, and the notices it asked for. */
+#include <stdio.h>
+
+#include "hub.h"
+#include "net/wsframe.h"
+
+/* How many dumplings one WRITEABLE callback may send before yielding to the
+ * rest of the loop; kitchens can insert several per loop turn, so an eater
+ * must be able to drain several too. */
+#define EATER_WRITE_BATCH 256
+/* bytes framed into one write for an uncompressed eater */
+#define EATER_BATCH_BYTES (64 * 1024)
+
+/* Framed batches, one eater's at a time: the hub has one thread. */
+static unsigned char eater_batch[LWS_PRE + EATER_BATCH_BYTES];
+
+static struct hub_conn *eater_conn(struct hub_subscriber *s)
+{
+	return lws_container_of(s, struct hub_conn, sub);
+}
+
+static void eater_wake(struct hub_subscriber *s)
+{
+	lws_callback_on_writable(eater_conn(s)->wsi);
+}
+
+static void eater_cull(struct hub_subscriber *s)
+{
+	hub_conn_close(eater_conn(s), LWS_CLOSE_STATUS_POLICY_VIOLATION, "eater too slow");
+}
+
+static const struct hub_subscriber_ops eater_ops = {
+	.wake = eater_wake,
+	.cull = eater_cull,
+};
+
+void hub_eater_join(struct hub *hub, struct hub_conn *c)
+{
+	c->sub.ops = &eater_ops;
+	snprintf(c->sub.label, sizeof c->sub.label, "eater %s:%d", c->host, c->port);
+	hub_fanout_join(hub, &c->sub);
+}
+
+/* Uncompressed eaters get many frames per write(): we frame the waiting
+ * dumplings ourselves into one buffer and hand lws the bytes as they go on
+ * the wire. A system call per dumpling per eater is what limits a hub. */
+static int eater_send_batch(struct hub *hub, struct hub_conn *c)
+{
+	unsigned char *p = eater_batch + LWS_PRE, *start = p;
+	const struct hub_msg *m;
+	unsigned long n = 0;
+
+	while ((m = hub_fanout_next(hub, &c->sub))) {
+		if ((size_t)(p - start) + WS_FRAME_OVERHEAD + m->len > EATER_BATCH_BYTES)
+			break;
+		p += ws_frame(p, WS_OP_TEXT, m->buf + LWS_PRE, m->len, NULL);
+		n++;
+		hub_fanout_take(hub, &c->sub);
+	}
+	if (p == start)
+		return 0;
+	if (lws_write(c->wsi, start, (size_t)(p - start), LWS_WRITE_RAW) < 0)
+		return -1;
+	hub_fanout_sent(hub, &c->sub, n);
+	return 0;
+}
+
+/* One at a time, through lws: compressed eaters, and dumplings too big to
+ * share a batch. */
+static int eater_send_each(struct hub *hub, struct hub_conn *c)
+{
+	const struct hub_msg *m;
+	int sent = 0;
+
+	while (sent < EATER_WRITE_BATCH && (m = hub_fanout_next(hub, &c->sub))) {
+		if (lws_write(c->wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT) < 0)
+			return -1;
+		hub_fanout_sent(hub, &c->sub, 1);
+		sent++;
+		hub_fanout_take(hub, &c->sub);
+		/* the kernel took only part: lws holds the rest until the
+		 * socket drains, and will call us again */
+		if (!c->deflate || lws_partial_buffered(c->wsi))
+			break;
+	}
+	return 0;
+}
+
+/* Tell an eater that asked how many dumplings it was not sent since it
+ * was last told, and how many of them had a seq: it is in line with the
+ * dumplings, so the eater knows a gap it sees next is the hub's doing. */
+static int eater_send_notice(struct hub_conn *c)
+{
+	unsigned char buf[LWS_PRE + 96];
+	int n = snprintf((char *)buf + LWS_PRE, sizeof buf - LWS_PRE,
+			 "{\"notice\":\"skipped\",\"count\":%lu,\"numbered\":%lu}",
+			 c->sub.dropped - c->told, c->sub.dropped_numbered - c->told_numbered);
+
+	if (lws_write(c->wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_TEXT) < 0)
+		return -1;
+	c->told = c->sub.dropped;
+	c->told_numbered = c->sub.dropped_numbered;
+	return 0;
+}
+
+/* WRITEABLE for an eater: send what is waiting for it, in order, skipping
+ * what its filters reject. */
+int hub_eater_writable(struct hub *hub, struct hub_conn *c)
+{
+	struct hub_subscriber *s = &c->sub;
+	uint32_t began = s->tail;
+	const struct hub_msg *m;
+	int rc;
+
+	s->woken = 0;
+	if (!s->fed)
+		return 0;
+	if (c->notices && s->dropped != c->told) {
+		if (eater_send_notice(c) < 0)
+			return -1;
+		hub_fanout_wake(s);
+		return 0;
+	}
+	m = hub_fanout_next(hub, s);
+	if (!c->deflate && m && m->len + WS_FRAME_OVERHEAD <= EATER_BATCH_BYTES)
+		rc = eater_send_batch(hub, c);
+	else
+		rc = eater_send_each(hub, c);
+	if (rc < 0)
+		return -1;
+	hub_fanout_settle(hub, s, began);
+	return 0;
+}

@@ -1,0 +1,124 @@
+/* The hub's inbox (see hub_inbox.h): a locked list, swapped out whole by
+ * the hub's thread, so that a pusher waits at most for a pointer swap. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub.h"
+#include "hub_inbox.h"
+#include "base/util.h"
+
+struct hub_inbox_item {
+	struct hub_inbox_item *next;
+	struct hub_source *from;
+	size_t len;
+	char msg[];
+};
+
+void hub_inbox_init(struct hub_inbox *q, size_t max_n, size_t max_bytes,
+		    void (*wake)(void *arg), void *arg)
+{
+	memset(q, 0, sizeof *q);
+	pthread_mutex_init(&q->lock, NULL);
+	q->max_n = max_n;
+	q->max_bytes = max_bytes;
+	q->wake = wake;
+	q->arg = arg;
+}
+
+int hub_inbox_push(struct hub_inbox *q, struct hub_source *from, const char *msg, size_t len)
+{
+	struct hub_inbox_item *it = xmalloc(sizeof *it + len + 1);
+	int was_empty;
+
+	it->next = NULL;
+	it->from = from;
+	it->len = len;
+	memcpy(it->msg, msg, len);
+	it->msg[len] = '\0';
+	pthread_mutex_lock(&q->lock);
+	if (q->n >= q->max_n || q->bytes + len > q->max_bytes) {
+		q->refused++;
+		pthread_mutex_unlock(&q->lock);
+		free(it);
+		return -1;
+	}
+	was_empty = !q->n;
+	if (q->tail)
+		q->tail->next = it;
+	else
+		q->head = it;
+	q->tail = it;
+	q->n++;
+	q->bytes += len;
+	pthread_mutex_unlock(&q->lock);
+	/* the hub drains everything once woken: one wake-up per burst */
+	if (was_empty)
+		q->wake(q->arg);
+	return 0;
+}
+
+static struct hub_inbox_item *inbox_take_all(struct hub_inbox *q)
+{
+	struct hub_inbox_item *all;
+
+	pthread_mutex_lock(&q->lock);
+	all = q->head;
+	q->head = q->tail = NULL;
+	q->n = q->bytes = 0;
+	pthread_mutex_unlock(&q->lock);
+	return all;
+}
+
+static void inbox_ingest(struct hub *hub, struct hub_inbox_item *it)
+{
+	unsigned long suppressed;
+	const char *why = "dumpling without metadata.chef dropped";
+
+	switch (hub_ingest(hub, it->from, it->msg, it->len, &why)) {
+	case HUB_NO_CHEF:
+		hub_ingest_reject(hub, it->from);
+		/* fall through */
+	case HUB_INVALID:
+		if (log_allow(&hub->invalid_log, &suppressed))
+			log_warn("a dumpling handed over from another thread: %s%s", why,
+				 suppressed ? " (similar messages suppressed)" : "");
+		break;
+	case HUB_TAKEN:
+	case HUB_REPEATED:
+		break;
+	}
+}
+
+size_t hub_inbox_drain(struct hub_inbox *q, struct hub *hub)
+{
+	struct hub_inbox_item *it = inbox_take_all(q), *next;
+	size_t n = 0;
+
+	for (; it; it = next, n++) {
+		next = it->next;
+		inbox_ingest(hub, it);
+		free(it);
+	}
+	return n;
+}
+
+unsigned long hub_inbox_refused(struct hub_inbox *q)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&q->lock);
+	n = q->refused;
+	pthread_mutex_unlock(&q->lock);
+	return n;
+}
+
+void hub_inbox_free(struct hub_inbox *q)
+{
+	struct hub_inbox_item *it = inbox_take_all(q), *next;
+
+	for (; it; it = next) {
+		next = it->next;
+		free(it);
+	}
+	pthread_mutex_destroy(&q->lock);
+}

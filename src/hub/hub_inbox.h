@@ -1,0 +1,49 @@
+#ifndef HUB_INBOX_H
+#define HUB_INBOX_H
+
+/* The hub's inbox (hub_inbox.c): the way in for dumplings that arrive on
+ * other threads (a link to other hubs, whose client library delivers on
+ * its own). Any thread may push; the hub's thread, woken by the push,
+ * drains everything into ingest. Nothing else of the hub may be touched
+ * from another thread.
+ *
+ * Bounded by a number of dumplings and of bytes: a push that would go past
+ * either is refused, and counted; the pusher decides what that means (a
+ * link would stop taking from its peer for a while). The wake-up is asked
+ * for only when the inbox goes from empty to not, so a burst costs one. */
+
+#include <pthread.h>
+#include <stddef.h>
+
+struct hub;
+struct hub_source;
+struct hub_inbox_item;
+
+struct hub_inbox {
+	pthread_mutex_t lock;
+	struct hub_inbox_item *head, *tail;	/* under lock */
+	size_t n, bytes;			/* under lock */
+	size_t max_n, max_bytes;
+	unsigned long refused;			/* under lock */
+	void (*wake)(void *arg);		/* safe from any thread */
+	void *arg;
+};
+
+void hub_inbox_init(struct hub_inbox *q, size_t max_n, size_t max_bytes,
+		    void (*wake)(void *arg), void *arg);
+
+/* From any thread: a copy of msg is queued for ingest as coming from
+ * from, which must outlive it in the inbox and is only ever touched on
+ * the hub's thread. 0, or -1 if the inbox is full (refused, counted). */
+int hub_inbox_push(struct hub_inbox *q, struct hub_source *from, const char *msg, size_t len);
+
+/* On the hub's thread, once woken: everything waiting goes to
+ * hub_ingest(), in the order it was pushed. Returns how many went. */
+size_t hub_inbox_drain(struct hub_inbox *q, struct hub *hub);
+
+unsigned long hub_inbox_refused(struct hub_inbox *q);
+
+/* What is still queued is dropped. */
+void hub_inbox_free(struct hub_inbox *q);
+
+#endif
