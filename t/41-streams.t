@@ -148,6 +148,15 @@ $r = run('kitchen', '--stdout', '-q', '-f', '', '-c', $filtered, '-r', "$dir/f.p
 is(received(events(decode_lines($r->{out})))->{orig}, 'data', 'streams ignore the chef\'s filter')
 	or diag($r->{err});
 
+# An error in stream is logged with the chef's name, and the other chefs
+# go on.
+my $bad = "$dir/bad.lua";
+spew($bad, "return { name = 'Bad', stream = function(self, flow, dir, data) error('no thanks') end }\n");
+$r = run('kitchen', '--stdout', '-f', '', '-c', $bad, '-c', $streamlog, '-r', "$dir/f.pcap");
+is($r->{status}, 0, 'a failing stream handler does not stop the kitchen');
+like($r->{err}, qr/Bad.*stream.*no thanks/, 'its error is logged, naming the chef and the handler');
+is(received(events(decode_lines($r->{out})))->{orig}, 'data', 'and the other chefs get the stream');
+
 # ------------------------------------------------- batches that overflow
 
 # Eight flows each hold 200 KB behind a one-byte hole: at the end of the
