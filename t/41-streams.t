@@ -2,8 +2,10 @@
 # TCP streams: chef:stream(flow, dir, data, gap) gets each direction's
 # bytes in order and once each, holes as gaps, before the flow's flow_end;
 # checked on captures made here (in order, out of order, retransmitted,
-# overlapping, missing segments, the per-direction limit) and against
-# tshark's "follow,tcp,raw" on the corpus.
+# overlapping, missing segments, the per-direction limit, batches that
+# overflow, a reload) and against tshark's "follow,tcp,raw" on the corpus;
+# and a TLS hello and an HTTP head split over segments, decoded on the
+# packet that completes them as tshark decodes them.
 use strict;
 use warnings;
 use lib 't/lib';
