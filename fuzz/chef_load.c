@@ -299,7 +299,7 @@ static void cook(struct chef_runtime *rt, int half)
 	struct plate *p = emit_plate(emit);
 
 	budget_start(0);
-	chef_runtime_batch(rt, fixed.packets->pkts + half * BATCH, BATCH, NULL, 0, 0, p);
+	chef_runtime_batch(rt, fixed.packets->pkts + half * BATCH, BATCH, NULL, 0, 0, NULL, p);
 	budget_stop();
 	emit_send(emit, p);
 	p = emit_plate(emit);

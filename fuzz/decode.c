@@ -406,22 +406,27 @@ static void track_flows(struct dpl_packet *pkts, int n, struct flow_events *ev)
 	static const struct flow_config cfg = { .timeout = { 1, 1, 1, 1, 1 }, .max_flows = 4 };
 	struct flow_stats st;
 
-	if (!shared_flows)
+	if (!shared_flows) {
 		shared_flows = flow_table_new(&cfg);
+		flow_want_streams(shared_flows, 1);
+	}
 	for (int i = 0; i < n; i++) {
-		int cap = ev->cap;
-
-		ev->cap = ev->n + 2;
-		flow_expire(shared_flows, pkts[i].time, (uint32_t)i, ev);
-		ev->cap = cap;
+		flow_expire(shared_flows, pkts[i].time, (uint32_t)i, 2, ev);
 		flow_track(shared_flows, &pkts[i], (uint32_t)i, ev);
 		check_flow(&pkts[i].flow);
 	}
 	for (int i = 0; i < ev->n; i++) {
-		fuzz_assert(ev->ev[i].at <= (uint32_t)n, "an ended flow is placed in the batch");
-		fuzz_assert(ev->ev[i].why >= DPL_FLOW_FIN && ev->ev[i].why <= DPL_FLOW_END_OF_INPUT,
+		const struct dpl_flow_event *e = &ev->ev[i];
+
+		fuzz_assert(e->at <= (uint32_t)n, "a flow event is placed in the batch");
+		fuzz_assert(e->kind != DPL_EV_END ||
+			    (e->why >= DPL_FLOW_FIN && e->why <= DPL_FLOW_END_OF_INPUT),
 			    "a flow ends for a known reason");
-		check_flow(&ev->ev[i].flow);
+		fuzz_assert(e->kind != DPL_EV_DATA ||
+			    (e->len > 0 && e->off + e->len <= ev->bytes_used),
+			    "stream data lies in the stream bytes");
+		fuzz_assert(e->kind <= DPL_EV_GAP && e->dir <= 1, "a known event");
+		check_flow(&e->flow);
 	}
 	flow_table_stats(shared_flows, &st);
 	fuzz_assert(st.active <= cfg.max_flows, "the flow table keeps its bound");
@@ -450,7 +455,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct chef_runtime *rt = runtime();
 	struct dpl_packet pkts[2];
 	static struct dpl_flow_event events[8];
-	struct flow_events ev = { events, 0, 8 };
+	static uint8_t stream[1 << 18];
+	struct flow_events ev = { events, 0, 8, stream, 0, sizeof stream, NULL, NULL };
 	static char qnames[2][256];
 	uint32_t len, half;
 	uint8_t *cut;
@@ -474,7 +480,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		errors = chef_errors(rt);
 		emitted = 0;
-		chef_runtime_batch(rt, pkts, 2, ev.ev, ev.n, 0, p);
+		chef_runtime_batch(rt, pkts, 2, ev.ev, ev.n, 0, ev.bytes, p);
 		emit_send(shared_emit, p);
 		emit_wait(shared_emit);
 		fuzz_assert(chef_errors(rt) == errors,

@@ -62,7 +62,7 @@ my @bad = (
 	[ 'syntax.lua', "local chef = {\nfunction chef:packet_handler( end\n", qr/syntax\.lua:2:/, 'a syntax error names file and line' ],
 	[ 'throws.lua', "error('cannot start')\n", qr/throws\.lua:1: cannot start/, 'an error while loading' ],
 	[ 'number.lua', "return 42\n", qr/number\.lua: returned number instead of a chef table/, 'a file that returns no table' ],
-	[ 'nohandler.lua', "return { name = 'Idle' }\n", qr/chef Idle has no packet_handler, interval_handler or flow_end/, 'a chef with no handler' ],
+	[ 'nohandler.lua', "return { name = 'Idle' }\n", qr/chef Idle has no packet_handler, interval_handler, flow_end or stream/, 'a chef with no handler' ],
 	[ 'badname.lua', "return { name = 7, packet_handler = function() end }\n", qr/name that is not a string/, 'a name that is not a string' ],
 	[ 'onlybase.lua', "return { name = 'Base', assignable = false }\n", qr/no chefs to run/, 'only unassignable chefs' ],
 );

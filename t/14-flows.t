@@ -96,7 +96,8 @@ $r = run('kitchen', '--stdout', '-q', '-f', '', '-c', 'flow', '--max-flows', '2'
 is_deeply([map { "$_->{'id.orig_p'} $_->{ended}" } @f], ['1 evicted', '3 end_of_input', '2 end_of_input'],
 	  'a full table evicts the flow idle longest; the rest end with the input');
 my ($health) = grep { $_->{metadata}{chef} eq 'KitchenStatusChef' } decode_lines($r->{out});
-is_deeply($health->{payload}{flows}, { active => 0, created => 3, ended => 3, evicted => 1, untracked => 0 },
+is_deeply($health->{payload}{flows}, { active => 0, created => 3, ended => 3, evicted => 1, untracked => 0,
+					   events_dropped => 0 },
 	  'KitchenStatusChef counts the flows');
 
 # A tunnel's datagram in two fragments: the first, held for reassembly,

@@ -839,6 +839,31 @@ local FLOW_MT = {
   __dumplings_fill = function(t) flow_fill(t, true) end,
 }
 
+-- A stream event's flow (see stream_event below): filled from the event,
+-- which lives as long as the batch, on first read.
+local FLOW_EV, FLOW_GEN = {}, {}   -- private keys
+
+local function stream_flow_fill(t)
+  local ev = rawget(t, FLOW_EV)
+  if ev == nil then return end
+  if rawget(t, FLOW_GEN) ~= generation then
+    error("flow fields read after the batch was cooked (read them in the handler)", 3)
+  end
+  rawset(t, FLOW_EV, nil)
+  rawset(t, FLOW_GEN, nil)
+  flow_fields(t, ev.flow)
+end
+
+local STREAM_FLOW_MT = {
+  __index = function(t, key)
+    if key == "state" then return chef_state(rawget(t, "id")) end
+    if rawget(t, FLOW_EV) == nil then return nil end
+    stream_flow_fill(t)
+    return rawget(t, key)
+  end,
+  __dumplings_fill = stream_flow_fill,
+}
+
 local function packet_flow(c, p)
   local f = c.flow
   local id = f.id
@@ -961,7 +986,8 @@ local file_order = {}      -- paths, in load order
 local packet_chefs = {}    -- every running chef with a packet_handler, in order
 local interval_chefs = {}  -- every running chef with an interval_handler
 local flow_end_chefs = {}  -- every running chef with a flow_end
-local flow_owner = nil     -- the chef whose flow_end runs now
+local stream_chefs = {}    -- every running chef with a stream handler
+local flow_owner = nil     -- the chef whose flow_end or stream runs now
 local run_range = nil      -- the batch loop for these chefs, built on demand
 
 local function stem(path)
@@ -975,10 +1001,10 @@ local function check_chef(t, path, i)
   if t.name ~= nil and type(t.name) ~= "string" then
     error(("%s: chef %d has a name that is not a string"):format(path, i), 0)
   end
-  local ph, ih, fe = t.packet_handler, t.interval_handler, t.flow_end
+  local ph, ih, fe, st = t.packet_handler, t.interval_handler, t.flow_end, t.stream
   if t.assignable ~= false and type(ph) ~= "function" and type(ih) ~= "function" and
-     type(fe) ~= "function" then
-    error(("%s: chef %s has no packet_handler, interval_handler or flow_end")
+     type(fe) ~= "function" and type(st) ~= "function" then
+    error(("%s: chef %s has no packet_handler, interval_handler, flow_end or stream")
           :format(path, t.name or i), 0)
   end
 end
@@ -1114,7 +1140,8 @@ local function new_record(t, path, rev)
            id = api.chef_id(api.owner, t.name), filter = chef_filter(t, path),
            on_packet = type(t.packet_handler) == "function" and t.packet_handler or nil,
            on_interval = type(t.interval_handler) == "function" and t.interval_handler or nil,
-           on_flow_end = type(t.flow_end) == "function" and t.flow_end or nil }
+           on_flow_end = type(t.flow_end) == "function" and t.flow_end or nil,
+           on_stream = type(t.stream) == "function" and t.stream or nil }
 end
 
 local function running(rec)
@@ -1139,14 +1166,16 @@ end
 -- The running lists follow the files, in load order; the batch loop is
 -- rebuilt for them before the next batch.
 local function rebuild()
-  packet_chefs, interval_chefs, flow_end_chefs = {}, {}, {}
+  packet_chefs, interval_chefs, flow_end_chefs, stream_chefs = {}, {}, {}, {}
   for _, path in ipairs(file_order) do
     for _, rec in ipairs(files[path].recs) do
       if rec.on_packet and not rec.disabled then packet_chefs[#packet_chefs + 1] = rec end
       if rec.on_interval and not rec.disabled then interval_chefs[#interval_chefs + 1] = rec end
       if rec.on_flow_end and not rec.disabled then flow_end_chefs[#flow_end_chefs + 1] = rec end
+      if rec.on_stream and not rec.disabled then stream_chefs[#stream_chefs + 1] = rec end
     end
   end
+  api.stream_chefs(api.owner, #stream_chefs)
   set_filters()
   run_range = nil
 end
@@ -1309,7 +1338,7 @@ chef_state = function(id)
   local rec = flow_owner
   if rec == nil and batch ~= nil then rec = packet_chefs[progress.c] end
   if rec == nil or id == nil then
-    error("flow.state is there only in packet_handler and flow_end", 3)
+    error("flow.state is there only in packet_handler, stream and flow_end", 3)
   end
   local states = flow_states[id]
   if states == nil then
@@ -1352,11 +1381,40 @@ local function end_flow(ev)
   flow_states[id] = nil
 end
 
--- Run every chef over n packets at ptr, and flow_end over the nev flows
--- that ended among them (at, less base, is the packet each comes
--- before); returns the number of output slots, and true when the kitchen
--- is stopping (what was made before the interrupt is still returned).
-function R.run_batch(ptr, n, match, evptr, nev, base)
+-- Stream data or a hole (src/decode/flow.c): each stream chef, in
+-- order, gets the flow, the direction, and the bytes (a string) or nil
+-- and the hole's length. True when the kitchen is stopping.
+local DIRS = { [0] = "orig", "resp" }
+
+local function stream_event(ev, bytes)
+  local chefs = stream_chefs
+  if #chefs == 0 then return end
+  local t = setmetatable({ [FLOW_EV] = ev, [FLOW_GEN] = generation, id = ev.flow.id },
+                         STREAM_FLOW_MT)
+  local dir, data, gap = DIRS[ev.dir], nil, nil
+  if ev.kind == 1 then data = ffi.string(bytes + ev.off, ev.len) else gap = ev.len end
+  for k = 1, #chefs do
+    local rec = chefs[k]
+    flow_owner = rec
+    running(rec)
+    rec.calls = rec.calls + 1
+    local ok, v = xpcall(rec.on_stream, on_error, rec.chef, t, dir, data, gap)
+    flow_owner = nil
+    if not ok then
+      if v == STOP then return true end
+      handler_failed(rec, "stream", v)
+    elseif v ~= nil then
+      emit(rec, "stream", v)
+    end
+  end
+end
+
+-- Run every chef over n packets at ptr, and flow_end and stream over the
+-- nev flow events among them (at, less base, is the packet each comes
+-- before; stream data lies in the bytes at sptr); returns the number of
+-- output slots, and true when the kitchen is stopping (what was made
+-- before the interrupt is still returned).
+function R.run_batch(ptr, n, match, evptr, nev, base, sptr)
   local pkts = ffi.cast(PKTS, ptr)
   local m = ffi.cast(MATCH, match)
   batch, readable = pkts, pkts
@@ -1371,7 +1429,12 @@ function R.run_batch(ptr, n, match, evptr, nev, base)
         stop = run_packets(pkts, i, at, m, n)
         i = at
       end
-      stop = stop or end_flow(evs[e])
+      local ev = evs[e]
+      if ev.kind == 0 then
+        stop = stop or end_flow(ev)
+      else
+        stop = stop or stream_event(ev, ffi.cast(MATCH, sptr))
+      end
       if stop then break end
     end
   end

@@ -100,6 +100,8 @@ int tls_decode(const uint8_t *rec, uint32_t len, struct dpl_tls *out);
  * response, *head_len being the bytes of its start line and fields;
  * http_decode: the message, from its start line. */
 int http_recognise(const uint8_t *p, uint32_t len, uint32_t *head_len);
+/* ... and *complete set when the head ends within the bytes. */
+int http_recognise_whole(const uint8_t *p, uint32_t len, uint32_t *head_len, int *complete);
 int http_decode(const uint8_t *msg, uint32_t len, struct dpl_http *out);
 
 /* BOOTP and DHCP (dhcp.c). dhcp_recognise: 0, 1 for BOOTP, 2 for BOOTP

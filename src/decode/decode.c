@@ -147,6 +147,46 @@ static void decode_tcp_app(struct decoder *d)
 	}
 }
 
+/* The most an HTTP head is waited for across segments. */
+enum { HTTP_HEAD_WANT = 8192 };
+
+int packet_stream_message(const uint8_t *p, uint32_t len, uint32_t *need)
+{
+	uint32_t head;
+	int complete;
+
+	if (len == 0)
+		return 0;
+	if (tls_recognise(p, len) > 0) {
+		/* a hello: the record's header is there (tls_recognise) */
+		*need = 5u + get16(p + 3);
+		return len >= *need ? 1 : 2;
+	}
+	if (http_recognise_whole(p, len, &head, &complete)) {
+		*need = HTTP_HEAD_WANT;
+		return complete ? 1 : 2;
+	}
+	return 0;
+}
+
+void packet_attach_stream_head(struct dpl_packet *pkt, const uint8_t *head, uint32_t len)
+{
+	int tcp = pkt->first[DPL_TCP], pad = pkt->first[DPL_PADDING] != 0;
+	uint32_t off = (uint32_t)(head - pkt->data);
+	struct decoder d = { pkt, pkt->data, off, off + len, 0, off + len, 0, NULL };
+
+	if (!tcp)
+		return;
+	for (int i = tcp; i < pkt->nlayers; i++)
+		if (pkt->first[pkt->layers[i]] > tcp)
+			pkt->first[pkt->layers[i]] = 0;
+	pkt->nlayers = (uint8_t)tcp;
+	pkt->payload_off = pkt->payload_len = 0;
+	decode_tcp_app(&d);
+	if (pad)
+		push_layer(&d, DPL_PADDING);
+}
+
 static void decode_udp(struct decoder *d)
 {
 	int slot = d->quoted ? 0 : instance(d, DPL_UDP);
@@ -239,6 +279,8 @@ static void decode_tcp(struct decoder *d)
 	tcp->opt_len = (uint8_t)((have(d, hlen) ? hlen : d->end - d->off) - 20);
 	tcp->payload_len = d->stated > d->off + hlen ? d->stated - (d->off + hlen) : 0;
 	d->off = have(d, hlen) ? d->off + hlen : d->end;
+	tcp->data_off = d->off;
+	tcp->data_cap = d->end - d->off < tcp->payload_len ? d->end - d->off : tcp->payload_len;
 	if (tcp->sport == 53 || tcp->dport == 53)
 		decode_tcp_dns(d);
 	else if (!d->quoted)

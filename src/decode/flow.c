@@ -36,6 +36,17 @@ struct flow_rec {
 	uint8_t orig_swapped;		/* the key's order is resp, orig */
 	uint8_t seen[2];
 	uint8_t closed;			/* DPL_FLOW_FIN or _RST, or 0 */
+	struct flow_streams *streams;	/* NULL for most flows */
+};
+
+/* What a TCP flow's directions reassemble, by dir, allocated for the few
+ * flows that have any: each whole stream, when some chef asked for
+ * streams as the flow began; and the first bytes of a direction whose
+ * first segment cut a TLS hello or HTTP head, until it is whole. A
+ * direction all zeros is not tracked. */
+struct flow_streams {
+	struct tcpreasm_dir stream[2];
+	struct tcpreasm_dir head[2];
 };
 
 struct flow_list {
@@ -52,6 +63,19 @@ struct flow_table {
 	struct flow_list lists[FLOW_NKINDS];
 	double next_id;
 	struct flow_stats st;
+	/* Streams. During a call from outside: where events go, and the
+	 * places in the batch they go at (a flow's end, stream data of the
+	 * packet at hand, and whichever is being written now), all 0 after a
+	 * spill; the flow and direction whose stream is delivering. */
+	struct tcpreasm_pool pool;
+	struct tcpreasm_pool heads;	/* delivers nowhere: only heads count */
+	int want_streams;
+	struct flow_events *out;
+	struct dpl_packet *pending;	/* the packet whose flow is to be
+					 * written, or NULL */
+	uint32_t at_end, at_data, at_stream;
+	uint32_t streaming;
+	uint8_t streaming_dir;
 };
 
 /* A packet's endpoints, as sent. */
@@ -62,6 +86,12 @@ struct endpoints {
 	uint8_t tcp_flags;
 	double payload, ip_bytes;
 };
+
+static void stream_emit(void *ctx, const uint8_t *data, uint32_t len);
+
+static void heads_emit(void *ctx, const uint8_t *data, uint32_t len)
+{
+}
 
 /* ------------------------------------------------------------ the table */
 
@@ -90,13 +120,46 @@ struct flow_table *flow_table_new(const struct flow_config *cfg)
 	t->buckets = xcalloc((size_t)t->mask + 1, sizeof *t->buckets);
 	t->unused = 1;
 	t->next_id = 1;
+	tcpreasm_pool_init(&t->pool, stream_emit);
+	if (cfg->stream_dir_max)
+		t->pool.dir_max = cfg->stream_dir_max;
+	if (cfg->stream_total_max)
+		t->pool.total_max = cfg->stream_total_max;
+	t->want_streams = cfg->want_streams;
+	tcpreasm_pool_init(&t->heads, heads_emit);
+	t->heads.total_max = FLOW_HEADS_MEMORY;
+	t->heads.dir_max = FLOW_HEADS_DIR_MEMORY;
 	return t;
+}
+
+static struct flow_streams *streams_of(struct flow_rec *r)
+{
+	if (!r->streams)
+		r->streams = xcalloc(1, sizeof *r->streams);
+	return r->streams;
+}
+
+static void streams_free(struct flow_table *t, struct flow_rec *r)
+{
+	struct flow_streams *s = r->streams;
+
+	if (!s)
+		return;
+	for (int dir = 0; dir < 2; dir++) {
+		tcpreasm_release(&s->stream[dir], &t->pool);
+		tcpreasm_release(&s->head[dir], &t->heads);
+	}
+	free(s);
+	r->streams = NULL;
 }
 
 void flow_table_free(struct flow_table *t)
 {
 	if (!t)
 		return;
+	for (uint32_t i = 1; i <= t->cfg.max_flows; i++) {
+		streams_free(t, &t->recs[i]);
+	}
 	free(t->recs);
 	free(t->buckets);
 	free(t);
@@ -172,16 +235,123 @@ static void unhash(struct flow_table *t, uint32_t i)
 	*p = t->recs[i].hnext;
 }
 
-/* The flow at i ends: its last state goes to out, the record is freed. */
-static void end_flow(struct flow_table *t, uint32_t i, int why, uint32_t at,
-		     struct flow_events *out)
+/* ------------------------------------------------------------ events */
+
+static int out_has_room(const struct flow_events *o, uint32_t bytes)
+{
+	return o->n < o->cap && o->bytes_cap - o->bytes_used >= bytes;
+}
+
+/* Room for one more event with bytes of stream data: in this batch, or,
+ * when it is full, in the next (a spill). NULL: none, and it is counted. */
+static struct dpl_flow_event *next_event(struct flow_table *t, uint32_t bytes)
+{
+	struct flow_events *o = t->out;
+
+	if (o && !out_has_room(o, bytes) && o->spill) {
+		/* The packet moves to the head of the next batch, if it is
+		 * still to be written; what goes before it goes at 0. */
+		t->at_data = t->pending ? 1 : 0;
+		t->at_end = t->at_stream = 0;
+		o = t->out = o->spill(o->spill_ctx, &t->pending);
+	}
+	if (!o || !out_has_room(o, bytes)) {
+		t->st.events_dropped++;
+		return NULL;
+	}
+	return &o->ev[o->n++];
+}
+
+/* The most bytes one data event carries, so that one always fits in an
+ * empty batch. */
+#define STREAM_CHUNK 65536u
+
+/* The reassembler delivers: data, or a hole (data NULL), of the flow
+ * and direction at hand. */
+static void stream_emit(void *ctx, const uint8_t *data, uint32_t len)
+{
+	struct flow_table *t = ctx;
+	const struct flow_rec *r = &t->recs[t->streaming];
+
+	if (len == 0)
+		return;
+	do {
+		uint32_t n = data && len > STREAM_CHUNK ? STREAM_CHUNK : len;
+		struct dpl_flow_event *ev = next_event(t, data ? n : 0);
+
+		if (ev) {
+			ev->at = t->at_stream;
+			ev->kind = data ? DPL_EV_DATA : DPL_EV_GAP;
+			ev->why = 0;
+			ev->dir = t->streaming_dir;
+			ev->len = n;
+			ev->off = data ? t->out->bytes_used : 0;
+			ev->flow = r->f;
+			if (data) {
+				memcpy(t->out->bytes + ev->off, data, n);
+				t->out->bytes_used += n;
+			}
+		}
+		if (data)
+			data += n;
+		len -= n;
+	} while (len > 0);
+}
+
+/* What the flow's streams still hold goes out, holes as gaps, before
+ * its end. */
+static void stream_flush(struct flow_table *t, uint32_t i)
+{
+	struct flow_streams *s = t->recs[i].streams;
+
+	for (int dir = 0; s && dir < 2; dir++) {
+		if (!tcpreasm_tracking(&s->stream[dir]))
+			continue;
+		t->streaming = i;
+		t->streaming_dir = (uint8_t)dir;
+		t->at_stream = t->at_end;
+		tcpreasm_flush(&s->stream[dir], &t->pool, t);
+		tcpreasm_release(&s->stream[dir], &t->pool);
+	}
+}
+
+void flow_want_streams(struct flow_table *t, int on)
+{
+	t->want_streams = on;
+}
+
+const struct tcpreasm_pool *flow_stream_pool(const struct flow_table *t)
+{
+	return &t->pool;
+}
+
+/* Where a call's events go. */
+static void events_to(struct flow_table *t, struct flow_events *out, uint32_t at_end,
+		      uint32_t at_data)
+{
+	t->out = out;
+	t->at_end = at_end;
+	t->at_data = at_data;
+}
+
+/* The flow at i ends: what its streams hold, then its last state, go
+ * out; the record is freed. */
+static void end_flow(struct flow_table *t, uint32_t i, int why)
 {
 	struct flow_rec *r = &t->recs[i];
-	struct dpl_flow_event *ev = &out->ev[out->n++];
+	struct dpl_flow_event *ev;
 
-	ev->at = at;
-	ev->why = (uint8_t)why;
-	ev->flow = r->f;
+	stream_flush(t, i);
+	streams_free(t, r);
+	ev = next_event(t, 0);
+	if (ev) {
+		ev->at = t->at_end;
+		ev->kind = DPL_EV_END;
+		ev->why = (uint8_t)why;
+		ev->dir = 0;
+		ev->off = ev->len = 0;
+		ev->flow = r->f;
+	}
 	unhash(t, i);
 	list_remove(t, i);
 	r->f.id = 0;
@@ -220,21 +390,24 @@ static int end_reason(const struct flow_rec *r, int otherwise)
 	return r->closed ? r->closed : otherwise;
 }
 
-int flow_expire(struct flow_table *t, double now, uint32_t at, struct flow_events *out)
+int flow_expire(struct flow_table *t, double now, uint32_t at, int max,
+		struct flow_events *out)
 {
 	int ended = 0, k;
 
 	/* By the time given, not the latest seen: a second capture file
 	 * may be years older than the first, and its flows are not idle
 	 * for that. A flow last seen after now is not idle either. */
-	while (out->n < out->cap && (k = oldest_list(t, t->cfg.timeout)) >= 0) {
+	events_to(t, out, at, at);
+	while (ended < max && (k = oldest_list(t, t->cfg.timeout)) >= 0) {
 		uint32_t h = t->lists[k].head;
 
 		if (now - t->recs[h].f.last <= t->cfg.timeout[k])
 			break;
-		end_flow(t, h, end_reason(&t->recs[h], DPL_FLOW_IDLE), at, out);
+		end_flow(t, h, end_reason(&t->recs[h], DPL_FLOW_IDLE));
 		ended++;
 	}
+	t->out = NULL;
 	return ended;
 }
 
@@ -242,17 +415,19 @@ int flow_drain(struct flow_table *t, uint32_t at, struct flow_events *out)
 {
 	int k;
 
-	while (out->n < out->cap && (k = oldest_list(t, NULL)) >= 0) {
+	events_to(t, out, at, at);
+	while ((out->spill || out->n < out->cap) && (k = oldest_list(t, NULL)) >= 0) {
 		uint32_t h = t->lists[k].head;
 
-		end_flow(t, h, end_reason(&t->recs[h], DPL_FLOW_END_OF_INPUT), at, out);
+		end_flow(t, h, end_reason(&t->recs[h], DPL_FLOW_END_OF_INPUT));
 	}
+	t->out = NULL;
 	return t->st.active > 0;
 }
 
 /* A record for a new flow: a free one, or the one idle longest (a closed
  * flow first: it is over anyway). */
-static uint32_t take_record(struct flow_table *t, uint32_t at, struct flow_events *out)
+static uint32_t take_record(struct flow_table *t)
 {
 	uint32_t i = t->free;
 
@@ -262,7 +437,7 @@ static uint32_t take_record(struct flow_table *t, uint32_t at, struct flow_event
 		int k = t->lists[FLOW_CLOSED].head ? FLOW_CLOSED : oldest_list(t, NULL);
 
 		i = t->lists[k].head;
-		end_flow(t, i, end_reason(&t->recs[i], DPL_FLOW_EVICTED), at, out);
+		end_flow(t, i, end_reason(&t->recs[i], DPL_FLOW_EVICTED));
 		i = t->free;
 	}
 	t->free = t->recs[i].hnext;
@@ -481,9 +656,9 @@ static int kind_of(uint8_t proto)
 }
 
 static uint32_t new_flow(struct flow_table *t, const struct flow_key *k, const struct endpoints *e,
-			 int swapped, double time, uint32_t at, struct flow_events *out)
+			 int swapped, double time)
 {
-	uint32_t i = take_record(t, at, out);
+	uint32_t i = take_record(t);
 	struct flow_rec *r = &t->recs[i];
 	int alen = e->family == 4 ? 4 : 16;
 	/* A SYN-ACK first: its receiver opened the connection. */
@@ -507,6 +682,10 @@ static uint32_t new_flow(struct flow_table *t, const struct flow_key *k, const s
 	list_append(t, i, kind_of(e->proto));
 	t->st.active++;
 	t->st.created++;
+	if (t->want_streams && e->proto == PROTO_TCP) {
+		tcpreasm_track(&streams_of(r)->stream[0], &t->pool, 0);
+		tcpreasm_track(&streams_of(r)->stream[1], &t->pool, 0);
+	}
 	return i;
 }
 
@@ -601,12 +780,84 @@ static int reopens(const struct flow_rec *r, const struct endpoints *e)
 	return r->closed && (e->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
 }
 
+/* ------------------------------------------------ messages across segments */
+
+/* A direction's first segment starts a TLS hello or an HTTP head that it
+ * cuts: its first bytes are followed from there (whether or not a chef
+ * asks for streams), until they hold the message or cannot. */
+static void head_start(struct flow_table *t, struct flow_rec *r, int dir, const uint8_t *p,
+		       uint32_t len)
+{
+	uint32_t need;
+
+	if (packet_stream_message(p, len, &need) != 2)
+		return;
+	tcpreasm_track(&streams_of(r)->head[dir], &t->heads, need);
+	t->st.heads++;
+}
+
+/* The message is whole: the packet that completed it carries its layer,
+ * decoded from a copy of the bytes in its batch. */
+static void head_attach(struct flow_table *t, struct dpl_packet *pkt, const uint8_t *head,
+			uint32_t len)
+{
+	uint8_t *to = t->out && t->out->room ? t->out->room(t->out->spill_ctx, len) : NULL;
+
+	if (!to)
+		return;
+	memcpy(to, head, len);
+	packet_attach_stream_head(pkt, to, len);
+	t->st.heads_decoded++;
+}
+
+static void head_feed(struct flow_table *t, struct flow_rec *r, int dir, struct dpl_packet *pkt,
+		      const struct endpoints *e, int first_data)
+{
+	const uint8_t *p = pkt->data + pkt->tcp.data_off, *head;
+	struct tcpreasm_dir *d;
+	uint32_t len, need;
+	int complete, rc;
+
+	if (first_data && pkt->tcp.sport != 53 && pkt->tcp.dport != 53)
+		head_start(t, r, dir, p, pkt->tcp.data_cap);
+	if (!r->streams || !tcpreasm_tracking(&r->streams->head[dir]))
+		return;
+	d = &r->streams->head[dir];
+	tcpreasm_segment(d, &t->heads, pkt->tcp.seq,
+			 e->tcp_flags & (TCPREASM_SYN | TCPREASM_FIN | TCPREASM_RST), p,
+			 pkt->tcp.data_cap, NULL);
+	head = tcpreasm_head(d, &len, &complete);
+	rc = head ? packet_stream_message(head, len, &need) : 0;
+	if (rc == 1 && !first_data)
+		head_attach(t, pkt, head, len);
+	if (rc != 2 || complete)
+		tcpreasm_release(d, &t->heads);
+}
+
+/* The packet's TCP payload, to its direction's stream when that is
+ * tracked. */
+static void feed_stream(struct flow_table *t, uint32_t i, int dir, const struct dpl_packet *pkt,
+			const struct endpoints *e)
+{
+	struct flow_streams *s = t->recs[i].streams;
+	struct tcpreasm_dir *d = s ? &s->stream[dir] : NULL;
+
+	if (e->proto != PROTO_TCP || !d || !tcpreasm_tracking(d))
+		return;
+	t->streaming = i;
+	t->streaming_dir = (uint8_t)dir;
+	t->at_stream = t->at_data;
+	tcpreasm_segment(d, &t->pool, pkt->tcp.seq,
+			 e->tcp_flags & (TCPREASM_SYN | TCPREASM_FIN | TCPREASM_RST),
+			 pkt->data + pkt->tcp.data_off, pkt->tcp.data_cap, t);
+}
+
 void flow_track(struct flow_table *t, struct dpl_packet *pkt, uint32_t at,
 		struct flow_events *out)
 {
 	struct endpoints e;
 	struct flow_key k;
-	int swapped, rc = packet_endpoints(pkt, &e);
+	int swapped, dir, first_data, rc = packet_endpoints(pkt, &e);
 	uint32_t i;
 
 	pkt->flow.id = 0;
@@ -617,14 +868,24 @@ void flow_track(struct flow_table *t, struct dpl_packet *pkt, uint32_t at,
 	}
 	swapped = make_key(&e, &k);
 	i = lookup(t, &k);
+	events_to(t, out, at, at + 1);
+	t->pending = pkt;
 	if (i && reopens(&t->recs[i], &e)) {
-		end_flow(t, i, t->recs[i].closed, at, out);
+		end_flow(t, i, t->recs[i].closed);
 		i = 0;
 	}
 	if (!i)
-		i = new_flow(t, &k, &e, swapped, pkt->time, at, out);
-	update_flow(t, i, swapped != t->recs[i].orig_swapped, &e, pkt->time);
+		i = new_flow(t, &k, &e, swapped, pkt->time);
+	pkt = t->pending;	/* where a spill may have moved it */
+	t->pending = NULL;
+	dir = swapped != t->recs[i].orig_swapped;
+	first_data = e.proto == PROTO_TCP && e.payload > 0 && !(t->recs[i].seen[dir] & SEEN_DATA);
+	update_flow(t, i, dir, &e, pkt->time);
 	pkt->flow = t->recs[i].f;
+	if (e.proto == PROTO_TCP)
+		head_feed(t, &t->recs[i], dir, pkt, &e, first_data);
+	feed_stream(t, i, dir, pkt, &e);
+	t->out = NULL;
 }
 
 /* ------------------------------------------------------ Community ID */

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "packet.h"
+#include "tcpreasm.h"
 
 /* The TCP state of a flow, in Zeek's conn.log words (conn_state). */
 enum flow_conn_state {
@@ -25,6 +26,10 @@ struct flow_config {
 	double timeout[FLOW_NKINDS];	/* FLOW_CLOSED: how long a closed TCP
 					 * flow stays for its last packets */
 	uint32_t max_flows;
+	/* TCP streams: memory a direction may hold, and all of them
+	 * (tcpreasm.h); 0 for the defaults. */
+	size_t stream_dir_max, stream_total_max;
+	int want_streams;	/* from the start (flow_want_streams()) */
 };
 
 #define FLOW_DEFAULT_MAX 100000
@@ -36,12 +41,32 @@ struct flow_stats {
 	unsigned long active, created, ended, evicted;
 	unsigned long untracked;	/* IP packets with no flow: later
 					 * fragments, transport headers cut */
+	unsigned long events_dropped;	/* events with no room and no spill */
+	/* TLS hellos and HTTP heads cut by a segment's end: followed, and
+	 * decoded once the segments after completed them. */
+	unsigned long heads, heads_decoded;
 };
 
-/* Where ended flows go: room for cap events, n used. */
+/* Where the flows' events go: room for cap events, n used, and for
+ * bytes_cap bytes of stream data, bytes_used used. When either is full,
+ * spill (if set) hands the batch they belong to on and returns the
+ * events of the next one, empty (NULL: the reader is stopping, and what
+ * is left is dropped). *pending is the packet being joined to its flow
+ * when its flow is still to be written into it (else NULL): it moves to
+ * the head of the next batch, and *pending to its new place, so that no
+ * batch handed on is written to again. Without spill, what does not fit
+ * is dropped and counted (flow_stats.events_dropped). */
 struct flow_events {
 	struct dpl_flow_event *ev;
 	int n, cap;
+	uint8_t *bytes;
+	uint32_t bytes_used, bytes_cap;
+	struct flow_events *(*spill)(void *ctx, struct dpl_packet **pending);
+	void *spill_ctx;
+	/* Room for len bytes that the packet being joined to its flow is to
+	 * refer to (a reassembled TLS hello or HTTP head), in its batch after
+	 * it; NULL: none. Unset: such heads are not decoded. */
+	uint8_t *(*room)(void *ctx, uint32_t len);
 };
 
 /* Events a packet may need: an old flow ended by a new SYN, an eviction. */
@@ -54,19 +79,35 @@ void flow_table_free(struct flow_table *t);
 
 /* Join a decoded packet to its flow, filling pkt->flow (id 0 for a
  * packet that has none); a flow that this ends, or one evicted to make
- * room, goes to out before packet number at. out must have room for
- * FLOW_EVENTS_PER_PACKET. */
+ * room, goes to out before packet number at. What the packet delivers of
+ * its TCP stream goes after it, at at + 1. After a spill, every event
+ * goes at 0 of the next batch, after the packet. */
 void flow_track(struct flow_table *t, struct dpl_packet *pkt, uint32_t at,
 		struct flow_events *out);
 
-/* End the flows idle at time now (and closed flows past their delay),
- * oldest first, as far as out has room: before packet number at.
- * Returns how many ended. */
-int flow_expire(struct flow_table *t, double now, uint32_t at, struct flow_events *out);
+/* End at most max of the flows idle at time now (and closed flows past
+ * their delay), oldest first: before packet number at. Returns how many
+ * ended. */
+int flow_expire(struct flow_table *t, double now, uint32_t at, int max,
+		struct flow_events *out);
 
-/* End every flow (end of input) as far as out has room; returns 1 while
- * some are left. */
+/* End every flow (end of input): as far as out has room without spilling
+ * when it has no spill; returns 1 while some are left. */
 int flow_drain(struct flow_table *t, uint32_t at, struct flow_events *out);
+
+/* Whether TCP flows that begin from now on have their streams
+ * reassembled and delivered as events (some chef asks for streams).
+ * Flows already there keep what they had. */
+void flow_want_streams(struct flow_table *t, int on);
+
+/* The stream reassembler's pool: its counts, limits and memory. */
+const struct tcpreasm_pool *flow_stream_pool(const struct flow_table *t);
+
+/* Memory for the application messages followed across segments (the
+ * first bytes of TCP directions that start with a TLS hello or an HTTP
+ * head the first segment cuts), whether or not a chef asks for streams. */
+#define FLOW_HEADS_MEMORY (8u << 20)
+#define FLOW_HEADS_DIR_MEMORY (64u << 10)
 
 void flow_table_stats(const struct flow_table *t, struct flow_stats *st);
 

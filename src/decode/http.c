@@ -156,11 +156,19 @@ static uint32_t head_length(const uint8_t *p, uint32_t len, uint32_t eol, int *c
 
 int http_recognise(const uint8_t *p, uint32_t len, uint32_t *head_len)
 {
-	uint32_t eol = 0;
-	int kind = kind_of(p, len, &eol), complete;
+	int complete;
 
+	return http_recognise_whole(p, len, head_len, &complete);
+}
+
+int http_recognise_whole(const uint8_t *p, uint32_t len, uint32_t *head_len, int *complete)
+{
+	uint32_t eol = 0;
+	int kind = kind_of(p, len, &eol);
+
+	*complete = 0;
 	if (kind)
-		*head_len = head_length(p, len, eol, &complete);
+		*head_len = head_length(p, len, eol, complete);
 	return kind;
 }
 

@@ -53,6 +53,8 @@ struct dpl_tcp {
 	uint8_t opt_len;	/* the options' bytes captured, at opt_off */
 	uint32_t opt_off;
 	uint32_t payload_len;	/* as the IP header counts it, captured or not */
+	uint32_t data_off, data_cap;	/* the payload: where, and how much
+					 * of it was captured */
 };
 struct dpl_udp { uint16_t sport, dport, len, chksum; };
 
@@ -120,12 +122,18 @@ struct dpl_flow {
 	uint8_t conn_state;		/* enum flow_conn_state (flow.h) */
 	char history[DPL_FLOW_HISTORY];	/* Zeek's letters, NUL-terminated */
 };
-/* A flow that ended, in a batch: before its packet at (at == the batch's
- * count: after the last), why (enum dpl_flow_end), and the flow as it
- * ended. */
+/* What happened to a flow, in a batch, before its packet at (at == the
+ * batch's count: after the last): it ended (why, enum dpl_flow_end), or
+ * one direction of its TCP stream (dir: 0 orig, 1 resp) delivered len
+ * bytes at off in the batch's stream bytes, or a hole of len bytes. The
+ * flow is as it was then. */
+enum dpl_flow_event_kind { DPL_EV_END, DPL_EV_DATA, DPL_EV_GAP };
 struct dpl_flow_event {
 	uint32_t at;
+	uint8_t kind;			/* enum dpl_flow_event_kind */
 	uint8_t why;
+	uint8_t dir;
+	uint32_t off, len;
 	struct dpl_flow flow;
 };
 
@@ -296,6 +304,9 @@ struct dpl_api {
 	/* print() in a chef: to the log, with the running chef's name, so
 	 * that standard output carries only dumplings. */
 	void (*chef_print)(void *owner, const char *text, size_t len);
+	/* How many running chefs define stream (runtime.lua tells on each
+	 * change of chefs). */
+	void (*stream_chefs)(void *owner, int32_t n);
 	/* The application layers' decoders (apps.h), each with the scratch
 	 * it decodes into; Lua copies out what it needs straight away. */
 	int (*tls_decode)(const uint8_t *rec, uint32_t len, struct dpl_tls *out);
@@ -318,6 +329,18 @@ void packet_decode(struct dpl_packet *pkt, int linktype);
  * pkt->data must have IPFRAG_MAX_DATAGRAM writable bytes past caplen. */
 struct ipfrag;
 void packet_decode_frags(struct dpl_packet *pkt, int linktype, struct ipfrag *frags);
+
+/* Whether a TCP payload's first bytes start a TLS hello or an HTTP head
+ * (apps.h) that they do not hold whole: 0 when they start none, 1 when
+ * they hold it whole, 2 when it is cut, *need then being the bytes it
+ * takes (a guess for HTTP). */
+int packet_stream_message(const uint8_t *p, uint32_t len, uint32_t *need);
+
+/* The packet completed a TLS hello or HTTP head whose bytes, reassembled
+ * from the stream's first segments, are the len bytes at head, in the
+ * same buffer as the frame and after it: it carries that layer, decoded
+ * from there, in place of its own payload's. */
+void packet_attach_stream_head(struct dpl_packet *pkt, const uint8_t *head, uint32_t len);
 
 /* Decode the header and the first `sections` sections (1: questions only,
  * 4: everything). */

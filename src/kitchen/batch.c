@@ -31,6 +31,8 @@ struct batch *batch_new(void)
 	b->arena = xmalloc(ARENA_SIZE);
 	b->events.ev = xcalloc(BATCH_EVENTS, sizeof *b->events.ev);
 	b->events.cap = BATCH_EVENTS;
+	b->events.bytes = xmalloc(BATCH_STREAM_BYTES);
+	b->events.bytes_cap = BATCH_STREAM_BYTES;
 	return b;
 }
 
@@ -41,6 +43,7 @@ void batch_free(struct batch *b)
 	unpoison(b->arena, ARENA_SIZE);
 	free(b->arena);
 	free(b->events.ev);
+	free(b->events.bytes);
 	free(b);
 }
 
@@ -50,6 +53,7 @@ void batch_clear(struct batch *b)
 	b->n = 0;
 	b->used = 0;
 	b->events.n = 0;
+	b->events.bytes_used = 0;
 }
 
 int batch_is_empty(const struct batch *b)
@@ -69,7 +73,7 @@ int batch_has_room(const struct batch *b, uint32_t caplen)
  * "sec.usec", which prints back exactly and quickly; finer stamps keep what
  * a double can hold. Files are opened for nanoseconds, so a microsecond
  * capture arrives here as nanoseconds ending in 000. */
-static double packet_time(const struct capture_source *src, const struct timeval *ts)
+double batch_packet_time(const struct capture_source *src, const struct timeval *ts)
 {
 	long long frac = ts->tv_usec;
 
@@ -96,10 +100,37 @@ void batch_add(struct batch *b, const struct capture_source *src, int source,
 	poison(b->arena + b->used, IPFRAG_MAX_DATAGRAM + PACKET_GAP);
 	pkt->caplen = caplen;
 	pkt->wirelen = h->len;
-	pkt->time = packet_time(src, &h->ts);
+	pkt->time = batch_packet_time(src, &h->ts);
 	pkt->source = (uint16_t)source;
 	packet_decode_frags(pkt, src->linktype, frags);
 	b->used += pkt->reasm_len + PACKET_GAP;
+}
+
+uint8_t *batch_reserve(struct batch *b, uint32_t len)
+{
+	uint8_t *p;
+
+	if (ARENA_SIZE - b->used < (size_t)len + PACKET_GAP)
+		return NULL;
+	p = b->arena + b->used;
+	unpoison(p, len);
+	b->used += len + PACKET_GAP;
+	return p;
+}
+
+struct dpl_packet *batch_move_last(struct batch *from, struct batch *to)
+{
+	struct dpl_packet *src = &from->pkts[from->n - 1], *dst = &to->pkts[to->n++];
+	uint32_t len = src->caplen + src->reasm_len;
+
+	*dst = *src;
+	unpoison(to->arena + to->used, len);
+	memcpy(to->arena + to->used, src->data, len);
+	dst->data = to->arena + to->used;
+	to->used += len + PACKET_GAP;
+	from->used = (size_t)(src->data - from->arena);
+	from->n--;
+	return dst;
 }
 
 void batch_decode_questions(struct batch *b, struct dpl_dns *scratch)

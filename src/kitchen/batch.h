@@ -30,6 +30,12 @@ enum { BATCH_PACKETS = 256, BATCH_ARENA = 1 << 20, MAX_SNAPLEN = 262144 };
  * each packet; more wait for the next packets, or the next batch. */
 enum { BATCH_EVENTS = 1024, FLOW_EXPIRE_STEP = 4 };
 
+/* The TCP streams' bytes a batch carries, beside its packets' arena: the
+ * chefs' stream data lives there as long as the batch. A batch whose
+ * events or stream bytes are full is handed over and the rest goes into
+ * the next (flow.h's spill). */
+enum { BATCH_STREAM_BYTES = 1 << 20 };
+
 struct batch {
 	struct dpl_packet pkts[BATCH_PACKETS];
 	uint8_t *arena;
@@ -53,10 +59,22 @@ struct ipfrag;
 void batch_add(struct batch *b, const struct capture_source *src, int source,
 	       const struct pcap_pkthdr *h, const u_char *bytes, struct ipfrag *frags);
 
+/* Whether it holds neither packets nor flow events. */
+int batch_is_empty(const struct batch *b);
+
+/* A packet's time, as batch_add() stamps it. */
+double batch_packet_time(const struct capture_source *src, const struct timeval *ts);
+
+/* Room for len bytes in the arena after the last packet, for it to
+ * refer to; NULL when there is none. */
+uint8_t *batch_reserve(struct batch *b, uint32_t len);
+
+/* Move from's last packet, with its bytes, to the end of to (which has
+ * room: it is empty); returns its new place. */
+struct dpl_packet *batch_move_last(struct batch *from, struct batch *to);
+
 /* Decode the first DNS question of each packet ahead, into the arena's
  * free space, for a thread that has time to spare while the chefs run. */
-/* Whether it holds neither packets nor ended flows. */
-int batch_is_empty(const struct batch *b);
 
 void batch_decode_questions(struct batch *b, struct dpl_dns *scratch);
 

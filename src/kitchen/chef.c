@@ -82,6 +82,7 @@ struct chef_runtime {
 	struct fill_list filled;	/* tables filled in for the dumpling at hand */
 	char fill_error[256];	/* why a fill failed */
 	int stopped;		/* a call was interrupted: the kitchen stops */
+	int stream_chefs;	/* running chefs with a stream handler */
 };
 
 /* ----------------------------------------------------------- into Lua */
@@ -171,6 +172,16 @@ static void chef_running(void *owner, int32_t id)
 	struct chef_runtime *rt = owner;
 
 	guard_running(rt->guard, id >= 0 && id < rt->nchef_ids ? rt->chef_ids[id] : rt->call_name);
+}
+
+static void set_stream_chefs(void *owner, int32_t n)
+{
+	((struct chef_runtime *)owner)->stream_chefs = n;
+}
+
+int chef_runtime_stream_chefs(const struct chef_runtime *rt)
+{
+	return rt->stream_chefs;
 }
 
 static void chef_guard_restart(void *owner)
@@ -340,6 +351,7 @@ struct chef_runtime *chef_runtime_new(const struct chef_options *opt)
 	rt->api.chef_running = chef_running;
 	rt->api.guard_restart = chef_guard_restart;
 	rt->api.chef_print = chef_print;
+	rt->api.stream_chefs = set_stream_chefs;
 	rt->api.community_id = flow_community_id;
 	apps_attach(&rt->api);
 	rt->filters = chef_filters_new(opt->linktypes, opt->linktypes ? opt->nsources : 0);
@@ -889,7 +901,8 @@ static void check_memory(struct chef_runtime *rt, struct plate *plate)
 /* The chefs' filters run here, on the cook stage, just before the chefs:
  * they change with the chefs, between batches, on this thread. */
 static void run_packets(struct chef_runtime *rt, struct dpl_packet *pkts, int n,
-			const struct dpl_flow_event *ev, int nev, int base, struct plate *plate)
+			const struct dpl_flow_event *ev, int nev, int base, const uint8_t *stream,
+			struct plate *plate)
 {
 	const uint8_t *match;
 
@@ -903,13 +916,15 @@ static void run_packets(struct chef_runtime *rt, struct dpl_packet *pkts, int n,
 	lua_pushlightuserdata(rt->L, (void *)ev);
 	lua_pushinteger(rt->L, nev);
 	lua_pushinteger(rt->L, base);
-	call_and_drain(rt, "packets", 6, plate);
+	lua_pushlightuserdata(rt->L, (void *)stream);
+	call_and_drain(rt, "packets", 7, plate);
 }
 
 void chef_runtime_batch(struct chef_runtime *rt, struct dpl_packet *pkts, int n,
-			const struct dpl_flow_event *ev, int nev, int base, struct plate *plate)
+			const struct dpl_flow_event *ev, int nev, int base,
+			const uint8_t *stream, struct plate *plate)
 {
-	run_packets(rt, pkts, n, ev, nev, base, plate);
+	run_packets(rt, pkts, n, ev, nev, base, stream, plate);
 	check_memory(rt, plate);
 }
 

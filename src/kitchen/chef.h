@@ -76,11 +76,15 @@ int chef_runtime_file_count(const struct chef_runtime *rt);
 const char *chef_runtime_file(const struct chef_runtime *rt, int i);
 
 /* Run every chef over a batch of packets, their dumplings onto the plate,
- * and call the chefs' flow_end for each of the nev flows that ended among
- * them, in order: an event's at, less base, is the packet it comes before
- * (n: after the last). */
+ * and call the chefs' flow_end and stream for each of the nev flow events
+ * among them, in order: an event's at, less base, is the packet it comes
+ * before (n: after the last); stream data is at its off in stream. */
 void chef_runtime_batch(struct chef_runtime *rt, struct dpl_packet *pkts, int n,
-			const struct dpl_flow_event *ev, int nev, int base, struct plate *plate);
+			const struct dpl_flow_event *ev, int nev, int base,
+			const uint8_t *stream, struct plate *plate);
+/* How many running chefs define stream: whether the decode stage is to
+ * reassemble TCP streams. */
+int chef_runtime_stream_chefs(const struct chef_runtime *rt);
 /* Run every interval handler, their dumplings onto the plate. */
 void chef_runtime_poke(struct chef_runtime *rt, struct plate *plate);
 const struct chef_stats *chef_runtime_stats(struct chef_runtime *rt);

@@ -77,6 +77,45 @@ static void add_flows(cJSON *h, struct reader *reader)
 	cJSON_AddNumberToObject(f, "ended", (double)st.ended);
 	cJSON_AddNumberToObject(f, "evicted", (double)st.evicted);
 	cJSON_AddNumberToObject(f, "untracked", (double)st.untracked);
+	cJSON_AddNumberToObject(f, "events_dropped", (double)st.events_dropped);
+}
+
+/* TCP stream reassembly (tcpreasm.h), for the chefs that ask for it. */
+static void add_streams(cJSON *h, struct reader *reader)
+{
+	struct tcpreasm_pool pool;
+	const struct tcpreasm_stats *st = &pool.stats;
+	cJSON *s = cJSON_AddObjectToObject(h, "streams");
+
+	reader_stream_stats(reader, &pool);
+	cJSON_AddNumberToObject(s, "directions", (double)st->directions);
+	cJSON_AddNumberToObject(s, "midstream", (double)st->midstream);
+	cJSON_AddNumberToObject(s, "segments", (double)st->segments);
+	cJSON_AddNumberToObject(s, "bytes", (double)st->bytes);
+	cJSON_AddNumberToObject(s, "out_of_order", (double)st->pieces);
+	cJSON_AddNumberToObject(s, "retransmits", (double)st->retransmits);
+	cJSON_AddNumberToObject(s, "overlaps", (double)st->overlaps);
+	cJSON_AddNumberToObject(s, "overlaps_differing", (double)st->overlaps_differ);
+	cJSON_AddNumberToObject(s, "gaps", (double)st->gaps);
+	cJSON_AddNumberToObject(s, "gap_bytes", (double)st->gap_bytes);
+	cJSON_AddNumberToObject(s, "dir_limit", (double)st->dir_limit);
+	cJSON_AddNumberToObject(s, "total_limit", (double)st->total_limit);
+	cJSON_AddNumberToObject(s, "out_of_window", (double)st->out_of_window);
+	cJSON_AddNumberToObject(s, "after_end", (double)st->after_end);
+	cJSON_AddNumberToObject(s, "no_memory", (double)st->no_memory);
+	cJSON_AddNumberToObject(s, "memory", (double)pool.held);
+	cJSON_AddNumberToObject(s, "memory_peak", (double)pool.held_peak);
+}
+
+/* TLS hellos and HTTP heads that a segment cut (flow.c). */
+static void add_heads(cJSON *h, struct reader *reader)
+{
+	struct flow_stats st;
+	cJSON *s = cJSON_GetObjectItem(h, "streams");
+
+	reader_flow_stats(reader, &st);
+	cJSON_AddNumberToObject(s, "heads", (double)st.heads);
+	cJSON_AddNumberToObject(s, "heads_decoded", (double)st.heads_decoded);
 }
 
 char *health_payload(const struct health_report *r)
@@ -94,6 +133,8 @@ char *health_payload(const struct health_report *r)
 	add_fragments(h, r->reader);
 	cJSON_AddItemToObject(h, "chefs", chef_runtime_health(r->chefs));
 	add_flows(h, r->reader);
+	add_streams(h, r->reader);
+	add_heads(h, r->reader);
 	add_uplink(h, r->emit);
 	cJSON_AddNumberToObject(h, "pokes_skipped", (double)r->pokes_skipped);
 	cJSON_AddNumberToObject(h, "uptime", monotonic_seconds() - r->started);

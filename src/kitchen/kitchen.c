@@ -95,7 +95,8 @@ static const char usage_text[] =
 	"                         [--no-promisc] [-Z USER] [--chef-timeout SECONDS]\n"
 	"                         [--chef-memory MIB] [--max-dumpling BYTES]\n"
 	"                         [--status-interval SECONDS] [--reassembly-memory MIB]\n"
-	"                         [--flow-timeout SPEC] [--max-flows N] [-q | -v]\n";
+	"                         [--flow-timeout SPEC] [--max-flows N]\n"
+	"                         [--stream-memory MIB] [--stream-dir-memory KIB] [-q | -v]\n";
 
 static void usage(FILE *out)
 {
@@ -146,6 +147,10 @@ static void help(void)
 	       "                           other=60,closed=5)\n"
 	       "      --max-flows N        flows tracked at once; when full, the one idle\n"
 	       "                           longest is evicted (default: 100000)\n"
+	       "      --stream-memory MIB  memory for reassembling the TCP streams chefs\n"
+	       "                           ask for, in all (default: 64)\n"
+	       "      --stream-dir-memory KIB  ... and per direction of a connection\n"
+	       "                           (default: 256)\n"
 	       "  -q, --quiet              log errors only\n"
 	       "  -v, --verbose            log debugging detail\n"
 	       "  -h, --help               show this help\n"
@@ -234,7 +239,8 @@ static int add_chef_params(struct kitchen_opts *o, const char *arg)
 
 enum { OPT_STDOUT = 256, OPT_CHEF_LIST, OPT_CHEF_ARG, OPT_NO_PROMISC, OPT_CHEF_DIR, OPT_NO_RELOAD,
        OPT_SPEED, OPT_CHEF_TIMEOUT, OPT_CHEF_MEMORY, OPT_MAX_DUMPLING, OPT_STATUS_INTERVAL,
-       OPT_REASSEMBLY_MEMORY, OPT_FLOW_TIMEOUT, OPT_MAX_FLOWS };
+       OPT_REASSEMBLY_MEMORY, OPT_FLOW_TIMEOUT, OPT_MAX_FLOWS, OPT_STREAM_MEMORY,
+       OPT_STREAM_DIR_MEMORY };
 
 static const struct option long_opts[] = {
 	{ "kitchen-name", required_argument, NULL, 'n' },
@@ -257,6 +263,8 @@ static const struct option long_opts[] = {
 	{ "reassembly-memory", required_argument, NULL, OPT_REASSEMBLY_MEMORY },
 	{ "flow-timeout", required_argument, NULL, OPT_FLOW_TIMEOUT },
 	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
+	{ "stream-memory", required_argument, NULL, OPT_STREAM_MEMORY },
+	{ "stream-dir-memory", required_argument, NULL, OPT_STREAM_DIR_MEMORY },
 	{ "poke-interval", required_argument, NULL, 'p' },
 	{ "snaplen", required_argument, NULL, 's' },
 	{ "no-promisc", no_argument, NULL, OPT_NO_PROMISC },
@@ -323,6 +331,18 @@ static int parse_option(struct kitchen_opts *o, int c, const char *arg)
 		if (parse_long(arg, 1, 100000000, &n, &why) < 0)
 			return log_usage(usage_text, "bad --max-flows '%s': %s", arg, why);
 		o->flows.max_flows = (uint32_t)n;
+		break;
+	case OPT_STREAM_MEMORY:
+		if (parse_long(arg, 1, 65536, &n, &why) < 0)
+			return log_usage(usage_text, "bad --stream-memory '%s': %s (MiB, 1 to 65536)",
+					 arg, why);
+		o->flows.stream_total_max = (size_t)n << 20;
+		break;
+	case OPT_STREAM_DIR_MEMORY:
+		if (parse_long(arg, 1, 1 << 20, &n, &why) < 0)
+			return log_usage(usage_text, "bad --stream-dir-memory '%s': %s (KiB, 1 to 1048576)",
+					 arg, why);
+		o->flows.stream_dir_max = (size_t)n << 10;
 		break;
 	case OPT_SPEED:
 		if (parse_seconds(arg, 0.001, 1e6, &o->speed, &why) < 0)
@@ -579,6 +599,9 @@ static void service_reloads(struct kitchen *k)
 	}
 	if (k->watch)
 		watch_poll(k->watch, on_chef_change, k);
+	/* Streams are reassembled while some chef asks for them. */
+	if (k->reader)
+		reader_want_streams(k->reader, chef_runtime_stream_chefs(k->chefs) > 0);
 	/* The hello follows the chefs. */
 	if (chef_runtime_names_changed(k->chefs) != k->described) {
 		struct kitchen_info info;
@@ -651,7 +674,7 @@ static void cook_packets(struct kitchen *k, struct batch *b, int start, int end,
 		return;
 	p = emit_plate(k->emit);
 	chef_runtime_batch(k->chefs, b->pkts + start, end - start, fe->ev + first, *ev - first,
-			   start, p);
+			   start, fe->bytes, p);
 	emit_send(k->emit, p);
 }
 
@@ -700,6 +723,8 @@ static void cook_sources(struct kitchen *k)
 	struct pollfd fds[2];
 	int done = 0;
 
+	/* before the first packet is read, so that its flow is streamed */
+	k->opt.flows.want_streams = chef_runtime_stream_chefs(k->chefs) > 0;
 	k->reader = reader_start(k->sources, k->nsources, k->opt.speed,
 				 (size_t)k->opt.reassembly_mib << 20, &k->opt.flows);
 	if (!k->reader) {

@@ -14,9 +14,15 @@
  * The flow table is this stage's too: each packet joins its flow as it is
  * decoded, and the flows that end (closed, idle by packet time or, live,
  * by the clock, evicted, or left when the files are read) go into the
- * batch in order with its packets, for the chefs' flow_end. */
+ * batch in order with its packets, for the chefs' flow_end. So do the
+ * TCP streams of the flows that began while some chef asked for them
+ * (reader_want_streams()): their bytes are copied into the batch's stream
+ * bytes, and when a batch has no room left for them it is handed over
+ * and the rest goes into the next (a spill, flow.h), so nothing is lost
+ * or reordered. */
 #include <errno.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +57,8 @@ struct reader {
 	struct capture_counts *counts;	/* per source, as last read */
 	struct ipfrag_stats frag_stats;	/* the reassembler's, as last read */
 	struct flow_stats flow_stats;	/* as last noted */
+	struct tcpreasm_pool stream_pool;	/* the streams' counts, as last noted */
+	_Atomic int want_streams;	/* set by the kitchen thread */
 	_Atomic int stop;		/* also read without the lock, between packets */
 	int wake_fd;			/* readable when a batch is ready */
 	int stop_fd;			/* readable once told to stop */
@@ -64,6 +72,7 @@ struct reader {
 	double last_time;		/* of the last packet read */
 	double quiet_since;		/* live: when a round last read packets */
 	struct flow_table *flows;
+	struct batch *cur;		/* the batch being filled */
 };
 
 /* Pacing a file (--speed): when its first packet was read, by the wall
@@ -92,6 +101,7 @@ static void note_counts(struct reader *r)
 	pthread_mutex_lock(&r->lock);
 	r->frag_stats = frag;
 	r->flow_stats = flow;
+	r->stream_pool = *flow_stream_pool(r->flows);
 	pthread_mutex_unlock(&r->lock);
 	for (int i = 0; i < r->nsources; i++) {
 		struct capture_counts c = { r->read[i], 0, 0 };
@@ -105,8 +115,8 @@ static void note_counts(struct reader *r)
 	r->counted = monotonic_seconds();
 }
 
-/* Queue a filled batch; returns an empty one, or NULL when told to stop. */
-static struct batch *hand_over(struct reader *r, struct batch *b)
+/* Queue a filled batch for the kitchen. */
+static void queue_batch(struct reader *r, struct batch *b)
 {
 	/* files too: a long read reports its progress as it goes */
 	if (r->frags)		/* so that what never completes is counted */
@@ -116,12 +126,50 @@ static struct batch *hand_over(struct reader *r, struct batch *b)
 	batch_decode_questions(b, &r->dns);
 	pthread_mutex_lock(&r->lock);
 	r->ready[r->nready++] = b;
+	pthread_mutex_unlock(&r->lock);
+	signal_fd(r->wake_fd, "waking the kitchen");
+}
+
+/* An empty batch, once one is free, or NULL when told to stop. Waiting
+ * while holding one that is not queued is safe: the others are all with
+ * the kitchen, which gives them back. */
+static struct batch *take_free(struct reader *r)
+{
+	struct batch *b;
+
+	pthread_mutex_lock(&r->lock);
 	while (!r->nfree && !r->stop)
 		pthread_cond_wait(&r->freed, &r->lock);
 	b = r->stop ? NULL : r->free[--r->nfree];
 	pthread_mutex_unlock(&r->lock);
-	signal_fd(r->wake_fd, "waking the kitchen");
 	return b;
+}
+
+/* Queue a filled batch; returns an empty one, or NULL when told to stop. */
+static struct batch *hand_over(struct reader *r, struct batch *b)
+{
+	queue_batch(r, b);
+	r->cur = take_free(r);
+	return r->cur;
+}
+
+static struct flow_events *events_of(struct reader *r, struct batch *b);
+
+/* The flow table filled the batch with stream events (flow.h): the
+ * next one takes the rest, and the packet still being joined to its
+ * flow, if any, so that the batch handed over is never written again. */
+static struct flow_events *spill_events(void *ctx, struct dpl_packet **pending)
+{
+	struct reader *r = ctx;
+	struct batch *old = r->cur, *b = take_free(r);
+
+	if (!b)
+		return NULL;
+	if (*pending)
+		*pending = batch_move_last(old, b);
+	queue_batch(r, old);
+	r->cur = b;
+	return events_of(r, b);
 }
 
 /* --speed: sleep until the wall clock reaches this packet's place, after
@@ -162,19 +210,39 @@ static void read_failed(struct reader *r, const struct capture_source *src)
 	r->failed = 1;
 }
 
-/* The flow table's part of a packet: flows idle by its time end before
- * it, a few at a time (batch_has_room() keeps room for them), then it
- * joins its own flow. */
-static void track_flow(struct reader *r, struct batch *b)
+/* Room after the last packet of the batch being filled. */
+static uint8_t *room_after(void *ctx, uint32_t len)
 {
-	struct dpl_packet *pkt = &b->pkts[b->n - 1];
-	struct flow_events *ev = &b->events;
-	int cap = ev->cap;
+	struct reader *r = ctx;
 
-	ev->cap = ev->n + FLOW_EXPIRE_STEP;
-	flow_expire(r->flows, pkt->time, (uint32_t)b->n - 1, ev);
-	ev->cap = cap;
-	flow_track(r->flows, pkt, (uint32_t)b->n - 1, ev);
+	return batch_reserve(r->cur, len);
+}
+
+/* The events of the batch being filled, spilling into the next. */
+static struct flow_events *events_of(struct reader *r, struct batch *b)
+{
+	b->events.spill = spill_events;
+	b->events.spill_ctx = r;
+	b->events.room = room_after;
+	return &b->events;
+}
+
+/* Flows idle by a packet's time end before it, a few at a time
+ * (batch_has_room() keeps room for them). Returns the batch to add it
+ * to. */
+static struct batch *expire_before(struct reader *r, struct batch *b, double time)
+{
+	flow_expire(r->flows, time, (uint32_t)b->n, FLOW_EXPIRE_STEP, events_of(r, b));
+	return r->cur;
+}
+
+/* The packet just added joins its flow; what its stream delivers goes
+ * after it. Returns the batch being filled. */
+static struct batch *track_flow(struct reader *r, struct batch *b)
+{
+	flow_want_streams(r->flows, atomic_load_explicit(&r->want_streams, memory_order_relaxed));
+	flow_track(r->flows, &b->pkts[b->n - 1], (uint32_t)b->n - 1, events_of(r, b));
+	return r->cur;
 }
 
 /* Live, flows go idle by the clock too, when no packet comes: by the
@@ -183,25 +251,21 @@ static void track_flow(struct reader *r, struct batch *b)
  * stamps, would make the wall clock end flows whose packets are queued. */
 static struct batch *expire_by_clock(struct reader *r, struct batch *b)
 {
-	struct flow_events *ev = &b->events;
-	int cap = ev->cap;
-
 	if (!r->quiet_since)
 		return b;	/* no packet yet */
-	ev->cap -= FLOW_EXPIRE_STEP + FLOW_EVENTS_PER_PACKET;
 	flow_expire(r->flows, r->last_time + (monotonic_seconds() - r->quiet_since),
-		    (uint32_t)b->n, ev);
-	ev->cap = cap;
-	return ev->n ? hand_over(r, b) : b;
+		    (uint32_t)b->n, FLOW_EXPIRE_STEP, events_of(r, b));
+	b = r->cur;
+	return b && b->events.n ? hand_over(r, b) : b;
 }
 
 /* The sources are done: every flow left ends, in as many batches as it
  * takes. */
 static struct batch *drain_flows(struct reader *r, struct batch *b)
 {
-	while (b && flow_drain(r->flows, (uint32_t)b->n, &b->events))
-		b = hand_over(r, b);
-	return b;
+	while (b && flow_drain(r->flows, (uint32_t)b->n, events_of(r, b)))
+		b = hand_over(r, r->cur);
+	return r->cur;
 }
 
 /* Read up to max packets (-1: no limit) of source i into batches: a file
@@ -222,10 +286,12 @@ static struct batch *read_source(struct reader *r, int i, struct batch *b, struc
 			b = pace(r, b, pc, h->ts.tv_sec + h->ts.tv_usec * src->tick);
 		if (b && !batch_has_room(b, h->caplen))
 			b = hand_over(r, b);
+		if (b)
+			b = expire_before(r, b, batch_packet_time(src, &h->ts));
 		if (b) {
 			batch_add(b, src, i, h, bytes, r->frags);
 			r->last_time = b->pkts[b->n - 1].time;
-			track_flow(r, b);
+			b = track_flow(r, b);
 		}
 	}
 	if (b && !r->stop && rc == PCAP_ERROR)
@@ -293,7 +359,7 @@ static void *reader_main(void *arg)
 	struct batch *b;
 
 	pthread_mutex_lock(&r->lock);
-	b = r->free[--r->nfree];
+	b = r->cur = r->free[--r->nfree];
 	pthread_mutex_unlock(&r->lock);
 	b = r->live ? read_live(r, b) : read_files(r, b);
 	if (!r->stop)
@@ -341,6 +407,7 @@ struct reader *reader_start(struct capture_source *sources, int nsources, double
 	if (frag_memory)
 		r->frags = ipfrag_new(frag_memory);
 	r->flows = flow_table_new(flows);
+	r->want_streams = flows->want_streams != 0;
 	r->sources = sources;
 	r->nsources = nsources;
 	r->live = !sources[0].is_file;
@@ -417,6 +484,18 @@ void reader_flow_stats(struct reader *r, struct flow_stats *st)
 	pthread_mutex_lock(&r->lock);
 	*st = r->flow_stats;
 	pthread_mutex_unlock(&r->lock);
+}
+
+void reader_stream_stats(struct reader *r, struct tcpreasm_pool *pool)
+{
+	pthread_mutex_lock(&r->lock);
+	*pool = r->stream_pool;
+	pthread_mutex_unlock(&r->lock);
+}
+
+void reader_want_streams(struct reader *r, int on)
+{
+	atomic_store_explicit(&r->want_streams, on != 0, memory_order_relaxed);
 }
 
 int reader_stop(struct reader *r)

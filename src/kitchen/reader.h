@@ -36,6 +36,14 @@ void reader_fragments(struct reader *r, struct ipfrag_stats *st);
 /* The flow table's counts as the reader last noted them. Any thread. */
 void reader_flow_stats(struct reader *r, struct flow_stats *st);
 
+/* The stream reassembler's pool (its counts, limits and memory) as the
+ * reader last noted it. Any thread. */
+void reader_stream_stats(struct reader *r, struct tcpreasm_pool *pool);
+
+/* Whether some chef asks for TCP streams: flows that begin from the next
+ * packet on are reassembled (flow_want_streams()). Any thread. */
+void reader_want_streams(struct reader *r, int on);
+
 /* Stop reading and wait for the thread; the counts stay readable.
  * Returns -1 when a source could not be read to its end, else 0. */
 int reader_stop(struct reader *r);

@@ -72,6 +72,15 @@ function chef:flow_end(flow, why)
   assert(flow.state ~= nil, "and this chef's state")
 end
 
+-- Every stream event: data or a hole, never both, each in its direction.
+function chef:stream(flow, dir, data, gap)
+  assert(flow.id >= 1 and #flow.community_id == 30, "a stream's flow has its fields")
+  assert(dir == "orig" or dir == "resp", "a stream event has a direction")
+  assert((type(data) == "string" and #data > 0 and gap == nil) or
+         (data == nil and type(gap) == "number" and gap > 0), "data, or a hole's length")
+  flow.state.streamed = (flow.state.streamed or 0) + (data and #data or gap)
+end
+
 -- The payload: the layer names, the layer tables (all fields), the names
 -- haslayer finds, and how many layers getlayer finds past the first.
 function chef:packet_handler(pkt)
