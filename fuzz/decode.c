@@ -456,7 +456,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct dpl_packet pkts[2];
 	static struct dpl_flow_event events[8];
 	static uint8_t stream[1 << 18];
-	struct flow_events ev = { events, 0, 8, stream, 0, sizeof stream, NULL, NULL };
+	struct flow_events ev = { .ev = events, .cap = 8, .bytes = stream,
+				  .bytes_cap = sizeof stream };
 	static char qnames[2][256];
 	uint32_t len, half;
 	uint8_t *cut;
