@@ -66,6 +66,7 @@ struct hub_conn {
 	struct lws *wsi;
 	enum hub_role role;
 	int greeted;			/* the hello has arrived */
+	unsigned long hellos_again;	/* a kitchen's, when its chefs changed */
 	int closing;			/* close on the next WRITEABLE */
 	int close_sent;			/* our close frame is out */
 	int close_code;

@@ -224,6 +224,7 @@ static int conn_new_hello(struct hub *hub, struct hub_conn *c, const char *msg, 
 	hub_hello_free(c);
 	if (hub_hello_take(c, msg, len, &why) < 0)
 		return conn_bad_hello(hub, c, why);
+	c->hellos_again++;
 	log_info("kitchen %s:%d says hello again (its chefs changed)", c->host, c->port);
 	return 0;
 }
