@@ -47,6 +47,9 @@ is($r->{status}, 0, '--chef-arg adds to the preceding -c') or diag $r->{err};
 is_deeply([ map { $p->{$_}[0] } qw(n label any) ], [3, 'a=b', 'yes'],
 	  'the later wins; hex stays text; a value may hold "="');
 
+($r, $p) = last_payload('-c', "$dir/echo.lua:any=1e400");
+is_deeply($p->{any}, ['1e400', 'string'], 'a number too large for a double stays text, not an infinity');
+
 ($r) = last_payload('-c', "$dir/echo.lua:count=3");
 isnt($r->{status}, 0, 'an argument the chef does not declare is refused');
 like($r->{err}, qr/argument 'count' is not one chef Echo takes \(it takes: any, f, label, n, on\)/,

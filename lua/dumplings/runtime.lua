@@ -27,7 +27,7 @@ local rawget, rawset, setmetatable, type, pcall, xpcall, tostring =
 local pairs, ipairs, next, select, error, load, assert, setfenv =
       pairs, ipairs, next, select, error, load, assert, setfenv
 local concat, remove, sort = table.concat, table.remove, table.sort
-local tonumber = tonumber
+local tonumber, HUGE = tonumber, math.huge
 local getinfo, getmetatable_raw, setmetatable_raw =
       debug.getinfo, debug.getmetatable, debug.setmetatable
 
@@ -1071,7 +1071,9 @@ end
 local function typed(text)
   if text == "true" then return true elseif text == "false" then return false end
   -- Decimal numbers only: not hex, inf or nan, nor text with spaces.
-  if text:match("^[-+]?[%d.]+[eE]?[-+]?%d*$") and tonumber(text) then return tonumber(text) end
+  local n = text:match("^[-+]?[%d.]+[eE]?[-+]?%d*$") and tonumber(text)
+  -- one too large for a double (1e400) would be an infinity: text
+  if n and n == n and n ~= HUGE and n ~= -HUGE then return n end
   return text
 end
 
