@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "capture.h"
 #include "base/log.h"
@@ -12,8 +13,19 @@
 
 /* libpcap reads a file through stdio, one header and one packet at a
  * time; stdio's own buffer, a few KiB, made a read() every few packets,
- * the larger part of reading a file. */
-enum { FILE_BUFFER = 1 << 20 };
+ * the larger part of reading a file. A file smaller than FILE_BUFFER gets
+ * a buffer its size: every file is opened at the start, and a kitchen
+ * may be given thousands. */
+enum { FILE_BUFFER = 1 << 20, FILE_BUFFER_MIN = 4096 };
+
+static size_t buffer_size(FILE *f)
+{
+	struct stat st;
+
+	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode) || st.st_size >= FILE_BUFFER)
+		return FILE_BUFFER;
+	return st.st_size < FILE_BUFFER_MIN ? FILE_BUFFER_MIN : (size_t)st.st_size + 1;
+}
 
 static int set_filter(struct capture_source *src, const char *filter)
 {
@@ -52,6 +64,7 @@ int capture_open_file(struct capture_source *src, const char *path,
 	char err[PCAP_ERRBUF_SIZE];
 
 	FILE *f;
+	size_t size;
 
 	memset(src, 0, sizeof *src);
 	src->name = path;
@@ -61,8 +74,9 @@ int capture_open_file(struct capture_source *src, const char *path,
 		log_error("cannot read capture file %s: %s", path, strerror(errno));
 		return -1;
 	}
-	src->iobuf = xmalloc(FILE_BUFFER);
-	if (setvbuf(f, src->iobuf, _IOFBF, FILE_BUFFER) != 0) {
+	size = buffer_size(f);
+	src->iobuf = xmalloc(size);
+	if (setvbuf(f, src->iobuf, _IOFBF, size) != 0) {
 		free(src->iobuf);
 		src->iobuf = NULL;
 	}
