@@ -127,6 +127,17 @@ spew($late, "local kept\nreturn { name = 'Late', packet_handler = function(self,
 $r = run('kitchen', '--stdout', '-f', '', '-c', $late, '-r', "$dir/evict.pcap");
 like($r->{err}, qr/flow fields read after the packet's handler returned/, 'a flow read too late is an error');
 
+# A flow table kept from an earlier packet gives no state for its flow
+# from a later packet's handler: that flow may have ended, and a state made
+# for it would never be dropped.
+my $stale = "$dir/stale.lua";
+spew($stale, "local kept\nreturn { name = 'Stale', packet_handler = function(self, pkt)\n"
+	. "  local f = pkt.flow\n  if kept and f and kept.id ~= f.id then local s = kept.state end\n"
+	. "  kept = kept or f\nend }\n");
+$r = run('kitchen', '--stdout', '-f', '', '-c', $stale, '-r', "$dir/evict.pcap");
+like($r->{err}, qr/flow\.state read from another flow than the one at hand/,
+     'the state of a flow other than the one at hand is refused');
+
 # ---------------------------------------------------- against tshark
 
 # Disagreements with tshark, each explained: "file frame" => reason.

@@ -988,6 +988,7 @@ local interval_chefs = {}  -- every running chef with an interval_handler
 local flow_end_chefs = {}  -- every running chef with a flow_end
 local stream_chefs = {}    -- every running chef with a stream handler
 local flow_owner = nil     -- the chef whose flow_end or stream runs now
+local owner_flow = nil     -- ... and the id of the flow it runs for
 local run_range = nil      -- the batch loop for these chefs, built on demand
 
 local function stem(path)
@@ -1337,10 +1338,17 @@ end
 -- The calling chef's state for a flow: in a packet handler the chef at
 -- hand, in flow_end the chef whose flow_end runs.
 chef_state = function(id)
-  local rec = flow_owner
-  if rec == nil and batch ~= nil then rec = packet_chefs[progress.c] end
+  local rec, at = flow_owner, owner_flow
+  if rec == nil and batch ~= nil then
+    rec, at = packet_chefs[progress.c], batch[progress.i].flow.id
+  end
   if rec == nil or id == nil then
     error("flow.state is there only in packet_handler, stream and flow_end", 3)
+  end
+  -- only the flow at hand's: one kept from an earlier packet may have
+  -- ended, and a state made for it would never be dropped
+  if id ~= at then
+    error("flow.state read from another flow than the one at hand (read it in the handler)", 3)
   end
   local states = flow_states[id]
   if states == nil then
@@ -1367,11 +1375,11 @@ local function end_flow(ev)
     local why = END_REASONS[ev.why]
     for k = 1, #chefs do
       local rec = chefs[k]
-      flow_owner = rec
+      flow_owner, owner_flow = rec, id
       running(rec)
       rec.calls = rec.calls + 1
       local ok, v = xpcall(rec.on_flow_end, on_error, rec.chef, t, why)
-      flow_owner = nil
+      flow_owner, owner_flow = nil, nil
       if not ok then
         if v == STOP then return true end
         handler_failed(rec, "flow_end", v)
@@ -1397,11 +1405,11 @@ local function stream_event(ev, bytes)
   if ev.kind == 1 then data = ffi.string(bytes + ev.off, ev.len) else gap = ev.len end
   for k = 1, #chefs do
     local rec = chefs[k]
-    flow_owner = rec
+    flow_owner, owner_flow = rec, ev.flow.id
     running(rec)
     rec.calls = rec.calls + 1
     local ok, v = xpcall(rec.on_stream, on_error, rec.chef, t, dir, data, gap)
-    flow_owner = nil
+    flow_owner, owner_flow = nil, nil
     if not ok then
       if v == STOP then return true end
       handler_failed(rec, "stream", v)
