@@ -300,13 +300,7 @@ static int fill_top(struct fill_list *filled, const char **why)
 {
 	static char error[256];
 
-	fill_list_add(filled, lua_topointer(L, -1));
-	lua_getmetatable(L, -1);
-	lua_pushliteral(L, "__dumplings_fill");
-	lua_rawget(L, -2);
-	lua_replace(L, -2);
-	lua_insert(L, -2);
-	if (lua_pcall(L, 1, 0, 0) == 0)
+	if (fill_list_run(L, filled) == 0)
 		return 0;
 	snprintf(error, sizeof error, "%s", lua_isstring(L, -1) ? lua_tostring(L, -1) : "fill error");
 	lua_pop(L, 1);

@@ -715,13 +715,7 @@ static int fill_table(struct chef_runtime *rt, const char **why)
 {
 	lua_State *L = rt->L;
 
-	fill_list_add(&rt->filled, lua_topointer(L, -1));
-	lua_getmetatable(L, -1);
-	lua_pushliteral(L, "__dumplings_fill");
-	lua_rawget(L, -2);
-	lua_replace(L, -2);
-	lua_insert(L, -2);
-	if (lua_pcall(L, 1, 0, 0) == 0)
+	if (fill_list_run(L, &rt->filled) == 0)
 		return 0;
 	if (lua_type(L, -1) == LUA_TLIGHTUSERDATA)
 		lua_error(L);

@@ -388,6 +388,17 @@ void fill_list_add(struct fill_list *l, const void *table)
 	l->tables[l->n++] = table;
 }
 
+int fill_list_run(lua_State *L, struct fill_list *filled)
+{
+	fill_list_add(filled, lua_topointer(L, -1));
+	lua_getmetatable(L, -1);
+	lua_pushliteral(L, "__dumplings_fill");
+	lua_rawget(L, -2);
+	lua_replace(L, -2);	/* the fill function, under the table */
+	lua_insert(L, -2);
+	return lua_pcall(L, 1, 0, 0);
+}
+
 void fill_list_free(struct fill_list *l)
 {
 	free(l->tables);

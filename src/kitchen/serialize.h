@@ -21,6 +21,11 @@ int fill_list_has(const struct fill_list *l, const void *table);
 void fill_list_add(struct fill_list *l, const void *table);
 void fill_list_free(struct fill_list *l);
 
+/* Run the __dumplings_fill of the table a walk stopped at, on top of the
+ * stack, note it in filled and pop it: the caller then walks again.
+ * Returns lua_pcall's status; on an error the error value is on top. */
+int fill_list_run(lua_State *L, struct fill_list *filled);
+
 struct cJSON;
 
 /* The tree of the value at idx, built in the arena, with copies of every
