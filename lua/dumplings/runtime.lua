@@ -1364,6 +1364,22 @@ chef_state = function(id)
   return s
 end
 
+-- One chef's handler (what, for errors) for the flow id, its value a
+-- dumpling of driver; true when the kitchen is stopping.
+local function flow_call(rec, id, handler, what, driver, ...)
+  flow_owner, owner_flow = rec, id
+  running(rec)
+  rec.calls = rec.calls + 1
+  local ok, v = xpcall(handler, on_error, rec.chef, ...)
+  flow_owner, owner_flow = nil, nil
+  if not ok then
+    if v == STOP then return true end
+    handler_failed(rec, what, v)
+  elseif v ~= nil then
+    emit(rec, driver, v)
+  end
+end
+
 -- A flow ended: each chef's flow_end, in order, then every chef's state
 -- for it is dropped. True when the kitchen is stopping.
 local function end_flow(ev)
@@ -1375,17 +1391,7 @@ local function end_flow(ev)
     local why = END_REASONS[ev.why]
     for k = 1, #chefs do
       local rec = chefs[k]
-      flow_owner, owner_flow = rec, id
-      running(rec)
-      rec.calls = rec.calls + 1
-      local ok, v = xpcall(rec.on_flow_end, on_error, rec.chef, t, why)
-      flow_owner, owner_flow = nil, nil
-      if not ok then
-        if v == STOP then return true end
-        handler_failed(rec, "flow_end", v)
-      elseif v ~= nil then
-        emit(rec, "flow", v)
-      end
+      if flow_call(rec, id, rec.on_flow_end, "flow_end", "flow", t, why) then return true end
     end
   end
   flow_states[id] = nil
@@ -1405,16 +1411,8 @@ local function stream_event(ev, bytes)
   if ev.kind == 1 then data = ffi.string(bytes + ev.off, ev.len) else gap = ev.len end
   for k = 1, #chefs do
     local rec = chefs[k]
-    flow_owner, owner_flow = rec, ev.flow.id
-    running(rec)
-    rec.calls = rec.calls + 1
-    local ok, v = xpcall(rec.on_stream, on_error, rec.chef, t, dir, data, gap)
-    flow_owner, owner_flow = nil, nil
-    if not ok then
-      if v == STOP then return true end
-      handler_failed(rec, "stream", v)
-    elseif v ~= nil then
-      emit(rec, "stream", v)
+    if flow_call(rec, t.id, rec.on_stream, "stream", "stream", t, dir, data, gap) then
+      return true
     end
   end
 end
