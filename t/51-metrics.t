@@ -258,7 +258,9 @@ SKIP: {
 		   ['kitchen_uplink_buffered', kitchen => $kname], ['kitchen_uplink_dropped_total', kitchen => $kname],
 		   ['kitchen_uptime_seconds', kitchen => $kname], ['kitchen_status_age_seconds', kitchen => $kname],
 		   ['kitchen_flows_active', kitchen => $kname], ['kitchen_fragments_pending', kitchen => $kname],
-		   ['kitchen_fragments_reassembled_total', kitchen => $kname]) {
+		   ['kitchen_fragments_reassembled_total', kitchen => $kname],
+		   ['kitchen_streams_memory_bytes', kitchen => $kname],
+		   ['kitchen_flows_events_dropped_total', kitchen => $kname]) {
 		ok(defined labelled($m2, @$s), "$s->[0] is there too");
 	}
 	is(scalar(grep { $_->{labels}{kitchen} eq $kname } @{ $m2->{dumplings_hub_kitchen_packets_total} }), 1,

@@ -44,6 +44,12 @@ static const struct kitchen_key {
 	[HUB_HEALTH_FRAGS_EVICTED] = { "fragments", "evicted" },
 	[HUB_HEALTH_FRAGS_UNFINISHED] = { "fragments", "unfinished" },
 	[HUB_HEALTH_FRAGS_OVERLAPS] = { "fragments", "overlaps" },
+	[HUB_HEALTH_FLOWS_EVENTS_DROPPED] = { "flows", "events_dropped" },
+	[HUB_HEALTH_STREAMS_BYTES] = { "streams", "bytes" },
+	[HUB_HEALTH_STREAMS_GAP_BYTES] = { "streams", "gap_bytes" },
+	[HUB_HEALTH_STREAMS_DIR_LIMIT] = { "streams", "dir_limit" },
+	[HUB_HEALTH_STREAMS_TOTAL_LIMIT] = { "streams", "total_limit" },
+	[HUB_HEALTH_STREAMS_MEMORY] = { "streams", "memory" },
 };
 
 static const char *const source_keys[HUB_HEALTH_SOURCE_STATS] = {
