@@ -8,6 +8,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
+use IO::Socket::INET;
 use TestLib;
 use HubTest;
 use Pcap;
@@ -15,6 +16,16 @@ use Pcap;
 plan skip_all => 'python3-websockets is not installed' unless pyok();
 
 my $dir = tmpdir();
+
+# A listener that never answers: the kernel takes the connection and the
+# upgrade request, and nothing comes back. The eater gives up when
+# libwebsockets' wait for the reply runs out (about 30 s), so it runs
+# while the rest of the test does.
+my $silent = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+				   Proto => 'tcp', Listen => 5) or die "listen: $!";
+my $silent_port = $silent->sockport;
+my $silent_eat = spawn([bin(), 'eat', '-H', "127.0.0.1:$silent_port", '--json'],
+		       err => "$dir/silent.err");
 my $dumpling = '{"metadata":{"chef":"C","kitchen":"k","driver":"packet"},"payload":1}';
 spew("$dir/one", "$dumpling\n");
 
@@ -68,5 +79,11 @@ ok(wait_for(sub { (slurp("$dir/kitchen.err") // '') =~ /lost the connection/ }, 
 like(slurp("$dir/kitchen.err") // '', qr/warning: lost the connection to hub 127\.0\.0\.1:$hub->{in} \(connection closed without a close frame\); retrying/,
      'and says the connection closed without a close frame');
 stop($kitchen, 'TERM');
+
+my $silent_st = reap($silent_eat, 90);
+is($silent_st >> 8, 1, 'a hub that never answers the upgrade: the eater exits 1')
+	or diag(slurp("$dir/silent.err"));
+like(slurp("$dir/silent.err") // '', qr/^dumplings eat: error: cannot connect to hub at 127\.0\.0\.1:$silent_port: no answer to the WebSocket upgrade$/m,
+     'and says the upgrade went unanswered');
 
 done_testing();

@@ -312,6 +312,13 @@ static int client_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_CLIENT_CLOSED:
 		client_lost(c, client_close_story(c));
 		return 0;
+	case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
+		/* lws 4.1 reports a connection that went (or timed out) while
+		 * the upgrade was unanswered with this, not a connection error:
+		 * without it, a silent peer would leave us waiting for ever */
+		if (c->wsi == wsi && !c->established)
+			client_lost(c, "no answer to the WebSocket upgrade");
+		return 0;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (c && c->ops->woken)
 			c->ops->woken(c->user);
