@@ -37,7 +37,8 @@ static const char eat_options_text[] =
 	"  -d, --details            print one hub status dumpling, then exit\n"
 	"  -l, --lua EATER.lua      hand each dumpling to a Lua script\n"
 	"  -H, --hub [ws[s]://]HOST:PORT  the hub's eater port (default\n"
-	"                           localhost:11348; wss:// for TLS)\n"
+	"                           localhost:11348; wss:// for TLS); repeatable:\n"
+	"                           the hubs are tried in turn\n"
 	WSCLIENT_OPTIONS_HELP
 	"  -c, --chef CHEF          only dumplings from this chef (repeatable)\n"
 	"  -k, --kitchen KITCHEN    only dumplings from this kitchen (repeatable)\n"
@@ -140,6 +141,8 @@ static int eat_set_mode(struct eat_config *cfg, struct eat_flags *fl, enum eat_m
 
 static int eat_hub_arg(struct eat_config *cfg, const char *arg)
 {
+	if (cfg->hub.nhubs == WSCLIENT_MAX_HUBS)
+		return log_usage(eat_usage_text, "too many hubs (--hub at most %d times)", WSCLIENT_MAX_HUBS), -1;
 	if (wsclient_parse_hub(arg, &cfg->hub) < 0)
 		return log_usage(eat_usage_text, "--hub '%s': expected [ws://|wss://]HOST:PORT with a port in 1..65535", arg), -1;
 	return 0;
@@ -281,10 +284,12 @@ static char *eat_hello(const struct eat_config *cfg)
 static void eat_established(void *user)
 {
 	struct eat *e = user;
+	char hub[300];
 
 	e->backoff = 0.1;
 	e->hello_pending = 1;
-	log_debug("connected to hub %s:%d", e->cfg.hub.host, e->cfg.hub.port);
+	wsclient_hub_name(wsclient_current(e->ws), 0, hub, sizeof hub);
+	log_debug("connected to hub %s", hub);
 	wsclient_want_write(e->ws);
 	if (e->lua)
 		eat_lua_connect(e->lua);
@@ -451,34 +456,31 @@ static int eat_message(void *user, const char *msg, size_t len)
 	return 0;
 }
 
-static void eat_retry_later(struct eat *e, const char *why)
+static void eat_retry_later(struct eat *e, const char *hub, const char *why)
 {
 	unsigned long suppressed;
 
 	if (log_allow(&e->retry_log, &suppressed))
-		log_warn("hub %s:%d: %s; retrying in %.1f s", e->cfg.hub.host,
-			 e->cfg.hub.port, why, e->backoff);
+		log_warn("hub %s: %s; retrying in %.1f s", hub, why, e->backoff);
 	wsclient_after(e->ws, e->backoff);
 	e->backoff = e->backoff * 2 > 5 ? 5 : e->backoff * 2;
 }
 
-/* The hub as a user would name it: ws://127.0.0.1:11348 */
-static void eat_hub_url(const struct wsclient_target *t, char *buf, size_t size)
+/* Several hubs: the one lost, or never reached, hands over to the next. */
+static void eat_next_hub(struct eat *e, const char *hub, const char *why)
 {
-	int v6 = strchr(t->host, ':') != NULL;
+	char next[300];
 
-	snprintf(buf, size, "%s%s%s%s:%d", t->tls ? "wss://" : "ws://", v6 ? "[" : "",
-		 t->host, v6 ? "]" : "", t->port);
+	wsclient_hub_name(wsclient_current(e->ws), 1, next, sizeof next);
+	log_warn("hub %s: %s; trying hub %s", hub, why, next);
+	wsclient_after(e->ws, 0);
 }
 
 /* The hub ended the conversation: a close with 1000 or 1001 is the end
  * of the stream (exit 0); another code, or a connection that just went,
  * is a failure (exit 1), reported as one. */
-static void eat_hub_gone(struct eat *e, int code, const char *why)
+static void eat_hub_gone(struct eat *e, const char *hub, int code, const char *why)
 {
-	char hub[300];
-
-	eat_hub_url(&e->cfg.hub, hub, sizeof hub);
 	if (code == LWS_CLOSE_STATUS_NORMAL || code == LWS_CLOSE_STATUS_GOINGAWAY) {
 		log_info("hub %s closed the connection (%s)", hub, why);
 		e->rc = 0;
@@ -491,9 +493,13 @@ static void eat_hub_gone(struct eat *e, int code, const char *why)
 	}
 }
 
+/* With one hub, a loss ends the eater (or, with --retry, waits to try
+ * again); with several, the next hub is tried at once, and only when all
+ * have failed in a row does the eater give up or wait. */
 static void eat_lost(void *user, int was_established, int code, const char *why)
 {
 	struct eat *e = user;
+	char hub[300], at[300];
 
 	if (e->lua && was_established)
 		eat_lua_lost(e->lua);
@@ -501,17 +507,23 @@ static void eat_lost(void *user, int was_established, int code, const char *why)
 		e->done = 1;
 		return;
 	}
+	wsclient_hub_name(wsclient_current(e->ws), 1, hub, sizeof hub);
+	wsclient_hub_name(wsclient_current(e->ws), 0, at, sizeof at);
+	if (!wsclient_next_hub(e->ws)) {
+		eat_next_hub(e, hub, why);
+		return;
+	}
 	if (e->cfg.retry) {
-		eat_retry_later(e, why);
+		eat_retry_later(e, hub, why);
 		return;
 	}
 	e->done = 1;
 	if (!was_established) {
-		log_error("cannot connect to hub at %s:%d: %s", e->cfg.hub.host, e->cfg.hub.port, why);
+		log_error("cannot connect to hub at %s: %s", at, why);
 		e->rc = 1;
 		return;
 	}
-	eat_hub_gone(e, code, why);
+	eat_hub_gone(e, hub, code, why);
 }
 
 static void eat_timer(void *user)
@@ -614,8 +626,7 @@ int eat_main(int argc, char **argv)
 
 	memset(&e, 0, sizeof e);
 	e.seq.max = SEQ_BOOK_RUNS;
-	snprintf(e.cfg.hub.host, sizeof e.cfg.hub.host, "localhost");
-	e.cfg.hub.port = 11348;
+	e.cfg.hub.default_port = 11348;
 	e.cfg.name = "dumplings_eat";
 	rc = eat_parse(&e.cfg, argc, argv);
 	if (rc < 0) {

@@ -109,7 +109,8 @@ static void help(void)
 	printf("\nSniff packets, run Lua chefs on them, and send the dumplings they make.\n\n"
 	       "  -n, --kitchen-name NAME  name in every dumpling (default: default_kitchen)\n"
 	       "  -H, --hub [ws[s]://]HOST:PORT  hub to send dumplings to (default:\n"
-	       "                           localhost:11347; wss:// for TLS)\n"
+	       "                           localhost:11347; wss:// for TLS); repeatable:\n"
+	       "                           the hubs are tried in turn\n"
 	       WSCLIENT_OPTIONS_HELP
 	       "      --stdout             write dumplings to standard output, one per line\n"
 	       "  -i, --interface IFACE    capture on IFACE (repeatable; default: any)\n"
@@ -287,6 +288,8 @@ static int parse_option(struct kitchen_opts *o, int c, const char *arg)
 	switch (c) {
 	case 'n': o->name = arg; break;
 	case 'H':
+		if (o->hub.nhubs == WSCLIENT_MAX_HUBS)
+			return log_usage(usage_text, "too many hubs (-H at most %d times)", WSCLIENT_MAX_HUBS);
 		if (wsclient_parse_hub(arg, &o->hub) < 0)
 			return log_usage(usage_text, "bad hub address '%s' (want [ws://|wss://]HOST:PORT)", arg);
 		o->hub_given = 1;
@@ -382,8 +385,7 @@ static int parse_args(struct kitchen_opts *o, int argc, char **argv)
 	o->reassembly_mib = 4;
 	o->flows = (struct flow_config){ .timeout = FLOW_DEFAULT_TIMEOUTS,
 					 .max_flows = FLOW_DEFAULT_MAX };
-	snprintf(o->hub.host, sizeof o->hub.host, "localhost");
-	o->hub.port = 11347;
+	o->hub.default_port = 11347;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":n:H:i:r:f:c:p:s:Z:qvhV", long_opts, NULL)) != -1) {
 		if (c == '?' || c == ':')
