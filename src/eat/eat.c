@@ -26,7 +26,8 @@ static const char eat_usage_text[] =
 	"                     [-H [ws[s]://]HOST:PORT] [--token-file FILE] [--ca FILE]\n"
 	"                     [--insecure] [-c CHEF]... [-k KITCHEN]... [-n NAME]\n"
 	"                     [--count N] [--no-payload] [--no-interval] [--no-packet]\n"
-	"                     [--color auto|always|never] [--retry] [--lossless] [-v]\n";
+	"                     [--color auto|always|never] [--retry] [--lossless]\n"
+	"                     [--latest] [-v]\n";
 
 static const char eat_options_text[] =
 	"\n"
@@ -51,6 +52,8 @@ static const char eat_options_text[] =
 	"      --retry              keep trying when the hub is not there\n"
 	"      --lossless           never be skipped: the hub stops reading kitchens\n"
 	"                           while this eater is a full queue behind\n"
+	"      --latest             first the latest dumpling of each kitchen and\n"
+	"                           chef the hub has, then the live stream\n"
 	"  -v, --verbose            more logging\n"
 	"  -h, --help               show this help\n"
 	"  -V, --version            show the version\n";
@@ -78,6 +81,9 @@ struct eat {
 	/* what the hub said it skipped for us, and how many of those had a
 	 * seq (and so show as gaps) */
 	unsigned long long skipped, skipped_numbered;
+	/* the latest dumplings the hub said come first: not in the books,
+	 * as the jump from each to the live stream is no loss */
+	unsigned long long latest_left;
 	char *scratch;		/* eat_message_json()'s */
 	size_t scratch_len;
 };
@@ -94,7 +100,8 @@ static void eat_on_signal(int sig)
 
 /* ---- the command line ------------------------------------------------- */
 
-enum { OPT_NOPAYLOAD = 256, OPT_NOINTERVAL, OPT_NOPACKET, OPT_COLOR, OPT_RETRY, OPT_LOSSLESS };
+enum { OPT_NOPAYLOAD = 256, OPT_NOINTERVAL, OPT_NOPACKET, OPT_COLOR, OPT_RETRY, OPT_LOSSLESS,
+       OPT_LATEST };
 
 static const struct option eat_long_options[] = {
 	{ "print", no_argument, NULL, 'p' },
@@ -114,6 +121,7 @@ static const struct option eat_long_options[] = {
 	{ "colour", required_argument, NULL, OPT_COLOR },
 	{ "retry", no_argument, NULL, OPT_RETRY },
 	{ "lossless", no_argument, NULL, OPT_LOSSLESS },
+	{ "latest", no_argument, NULL, OPT_LATEST },
 	WSCLIENT_LONG_OPTIONS,
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -183,6 +191,7 @@ static int eat_option(struct eat_config *cfg, struct eat_flags *fl, int ch, cons
 	case OPT_COLOR: fl->color = arg; return 0;
 	case OPT_RETRY: cfg->retry = 1; return 0;
 	case OPT_LOSSLESS: cfg->lossless = 1; return 0;
+	case OPT_LATEST: cfg->latest = 1; return 0;
 	case 'v': cfg->verbose = 1; return 0;
 	case 'h':
 		printf("%s%s", eat_usage_text, eat_options_text);
@@ -276,6 +285,8 @@ static char *eat_hello(const struct eat_config *cfg)
 	cJSON_AddBoolToObject(h, "notices", 1);
 	if (cfg->lossless)
 		cJSON_AddBoolToObject(h, "lossless", 1);
+	if (cfg->latest)
+		cJSON_AddBoolToObject(h, "latest", 1);
 	json = cJSON_PrintUnformatted(h);
 	cJSON_Delete(h);
 	return json;
@@ -288,6 +299,7 @@ static void eat_established(void *user)
 
 	e->backoff = 0.1;
 	e->hello_pending = 1;
+	e->latest_left = 0;
 	wsclient_hub_name(wsclient_current(e->ws), 0, hub, sizeof hub);
 	log_debug("connected to hub %s", hub);
 	wsclient_want_write(e->ws);
@@ -343,7 +355,9 @@ static void meta_from_tree(const cJSON *meta, struct json_meta *m)
  * say whether this eater wants it: not if it had it already. */
 static int eat_wanted(struct eat *e, const struct json_meta *m)
 {
-	if (!seq_book_note(&e->seq, m->kitchen, m->run, m->seq))
+	if (e->latest_left)
+		e->latest_left--;
+	else if (!seq_book_note(&e->seq, m->kitchen, m->run, m->seq))
 		return 0;
 	return list_has(&e->cfg.chefs, m->chef) && list_has(&e->cfg.kitchens, m->kitchen) &&
 	       list_has(&e->cfg.drivers, m->driver);
@@ -419,6 +433,11 @@ static int eat_notice(struct eat *e, const cJSON *d)
 	const cJSON *n = cJSON_GetObjectItemCaseSensitive(d, "count");
 	const cJSON *k = cJSON_GetObjectItemCaseSensitive(d, "numbered");
 
+	if (what && !strcmp(what, "latest")) {
+		if (cJSON_IsNumber(n) && n->valuedouble > 0 && n->valuedouble < 1e18)
+			e->latest_left = (unsigned long long)n->valuedouble;
+		return 1;
+	}
 	if (!what || strcmp(what, "skipped"))
 		return 0;
 	if (cJSON_IsNumber(n) && n->valuedouble > 0 && n->valuedouble < 1e18) {

@@ -28,6 +28,7 @@ struct eat_config {
 	long count;		/* 0: no limit */
 	int retry;
 	int lossless;		/* the hub holds kitchens back rather than skip us */
+	int latest;		/* first the latest dumpling of each kitchen and chef */
 	const char *lua_path;
 	int verbose;
 };

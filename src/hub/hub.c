@@ -23,6 +23,7 @@
 static const char hub_usage_text[] =
 	"usage: dumplings hub [-v] [-a ADDRESS] [--in-port N] [--out-port N]\n"
 	"                     [--status-freq SECONDS] [--queue N] [--queue-bytes BYTES]\n"
+	"                     [--latest-memory BYTES]\n"
 	"                     [--max-message BYTES] [--max-hello BYTES]\n"
 	"                     [--max-connections N] [--hello-timeout SECONDS]\n"
 	"                     [--slow-eater skip|disconnect] [--web DIR]\n"
@@ -37,6 +38,9 @@ static const char hub_options_text[] =
 	"      --status-freq SECONDS  SystemStatusChef interval (default 5)\n"
 	"      --queue N            dumplings held for eaters (default 8192)\n"
 	"      --queue-bytes BYTES  bytes held for eaters (default 16777216)\n"
+	"      --latest-memory BYTES  bytes held of each kitchen and chef's latest\n"
+	"                           dumpling, for eaters that ask (default\n"
+	"                           16777216; 0: none)\n"
 	"      --max-message BYTES  largest message accepted (default 1048576)\n"
 	"      --max-hello BYTES    largest hello accepted (default 16384)\n"
 	"      --max-connections N  connections open at once, on both ports\n"
@@ -90,7 +94,7 @@ static int hub_seconds(const char *opt, const char *arg, double min, double max,
 
 enum { OPT_IN = 256, OPT_OUT, OPT_FREQ, OPT_QUEUE, OPT_QBYTES, OPT_MAXMSG,
        OPT_MAXHELLO, OPT_MAXCONN, OPT_HELLO, OPT_SLOW, OPT_WEB, OPT_KTOKEN,
-       OPT_ETOKEN, OPT_CERT, OPT_KEY, OPT_ORIGIN };
+       OPT_ETOKEN, OPT_CERT, OPT_KEY, OPT_ORIGIN, OPT_LATEST };
 
 static const struct option hub_long_options[] = {
 	{ "address", required_argument, NULL, 'a' },
@@ -99,6 +103,7 @@ static const struct option hub_long_options[] = {
 	{ "status-freq", required_argument, NULL, OPT_FREQ },
 	{ "queue", required_argument, NULL, OPT_QUEUE },
 	{ "queue-bytes", required_argument, NULL, OPT_QBYTES },
+	{ "latest-memory", required_argument, NULL, OPT_LATEST },
 	{ "max-message", required_argument, NULL, OPT_MAXMSG },
 	{ "max-hello", required_argument, NULL, OPT_MAXHELLO },
 	{ "max-connections", required_argument, NULL, OPT_MAXCONN },
@@ -156,6 +161,11 @@ static int hub_option(struct hub_config *cfg, int ch, const char *arg)
 		if (hub_number("--queue-bytes", arg, 1024, 1L << 40, &v) < 0)
 			return -1;
 		cfg->queue_bytes = (size_t)v;
+		return 0;
+	case OPT_LATEST:
+		if (hub_number("--latest-memory", arg, 0, 1L << 40, &v) < 0)
+			return -1;
+		cfg->latest_bytes = (size_t)v;
 		return 0;
 	case OPT_MAXMSG:
 		if (hub_number("--max-message", arg, 64, 1L << 30, &v) < 0)
@@ -418,6 +428,7 @@ static void hub_defaults(struct hub_config *cfg)
 	cfg->max_connections = 1024;
 	cfg->queue_len = 8192;
 	cfg->queue_bytes = 16 << 20;
+	cfg->latest_bytes = 16 << 20;
 	cfg->slow = HUB_SLOW_SKIP;
 }
 
@@ -436,6 +447,7 @@ int hub_main(int argc, char **argv)
 	wsutil_log_init(hub.cfg.verbose);
 	hub.start = monotonic_seconds();
 	hub_inbox_init(&hub.inbox, HUB_INBOX_DUMPLINGS, HUB_INBOX_BYTES, hub_wake, &hub);
+	hub_latest_init(&hub.latest, hub.cfg.latest_bytes);
 	rc = 1;
 	if (hub_open(&hub) == 0) {
 		hub_signals(&hub);
@@ -450,6 +462,7 @@ int hub_main(int argc, char **argv)
 		lws_context_destroy(hub.ctx);
 	hub_inbox_free(&hub.inbox);
 	hub_fanout_free(&hub);
+	hub_latest_free(&hub.latest);
 	seq_book_free(&hub.seq);
 	hub_health_free(&hub.health);
 	hub_http_close(&hub);
