@@ -29,7 +29,7 @@ struct eat_config {
 	int retry;
 	int lossless;		/* the hub holds kitchens back rather than skip us */
 	const char *lua_path;
-	int verbose;
+	int verbose;		/* -v: 1, -q: -1 */
 };
 
 /* Each returns 0, or -1 when standard output is gone. d is the dumpling
