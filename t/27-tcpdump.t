@@ -10,6 +10,9 @@ use lib 't/lib';
 use Test::More;
 use TestLib;
 use Pcap;
+use IO::Socket::INET;
+use POSIX ();
+use Time::HiRes qw(sleep);
 
 need_corpus();
 need_tshark();
@@ -178,6 +181,33 @@ write_pcap($big, 1, map { ether(0x0800, ipv4(17, udp(2000, 53, chr($_ % 256) x 9
 	my $ts = 0;
 	$ts += @{ tshark_frames($_) } for @files;
 	is($ts, 300, '--write-max: tshark reads each file on its own');
+}
+
+# ------------------------------------- live: --count ends it, -w keeps it
+SKIP: {
+	skip('live capture on lo needs root', 5) if $> != 0;
+	my $port = free_port();
+	my $out = "$tmp/live.pcapng";
+	my $pid = spawn([bin(), 'kitchen', '-i', 'lo', '-c', $chef, '--stdout', '--count', '3',
+			 '-w', $out, 'udp', 'dst', 'port', $port],
+			out => "$tmp/live.out", err => "$tmp/live.err");
+	ok(wait_for(sub { (slurp("$tmp/live.err") // '') =~ /capturing on lo/ }, 20),
+	   'live: the kitchen starts capturing on lo') or diag(slurp("$tmp/live.err"));
+	my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'udp')
+		or BAIL_OUT("udp socket: $!");
+	# more than three, in case the first race the filter; --count stops it
+	my ($gone, $status);
+	for (1 .. 50) {
+		$sock->send("packet $_");
+		last if ($gone = wait_for(sub { waitpid($pid, POSIX::WNOHANG()) == $pid }, 0.1));
+	}
+	$status = $?;
+	$gone ||= wait_for(sub { waitpid($pid, POSIX::WNOHANG()) == $pid && do { $status = $?; 1 } }, 10);
+	ok($gone, 'live --count 3: the kitchen ends by itself');
+	$status = stop($pid, 'KILL') if !$gone;
+	is($status >> 8, 0, 'live --count 3: exits 0') or diag(slurp("$tmp/live.err"));
+	is(dumplings_of({ out => slurp("$tmp/live.out") }), 3, 'live --count 3: three packets cooked');
+	is(tcpdump_count($out, "udp dst port $port"), 3, 'live -w: the three written, as tcpdump reads them');
 }
 
 # ------------------------------------------------------------------ -D
