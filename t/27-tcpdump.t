@@ -156,6 +156,13 @@ write_pcap($big, 1, map { ether(0x0800, ipv4(17, udp(2000, 53, chr($_ % 256) x 9
 	$r = kitchen('-r', $dns, '--stdout', '-w', "$tmp/no/such/dir/x.pcapng");
 	is($r->{status}, 1, '-w into a missing directory: exits 1');
 	like($r->{err}, qr{no/such/dir/x\.pcapng}, '... naming the file');
+	SKIP: {
+		skip('no /dev/full here', 3) if !-c '/dev/full';
+		$r = kitchen('-r', $big, '--stdout', '-f', '', '-w', '/dev/full');
+		is($r->{status}, 1, '-w a full disk: exits 1');
+		is(scalar(() = $r->{err} =~ /writing \/dev\/full: /g), 1, '... saying so once, naming it');
+		is(dumplings_of($r), 300, '... and cooks every packet still');
+	}
 }
 
 # ------------------------------------------------------- --write-max
