@@ -11,9 +11,11 @@
  * (max_bytes) starts over with a section header and every interface, so
  * each file reads on its own. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "base/util.h"
@@ -30,7 +32,7 @@ enum {
 	OPT_IF_TSRESOL = 9,
 	EPB_HEAD = 28,		/* the packet block before the bytes */
 	BLOCK_TAIL = 4,		/* the total length, again */
-	FILE_BUFFER = 1 << 20,
+	BUFFER = 1 << 20,	/* written out when full */
 	/* libpcap's DLT_ numbers are the file format's LINKTYPE_ ones but
 	 * for a few that differ by platform; of those, the ones a Linux
 	 * libpcap opens */
@@ -41,8 +43,9 @@ enum {
 struct pcapng {
 	const char *path;
 	char *name;			/* of the file being written */
-	FILE *f;
-	char *buf;			/* f's stdio buffer */
+	int fd;				/* -1: none open */
+	uint8_t *buf;			/* what is not written out yet */
+	size_t used;
 	uint64_t max_bytes;		/* 0: one file */
 	uint64_t file_bytes;		/* written to this file */
 	unsigned long file_packets;	/* written to this file */
@@ -60,13 +63,43 @@ static void write_failed(struct pcapng *w)
 	w->failed = 1;
 }
 
+static void write_all(struct pcapng *w, const uint8_t *p, size_t n)
+{
+	while (n && !w->failed) {
+		ssize_t done = write(w->fd, p, n);
+
+		if (done < 0 && errno == EINTR)
+			continue;
+		if (done < 0) {
+			write_failed(w);
+			return;
+		}
+		p += done;
+		n -= (size_t)done;
+	}
+}
+
+static void flush_buffer(struct pcapng *w)
+{
+	write_all(w, w->buf, w->used);
+	w->used = 0;
+}
+
+/* Into the buffer, a copy and nothing more for most: a packet costs no
+ * call into stdio or the kernel of its own. */
 static void put(struct pcapng *w, const void *p, size_t n)
 {
 	if (w->failed)
 		return;
-	if (fwrite_unlocked(p, 1, n, w->f) != n)
-		write_failed(w);
 	w->file_bytes += n;
+	if (n > BUFFER - w->used)
+		flush_buffer(w);
+	if (n >= BUFFER) {
+		write_all(w, p, n);
+		return;
+	}
+	memcpy(w->buf + w->used, p, n);
+	w->used += n;
 }
 
 /* A block being built: its body in a small buffer. */
@@ -176,20 +209,17 @@ static int open_file(struct pcapng *w)
 	free(w->name);
 	if (!strcmp(w->path, "-")) {
 		w->name = xstrdup("standard output");
-		w->f = stdout;
+		w->fd = STDOUT_FILENO;
 	} else {
 		w->name = file_name(w, w->files);
-		w->f = fopen(w->name, "wb");
-		if (!w->f) {
+		w->fd = open(w->name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+		if (w->fd < 0) {
 			log_error("cannot write capture file %s: %s", w->name, strerror(errno));
 			w->failed = 1;
 			return -1;
 		}
 	}
 	w->files++;
-	if (!w->buf)
-		w->buf = xmalloc(FILE_BUFFER);
-	setvbuf(w->f, w->buf, _IOFBF, FILE_BUFFER);
 	w->file_bytes = 0;
 	w->file_packets = 0;
 	put_section_header(w);
@@ -202,13 +232,14 @@ static int close_file(struct pcapng *w)
 {
 	int rc;
 
-	if (!w->f)
+	if (w->fd < 0)
 		return 0;
-	rc = w->f == stdout ? fflush(w->f) : fclose(w->f);
+	flush_buffer(w);
+	rc = w->fd == STDOUT_FILENO ? 0 : close(w->fd);
 	if (rc != 0)
 		write_failed(w);
-	w->f = NULL;
-	return rc;
+	w->fd = -1;
+	return w->failed ? -1 : 0;
 }
 
 struct pcapng *pcapng_open(const char *path, uint64_t max_bytes)
@@ -217,8 +248,11 @@ struct pcapng *pcapng_open(const char *path, uint64_t max_bytes)
 
 	w->path = path;
 	w->max_bytes = max_bytes;
+	w->fd = -1;
+	w->buf = xmalloc(BUFFER);
 	if (open_file(w) < 0) {
 		free(w->name);
+		free(w->buf);
 		free(w);
 		return NULL;
 	}
