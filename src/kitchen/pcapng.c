@@ -102,9 +102,9 @@ static void put(struct pcapng *w, const void *p, size_t n)
 	w->used += n;
 }
 
-/* A block being built: its body in a small buffer. */
+/* A block being built: its body, with room for a path as an option. */
 struct block {
-	uint8_t b[512];
+	uint8_t b[4352];
 	size_t n;
 };
 
@@ -124,12 +124,14 @@ static void add16(struct block *bl, uint16_t v)
 	add(bl, &v, 2);
 }
 
-/* An option: code, length, value padded to 32 bits. Values longer than
- * room is left for are cut short, not overrun. */
+/* An option: code, length, value padded to 32 bits. A value longer than
+ * the room left (after this option's header, one short option more and
+ * the end of options) is cut short, never overrun. */
 static void add_option(struct block *bl, uint16_t code, const void *value, size_t len)
 {
 	static const uint8_t zeros[4];
-	size_t room = sizeof bl->b - bl->n - 4 - 4 - BLOCK_TAIL - 8;
+	size_t reserve = 4 + 8 + 4;
+	size_t room = bl->n + reserve < sizeof bl->b ? sizeof bl->b - bl->n - reserve : 0;
 
 	if (len > room)
 		len = room & ~(size_t)3;
