@@ -12,7 +12,6 @@ use TestLib;
 use Pcap;
 use IO::Socket::INET;
 use POSIX ();
-use Time::HiRes qw(sleep);
 
 need_corpus();
 need_tshark();
