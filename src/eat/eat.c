@@ -27,7 +27,7 @@ static const char eat_usage_text[] =
 	"                     [--insecure] [-c CHEF]... [-k KITCHEN]... [-n NAME]\n"
 	"                     [--count N] [--no-payload] [--no-interval] [--no-packet]\n"
 	"                     [--color auto|always|never] [--retry] [--lossless]\n"
-	"                     [--latest] [-v]\n";
+	"                     [--latest] [-q | -v]\n";
 
 static const char eat_options_text[] =
 	"\n"
@@ -54,9 +54,10 @@ static const char eat_options_text[] =
 	"                           while this eater is a full queue behind\n"
 	"      --latest             first the latest dumpling of each kitchen and\n"
 	"                           chef the hub has, then the live stream\n"
-	"  -v, --verbose            more logging\n"
+	"  -q, --quiet              log errors only\n"
+	"  -v, --verbose            log debugging detail, libwebsockets' too\n"
 	"  -h, --help               show this help\n"
-	"  -V, --version            show the version\n";
+	"  -V, --version            show the version and those of the libraries in use\n";
 
 #define EAT_MAX_MESSAGE (64u << 20)
 
@@ -123,6 +124,7 @@ static const struct option eat_long_options[] = {
 	{ "lossless", no_argument, NULL, OPT_LOSSLESS },
 	{ "latest", no_argument, NULL, OPT_LATEST },
 	WSCLIENT_LONG_OPTIONS,
+	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -192,12 +194,13 @@ static int eat_option(struct eat_config *cfg, struct eat_flags *fl, int ch, cons
 	case OPT_RETRY: cfg->retry = 1; return 0;
 	case OPT_LOSSLESS: cfg->lossless = 1; return 0;
 	case OPT_LATEST: cfg->latest = 1; return 0;
+	case 'q': cfg->verbose = -1; return 0;
 	case 'v': cfg->verbose = 1; return 0;
 	case 'h':
 		printf("%s%s", eat_usage_text, eat_options_text);
 		return 1;
 	case 'V':
-		printf("dumplings %s\n", dumplings_version);
+		print_versions(stdout);
 		return 1;
 	default:
 		return -1;
@@ -248,7 +251,7 @@ static int eat_parse(struct eat_config *cfg, int argc, char **argv)
 	int ch, rc;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":pjsdl:H:c:k:n:N:vhV", eat_long_options, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":pjsdl:H:c:k:n:N:qvhV", eat_long_options, NULL)) != -1) {
 		if (ch == '?' || ch == ':')
 			return log_bad_option(eat_usage_text, argv, ch);
 		rc = eat_option(cfg, &fl, ch, optarg);
@@ -649,8 +652,8 @@ int eat_main(int argc, char **argv)
 	e.cfg.name = "dumplings_eat";
 	rc = eat_parse(&e.cfg, argc, argv);
 	if (rc < 0) {
-		log_set_level(e.cfg.verbose ? LOG_DEBUG : LOG_INFO);
-		wsutil_log_init(e.cfg.verbose);
+		log_set_level(e.cfg.verbose > 0 ? LOG_DEBUG : e.cfg.verbose < 0 ? LOG_ERROR : LOG_INFO);
+		wsutil_log_init(e.cfg.verbose > 0);
 		e.tty = isatty(STDOUT_FILENO);
 		rc = 1;
 		if (e.cfg.mode == EAT_LUA)

@@ -30,7 +30,7 @@ struct eat_config {
 	int lossless;		/* the hub holds kitchens back rather than skip us */
 	int latest;		/* first the latest dumpling of each kitchen and chef */
 	const char *lua_path;
-	int verbose;
+	int verbose;		/* -v: 1, -q: -1 */
 };
 
 /* Each returns 0, or -1 when standard output is gone. d is the dumpling

@@ -21,7 +21,7 @@
 #define HUB_REQUEST_SECONDS 10
 
 static const char hub_usage_text[] =
-	"usage: dumplings hub [-v] [-a ADDRESS] [--in-port N] [--out-port N]\n"
+	"usage: dumplings hub [-q | -v] [-a ADDRESS] [--in-port N] [--out-port N]\n"
 	"                     [--status-freq SECONDS] [--queue N] [--queue-bytes BYTES]\n"
 	"                     [--latest-memory BYTES]\n"
 	"                     [--max-message BYTES] [--max-hello BYTES]\n"
@@ -58,9 +58,10 @@ static const char hub_options_text[] =
 	"      --key FILE           its private key (PEM)\n"
 	"      --allow-origin ORIGIN  let web pages from ORIGIN (scheme://host[:port],\n"
 	"                           or * for any) open WebSockets; repeatable\n"
-	"  -v, --verbose            more logging\n"
+	"  -q, --quiet              log errors only\n"
+	"  -v, --verbose            log debugging detail, libwebsockets' too\n"
 	"  -h, --help               show this help\n"
-	"  -V, --version            show the version\n";
+	"  -V, --version            show the version and those of the libraries in use\n";
 
 static volatile sig_atomic_t hub_stop;
 static struct lws_context *hub_signal_ctx;
@@ -115,6 +116,7 @@ static const struct option hub_long_options[] = {
 	{ "cert", required_argument, NULL, OPT_CERT },
 	{ "key", required_argument, NULL, OPT_KEY },
 	{ "allow-origin", required_argument, NULL, OPT_ORIGIN },
+	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -206,6 +208,9 @@ static int hub_option(struct hub_config *cfg, int ch, const char *arg)
 		return 0;
 	case OPT_ORIGIN:
 		return hub_allow_origin(cfg, arg);
+	case 'q':
+		cfg->verbose = -1;
+		return 0;
 	case 'v':
 		cfg->verbose = 1;
 		return 0;
@@ -213,7 +218,7 @@ static int hub_option(struct hub_config *cfg, int ch, const char *arg)
 		printf("%s%s", hub_usage_text, hub_options_text);
 		return 1;
 	case 'V':
-		printf("dumplings %s\n", dumplings_version);
+		print_versions(stdout);
 		return 1;
 	default:
 		return -1;
@@ -226,7 +231,7 @@ static int hub_parse(struct hub_config *cfg, int argc, char **argv)
 	int ch, rc;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":a:vhV", hub_long_options, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":a:qvhV", hub_long_options, NULL)) != -1) {
 		if (ch == '?' || ch == ':')
 			return log_bad_option(hub_usage_text, argv, ch);
 		rc = hub_option(cfg, ch, optarg);
@@ -443,8 +448,8 @@ int hub_main(int argc, char **argv)
 	rc = hub_parse(&hub.cfg, argc, argv);
 	if (rc >= 0)
 		return rc;
-	log_set_level(hub.cfg.verbose ? LOG_DEBUG : LOG_INFO);
-	wsutil_log_init(hub.cfg.verbose);
+	log_set_level(hub.cfg.verbose > 0 ? LOG_DEBUG : hub.cfg.verbose < 0 ? LOG_ERROR : LOG_INFO);
+	wsutil_log_init(hub.cfg.verbose > 0);
 	hub.start = monotonic_seconds();
 	hub_inbox_init(&hub.inbox, HUB_INBOX_DUMPLINGS, HUB_INBOX_BYTES, hub_wake, &hub);
 	hub_latest_init(&hub.latest, hub.cfg.latest_bytes);

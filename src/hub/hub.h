@@ -49,7 +49,7 @@ struct hub_config {
 	const char *cert, *key;	/* TLS on both ports when set */
 	const char **allow_origins;	/* --allow-origin, repeatable */
 	int nallow_origins;
-	int verbose;
+	int verbose;		/* -v: 1, -q: -1 */
 };
 
 /* What a kitchen that asked for acknowledgements has been told (hub_ack.c):
