@@ -63,12 +63,15 @@ static const char hub_options_text[] =
 	"  -h, --help               show this help\n"
 	"  -V, --version            show the version and those of the libraries in use\n";
 
-static volatile sig_atomic_t hub_stop;
+static volatile sig_atomic_t hub_stop, hub_reload;
 static struct lws_context *hub_signal_ctx;
 
 static void hub_on_signal(int sig)
 {
-	hub_stop = 1;
+	if (sig == SIGHUP)
+		hub_reload = 1;
+	else
+		hub_stop = 1;
 	if (hub_signal_ctx)
 		lws_cancel_service(hub_signal_ctx);
 }
@@ -374,8 +377,10 @@ static int hub_open(struct hub *hub)
 
 static void hub_signals(struct hub *hub)
 {
+	static const int hup[] = { SIGHUP, 0 };
+
 	hub_signal_ctx = hub->ctx;
-	catch_signals(hub_on_signal, NULL);
+	catch_signals(hub_on_signal, hup);
 }
 
 static void hub_close_all(struct hub *hub)
@@ -457,8 +462,12 @@ int hub_main(int argc, char **argv)
 	if (hub_open(&hub) == 0) {
 		hub_signals(&hub);
 		hub_status_start(&hub);
-		while (!hub_stop && lws_service(hub.ctx, 0) >= 0)
-			;
+		while (!hub_stop && lws_service(hub.ctx, 0) >= 0) {
+			if (hub_reload) {
+				hub_reload = 0;
+				hub_auth_reload(&hub);
+			}
+		}
 		hub_shutdown(&hub);
 		rc = 0;
 	}

@@ -174,6 +174,9 @@ void hub_wire_free(void);
 int hub_auth_open(struct hub *hub);
 void hub_auth_warn(struct hub *hub, const char *iface);
 void hub_auth_close(struct hub *hub);
+/* SIGHUP: the token files and the certificate and key again, for new
+ * connections; what fails to load is said, and the old one kept. */
+void hub_auth_reload(struct hub *hub);
 
 /* Whether the request on wsi presents the token of role (what names the
  * request in the log). Returns 0 if it does, or if the role needs none;
