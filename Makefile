@@ -187,6 +187,11 @@ install: $(BIN)
 	install -m 644 man/dumplings.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/dumplings-lua.3 $(DESTDIR)$(MANDIR)/man3/
 
+# The Debian package, built from the tracked files (debhelper, lintian):
+# `make package` leaves it here; .ci/package also installs and runs it.
+package:
+	sh .ci/package --build-only
+
 lint-man:
 	mandoc -Tlint -Wwarning man/*.[0-9]
 
@@ -194,7 +199,7 @@ clean:
 	rm -rf build build-asan build-tsan dumplings dumplings-asan dumplings-tsan
 
 FORCE:
-.PHONY: all check-layers test-deps test check-asan check-tsan bench deps install lint-man clean FORCE
+.PHONY: all check-layers test-deps test check-asan check-tsan bench deps install package lint-man clean FORCE
 -include $(wildcard $(B)/*.d $(B)/*/*.d)
 
 # ---- fuzzing -----------------------------------------------------------------
