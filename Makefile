@@ -10,7 +10,12 @@ MANDIR   = $(PREFIX)/share/man
 # openssl (libssl-dev, which libwebsockets-dev already pulls in): lws trusts
 # only its own build-time certificate directory, so the clients hand
 # OpenSSL's default store (the system's) to it themselves.
-PKGS     = libpcap luajit libwebsockets libcjson openssl
+# libnats (cnats, libnats-dev): the hub's link to other hubs (--nats). It is
+# always linked, like the other Debian libraries, rather than made a build
+# option: one binary, one set of packages, and a hub without --nats never
+# touches it (no thread, no socket), so a single machine needs no NATS
+# server.
+PKGS     = libpcap luajit libwebsockets libcjson openssl libnats
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 # CI builds with WERROR=-Werror: a warning fails it.

@@ -14,6 +14,7 @@
 
 struct hub;
 struct hub_ledger;
+struct hub_source;
 struct lws_ring;
 
 /* One dumpling, stored once for every subscriber: LWS_PRE bytes of
@@ -24,6 +25,7 @@ struct hub_msg {
 	size_t len;
 	const char *chef, *kitchen, *driver;	/* kitchen, driver may be NULL */
 	struct hub_ledger *from;	/* to acknowledge once done with, or NULL */
+	const struct hub_source *source;	/* who published it; NULL: the hub itself */
 	unsigned long long seq;		/* metadata.seq, 0 if none */
 	uint64_t end;			/* fan.bytes_stored once it was */
 };
@@ -79,7 +81,8 @@ void hub_fanout_free(struct hub *hub);
  * making room by the slow-eater policy; with none, it is done with at once. */
 void hub_fanout_publish(struct hub *hub, const char *json, size_t len,
 			const char *chef, const char *kitchen, const char *driver,
-			struct hub_ledger *from, unsigned long long seq);
+			const struct hub_source *source, struct hub_ledger *from,
+			unsigned long long seq);
 
 /* A subscriber starts at the newest dumpling, and leaves whenever. */
 void hub_fanout_join(struct hub *hub, struct hub_subscriber *s);
