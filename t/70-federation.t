@@ -149,24 +149,28 @@ like(get($hub{C}{out}, '/metrics'), qr/^dumplings_hub_nats_kitchen_dumplings_in_
 stop($eat{$_}{pid}, 'TERM') for qw(onA none);
 is(lines($eat{none}{out}), 0, 'an eater asking for a kitchen nobody has got nothing');
 
-# a kitchen's health report crosses like any dumpling
-my $ks = spawn([bin(), 'kitchen', '-n', 'kS', '-f', '', '-c', $chef, '-r', "$dir/small.pcap",
-		'-H', "127.0.0.1:$hub{A}{in}"], err => "$dir/kitchen-kS.err");
+# a kitchen's health report crosses like any dumpling; a kitchen name
+# that is no subject token (a dot, a space, wildcards, the escape) arrives whole
+my $odd = 'k.S *> west%41';
+my $ks = spawn([bin(), 'kitchen', '-n', $odd, '-f', '', '-c', $chef, '-r', "$dir/small.pcap",
+		'-H', "127.0.0.1:$hub{B}{in}"], err => "$dir/kitchen-kS.err");
 is(reap($ks, 60), 0, 'a kitchen with health reports finished');
-ok(wait_for(sub { get($hub{C}{out}, '/metrics') =~ /^dumplings_hub_kitchen_packets_total\{kitchen="kS"\} $n$/m }, 10),
-   'hub C\'s /metrics has the remote kitchen\'s own report');
+ok(wait_for(sub { get($hub{C}{out}, '/metrics') =~ /^dumplings_hub_kitchen_packets_total\{kitchen="\Q$odd\E"\} $n$/m }, 10),
+   'hub C\'s /metrics has the remote kitchen\'s own report, under its name');
 
 # the status dumpling: the link, and the remote kitchens apart from the local
 my $st = run('eat', '-H', "127.0.0.1:$hub{A}{out}", '--json', '-c', 'SystemStatusChef', '--count', 1, { timeout => 20 });
 my ($status) = grep { $_->{metadata}{chef} eq 'SystemStatusChef' } decode_lines($st->{out});
 SKIP: {
-	skip 'no status dumpling: ' . $st->{err}, 4 unless $status;
+	skip 'no status dumpling: ' . $st->{err}, 5 unless $status;
 	my $p = $status->{payload};
 	ok($p->{nats}{connected} && $p->{nats}{server} eq "nats://127.0.0.1:$client[0]",
 	   'hub A\'s status: connected, and to which server');
-	is_deeply([sort map { $_->{kitchen} } @{ $p->{remote_kitchens} }], ['kB'],
-		  'its remote kitchens: kB alone');
-	ok($p->{nats}{dumplings_out} >= 2 * $n, "it counts what it published ($p->{nats}{dumplings_out})");
+	is_deeply([sort map { $_->{kitchen} } @{ $p->{remote_kitchens} }], [$odd, 'kB'],
+		  'its remote kitchens: kB and the odd name, read back from their subjects');
+	is_deeply([map { $_->{info_from_kitchen}{kitchen_name} } @{ $p->{dumpling_kitchens} }], [],
+		  'and none of them among its own kitchens');
+	is($p->{nats}{dumplings_out}, $n, 'it counts what it published');
 	is($p->{dumpling_eater_count}, 1, 'the link is not counted as an eater (the one is this)');
 }
 

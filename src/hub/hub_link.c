@@ -401,6 +401,8 @@ static void link_on_disconnected(natsConnection *nc, void *arg)
 {
 	struct hub_link *l = arg;
 
+	if (natsConnection_IsClosed(nc))
+		return;		/* the hub is closing it */
 	pthread_mutex_lock(&l->lock);
 	l->disconnects++;
 	pthread_mutex_unlock(&l->lock);
