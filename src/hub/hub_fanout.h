@@ -3,7 +3,7 @@
 
 /* Fan-out (hub_fanout.c): every dumpling stored once, in one ring, and read
  * by every subscriber at its own pace. A subscriber is anything that takes
- * dumplings from the hub: an eater's connection (hub_eater.c) today, a
+ * dumplings from the hub: an eater's connection (hub_eater.c), or the
  * link to other hubs (hub_link.c). Fan-out never writes to one itself: it
  * wakes the subscriber (ops->wake), which comes for what waits for it
  * (hub_fanout_next, _take) from its own event and writes it as its

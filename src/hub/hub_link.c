@@ -315,6 +315,16 @@ static unsigned long link_publish(struct hub_link *l, struct link_item *it)
 	return failed;
 }
 
+/* A batch goes out now, not when cnats' flusher next looks (it waits a
+ * millisecond for more, which is most of a dumpling's time between two
+ * hubs); the server's answer paces the next batch, which grows while we
+ * wait. Not while disconnected: cnats keeps what is published then. */
+static void link_flush(struct hub_link *l)
+{
+	if (natsConnection_Status(l->nc) == NATS_CONN_STATUS_CONNECTED)
+		natsConnection_FlushTimeout(l->nc, LINK_WRITE_DEADLINE_MS);
+}
+
 /* The publisher thread: the outbox into cnats, cnats' numbers sampled
  * after each batch and every LINK_SAMPLE_SECONDS. */
 static void *link_publisher(void *arg)
@@ -335,6 +345,8 @@ static void *link_publisher(void *arg)
 		l->n = l->bytes = 0;
 		pthread_mutex_unlock(&l->lock);
 		failed = link_publish(l, batch);
+		if (batch)
+			link_flush(l);
 		link_sample(l);
 		pthread_mutex_lock(&l->lock);
 		l->publish_failed += failed;
