@@ -14,10 +14,12 @@
  * does not fit fails, counted), the subscription's pending limits
  * (LINK_PENDING_*; cnats drops past them, a slow consumer, counted) and
  * the hub's inbox (refusals counted). */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <nats/nats.h>
@@ -447,7 +449,12 @@ static void link_on_error(natsConnection *nc, natsSubscription *sub, natsStatus 
 
 static int link_fail(const char *what, natsStatus s)
 {
-	log_error("NATS link: %s: %s (%s)", what, natsStatus_GetText(s), nats_GetLastError(NULL));
+	const char *detail = nats_GetLastError(NULL);
+
+	if (detail && *detail)
+		log_error("NATS link: %s: %s (%s)", what, natsStatus_GetText(s), detail);
+	else
+		log_error("NATS link: %s: %s", what, natsStatus_GetText(s));
 	return -1;
 }
 
@@ -475,6 +482,12 @@ static natsStatus link_auth(struct hub_link *l, natsOptions *o)
 	natsStatus s = NATS_OK;
 	char *token = NULL;
 
+	/* cnats reads the file only when it connects, and then again at
+	 * every reconnection: a file that is not there is said now */
+	if (cfg->nats_creds && access(cfg->nats_creds, R_OK) < 0) {
+		log_error("NATS link: --nats-creds %s: %s", cfg->nats_creds, strerror(errno));
+		return NATS_INVALID_ARG;
+	}
 	if (cfg->nats_creds)
 		s = natsOptions_SetUserCredentialsFromFiles(o, cfg->nats_creds, NULL);
 	if (s == NATS_OK && cfg->nats_token_file) {
