@@ -67,8 +67,11 @@ struct link_sample {
 	int buffered;		/* bytes cnats holds, not yet written */
 };
 
+/* a remote kitchen, by its subject token: compared as it comes, read
+ * back into a name only for the status */
 struct link_remote {
-	char name[LINK_NAME_MAX];
+	char token[3 * LINK_NAME_MAX];
+	size_t len;
 	unsigned long in;
 };
 
@@ -364,20 +367,35 @@ static void link_note_remote(struct hub_link *l, const char *subject)
 {
 	const char *k = subject + sizeof LINK_SUBJECT_PREFIX - 1, *dot = strchr(k, '.');
 	char name[LINK_NAME_MAX];
+	struct link_remote *r;
+	size_t len;
 
-	if (!dot || hub_link_unsubject(k, (size_t)(dot - k), name, sizeof name) < 0)
+	if (!dot)
 		return;
+	len = (size_t)(dot - k);
 	for (int i = 0; i < l->nremote; i++)
-		if (!strcmp(l->remote[i].name, name)) {
+		if (l->remote[i].len == len && !memcmp(l->remote[i].token, k, len)) {
 			l->remote[i].in++;
 			return;
 		}
+	if (len > sizeof r->token || hub_link_unsubject(k, len, name, sizeof name) < 0)
+		return;		/* not a subject a hub makes */
 	if (l->nremote == LINK_REMOTE_KITCHENS) {
 		l->remote_unlisted++;
 		return;
 	}
-	memcpy(l->remote[l->nremote].name, name, sizeof name);
-	l->remote[l->nremote++].in = 1;
+	r = &l->remote[l->nremote++];
+	memcpy(r->token, k, len);
+	r->len = len;
+	r->in = 1;
+}
+
+/* A remote kitchen's name, from its token (checked when it was noted). */
+static const char *link_remote_name(const struct link_remote *r, char *name, size_t size)
+{
+	if (hub_link_unsubject(r->token, r->len, name, size) < 0)
+		name[0] = '\0';
+	return name;
 }
 
 /* On a cnats thread. */
@@ -655,12 +673,13 @@ static void link_numbers(struct hub_link *l, struct link_numbers *n)
 static cJSON *link_remote_list(struct hub_link *l)
 {
 	cJSON *a = cJSON_CreateArray();
+	char name[LINK_NAME_MAX];
 
 	pthread_mutex_lock(&l->lock);
 	for (int i = 0; i < l->nremote; i++) {
 		cJSON *o = cJSON_CreateObject();
 
-		cJSON_AddStringToObject(o, "kitchen", l->remote[i].name);
+		cJSON_AddStringToObject(o, "kitchen", link_remote_name(&l->remote[i], name, sizeof name));
 		cJSON_AddNumberToObject(o, "dumplings_in", (double)l->remote[i].in);
 		cJSON_AddItemToArray(a, o);
 	}
@@ -712,13 +731,15 @@ static void link_metric(FILE *f, const char *name, const char *type, const char 
 
 static void link_remote_metrics(FILE *f, struct hub_link *l)
 {
+	char name[LINK_NAME_MAX];
+
 	fputs("# HELP dumplings_hub_nats_kitchen_dumplings_in_total Dumplings received "
 	      "over NATS, by the kitchen that made them.\n"
 	      "# TYPE dumplings_hub_nats_kitchen_dumplings_in_total counter\n", f);
 	pthread_mutex_lock(&l->lock);
 	for (int i = 0; i < l->nremote; i++) {
 		fputs("dumplings_hub_nats_kitchen_dumplings_in_total{kitchen=\"", f);
-		hub_metrics_label(f, l->remote[i].name);
+		hub_metrics_label(f, link_remote_name(&l->remote[i], name, sizeof name));
 		fprintf(f, "\"} %lu\n", l->remote[i].in);
 	}
 	pthread_mutex_unlock(&l->lock);
