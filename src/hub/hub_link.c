@@ -650,7 +650,7 @@ struct link_numbers {
 	struct link_sample s;
 	unsigned long outbox_dropped, publish_failed, disconnects, remote_unlisted;
 	size_t outbox_n, outbox_bytes;
-	unsigned long inbox_refused, in, invalid, out;
+	unsigned long inbox_refused, in, invalid, out, skipped;
 };
 
 static void link_numbers(struct hub_link *l, struct link_numbers *n)
@@ -668,6 +668,7 @@ static void link_numbers(struct hub_link *l, struct link_numbers *n)
 	n->in = l->src.in;
 	n->invalid = l->src.invalid;
 	n->out = l->fan.out;
+	n->skipped = l->fan.dropped;
 }
 
 static cJSON *link_remote_list(struct hub_link *l)
@@ -711,6 +712,7 @@ void hub_link_status(struct hub *hub, cJSON *p)
 	cJSON_AddNumberToObject(o, "dumplings_in", (double)n.in);
 	cJSON_AddNumberToObject(o, "dumplings_invalid", (double)n.invalid);
 	cJSON_AddNumberToObject(o, "dumplings_out", (double)n.out);
+	cJSON_AddNumberToObject(o, "dumplings_skipped", (double)n.skipped);
 	cJSON_AddNumberToObject(o, "slow_consumer_dropped", (double)n.s.slow_dropped);
 	cJSON_AddNumberToObject(o, "inbox_refused", (double)n.inbox_refused);
 	cJSON_AddNumberToObject(o, "outbox_dropped", (double)n.outbox_dropped);
@@ -772,6 +774,9 @@ void hub_link_metrics(struct hub *hub, FILE *f)
 		    "Messages from NATS dropped as invalid dumplings.", (double)n.invalid);
 	link_metric(f, "dumplings_out_total", "counter",
 		    "Dumplings of this hub's kitchens handed to the link for NATS.", (double)n.out);
+	link_metric(f, "dumplings_skipped_total", "counter",
+		    "Dumplings of this hub's kitchens the link missed, a full queue behind.",
+		    (double)n.skipped);
 	link_metric(f, "slow_consumer_dropped_total", "counter",
 		    "Messages the NATS client dropped past its pending limits (slow consumer).",
 		    (double)n.s.slow_dropped);
