@@ -158,6 +158,13 @@ is(reap($ks, 60), 0, 'a kitchen with health reports finished');
 ok(wait_for(sub { get($hub{C}{out}, '/metrics') =~ /^dumplings_hub_kitchen_packets_total\{kitchen="\Q$odd\E"\} $n$/m }, 10),
    'hub C\'s /metrics has the remote kitchen\'s own report, under its name');
 
+# a name too long for a subject: not published, and counted
+write_pcap("$dir/five.pcap", 1, map { ether(0x0800, ipv4(17, udp(40000, 53, 'x'))) } 1 .. 5);
+my $klong = kitchen($hub{A}, 'x' x 1600, "$dir/five.pcap");
+is(reap($klong, 60), 0, 'a kitchen with a 1600-byte name finished');
+ok(wait_for(sub { (metric($hub{A}, 'nats_unpublishable_total') // 0) == 5 }, 10),
+   'hub A did not publish its 5 dumplings, and counted them');
+
 # the status dumpling: the link, and the remote kitchens apart from the local
 my $st = run('eat', '-H', "127.0.0.1:$hub{A}{out}", '--json', '-c', 'SystemStatusChef', '--count', 1, { timeout => 20 });
 my ($status) = grep { $_->{metadata}{chef} eq 'SystemStatusChef' } decode_lines($st->{out});

@@ -47,7 +47,9 @@
 /* remote kitchens listed by name in the status; more are only counted */
 #define LINK_REMOTE_KITCHENS 256
 #define LINK_NAME_MAX 256
-/* a subject: the prefix, two names written %XX at worst, the dot */
+/* a subject: the prefix, two names of LINK_NAME_MAX bytes written %XX at
+ * worst, the dot. Longer ones are not published: a server closes a
+ * connection whose line passes its max_control_line (4 KiB by default). */
 #define LINK_SUBJECT_MAX (sizeof LINK_SUBJECT_PREFIX + 6 * LINK_NAME_MAX + 2)
 
 struct link_item {
@@ -94,6 +96,7 @@ struct hub_link {
 	size_t n, bytes;
 	int stop;
 	unsigned long outbox_dropped, publish_failed, disconnects;
+	unsigned long unpublishable;	/* names too long for a subject */
 	struct link_sample sample;
 	struct link_remote remote[LINK_REMOTE_KITCHENS];
 	int nremote;
@@ -246,7 +249,11 @@ static struct link_item *link_item_new(const struct hub_msg *m)
 /* Under lock: room for it, or it is dropped and counted. */
 static int link_enqueue(struct hub_link *l, struct link_item *it)
 {
-	if (!it || l->n >= LINK_OUTBOX_DUMPLINGS || l->bytes + it->len > LINK_OUTBOX_BYTES) {
+	if (!it) {
+		l->unpublishable++;
+		return 0;
+	}
+	if (l->n >= LINK_OUTBOX_DUMPLINGS || l->bytes + it->len > LINK_OUTBOX_BYTES) {
 		l->outbox_dropped++;
 		free(it);
 		return 0;
@@ -276,8 +283,10 @@ static void link_drain(lws_sorted_usec_list_t *sul)
 		return;
 	pthread_mutex_lock(&l->lock);
 	while ((m = hub_fanout_next(l->hub, s))) {
-		queued |= link_enqueue(l, link_item_new(m));
-		s->out++;
+		if (link_enqueue(l, link_item_new(m))) {
+			s->out++;
+			queued = 1;
+		}
 		hub_fanout_take(l->hub, s);
 	}
 	if (queued)
@@ -649,6 +658,7 @@ int hub_link_subscribers(struct hub *hub)
 struct link_numbers {
 	struct link_sample s;
 	unsigned long outbox_dropped, publish_failed, disconnects, remote_unlisted;
+	unsigned long unpublishable;
 	size_t outbox_n, outbox_bytes;
 	unsigned long inbox_refused, in, invalid, out, skipped;
 };
@@ -658,6 +668,7 @@ static void link_numbers(struct hub_link *l, struct link_numbers *n)
 	pthread_mutex_lock(&l->lock);
 	n->s = l->sample;
 	n->outbox_dropped = l->outbox_dropped;
+	n->unpublishable = l->unpublishable;
 	n->publish_failed = l->publish_failed;
 	n->disconnects = l->disconnects;
 	n->remote_unlisted = l->remote_unlisted;
@@ -716,6 +727,7 @@ void hub_link_status(struct hub *hub, cJSON *p)
 	cJSON_AddNumberToObject(o, "slow_consumer_dropped", (double)n.s.slow_dropped);
 	cJSON_AddNumberToObject(o, "inbox_refused", (double)n.inbox_refused);
 	cJSON_AddNumberToObject(o, "outbox_dropped", (double)n.outbox_dropped);
+	cJSON_AddNumberToObject(o, "unpublishable", (double)n.unpublishable);
 	cJSON_AddNumberToObject(o, "publish_failed", (double)n.publish_failed);
 	cJSON_AddNumberToObject(o, "pending_in_dumplings", n.s.pending_msgs);
 	cJSON_AddNumberToObject(o, "pending_in_bytes", n.s.pending_bytes);
@@ -773,7 +785,7 @@ void hub_link_metrics(struct hub *hub, FILE *f)
 	link_metric(f, "dumplings_invalid_total", "counter",
 		    "Messages from NATS dropped as invalid dumplings.", (double)n.invalid);
 	link_metric(f, "dumplings_out_total", "counter",
-		    "Dumplings of this hub's kitchens handed to the link for NATS.", (double)n.out);
+		    "Dumplings of this hub's kitchens queued for NATS.", (double)n.out);
 	link_metric(f, "dumplings_skipped_total", "counter",
 		    "Dumplings of this hub's kitchens the link missed, a full queue behind.",
 		    (double)n.skipped);
@@ -785,6 +797,9 @@ void hub_link_metrics(struct hub *hub, FILE *f)
 	link_metric(f, "outbox_dropped_total", "counter",
 		    "Dumplings for NATS dropped because the link's outbox was full.",
 		    (double)n.outbox_dropped);
+	link_metric(f, "unpublishable_total", "counter",
+		    "Dumplings not published: their kitchen and chef names make too long a subject.",
+		    (double)n.unpublishable);
 	link_metric(f, "publish_failed_total", "counter",
 		    "Publishes the NATS client refused (its reconnect buffer full, or closed).",
 		    (double)n.publish_failed);
