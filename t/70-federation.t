@@ -10,7 +10,8 @@
 #    the local ones, and kitchens' health reports cross like any dumpling;
 #  - hub B's node killed and restarted mid-stream: hub B reconnects to
 #    another node by itself, and what the switch lost is a seq gap that
-#    hub B's books and its eater's report, exactly.
+#    hub B's books and its eater's report, exactly;
+#  - hub A's node stalled: hub A's own eaters miss nothing.
 use strict;
 use warnings;
 use FindBin;
@@ -89,7 +90,7 @@ sub kitchen {
 	my ($hub, $name, $pcap, @args) = @_;
 	return spawn([bin(), 'kitchen', '-n', $name, '-f', '', '-c', $chef, '-r', $pcap,
 		      '--status-interval', 0, '-H', "127.0.0.1:$hub->{in}", @args],
-		     err => "$dir/kitchen-$name.err");
+		     err => "$dir/kitchen-" . substr($name, 0, 16) . '.err');
 }
 
 # (kitchen, seq) of each EveryChef dumpling in an eater's output
@@ -224,6 +225,19 @@ is($before // -1, $gaps, "hub B's eater reports the switch's gaps as lost before
 my ($booked) = get($hub{B}{out}, '/metrics') =~ /^dumplings_hub_kitchen_dumplings_lost_total\{kitchen="kL"\} (\d+)$/m;
 is($booked // -1, $gaps, 'and hub B\'s books say the same');
 ok(metric($hub{B}, 'nats_reconnects_total') >= 1, 'hub B counts its reconnect');
+
+# ---- a stalled node never slows a hub's own eaters ----------------------------
+# Hub A's node stops reading (SIGSTOP): hub A's own eater still gets all of
+# hub A's own kitchen's dumplings (20 MB, more than socket buffers hold),
+# while the link's publisher is stuck.
+kill 'STOP', $node[0];
+my $local = eater($hub{A}, 'local', '-k', 'kT', '--count', $m);
+ok(joined($hub{A}, 'eater', 4), 'an eater joined hub A');
+my $kt = kitchen($hub{A}, 'kT', "$dir/stream.pcap", '--speed', 8000);
+is(reap($kt, 60), 0, 'a kitchen on hub A finished while its NATS node is stalled');
+is(reap($local->{pid}, 30) >> 8, 0, 'hub A\'s own eater ate all of it');
+ok(in_order_once($local->{out}, 'kT', $m), 'each once, in order');
+kill 'CONT', $node[0];
 
 stop($hub{$_}{pid}, 'TERM') for qw(A B C);
 unlike(hub_log($hub{$_}), qr/ERROR|AddressSanitizer|runtime error/, "hub $_ logged no error") for qw(A B C);

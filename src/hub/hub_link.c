@@ -631,7 +631,8 @@ void hub_link_close(struct hub *hub)
 		pthread_join(l->publisher, NULL);
 	}
 	if (l->nc) {
-		natsConnection_FlushTimeout(l->nc, LINK_CLOSE_FLUSH_MS);
+		if (natsConnection_Status(l->nc) == NATS_CONN_STATUS_CONNECTED)
+			natsConnection_FlushTimeout(l->nc, LINK_CLOSE_FLUSH_MS);
 		natsConnection_Close(l->nc);
 	}
 	natsSubscription_Destroy(l->sub);
