@@ -65,10 +65,10 @@ sub interest_everywhere {
 
 my @node = map { start_node($_) } 0 .. 2;
 
-# hub A: status every second, for the status test; a queue the stalled
-# eater there soon falls out of
+# hub A: status every second, for the status test; default queues (8192
+# dumplings, 16 MiB), which the stalled eater there falls out of
 my %hub = (
-	A => start_hub('--nats', "nats://127.0.0.1:$client[0]", '--status-freq', 1, '--queue', 2000),
+	A => start_hub('--nats', "nats://127.0.0.1:$client[0]", '--status-freq', 1),
 	B => start_hub('--nats', "nats://127.0.0.1:$client[1]", '--status-freq', 1000),
 	C => start_hub('--nats', "nats://127.0.0.1:$client[2]", '--status-freq', 1000),
 );
