@@ -10,7 +10,12 @@ MANDIR   = $(PREFIX)/share/man
 # openssl (libssl-dev, which libwebsockets-dev already pulls in): lws trusts
 # only its own build-time certificate directory, so the clients hand
 # OpenSSL's default store (the system's) to it themselves.
-PKGS     = libpcap luajit libwebsockets libcjson openssl
+# libnats (cnats, libnats-dev): the hub's link to other hubs (--nats). It is
+# always linked, like the other Debian libraries, rather than made a build
+# option: one binary, one set of packages, and a hub without --nats never
+# touches it (no thread, no socket), so a single machine needs no NATS
+# server.
+PKGS     = libpcap luajit libwebsockets libcjson openssl libnats
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 # CI builds with WERROR=-Werror: a warning fails it.
@@ -117,9 +122,10 @@ check-asan: test-deps
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	prove -j2 t/
 
-# The suite again under ThreadSanitizer, from build-tsan/. Only the kitchen
-# has threads (reader, printer, guard, uplink); the hub and eat have one, but
-# share code with it and cost little. Each process writes what it finds to
+# The suite again under ThreadSanitizer, from build-tsan/. The kitchen has
+# threads (reader, printer, guard, uplink), and so has a hub with --nats
+# (its link's publisher and the NATS client's, t/70); eat has one, but
+# shares code with them and costs little. Each process writes what it finds to
 # build-tsan/reports/ (mode 1777: a kitchen run with -Z writes as nobody), so
 # tests that check stderr are not upset and nothing is missed in a process a
 # test kills; any report fails the target. t/tsan.supp says what is

@@ -37,7 +37,8 @@ stop_hub() {
 	wait "$HUB" || true
 }
 
-trap 'kill $HUB 2>/dev/null || true; rm -rf "$OUT"' EXIT
+HUB_A= HUB_B= NATS_PID=
+trap 'kill $HUB $HUB_A $HUB_B $NATS_PID 2>/dev/null || true; rm -rf "$OUT"' EXIT
 
 # load ARGS...: one hubload run against the running hub, its line printed
 # and kept in $line
@@ -148,6 +149,57 @@ p99=$(echo $p99s | tr ' ' '\n' | sort -n | sed -n 2p)
 echo "median p99: $p99 ms"
 stop_hub
 
+# Two hubs federated through one nats-server (hub_link.c): hubload's
+# kitchen on hub A, its eater on hub B, against the 1->1 figure above.
+echo "== two hubs over NATS: kitchen -> hub A -> nats-server -> hub B -> eater"
+fed_one= fed_p99=
+if command -v nats-server >/dev/null 2>&1; then
+	NATS=$(free_port)
+	nats-server -a 127.0.0.1 -p "$NATS" 2>"$OUT/nats.err" &
+	NATS_PID=$!
+	B_IN=$(free_port) B_EAT=$(free_port)
+	# start_fed ARGS...: hub A on $IN/$EAT and hub B on $B_IN/$B_EAT, both
+	# on the NATS server, with ARGS
+	start_fed() {
+		start_hub --nats "nats://127.0.0.1:$NATS" "$@"
+		HUB_A=$HUB
+		"$BIN" hub -a 127.0.0.1 --in-port "$B_IN" --out-port "$B_EAT" \
+			--nats "nats://127.0.0.1:$NATS" "$@" 2>"$OUT/hub-b.err" &
+		HUB_B=$!
+		for _ in $(seq 100); do
+			grep -q 'NATS link: connected' "$OUT/hub.err" 2>/dev/null &&
+				grep -q 'NATS link: connected' "$OUT/hub-b.err" && break
+			sleep 0.05
+		done
+		sleep 0.2	# hub B's subscription reaches the server
+	}
+	stop_fed() {
+		kill "$HUB_A" "$HUB_B"
+		wait "$HUB_A" "$HUB_B" || true
+	}
+	fed_load() {
+		line=$("$OUT/hubload" -i "$IN" -o "$B_EAT" -p "$HUB_B" "$@")
+		echo "$line"
+	}
+	start_fed --queue 1000000 --queue-bytes 400000000
+	fed_load -k 1 -e 1 -n 500000
+	fed_one=$(field '= \([0-9]*\)/s')
+	stop_fed
+	start_fed
+	p99s=
+	for _ in 1 2 3; do
+		fed_load -k 1 -e 1 -n 50000 -r 10000
+		p99s="$p99s $(field 'p99 \([0-9.]*\) ms')"
+	done
+	fed_p99=$(echo $p99s | tr ' ' '\n' | sort -n | sed -n 2p)
+	echo "median p99: $fed_p99 ms"
+	stop_fed
+	kill "$NATS_PID"
+	wait "$NATS_PID" 2>/dev/null || true
+else
+	echo "nats-server is not installed: skipped"
+fi
+
 echo "== memory: 1M dumplings past one stalled eater (default queue)"
 start_hub
 load -k 1 -e 1 -S 1 -n 1000000
@@ -156,11 +208,15 @@ stop_hub
 
 echo
 printf '%-36s %12s   %-14s %s\n' target measured wanted result
-awk -v a="$one_one" -v b="$one_eight" -v p="$p99" -v m="$hwm" 'BEGIN {
+awk -v a="$one_one" -v b="$one_eight" -v p="$p99" -v m="$hwm" -v f="$fed_one" -v fp="$fed_p99" 'BEGIN {
 	row("1->1 dumplings/s", a, a >= 400000, ">= 400000")
 	row("1->8 deliveries/s", b, b >= 1000000, ">= 1000000")
 	row("p99 latency at 10k/s (ms)", p, p < 1, "< 1")
 	row("hub peak RSS, stalled eater (MiB)", sprintf("%.1f", m / 1024), m < 32 * 1024, "< 32")
+	if (f != "") {
+		row("two hubs 1->1 / one hub 1->1", sprintf("%.2fx", f / a), f >= a / 2, ">= 0.5x")
+		row("two hubs p99 at 10k/s (ms)", fp, fp < 2, "< 2")
+	}
 }
 function row(label, v, ok, want) {
 	printf "%-36s %12s   %-14s %s\n", label, v, want, v == "" ? "FAILED" : ok ? "PASS" : "MISS"

@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 #include <libwebsockets.h>
+#include <nats/nats.h>
 #include <openssl/crypto.h>
 #include <pcap/pcap.h>
 
@@ -23,4 +24,5 @@ void print_versions(FILE *out)
 	fprintf(out, "libwebsockets %s\n", lws_get_library_version());
 	fprintf(out, "cJSON %s\n", cJSON_Version());
 	fprintf(out, "%s\n", OpenSSL_version(OPENSSL_VERSION));
+	fprintf(out, "cnats %s\n", nats_GetVersion());
 }

@@ -237,6 +237,7 @@ SKIP: {
 		like($r->{out}, qr/^libwebsockets \d+\.\d+/m, "$role --version: libwebsockets");
 		like($r->{out}, qr/^cJSON \d+\.\d+\.\d+$/m, "$role --version: cJSON");
 		like($r->{out}, qr/^OpenSSL \d+\.\d+/m, "$role --version: OpenSSL");
+		like($r->{out}, qr/^cnats \d+\.\d+\.\d+$/m, "$role --version: cnats");
 	}
 }
 

@@ -13,6 +13,7 @@
 
 #include "hub.h"
 #include "hub_http.h"
+#include "hub_link.h"
 #include "base/roles.h"
 #include "base/util.h"
 #include "net/wsutil.h"
@@ -28,7 +29,10 @@ static const char hub_usage_text[] =
 	"                     [--max-connections N] [--hello-timeout SECONDS]\n"
 	"                     [--slow-eater skip|disconnect] [--web DIR]\n"
 	"                     [--kitchen-token-file FILE] [--eater-token-file FILE]\n"
-	"                     [--cert FILE --key FILE] [--allow-origin ORIGIN]...\n";
+	"                     [--cert FILE --key FILE] [--allow-origin ORIGIN]...\n"
+	"                     [--nats URL[,URL...] [--nats-creds FILE]\n"
+	"                      [--nats-token-file FILE] [--nats-ca FILE]\n"
+	"                      [--nats-cert FILE --nats-key FILE]]\n";
 
 static const char hub_options_text[] =
 	"\n"
@@ -58,6 +62,13 @@ static const char hub_options_text[] =
 	"      --key FILE           its private key (PEM)\n"
 	"      --allow-origin ORIGIN  let web pages from ORIGIN (scheme://host[:port],\n"
 	"                           or * for any) open WebSockets; repeatable\n"
+	"      --nats URL[,URL...]  join the NATS servers at URL (nats:// or tls://),\n"
+	"                           exchanging dumplings with the other hubs there\n"
+	"      --nats-creds FILE    NATS user credentials (JWT and NKey seed)\n"
+	"      --nats-token-file FILE  the NATS token in FILE\n"
+	"      --nats-ca FILE       TLS to NATS, trusting the CA certificates in FILE\n"
+	"      --nats-cert FILE     TLS client certificate for NATS (PEM)\n"
+	"      --nats-key FILE      its private key (PEM)\n"
 	"  -q, --quiet              log errors only\n"
 	"  -v, --verbose            log debugging detail, libwebsockets' too\n"
 	"  -h, --help               show this help\n"
@@ -98,7 +109,8 @@ static int hub_seconds(const char *opt, const char *arg, double min, double max,
 
 enum { OPT_IN = 256, OPT_OUT, OPT_FREQ, OPT_QUEUE, OPT_QBYTES, OPT_MAXMSG,
        OPT_MAXHELLO, OPT_MAXCONN, OPT_HELLO, OPT_SLOW, OPT_WEB, OPT_KTOKEN,
-       OPT_ETOKEN, OPT_CERT, OPT_KEY, OPT_ORIGIN, OPT_LATEST };
+       OPT_ETOKEN, OPT_CERT, OPT_KEY, OPT_ORIGIN, OPT_LATEST, OPT_NATS,
+       OPT_NATS_CREDS, OPT_NATS_TOKEN, OPT_NATS_CA, OPT_NATS_CERT, OPT_NATS_KEY };
 
 static const struct option hub_long_options[] = {
 	{ "address", required_argument, NULL, 'a' },
@@ -119,6 +131,12 @@ static const struct option hub_long_options[] = {
 	{ "cert", required_argument, NULL, OPT_CERT },
 	{ "key", required_argument, NULL, OPT_KEY },
 	{ "allow-origin", required_argument, NULL, OPT_ORIGIN },
+	{ "nats", required_argument, NULL, OPT_NATS },
+	{ "nats-creds", required_argument, NULL, OPT_NATS_CREDS },
+	{ "nats-token-file", required_argument, NULL, OPT_NATS_TOKEN },
+	{ "nats-ca", required_argument, NULL, OPT_NATS_CA },
+	{ "nats-cert", required_argument, NULL, OPT_NATS_CERT },
+	{ "nats-key", required_argument, NULL, OPT_NATS_KEY },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -136,6 +154,22 @@ static int hub_allow_origin(struct hub_config *cfg, const char *arg)
 	cfg->allow_origins = xrealloc(cfg->allow_origins,
 				      (cfg->nallow_origins + 1) * sizeof *cfg->allow_origins);
 	cfg->allow_origins[cfg->nallow_origins++] = arg;
+	return 0;
+}
+
+/* --nats: a comma-separated list of nats:// or tls:// URLs (cnats takes
+ * host:port alone as nats://). */
+static int hub_nats_urls(struct hub_config *cfg, const char *arg)
+{
+	const char *p = arg;
+
+	if (!*arg || strchr(arg, ' ') || strstr(arg, ",,") || arg[strlen(arg) - 1] == ',')
+		return log_usage(hub_usage_text, "--nats '%s': expected URL[,URL...]", arg), -1;
+	for (; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (strstr(p, "://") && strncmp(p, "nats://", 7) && strncmp(p, "tls://", 6))
+			return log_usage(hub_usage_text, "--nats '%s': a URL is nats:// or tls://",
+					 arg), -1;
+	cfg->nats = arg;
 	return 0;
 }
 
@@ -211,6 +245,23 @@ static int hub_option(struct hub_config *cfg, int ch, const char *arg)
 		return 0;
 	case OPT_ORIGIN:
 		return hub_allow_origin(cfg, arg);
+	case OPT_NATS:
+		return hub_nats_urls(cfg, arg);
+	case OPT_NATS_CREDS:
+		cfg->nats_creds = arg;
+		return 0;
+	case OPT_NATS_TOKEN:
+		cfg->nats_token_file = arg;
+		return 0;
+	case OPT_NATS_CA:
+		cfg->nats_ca = arg;
+		return 0;
+	case OPT_NATS_CERT:
+		cfg->nats_cert = arg;
+		return 0;
+	case OPT_NATS_KEY:
+		cfg->nats_key = arg;
+		return 0;
 	case 'q':
 		cfg->verbose = -1;
 		return 0;
@@ -247,6 +298,10 @@ static int hub_parse(struct hub_config *cfg, int argc, char **argv)
 		return log_usage(hub_usage_text, "--in-port and --out-port must differ");
 	if (!cfg->cert != !cfg->key)
 		return log_usage(hub_usage_text, "--cert and --key go together");
+	if (!cfg->nats_cert != !cfg->nats_key)
+		return log_usage(hub_usage_text, "--nats-cert and --nats-key go together");
+	if (!cfg->nats && (cfg->nats_creds || cfg->nats_token_file || cfg->nats_ca || cfg->nats_cert))
+		return log_usage(hub_usage_text, "the --nats-* options need --nats");
 	return -1;
 }
 
@@ -459,7 +514,7 @@ int hub_main(int argc, char **argv)
 	hub_inbox_init(&hub.inbox, HUB_INBOX_DUMPLINGS, HUB_INBOX_BYTES, hub_wake, &hub);
 	hub_latest_init(&hub.latest, hub.cfg.latest_bytes);
 	rc = 1;
-	if (hub_open(&hub) == 0) {
+	if (hub_open(&hub) == 0 && hub_link_open(&hub) == 0) {
 		hub_signals(&hub);
 		hub_status_start(&hub);
 		while (!hub_stop && lws_service(hub.ctx, 0) >= 0) {
@@ -471,6 +526,8 @@ int hub_main(int argc, char **argv)
 		hub_shutdown(&hub);
 		rc = 0;
 	}
+	/* before the context: the link's drain is an lws timer */
+	hub_link_close(&hub);
 	hub_signal_ctx = NULL;
 	if (hub.ctx)
 		lws_context_destroy(hub.ctx);

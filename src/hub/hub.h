@@ -9,7 +9,7 @@
  * hub_status.c (SystemStatusChef dumplings), hub_http.c and hub_metrics.c
  * (HTTP on the eater port: the dashboard's files and /metrics),
  * hub_health.c (kitchens' own reports, for /metrics), hub_auth.c (tokens
- * and TLS files). */
+ * and TLS files), hub_link.c (other hubs, over NATS). */
 
 #include <signal.h>
 #include <stddef.h>
@@ -48,6 +48,8 @@ struct hub_config {
 	const char *kitchen_token_file, *eater_token_file;
 	const char *cert, *key;	/* TLS on both ports when set */
 	const char **allow_origins;	/* --allow-origin, repeatable */
+	/* --nats and its options: the link to other hubs, or NULL */
+	const char *nats, *nats_creds, *nats_token_file, *nats_ca, *nats_cert, *nats_key;
 	int nallow_origins;
 	int verbose;		/* -v: 1, -q: -1 */
 };
@@ -124,6 +126,8 @@ struct hub {
 	struct hub_health_book health;
 	/* dumplings from other threads, for ingest (hub_inbox.c) */
 	struct hub_inbox inbox;
+	/* the link to other hubs over NATS (hub_link.c), or NULL */
+	struct hub_link *link;
 };
 
 extern const struct lws_protocols hub_kitchen_protocols[];

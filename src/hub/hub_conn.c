@@ -397,7 +397,7 @@ static int conn_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		/* woken from another thread (or by a signal): the inbox may
 		 * hold dumplings; every protocol hears this, so the first
 		 * drains and the others find it empty */
-		hub_inbox_drain(&conn_hub(wsi)->inbox, conn_hub(wsi));
+		hub_inbox_drain_some(&conn_hub(wsi)->inbox, conn_hub(wsi), HUB_INBOX_BATCH);
 		return 0;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		/* lws asks the vhost's first protocol, on both ports: us */

@@ -271,7 +271,8 @@ static void fanout_wake_all(struct hub_fanout *f)
 
 void hub_fanout_publish(struct hub *hub, const char *json, size_t len,
 			const char *chef, const char *kitchen, const char *driver,
-			struct hub_ledger *from, unsigned long long seq)
+			const struct hub_source *source, struct hub_ledger *from,
+			unsigned long long seq)
 {
 	size_t lc = strlen(chef) + 1;
 	size_t lk = kitchen ? strlen(kitchen) + 1 : 0;
@@ -297,6 +298,7 @@ void hub_fanout_publish(struct hub *hub, const char *json, size_t len,
 	p += lk;
 	m.driver = driver ? memcpy(p, driver, ld) : NULL;
 	m.from = from;
+	m.source = source;
 	m.seq = seq;
 	hub_ack_hold(from);
 	f->bytes_stored += len;

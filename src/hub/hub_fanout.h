@@ -3,8 +3,8 @@
 
 /* Fan-out (hub_fanout.c): every dumpling stored once, in one ring, and read
  * by every subscriber at its own pace. A subscriber is anything that takes
- * dumplings from the hub: an eater's connection (hub_eater.c) today, a
- * link to other hubs tomorrow. Fan-out never writes to one itself: it
+ * dumplings from the hub: an eater's connection (hub_eater.c), or the
+ * link to other hubs (hub_link.c). Fan-out never writes to one itself: it
  * wakes the subscriber (ops->wake), which comes for what waits for it
  * (hub_fanout_next, _take) from its own event and writes it as its
  * transport wants. It never calls libwebsockets either, beyond its ring. */
@@ -14,6 +14,7 @@
 
 struct hub;
 struct hub_ledger;
+struct hub_source;
 struct lws_ring;
 
 /* One dumpling, stored once for every subscriber: LWS_PRE bytes of
@@ -24,6 +25,7 @@ struct hub_msg {
 	size_t len;
 	const char *chef, *kitchen, *driver;	/* kitchen, driver may be NULL */
 	struct hub_ledger *from;	/* to acknowledge once done with, or NULL */
+	const struct hub_source *source;	/* who published it; NULL: the hub itself */
 	unsigned long long seq;		/* metadata.seq, 0 if none */
 	uint64_t end;			/* fan.bytes_stored once it was */
 };
@@ -82,7 +84,8 @@ void hub_fanout_free(struct hub *hub);
  * making room by the slow-eater policy; with none, it is done with at once. */
 void hub_fanout_publish(struct hub *hub, const char *json, size_t len,
 			const char *chef, const char *kitchen, const char *driver,
-			struct hub_ledger *from, unsigned long long seq);
+			const struct hub_source *source, struct hub_ledger *from,
+			unsigned long long seq);
 
 /* A subscriber starts at the newest dumpling, and leaves whenever. */
 void hub_fanout_join(struct hub *hub, struct hub_subscriber *s);

@@ -69,6 +69,32 @@ static struct hub_inbox_item *inbox_take_all(struct hub_inbox *q)
 	return all;
 }
 
+/* At most max items from the head; *more says whether any are left. */
+static struct hub_inbox_item *inbox_take_some(struct hub_inbox *q, size_t max, int *more)
+{
+	struct hub_inbox_item *first, *last = NULL, *it;
+	size_t n = 0, bytes = 0;
+
+	pthread_mutex_lock(&q->lock);
+	first = q->head;
+	for (it = first; it && n < max; it = it->next) {
+		last = it;
+		n++;
+		bytes += it->len;
+	}
+	if (last) {
+		q->head = last->next;
+		last->next = NULL;
+		if (!q->head)
+			q->tail = NULL;
+		q->n -= n;
+		q->bytes -= bytes;
+	}
+	*more = q->head != NULL;
+	pthread_mutex_unlock(&q->lock);
+	return n ? first : NULL;
+}
+
 static void inbox_ingest(struct hub *hub, struct hub_inbox_item *it)
 {
 	unsigned long suppressed;
@@ -99,6 +125,22 @@ size_t hub_inbox_drain(struct hub_inbox *q, struct hub *hub)
 		inbox_ingest(hub, it);
 		free(it);
 	}
+	return n;
+}
+
+size_t hub_inbox_drain_some(struct hub_inbox *q, struct hub *hub, size_t max)
+{
+	int more;
+	struct hub_inbox_item *it = inbox_take_some(q, max, &more), *next;
+	size_t n = 0;
+
+	for (; it; it = next, n++) {
+		next = it->next;
+		inbox_ingest(hub, it);
+		free(it);
+	}
+	if (more)
+		q->wake(q->arg);
 	return n;
 }
 

@@ -15,6 +15,9 @@
 #include <pthread.h>
 #include <stddef.h>
 
+/* dumplings ingested per wake-up of the hub's loop (hub_conn.c) */
+#define HUB_INBOX_BATCH 64
+
 struct hub;
 struct hub_source;
 struct hub_inbox_item;
@@ -40,6 +43,12 @@ int hub_inbox_push(struct hub_inbox *q, struct hub_source *from, const char *msg
 /* On the hub's thread, once woken: everything waiting goes to
  * hub_ingest(), in the order it was pushed. Returns how many went. */
 size_t hub_inbox_drain(struct hub_inbox *q, struct hub *hub);
+
+/* The same, but at most max of them, asking to be woken again if more
+ * wait: the loop's other work (writing to eaters) goes on between batches,
+ * as it does between reads from kitchens, so that a burst from another
+ * thread does not fill the eaters' queue before they had a turn. */
+size_t hub_inbox_drain_some(struct hub_inbox *q, struct hub *hub, size_t max);
 
 unsigned long hub_inbox_refused(struct hub_inbox *q);
 

@@ -52,7 +52,7 @@ enum hub_intake hub_ingest(struct hub *hub, struct hub_source *from,
 	if (!hub->fan.nsubs)
 		hub->count.undelivered++;
 	hub_fanout_publish(hub, msg, len, meta.chef, meta.kitchen, meta.driver,
-			   from->ledger, meta.seq);
+			   from, from->ledger, meta.seq);
 	hub_latest_note(&hub->latest, msg, len, meta.chef, meta.kitchen, meta.driver);
 	return HUB_TAKEN;
 }

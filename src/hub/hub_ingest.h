@@ -2,7 +2,7 @@
 #define HUB_INGEST_H
 
 /* The one way in for dumplings (hub_ingest.c), whoever publishes them: a
- * kitchen's connection (hub_conn.c) today, a link to other hubs tomorrow.
+ * kitchen's connection (hub_conn.c), or the link to other hubs (hub_link.c).
  * It knows nothing of libwebsockets: it takes a message's bytes and where
  * they came from, checks them, keeps the books and hands the dumpling to
  * fan-out. Only the hub's own thread may call it; other threads go through

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "hub.h"
+#include "hub_link.h"
 #include "hub_metrics.h"
 #include "base/util.h"
 
@@ -34,6 +35,11 @@ static void label_value(FILE *f, const char *s)
 		else
 			fputc(*s, f);
 	}
+}
+
+void hub_metrics_label(FILE *f, const char *s)
+{
+	label_value(f, s);
 }
 
 /* ---- the hub as a whole, and one series per connection ----------------- */
@@ -265,6 +271,7 @@ char *hub_metrics_text(struct hub *hub, size_t *len)
 	kitchen_seq_families(f, hub);
 	for (size_t i = 0; i < sizeof health_metrics / sizeof *health_metrics; i++)
 		health_family(f, hub, &health_metrics[i]);
+	hub_link_metrics(hub, f);
 	if (fclose(f) != 0) {
 		free(text);
 		return NULL;

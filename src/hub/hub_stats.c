@@ -1,6 +1,7 @@
 /* The hub's numbers (see hub_stats.h): what each is called, what it means
  * and where it lives. */
 #include "hub.h"
+#include "hub_link.h"
 #include "hub_stats.h"
 #include "base/util.h"
 
@@ -13,7 +14,7 @@ HUB_COUNTS(HUB_COUNT_VALUE)
 
 static double s_uptime(struct hub *h) { return monotonic_seconds() - h->start; }
 static double s_kitchens(struct hub *h) { return h->nkitchens; }
-static double s_eaters(struct hub *h) { return h->fan.nsubs; }
+static double s_eaters(struct hub *h) { return h->fan.nsubs - hub_link_subscribers(h); }
 static double s_lost(struct hub *h) { return (double)h->seq.lost; }
 static double s_repeated(struct hub *h) { return (double)h->seq.repeated; }
 static double s_held(struct hub *h) { return h->fan.held; }

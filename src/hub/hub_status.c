@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "hub.h"
+#include "hub_link.h"
 #include "base/util.h"
 
 /* Status dumplings go to every eater, and many clients take no message over
@@ -125,6 +126,7 @@ static cJSON *status_payload(struct hub *hub)
 		status_stat(hub, p, &hub_stats[i]);
 	status_lists(hub, p);
 	hub_seq_status(hub, p);
+	hub_link_status(hub, p);
 	cJSON_AddStringToObject(p, "slow_eater_policy",
 				hub->cfg.slow == HUB_SLOW_SKIP ? "skip" : "disconnect");
 	status_rates(hub, p);
@@ -144,7 +146,7 @@ static void status_publish(struct hub *hub)
 	json = cJSON_PrintUnformatted(d);
 	if (json)
 		hub_fanout_publish(hub, json, strlen(json), "SystemStatusChef", NULL, "interval",
-				   NULL, 0);
+				   NULL, NULL, 0);
 	free(json);
 	cJSON_Delete(d);
 }

@@ -56,6 +56,11 @@ static const char key_header[] = "sec-websocket-key:";
 /* By socket; grown as the hub registers sockets, only by the hub's thread. */
 static struct wire *wires;
 static size_t nwires;
+/* Set on the hub's thread when it registers a socket. Other threads read
+ * too (the NATS client's, hub_link.c, through the same recv() and
+ * SSL_read()): they must not touch the table, and their sockets are none
+ * of the hub's connections. */
+static __thread int wire_hub_thread;
 
 /* ---- request headers ------------------------------------------------------ */
 
@@ -194,6 +199,7 @@ void hub_wire_watch(int fd, int tls)
 {
 	if (fd < 0)
 		return;
+	wire_hub_thread = 1;
 	if ((size_t)fd >= nwires) {
 		size_t n = (size_t)fd + 64;
 
@@ -220,7 +226,8 @@ void hub_wire_free(void)
 
 static void wire_saw(int fd, int tls, const void *buf, size_t n)
 {
-	if (fd >= 0 && (size_t)fd < nwires && wires[fd].watched && wires[fd].tls == tls)
+	if (wire_hub_thread && fd >= 0 && (size_t)fd < nwires && wires[fd].watched &&
+	    wires[fd].tls == tls)
 		wire_feed(&wires[fd], buf, n);
 }
 

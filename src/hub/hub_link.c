@@ -1,0 +1,813 @@
+/* The link to other hubs over NATS (see hub_link.h).
+ *
+ * Three kinds of thread touch it. The hub's thread moves local dumplings
+ * from fan-out into the outbox and reads the link's numbers for status and
+ * /metrics. The publisher thread (ours) empties the outbox into cnats,
+ * whose publish may block on a full socket for up to the write deadline,
+ * and samples cnats' numbers, since asking for them takes the connection's
+ * lock, which a blocked publish holds. cnats' own threads deliver other
+ * hubs' dumplings into the hub's inbox and report connection events. What
+ * more than one of them touches is under link->lock.
+ *
+ * Bounds: the outbox (LINK_OUTBOX_*; what does not fit is dropped and
+ * counted), cnats' reconnect buffer (LINK_RECONNECT_BUF; a publish that
+ * does not fit fails, counted), the subscription's pending limits
+ * (LINK_PENDING_*; cnats drops past them, a slow consumer, counted) and
+ * the hub's inbox (refusals counted). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <nats/nats.h>
+
+#include "hub.h"
+#include "hub_link.h"
+#include "hub_metrics.h"
+#include "base/util.h"
+#include "net/token.h"
+
+#define LINK_SUBJECT_PREFIX "dumplings."
+#define LINK_SUBSCRIPTION "dumplings.>"
+#define LINK_OUTBOX_DUMPLINGS 65536
+#define LINK_OUTBOX_BYTES (64 << 20)
+#define LINK_PENDING_DUMPLINGS 65536
+#define LINK_PENDING_BYTES (64 << 20)
+#define LINK_RECONNECT_BUF (8 << 20)
+#define LINK_RECONNECT_WAIT_MS 100
+#define LINK_RECONNECT_JITTER_MS 400
+#define LINK_WRITE_DEADLINE_MS 2000
+#define LINK_PING_MS 2000
+#define LINK_SAMPLE_SECONDS 1
+/* at shutdown, what is written may take this long to be confirmed */
+#define LINK_CLOSE_FLUSH_MS 500
+/* remote kitchens listed by name in the status; more are only counted */
+#define LINK_REMOTE_KITCHENS 256
+#define LINK_NAME_MAX 256
+/* a subject: the prefix, two names of LINK_NAME_MAX bytes written %XX at
+ * worst, the dot. Longer ones are not published: a server closes a
+ * connection whose line passes its max_control_line (4 KiB by default). */
+#define LINK_SUBJECT_MAX (sizeof LINK_SUBJECT_PREFIX + 6 * LINK_NAME_MAX + 2)
+
+struct link_item {
+	struct link_item *next;
+	size_t len;
+	char *subject;
+	char data[];		/* the dumpling, then the subject */
+};
+
+/* cnats' numbers, as the publisher thread last read them */
+struct link_sample {
+	int connected;
+	char server[256];
+	uint64_t in_msgs, in_bytes, out_msgs, out_bytes, reconnects;
+	int64_t slow_dropped;
+	int pending_msgs, pending_bytes;
+	int buffered;		/* bytes cnats holds, not yet written */
+};
+
+/* a remote kitchen, by its subject token: compared as it comes, read
+ * back into a name only for the status */
+struct link_remote {
+	char token[3 * LINK_NAME_MAX];
+	size_t len;
+	unsigned long in;
+};
+
+struct hub_link {
+	struct hub *hub;
+	natsOptions *opts;
+	natsConnection *nc;
+	natsSubscription *sub;
+	natsStatistics *stats;
+	struct hub_source src;		/* what came from NATS, into ingest */
+	struct hub_subscriber fan;	/* what local kitchens sent, out to NATS */
+	lws_sorted_usec_list_t drain;
+	pthread_t publisher;
+	int publisher_started;
+	unsigned long taken;		/* hub thread: put in the outbox */
+
+	pthread_mutex_t lock;
+	pthread_cond_t more;
+	struct link_item *head, *tail;	/* the outbox */
+	size_t n, bytes;
+	int stop;
+	unsigned long outbox_dropped, publish_failed, disconnects;
+	unsigned long unpublishable;	/* names too long for a subject */
+	struct link_sample sample;
+	struct link_remote remote[LINK_REMOTE_KITCHENS];
+	int nremote;
+	unsigned long remote_unlisted;
+	time_t slow_logged;
+};
+
+/* ---- subjects ------------------------------------------------------------ */
+
+static int subject_safe(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '_';
+}
+
+static size_t subject_token(char *p, size_t room, const char *name)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+
+	if (!name || !*name)
+		return room >= 1 ? (*p = '%', 1) : 0;
+	for (const unsigned char *s = (const unsigned char *)name; *s; s++) {
+		if (subject_safe(*s)) {
+			if (n + 1 > room)
+				return 0;
+			p[n++] = (char)*s;
+			continue;
+		}
+		if (n + 3 > room)
+			return 0;
+		p[n++] = '%';
+		p[n++] = hex[*s >> 4];
+		p[n++] = hex[*s & 15];
+	}
+	return n;
+}
+
+size_t hub_link_subject(char *buf, size_t size, const char *kitchen, const char *chef)
+{
+	size_t pre = sizeof LINK_SUBJECT_PREFIX - 1, k, c;
+
+	if (size < pre + 4)
+		return 0;
+	memcpy(buf, LINK_SUBJECT_PREFIX, pre);
+	k = subject_token(buf + pre, size - pre - 3, kitchen);
+	if (!k)
+		return 0;
+	buf[pre + k] = '.';
+	c = subject_token(buf + pre + k + 1, size - pre - k - 2, chef);
+	if (!c)
+		return 0;
+	buf[pre + k + 1 + c] = '\0';
+	return pre + k + 1 + c;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int hub_link_unsubject(const char *token, size_t len, char *out, size_t size)
+{
+	size_t n = 0;
+
+	if (len == 1 && token[0] == '%')
+		len = 0;
+	for (size_t i = 0; i < len; i++) {
+		int c = (unsigned char)token[i];
+
+		if (c == '%') {
+			int hi = i + 2 < len ? hex_digit(token[i + 1]) : -1;
+			int lo = hi >= 0 ? hex_digit(token[i + 2]) : -1;
+
+			if (lo < 0)
+				return -1;
+			c = hi << 4 | lo;
+			i += 2;
+		} else if (!subject_safe((unsigned char)c)) {
+			return -1;
+		}
+		if (n + 1 >= size)
+			return -1;
+		out[n++] = (char)c;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/* ---- out: fan-out to the outbox, the outbox to NATS ------------------------ */
+
+static struct hub_link *link_of_sub(const struct hub_subscriber *s)
+{
+	return lws_container_of(s, struct hub_link, fan);
+}
+
+/* Only what the hub's own kitchens sent: never what came from NATS
+ * (no-echo, whatever the server does), nor the hub's own status. */
+static int link_wants(const struct hub_subscriber *s, const struct hub_msg *m)
+{
+	return m->source && m->source != &link_of_sub(s)->src;
+}
+
+static void link_drain(lws_sorted_usec_list_t *sul);
+
+static void link_wake(struct hub_subscriber *s)
+{
+	struct hub_link *l = link_of_sub(s);
+
+	lws_sul_schedule(l->hub->ctx, 0, &l->drain, link_drain, 1);
+}
+
+static void link_cull(struct hub_subscriber *s)
+{
+	/* only under --slow-eater disconnect, and the link drains at once:
+	 * come back at the newest dumpling */
+	struct hub_link *l = link_of_sub(s);
+
+	log_warn("NATS link: fell a full queue behind; going on from the newest dumpling");
+	hub_fanout_join(l->hub, s);
+}
+
+static const struct hub_subscriber_ops link_ops = {
+	.wake = link_wake,
+	.wants = link_wants,
+	.cull = link_cull,
+};
+
+static struct link_item *link_item_new(const struct hub_msg *m)
+{
+	char subject[LINK_SUBJECT_MAX];
+	size_t ls = hub_link_subject(subject, sizeof subject, m->kitchen, m->chef);
+	struct link_item *it;
+
+	if (!ls)
+		return NULL;
+	it = xmalloc(sizeof *it + m->len + ls + 1);
+	it->next = NULL;
+	it->len = m->len;
+	memcpy(it->data, m->buf + LWS_PRE, m->len);
+	it->subject = it->data + m->len;
+	memcpy(it->subject, subject, ls + 1);
+	return it;
+}
+
+/* Under lock: room for it, or it is dropped and counted. */
+static int link_enqueue(struct hub_link *l, struct link_item *it)
+{
+	if (!it) {
+		l->unpublishable++;
+		return 0;
+	}
+	if (l->n >= LINK_OUTBOX_DUMPLINGS || l->bytes + it->len > LINK_OUTBOX_BYTES) {
+		l->outbox_dropped++;
+		free(it);
+		return 0;
+	}
+	if (l->tail)
+		l->tail->next = it;
+	else
+		l->head = it;
+	l->tail = it;
+	l->n++;
+	l->bytes += it->len;
+	return 1;
+}
+
+/* On the hub's thread: everything that waits for the link goes to the
+ * outbox now, so the link is never behind in the ring. */
+static void link_drain(lws_sorted_usec_list_t *sul)
+{
+	struct hub_link *l = lws_container_of(sul, struct hub_link, drain);
+	struct hub_subscriber *s = &l->fan;
+	uint32_t began = s->tail;
+	const struct hub_msg *m;
+	int queued = 0;
+
+	s->woken = 0;
+	if (!s->fed)
+		return;
+	pthread_mutex_lock(&l->lock);
+	while ((m = hub_fanout_next(l->hub, s))) {
+		if (link_enqueue(l, link_item_new(m))) {
+			s->out++;
+			queued = 1;
+		}
+		hub_fanout_take(l->hub, s);
+	}
+	if (queued)
+		pthread_cond_signal(&l->more);
+	pthread_mutex_unlock(&l->lock);
+	hub_fanout_settle(l->hub, s, began);
+}
+
+static void link_sample(struct hub_link *l)
+{
+	struct link_sample s;
+
+	memset(&s, 0, sizeof s);
+	s.connected = natsConnection_Status(l->nc) == NATS_CONN_STATUS_CONNECTED;
+	if (s.connected && natsConnection_GetConnectedUrl(l->nc, s.server, sizeof s.server) != NATS_OK)
+		s.server[0] = '\0';
+	if (natsConnection_GetStats(l->nc, l->stats) == NATS_OK)
+		natsStatistics_GetCounts(l->stats, &s.in_msgs, &s.in_bytes, &s.out_msgs,
+					 &s.out_bytes, &s.reconnects);
+	natsSubscription_GetDropped(l->sub, &s.slow_dropped);
+	natsSubscription_GetPending(l->sub, &s.pending_msgs, &s.pending_bytes);
+	s.buffered = natsConnection_Buffered(l->nc);
+	if (s.buffered < 0)
+		s.buffered = 0;
+	pthread_mutex_lock(&l->lock);
+	l->sample = s;
+	pthread_mutex_unlock(&l->lock);
+}
+
+static unsigned long link_publish(struct hub_link *l, struct link_item *it)
+{
+	unsigned long failed = 0;
+
+	for (struct link_item *next; it; it = next) {
+		next = it->next;
+		if (natsConnection_Publish(l->nc, it->subject, it->data, (int)it->len) != NATS_OK)
+			failed++;
+		free(it);
+	}
+	return failed;
+}
+
+/* A batch goes out now, not when cnats' flusher next looks (it waits a
+ * millisecond for more, which is most of a dumpling's time between two
+ * hubs); the server's answer paces the next batch, which grows while we
+ * wait. Not while disconnected: cnats keeps what is published then. */
+static void link_flush(struct hub_link *l)
+{
+	if (natsConnection_Status(l->nc) == NATS_CONN_STATUS_CONNECTED)
+		natsConnection_FlushTimeout(l->nc, LINK_WRITE_DEADLINE_MS);
+}
+
+/* The publisher thread: the outbox into cnats, cnats' numbers sampled
+ * after each batch and every LINK_SAMPLE_SECONDS. */
+static void *link_publisher(void *arg)
+{
+	struct hub_link *l = arg;
+	struct timespec until;
+	struct link_item *batch;
+	unsigned long failed;
+
+	pthread_mutex_lock(&l->lock);
+	while (!l->stop) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += LINK_SAMPLE_SECONDS;
+		if (!l->head)
+			pthread_cond_timedwait(&l->more, &l->lock, &until);
+		batch = l->head;
+		l->head = l->tail = NULL;
+		l->n = l->bytes = 0;
+		pthread_mutex_unlock(&l->lock);
+		failed = link_publish(l, batch);
+		if (batch)
+			link_flush(l);
+		link_sample(l);
+		pthread_mutex_lock(&l->lock);
+		l->publish_failed += failed;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return NULL;
+}
+
+/* ---- in: NATS to the inbox -------------------------------------------------- */
+
+/* Under lock: a dumpling from the kitchen the subject names. */
+static void link_note_remote(struct hub_link *l, const char *subject)
+{
+	const char *k = subject + sizeof LINK_SUBJECT_PREFIX - 1, *dot = strchr(k, '.');
+	char name[LINK_NAME_MAX];
+	struct link_remote *r;
+	size_t len;
+
+	if (!dot)
+		return;
+	len = (size_t)(dot - k);
+	for (int i = 0; i < l->nremote; i++)
+		if (l->remote[i].len == len && !memcmp(l->remote[i].token, k, len)) {
+			l->remote[i].in++;
+			return;
+		}
+	if (len > sizeof r->token || hub_link_unsubject(k, len, name, sizeof name) < 0)
+		return;		/* not a subject a hub makes */
+	if (l->nremote == LINK_REMOTE_KITCHENS) {
+		l->remote_unlisted++;
+		return;
+	}
+	r = &l->remote[l->nremote++];
+	memcpy(r->token, k, len);
+	r->len = len;
+	r->in = 1;
+}
+
+/* A remote kitchen's name, from its token (checked when it was noted). */
+static const char *link_remote_name(const struct link_remote *r, char *name, size_t size)
+{
+	if (hub_link_unsubject(r->token, r->len, name, size) < 0)
+		name[0] = '\0';
+	return name;
+}
+
+/* On a cnats thread. */
+static void link_on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *arg)
+{
+	struct hub_link *l = arg;
+	const char *subject = natsMsg_GetSubject(msg);
+
+	if (!strncmp(subject, LINK_SUBJECT_PREFIX, sizeof LINK_SUBJECT_PREFIX - 1)) {
+		pthread_mutex_lock(&l->lock);
+		link_note_remote(l, subject);
+		pthread_mutex_unlock(&l->lock);
+		/* refused when full: counted by the inbox, a gap in the books */
+		hub_inbox_push(&l->hub->inbox, &l->src, natsMsg_GetData(msg),
+			       (size_t)natsMsg_GetDataLength(msg));
+	}
+	natsMsg_Destroy(msg);
+}
+
+static void link_url(natsConnection *nc, char *buf, size_t size)
+{
+	if (natsConnection_GetConnectedUrl(nc, buf, size) != NATS_OK || !*buf)
+		snprintf(buf, size, "(no server)");
+}
+
+static void link_on_connected(natsConnection *nc, void *arg)
+{
+	char url[256];
+
+	link_url(nc, url, sizeof url);
+	log_info("NATS link: connected to %s", url);
+}
+
+static void link_on_disconnected(natsConnection *nc, void *arg)
+{
+	struct hub_link *l = arg;
+
+	if (natsConnection_IsClosed(nc))
+		return;		/* the hub is closing it */
+	pthread_mutex_lock(&l->lock);
+	l->disconnects++;
+	pthread_mutex_unlock(&l->lock);
+	log_warn("NATS link: disconnected; reconnecting");
+}
+
+static void link_on_closed(natsConnection *nc, void *arg)
+{
+	log_debug("NATS link: closed");
+}
+
+/* cnats reports a slow consumer on every message it drops: say so at most
+ * once a second (the count is in the status). */
+static void link_on_error(natsConnection *nc, natsSubscription *sub, natsStatus err, void *arg)
+{
+	struct hub_link *l = arg;
+	time_t now = time(NULL);
+	int say;
+
+	pthread_mutex_lock(&l->lock);
+	say = now != l->slow_logged;
+	if (say)
+		l->slow_logged = now;
+	pthread_mutex_unlock(&l->lock);
+	if (say)
+		log_warn("NATS link: %s", natsStatus_GetText(err));
+}
+
+/* ---- opening and closing ---------------------------------------------------- */
+
+static int link_fail(const char *what, natsStatus s)
+{
+	const char *detail = nats_GetLastError(NULL);
+
+	if (detail && *detail)
+		log_error("NATS link: %s: %s (%s)", what, natsStatus_GetText(s), detail);
+	else
+		log_error("NATS link: %s: %s", what, natsStatus_GetText(s));
+	return -1;
+}
+
+/* --nats URL[,URL...] as cnats' server list. */
+static natsStatus link_servers(natsOptions *o, const char *list)
+{
+	char *copy = xstrdup(list), *save = NULL;
+	const char **v = NULL;
+	int n = 0;
+	natsStatus s;
+
+	for (char *u = strtok_r(copy, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
+		v = xrealloc(v, (n + 1) * sizeof *v);
+		v[n++] = u;
+	}
+	s = n ? natsOptions_SetServers(o, v, n) : NATS_INVALID_ARG;
+	free(v);
+	free(copy);
+	return s;
+}
+
+static natsStatus link_auth(struct hub_link *l, natsOptions *o)
+{
+	const struct hub_config *cfg = &l->hub->cfg;
+	natsStatus s = NATS_OK;
+	char *token = NULL;
+
+	/* cnats reads the file only when it connects, and then again at
+	 * every reconnection: a file that is not there is said now */
+	if (cfg->nats_creds && access(cfg->nats_creds, R_OK) < 0) {
+		log_error("NATS link: --nats-creds %s: %s", cfg->nats_creds, strerror(errno));
+		return NATS_INVALID_ARG;
+	}
+	if (cfg->nats_creds)
+		s = natsOptions_SetUserCredentialsFromFiles(o, cfg->nats_creds, NULL);
+	if (s == NATS_OK && cfg->nats_token_file) {
+		if (token_load(cfg->nats_token_file, NULL, &token) <= 0)
+			return NATS_INVALID_ARG;
+		s = natsOptions_SetToken(o, token);
+		free(token);
+	}
+	if (s == NATS_OK && cfg->nats_ca)
+		s = natsOptions_SetSecure(o, true);
+	if (s == NATS_OK && cfg->nats_ca)
+		s = natsOptions_LoadCATrustedCertificates(o, cfg->nats_ca);
+	if (s == NATS_OK && cfg->nats_cert)
+		s = natsOptions_LoadCertificatesChain(o, cfg->nats_cert, cfg->nats_key);
+	return s;
+}
+
+static natsStatus link_options(struct hub_link *l, natsOptions *o)
+{
+	natsStatus s = link_servers(o, l->hub->cfg.nats);
+
+	if (s == NATS_OK) s = natsOptions_SetName(o, "dumplings hub");
+	if (s == NATS_OK) s = natsOptions_SetNoEcho(o, true);
+	if (s == NATS_OK) s = natsOptions_SetMaxReconnect(o, -1);
+	if (s == NATS_OK) s = natsOptions_SetReconnectWait(o, LINK_RECONNECT_WAIT_MS);
+	if (s == NATS_OK) s = natsOptions_SetReconnectJitter(o, LINK_RECONNECT_JITTER_MS,
+							      LINK_RECONNECT_JITTER_MS);
+	if (s == NATS_OK) s = natsOptions_SetReconnectBufSize(o, LINK_RECONNECT_BUF);
+	if (s == NATS_OK) s = natsOptions_SetWriteDeadline(o, LINK_WRITE_DEADLINE_MS);
+	if (s == NATS_OK) s = natsOptions_SetPingInterval(o, LINK_PING_MS);
+	if (s == NATS_OK) s = natsOptions_SetMaxPendingMsgs(o, LINK_PENDING_DUMPLINGS);
+	if (s == NATS_OK) s = natsOptions_SetRetryOnFailedConnect(o, true, link_on_connected, l);
+	if (s == NATS_OK) s = natsOptions_SetReconnectedCB(o, link_on_connected, l);
+	if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(o, link_on_disconnected, l);
+	if (s == NATS_OK) s = natsOptions_SetClosedCB(o, link_on_closed, l);
+	if (s == NATS_OK) s = natsOptions_SetErrorHandler(o, link_on_error, l);
+	if (s == NATS_OK) s = link_auth(l, o);
+	return s;
+}
+
+static int link_connect(struct hub_link *l)
+{
+	natsStatus s = natsOptions_Create(&l->opts);
+
+	if (s != NATS_OK)
+		return link_fail("cannot create options", s);
+	if ((s = link_options(l, l->opts)) != NATS_OK)
+		return link_fail("bad options", s);
+	if ((s = natsStatistics_Create(&l->stats)) != NATS_OK)
+		return link_fail("cannot create statistics", s);
+	/* with a connected callback, cnats connects in the background */
+	s = natsConnection_Connect(&l->nc, l->opts);
+	if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED)
+		return link_fail(l->hub->cfg.nats, s);
+	if (s == NATS_OK)	/* at once: cnats calls back only for a later connect */
+		link_on_connected(l->nc, l);
+	else
+		log_warn("NATS link: no server at %s answers yet; trying on", l->hub->cfg.nats);
+	s = natsConnection_Subscribe(&l->sub, l->nc, LINK_SUBSCRIPTION, link_on_msg, l);
+	if (s == NATS_OK)
+		s = natsSubscription_SetPendingLimits(l->sub, LINK_PENDING_DUMPLINGS,
+						      LINK_PENDING_BYTES);
+	if (s != NATS_OK)
+		return link_fail("cannot subscribe to " LINK_SUBSCRIPTION, s);
+	return 0;
+}
+
+int hub_link_open(struct hub *hub)
+{
+	struct hub_link *l;
+
+	if (!hub->cfg.nats)
+		return 0;
+	l = xcalloc(1, sizeof *l);
+	hub->link = l;
+	l->hub = hub;
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_cond_init(&l->more, NULL);
+	l->fan.ops = &link_ops;
+	snprintf(l->fan.label, sizeof l->fan.label, "NATS link");
+	if (link_connect(l) < 0)
+		return -1;
+	if (pthread_create(&l->publisher, NULL, link_publisher, l) != 0) {
+		log_error("NATS link: cannot start the publisher thread");
+		return -1;
+	}
+	l->publisher_started = 1;
+	hub_fanout_join(hub, &l->fan);
+	return 0;
+}
+
+static void link_free_outbox(struct hub_link *l)
+{
+	for (struct link_item *it = l->head, *next; it; it = next) {
+		next = it->next;
+		free(it);
+	}
+	l->head = l->tail = NULL;
+}
+
+void hub_link_close(struct hub *hub)
+{
+	struct hub_link *l = hub->link;
+
+	if (!l)
+		return;
+	lws_sul_cancel(&l->drain);
+	hub_fanout_leave(hub, &l->fan);
+	if (l->publisher_started) {
+		pthread_mutex_lock(&l->lock);
+		l->stop = 1;
+		pthread_cond_signal(&l->more);
+		pthread_mutex_unlock(&l->lock);
+		pthread_join(l->publisher, NULL);
+	}
+	if (l->nc) {
+		if (natsConnection_Status(l->nc) == NATS_CONN_STATUS_CONNECTED)
+			natsConnection_FlushTimeout(l->nc, LINK_CLOSE_FLUSH_MS);
+		natsConnection_Close(l->nc);
+	}
+	natsSubscription_Destroy(l->sub);
+	natsConnection_Destroy(l->nc);
+	natsOptions_Destroy(l->opts);
+	natsStatistics_Destroy(l->stats);
+	/* cnats' threads end before what they were handed goes */
+	nats_CloseAndWait(2000);
+	link_free_outbox(l);
+	pthread_cond_destroy(&l->more);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+	hub->link = NULL;
+}
+
+int hub_link_subscribers(struct hub *hub)
+{
+	return hub->link && hub->link->fan.fed;
+}
+
+/* ---- numbers ------------------------------------------------------------------ */
+
+/* What the numbers say at one moment, copied under the lock. */
+struct link_numbers {
+	struct link_sample s;
+	unsigned long outbox_dropped, publish_failed, disconnects, remote_unlisted;
+	unsigned long unpublishable;
+	size_t outbox_n, outbox_bytes;
+	unsigned long inbox_refused, in, invalid, out, skipped;
+};
+
+static void link_numbers(struct hub_link *l, struct link_numbers *n)
+{
+	pthread_mutex_lock(&l->lock);
+	n->s = l->sample;
+	n->outbox_dropped = l->outbox_dropped;
+	n->unpublishable = l->unpublishable;
+	n->publish_failed = l->publish_failed;
+	n->disconnects = l->disconnects;
+	n->remote_unlisted = l->remote_unlisted;
+	n->outbox_n = l->n;
+	n->outbox_bytes = l->bytes;
+	pthread_mutex_unlock(&l->lock);
+	n->inbox_refused = hub_inbox_refused(&l->hub->inbox);
+	n->in = l->src.in;
+	n->invalid = l->src.invalid;
+	n->out = l->fan.out;
+	n->skipped = l->fan.dropped;
+}
+
+static cJSON *link_remote_list(struct hub_link *l)
+{
+	cJSON *a = cJSON_CreateArray();
+	char name[LINK_NAME_MAX];
+
+	pthread_mutex_lock(&l->lock);
+	for (int i = 0; i < l->nremote; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "kitchen", link_remote_name(&l->remote[i], name, sizeof name));
+		cJSON_AddNumberToObject(o, "dumplings_in", (double)l->remote[i].in);
+		cJSON_AddItemToArray(a, o);
+	}
+	pthread_mutex_unlock(&l->lock);
+	return a;
+}
+
+void hub_link_status(struct hub *hub, cJSON *p)
+{
+	struct hub_link *l = hub->link;
+	struct link_numbers n;
+	cJSON *o;
+
+	if (!l)
+		return;
+	link_numbers(l, &n);
+	o = cJSON_AddObjectToObject(p, "nats");
+	cJSON_AddBoolToObject(o, "connected", n.s.connected);
+	if (n.s.connected)
+		cJSON_AddStringToObject(o, "server", n.s.server);
+	else
+		cJSON_AddNullToObject(o, "server");
+	cJSON_AddNumberToObject(o, "reconnects", (double)n.s.reconnects);
+	cJSON_AddNumberToObject(o, "disconnects", (double)n.disconnects);
+	cJSON_AddNumberToObject(o, "messages_in", (double)n.s.in_msgs);
+	cJSON_AddNumberToObject(o, "messages_out", (double)n.s.out_msgs);
+	cJSON_AddNumberToObject(o, "bytes_in", (double)n.s.in_bytes);
+	cJSON_AddNumberToObject(o, "bytes_out", (double)n.s.out_bytes);
+	cJSON_AddNumberToObject(o, "dumplings_in", (double)n.in);
+	cJSON_AddNumberToObject(o, "dumplings_invalid", (double)n.invalid);
+	cJSON_AddNumberToObject(o, "dumplings_out", (double)n.out);
+	cJSON_AddNumberToObject(o, "dumplings_skipped", (double)n.skipped);
+	cJSON_AddNumberToObject(o, "slow_consumer_dropped", (double)n.s.slow_dropped);
+	cJSON_AddNumberToObject(o, "inbox_refused", (double)n.inbox_refused);
+	cJSON_AddNumberToObject(o, "outbox_dropped", (double)n.outbox_dropped);
+	cJSON_AddNumberToObject(o, "unpublishable", (double)n.unpublishable);
+	cJSON_AddNumberToObject(o, "publish_failed", (double)n.publish_failed);
+	cJSON_AddNumberToObject(o, "pending_in_dumplings", n.s.pending_msgs);
+	cJSON_AddNumberToObject(o, "pending_in_bytes", n.s.pending_bytes);
+	cJSON_AddNumberToObject(o, "pending_out_dumplings", (double)n.outbox_n);
+	cJSON_AddNumberToObject(o, "pending_out_bytes", (double)n.outbox_bytes + n.s.buffered);
+	cJSON_AddItemToObject(p, "remote_kitchens", link_remote_list(l));
+	cJSON_AddNumberToObject(p, "remote_kitchens_unlisted", (double)n.remote_unlisted);
+}
+
+static void link_metric(FILE *f, const char *name, const char *type, const char *help, double v)
+{
+	fprintf(f, "# HELP dumplings_hub_nats_%s %s\n# TYPE dumplings_hub_nats_%s %s\n"
+		"dumplings_hub_nats_%s %.15g\n", name, help, name, type, name, v);
+}
+
+static void link_remote_metrics(FILE *f, struct hub_link *l)
+{
+	char name[LINK_NAME_MAX];
+
+	fputs("# HELP dumplings_hub_nats_kitchen_dumplings_in_total Dumplings received "
+	      "over NATS, by the kitchen that made them.\n"
+	      "# TYPE dumplings_hub_nats_kitchen_dumplings_in_total counter\n", f);
+	pthread_mutex_lock(&l->lock);
+	for (int i = 0; i < l->nremote; i++) {
+		fputs("dumplings_hub_nats_kitchen_dumplings_in_total{kitchen=\"", f);
+		hub_metrics_label(f, link_remote_name(&l->remote[i], name, sizeof name));
+		fprintf(f, "\"} %lu\n", l->remote[i].in);
+	}
+	pthread_mutex_unlock(&l->lock);
+}
+
+void hub_link_metrics(struct hub *hub, FILE *f)
+{
+	struct hub_link *l = hub->link;
+	struct link_numbers n;
+
+	if (!l)
+		return;
+	link_numbers(l, &n);
+	fputs("# HELP dumplings_hub_nats_connected 1 while connected to a NATS server, "
+	      "labelled with its address.\n# TYPE dumplings_hub_nats_connected gauge\n", f);
+	fputs("dumplings_hub_nats_connected{server=\"", f);
+	hub_metrics_label(f, n.s.connected ? n.s.server : "");
+	fprintf(f, "\"} %d\n", n.s.connected);
+	link_metric(f, "reconnects_total", "counter", "Times the link connected to a NATS server again.",
+		    (double)n.s.reconnects);
+	link_metric(f, "disconnects_total", "counter", "Times the link lost its NATS server.",
+		    (double)n.disconnects);
+	link_metric(f, "messages_in_total", "counter", "Messages received from NATS.",
+		    (double)n.s.in_msgs);
+	link_metric(f, "messages_out_total", "counter", "Messages published to NATS.",
+		    (double)n.s.out_msgs);
+	link_metric(f, "dumplings_in_total", "counter",
+		    "Valid dumplings taken from NATS, made by other hubs' kitchens.", (double)n.in);
+	link_metric(f, "dumplings_invalid_total", "counter",
+		    "Messages from NATS dropped as invalid dumplings.", (double)n.invalid);
+	link_metric(f, "dumplings_out_total", "counter",
+		    "Dumplings of this hub's kitchens queued for NATS.", (double)n.out);
+	link_metric(f, "dumplings_skipped_total", "counter",
+		    "Dumplings of this hub's kitchens the link missed, a full queue behind.",
+		    (double)n.skipped);
+	link_metric(f, "slow_consumer_dropped_total", "counter",
+		    "Messages the NATS client dropped past its pending limits (slow consumer).",
+		    (double)n.s.slow_dropped);
+	link_metric(f, "inbox_refused_total", "counter",
+		    "Dumplings from NATS refused by the hub's full inbox.", (double)n.inbox_refused);
+	link_metric(f, "outbox_dropped_total", "counter",
+		    "Dumplings for NATS dropped because the link's outbox was full.",
+		    (double)n.outbox_dropped);
+	link_metric(f, "unpublishable_total", "counter",
+		    "Dumplings not published: their kitchen and chef names make too long a subject.",
+		    (double)n.unpublishable);
+	link_metric(f, "publish_failed_total", "counter",
+		    "Publishes the NATS client refused (its reconnect buffer full, or closed).",
+		    (double)n.publish_failed);
+	link_metric(f, "pending_in_bytes", "gauge",
+		    "Bytes received from NATS not yet handed to the hub.", n.s.pending_bytes);
+	link_metric(f, "pending_out_bytes", "gauge",
+		    "Bytes for NATS not yet written to its socket.",
+		    (double)n.outbox_bytes + n.s.buffered);
+	link_remote_metrics(f, l);
+}
