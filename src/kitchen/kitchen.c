@@ -1040,6 +1040,8 @@ int kitchen_main(int argc, char **argv)
 
 	memset(&k, 0, sizeof k);
 	rc = parse_args(&k.opt, argc, argv);
+	if (rc < 0)
+		log_set_name(k.opt.name);
 	/* Captures are opened, and their filters set, before privileges are
 	 * dropped and before any chef code runs or any packet is decoded. */
 	if (rc < 0 && !k.opt.chef_list && open_sources(&k) < 0)
