@@ -174,6 +174,7 @@ static void help(void)
 	       "                           (default: 256)\n"
 	       "  -q, --quiet              log errors only\n"
 	       "  -v, --verbose            log debugging detail\n"
+	       "      --config FILE        read long options from FILE first, one a line\n"
 	       "  -h, --help               show this help\n"
 	       "  -V, --version            show the version and those of the libraries in use\n"
 	       "\nA BPF EXPRESSION after the options is the filter, as with tcpdump (not with -f).\n");
