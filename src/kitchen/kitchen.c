@@ -1038,7 +1038,7 @@ static void tell_user(struct kitchen *k)
 		snprintf(what, sizeof what, "after %.1f s: ", monotonic_seconds() - k->started);
 		log_statistics(k, 1, what);
 	}
-	if (k->progress) {
+	if (progress_due(k->progress)) {
 		emit_counts(k->emit, &printed, &failed);
 		progress_show(k->progress, k->packets, printed);
 	}

@@ -68,14 +68,17 @@ static void put_duration(char *buf, size_t size, double seconds)
 		snprintf(buf, size, "%ld:%02ld", s / 60, s % 60);
 }
 
+int progress_due(const struct progress *p)
+{
+	return p && monotonic_seconds() - p->drawn >= REDRAW_EVERY;
+}
+
 void progress_show(struct progress *p, unsigned long packets, unsigned long dumplings)
 {
 	double now = monotonic_seconds(), elapsed;
 	char line[128], left[32] = "";
 	int n;
 
-	if (!p || now - p->drawn < REDRAW_EVERY)
-		return;
 	p->drawn = now;
 	elapsed = now - p->started;
 	if (elapsed <= 0)

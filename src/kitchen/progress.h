@@ -15,7 +15,11 @@ struct progress;
 struct progress *progress_start(const struct capture_source *sources, int nsources,
 				double started);
 
-/* Redraw, if a tenth of a second has passed since the last time. */
+/* Whether a tenth of a second has passed since the last redraw (never,
+ * for NULL). */
+int progress_due(const struct progress *p);
+
+/* Redraw the line. */
 void progress_show(struct progress *p, unsigned long packets, unsigned long dumplings);
 
 /* Clear the line, for good. */
