@@ -66,6 +66,10 @@ unlike($said->(), qr/: 5 packets, /, 'with -q there is no summary at the end');
 write_pcap("$dir/long.pcap", 1, ($udp) x 30);
 unlike(run('kitchen', '--stdout', '-c', "$dir/count.lua", '-r', "$dir/long.pcap")->{err},
        qr/\r|packets\/s/, 'stderr a file: no progress line');
+my $piped = run(['sh', '-c', join(' ', map { "'$_'" } bin(), 'kitchen', '--stdout', '-c', "$dir/count.lua",
+			'-r', "$dir/long.pcap") . ' 2>&1 >/dev/null | cat']);
+like($piped->{out}, qr/: 30 packets, 30 dumplings, /, 'stderr a pipe: the summary comes through it');
+unlike($piped->{out}, qr/\r|packets\/s/, '... and no progress line');
 SKIP: {
 	my $script = `sh -c 'command -v script' 2>/dev/null`;
 	chomp $script;
