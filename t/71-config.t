@@ -63,7 +63,8 @@ is($r->{status}, 2, '--config with no file: exit 2');
 $r = run('kitchen', '--config', "$dir/k.conf", '--config', "$dir/k.conf");
 like($r->{err}, qr/--config given twice/, 'one file only');
 $r = run('kitchen', '--stdout', '-r', "$dir/mix.pcap", '--', '--config', "$dir/k.conf");
-like($r->{err}, qr/unexpected argument '--config'/, 'after --, --config is an argument like any');
+like($r->{err}, qr/bad filter '--config \Q$dir\E\/k\.conf'/,
+     'after --, --config is an argument like any (here, the filter)');
 
 # A hub and an eater read theirs too.
 my ($in, $out) = (free_port(), free_port());
