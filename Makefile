@@ -6,6 +6,10 @@ DESTDIR ?=
 BINDIR   = $(PREFIX)/bin
 DATADIR  = $(PREFIX)/share/dumplings
 MANDIR   = $(PREFIX)/share/man
+# systemd's units; where the units look for their configuration files
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+CONFDIR ?= /etc/dumplings
+UNITS    = dumplings-hub.service dumplings-kitchen@.service
 
 # openssl (libssl-dev, which libwebsockets-dev already pulls in): lws trusts
 # only its own build-time certificate directory, so the clients hand
@@ -135,7 +139,8 @@ check-asan: test-deps
 # with ASLR off (setarch -R), which every child inherits.
 #
 # Left out, and why:
-#   t/23-install.t           installs and runs the plain binary, not this one
+#   t/23-install.t, t/72-systemd.t
+#                            install and run the plain binary, not this one
 #   t/40-fuzz-regressions.t  replays fuzz inputs with its own ASan builds
 #   t/50-dashboard.t, t/52-dashboard-secure.t
 #                            Chromium against the dashboard: the page and the
@@ -152,7 +157,7 @@ check-asan: test-deps
 #   t/67-lossless.t          its consumer must be slower than the kitchen,
 #                            which under TSan's slowdown it may not be; the
 #                            uplink's threads are watched by t/32 and t/45
-TSAN_SKIP    = t/23-install.t t/40-fuzz-regressions.t t/50-dashboard.t \
+TSAN_SKIP    = t/23-install.t t/72-systemd.t t/40-fuzz-regressions.t t/50-dashboard.t \
 	       t/52-dashboard-secure.t t/60-hostile.t t/34-slow-eater.t \
 	       t/66-books-balance.t t/67-lossless.t
 TSAN_TESTS   = $(filter-out $(TSAN_SKIP),$(wildcard t/*.t))
@@ -192,6 +197,11 @@ install: $(BIN)
 	install -m 644 web/* $(DESTDIR)$(DATADIR)/web/
 	install -m 644 man/dumplings.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/dumplings-lua.3 $(DESTDIR)$(MANDIR)/man3/
+	install -d $(DESTDIR)$(UNITDIR)
+	for u in $(UNITS); do \
+	  sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@CONFDIR@|$(CONFDIR)|g' dist/systemd/$$u.in \
+	    > $(DESTDIR)$(UNITDIR)/$$u && chmod 644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
 
 # The Debian package, built from the tracked files (debhelper, lintian):
 # `make package` leaves it here; .ci/package also installs and runs it.

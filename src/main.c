@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/config.h"
 #include "base/log.h"
 #include "base/roles.h"
 #include "base/util.h"
@@ -47,8 +48,13 @@ int main(int argc, char **argv)
 			char prog[32];
 
 			snprintf(prog, sizeof prog, "dumplings %s", roles[i].name);
+			int role_argc = argc - 1;
+			char **role_argv = argv + 1;
+
 			log_init(strdup(prog), LOG_INFO);
-			return roles[i].main(argc - 1, argv + 1);
+			if (config_expand(&role_argc, &role_argv) < 0)
+				return 2;
+			return roles[i].main(role_argc, role_argv);
 		}
 	}
 	fprintf(stderr, "dumplings: unknown subcommand '%s'\n", argv[1]);

@@ -42,11 +42,11 @@ sub fake_close {
 
 my ($r, $port) = fake_close(1001);
 is($r->{status}, 0, 'a hub closing with 1001: exit 0');
-like($r->{err}, qr/^dumplings eat: info: hub ws:\/\/127\.0\.0\.1:$port closed the connection \(close code 1001: fake hub closing\)$/m,
+like($r->{err}, qr/^$TestLib::LOG_STAMP dumplings eat: info: hub ws:\/\/127\.0\.0\.1:$port closed the connection \(close code 1001: fake hub closing\)$/m,
      'reported at info level, with the code and the reason');
 ($r, $port) = fake_close(1011);
 is($r->{status}, 1, 'a hub closing with 1011: exit 1');
-like($r->{err}, qr/^dumplings eat: error: hub ws:\/\/127\.0\.0\.1:$port closed the connection \(close code 1011: fake hub closing\)$/m,
+like($r->{err}, qr/^$TestLib::LOG_STAMP dumplings eat: error: hub ws:\/\/127\.0\.0\.1:$port closed the connection \(close code 1011: fake hub closing\)$/m,
      'reported as an error, with the code and the reason');
 
 # A real hub, killed: no close frame.
@@ -56,7 +56,7 @@ ok(joined($hub, 'eater', 1), 'an eater joined the hub');
 kill 'KILL', $hub->{pid};
 my $st = reap($eat, 30);
 is($st >> 8, 1, 'the hub dying: the eater exits 1');
-like(slurp("$dir/eat.err") // '', qr/^dumplings eat: error: hub ws:\/\/127\.0\.0\.1:$hub->{out} went away \(connection closed without a close frame\)$/m,
+like(slurp("$dir/eat.err") // '', qr/^$TestLib::LOG_STAMP dumplings eat: error: hub ws:\/\/127\.0\.0\.1:$hub->{out} went away \(connection closed without a close frame\)$/m,
      'and says the hub went away without a close frame');
 
 # A hub shutting down says goodbye with 1001.
@@ -65,7 +65,7 @@ $eat = spawn([bin(), 'eat', '-H', "127.0.0.1:$hub->{out}", '--json'], err => "$d
 ok(joined($hub, 'eater', 1), 'an eater joined the next hub');
 stop($hub->{pid}, 'TERM');
 is(reap($eat, 30) >> 8, 0, 'the hub shutting down: the eater exits 0');
-like(slurp("$dir/eat2.err") // '', qr/^dumplings eat: info: hub ws:\/\/127\.0\.0\.1:$hub->{out} closed the connection \(close code 1001: /m,
+like(slurp("$dir/eat2.err") // '', qr/^$TestLib::LOG_STAMP dumplings eat: info: hub ws:\/\/127\.0\.0\.1:$hub->{out} closed the connection \(close code 1001: /m,
      'and says the hub closed the connection with 1001');
 
 # The kitchen's uplink tells the same story, and carries on.
@@ -83,7 +83,7 @@ stop($kitchen, 'TERM');
 my $silent_st = reap($silent_eat, 90);
 is($silent_st >> 8, 1, 'a hub that never answers the upgrade: the eater exits 1')
 	or diag(slurp("$dir/silent.err"));
-like(slurp("$dir/silent.err") // '', qr/^dumplings eat: error: cannot connect to hub at 127\.0\.0\.1:$silent_port: no answer to the WebSocket upgrade$/m,
+like(slurp("$dir/silent.err") // '', qr/^$TestLib::LOG_STAMP dumplings eat: error: cannot connect to hub at 127\.0\.0\.1:$silent_port: no answer to the WebSocket upgrade$/m,
      'and says the upgrade went unanswered');
 
 done_testing();

@@ -9,10 +9,28 @@
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
+/* Where stderr goes, which says how each line starts: on a terminal with
+ * "dumplings ROLE: ", in the systemd journal with a "<N>" priority before
+ * it, anywhere else with a UTC time stamp ("2026-12-02T04:50:00.123Z "). */
+enum log_target { LOG_TO_TERMINAL, LOG_TO_JOURNAL, LOG_TO_STAMPED };
+
+/* prog is "dumplings ROLE"; stderr is looked at here, once. */
 void log_init(const char *prog, enum log_level level);
+enum log_target log_where(void);
 void log_set_level(enum log_level level);
+int log_enabled(enum log_level level);
+/* A name every later line carries after the role (a kitchen's). */
+void log_set_name(const char *name);
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* An info line whatever the level: what the user asked for (SIGUSR1). */
+void log_always(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+/* On a terminal, a line of status kept at the bottom (NULL or "" to clear
+ * it): drawn over with "\r", cleared before each log line and drawn again
+ * after it. Elsewhere, nothing. The caller keeps it short of the width. */
+void log_status(const char *line);
 
 /* A bad command line: "dumplings ROLE: <what is wrong>", then the role's
  * usage, on stderr. Returns 2, the exit status for it. */

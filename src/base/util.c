@@ -136,6 +136,18 @@ void catch_signals(void (*handler)(int), const int *extra)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+int start_thread(pthread_t *thread, void *(*run)(void *), void *arg)
+{
+	sigset_t all, old;
+	int err;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	err = pthread_create(thread, NULL, run, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return err;
+}
+
 static void *checked(void *p)
 {
 	if (!p) {

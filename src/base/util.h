@@ -1,6 +1,7 @@
 #ifndef UTIL_H
 #define UTIL_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 extern const char dumplings_version[];
@@ -26,6 +27,12 @@ void exe_dir(char *buf, size_t len);
  * waiting poll() returns; ignore SIGPIPE, so a closed socket or pipe is
  * an error to handle rather than death. */
 void catch_signals(void (*handler)(int), const int *extra);
+
+/* pthread_create(), the new thread blocking every signal: signals reach
+ * the thread that started the others, whose poll() they wake, and never
+ * interrupt another's read or write (a pipe's, with no SA_RESTART, would
+ * fail). Returns pthread_create()'s result. */
+int start_thread(pthread_t *thread, void *(*run)(void *), void *arg);
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);

@@ -56,6 +56,7 @@ static const char eat_options_text[] =
 	"                           chef the hub has, then the live stream\n"
 	"  -q, --quiet              log errors only\n"
 	"  -v, --verbose            log debugging detail, libwebsockets' too\n"
+	"      --config FILE        read long options from FILE first, one a line\n"
 	"  -h, --help               show this help\n"
 	"  -V, --version            show the version and those of the libraries in use\n";
 

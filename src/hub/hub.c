@@ -71,6 +71,7 @@ static const char hub_options_text[] =
 	"      --nats-key FILE      its private key (PEM)\n"
 	"  -q, --quiet              log errors only\n"
 	"  -v, --verbose            log debugging detail, libwebsockets' too\n"
+	"      --config FILE        read long options from FILE first, one a line\n"
 	"  -h, --help               show this help\n"
 	"  -V, --version            show the version and those of the libraries in use\n";
 

@@ -18,11 +18,14 @@
  * may be given thousands. */
 enum { FILE_BUFFER = 1 << 20, FILE_BUFFER_MIN = 4096 };
 
-static size_t buffer_size(FILE *f)
+static size_t buffer_size(FILE *f, long long *file_size)
 {
 	struct stat st;
 
-	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode) || st.st_size >= FILE_BUFFER)
+	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode))
+		return FILE_BUFFER;
+	*file_size = st.st_size;
+	if (st.st_size >= FILE_BUFFER)
 		return FILE_BUFFER;
 	return st.st_size < FILE_BUFFER_MIN ? FILE_BUFFER_MIN : (size_t)st.st_size + 1;
 }
@@ -40,6 +43,11 @@ static int set_filter(struct capture_source *src, const char *filter)
 	if (pcap_compile(src->pcap, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
 		log_error("bad filter '%s': %s", filter, pcap_geterr(src->pcap));
 		return -1;
+	}
+	if (src->is_file) {
+		src->file_filter = prog;
+		src->file_filtered = 1;
+		return 0;
 	}
 	if (pcap_setfilter(src->pcap, &prog) < 0) {
 		log_error("%s: cannot set filter '%s': %s", src->name, filter,
@@ -92,7 +100,7 @@ int capture_open_file(struct capture_source *src, const char *path,
 		log_error("cannot read capture file %s: %s", path, strerror(errno));
 		return -1;
 	}
-	size = buffer_size(f);
+	size = buffer_size(f, &src->file_size);
 	src->iobuf = xmalloc(size);
 	if (setvbuf(f, src->iobuf, _IOFBF, size) != 0) {
 		free(src->iobuf);
@@ -186,6 +194,9 @@ void capture_close(struct capture_source *src)
 	if (src->pcap)
 		pcap_close(src->pcap);
 	src->pcap = NULL;
+	if (src->file_filtered)
+		pcap_freecode(&src->file_filter);
+	src->file_filtered = 0;
 	free(src->iobuf);	/* after the FILE that used it is closed */
 	src->iobuf = NULL;
 }
@@ -251,4 +262,11 @@ int capture_list_interfaces(FILE *out)
 	if (!n)
 		log_warn("libpcap lists no interfaces (capturing may need root or CAP_NET_RAW)");
 	return 0;
+}
+
+long long capture_file_position(const struct capture_source *src)
+{
+	FILE *f = src->is_file && src->pcap ? pcap_file(src->pcap) : NULL;
+
+	return f ? ftello(f) : -1;
 }

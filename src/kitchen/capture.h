@@ -30,15 +30,20 @@ struct capture_source {
 	const char *filter;	/* the filter in force ("" for none) */
 	int is_file;
 	char *iobuf;		/* a file's stdio buffer */
+	long long file_size;	/* a regular file's size in bytes, else 0 */
+	struct bpf_program file_filter;	/* a file's filter, run by the reader */
+	int file_filtered;	/* whether file_filter holds one */
 	double tick;		/* seconds per unit of ts.tv_usec */
 	int nanos;		/* the source itself has nanosecond stamps */
 	unsigned long packets;	/* handed to the chefs (the kitchen thread's) */
 };
 
-/* What libpcap counted for a source: packets that passed the filter (for
- * a file, those read), and those the kernel and the interface dropped. */
+/* What was counted for a source: packets read (a file's, all of them; a
+ * live source's, those libpcap delivered), those that passed the filter
+ * (live, as libpcap counts them), and those the kernel and the interface
+ * dropped. */
 struct capture_counts {
-	unsigned long passed, kernel_dropped, interface_dropped;
+	unsigned long read, passed, kernel_dropped, interface_dropped;
 };
 
 int capture_open_file(struct capture_source *src, const char *path,
@@ -54,5 +59,18 @@ int capture_list_interfaces(FILE *out);
 /* libpcap's counts for a live source, into c; nothing for a file. Not
  * while another thread reads the source. */
 void capture_counts(const struct capture_source *src, struct capture_counts *c);
+
+/* Whether a file's packet passes its filter (always, without one). A file
+ * is filtered here rather than in libpcap so that what its filter rejects
+ * is counted too. */
+static inline int capture_file_passes(const struct capture_source *src,
+				      const struct pcap_pkthdr *h, const u_char *bytes)
+{
+	return !src->file_filtered || pcap_offline_filter(&src->file_filter, h, bytes);
+}
+
+/* How far into a file its reader is, in bytes (-1 if unknown). From any
+ * thread: stdio locks the FILE. */
+long long capture_file_position(const struct capture_source *src);
 
 #endif

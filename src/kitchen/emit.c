@@ -244,7 +244,7 @@ struct emit *emit_start(struct sink *sink, const char *kitchen, size_t max_len,
 	pthread_mutex_init(&e->mu, NULL);
 	pthread_cond_init(&e->queued, NULL);
 	pthread_cond_init(&e->printed_one, NULL);
-	err = pthread_create(&e->thread, NULL, printer_main, e);
+	err = start_thread(&e->thread, printer_main, e);
 	if (err) {
 		log_warn("cannot start the printer thread (%s): printing in turn", strerror(err));
 		e->threadless = 1;

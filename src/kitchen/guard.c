@@ -219,7 +219,7 @@ struct guard *guard_new(lua_State *L, double limit, const _Atomic int *stopping,
 	g->ctx = ctx;
 	pthread_mutex_init(&g->lock, NULL);
 	pthread_cond_init(&g->wake, NULL);
-	if (pthread_create(&g->thread, NULL, guard_main, g)) {
+	if (start_thread(&g->thread, guard_main, g)) {
 		log_warn("cannot start the chef time guard: chefs run unguarded");
 		pthread_mutex_destroy(&g->lock);
 		pthread_cond_destroy(&g->wake);

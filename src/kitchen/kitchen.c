@@ -30,6 +30,7 @@
 #include "pcapng.h"
 #include "poke.h"
 #include "privdrop.h"
+#include "progress.h"
 #include "reader.h"
 #include "base/roles.h"
 #include "sink.h"
@@ -81,6 +82,7 @@ struct kitchen {
 	struct reader *reader;		/* reads and decodes the sources */
 	struct emit *emit;		/* prints and sends the dumplings */
 	struct pcapng *out;		/* -w */
+	struct progress *progress;	/* the progress line, if shown */
 	struct poke_clock pokes;
 	_Atomic unsigned long packets;	/* the guard's last words read it too */
 	double started, next_health;	/* monotonic_seconds() */
@@ -93,6 +95,7 @@ struct kitchen {
  * emit stage tells the sink to stop waiting for room. */
 static _Atomic int stop_requested;
 static volatile sig_atomic_t reload_requested;
+static volatile sig_atomic_t stats_requested;	/* SIGUSR1 */
 
 static const char usage_text[] =
 	"usage: dumplings kitchen [-n NAME] [-H [ws[s]://]HOST:PORT | --stdout] [--token-file FILE]\n"
@@ -171,6 +174,7 @@ static void help(void)
 	       "                           (default: 256)\n"
 	       "  -q, --quiet              log errors only\n"
 	       "  -v, --verbose            log debugging detail\n"
+	       "      --config FILE        read long options from FILE first, one a line\n"
 	       "  -h, --help               show this help\n"
 	       "  -V, --version            show the version and those of the libraries in use\n"
 	       "\nA BPF EXPRESSION after the options is the filter, as with tcpdump (not with -f).\n");
@@ -711,6 +715,8 @@ static void start_watching(struct kitchen *k)
 
 /* -------------------------------------------------------------- batches */
 
+static void tell_user(struct kitchen *k);
+
 /* A KitchenStatusChef dumpling every --status-interval, and a last one
  * on the way out. */
 static void report_health(struct kitchen *k, int final)
@@ -788,6 +794,7 @@ static void cook_batch(struct kitchen *k, struct batch *b)
 	poke_if_due(k);
 	service_reloads(k);
 	report_health(k, 0);
+	tell_user(k);
 }
 
 /* How long to wait for the next batch: live, no later than the next poke. */
@@ -819,6 +826,7 @@ static void cook_sources(struct kitchen *k)
 	}
 	if (!k->opt.nfiles)
 		poke_clock_start(&k->pokes, monotonic_seconds());
+	k->progress = progress_start(k->sources, k->nsources, monotonic_seconds());
 	fds[0] = (struct pollfd){ reader_fd(k->reader), POLLIN, 0 };
 	fds[1] = (struct pollfd){ k->watch ? watch_fd(k->watch) : -1, POLLIN, 0 };
 	while (!stop_requested && !done) {
@@ -839,9 +847,12 @@ static void cook_sources(struct kitchen *k)
 			service_reloads(k);
 		poke_if_due(k);
 		report_health(k, 0);
+		tell_user(k);
 	}
 	if (reader_stop(k->reader) < 0)
 		k->failed = 1;
+	progress_end(k->progress);
+	k->progress = NULL;
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -927,6 +938,8 @@ static void on_signal(int sig)
 {
 	if (sig == SIGHUP)
 		reload_requested = 1;
+	else if (sig == SIGUSR1)
+		stats_requested = 1;
 	else
 		stop_requested = 1;
 }
@@ -944,6 +957,7 @@ static void last_words(void *ctx)
 	stop_requested = 1;
 	if (!k->emit)
 		return;
+	log_status(NULL);
 	report_totals(k);
 	emit_close(k->emit);
 }
@@ -971,23 +985,63 @@ static int start_chefs(struct kitchen *k)
 	return k->chefs ? load_chefs(k) : 1;
 }
 
-/* Waits until every dumpling made has gone to the sink. */
-static void report_totals(struct kitchen *k)
+/* The kitchen's numbers, as tcpdump gives its own: what the chefs saw
+ * and made, then what was read, what the filter passed and what was
+ * dropped before the kitchen could read it. Asked for (SIGUSR1), they are
+ * printed even with -q. */
+static void log_statistics(struct kitchen *k, int asked, const char *what)
 {
 	const struct chef_stats *st = chef_runtime_stats(k->chefs);
-	unsigned long dropped = 0, printed, failed;
+	struct capture_counts all = { 0, 0, 0, 0 };
+	unsigned long printed, failed;
+	char line[512];
 
-	emit_wait(k->emit);
 	emit_counts(k->emit, &printed, &failed);
 	for (int i = 0; k->reader && i < k->nsources; i++) {
 		struct capture_counts c;
 
 		reader_counts(k->reader, i, &c);
-		dropped += c.kernel_dropped + c.interface_dropped;
+		all.read += c.read;
+		all.passed += c.passed;
+		all.kernel_dropped += c.kernel_dropped;
+		all.interface_dropped += c.interface_dropped;
 	}
-	log_info("%lu packets, %lu dumplings, %lu handler errors, %lu unserializable "
-		 "results, %lu packets dropped by the kernel", k->packets, printed,
-		 st->handler_errors, st->serialize_errors + failed, dropped);
+	snprintf(line, sizeof line, "%s%lu packets, %lu dumplings, %lu handler errors, "
+		 "%lu unserializable results; %lu packets read, %lu passed the filter, "
+		 "%lu dropped by the kernel, %lu by the interface", what,
+		 (unsigned long)k->packets, printed, st->handler_errors,
+		 st->serialize_errors + failed, all.read, all.passed, all.kernel_dropped,
+		 all.interface_dropped);
+	if (asked)
+		log_always("%s", line);
+	else
+		log_info("%s", line);
+}
+
+/* Waits until every dumpling made has gone to the sink. */
+static void report_totals(struct kitchen *k)
+{
+	emit_wait(k->emit);
+	log_statistics(k, 0, "");
+}
+
+/* What the user sees while the kitchen runs: the statistics SIGUSR1 asks
+ * for (as tcpdump's SIGINFO), and the progress line. */
+static void tell_user(struct kitchen *k)
+{
+	unsigned long printed, failed;
+
+	if (stats_requested) {
+		char what[64];
+
+		stats_requested = 0;
+		snprintf(what, sizeof what, "after %.1f s: ", monotonic_seconds() - k->started);
+		log_statistics(k, 1, what);
+	}
+	if (progress_due(k->progress)) {
+		emit_counts(k->emit, &printed, &failed);
+		progress_show(k->progress, k->packets, printed);
+	}
 }
 
 static int cook(struct kitchen *k)
@@ -1039,7 +1093,12 @@ int kitchen_main(int argc, char **argv)
 	int rc;
 
 	memset(&k, 0, sizeof k);
+	/* Statistics asked for before there are any: no answer, and no death
+	 * either (SIGUSR1's default) while the captures open. */
+	signal(SIGUSR1, SIG_IGN);
 	rc = parse_args(&k.opt, argc, argv);
+	if (rc < 0)
+		log_set_name(k.opt.name);
 	/* Captures are opened, and their filters set, before privileges are
 	 * dropped and before any chef code runs or any packet is decoded. */
 	if (rc < 0 && !k.opt.chef_list && open_sources(&k) < 0)
@@ -1053,7 +1112,7 @@ int kitchen_main(int argc, char **argv)
 	/* From the first chef code on, a signal stops the kitchen in order:
 	 * even a chef file whose top level never returns is interrupted. */
 	if (rc < 0)
-		catch_signals(on_signal, (const int[]){ SIGHUP, 0 });
+		catch_signals(on_signal, (const int[]){ SIGHUP, SIGUSR1, 0 });
 	if (rc < 0)
 		rc = start_chefs(&k);
 	if (rc < 0)

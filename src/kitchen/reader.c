@@ -68,9 +68,10 @@ struct reader {
 	int wake_fd;			/* readable when a batch is ready */
 	int stop_fd;			/* readable once told to stop */
 	/* the reader thread's */
-	/* packets read, per source: a file's counts, which the kitchen
-	 * reads as they go (reader_counts), so stored atomically */
-	unsigned long *read;
+	/* packets read, and (from files) those that passed the filter, per
+	 * source: counts the kitchen reads as they go (reader_counts), so
+	 * stored atomically */
+	unsigned long *read, *passed;
 	double counted;			/* when counts were last read */
 	struct dpl_dns dns;
 	struct ipfrag *frags;		/* NULL: fragments left as they are */
@@ -111,7 +112,7 @@ static void note_counts(struct reader *r)
 	r->stream_pool = *flow_stream_pool(r->flows);
 	pthread_mutex_unlock(&r->lock);
 	for (int i = 0; i < r->nsources; i++) {
-		struct capture_counts c = { r->read[i], 0, 0 };
+		struct capture_counts c = { r->read[i], r->passed[i], 0, 0 };
 
 		if (r->live)
 			capture_counts(&r->sources[i], &c);
@@ -290,6 +291,9 @@ static struct batch *read_source(struct reader *r, int i, struct batch *b, struc
 	while (b && !r->stop && r->left && max-- != 0 &&
 	       (rc = pcap_next_ex(src->pcap, &h, &bytes)) == 1) {
 		__atomic_store_n(&r->read[i], r->read[i] + 1, __ATOMIC_RELAXED);
+		if (!capture_file_passes(src, h, bytes))
+			continue;
+		__atomic_store_n(&r->passed[i], r->passed[i] + 1, __ATOMIC_RELAXED);
 		r->left--;
 		if (pc && r->speed)
 			b = pace(r, b, pc, h->ts.tv_sec + h->ts.tv_usec * src->tick);
@@ -405,6 +409,7 @@ void reader_free(struct reader *r)
 	flow_table_free(r->flows);
 	free(r->counts);
 	free(r->read);
+	free(r->passed);
 	pthread_mutex_destroy(&r->lock);
 	pthread_cond_destroy(&r->freed);
 	free(r);
@@ -427,6 +432,7 @@ struct reader *reader_start(struct capture_source *sources, int nsources,
 	r->out = cfg->out;
 	r->counts = xcalloc(nsources, sizeof *r->counts);
 	r->read = xcalloc(nsources, sizeof *r->read);
+	r->passed = xcalloc(nsources, sizeof *r->passed);
 	for (int i = 0; i < NBATCHES; i++)
 		r->free[r->nfree++] = r->batches[i] = batch_new();
 	pthread_mutex_init(&r->lock, NULL);
@@ -435,7 +441,7 @@ struct reader *reader_start(struct capture_source *sources, int nsources,
 	r->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	note_counts(r);
 	if (r->wake_fd < 0 || r->stop_fd < 0 ||
-	    pthread_create(&r->thread, NULL, reader_main, r)) {
+	    start_thread(&r->thread, reader_main, r)) {
 		log_error("cannot start reading the %s: %s", r->live ? "interfaces" : "capture files",
 			  strerror(errno));
 		reader_free(r);
@@ -480,9 +486,11 @@ void reader_counts(struct reader *r, int i, struct capture_counts *c)
 	pthread_mutex_lock(&r->lock);
 	*c = r->counts[i];
 	pthread_mutex_unlock(&r->lock);
-	/* a file passes all it reads, counted now rather than when noted */
-	if (!r->live)
-		c->passed = __atomic_load_n(&r->read[i], __ATOMIC_RELAXED);
+	/* a file's counts as they are now rather than when noted */
+	if (!r->live) {
+		c->read = __atomic_load_n(&r->read[i], __ATOMIC_RELAXED);
+		c->passed = __atomic_load_n(&r->passed[i], __ATOMIC_RELAXED);
+	}
 }
 
 void reader_fragments(struct reader *r, struct ipfrag_stats *st)

@@ -778,7 +778,7 @@ struct sink *sink_hub_open(const struct wsclient_target *hub,
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->room, NULL);
 	s->ws = wsclient_new(hub, &uplink_ops, s, 1 << 20);
-	if (!s->ws || pthread_create(&s->thread, NULL, uplink_run, s) != 0) {
+	if (!s->ws || start_thread(&s->thread, uplink_run, s) != 0) {
 		log_error("cannot start the uplink to %s", s->hubs);
 		wsclient_free(s->ws);
 		free(s->batch);

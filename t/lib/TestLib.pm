@@ -12,6 +12,10 @@ use POSIX qw(:sys_wait_h);
 use Time::HiRes qw(sleep time);
 use Exporter 'import';
 
+# What starts each log line when stderr is neither a terminal nor the
+# journal (a file, as the tests capture it): a UTC time stamp.
+our $LOG_STAMP = qr/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/;
+
 our @EXPORT = qw(root bin pcap pcaps_dir need_corpus have_corpus corpus_skip need need_tshark tmpdir run
 		 driver free_port spawn stop wait_for_port wait_for decode_lines slurp spew json);
 
