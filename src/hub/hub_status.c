@@ -3,7 +3,12 @@
  * friends keep working) and ours beside them: drops, invalid counts, queue
  * depths and rates. The numbers are those of hub_stats.h, which /metrics
  * serves too; what only the status says (the lists of connections, the
- * runs' books, the rates) is added here. */
+ * runs' books, the rates) is added here.
+ *
+ * It comes in two sizes. Every eater gets the totals and as many entries
+ * of the lists as fit in a few KiB, however many connections there are;
+ * only the eaters that asked ("details": true: eat --details, the
+ * dashboard) get every connection's entry, sent to them alone. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +18,12 @@
 #include "hub.h"
 #include "base/util.h"
 
-/* Status dumplings go to every eater, and many clients take no message over
- * 1 MiB: connections are listed while their entries fit in this budget,
- * kitchens first, and the rest only counted (dumpling_*_unlisted). */
-#define STATUS_LIST_BUDGET (512 * 1024)
+/* Connections are listed while their entries fit in a budget, kitchens
+ * first, and the rest only counted (dumpling_*_unlisted): small for every
+ * eater; for those that asked for details, all that many clients take (no
+ * message over 1 MiB). */
+#define STATUS_SUMMARY_BUDGET (8 * 1024)
+#define STATUS_DETAILS_BUDGET (512 * 1024)
 /* what an entry takes beside its hello: keys, address, numbers */
 #define STATUS_ENTRY_SIZE 256
 
@@ -57,11 +64,12 @@ static cJSON *status_conn(struct hub *hub, struct hub_conn *c)
 }
 
 /* Whether c's entry still fits the budget; if not, it is counted. */
-static int status_fits(const struct hub_conn *c, size_t *used, unsigned long *unlisted)
+static int status_fits(const struct hub_conn *c, size_t budget, size_t *used,
+		       unsigned long *unlisted)
 {
 	size_t size = c->hello_len + STATUS_ENTRY_SIZE;
 
-	if (*used + size > STATUS_LIST_BUDGET) {
+	if (*used + size > budget) {
 		(*unlisted)++;
 		return 0;
 	}
@@ -69,7 +77,7 @@ static int status_fits(const struct hub_conn *c, size_t *used, unsigned long *un
 	return 1;
 }
 
-static void status_lists(struct hub *hub, cJSON *p)
+static void status_lists(struct hub *hub, cJSON *p, size_t budget)
 {
 	cJSON *ks = cJSON_AddArrayToObject(p, "dumpling_kitchens");
 	cJSON *es = cJSON_AddArrayToObject(p, "dumpling_eaters");
@@ -77,10 +85,10 @@ static void status_lists(struct hub *hub, cJSON *p)
 	size_t used = 0;
 
 	for (struct hub_conn *c = hub->kitchens; c; c = c->next)
-		if (c->greeted && status_fits(c, &used, &k_unlisted))
+		if (c->greeted && status_fits(c, budget, &used, &k_unlisted))
 			cJSON_AddItemToArray(ks, status_conn(hub, c));
 	for (struct hub_conn *c = hub->eaters; c; c = c->next)
-		if (c->sub.fed && status_fits(c, &used, &e_unlisted))
+		if (c->sub.fed && status_fits(c, budget, &used, &e_unlisted))
 			cJSON_AddItemToArray(es, status_conn(hub, c));
 	cJSON_AddNumberToObject(p, "dumpling_kitchens_unlisted", k_unlisted);
 	cJSON_AddNumberToObject(p, "dumpling_eaters_unlisted", e_unlisted);
@@ -123,7 +131,6 @@ static cJSON *status_payload(struct hub *hub)
 
 	for (size_t i = 0; i < hub_nstats; i++)
 		status_stat(hub, p, &hub_stats[i]);
-	status_lists(hub, p);
 	hub_seq_status(hub, p);
 	cJSON_AddStringToObject(p, "slow_eater_policy",
 				hub->cfg.slow == HUB_SLOW_SKIP ? "skip" : "disconnect");
@@ -131,21 +138,40 @@ static cJSON *status_payload(struct hub *hub)
 	return p;
 }
 
+static const char *const status_list_keys[] = {
+	"dumpling_kitchens", "dumpling_eaters",
+	"dumpling_kitchens_unlisted", "dumpling_eaters_unlisted",
+};
+
+/* The payload p with lists for one audience, published to it. */
+static void status_publish_to(struct hub *hub, cJSON *d, cJSON *p, enum hub_audience to)
+{
+	char *json;
+
+	status_lists(hub, p, to == HUB_TO_DETAILED ? STATUS_DETAILS_BUDGET : STATUS_SUMMARY_BUDGET);
+	json = cJSON_PrintUnformatted(d);
+	if (json)
+		hub_fanout_publish_to(hub, to, json, strlen(json), "SystemStatusChef", NULL,
+				      "interval");
+	free(json);
+	for (size_t i = 0; i < sizeof status_list_keys / sizeof *status_list_keys; i++)
+		cJSON_DeleteItemFromObjectCaseSensitive(p, status_list_keys[i]);
+}
+
 static void status_publish(struct hub *hub)
 {
 	cJSON *d = cJSON_CreateObject(), *meta = cJSON_AddObjectToObject(d, "metadata");
-	char *json;
+	cJSON *p = status_payload(hub);
 
 	cJSON_AddStringToObject(meta, "chef", "SystemStatusChef");
 	cJSON_AddNullToObject(meta, "kitchen");
 	add_float(meta, "creation_time", wall_seconds());
 	cJSON_AddStringToObject(meta, "driver", "interval");
-	cJSON_AddItemToObject(d, "payload", status_payload(hub));
-	json = cJSON_PrintUnformatted(d);
-	if (json)
-		hub_fanout_publish(hub, json, strlen(json), "SystemStatusChef", NULL, "interval",
-				   NULL, 0);
-	free(json);
+	cJSON_AddItemToObject(d, "payload", p);
+	if (hub->fan.ndetailed)
+		status_publish_to(hub, d, p, HUB_TO_DETAILED);
+	if (hub->fan.nsubs > hub->fan.ndetailed)
+		status_publish_to(hub, d, p, HUB_TO_PLAIN);
 	cJSON_Delete(d);
 }
 
