@@ -63,6 +63,7 @@ struct load {
 	double t_last;
 	/* shared */
 	_Atomic double t_first;		/* the first send */
+	pthread_barrier_t ready, go;	/* every kitchen has said hello; send */
 	_Atomic double t_stop;		/* kitchens send until then */
 	_Atomic int kitchens_done;
 	_Atomic long sent;		/* by the kitchens that are done */
@@ -259,6 +260,10 @@ static void *kitchen_run(void *arg)
 	 * the machine per kitchen, and the run would measure hubload. */
 	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), KITCHEN_NICE);
 	send_text(fd, hello);
+	/* all start at once: a thousand connections take a while to open, and
+	 * the first kitchen's rate alone would be taken for theirs */
+	pthread_barrier_wait(&L.ready);
+	pthread_barrier_wait(&L.go);
 	start = now_s();
 	if (L.t_first == 0)
 		L.t_first = start;
@@ -536,16 +541,22 @@ int main(int argc, char **argv)
 		eater_open(&stalled[i], 1);
 	/* let the hub register the hellos before anything is sent */
 	wait_until(now_s() + 0.3 + (L.eaters + L.stalled + L.kitchens) / 2000.0);
-	if (L.hub_pid)
-		L.hub_cpu = cpu_seconds(L.hub_pid);
-	L.t_stop = now_s() + L.seconds;
 	threads = calloc((size_t)L.kitchens, sizeof *threads);
+	pthread_barrier_init(&L.ready, NULL, (unsigned)L.kitchens + 1);
+	pthread_barrier_init(&L.go, NULL, (unsigned)L.kitchens + 1);
 	/* a kitchen needs little stack, and there may be a thousand */
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
 	for (int i = 0; i < L.kitchens; i++)
 		if (pthread_create(&threads[i], &attr, kitchen_run, NULL) != 0)
 			die("start a kitchen thread");
+	pthread_barrier_wait(&L.ready);
+	/* let the hub register the kitchens' hellos too */
+	wait_until(now_s() + 0.1 + L.kitchens / 2000.0);
+	if (L.hub_pid)
+		L.hub_cpu = cpu_seconds(L.hub_pid);
+	L.t_stop = now_s() + L.seconds;
+	pthread_barrier_wait(&L.go);
 	eat_all(eaters);
 	if (L.kitchens_done == L.kitchens)
 		L.expected = L.sent * L.eaters;
