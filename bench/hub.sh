@@ -212,6 +212,15 @@ if [ 1000 -le "$((conns - 8))" ]; then
 fi
 stop_hub
 
+echo "== memory: 1000 eaters taking everything, the hub's status every 0.5 s"
+start_hub --max-connections "$conns" --status-freq 0.5
+status_hwm=
+if [ 1000 -le "$((conns - 8))" ]; then
+	load -k 1 -e 1000 -n 3 -r 1 -T 10 -A
+	status_hwm=$(field 'VmHWM \([0-9]*\) KiB')
+fi
+stop_hub
+
 echo "== kitchens: one eater, kitchens flat out (default queue)"
 start_hub --max-connections "$conns"
 for k in 1 16 128; do
@@ -232,12 +241,13 @@ echo "medians of 3: CPU/delivery ${cpu_8:-?} us (8 eaters), ${cpu_64:-?} us (64)
 echo
 printf '%-36s %12s   %-14s %s\n' target measured wanted result
 awk -v c8="${cpu_8:-}" -v c1000="${cpu_1000:-}" -v p="$p50_1000" -v r1="${rate_1:-}" \
-    -v r128="${rate_128:-}" 'BEGIN {
+    -v r128="${rate_128:-}" -v m="$status_hwm" 'BEGIN {
 	cr = (c8 != "" && c1000 != "" && c8 > 0) ? sprintf("%.2fx", c1000 / c8) : ""
 	row("CPU/delivery, 1000 vs 8 eaters", cr, c1000 <= 1.5 * c8, "<= 1.5x")
 	row("p50 at 100k/s over 1000 eaters (ms)", p, p < 1, "< 1")
 	kr = (r1 != "" && r128 != "" && r1 > 0) ? sprintf("%.2fx", r128 / r1) : ""
 	row("128 kitchens vs 1, to one eater", kr, r128 >= 0.8 * r1, ">= 0.8x")
+	row("hub peak RSS, 1000 eaters (MiB)", m == "" ? "" : sprintf("%.1f", m / 1024), m < 32 * 1024, "< 32")
 }
 function row(label, v, ok, want) {
 	printf "%-36s %12s   %-14s %s\n", label, v, want, v == "" ? "FAILED" : ok ? "PASS" : "MISS"

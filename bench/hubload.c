@@ -6,10 +6,11 @@
  * and the hub's peak RSS (VmHWM) when given its pid.
  *
  *   hubload [-a ADDR] [-i IN_PORT] [-o OUT_PORT] [-k K] [-e E] [-n N]
- *           [-r RATE] [-s SIZE] [-S STALLED] [-T SECONDS] [-p HUB_PID]
+ *           [-r RATE] [-s SIZE] [-S STALLED] [-T SECONDS] [-p HUB_PID] [-A]
  *
  * -n is dumplings per kitchen, -r a steady rate per kitchen (0: flat out),
- * -S adds eaters that say hello and then never read, -T bounds the time
+ * -S adds eaters that say hello and then never read, -A has eaters ask
+ * for every chef (the hub's status dumplings too), -T bounds the time
  * kitchens send (default 60 s; the run ends at most 5 s after). Up to 1024
  * kitchens and 4096 eaters (mind ulimit -n), dumplings of 150 bytes to
  * 100 KB. Given the hub's pid, it also reports the hub's CPU time per
@@ -53,6 +54,7 @@ struct load {
 	long per_kitchen;
 	double rate;
 	int hub_pid;
+	int all_chefs;
 	double seconds;
 	double hub_cpu;			/* the hub's CPU seconds at the start */
 	char *pad;
@@ -354,7 +356,8 @@ static int eater_open(struct eater *e, int stalled)
 
 	e->fd = ws_open(L.out_port, extra, &extra_len);
 	send_text(e->fd, stalled ? "{\"eater_name\":\"stalled\"}"
-				 : "{\"eater_name\":\"hubload\",\"chefs\":[\"BenchChef\"]}");
+			 : L.all_chefs ? "{\"eater_name\":\"hubload\"}"
+			 : "{\"eater_name\":\"hubload\",\"chefs\":[\"BenchChef\"]}");
 	if (stalled)
 		return e->fd;
 	e->buf = malloc(READ_BUF + MAX_FRAME);
@@ -482,7 +485,7 @@ static void report(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: hubload [-a ADDR] [-i IN_PORT] [-o OUT_PORT] [-k K] [-e E] "
-		"[-n N] [-r RATE] [-s SIZE] [-S STALLED] [-T SECONDS] [-p HUB_PID]\n");
+		"[-n N] [-r RATE] [-s SIZE] [-S STALLED] [-T SECONDS] [-p HUB_PID] [-A]\n");
 	exit(2);
 }
 
@@ -497,7 +500,7 @@ static void parse(int argc, char **argv)
 	L.per_kitchen = 100000;
 	L.size = 200;
 	L.seconds = 60;
-	while ((ch = getopt(argc, argv, "a:i:o:k:e:n:r:s:S:T:p:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:i:o:k:e:n:r:s:S:T:p:A")) != -1) {
 		switch (ch) {
 		case 'a': L.addr = optarg; break;
 		case 'i': L.in_port = atoi(optarg); break;
@@ -510,6 +513,7 @@ static void parse(int argc, char **argv)
 		case 'S': L.stalled = atoi(optarg); break;
 		case 'p': L.hub_pid = atoi(optarg); break;
 		case 'T': L.seconds = atof(optarg); break;
+		case 'A': L.all_chefs = 1; break;
 		default: usage();
 		}
 	}
