@@ -39,7 +39,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
-		printf("dumplings %s\n", dumplings_version);
+		print_versions(stdout);
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++) {

@@ -28,11 +28,15 @@ is(cook(), $first, 'a second run prints the same bytes, but for creation_time an
 
 # One table, two insertion orders and sizes: one text.
 my $r = run('kitchen', '-q', '--stdout', '-f', '', '-c', root() . '/t/chefs/orders.lua',
-	    '-r', pcap('dns_udp.pcap'));
+	    '-r', root() . '/examples/sample.pcap');
 my @payloads = map { /"payload":(.*)\}$/ ? $1 : () } split /\n/, $r->{out};
-is(scalar @payloads, 2, 'two dumplings of the same table');
+is(scalar @payloads, 4, 'two dumplings of a big table, two of a small one');
 is($payloads[0], $payloads[1], 'built in different orders, they print the same');
 like($payloads[0] // '', qr/^\{"a":2,"inner":\{"2\.5":"two and a half","7":"seven","K":"upper","k00":40,"k01":/,
      'keys sorted by their bytes');
+is($payloads[2], $payloads[3], 'so do two small ones of the same size');
+my @small = ($payloads[2] // '') =~ /"(k\d\d)"/g;
+is_deeply(\@small, [sort @small], 'in order') or diag($payloads[2]);
+is(scalar @small, 10, 'all ten keys');
 
 done_testing;

@@ -27,7 +27,7 @@ local rawget, rawset, setmetatable, type, pcall, xpcall, tostring =
 local pairs, ipairs, next, select, error, load, assert, setfenv =
       pairs, ipairs, next, select, error, load, assert, setfenv
 local concat, remove, sort = table.concat, table.remove, table.sort
-local tonumber, HUGE = tonumber, math.huge
+local tonumber, HUGE, floor = tonumber, math.huge, math.floor
 local getinfo, getmetatable_raw, setmetatable_raw =
       debug.getinfo, debug.getmetatable, debug.setmetatable
 
@@ -809,7 +809,10 @@ local function flow_fields(t, f)
   t.proto, t.ip_proto = PROTO_NAMES[f.proto] or "unknown_transport", f.proto
   t.orig_h, t.orig_p = flow_host(f, f.orig_h), f.orig_p
   t.resp_h, t.resp_p = flow_host(f, f.resp_h), f.resp_p
-  t.first, t.last, t.duration = first, last, last - first
+  -- to the microsecond: the difference of two times near 1.7e9 carries
+  -- their rounding (0.12822389602661133 for 0.128224), and such digits
+  -- are slow to print
+  t.first, t.last, t.duration = first, last, floor((last - first) * 1e6 + 0.5) / 1e6
   t.orig_pkts, t.resp_pkts = f.pkts[0], f.pkts[1]
   t.orig_bytes, t.resp_bytes = f.bytes[0], f.bytes[1]
   t.orig_ip_bytes, t.resp_ip_bytes = f.ip_bytes[0], f.ip_bytes[1]

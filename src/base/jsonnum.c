@@ -132,7 +132,12 @@ static int format_general(double d, char *buf)
 
 int json_number(double d, char *buf)
 {
-	int n = format_decimal(d, buf);
+	int n;
+
+	/* counts and ports, the most common, need no scaling */
+	if (fabs(d) < 9007199254740992.0 && d == (double)(long long)d)
+		return print_scaled((long long)d, 0, buf);
+	n = format_decimal(d, buf);
 
 	return n ? n : format_general(d, buf);
 }

@@ -23,9 +23,32 @@ int format_mac(const uint8_t *mac, int len, char *buf)
 	return n;
 }
 
+/* Every IPv4 address a chef reads is spelled here: by hand, as printf's
+ * machinery costs more than the rest of the field. */
+static char *put_octet(char *p, unsigned v)
+{
+	if (v >= 100) {
+		*p++ = (char)('0' + v / 100);
+		v %= 100;
+		*p++ = (char)('0' + v / 10);
+	} else if (v >= 10) {
+		*p++ = (char)('0' + v / 10);
+	}
+	*p++ = (char)('0' + v % 10);
+	return p;
+}
+
 int format_ip4(const uint8_t *a, char *buf)
 {
-	return snprintf(buf, 16, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+	char *p = buf;
+
+	for (int i = 0; i < 4; i++) {
+		if (i)
+			*p++ = '.';
+		p = put_octet(p, a[i]);
+	}
+	*p = '\0';
+	return (int)(p - buf);
 }
 
 int format_ip6(const uint8_t *a, char *buf)

@@ -158,9 +158,11 @@ void flow_table_free(struct flow_table *t)
 {
 	if (!t)
 		return;
-	for (uint32_t i = 1; i <= t->cfg.max_flows; i++) {
+	/* only the records ever used: the rest were never touched, and
+	 * walking them would fault in every page of a table sized for
+	 * --max-flows */
+	for (uint32_t i = 1; i < t->unused; i++)
 		streams_free(t, &t->recs[i]);
-	}
 	free(t->recs);
 	free(t->buckets);
 	free(t);

@@ -26,7 +26,8 @@ static const char eat_usage_text[] =
 	"                     [-H [ws[s]://]HOST:PORT] [--token-file FILE] [--ca FILE]\n"
 	"                     [--insecure] [-c CHEF]... [-k KITCHEN]... [-n NAME]\n"
 	"                     [--count N] [--no-payload] [--no-interval] [--no-packet]\n"
-	"                     [--color auto|always|never] [--retry] [--lossless] [-v]\n";
+	"                     [--color auto|always|never] [--retry] [--lossless]\n"
+	"                     [--latest] [-q | -v]\n";
 
 static const char eat_options_text[] =
 	"\n"
@@ -37,7 +38,8 @@ static const char eat_options_text[] =
 	"  -d, --details            print one hub status dumpling, then exit\n"
 	"  -l, --lua EATER.lua      hand each dumpling to a Lua script\n"
 	"  -H, --hub [ws[s]://]HOST:PORT  the hub's eater port (default\n"
-	"                           localhost:11348; wss:// for TLS)\n"
+	"                           localhost:11348; wss:// for TLS); repeatable:\n"
+	"                           the hubs are tried in turn\n"
 	WSCLIENT_OPTIONS_HELP
 	"  -c, --chef CHEF          only dumplings from this chef (repeatable)\n"
 	"  -k, --kitchen KITCHEN    only dumplings from this kitchen (repeatable)\n"
@@ -50,9 +52,12 @@ static const char eat_options_text[] =
 	"      --retry              keep trying when the hub is not there\n"
 	"      --lossless           never be skipped: the hub stops reading kitchens\n"
 	"                           while this eater is a full queue behind\n"
-	"  -v, --verbose            more logging\n"
+	"      --latest             first the latest dumpling of each kitchen and\n"
+	"                           chef the hub has, then the live stream\n"
+	"  -q, --quiet              log errors only\n"
+	"  -v, --verbose            log debugging detail, libwebsockets' too\n"
 	"  -h, --help               show this help\n"
-	"  -V, --version            show the version\n";
+	"  -V, --version            show the version and those of the libraries in use\n";
 
 #define EAT_MAX_MESSAGE (64u << 20)
 
@@ -77,6 +82,9 @@ struct eat {
 	/* what the hub said it skipped for us, and how many of those had a
 	 * seq (and so show as gaps) */
 	unsigned long long skipped, skipped_numbered;
+	/* the latest dumplings the hub said come first: not in the books,
+	 * as the jump from each to the live stream is no loss */
+	unsigned long long latest_left;
 	char *scratch;		/* eat_message_json()'s */
 	size_t scratch_len;
 };
@@ -93,7 +101,8 @@ static void eat_on_signal(int sig)
 
 /* ---- the command line ------------------------------------------------- */
 
-enum { OPT_NOPAYLOAD = 256, OPT_NOINTERVAL, OPT_NOPACKET, OPT_COLOR, OPT_RETRY, OPT_LOSSLESS };
+enum { OPT_NOPAYLOAD = 256, OPT_NOINTERVAL, OPT_NOPACKET, OPT_COLOR, OPT_RETRY, OPT_LOSSLESS,
+       OPT_LATEST };
 
 static const struct option eat_long_options[] = {
 	{ "print", no_argument, NULL, 'p' },
@@ -113,7 +122,9 @@ static const struct option eat_long_options[] = {
 	{ "colour", required_argument, NULL, OPT_COLOR },
 	{ "retry", no_argument, NULL, OPT_RETRY },
 	{ "lossless", no_argument, NULL, OPT_LOSSLESS },
+	{ "latest", no_argument, NULL, OPT_LATEST },
 	WSCLIENT_LONG_OPTIONS,
+	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -140,6 +151,8 @@ static int eat_set_mode(struct eat_config *cfg, struct eat_flags *fl, enum eat_m
 
 static int eat_hub_arg(struct eat_config *cfg, const char *arg)
 {
+	if (cfg->hub.nhubs == WSCLIENT_MAX_HUBS)
+		return log_usage(eat_usage_text, "too many hubs (--hub at most %d times)", WSCLIENT_MAX_HUBS), -1;
 	if (wsclient_parse_hub(arg, &cfg->hub) < 0)
 		return log_usage(eat_usage_text, "--hub '%s': expected [ws://|wss://]HOST:PORT with a port in 1..65535", arg), -1;
 	return 0;
@@ -180,12 +193,14 @@ static int eat_option(struct eat_config *cfg, struct eat_flags *fl, int ch, cons
 	case OPT_COLOR: fl->color = arg; return 0;
 	case OPT_RETRY: cfg->retry = 1; return 0;
 	case OPT_LOSSLESS: cfg->lossless = 1; return 0;
+	case OPT_LATEST: cfg->latest = 1; return 0;
+	case 'q': cfg->verbose = -1; return 0;
 	case 'v': cfg->verbose = 1; return 0;
 	case 'h':
 		printf("%s%s", eat_usage_text, eat_options_text);
 		return 1;
 	case 'V':
-		printf("dumplings %s\n", dumplings_version);
+		print_versions(stdout);
 		return 1;
 	default:
 		return -1;
@@ -236,7 +251,7 @@ static int eat_parse(struct eat_config *cfg, int argc, char **argv)
 	int ch, rc;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":pjsdl:H:c:k:n:N:vhV", eat_long_options, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":pjsdl:H:c:k:n:N:qvhV", eat_long_options, NULL)) != -1) {
 		if (ch == '?' || ch == ':')
 			return log_bad_option(eat_usage_text, argv, ch);
 		rc = eat_option(cfg, &fl, ch, optarg);
@@ -273,6 +288,8 @@ static char *eat_hello(const struct eat_config *cfg)
 	cJSON_AddBoolToObject(h, "notices", 1);
 	if (cfg->lossless)
 		cJSON_AddBoolToObject(h, "lossless", 1);
+	if (cfg->latest)
+		cJSON_AddBoolToObject(h, "latest", 1);
 	/* every connection's entry in the status, not the summary */
 	if (cfg->mode == EAT_DETAILS)
 		cJSON_AddBoolToObject(h, "details", 1);
@@ -284,10 +301,13 @@ static char *eat_hello(const struct eat_config *cfg)
 static void eat_established(void *user)
 {
 	struct eat *e = user;
+	char hub[300];
 
 	e->backoff = 0.1;
 	e->hello_pending = 1;
-	log_debug("connected to hub %s:%d", e->cfg.hub.host, e->cfg.hub.port);
+	e->latest_left = 0;
+	wsclient_hub_name(wsclient_current(e->ws), 0, hub, sizeof hub);
+	log_debug("connected to hub %s", hub);
 	wsclient_want_write(e->ws);
 	if (e->lua)
 		eat_lua_connect(e->lua);
@@ -341,7 +361,9 @@ static void meta_from_tree(const cJSON *meta, struct json_meta *m)
  * say whether this eater wants it: not if it had it already. */
 static int eat_wanted(struct eat *e, const struct json_meta *m)
 {
-	if (!seq_book_note(&e->seq, m->kitchen, m->run, m->seq))
+	if (e->latest_left)
+		e->latest_left--;
+	else if (!seq_book_note(&e->seq, m->kitchen, m->run, m->seq))
 		return 0;
 	return list_has(&e->cfg.chefs, m->chef) && list_has(&e->cfg.kitchens, m->kitchen) &&
 	       list_has(&e->cfg.drivers, m->driver);
@@ -417,6 +439,11 @@ static int eat_notice(struct eat *e, const cJSON *d)
 	const cJSON *n = cJSON_GetObjectItemCaseSensitive(d, "count");
 	const cJSON *k = cJSON_GetObjectItemCaseSensitive(d, "numbered");
 
+	if (what && !strcmp(what, "latest")) {
+		if (cJSON_IsNumber(n) && n->valuedouble > 0 && n->valuedouble < 1e18)
+			e->latest_left = (unsigned long long)n->valuedouble;
+		return 1;
+	}
 	if (!what || strcmp(what, "skipped"))
 		return 0;
 	if (cJSON_IsNumber(n) && n->valuedouble > 0 && n->valuedouble < 1e18) {
@@ -454,34 +481,31 @@ static int eat_message(void *user, const char *msg, size_t len)
 	return 0;
 }
 
-static void eat_retry_later(struct eat *e, const char *why)
+static void eat_retry_later(struct eat *e, const char *hub, const char *why)
 {
 	unsigned long suppressed;
 
 	if (log_allow(&e->retry_log, &suppressed))
-		log_warn("hub %s:%d: %s; retrying in %.1f s", e->cfg.hub.host,
-			 e->cfg.hub.port, why, e->backoff);
+		log_warn("hub %s: %s; retrying in %.1f s", hub, why, e->backoff);
 	wsclient_after(e->ws, e->backoff);
 	e->backoff = e->backoff * 2 > 5 ? 5 : e->backoff * 2;
 }
 
-/* The hub as a user would name it: ws://127.0.0.1:11348 */
-static void eat_hub_url(const struct wsclient_target *t, char *buf, size_t size)
+/* Several hubs: the one lost, or never reached, hands over to the next. */
+static void eat_next_hub(struct eat *e, const char *hub, const char *why)
 {
-	int v6 = strchr(t->host, ':') != NULL;
+	char next[300];
 
-	snprintf(buf, size, "%s%s%s%s:%d", t->tls ? "wss://" : "ws://", v6 ? "[" : "",
-		 t->host, v6 ? "]" : "", t->port);
+	wsclient_hub_name(wsclient_current(e->ws), 1, next, sizeof next);
+	log_warn("hub %s: %s; trying hub %s", hub, why, next);
+	wsclient_after(e->ws, 0);
 }
 
 /* The hub ended the conversation: a close with 1000 or 1001 is the end
  * of the stream (exit 0); another code, or a connection that just went,
  * is a failure (exit 1), reported as one. */
-static void eat_hub_gone(struct eat *e, int code, const char *why)
+static void eat_hub_gone(struct eat *e, const char *hub, int code, const char *why)
 {
-	char hub[300];
-
-	eat_hub_url(&e->cfg.hub, hub, sizeof hub);
 	if (code == LWS_CLOSE_STATUS_NORMAL || code == LWS_CLOSE_STATUS_GOINGAWAY) {
 		log_info("hub %s closed the connection (%s)", hub, why);
 		e->rc = 0;
@@ -494,9 +518,13 @@ static void eat_hub_gone(struct eat *e, int code, const char *why)
 	}
 }
 
+/* With one hub, a loss ends the eater (or, with --retry, waits to try
+ * again); with several, the next hub is tried at once, and only when all
+ * have failed in a row does the eater give up or wait. */
 static void eat_lost(void *user, int was_established, int code, const char *why)
 {
 	struct eat *e = user;
+	char hub[300], at[300];
 
 	if (e->lua && was_established)
 		eat_lua_lost(e->lua);
@@ -504,17 +532,23 @@ static void eat_lost(void *user, int was_established, int code, const char *why)
 		e->done = 1;
 		return;
 	}
+	wsclient_hub_name(wsclient_current(e->ws), 1, hub, sizeof hub);
+	wsclient_hub_name(wsclient_current(e->ws), 0, at, sizeof at);
+	if (!wsclient_next_hub(e->ws)) {
+		eat_next_hub(e, hub, why);
+		return;
+	}
 	if (e->cfg.retry) {
-		eat_retry_later(e, why);
+		eat_retry_later(e, hub, why);
 		return;
 	}
 	e->done = 1;
 	if (!was_established) {
-		log_error("cannot connect to hub at %s:%d: %s", e->cfg.hub.host, e->cfg.hub.port, why);
+		log_error("cannot connect to hub at %s: %s", at, why);
 		e->rc = 1;
 		return;
 	}
-	eat_hub_gone(e, code, why);
+	eat_hub_gone(e, hub, code, why);
 }
 
 static void eat_timer(void *user)
@@ -617,13 +651,12 @@ int eat_main(int argc, char **argv)
 
 	memset(&e, 0, sizeof e);
 	e.seq.max = SEQ_BOOK_RUNS;
-	snprintf(e.cfg.hub.host, sizeof e.cfg.hub.host, "localhost");
-	e.cfg.hub.port = 11348;
+	e.cfg.hub.default_port = 11348;
 	e.cfg.name = "dumplings_eat";
 	rc = eat_parse(&e.cfg, argc, argv);
 	if (rc < 0) {
-		log_set_level(e.cfg.verbose ? LOG_DEBUG : LOG_INFO);
-		wsutil_log_init(e.cfg.verbose);
+		log_set_level(e.cfg.verbose > 0 ? LOG_DEBUG : e.cfg.verbose < 0 ? LOG_ERROR : LOG_INFO);
+		wsutil_log_init(e.cfg.verbose > 0);
 		e.tty = isatty(STDOUT_FILENO);
 		rc = 1;
 		if (e.cfg.mode == EAT_LUA)

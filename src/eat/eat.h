@@ -28,8 +28,9 @@ struct eat_config {
 	long count;		/* 0: no limit */
 	int retry;
 	int lossless;		/* the hub holds kitchens back rather than skip us */
+	int latest;		/* first the latest dumpling of each kitchen and chef */
 	const char *lua_path;
-	int verbose;
+	int verbose;		/* -v: 1, -q: -1 */
 };
 
 /* Each returns 0, or -1 when standard output is gone. d is the dumpling

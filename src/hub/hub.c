@@ -21,8 +21,9 @@
 #define HUB_REQUEST_SECONDS 10
 
 static const char hub_usage_text[] =
-	"usage: dumplings hub [-v] [-a ADDRESS] [--in-port N] [--out-port N]\n"
+	"usage: dumplings hub [-q | -v] [-a ADDRESS] [--in-port N] [--out-port N]\n"
 	"                     [--status-freq SECONDS] [--queue N] [--queue-bytes BYTES]\n"
+	"                     [--latest-memory BYTES]\n"
 	"                     [--max-message BYTES] [--max-hello BYTES]\n"
 	"                     [--max-connections N] [--hello-timeout SECONDS]\n"
 	"                     [--slow-eater skip|disconnect] [--web DIR]\n"
@@ -37,6 +38,9 @@ static const char hub_options_text[] =
 	"      --status-freq SECONDS  SystemStatusChef interval (default 5)\n"
 	"      --queue N            dumplings held for eaters (default 8192)\n"
 	"      --queue-bytes BYTES  bytes held for eaters (default 16777216)\n"
+	"      --latest-memory BYTES  bytes held of each kitchen and chef's latest\n"
+	"                           dumpling, for eaters that ask (default\n"
+	"                           16777216; 0: none)\n"
 	"      --max-message BYTES  largest message accepted (default 1048576)\n"
 	"      --max-hello BYTES    largest hello accepted (default 16384)\n"
 	"      --max-connections N  connections open at once, on both ports\n"
@@ -54,16 +58,20 @@ static const char hub_options_text[] =
 	"      --key FILE           its private key (PEM)\n"
 	"      --allow-origin ORIGIN  let web pages from ORIGIN (scheme://host[:port],\n"
 	"                           or * for any) open WebSockets; repeatable\n"
-	"  -v, --verbose            more logging\n"
+	"  -q, --quiet              log errors only\n"
+	"  -v, --verbose            log debugging detail, libwebsockets' too\n"
 	"  -h, --help               show this help\n"
-	"  -V, --version            show the version\n";
+	"  -V, --version            show the version and those of the libraries in use\n";
 
-static volatile sig_atomic_t hub_stop;
+static volatile sig_atomic_t hub_stop, hub_reload;
 static struct lws_context *hub_signal_ctx;
 
 static void hub_on_signal(int sig)
 {
-	hub_stop = 1;
+	if (sig == SIGHUP)
+		hub_reload = 1;
+	else
+		hub_stop = 1;
 	if (hub_signal_ctx)
 		lws_cancel_service(hub_signal_ctx);
 }
@@ -90,7 +98,7 @@ static int hub_seconds(const char *opt, const char *arg, double min, double max,
 
 enum { OPT_IN = 256, OPT_OUT, OPT_FREQ, OPT_QUEUE, OPT_QBYTES, OPT_MAXMSG,
        OPT_MAXHELLO, OPT_MAXCONN, OPT_HELLO, OPT_SLOW, OPT_WEB, OPT_KTOKEN,
-       OPT_ETOKEN, OPT_CERT, OPT_KEY, OPT_ORIGIN };
+       OPT_ETOKEN, OPT_CERT, OPT_KEY, OPT_ORIGIN, OPT_LATEST };
 
 static const struct option hub_long_options[] = {
 	{ "address", required_argument, NULL, 'a' },
@@ -99,6 +107,7 @@ static const struct option hub_long_options[] = {
 	{ "status-freq", required_argument, NULL, OPT_FREQ },
 	{ "queue", required_argument, NULL, OPT_QUEUE },
 	{ "queue-bytes", required_argument, NULL, OPT_QBYTES },
+	{ "latest-memory", required_argument, NULL, OPT_LATEST },
 	{ "max-message", required_argument, NULL, OPT_MAXMSG },
 	{ "max-hello", required_argument, NULL, OPT_MAXHELLO },
 	{ "max-connections", required_argument, NULL, OPT_MAXCONN },
@@ -110,6 +119,7 @@ static const struct option hub_long_options[] = {
 	{ "cert", required_argument, NULL, OPT_CERT },
 	{ "key", required_argument, NULL, OPT_KEY },
 	{ "allow-origin", required_argument, NULL, OPT_ORIGIN },
+	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -157,6 +167,11 @@ static int hub_option(struct hub_config *cfg, int ch, const char *arg)
 			return -1;
 		cfg->queue_bytes = (size_t)v;
 		return 0;
+	case OPT_LATEST:
+		if (hub_number("--latest-memory", arg, 0, 1L << 40, &v) < 0)
+			return -1;
+		cfg->latest_bytes = (size_t)v;
+		return 0;
 	case OPT_MAXMSG:
 		if (hub_number("--max-message", arg, 64, 1L << 30, &v) < 0)
 			return -1;
@@ -196,6 +211,9 @@ static int hub_option(struct hub_config *cfg, int ch, const char *arg)
 		return 0;
 	case OPT_ORIGIN:
 		return hub_allow_origin(cfg, arg);
+	case 'q':
+		cfg->verbose = -1;
+		return 0;
 	case 'v':
 		cfg->verbose = 1;
 		return 0;
@@ -203,7 +221,7 @@ static int hub_option(struct hub_config *cfg, int ch, const char *arg)
 		printf("%s%s", hub_usage_text, hub_options_text);
 		return 1;
 	case 'V':
-		printf("dumplings %s\n", dumplings_version);
+		print_versions(stdout);
 		return 1;
 	default:
 		return -1;
@@ -216,7 +234,7 @@ static int hub_parse(struct hub_config *cfg, int argc, char **argv)
 	int ch, rc;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":a:vhV", hub_long_options, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":a:qvhV", hub_long_options, NULL)) != -1) {
 		if (ch == '?' || ch == ':')
 			return log_bad_option(hub_usage_text, argv, ch);
 		rc = hub_option(cfg, ch, optarg);
@@ -359,8 +377,10 @@ static int hub_open(struct hub *hub)
 
 static void hub_signals(struct hub *hub)
 {
+	static const int hup[] = { SIGHUP, 0 };
+
 	hub_signal_ctx = hub->ctx;
-	catch_signals(hub_on_signal, NULL);
+	catch_signals(hub_on_signal, hup);
 }
 
 static void hub_close_all(struct hub *hub)
@@ -418,6 +438,7 @@ static void hub_defaults(struct hub_config *cfg)
 	cfg->max_connections = 1024;
 	cfg->queue_len = 8192;
 	cfg->queue_bytes = 16 << 20;
+	cfg->latest_bytes = 16 << 20;
 	cfg->slow = HUB_SLOW_SKIP;
 }
 
@@ -432,16 +453,22 @@ int hub_main(int argc, char **argv)
 	rc = hub_parse(&hub.cfg, argc, argv);
 	if (rc >= 0)
 		return rc;
-	log_set_level(hub.cfg.verbose ? LOG_DEBUG : LOG_INFO);
-	wsutil_log_init(hub.cfg.verbose);
+	log_set_level(hub.cfg.verbose > 0 ? LOG_DEBUG : hub.cfg.verbose < 0 ? LOG_ERROR : LOG_INFO);
+	wsutil_log_init(hub.cfg.verbose > 0);
 	hub.start = monotonic_seconds();
 	hub_inbox_init(&hub.inbox, HUB_INBOX_DUMPLINGS, HUB_INBOX_BYTES, hub_wake, &hub);
+	hub_latest_init(&hub.latest, hub.cfg.latest_bytes);
 	rc = 1;
 	if (hub_open(&hub) == 0) {
 		hub_signals(&hub);
 		hub_status_start(&hub);
-		while (!hub_stop && lws_service(hub.ctx, 0) >= 0)
+		while (!hub_stop && lws_service(hub.ctx, 0) >= 0) {
 			hub_turn_end(&hub);
+			if (hub_reload) {
+				hub_reload = 0;
+				hub_auth_reload(&hub);
+			}
+		}
 		hub_shutdown(&hub);
 		rc = 0;
 	}
@@ -450,6 +477,7 @@ int hub_main(int argc, char **argv)
 		lws_context_destroy(hub.ctx);
 	hub_inbox_free(&hub.inbox);
 	hub_fanout_free(&hub);
+	hub_latest_free(&hub.latest);
 	seq_book_free(&hub.seq);
 	hub_health_free(&hub.health);
 	hub_http_close(&hub);

@@ -23,6 +23,7 @@
 #include "hub_health.h"
 #include "hub_inbox.h"
 #include "hub_ingest.h"
+#include "hub_latest.h"
 #include "hub_stats.h"
 #include "net/wsutil.h"
 
@@ -41,13 +42,14 @@ struct hub_config {
 	long max_connections;	/* sockets open at once, on both ports */
 	long queue_len;		/* dumplings held for eaters */
 	size_t queue_bytes;	/* bytes held for eaters */
+	size_t latest_bytes;	/* held for "latest" (hub_latest.c); 0: none */
 	enum hub_slow_policy slow;
 	const char *web;	/* --web DIR, or NULL for the bundled page */
 	const char *kitchen_token_file, *eater_token_file;
 	const char *cert, *key;	/* TLS on both ports when set */
 	const char **allow_origins;	/* --allow-origin, repeatable */
 	int nallow_origins;
-	int verbose;
+	int verbose;		/* -v: 1, -q: -1 */
 };
 
 /* What a kitchen that asked for acknowledgements has been told (hub_ack.c):
@@ -88,6 +90,9 @@ struct hub_conn {
 	/* eaters: a subscriber to fan-out (hub_eater.c) */
 	struct hub_subscriber sub;
 	int notices;			/* it is told what it was not sent */
+	int wants_latest;		/* "latest": true in its hello */
+	int latest_told;		/* the notice of how many is out */
+	struct latest_batch *latest;	/* the latest dumplings still to send it */
 	int deflate;			/* permessage-deflate was negotiated */
 	unsigned long told, told_numbered;	/* of sub.dropped, in notices */
 };
@@ -97,6 +102,7 @@ struct hub {
 	struct lws_context *ctx;
 	struct lws_vhost *vh_in, *vh_out;
 	struct hub_fanout fan;		/* the ring and its subscribers */
+	struct hub_latest latest;	/* each (kitchen, chef)'s last dumpling */
 	struct hub_conn *kitchens, *eaters;	/* every connection, by role */
 	int nkitchens;			/* the greeted ones */
 	struct hub_counts count;		/* see hub_stats.h */
@@ -175,6 +181,9 @@ void hub_wire_free(void);
 int hub_auth_open(struct hub *hub);
 void hub_auth_warn(struct hub *hub, const char *iface);
 void hub_auth_close(struct hub *hub);
+/* SIGHUP: the token files and the certificate and key again, for new
+ * connections; what fails to load is said, and the old one kept. */
+void hub_auth_reload(struct hub *hub);
 
 /* Whether the request on wsi presents the token of role (what names the
  * request in the log). Returns 0 if it does, or if the role needs none;

@@ -84,6 +84,48 @@ void hub_auth_warn(struct hub *hub, const char *iface)
 			 "port %d can eat (see --eater-token-file)", iface, hub->cfg.out_port);
 }
 
+/* A token file read again: the new token, or the old one kept if the
+ * file is now unreadable or empty, or the two roles' would be the same. */
+static void reload_token(const char *file, char **token, const char *other, const char *role)
+{
+	char *fresh;
+
+	if (!file)
+		return;		/* from the environment, or none: as it was */
+	if (token_load(file, NULL, &fresh) <= 0) {
+		log_error("keeping the %s token in use: %s could not be read again", role, file);
+		return;
+	}
+	if (other && !strcmp(fresh, other)) {
+		log_error("keeping the %s token in use: %s now holds the other role's token",
+			  role, file);
+		free(fresh);
+		return;
+	}
+	free(*token);
+	*token = fresh;
+	log_info("%s token read again from %s", role, file);
+}
+
+void hub_auth_reload(struct hub *hub)
+{
+	const struct hub_config *cfg = &hub->cfg;
+
+	reload_token(cfg->kitchen_token_file, &hub->kitchen_token, hub->eater_token, "kitchen");
+	reload_token(cfg->eater_token_file, &hub->eater_token, hub->kitchen_token, "eater");
+	if (!cfg->cert)
+		return;
+	/* lws loads the new pair into the live context with no way back: a
+	 * key that does not fit would leave it unable to serve, so the pair
+	 * is checked first. Connections open now keep the session they have. */
+	if (hub_check_tls(cfg->cert, cfg->key) < 0) {
+		log_error("keeping the certificate in use");
+		return;
+	}
+	lws_tls_cert_updated(hub->ctx, cfg->cert, cfg->key, NULL, 0, NULL, 0);
+	log_info("certificate read again from %s", cfg->cert);
+}
+
 void hub_auth_close(struct hub *hub)
 {
 	free(hub->kitchen_token);

@@ -131,6 +131,8 @@ static void conn_closed(struct lws *wsi, struct hub_conn *c)
 		log_info("%s %s:%d left", role_name(c), c->host, c->port);
 	}
 	conn_list_del(c->role == HUB_KITCHEN ? &hub->kitchens : &hub->eaters, c);
+	latest_batch_free(c->latest);
+	c->latest = NULL;
 	hub_hello_free(c);
 	ws_message_free(&c->rx);
 	c->wsi = NULL;

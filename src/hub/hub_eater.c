@@ -47,6 +47,12 @@ void hub_eater_join(struct hub *hub, struct hub_conn *c)
 	c->sub.ops = &eater_ops;
 	snprintf(c->sub.label, sizeof c->sub.label, "eater %s:%d", c->host, c->port);
 	hub_fanout_join(hub, &c->sub);
+	/* in the same turn as the join: what is live from now on goes to
+	 * the ring behind its tail, the latest before it */
+	if (c->wants_latest) {
+		c->latest = hub_latest_for(&hub->latest, &c->sub);
+		hub_fanout_wake(&c->sub);
+	}
 }
 
 /* Uncompressed eaters get many frames per write(): we frame the waiting
@@ -142,6 +148,43 @@ static int eater_send_notice(struct hub_conn *c)
 	return 0;
 }
 
+/* An eater that asked for the latest dumplings is told how many come,
+ * {"notice": "latest", "count": N}, so that it does not count the jump
+ * from each to the live stream as a loss; then they come, one write each,
+ * a burst only once per connection. */
+static int eater_send_latest(struct hub *hub, struct hub_conn *c)
+{
+	unsigned char *json;
+	size_t len;
+	int sent = 0;
+
+	if (!c->latest_told) {
+		unsigned char buf[LWS_PRE + 64];
+		int n = snprintf((char *)buf + LWS_PRE, sizeof buf - LWS_PRE,
+				 "{\"notice\":\"latest\",\"count\":%zu}",
+				 c->latest ? c->latest->n : 0);
+
+		if (lws_write(c->wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_TEXT) < 0)
+			return -1;
+		c->latest_told = 1;
+		return 0;
+	}
+	while (sent < EATER_WRITE_BATCH && latest_batch_peek(c->latest, &json, &len)) {
+		if (lws_write(c->wsi, json, len, LWS_WRITE_TEXT) < 0)
+			return -1;
+		latest_batch_pop(c->latest);
+		hub->count.latest_sent++;
+		sent++;
+		if (lws_partial_buffered(c->wsi))
+			break;
+	}
+	if (!latest_batch_peek(c->latest, &json, &len)) {
+		latest_batch_free(c->latest);
+		c->latest = NULL;
+	}
+	return 0;
+}
+
 /* WRITEABLE for an eater: send what is waiting for it, in order, skipping
  * what its filters reject. */
 int hub_eater_writable(struct hub *hub, struct hub_conn *c)
@@ -152,6 +195,12 @@ int hub_eater_writable(struct hub *hub, struct hub_conn *c)
 	s->woken = 0;
 	if (!s->fed)
 		return 0;
+	if (c->wants_latest && (!c->latest_told || c->latest)) {
+		if (eater_send_latest(hub, c) < 0)
+			return -1;
+		hub_fanout_wake(s);
+		return 0;
+	}
 	if (c->notices && s->dropped != c->told) {
 		if (eater_send_notice(c) < 0)
 			return -1;

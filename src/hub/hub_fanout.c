@@ -141,7 +141,7 @@ static int filter_has(const struct hub_filter *f, const char *s)
 	return 0;
 }
 
-static int fanout_wants(const struct hub_subscriber *s, const struct hub_msg *m)
+int hub_subscriber_wants(const struct hub_subscriber *s, const struct hub_msg *m)
 {
 	return (m->to == HUB_TO_ALL || (m->to == HUB_TO_DETAILED) == (s->details != 0)) &&
 	       filter_has(&s->chefs, m->chef) &&
@@ -161,7 +161,7 @@ static unsigned long fanout_count_wanted(struct hub_fanout *f, struct hub_subscr
 
 	*numbered = 0;
 	while ((m = lws_ring_get_element(f->ring, &t))) {
-		if (fanout_wants(s, m)) {
+		if (hub_subscriber_wants(s, m)) {
 			n++;
 			*numbered += m->seq != 0;
 		}
@@ -401,7 +401,7 @@ const struct hub_msg *hub_fanout_next(struct hub *hub, struct hub_subscriber *s)
 	const struct hub_msg *m;
 
 	while ((m = lws_ring_get_element(hub->fan.ring, &s->tail))) {
-		if (fanout_wants(s, m))
+		if (hub_subscriber_wants(s, m))
 			return m;
 		lws_ring_consume(hub->fan.ring, &s->tail, NULL, 1);
 	}

@@ -85,6 +85,9 @@ struct hub_fanout {
 	int held;			/* publishers are held back, for a lossless one */
 };
 
+/* Whether s takes m: its filters, and its own say. */
+int hub_subscriber_wants(const struct hub_subscriber *s, const struct hub_msg *m);
+
 int hub_fanout_init(struct hub *hub);
 void hub_fanout_free(struct hub *hub);
 

@@ -53,6 +53,7 @@ enum hub_intake hub_ingest(struct hub *hub, struct hub_source *from,
 		hub->count.undelivered++;
 	hub_fanout_publish(hub, msg, len, meta.chef, meta.kitchen, meta.driver,
 			   from->ledger, meta.seq);
+	hub_latest_note(&hub->latest, msg, len, meta.chef, meta.kitchen, meta.driver);
 	return HUB_TAKEN;
 }
 

@@ -23,6 +23,9 @@ static double s_queue(struct hub *h) { return hub_fanout_used(h); }
 static double s_queue_cap(struct hub *h) { return h->cfg.queue_len; }
 static double s_queue_bytes(struct hub *h) { return h->fan.bytes; }
 static double s_queue_bytes_cap(struct hub *h) { return h->cfg.queue_bytes; }
+static double s_latest_kept(struct hub *h) { return h->latest.n; }
+static double s_latest_bytes(struct hub *h) { return h->latest.bytes; }
+static double s_latest_evicted(struct hub *h) { return h->latest.evicted; }
 
 const struct hub_stat hub_stats[] = {
 #define HUB_COUNT_STAT(field, key, metric, help) \
@@ -56,6 +59,14 @@ const struct hub_stat hub_stats[] = {
 	  HUB_STAT_COUNT, s_queue_bytes },
 	{ "queue_bytes_capacity", "queue_capacity_bytes", "gauge",
 	  "Bytes the queue may hold (--queue-bytes).", HUB_STAT_COUNT, s_queue_bytes_cap },
+	{ "latest_kept", "latest_dumplings", "gauge",
+	  "Kitchen and chef pairs whose latest dumpling is kept for joining eaters.",
+	  HUB_STAT_COUNT, s_latest_kept },
+	{ "latest_bytes", "latest_bytes", "gauge",
+	  "Bytes those take, against --latest-memory.", HUB_STAT_COUNT, s_latest_bytes },
+	{ "total_latest_evicted", "latest_evicted_total", "counter",
+	  "Latest dumplings let go for --latest-memory, the least recently replaced first.",
+	  HUB_STAT_COUNT, s_latest_evicted },
 };
 
 const size_t hub_nstats = sizeof hub_stats / sizeof *hub_stats;

@@ -52,7 +52,9 @@ struct hub_conn;
 	X(kitchens_origin_refused, "total_kitchens_origin_refused", "kitchens_origin_refused_total", \
 	  "Kitchen upgrades from web pages refused with 403 for their Origin.") \
 	X(eaters_origin_refused, "total_eaters_origin_refused", "eaters_origin_refused_total", \
-	  "Eater upgrades from web pages refused with 403 for their Origin.")
+	  "Eater upgrades from web pages refused with 403 for their Origin.") \
+	X(latest_sent, "total_latest_sent", "latest_sent_total", \
+	  "Latest dumplings sent to eaters as they joined (\"latest\": true).")
 
 struct hub_counts {
 #define HUB_COUNT_FIELD(field, key, metric, help) unsigned long field;

@@ -58,6 +58,24 @@ static void set_tick(struct capture_source *src)
 	src->linktype = pcap_datalink(src->pcap);
 }
 
+/* Whether a file holds nanosecond stamps, which libpcap, asked for
+ * nanoseconds, does not say: a pcap file's magic number does. A pcapng
+ * file (its interfaces may each have their own resolution) and a pipe
+ * count as nanosecond ones: nanoseconds hold what libpcap gives exactly. */
+static int file_has_nanos(FILE *f)
+{
+	uint32_t magic;
+	struct stat st;
+	int nanos = 1;
+
+	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode))
+		return 1;
+	if (fread(&magic, sizeof magic, 1, f) == 1)
+		nanos = magic != 0xa1b2c3d4 && magic != 0xd4c3b2a1;
+	rewind(f);
+	return nanos;
+}
+
 int capture_open_file(struct capture_source *src, const char *path,
 		      const struct capture_options *opt)
 {
@@ -80,6 +98,7 @@ int capture_open_file(struct capture_source *src, const char *path,
 		free(src->iobuf);
 		src->iobuf = NULL;
 	}
+	src->nanos = file_has_nanos(f);
 	/* pcap_close() closes f, even when it is stdin */
 	src->pcap = pcap_fopen_offline_with_tstamp_precision(f,
 		PCAP_TSTAMP_PRECISION_NANO, err);
@@ -158,6 +177,7 @@ int capture_open_live(struct capture_source *src, const char *iface,
 		return -1;
 	}
 	set_tick(src);
+	src->nanos = src->tick == 1e-9;
 	return 0;
 }
 
@@ -179,4 +199,56 @@ void capture_counts(const struct capture_source *src, struct capture_counts *c)
 	c->passed = st.ps_recv;
 	c->kernel_dropped = st.ps_drop;
 	c->interface_dropped = st.ps_ifdrop;
+}
+
+static void list_flag(FILE *out, int *n, const char *word)
+{
+	fprintf(out, "%s%s", (*n)++ ? ", " : "", word);
+}
+
+/* An interface's state in tcpdump's words. */
+static void list_flags(FILE *out, bpf_u_int32 flags)
+{
+	int wireless = (flags & PCAP_IF_WIRELESS) != 0, n = 0;
+
+	fputs(" [", out);
+	if (flags & PCAP_IF_UP)
+		list_flag(out, &n, "Up");
+	if (flags & PCAP_IF_RUNNING)
+		list_flag(out, &n, "Running");
+	if (wireless)
+		list_flag(out, &n, "Wireless");
+	if (flags & PCAP_IF_LOOPBACK)
+		list_flag(out, &n, "Loopback");
+	switch (flags & PCAP_IF_CONNECTION_STATUS) {
+	case PCAP_IF_CONNECTION_STATUS_CONNECTED:
+		list_flag(out, &n, wireless ? "Associated" : "Connected");
+		break;
+	case PCAP_IF_CONNECTION_STATUS_DISCONNECTED:
+		list_flag(out, &n, wireless ? "Not associated" : "Disconnected");
+		break;
+	}
+	fputs(n ? "]\n" : "none]\n", out);
+}
+
+int capture_list_interfaces(FILE *out)
+{
+	char err[PCAP_ERRBUF_SIZE];
+	pcap_if_t *devs;
+	int n = 0;
+
+	if (pcap_findalldevs(&devs, err) < 0) {
+		log_error("cannot list interfaces: %s", err);
+		return 1;
+	}
+	for (pcap_if_t *d = devs; d; d = d->next) {
+		fprintf(out, "%d.%s", ++n, d->name);
+		if (d->description)
+			fprintf(out, " (%s)", d->description);
+		list_flags(out, d->flags);
+	}
+	pcap_freealldevs(devs);
+	if (!n)
+		log_warn("libpcap lists no interfaces (capturing may need root or CAP_NET_RAW)");
+	return 0;
 }

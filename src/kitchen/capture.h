@@ -31,6 +31,7 @@ struct capture_source {
 	int is_file;
 	char *iobuf;		/* a file's stdio buffer */
 	double tick;		/* seconds per unit of ts.tv_usec */
+	int nanos;		/* the source itself has nanosecond stamps */
 	unsigned long packets;	/* handed to the chefs (the kitchen thread's) */
 };
 
@@ -45,6 +46,10 @@ int capture_open_file(struct capture_source *src, const char *path,
 int capture_open_live(struct capture_source *src, const char *iface,
 		      const struct capture_options *opt);
 void capture_close(struct capture_source *src);
+
+/* The interfaces libpcap can open, numbered, as tcpdump -D lists them.
+ * Returns the exit status. */
+int capture_list_interfaces(FILE *out);
 
 /* libpcap's counts for a live source, into c; nothing for a file. Not
  * while another thread reads the source. */

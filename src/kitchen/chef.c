@@ -330,6 +330,23 @@ static int start_lua(struct chef_runtime *rt)
 	return 0;
 }
 
+void chef_runtime_luajit_version(char *buf, size_t len)
+{
+	lua_State *L = luaL_newstate();
+
+	snprintf(buf, len, "LuaJIT (unknown version)");
+	if (!L)
+		return;
+	luaL_openlibs(L);
+	lua_getglobal(L, "jit");
+	if (lua_istable(L, -1)) {
+		lua_getfield(L, -1, "version");
+		if (lua_isstring(L, -1))
+			snprintf(buf, len, "%s", lua_tostring(L, -1));
+	}
+	lua_close(L);
+}
+
 struct chef_runtime *chef_runtime_new(const struct chef_options *opt)
 {
 	struct chef_runtime *rt = xcalloc(1, sizeof *rt);

@@ -37,6 +37,9 @@ struct chef_stats {
 struct chef_runtime;
 
 struct chef_runtime *chef_runtime_new(const struct chef_options *opt);
+
+/* The LuaJIT in use, as its jit.version says, into buf. */
+void chef_runtime_luajit_version(char *buf, size_t len);
 void chef_runtime_free(struct chef_runtime *rt);
 
 /* Load a chef file and register its assignable chefs, with its arguments

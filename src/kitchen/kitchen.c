@@ -11,6 +11,7 @@
  * moves batches from one stage to the next. */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -26,6 +27,7 @@
 #include "emit.h"
 #include "health.h"
 #include "base/log.h"
+#include "pcapng.h"
 #include "poke.h"
 #include "privdrop.h"
 #include "reader.h"
@@ -61,6 +63,11 @@ struct kitchen_opts {
 	double status_interval;		/* KitchenStatusChef; 0: none */
 	int status_interval_given;
 	struct capture_options capture;
+	char *joined_filter;		/* the words after the options */
+	const char *write_path;		/* -w: the packets read, as pcapng */
+	uint64_t write_max;		/* --write-max, in bytes; 0: one file */
+	unsigned long count;		/* --count: stop after so many; 0: all */
+	int list_interfaces;		/* -D */
 	struct flow_config flows;
 };
 
@@ -73,6 +80,7 @@ struct kitchen {
 	struct watch *watch;
 	struct reader *reader;		/* reads and decodes the sources */
 	struct emit *emit;		/* prints and sends the dumplings */
+	struct pcapng *out;		/* -w */
 	struct poke_clock pokes;
 	_Atomic unsigned long packets;	/* the guard's last words read it too */
 	double started, next_health;	/* monotonic_seconds() */
@@ -90,13 +98,16 @@ static const char usage_text[] =
 	"usage: dumplings kitchen [-n NAME] [-H [ws[s]://]HOST:PORT | --stdout] [--token-file FILE]\n"
 	"                         [--ca FILE] [--insecure] [-i IFACE]... [-r FILE]...\n"
 	"                         [-f FILTER] [-c CHEF[:ARGS]]... [--chef-arg ARGS]...\n"
+	"                         [-w FILE [--write-max MB]] [--count N]\n"
 	"                         [--chef-dir DIR]... [--chef-list]\n"
 	"                         [--no-reload] [-p SECONDS] [--speed FACTOR] [-s SNAPLEN]\n"
 	"                         [--no-promisc] [-Z USER] [--chef-timeout SECONDS]\n"
 	"                         [--chef-memory MIB] [--max-dumpling BYTES]\n"
 	"                         [--status-interval SECONDS] [--reassembly-memory MIB]\n"
 	"                         [--flow-timeout SPEC] [--max-flows N]\n"
-	"                         [--stream-memory MIB] [--stream-dir-memory KIB] [-q | -v]\n";
+	"                         [--stream-memory MIB] [--stream-dir-memory KIB] [-q | -v]\n"
+	"                         [EXPRESSION]\n"
+	"       dumplings kitchen -D\n";
 
 static void usage(FILE *out)
 {
@@ -109,7 +120,8 @@ static void help(void)
 	printf("\nSniff packets, run Lua chefs on them, and send the dumplings they make.\n\n"
 	       "  -n, --kitchen-name NAME  name in every dumpling (default: default_kitchen)\n"
 	       "  -H, --hub [ws[s]://]HOST:PORT  hub to send dumplings to (default:\n"
-	       "                           localhost:11347; wss:// for TLS)\n"
+	       "                           localhost:11347; wss:// for TLS); repeatable:\n"
+	       "                           the hubs are tried in turn\n"
 	       WSCLIENT_OPTIONS_HELP
 	       "      --stdout             write dumplings to standard output, one per line\n"
 	       "  -i, --interface IFACE    capture on IFACE (repeatable; default: any)\n"
@@ -123,6 +135,12 @@ static void help(void)
 	       "      --chef-dir DIR       load every *.lua in DIR, and follow the directory as\n"
 	       "                           files are added, changed and removed (repeatable)\n"
 	       "      --chef-list          list the chefs in the given (or bundled) files, then exit\n"
+	       "  -w, --write FILE         write the packets read (after the filter) to FILE as\n"
+	       "                           pcapng; - for standard output\n"
+	       "      --write-max MB       start FILE.1, FILE.2 ... rather than let a file grow\n"
+	       "                           past MB million bytes\n"
+	       "      --count N            stop after reading N packets\n"
+	       "  -D, --list-interfaces    list the interfaces libpcap can open, then exit\n"
 	       "      --no-reload          do not reload chef files when they change\n"
 	       "  -p, --poke-interval SECS seconds between interval handlers (default: 5)\n"
 	       "      --speed FACTOR       replay files at FACTOR times their recorded pace\n"
@@ -154,7 +172,8 @@ static void help(void)
 	       "  -q, --quiet              log errors only\n"
 	       "  -v, --verbose            log debugging detail\n"
 	       "  -h, --help               show this help\n"
-	       "  -V, --version            show the version\n");
+	       "  -V, --version            show the version and those of the libraries in use\n"
+	       "\nA BPF EXPRESSION after the options is the filter, as with tcpdump (not with -f).\n");
 }
 
 static void add_arg(const char ***list, int *n, const char *arg)
@@ -240,7 +259,7 @@ static int add_chef_params(struct kitchen_opts *o, const char *arg)
 enum { OPT_STDOUT = 256, OPT_CHEF_LIST, OPT_CHEF_ARG, OPT_NO_PROMISC, OPT_CHEF_DIR, OPT_NO_RELOAD,
        OPT_SPEED, OPT_CHEF_TIMEOUT, OPT_CHEF_MEMORY, OPT_MAX_DUMPLING, OPT_STATUS_INTERVAL,
        OPT_REASSEMBLY_MEMORY, OPT_FLOW_TIMEOUT, OPT_MAX_FLOWS, OPT_STREAM_MEMORY,
-       OPT_STREAM_DIR_MEMORY };
+       OPT_STREAM_DIR_MEMORY, OPT_WRITE_MAX, OPT_COUNT };
 
 static const struct option long_opts[] = {
 	{ "kitchen-name", required_argument, NULL, 'n' },
@@ -265,6 +284,10 @@ static const struct option long_opts[] = {
 	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
 	{ "stream-memory", required_argument, NULL, OPT_STREAM_MEMORY },
 	{ "stream-dir-memory", required_argument, NULL, OPT_STREAM_DIR_MEMORY },
+	{ "write", required_argument, NULL, 'w' },
+	{ "write-max", required_argument, NULL, OPT_WRITE_MAX },
+	{ "count", required_argument, NULL, OPT_COUNT },
+	{ "list-interfaces", no_argument, NULL, 'D' },
 	{ "poke-interval", required_argument, NULL, 'p' },
 	{ "snaplen", required_argument, NULL, 's' },
 	{ "no-promisc", no_argument, NULL, OPT_NO_PROMISC },
@@ -275,6 +298,18 @@ static const struct option long_opts[] = {
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* --write-max MB: in millions of bytes, as tcpdump's -C counts them. */
+static int parse_write_max(struct kitchen_opts *o, const char *arg)
+{
+	const char *why;
+	double mb;
+
+	if (parse_seconds(arg, 0.001, 1e9, &mb, &why) < 0)
+		return log_usage(usage_text, "bad --write-max '%s': %s (millions of bytes)", arg, why);
+	o->write_max = (uint64_t)(mb * 1e6);
+	return -1;
+}
 
 /* Returns -1 to go on, or the exit status. */
 static int parse_option(struct kitchen_opts *o, int c, const char *arg)
@@ -287,6 +322,8 @@ static int parse_option(struct kitchen_opts *o, int c, const char *arg)
 	switch (c) {
 	case 'n': o->name = arg; break;
 	case 'H':
+		if (o->hub.nhubs == WSCLIENT_MAX_HUBS)
+			return log_usage(usage_text, "too many hubs (-H at most %d times)", WSCLIENT_MAX_HUBS);
 		if (wsclient_parse_hub(arg, &o->hub) < 0)
 			return log_usage(usage_text, "bad hub address '%s' (want [ws://|wss://]HOST:PORT)", arg);
 		o->hub_given = 1;
@@ -349,6 +386,14 @@ static int parse_option(struct kitchen_opts *o, int c, const char *arg)
 			return log_usage(usage_text, "bad speed '%s': %s (a factor such as 1 or 0.5)", arg, why);
 		break;
 	case OPT_NO_PROMISC: o->capture.promisc = 0; break;
+	case 'w': o->write_path = arg; break;
+	case OPT_WRITE_MAX: return parse_write_max(o, arg);
+	case OPT_COUNT:
+		if (parse_long(arg, 1, LONG_MAX, &n, &why) < 0)
+			return log_usage(usage_text, "bad --count '%s': %s", arg, why);
+		o->count = (unsigned long)n;
+		break;
+	case 'D': o->list_interfaces = 1; break;
 	case 'q': log_set_level(LOG_ERROR); break;
 	case 'v': log_set_level(LOG_DEBUG); break;
 	case 'p':
@@ -361,9 +406,46 @@ static int parse_option(struct kitchen_opts *o, int c, const char *arg)
 		o->capture.snaplen = (int)n;
 		break;
 	case 'h': help(); return 0;
-	case 'V': printf("dumplings %s\n", dumplings_version); return 0;
+	case 'V': print_versions(stdout); return 0;
 	default: usage(stderr); return 2;
 	}
+	return -1;
+}
+
+/* What the options say together. Returns -1 to go on, or the exit status. */
+static int check_write(const struct kitchen_opts *o)
+{
+	if (o->write_max && !o->write_path)
+		return log_usage(usage_text, "--write-max needs -w FILE");
+	if (!o->write_path || strcmp(o->write_path, "-"))
+		return -1;
+	if (o->to_stdout)
+		return log_usage(usage_text, "-w - and --stdout both want standard output");
+	if (o->write_max)
+		return log_usage(usage_text, "--write-max needs a file name, not -w -");
+	return -1;
+}
+
+/* What follows the options is a BPF expression, its words joined with
+ * spaces, as tcpdump joins them. Returns -1 to go on, or the exit status. */
+static int join_filter(struct kitchen_opts *o, int nwords, char **words)
+{
+	size_t len = 0;
+	char *end;
+
+	if (o->capture.filter)
+		return log_usage(usage_text, "a filter both with -f and after the options ('%s')",
+				 words[0]);
+	for (int i = 0; i < nwords; i++)
+		len += strlen(words[i]) + 1;
+	end = o->joined_filter = xmalloc(len);
+	*end = '\0';
+	for (int i = 0; i < nwords; i++) {
+		if (i)
+			*end++ = ' ';
+		end = stpcpy(end, words[i]);
+	}
+	o->capture.filter = o->joined_filter;
 	return -1;
 }
 
@@ -382,19 +464,22 @@ static int parse_args(struct kitchen_opts *o, int argc, char **argv)
 	o->reassembly_mib = 4;
 	o->flows = (struct flow_config){ .timeout = FLOW_DEFAULT_TIMEOUTS,
 					 .max_flows = FLOW_DEFAULT_MAX };
-	snprintf(o->hub.host, sizeof o->hub.host, "localhost");
-	o->hub.port = 11347;
+	o->hub.default_port = 11347;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":n:H:i:r:f:c:p:s:Z:qvhV", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":n:H:i:r:f:c:p:s:w:Z:DqvhV", long_opts, NULL)) != -1) {
 		if (c == '?' || c == ':')
 			return log_bad_option(usage_text, argv, c);
 		if ((rc = parse_option(o, c, optarg)) >= 0)
 			return rc;
 	}
-	if (optind < argc)
-		return log_usage(usage_text, "unexpected argument '%s'", argv[optind]);
+	if (optind < argc && (rc = join_filter(o, argc - optind, argv + optind)) >= 0)
+		return rc;
+	if (o->list_interfaces)
+		return capture_list_interfaces(stdout);
 	if (o->hub_given && o->to_stdout)
 		return log_usage(usage_text, "--hub and --stdout cannot be combined");
+	if ((rc = check_write(o)) >= 0)
+		return rc;
 	if (!o->to_stdout && wsclient_target_ready(&o->hub) < 0)
 		return 2;
 	if (o->nifaces && o->nfiles)
@@ -725,8 +810,9 @@ static void cook_sources(struct kitchen *k)
 
 	/* before the first packet is read, so that its flow is streamed */
 	k->opt.flows.want_streams = chef_runtime_stream_chefs(k->chefs) > 0;
-	k->reader = reader_start(k->sources, k->nsources, k->opt.speed,
-				 (size_t)k->opt.reassembly_mib << 20, &k->opt.flows);
+	k->reader = reader_start(k->sources, k->nsources, &(struct reader_config){
+		.speed = k->opt.speed, .frag_memory = (size_t)k->opt.reassembly_mib << 20,
+		.flows = &k->opt.flows, .max_packets = k->opt.count, .out = k->out });
 	if (!k->reader) {
 		k->failed = 1;
 		return;
@@ -778,6 +864,35 @@ static int open_sources(struct kitchen *k)
 		k->nsources++;
 		log_info("%s %s, link-type %s", o->nfiles ? "reading" : "capturing on",
 			 k->sources[i].name, pcap_datalink_val_to_name(k->sources[i].linktype));
+	}
+	return 0;
+}
+
+/* -w: one interface per source, numbered as the sources are, each with
+ * the largest snaplen of them all: libpcap, and so tcpdump, reads a
+ * pcapng file only when its interfaces agree on it. */
+static int open_writer(struct kitchen *k)
+{
+	int snaplen = 0;
+
+	if (!k->opt.write_path)
+		return 0;
+	for (int i = 0; i < k->nsources; i++)
+		if (pcap_snapshot(k->sources[i].pcap) > snaplen)
+			snaplen = pcap_snapshot(k->sources[i].pcap);
+	k->out = pcapng_open(k->opt.write_path, k->opt.write_max);
+	if (!k->out)
+		return -1;
+	for (int i = 0; i < k->nsources; i++) {
+		const struct capture_source *src = &k->sources[i];
+		struct pcapng_interface ifc = {
+			.linktype = src->linktype, .snaplen = snaplen,
+			.ts_nanos = src->tick == 1e-9, .write_nanos = src->nanos,
+			.name = src->name,
+		};
+
+		if (pcapng_add_interface(k->out, &ifc) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -914,6 +1029,7 @@ static int kitchen_free(struct kitchen *k)
 	free(k->opt.chef_args);
 	free(k->opt.chef_params);
 	free(k->opt.chef_dirs);
+	free(k->opt.joined_filter);
 	return lost;
 }
 
@@ -930,6 +1046,10 @@ int kitchen_main(int argc, char **argv)
 		rc = 1;
 	if (rc < 0 && k.opt.user && privdrop_to(k.opt.user) < 0)
 		rc = 1;
+	/* as tcpdump -Z does: the files written, and the next ones of a
+	 * series, belong to the user the kitchen runs as */
+	if (rc < 0 && !k.opt.chef_list && open_writer(&k) < 0)
+		rc = 1;
 	/* From the first chef code on, a signal stops the kitchen in order:
 	 * even a chef file whose top level never returns is interrupted. */
 	if (rc < 0)
@@ -939,6 +1059,8 @@ int kitchen_main(int argc, char **argv)
 	if (rc < 0)
 		rc = cook(&k);
 	if (kitchen_free(&k) < 0 && rc == 0)
+		rc = 1;
+	if (pcapng_close(k.out) < 0 && rc == 0)
 		rc = 1;
 	return rc;
 }

@@ -19,8 +19,13 @@
  * (reader_want_streams()): their bytes are copied into the batch's stream
  * bytes, and when a batch has no room left for them it is handed over
  * and the rest goes into the next (a spill, flow.h), so nothing is lost
- * or reordered. */
+ * or reordered.
+ *
+ * This thread is also the one writer of -w's capture file: each packet
+ * is written as it goes into its batch, after the filter, and no more
+ * are read once --count are. */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <pthread.h>
@@ -73,6 +78,8 @@ struct reader {
 	double quiet_since;		/* live: when a round last read packets */
 	struct flow_table *flows;
 	struct batch *cur;		/* the batch being filled */
+	unsigned long left;		/* packets still to read (--count) */
+	struct pcapng *out;		/* -w, or NULL */
 };
 
 /* Pacing a file (--speed): when its first packet was read, by the wall
@@ -280,8 +287,10 @@ static struct batch *read_source(struct reader *r, int i, struct batch *b, struc
 	const u_char *bytes;
 	int rc = 0;
 
-	while (b && !r->stop && max-- != 0 && (rc = pcap_next_ex(src->pcap, &h, &bytes)) == 1) {
+	while (b && !r->stop && r->left && max-- != 0 &&
+	       (rc = pcap_next_ex(src->pcap, &h, &bytes)) == 1) {
 		__atomic_store_n(&r->read[i], r->read[i] + 1, __ATOMIC_RELAXED);
+		r->left--;
 		if (pc && r->speed)
 			b = pace(r, b, pc, h->ts.tv_sec + h->ts.tv_usec * src->tick);
 		if (b && !batch_has_room(b, h->caplen))
@@ -289,6 +298,8 @@ static struct batch *read_source(struct reader *r, int i, struct batch *b, struc
 		if (b)
 			b = expire_before(r, b, batch_packet_time(src, &h->ts));
 		if (b) {
+			if (r->out)
+				pcapng_write(r->out, i, h, bytes);
 			batch_add(b, src, i, h, bytes, r->frags);
 			r->last_time = b->pkts[b->n - 1].time;
 			b = track_flow(r, b);
@@ -303,7 +314,7 @@ static struct batch *read_source(struct reader *r, int i, struct batch *b, struc
  * years before or after the first's. */
 static struct batch *read_files(struct reader *r, struct batch *b)
 {
-	for (int i = 0; i < r->nsources && b; i++) {
+	for (int i = 0; i < r->nsources && b && r->left; i++) {
 		struct pace pc = { 0, 0 };
 
 		b = read_source(r, i, b, &pc, -1);
@@ -325,7 +336,7 @@ static struct batch *read_live(struct reader *r, struct batch *b)
 	for (int i = 0; i < r->nsources; i++)
 		fds[i] = (struct pollfd){ pcap_get_selectable_fd(r->sources[i].pcap), POLLIN, 0 };
 	fds[r->nsources] = (struct pollfd){ r->stop_fd, POLLIN, 0 };
-	while (b && !r->stop && !r->failed) {
+	while (b && !r->stop && !r->failed && r->left) {
 		if (poll(fds, r->nsources + 1, 1000) < 0 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			r->failed = 1;
@@ -399,19 +410,21 @@ void reader_free(struct reader *r)
 	free(r);
 }
 
-struct reader *reader_start(struct capture_source *sources, int nsources, double speed,
-			    size_t frag_memory, const struct flow_config *flows)
+struct reader *reader_start(struct capture_source *sources, int nsources,
+			    const struct reader_config *cfg)
 {
 	struct reader *r = xcalloc(1, sizeof *r);
 
-	if (frag_memory)
-		r->frags = ipfrag_new(frag_memory);
-	r->flows = flow_table_new(flows);
-	r->want_streams = flows->want_streams != 0;
+	if (cfg->frag_memory)
+		r->frags = ipfrag_new(cfg->frag_memory);
+	r->flows = flow_table_new(cfg->flows);
+	r->want_streams = cfg->flows->want_streams != 0;
 	r->sources = sources;
 	r->nsources = nsources;
 	r->live = !sources[0].is_file;
-	r->speed = speed;
+	r->speed = cfg->speed;
+	r->left = cfg->max_packets ? cfg->max_packets : ULONG_MAX;
+	r->out = cfg->out;
 	r->counts = xcalloc(nsources, sizeof *r->counts);
 	r->read = xcalloc(nsources, sizeof *r->read);
 	for (int i = 0; i < NBATCHES; i++)

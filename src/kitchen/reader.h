@@ -4,18 +4,28 @@
 #include "batch.h"
 #include "capture.h"
 #include "decode/ipfrag.h"
+#include "pcapng.h"
 
 /* The decode stage: the kitchen's sources (live interfaces or capture
  * files, in order) read and decoded on a thread of its own, as batches. */
 
 struct reader;
 
-/* speed: replay files at this multiple of the recorded pace; 0 for at
- * once. frag_memory: the bytes IP fragment reassembly may hold (0: no
- * reassembly); flows: the flow table's bounds. From here until
- * reader_stop(), only the reader touches the sources' pcap handles. */
-struct reader *reader_start(struct capture_source *sources, int nsources, double speed,
-			    size_t frag_memory, const struct flow_config *flows);
+struct reader_config {
+	double speed;		/* replay files at this multiple of the
+				 * recorded pace; 0 for at once */
+	size_t frag_memory;	/* the bytes IP fragment reassembly may hold
+				 * (0: no reassembly) */
+	const struct flow_config *flows;	/* the flow table's bounds */
+	unsigned long max_packets;	/* stop after reading so many; 0: all */
+	struct pcapng *out;	/* every packet read is written here, source
+				 * i as interface i; NULL: none */
+};
+
+/* From here until reader_stop(), only the reader touches the sources'
+ * pcap handles and the writer. */
+struct reader *reader_start(struct capture_source *sources, int nsources,
+			    const struct reader_config *cfg);
 
 /* Readable when a batch may be ready. */
 int reader_fd(const struct reader *r);

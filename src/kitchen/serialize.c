@@ -22,6 +22,7 @@
  * sorted by key, so that the same input gives the same text. */
 #include <math.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -247,22 +248,52 @@ static int by_key(const void *a, const void *b)
 	return strcmp((*(cJSON *const *)a)->string, (*(cJSON *const *)b)->string);
 }
 
-/* Small objects, the most, sort faster without qsort's calls. */
-static void insertion_sort(cJSON **items, int n)
+/* Small objects, the most, sort faster without qsort's calls, and most
+ * come in shapes seen before: a chef's table constructor gives the same
+ * keys in the same walk order every time. So the order found for the
+ * last object of n members is tried first; insertion sort on an input
+ * already in order costs n - 1 comparisons, and sorts whatever else. */
+struct sort_item {
+	cJSON *member;
+	uint8_t walked;		/* its place in Lua's walk of the table */
+};
+
+static __thread uint8_t last_order[SORT_ON_STACK + 1][SORT_ON_STACK];
+static __thread uint64_t have_order;	/* bit n: last_order[n] is set */
+
+static void insertion_sort(struct sort_item *v, int n)
 {
 	for (int i = 1; i < n; i++) {
-		cJSON *it = items[i];
+		struct sort_item it = v[i];
 		int j = i;
 
-		for (; j > 0 && strcmp(items[j - 1]->string, it->string) > 0; j--)
-			items[j] = items[j - 1];
-		items[j] = it;
+		for (; j > 0 && strcmp(v[j - 1].member->string, it.member->string) > 0; j--)
+			v[j] = v[j - 1];
+		v[j] = it;
 	}
+}
+
+static void sort_small(cJSON **items, int n)
+{
+	struct sort_item v[SORT_ON_STACK];
+	uint8_t *order = last_order[n];
+
+	for (int i = 0; i < n; i++) {
+		int from = have_order >> n & 1 ? order[i] : i;
+
+		v[i] = (struct sort_item){ items[from], (uint8_t)from };
+	}
+	insertion_sort(v, n);
+	for (int i = 0; i < n; i++) {
+		items[i] = v[i].member;
+		order[i] = v[i].walked;
+	}
+	have_order |= (uint64_t)1 << n;
 }
 
 /* An object's n members in the order of their keys' bytes (as JSON text),
  * so that the same values give the same dumpling whatever order Lua's
- * walk of the table took, run after run. Most objects are small. */
+ * walk of the table took, run after run. */
 static void sort_members(cJSON *obj, int n)
 {
 	cJSON *few[SORT_ON_STACK], **items, *it;
@@ -274,7 +305,7 @@ static void sort_members(cJSON *obj, int n)
 	for (it = obj->child; it; it = it->next)
 		items[i++] = it;
 	if (n <= SORT_ON_STACK)
-		insertion_sort(items, n);
+		sort_small(items, n);
 	else
 		qsort(items, (size_t)n, sizeof *items, by_key);
 	for (i = 0; i < n; i++) {

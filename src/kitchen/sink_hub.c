@@ -58,8 +58,7 @@ struct uplink_ring {
 
 struct hub_sink {
 	struct sink base;
-	char host[sizeof "wss://" + 256];	/* the scheme, if any, and the name */
-	int port;
+	char hubs[1024];	/* "hub A" or "hubs A, B": fixed, for any thread */
 	int lossless;
 	char *hello;
 	size_t hello_len;
@@ -151,8 +150,8 @@ static void uplink_drop_oldest(struct hub_sink *s)
 	free(it.buf);
 	s->dropped++;
 	if (log_allow(&s->drop_log, &suppressed))
-		log_warn("uplink to hub %s:%d is full: dropped the oldest dumpling "
-			 "(%lu dropped so far)", s->host, s->port, s->dropped);
+		log_warn("uplink to %s is full: dropped the oldest dumpling "
+			 "(%lu dropped so far)", s->hubs, s->dropped);
 }
 
 /* Written items are kept, in order, until acknowledged; past the bound the
@@ -310,13 +309,15 @@ static void uplink_connect(struct hub_sink *s)
 static void uplink_established(void *user)
 {
 	struct hub_sink *s = user;
+	char hub[300];
 
 	s->connecting = 0;
 	s->hello_sent = 0;
 	s->backoff = UPLINK_BACKOFF_MIN;
 	s->last_progress = monotonic_seconds();
-	log_info("connected to hub %s:%d%s", s->host, s->port,
-		 s->ever_connected ? " again" : "");
+
+	wsclient_hub_name(wsclient_current(s->ws), 0, hub, sizeof hub);
+	log_info("connected to hub %s%s", hub, s->ever_connected ? " again" : "");
 	if (s->ever_connected) {
 		pthread_mutex_lock(&s->mu);
 		s->reconnects++;
@@ -339,10 +340,32 @@ static void uplink_schedule(struct hub_sink *s)
 		wsclient_after(s->ws, s->next_connect - monotonic_seconds());
 }
 
+static void uplink_say_lost(struct hub_sink *s, const char *hub, int was_established,
+			   int code, const char *why, double delay)
+{
+	unsigned long suppressed;
+	char next[300];
+
+	if (!log_allow(&s->conn_log, &suppressed))
+		return;
+	wsclient_hub_name(wsclient_current(s->ws), 0, next, sizeof next);
+	if (code)
+		log_warn("the hub %s closed the connection with code %d; %s%s in %.1f s", hub, code,
+			 strcmp(hub, next) ? "trying hub " : "retrying", strcmp(hub, next) ? next : "", delay);
+	else
+		log_warn("%s hub %s (%s); %s%s in %.1f s",
+			 was_established ? "lost the connection to" : "cannot reach", hub, why,
+			 strcmp(hub, next) ? "trying hub " : "retrying", strcmp(hub, next) ? next : "", delay);
+}
+
+/* The next hub has its turn (wsclient_next_hub()): at once while some
+ * hub of -H's list is untried since one last answered, then after a
+ * backoff that doubles with each round that fails. */
 static void uplink_lost(void *user, int was_established, int code, const char *why)
 {
 	struct hub_sink *s = user;
-	unsigned long suppressed;
+	double delay = UPLINK_BACKOFF_MIN;
+	char hub[300];
 
 	s->connecting = 0;
 	s->hello_sent = 0;
@@ -354,19 +377,15 @@ static void uplink_lost(void *user, int was_established, int code, const char *w
 	}
 	if (s->close_sent)
 		return;
-	if (log_allow(&s->conn_log, &suppressed)) {
-		if (code)
-			log_warn("the hub %s:%d closed the connection with code %d; "
-				 "retrying in %.1f s", s->host, s->port, code, s->backoff);
-		else
-			log_warn("%s hub %s:%d (%s); retrying in %.1f s",
-				 was_established ? "lost the connection to" : "cannot reach",
-				 s->host, s->port, why, s->backoff);
+	wsclient_hub_name(wsclient_current(s->ws), 0, hub, sizeof hub);
+	if (wsclient_next_hub(s->ws)) {
+		delay = s->backoff;
+		s->backoff *= 2;
+		if (s->backoff > UPLINK_BACKOFF_MAX)
+			s->backoff = UPLINK_BACKOFF_MAX;
 	}
-	s->next_connect = monotonic_seconds() + s->backoff;
-	s->backoff *= 2;
-	if (s->backoff > UPLINK_BACKOFF_MAX)
-		s->backoff = UPLINK_BACKOFF_MAX;
+	uplink_say_lost(s, hub, was_established, code, why, delay);
+	s->next_connect = monotonic_seconds() + delay;
 	uplink_schedule(s);
 }
 
@@ -534,8 +553,7 @@ static int uplink_check_close(struct hub_sink *s)
 		return 0;
 	}
 	if (monotonic_seconds() - s->last_progress > UPLINK_CLOSE_GRACE) {
-		log_error("hub %s:%d: gave up with %zu dumplings unsent", s->host,
-			  s->port, left);
+		log_error("%s: gave up with %zu dumplings unsent", s->hubs, left);
 		return 1;
 	}
 	return 0;
@@ -575,12 +593,12 @@ static int uplink_close(struct sink *base)
 		unsent++;
 	}
 	if (s->dropped || s->unconfirmed)
-		log_warn("uplink to hub %s:%d: %lu dumplings sent, %lu dropped, %lu unconfirmed "
-			 "(written to a connection that broke), %lu sent again", s->host, s->port,
+		log_warn("uplink to %s: %lu dumplings sent, %lu dropped, %lu unconfirmed "
+			 "(written to a connection that broke), %lu sent again", s->hubs,
 			 s->sent, s->dropped, s->unconfirmed, s->resent);
 	else if (s->reconnects)
-		log_info("uplink to hub %s:%d: %lu dumplings sent, %lu of them again after a "
-			 "connection broke", s->host, s->port, s->sent, s->resent);
+		log_info("uplink to %s: %lu dumplings sent, %lu of them again after a "
+			 "connection broke", s->hubs, s->sent, s->resent);
 	wsclient_free(s->ws);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->room);
@@ -744,8 +762,10 @@ struct sink *sink_hub_open(const struct wsclient_target *hub,
 {
 	struct hub_sink *s = xcalloc(1, sizeof *s);
 
-	snprintf(s->host, sizeof s->host, "%s%s", wsclient_scheme(hub), hub->host);
-	s->port = hub->port;
+	char names[sizeof s->hubs - 8];
+
+	wsclient_hubs_name(hub, names, sizeof names);
+	snprintf(s->hubs, sizeof s->hubs, "%s %s", hub->nhubs > 1 ? "hubs" : "hub", names);
 	s->lossless = lossless;
 	s->asleep = 1;
 	s->backoff = UPLINK_BACKOFF_MIN;
@@ -759,7 +779,7 @@ struct sink *sink_hub_open(const struct wsclient_target *hub,
 	pthread_cond_init(&s->room, NULL);
 	s->ws = wsclient_new(hub, &uplink_ops, s, 1 << 20);
 	if (!s->ws || pthread_create(&s->thread, NULL, uplink_run, s) != 0) {
-		log_error("cannot start the uplink to hub %s:%d", s->host, s->port);
+		log_error("cannot start the uplink to %s", s->hubs);
 		wsclient_free(s->ws);
 		free(s->batch);
 		ring_free(&s->q);

@@ -23,6 +23,8 @@ struct wsclient {
 	struct lws_context *ctx;
 	struct lws *wsi;
 	struct wsclient_target t;
+	int cur;		/* t.hub[cur] has its turn */
+	int failures;		/* losses since a hub last answered */
 	size_t max_message;
 	int established;
 	int closing, close_code, close_sent;
@@ -46,12 +48,17 @@ static void client_mask(struct wsclient *c, unsigned char k[4]);
  * addresses copied from elsewhere have; no other scheme, no other path. */
 int wsclient_parse_hub(const char *arg, struct wsclient_target *t)
 {
+	struct wsclient_hub *h;
 	char hostport[300];
 	size_t n;
 
-	t->tls = 0;
+	if (t->nhubs == WSCLIENT_MAX_HUBS)
+		return -1;
+	h = &t->hub[t->nhubs];
+	h->tls = 0;
+	h->port = t->default_port;
 	if (!strncmp(arg, "wss://", 6)) {
-		t->tls = 1;
+		h->tls = 1;
 		arg += 6;
 	} else if (!strncmp(arg, "ws://", 5)) {
 		arg += 5;
@@ -63,7 +70,18 @@ int wsclient_parse_hub(const char *arg, struct wsclient_target *t)
 		return -1;
 	memcpy(hostport, arg, n);
 	hostport[n] = '\0';
-	return parse_host_port(hostport, t->host, sizeof t->host, &t->port);
+	if (parse_host_port(hostport, h->host, sizeof h->host, &h->port) < 0)
+		return -1;
+	t->nhubs++;
+	return 0;
+}
+
+static int target_tls(const struct wsclient_target *t)
+{
+	for (int i = 0; i < t->nhubs; i++)
+		if (t->hub[i].tls)
+			return 1;
+	return 0;
 }
 
 int wsclient_option(struct wsclient_target *t, int ch, const char *arg)
@@ -88,7 +106,12 @@ int wsclient_target_ready(struct wsclient_target *t)
 	char *token;
 	int rc;
 
-	if ((t->ca || t->insecure) && !t->tls) {
+	if (!t->nhubs) {
+		snprintf(t->hub[0].host, sizeof t->hub[0].host, "localhost");
+		t->hub[0].port = t->default_port;
+		t->nhubs = 1;
+	}
+	if ((t->ca || t->insecure) && !target_tls(t)) {
 		log_error("%s applies to wss:// hubs only (-H wss://HOST:PORT)",
 			  t->ca ? "--ca" : "--insecure");
 		return -1;
@@ -108,9 +131,43 @@ int wsclient_target_ready(struct wsclient_target *t)
 	return 0;
 }
 
-const char *wsclient_scheme(const struct wsclient_target *t)
+void wsclient_hub_name(const struct wsclient_hub *h, int scheme, char *buf, size_t size)
 {
-	return t->tls ? "wss://" : "";
+	int v6 = strchr(h->host, ':') != NULL;
+
+	snprintf(buf, size, "%s%s%s%s:%d", h->tls ? "wss://" : scheme ? "ws://" : "",
+		 v6 ? "[" : "", h->host, v6 ? "]" : "", h->port);
+}
+
+void wsclient_hubs_name(const struct wsclient_target *t, char *buf, size_t size)
+{
+	size_t used = 0;
+	char one[300];
+	int n;
+
+	buf[0] = '\0';
+	for (int i = 0; i < t->nhubs; i++) {
+		wsclient_hub_name(&t->hub[i], 0, one, sizeof one);
+		n = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", one);
+		if (n < 0 || (size_t)n >= size - used)
+			break;
+		used += (size_t)n;
+	}
+}
+
+const struct wsclient_hub *wsclient_current(const struct wsclient *c)
+{
+	return &c->t.hub[c->cur];
+}
+
+int wsclient_next_hub(struct wsclient *c)
+{
+	c->failures++;
+	c->cur = (c->cur + 1) % c->t.nhubs;
+	if (c->failures < c->t.nhubs)
+		return 0;
+	c->failures = 0;
+	return 1;
 }
 
 static struct wsclient *client_of(struct lws *wsi)
@@ -134,6 +191,7 @@ static void client_lost(struct wsclient *c, const char *why)
 static int client_established(struct wsclient *c)
 {
 	c->established = 1;
+	c->failures = 0;
 	c->peer_code = 0;
 	c->peer_closed = 0;
 	c->ops->established(c->user);
@@ -148,7 +206,7 @@ static int client_established(struct wsclient *c)
 static int client_refuse(struct wsclient *c, enum ws_piece r)
 {
 	log_error("message from %s:%d refused: %s (the limit is %zu bytes in at most %d "
-		  "fragments)", c->t.host, c->t.port, ws_piece_refusal(r), c->max_message,
+		  "fragments)", wsclient_current(c)->host, wsclient_current(c)->port, ws_piece_refusal(r), c->max_message,
 		  WS_MESSAGE_MAX_FRAMES);
 	wsclient_close(c, ws_piece_close_code(r), ws_piece_refusal(r));
 	return 0;
@@ -351,7 +409,7 @@ struct wsclient *wsclient_new(const struct wsclient_target *t, const struct wscl
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = client_protocols;
 	info.user = c;
-	if (t->tls) {
+	if (target_tls(t)) {
 		info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 		info.client_ssl_ca_filepath = t->ca;
 	}
@@ -376,17 +434,18 @@ void wsclient_free(struct wsclient *c)
 
 int wsclient_connect(struct wsclient *c)
 {
+	const struct wsclient_hub *h = wsclient_current(c);
 	struct lws_client_connect_info ci;
 
 	memset(&ci, 0, sizeof ci);
 	ci.context = c->ctx;
-	ci.address = c->t.host;
-	ci.port = c->t.port;
+	ci.address = h->host;
+	ci.port = h->port;
 	ci.path = "/";
-	ci.host = c->t.host;
+	ci.host = h->host;
 	/* no Origin: that is for browsers, and hubs refuse origins they do
 	 * not know */
-	if (c->t.tls)
+	if (h->tls)
 		ci.ssl_connection = LCCSCF_USE_SSL | (c->t.insecure
 			? LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
 			  LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE : 0);

@@ -13,13 +13,20 @@
 
 struct wsclient;
 
-/* Where a client connects, and how: -H [ws://|wss://]HOST[:PORT], --ca,
- * --insecure and --token-file (or DUMPLINGS_TOKEN), shared by the kitchen
- * and the eater. */
-struct wsclient_target {
+/* Where a client connects, and how: -H [ws://|wss://]HOST[:PORT], given
+ * once or more (the hubs are tried in turn: after a hub is lost or cannot
+ * be reached, the next one), --ca, --insecure and --token-file (or
+ * DUMPLINGS_TOKEN), shared by the kitchen and the eater. */
+#define WSCLIENT_MAX_HUBS 16
+struct wsclient_hub {
 	char host[256];
-	int port;			/* set to the default before parsing */
+	int port;
 	int tls;			/* wss:// */
+};
+struct wsclient_target {
+	struct wsclient_hub hub[WSCLIENT_MAX_HUBS];
+	int nhubs;			/* 0 until -H, then what -H gave */
+	int default_port;		/* for -H without one, and no -H */
 	const char *ca;			/* certificates to trust, NULL: the system's */
 	int insecure;			/* accept any certificate */
 	const char *token_file;
@@ -42,13 +49,18 @@ enum { WSCLIENT_OPT_TOKEN_FILE = 200, WSCLIENT_OPT_CA, WSCLIENT_OPT_INSECURE };
 /* Returns 1 if ch is one of those options (now handled), else 0. */
 int wsclient_option(struct wsclient_target *t, int ch, const char *arg);
 
-/* Parse -H's argument into t; -1 if it is not a hub address. */
+/* Add -H's argument to t's hubs; -1 if it is not a hub address or there
+ * are too many. */
 int wsclient_parse_hub(const char *arg, struct wsclient_target *t);
-/* Load the token and check the TLS options once all options are parsed;
- * returns -1 after saying what is wrong. */
+/* Load the token and check the TLS options once all options are parsed
+ * (no -H: localhost on the default port); returns -1 after saying what
+ * is wrong. */
 int wsclient_target_ready(struct wsclient_target *t);
-/* "wss://" or "", to name the hub in messages */
-const char *wsclient_scheme(const struct wsclient_target *t);
+/* A hub as messages name it: HOST:PORT, [V6]:PORT, wss://HOST:PORT; with
+ * scheme, ws:// too. */
+void wsclient_hub_name(const struct wsclient_hub *h, int scheme, char *buf, size_t size);
+/* Every hub of t, as above, separated by ", " */
+void wsclient_hubs_name(const struct wsclient_target *t, char *buf, size_t size);
 
 struct wsclient_ops {
 	void (*established)(void *user);
@@ -68,7 +80,14 @@ struct wsclient_ops {
 struct wsclient *wsclient_new(const struct wsclient_target *t, const struct wsclient_ops *ops,
 			      void *user, size_t max_message);
 void wsclient_free(struct wsclient *c);
+/* Connects to the hub whose turn it is. */
 int wsclient_connect(struct wsclient *c);
+/* The hub wsclient_connect() tries, or the connection is on. */
+const struct wsclient_hub *wsclient_current(const struct wsclient *c);
+/* After a loss: the next hub has its turn. Returns 1 when every hub has
+ * failed since one last answered (time to back off, or give up), else 0
+ * (try the next one now). With one hub, always 1. */
+int wsclient_next_hub(struct wsclient *c);
 int wsclient_connected(const struct wsclient *c);
 int wsclient_service(struct wsclient *c);
 void wsclient_want_write(struct wsclient *c);
