@@ -1,5 +1,7 @@
 #!/bin/sh
-# Hub figures: throughput, latency and memory with bench/hubload, then the
+# Hub figures: throughput, latency and memory with bench/hubload, how they
+# scale with eaters (hub CPU per delivery, latency at 1000 eaters) and with
+# kitchens (what one eater gets from 1 to 1000 of them), then the
 # end-to-end kitchen -> hub -> eater rate set against the kitchen's own
 # --stdout rate. Never a test: numbers to read.
 #   bench/hub.sh [path/to/dumplings [all-DNS capture]]
@@ -217,6 +219,91 @@ awk -v a="$one_one" -v b="$one_eight" -v p="$p99" -v m="$hwm" -v f="$fed_one" -v
 		row("two hubs 1->1 / one hub 1->1", sprintf("%.2fx", f / a), f >= a / 2, ">= 0.5x")
 		row("two hubs p99 at 10k/s (ms)", fp, fp < 2, "< 2")
 	}
+}
+function row(label, v, ok, want) {
+	printf "%-36s %12s   %-14s %s\n", label, v, want, v == "" ? "FAILED" : ok ? "PASS" : "MISS"
+}'
+echo
+
+# Scaling with eaters and kitchens. A thousand of each needs file
+# descriptors: raise the soft limit as far as the hard one allows.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+conns=2200
+[ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -gt $((conns + 64)) ] || conns=$(($(ulimit -n) - 64))
+
+# median3 A B C: the middle one of three numbers (empty if any is missing)
+median3() {
+	[ $# -eq 3 ] || return 0
+	printf '%s\n' "$@" | sort -n | sed -n 2p
+}
+
+# Each figure a target is stated in is the median of three runs: on a
+# shared machine a hiccup lands in one.
+echo "== eaters: hub CPU per delivery, one kitchen flat out (a queue that holds the run)"
+start_hub --queue 100000 --max-connections "$conns"
+for e in 8 64 1000; do
+	if [ "$e" -gt "$((conns - 8))" ]; then
+		echo "eaters $e: skipped (ulimit -n too low)"
+		continue
+	fi
+	vals=
+	for _ in 1 2 3; do
+		load -k 1 -e "$e" -n $((1000000 / e)) -T 30
+		vals="$vals $(field '= \([0-9.]*\) us/delivery')"
+	done
+	eval "cpu_$e=\$(median3 $vals)"
+done
+stop_hub
+
+echo "== latency: 100k deliveries/s over 1000 eaters (100 dumplings/s; default queue)"
+start_hub --max-connections "$conns"
+p50_1000=
+if [ 1000 -le "$((conns - 8))" ]; then
+	vals=
+	for _ in 1 2 3; do
+		load -k 1 -e 1000 -n 300 -r 100 -T 10
+		vals="$vals $(field 'p50 \([0-9.]*\) ms')"
+	done
+	p50_1000=$(median3 $vals)
+fi
+stop_hub
+
+echo "== memory: 1000 eaters taking everything, the hub's status every 0.5 s"
+start_hub --max-connections "$conns" --status-freq 0.5
+status_hwm=
+if [ 1000 -le "$((conns - 8))" ]; then
+	load -k 1 -e 1000 -n 3 -r 1 -T 10 -A
+	status_hwm=$(field 'VmHWM \([0-9]*\) KiB')
+fi
+stop_hub
+
+echo "== kitchens: one eater, kitchens flat out (default queue)"
+start_hub --max-connections "$conns"
+for k in 1 16 128; do
+	vals=
+	for _ in 1 2 3; do
+		load -k "$k" -e 1 -n $((1200000 / k)) -T 30
+		vals="$vals $(field '= \([0-9]*\)/s')"
+	done
+	eval "rate_$k=\$(median3 $vals)"
+done
+[ 1000 -gt "$((conns - 8))" ] || load -k 1000 -e 1 -n 200 -T 30
+echo "-- 100 KB dumplings, one kitchen, 8 eaters"
+load -k 1 -e 8 -n 500 -s 100000 -T 30
+stop_hub
+echo "medians of 3: CPU/delivery ${cpu_8:-?} us (8 eaters), ${cpu_64:-?} us (64), ${cpu_1000:-?} us (1000);" \
+	"one eater gets ${rate_1:-?}/s from 1 kitchen, ${rate_16:-?}/s from 16, ${rate_128:-?}/s from 128"
+
+echo
+printf '%-36s %12s   %-14s %s\n' target measured wanted result
+awk -v c8="${cpu_8:-}" -v c1000="${cpu_1000:-}" -v p="$p50_1000" -v r1="${rate_1:-}" \
+    -v r128="${rate_128:-}" -v m="$status_hwm" 'BEGIN {
+	cr = (c8 != "" && c1000 != "" && c8 > 0) ? sprintf("%.2fx", c1000 / c8) : ""
+	row("CPU/delivery, 1000 vs 8 eaters", cr, c1000 <= 1.5 * c8, "<= 1.5x")
+	row("p50 at 100k/s over 1000 eaters (ms)", p, p < 1, "< 1")
+	kr = (r1 != "" && r128 != "" && r1 > 0) ? sprintf("%.2fx", r128 / r1) : ""
+	row("128 kitchens vs 1, to one eater", kr, r128 >= 0.8 * r1, ">= 0.8x")
+	row("hub peak RSS, 1000 eaters (MiB)", m == "" ? "" : sprintf("%.1f", m / 1024), m < 32 * 1024, "< 32")
 }
 function row(label, v, ok, want) {
 	printf "%-36s %12s   %-14s %s\n", label, v, want, v == "" ? "FAILED" : ok ? "PASS" : "MISS"

@@ -6,10 +6,15 @@
  * and the hub's peak RSS (VmHWM) when given its pid.
  *
  *   hubload [-a ADDR] [-i IN_PORT] [-o OUT_PORT] [-k K] [-e E] [-n N]
- *           [-r RATE] [-s SIZE] [-S STALLED] [-p HUB_PID]
+ *           [-r RATE] [-s SIZE] [-S STALLED] [-T SECONDS] [-p HUB_PID] [-A]
  *
  * -n is dumplings per kitchen, -r a steady rate per kitchen (0: flat out),
- * -S adds eaters that say hello and then never read.
+ * -S adds eaters that say hello and then never read, -A has eaters ask
+ * for every chef (the hub's status dumplings too), -T bounds the time
+ * kitchens send (default 60 s; the run ends at most 5 s after). Up to 1024
+ * kitchens and 4096 eaters (mind ulimit -n), dumplings of 150 bytes to
+ * 100 KB. Given the hub's pid, it also reports the hub's CPU time per
+ * delivery over the run.
  *
  * It speaks just enough WebSocket over plain sockets to be cheaper than the
  * hub it measures: each kitchen is a thread writing many frames per
@@ -28,7 +33,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +43,10 @@
 #define HIST_US 10
 #define BATCH 65536
 #define READ_BUF (256 * 1024)
+#define KITCHEN_NICE 10
+#define EATER_RCVBUF (4 << 20)
+#define MAX_SIZE 100000
+#define MAX_FRAME (MAX_SIZE + 14)
 
 struct load {
 	const char *addr;
@@ -43,6 +54,9 @@ struct load {
 	long per_kitchen;
 	double rate;
 	int hub_pid;
+	int all_chefs;
+	double seconds;
+	double hub_cpu;			/* the hub's CPU seconds at the start */
 	char *pad;
 	long expected;
 	/* the eater thread's */
@@ -51,7 +65,10 @@ struct load {
 	double t_last;
 	/* shared */
 	_Atomic double t_first;		/* the first send */
+	pthread_barrier_t ready, go;	/* every kitchen has said hello; send */
+	_Atomic double t_stop;		/* kitchens send until then */
 	_Atomic int kitchens_done;
+	_Atomic long sent;		/* by the kitchens that are done */
 };
 
 static struct load L;
@@ -105,10 +122,14 @@ static size_t frame(unsigned char *p, const char *msg, size_t n)
 	p[h++] = 0x81;
 	if (n < 126) {
 		p[h++] = 0x80 | (unsigned char)n;
-	} else {
+	} else if (n < 65536) {
 		p[h++] = 0x80 | 126;
 		p[h++] = (unsigned char)(n >> 8);
 		p[h++] = (unsigned char)n;
+	} else {
+		p[h++] = 0x80 | 127;
+		for (int i = 7; i >= 0; i--)
+			p[h++] = (unsigned char)((uint64_t)n >> (8 * i));
 	}
 	memset(p + h, 0, 4);
 	memcpy(p + h + 4, msg, n);
@@ -129,12 +150,16 @@ static int ws_open(int port, char *extra, size_t *extra_len)
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
 	size_t got = 0;
 	char *end;
-	int fd, one = 1;
+	int fd, one = 1, rcvbuf = EATER_RCVBUF;
 
 	snprintf(service, sizeof service, "%d", port);
 	if (getaddrinfo(L.addr, service, &hints, &ai) != 0)
 		die("resolve the hub's address");
 	fd = socket(ai->ai_family, SOCK_STREAM, 0);
+	/* an eater's window as large as a real client's would grow to, from the
+	 * start: one that must grow first stalls behind many kitchens */
+	if (fd >= 0 && port == L.out_port)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
 	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0)
 		die("connect to the hub");
 	/* a dumpling at a time at a steady rate: Nagle would hold them back */
@@ -224,31 +249,41 @@ static void *kitchen_run(void *arg)
 {
 	static const char hello[] = "{\"kitchen_name\":\"bench\",\"interface\":\"load\","
 				    "\"filter\":\"\",\"chefs\":[\"BenchChef\"],\"poke_interval\":5}";
-	unsigned char *buf = malloc(BATCH);
-	char extra[4096], msg[4096];
+	unsigned char *buf = malloc(BATCH + MAX_FRAME);
+	char extra[4096], *msg = malloc(MAX_FRAME);
 	size_t extra_len;
 	double start;
 	long seq = 0;
 	int fd = ws_open(L.in_port, extra, &extra_len);
 
 	(void)arg;
+	/* Below the eater thread: with many kitchen threads flat out, the
+	 * scheduler would give the one thread reading every eater a share of
+	 * the machine per kitchen, and the run would measure hubload. */
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), KITCHEN_NICE);
 	send_text(fd, hello);
+	/* all start at once: a thousand connections take a while to open, and
+	 * the first kitchen's rate alone would be taken for theirs */
+	pthread_barrier_wait(&L.ready);
+	pthread_barrier_wait(&L.go);
 	start = now_s();
 	if (L.t_first == 0)
 		L.t_first = start;
-	while (seq < L.per_kitchen) {
+	while (seq < L.per_kitchen && now_s() < L.t_stop) {
 		size_t used = 0;
 		/* at a steady rate, what is due now (at least one, then wait) */
 		long due = L.rate > 0 ? (long)((now_s() - start) * L.rate) + 1 : L.per_kitchen;
 
-		while (seq < L.per_kitchen && seq < due && used < BATCH - 4200)
+		while (seq < L.per_kitchen && seq < due && used < BATCH)
 			used += frame(buf + used, msg, dumpling(msg, seq++));
 		if (used)
 			write_all(fd, buf, used);
 		if (L.rate > 0 && seq >= due)
 			wait_until(start + (double)seq / L.rate);
 	}
+	L.sent += seq;
 	L.kitchens_done++;
+	free(msg);
 	free(buf);
 	return (void *)(intptr_t)fd;	/* left open: the hub keeps the kitchen */
 }
@@ -321,10 +356,11 @@ static int eater_open(struct eater *e, int stalled)
 
 	e->fd = ws_open(L.out_port, extra, &extra_len);
 	send_text(e->fd, stalled ? "{\"eater_name\":\"stalled\"}"
-				 : "{\"eater_name\":\"hubload\",\"chefs\":[\"BenchChef\"]}");
+			 : L.all_chefs ? "{\"eater_name\":\"hubload\"}"
+			 : "{\"eater_name\":\"hubload\",\"chefs\":[\"BenchChef\"]}");
 	if (stalled)
 		return e->fd;
-	e->buf = malloc(READ_BUF);
+	e->buf = malloc(READ_BUF + MAX_FRAME);
 	memcpy(e->buf, extra, extra_len);
 	e->len = extra_len;
 	return e->fd;
@@ -346,6 +382,8 @@ static void eat_all(struct eater *es)
 		if (n <= 0) {
 			if (L.kitchens_done == L.kitchens && now_s() - quiet_since > 5)
 				break;
+			if (now_s() > L.t_stop + 5)
+				break;
 			continue;
 		}
 		for (int i = 0; i < L.eaters; i++) {
@@ -354,7 +392,7 @@ static void eat_all(struct eater *es)
 
 			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
-			got = read(e->fd, e->buf + e->len, READ_BUF - e->len);
+			got = read(e->fd, e->buf + e->len, READ_BUF + MAX_FRAME - e->len);
 			if (got <= 0) {
 				pfd[i].fd = -1;	/* the hub closed it */
 				continue;
@@ -363,6 +401,11 @@ static void eat_all(struct eater *es)
 			eat_frames(e);
 		}
 		L.t_last = quiet_since = now_s();
+		/* a kitchen stopped by -T sent fewer than -n */
+		if (L.kitchens_done == L.kitchens)
+			L.expected = L.sent * L.eaters;
+		if (quiet_since > L.t_stop + 5)
+			break;
 	}
 	free(pfd);
 }
@@ -383,6 +426,27 @@ static long hwm_kib(int pid)
 			break;
 	fclose(f);
 	return kib;
+}
+
+/* The hub's CPU time so far (user and system), in seconds, or -1. */
+static double cpu_seconds(int pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut, st;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* past the command's name, which may hold spaces: state is field 3 */
+	if (!(p = strrchr(buf, ')')) ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 static double percentile(double p)
@@ -407,15 +471,21 @@ static void report(void)
 	       percentile(0.5), percentile(0.99));
 	if (L.delivered < L.expected)	/* skipped by the hub, or still queued */
 		printf(", %ld not delivered", L.expected - L.delivered);
-	if (L.hub_pid)
+	if (L.hub_pid) {
+		double cpu = cpu_seconds(L.hub_pid) - L.hub_cpu;
+
 		printf(", hub VmHWM %ld KiB", hwm_kib(L.hub_pid));
+		if (L.delivered)
+			printf(", hub CPU %.3f s = %.3f us/delivery", cpu,
+			       cpu * 1e6 / (double)L.delivered);
+	}
 	putchar('\n');
 }
 
 static void usage(void)
 {
 	fprintf(stderr, "usage: hubload [-a ADDR] [-i IN_PORT] [-o OUT_PORT] [-k K] [-e E] "
-		"[-n N] [-r RATE] [-s SIZE] [-S STALLED] [-p HUB_PID]\n");
+		"[-n N] [-r RATE] [-s SIZE] [-S STALLED] [-T SECONDS] [-p HUB_PID] [-A]\n");
 	exit(2);
 }
 
@@ -429,7 +499,8 @@ static void parse(int argc, char **argv)
 	L.kitchens = L.eaters = 1;
 	L.per_kitchen = 100000;
 	L.size = 200;
-	while ((ch = getopt(argc, argv, "a:i:o:k:e:n:r:s:S:p:")) != -1) {
+	L.seconds = 60;
+	while ((ch = getopt(argc, argv, "a:i:o:k:e:n:r:s:S:T:p:A")) != -1) {
 		switch (ch) {
 		case 'a': L.addr = optarg; break;
 		case 'i': L.in_port = atoi(optarg); break;
@@ -441,11 +512,14 @@ static void parse(int argc, char **argv)
 		case 's': L.size = atoi(optarg); break;
 		case 'S': L.stalled = atoi(optarg); break;
 		case 'p': L.hub_pid = atoi(optarg); break;
+		case 'T': L.seconds = atof(optarg); break;
+		case 'A': L.all_chefs = 1; break;
 		default: usage();
 		}
 	}
-	if (L.kitchens < 1 || L.kitchens > 64 || L.eaters < 0 || L.eaters > 1000 ||
-	    L.stalled < 0 || L.stalled > 1000 || L.per_kitchen < 1 || L.size < 150 || L.size > 3000)
+	if (L.kitchens < 1 || L.kitchens > 1024 || L.eaters < 0 || L.eaters > 4096 ||
+	    L.stalled < 0 || L.stalled > 4096 || L.per_kitchen < 1 || L.size < 150 ||
+	    L.size > MAX_SIZE || !(L.seconds > 0 && L.seconds <= 3600))
 		usage();
 }
 
@@ -453,6 +527,7 @@ int main(int argc, char **argv)
 {
 	struct eater *eaters, *stalled;
 	pthread_t *threads;
+	pthread_attr_t attr;
 	int padlen;
 
 	parse(argc, argv);
@@ -469,12 +544,26 @@ int main(int argc, char **argv)
 	for (int i = 0; i < L.stalled; i++)
 		eater_open(&stalled[i], 1);
 	/* let the hub register the hellos before anything is sent */
-	wait_until(now_s() + 0.3);
+	wait_until(now_s() + 0.3 + (L.eaters + L.stalled + L.kitchens) / 2000.0);
 	threads = calloc((size_t)L.kitchens, sizeof *threads);
+	pthread_barrier_init(&L.ready, NULL, (unsigned)L.kitchens + 1);
+	pthread_barrier_init(&L.go, NULL, (unsigned)L.kitchens + 1);
+	/* a kitchen needs little stack, and there may be a thousand */
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
 	for (int i = 0; i < L.kitchens; i++)
-		if (pthread_create(&threads[i], NULL, kitchen_run, NULL) != 0)
+		if (pthread_create(&threads[i], &attr, kitchen_run, NULL) != 0)
 			die("start a kitchen thread");
+	pthread_barrier_wait(&L.ready);
+	/* let the hub register the kitchens' hellos too */
+	wait_until(now_s() + 0.1 + L.kitchens / 2000.0);
+	if (L.hub_pid)
+		L.hub_cpu = cpu_seconds(L.hub_pid);
+	L.t_stop = now_s() + L.seconds;
+	pthread_barrier_wait(&L.go);
 	eat_all(eaters);
+	if (L.kitchens_done == L.kitchens)
+		L.expected = L.sent * L.eaters;
 	report();
 	for (int i = 0; i < L.kitchens; i++)
 		pthread_join(threads[i], NULL);

@@ -106,7 +106,8 @@ function connect() {
   setConnection('connecting', url);
   ws.onopen = () => {
     attempt = 0;
-    ws.send(JSON.stringify({ eater_name: EATER_NAME }));
+    // details: the status lists every connection, not a summary
+    ws.send(JSON.stringify({ eater_name: EATER_NAME, details: true }));
     setConnection('open', url);
   };
   ws.onmessage = (event) => eat(event.data);

@@ -291,6 +291,9 @@ static char *eat_hello(const struct eat_config *cfg)
 		cJSON_AddBoolToObject(h, "lossless", 1);
 	if (cfg->latest)
 		cJSON_AddBoolToObject(h, "latest", 1);
+	/* every connection's entry in the status, not the summary */
+	if (cfg->mode == EAT_DETAILS)
+		cJSON_AddBoolToObject(h, "details", 1);
 	json = cJSON_PrintUnformatted(h);
 	cJSON_Delete(h);
 	return json;

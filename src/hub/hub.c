@@ -519,6 +519,7 @@ int hub_main(int argc, char **argv)
 		hub_signals(&hub);
 		hub_status_start(&hub);
 		while (!hub_stop && lws_service(hub.ctx, 0) >= 0) {
+			hub_turn_end(&hub);
 			if (hub_reload) {
 				hub_reload = 0;
 				hub_auth_reload(&hub);

@@ -128,6 +128,10 @@ struct hub {
 	struct hub_inbox inbox;
 	/* the link to other hubs over NATS (hub_link.c), or NULL */
 	struct hub_link *link;
+	/* what kitchens brought in this loop turn (hub_conn.c) */
+	unsigned long turn_in;
+	size_t turn_bytes;
+	int turn_held;
 };
 
 extern const struct lws_protocols hub_kitchen_protocols[];
@@ -140,6 +144,9 @@ int hub_eater_writable(struct hub *hub, struct hub_conn *c);
 /* Read from every kitchen, or from none (receive flow control), while
  * fan-out holds publishers back for a lossless eater (hub_conn.c). */
 void hub_kitchens_hold(struct hub *hub, int hold);
+/* After each loop turn: kitchens held for having brought a quarter of the
+ * queue in one turn are read again (hub_conn.c). */
+void hub_turn_end(struct hub *hub);
 
 void hub_status_start(struct hub *hub);
 

@@ -166,6 +166,35 @@ void hub_kitchens_hold(struct hub *hub, int hold)
 			lws_rx_flow_control(c->wsi, !hold);
 }
 
+/* ---- a loop turn's reading ------------------------------------------------
+ * A loop turn reads up to 16 KiB from every kitchen before any eater writes,
+ * so that with enough kitchens one turn brings more than the queue holds and
+ * every eater is skipped before it had a chance. Once a turn has brought a
+ * quarter of the queue, the kitchens are held for the rest of it; the next
+ * turn, eaters write first and reading starts again. */
+static void conn_turn_taken(struct hub *hub, size_t len)
+{
+	hub->turn_in++;
+	hub->turn_bytes += len;
+	if (hub->turn_held || (hub->turn_in < (unsigned long)hub->cfg.queue_len / 4 &&
+			       hub->turn_bytes < hub->cfg.queue_bytes / 4))
+		return;
+	hub->turn_held = 1;
+	hub->count.turn_holds++;
+	hub_kitchens_hold(hub, 1);
+}
+
+void hub_turn_end(struct hub *hub)
+{
+	hub->turn_in = 0;
+	hub->turn_bytes = 0;
+	if (!hub->turn_held)
+		return;
+	hub->turn_held = 0;
+	if (!hub->fan.held)	/* a lossless eater still holds them */
+		hub_kitchens_hold(hub, 0);
+}
+
 /* ---- hellos ------------------------------------------------------------- */
 
 static int conn_bad_hello(struct hub *hub, struct hub_conn *c, const char *why)
@@ -246,6 +275,8 @@ static int conn_dumpling(struct hub *hub, struct hub_conn *c, const char *msg, s
 	case HUB_NO_CHEF:
 		return conn_new_hello(hub, c, msg, len);
 	case HUB_TAKEN:
+		conn_turn_taken(hub, len);
+		break;
 	case HUB_REPEATED:
 		break;
 	}
@@ -422,14 +453,22 @@ static int hub_eater_callback(struct lws *wsi, enum lws_callback_reasons reason,
 /* The WebSocket protocol comes first in each list: clients of the original
  * hub ask for no subprotocol, and lws then picks the vhost's first one.
  * Plain HTTP on the eater port (the dashboard, /metrics) goes to the HTTP
- * protocol, which the eater vhost mounts at "/". */
+ * protocol, which the eater vhost mounts at "/".
+ *
+ * Without a tx_packet_size lws sends at most the rx buffer (16 KiB) per
+ * socket per loop turn and keeps the rest, so that an eater got 16 KiB a
+ * turn while each kitchen gave 16 KiB: delivery was 1/K of ingest. An
+ * eater's sends are as large as the kernel takes. */
+#define HUB_EATER_TX_PACKET (4u << 20)
+
 const struct lws_protocols hub_kitchen_protocols[] = {
 	{ "dumpling-kitchen", hub_kitchen_callback, sizeof(struct hub_conn), 16384, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
 const struct lws_protocols hub_eater_protocols[] = {
-	{ "dumpling-eater", hub_eater_callback, sizeof(struct hub_conn), 16384, 0, NULL, 0 },
+	{ "dumpling-eater", hub_eater_callback, sizeof(struct hub_conn), 16384, 0, NULL,
+	  HUB_EATER_TX_PACKET },
 	HUB_HTTP_PROTOCOL,
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };

@@ -12,6 +12,12 @@
 #define EATER_WRITE_BATCH 256
 /* bytes framed into one write for an uncompressed eater */
 #define EATER_BATCH_BYTES (64 * 1024)
+/* A loop turn reads up to this much from every kitchen (the protocol's rx
+ * buffer): an eater may write twice that per kitchen in one turn, so that
+ * delivery keeps pace with ingest however many kitchens there are, and
+ * the others still get their turn. */
+#define EATER_KITCHEN_SHARE (2 * 16384)
+#define EATER_TURN_MIN (256 * 1024)
 
 /* Framed batches, one eater's at a time: the hub has one thread. */
 static unsigned char eater_batch[LWS_PRE + EATER_BATCH_BYTES];
@@ -52,7 +58,7 @@ void hub_eater_join(struct hub *hub, struct hub_conn *c)
 /* Uncompressed eaters get many frames per write(): we frame the waiting
  * dumplings ourselves into one buffer and hand lws the bytes as they go on
  * the wire. A system call per dumpling per eater is what limits a hub. */
-static int eater_send_batch(struct hub *hub, struct hub_conn *c)
+static int eater_send_batch(struct hub *hub, struct hub_conn *c, size_t *wrote)
 {
 	unsigned char *p = eater_batch + LWS_PRE, *start = p;
 	const struct hub_msg *m;
@@ -70,12 +76,13 @@ static int eater_send_batch(struct hub *hub, struct hub_conn *c)
 	if (lws_write(c->wsi, start, (size_t)(p - start), LWS_WRITE_RAW) < 0)
 		return -1;
 	hub_fanout_sent(hub, &c->sub, n);
+	*wrote += (size_t)(p - start);
 	return 0;
 }
 
 /* One at a time, through lws: compressed eaters, and dumplings too big to
  * share a batch. */
-static int eater_send_each(struct hub *hub, struct hub_conn *c)
+static int eater_send_each(struct hub *hub, struct hub_conn *c, size_t *wrote)
 {
 	const struct hub_msg *m;
 	int sent = 0;
@@ -85,10 +92,40 @@ static int eater_send_each(struct hub *hub, struct hub_conn *c)
 			return -1;
 		hub_fanout_sent(hub, &c->sub, 1);
 		sent++;
+		*wrote += m->len;
 		hub_fanout_take(hub, &c->sub);
-		/* the kernel took only part: lws holds the rest until the
-		 * socket drains, and will call us again */
+		/* lws writes uncompressed messages whole, so a batch may follow */
 		if (!c->deflate || lws_partial_buffered(c->wsi))
+			break;
+	}
+	return 0;
+}
+
+/* What one eater may write in one WRITEABLE callback. */
+static size_t eater_turn_budget(const struct hub *hub)
+{
+	size_t share = (size_t)(hub->nkitchens + 1) * EATER_KITCHEN_SHARE;
+
+	return share > EATER_TURN_MIN ? share : EATER_TURN_MIN;
+}
+
+/* Write while the socket takes it, within the turn's budget: the kernel
+ * took the whole of each write so far, and when it takes only part lws
+ * keeps the rest and calls again once the socket drains. */
+static int eater_send(struct hub *hub, struct hub_conn *c)
+{
+	size_t wrote = 0, budget = eater_turn_budget(hub);
+	const struct hub_msg *m;
+	int rc;
+
+	while (wrote < budget && (m = hub_fanout_next(hub, &c->sub))) {
+		if (!c->deflate && m->len + WS_FRAME_OVERHEAD <= EATER_BATCH_BYTES)
+			rc = eater_send_batch(hub, c, &wrote);
+		else
+			rc = eater_send_each(hub, c, &wrote);
+		if (rc < 0)
+			return -1;
+		if (lws_partial_buffered(c->wsi))
 			break;
 	}
 	return 0;
@@ -154,8 +191,6 @@ int hub_eater_writable(struct hub *hub, struct hub_conn *c)
 {
 	struct hub_subscriber *s = &c->sub;
 	uint32_t began = s->tail;
-	const struct hub_msg *m;
-	int rc;
 
 	s->woken = 0;
 	if (!s->fed)
@@ -172,12 +207,7 @@ int hub_eater_writable(struct hub *hub, struct hub_conn *c)
 		hub_fanout_wake(s);
 		return 0;
 	}
-	m = hub_fanout_next(hub, s);
-	if (!c->deflate && m && m->len + WS_FRAME_OVERHEAD <= EATER_BATCH_BYTES)
-		rc = eater_send_batch(hub, c);
-	else
-		rc = eater_send_each(hub, c);
-	if (rc < 0)
+	if (eater_send(hub, c) < 0)
 		return -1;
 	hub_fanout_settle(hub, s, began);
 	return 0;

@@ -12,7 +12,15 @@
  * the hub stops reading from every publisher (hub_kitchens_hold()) until it
  * has caught up half way. Publishers then hold back themselves, and what
  * the hold cannot stop (the message being read, the hub's own status) goes
- * into HUB_LOSSLESS_SLACK slots past --queue. */
+ * into HUB_LOSSLESS_SLACK slots past --queue.
+ *
+ * In a fan-out every subscriber is at about the same place, so whatever
+ * looks at every one of them each time one moves costs eaters squared.
+ * Subscribers are counted per slot of the ring instead (hub->fan.at): a
+ * subscriber's turn moves its count once, and what nobody needs any more
+ * is found by walking from the oldest tail to the first slot with anyone
+ * at it, i.e. in what is freed. Only a full ring (someone a queue behind)
+ * looks at them all. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,10 +31,27 @@
 
 int hub_fanout_init(struct hub *hub)
 {
+	struct hub_fanout *f = &hub->fan;
+
 	/* lws_ring keeps one slot free to tell full from empty */
-	hub->fan.ring = lws_ring_create(sizeof(struct hub_msg),
-					(size_t)hub->cfg.queue_len + HUB_LOSSLESS_SLACK + 1, NULL);
-	return hub->fan.ring ? 0 : -1;
+	f->nslots = (size_t)hub->cfg.queue_len + HUB_LOSSLESS_SLACK + 1;
+	f->ring = lws_ring_create(sizeof(struct hub_msg), f->nslots, NULL);
+	f->at = xcalloc(f->nslots, sizeof *f->at);
+	return f->ring ? 0 : -1;
+}
+
+/* The slot of the ring a tail (a byte offset into it) points at. */
+static size_t fanout_slot(uint32_t tail)
+{
+	return tail / sizeof(struct hub_msg);
+}
+
+/* Count s where its tail is now, no longer where it was. */
+static void fanout_recount(struct hub_fanout *f, struct hub_subscriber *s)
+{
+	f->at[fanout_slot(s->counted)]--;
+	f->at[fanout_slot(s->tail)]++;
+	s->counted = s->tail;
 }
 
 /* The last subscriber is done with m: its kitchen may hear so. */
@@ -72,20 +97,20 @@ unsigned long hub_fanout_depth(struct hub *hub, struct hub_subscriber *s)
 	return s->fed ? lws_ring_get_count_waiting_elements(hub->fan.ring, &s->tail) : 0;
 }
 
-/* The furthest-behind subscriber's tail becomes the ring's oldest tail. */
+/* Free what is older than every subscriber: the ring's oldest tail moves
+ * to the first slot anyone is counted at, or to the head. */
 static void fanout_trim(struct hub_fanout *f)
 {
-	uint32_t oldest = fanout_head(f);
-	int most = 0, w;
+	uint32_t t = lws_ring_get_oldest_tail(f->ring);
+	const struct hub_msg *m;
 
-	for (struct hub_subscriber *s = f->subs; s; s = s->next) {
-		w = lws_ring_get_count_waiting_elements(f->ring, &s->tail);
-		if (w > most) {
-			most = w;
-			oldest = s->tail;
-		}
+	if (f->at[fanout_slot(t)])
+		return;
+	while ((m = lws_ring_get_element(f->ring, &t)) && !f->at[fanout_slot(t)]) {
+		fanout_free_msg(f, m);
+		lws_ring_consume(f->ring, &t, NULL, 1);
+		lws_ring_update_oldest_tail(f->ring, t);
 	}
-	fanout_release(f, oldest);
 }
 
 static void fanout_free_all(struct hub_fanout *f)
@@ -100,6 +125,8 @@ void hub_fanout_free(struct hub *hub)
 	fanout_free_all(&hub->fan);
 	lws_ring_destroy(hub->fan.ring);
 	hub->fan.ring = NULL;
+	free(hub->fan.at);
+	hub->fan.at = NULL;
 }
 
 static int filter_has(const struct hub_filter *f, const char *s)
@@ -116,7 +143,8 @@ static int filter_has(const struct hub_filter *f, const char *s)
 
 int hub_subscriber_wants(const struct hub_subscriber *s, const struct hub_msg *m)
 {
-	return filter_has(&s->chefs, m->chef) &&
+	return (m->to == HUB_TO_ALL || (m->to == HUB_TO_DETAILED) == (s->details != 0)) &&
+	       filter_has(&s->chefs, m->chef) &&
 	       filter_has(&s->kitchens, m->kitchen) &&
 	       filter_has(&s->drivers, m->driver) &&
 	       (!s->ops->wants || s->ops->wants(s, m));
@@ -162,6 +190,7 @@ static void fanout_punish(struct hub *hub, struct hub_subscriber *s, uint32_t he
 	hub->count.dropped += n;
 	if (hub->cfg.slow == HUB_SLOW_SKIP) {
 		s->tail = head;
+		fanout_recount(&hub->fan, s);
 		fanout_report_drop(hub, s, n, "skipped ahead");
 		return;
 	}
@@ -236,9 +265,9 @@ static void fanout_make_room(struct hub *hub, size_t len)
 		int slack = lws_ring_get_count_free_elements(f->ring) > 0, held = 0;
 		struct hub_subscriber *s, *next;
 
-		for (s = f->subs; s; s = next) {
+		for (s = f->at[fanout_slot(oldest)] ? f->subs : NULL; s; s = next) {
 			next = s->next;
-			if (s->tail != oldest)
+			if (s->counted != oldest)
 				continue;
 			if (s->lossless && slack)
 				held = 1;
@@ -269,10 +298,10 @@ static void fanout_wake_all(struct hub_fanout *f)
 		hub_fanout_wake(s);
 }
 
-void hub_fanout_publish(struct hub *hub, const char *json, size_t len,
-			const char *chef, const char *kitchen, const char *driver,
-			const struct hub_source *source, struct hub_ledger *from,
-			unsigned long long seq)
+static void fanout_store(struct hub *hub, enum hub_audience to, const char *json, size_t len,
+			 const char *chef, const char *kitchen, const char *driver,
+			 const struct hub_source *source, struct hub_ledger *from,
+			 unsigned long long seq)
 {
 	size_t lc = strlen(chef) + 1;
 	size_t lk = kitchen ? strlen(kitchen) + 1 : 0;
@@ -300,6 +329,7 @@ void hub_fanout_publish(struct hub *hub, const char *json, size_t len,
 	m.from = from;
 	m.source = source;
 	m.seq = seq;
+	m.to = to;
 	hub_ack_hold(from);
 	f->bytes_stored += len;
 	m.end = f->bytes_stored;
@@ -310,11 +340,30 @@ void hub_fanout_publish(struct hub *hub, const char *json, size_t len,
 	fanout_wake_all(f);
 }
 
+void hub_fanout_publish(struct hub *hub, const char *json, size_t len,
+			const char *chef, const char *kitchen, const char *driver,
+			const struct hub_source *source, struct hub_ledger *from,
+			unsigned long long seq)
+{
+	fanout_store(hub, HUB_TO_ALL, json, len, chef, kitchen, driver, source, from, seq);
+}
+
+void hub_fanout_publish_to(struct hub *hub, enum hub_audience to, const char *json, size_t len,
+			   const char *chef, const char *kitchen, const char *driver)
+{
+	int some = to == HUB_TO_ALL ? hub->fan.nsubs :
+		   to == HUB_TO_DETAILED ? hub->fan.ndetailed : hub->fan.nsubs - hub->fan.ndetailed;
+
+	if (some)
+		fanout_store(hub, to, json, len, chef, kitchen, driver, NULL, NULL, 0);
+}
+
 void hub_fanout_join(struct hub *hub, struct hub_subscriber *s)
 {
 	struct hub_fanout *f = &hub->fan;
 
-	s->tail = fanout_head(f);
+	s->tail = s->counted = fanout_head(f);
+	f->at[fanout_slot(s->tail)]++;
 	s->fed = 1;
 	s->prev = NULL;
 	s->next = f->subs;
@@ -323,6 +372,7 @@ void hub_fanout_join(struct hub *hub, struct hub_subscriber *s)
 	f->subs = s;
 	f->nsubs++;
 	f->nlossless += s->lossless;
+	f->ndetailed += s->details != 0;
 }
 
 void hub_fanout_leave(struct hub *hub, struct hub_subscriber *s)
@@ -339,8 +389,10 @@ void hub_fanout_leave(struct hub *hub, struct hub_subscriber *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	s->prev = s->next = NULL;
+	f->at[fanout_slot(s->counted)]--;
 	f->nsubs--;
 	f->nlossless -= s->lossless;
+	f->ndetailed -= s->details != 0;
 	fanout_trim(f);
 	fanout_maybe_resume(hub);
 }
@@ -372,8 +424,11 @@ void hub_fanout_sent(struct hub *hub, struct hub_subscriber *s, unsigned long n)
 
 void hub_fanout_settle(struct hub *hub, struct hub_subscriber *s, uint32_t began)
 {
-	if (began == lws_ring_get_oldest_tail(hub->fan.ring))
-		fanout_trim(&hub->fan);
+	if (s->tail != s->counted) {
+		fanout_recount(&hub->fan, s);
+		if (began == lws_ring_get_oldest_tail(hub->fan.ring))
+			fanout_trim(&hub->fan);
+	}
 	if (s->lossless)
 		fanout_maybe_resume(hub);
 	if (lws_ring_get_count_waiting_elements(hub->fan.ring, &s->tail))

@@ -17,6 +17,11 @@ struct hub_ledger;
 struct hub_source;
 struct lws_ring;
 
+/* Who a dumpling is for, beyond filters: the hub's status comes in two
+ * sizes, the one with every connection's entry only for those that asked
+ * ("details": true in an eater's hello). */
+enum hub_audience { HUB_TO_ALL, HUB_TO_PLAIN, HUB_TO_DETAILED };
+
 /* One dumpling, stored once for every subscriber: LWS_PRE bytes of
  * headroom (so that lws can write it in place), the JSON text, then the
  * strings the filters look at. */
@@ -28,6 +33,7 @@ struct hub_msg {
 	const struct hub_source *source;	/* who published it; NULL: the hub itself */
 	unsigned long long seq;		/* metadata.seq, 0 if none */
 	uint64_t end;			/* fan.bytes_stored once it was */
+	enum hub_audience to;
 };
 
 /* What a subscriber asked for: names, any of which may match; none, all. */
@@ -56,8 +62,10 @@ struct hub_subscriber {
 	char label[96];			/* names it in logs: "eater 127.0.0.1:4242" */
 	int fed;			/* has joined: holds a tail in the ring */
 	int lossless;			/* publishers are held back rather than it skipped */
+	int details;			/* takes HUB_TO_DETAILED rather than _PLAIN */
 	int woken;			/* ops->wake was called, and it has not come yet */
 	uint32_t tail;
+	uint32_t counted;		/* the tail hub->fan.at counts it at */
 	unsigned long out;		/* dumplings it was given */
 	unsigned long dropped;		/* dumplings it was not, being too slow */
 	unsigned long dropped_numbered;	/* of dropped, those with a seq */
@@ -70,7 +78,12 @@ struct hub_fanout {
 	size_t bytes;			/* held in the ring */
 	uint64_t bytes_stored;		/* in all, for bytes behind a subscriber */
 	struct hub_subscriber *subs;	/* every one that has joined */
-	int nsubs, nlossless;
+	/* how many subscribers are counted at each slot of the ring: the
+	 * oldest tail anyone needs is the first slot with one, found without
+	 * looking at every subscriber */
+	unsigned *at;
+	size_t nslots;
+	int nsubs, nlossless, ndetailed;
 	int held;			/* publishers are held back, for a lossless one */
 };
 
@@ -86,6 +99,9 @@ void hub_fanout_publish(struct hub *hub, const char *json, size_t len,
 			const char *chef, const char *kitchen, const char *driver,
 			const struct hub_source *source, struct hub_ledger *from,
 			unsigned long long seq);
+/* The hub's own dumplings, for some of the subscribers only. */
+void hub_fanout_publish_to(struct hub *hub, enum hub_audience to, const char *json, size_t len,
+			   const char *chef, const char *kitchen, const char *driver);
 
 /* A subscriber starts at the newest dumpling, and leaves whenever. */
 void hub_fanout_join(struct hub *hub, struct hub_subscriber *s);

@@ -41,6 +41,7 @@ static const struct hello_key eater_keys[] = {
 	{ "eater_name", HELLO_STRING }, { "chefs", HELLO_FILTER },
 	{ "kitchens", HELLO_FILTER }, { "drivers", HELLO_FILTER },
 	{ "lossless", HELLO_BOOL }, { "notices", HELLO_BOOL }, { "latest", HELLO_BOOL },
+	{ "details", HELLO_BOOL },
 	{ NULL, HELLO_STRING }
 };
 
@@ -219,6 +220,7 @@ static void hello_asks(struct hub_conn *c, const cJSON *kept)
 	c->sub.lossless = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(kept, "lossless"));
 	c->notices = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(kept, "notices"));
 	c->wants_latest = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(kept, "latest"));
+	c->sub.details = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(kept, "details"));
 }
 
 int hub_hello_take(struct hub_conn *c, const char *msg, size_t len, const char **why)

@@ -25,6 +25,8 @@ struct hub_conn;
 	  "Valid dumplings received while no eater was connected.") \
 	X(holds, "total_kitchen_holds", "kitchen_holds_total", \
 	  "Times the hub stopped reading kitchens for a lossless eater a full queue behind.") \
+	X(turn_holds, "total_kitchen_turn_holds", "kitchen_turn_holds_total", \
+	  "Loop turns in which kitchens brought a quarter of the queue and were read no more until eaters wrote.") \
 	X(invalid, "total_dumplings_invalid", "dumplings_invalid_total", \
 	  "Messages from kitchens dropped as invalid dumplings.") \
 	X(oversized, "total_messages_oversized", "messages_oversized_total", \

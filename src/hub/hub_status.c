@@ -3,7 +3,12 @@
  * friends keep working) and ours beside them: drops, invalid counts, queue
  * depths and rates. The numbers are those of hub_stats.h, which /metrics
  * serves too; what only the status says (the lists of connections, the
- * runs' books, the rates) is added here. */
+ * runs' books, the rates) is added here.
+ *
+ * It comes in two sizes. Every eater gets the totals and as many entries
+ * of the lists as fit in a few KiB, however many connections there are;
+ * only the eaters that asked ("details": true: eat --details, the
+ * dashboard) get every connection's entry, sent to them alone. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +19,12 @@
 #include "hub_link.h"
 #include "base/util.h"
 
-/* Status dumplings go to every eater, and many clients take no message over
- * 1 MiB: connections are listed while their entries fit in this budget,
- * kitchens first, and the rest only counted (dumpling_*_unlisted). */
-#define STATUS_LIST_BUDGET (512 * 1024)
+/* Connections are listed while their entries fit in a budget, kitchens
+ * first, and the rest only counted (dumpling_*_unlisted): small for every
+ * eater; for those that asked for details, all that many clients take (no
+ * message over 1 MiB). */
+#define STATUS_SUMMARY_BUDGET (8 * 1024)
+#define STATUS_DETAILS_BUDGET (512 * 1024)
 /* what an entry takes beside its hello: keys, address, numbers */
 #define STATUS_ENTRY_SIZE 256
 
@@ -58,11 +65,12 @@ static cJSON *status_conn(struct hub *hub, struct hub_conn *c)
 }
 
 /* Whether c's entry still fits the budget; if not, it is counted. */
-static int status_fits(const struct hub_conn *c, size_t *used, unsigned long *unlisted)
+static int status_fits(const struct hub_conn *c, size_t budget, size_t *used,
+		       unsigned long *unlisted)
 {
 	size_t size = c->hello_len + STATUS_ENTRY_SIZE;
 
-	if (*used + size > STATUS_LIST_BUDGET) {
+	if (*used + size > budget) {
 		(*unlisted)++;
 		return 0;
 	}
@@ -70,7 +78,7 @@ static int status_fits(const struct hub_conn *c, size_t *used, unsigned long *un
 	return 1;
 }
 
-static void status_lists(struct hub *hub, cJSON *p)
+static void status_lists(struct hub *hub, cJSON *p, size_t budget)
 {
 	cJSON *ks = cJSON_AddArrayToObject(p, "dumpling_kitchens");
 	cJSON *es = cJSON_AddArrayToObject(p, "dumpling_eaters");
@@ -78,10 +86,10 @@ static void status_lists(struct hub *hub, cJSON *p)
 	size_t used = 0;
 
 	for (struct hub_conn *c = hub->kitchens; c; c = c->next)
-		if (c->greeted && status_fits(c, &used, &k_unlisted))
+		if (c->greeted && status_fits(c, budget, &used, &k_unlisted))
 			cJSON_AddItemToArray(ks, status_conn(hub, c));
 	for (struct hub_conn *c = hub->eaters; c; c = c->next)
-		if (c->sub.fed && status_fits(c, &used, &e_unlisted))
+		if (c->sub.fed && status_fits(c, budget, &used, &e_unlisted))
 			cJSON_AddItemToArray(es, status_conn(hub, c));
 	cJSON_AddNumberToObject(p, "dumpling_kitchens_unlisted", k_unlisted);
 	cJSON_AddNumberToObject(p, "dumpling_eaters_unlisted", e_unlisted);
@@ -124,7 +132,6 @@ static cJSON *status_payload(struct hub *hub)
 
 	for (size_t i = 0; i < hub_nstats; i++)
 		status_stat(hub, p, &hub_stats[i]);
-	status_lists(hub, p);
 	hub_seq_status(hub, p);
 	hub_link_status(hub, p);
 	cJSON_AddStringToObject(p, "slow_eater_policy",
@@ -133,21 +140,40 @@ static cJSON *status_payload(struct hub *hub)
 	return p;
 }
 
+static const char *const status_list_keys[] = {
+	"dumpling_kitchens", "dumpling_eaters",
+	"dumpling_kitchens_unlisted", "dumpling_eaters_unlisted",
+};
+
+/* The payload p with lists for one audience, published to it. */
+static void status_publish_to(struct hub *hub, cJSON *d, cJSON *p, enum hub_audience to)
+{
+	char *json;
+
+	status_lists(hub, p, to == HUB_TO_DETAILED ? STATUS_DETAILS_BUDGET : STATUS_SUMMARY_BUDGET);
+	json = cJSON_PrintUnformatted(d);
+	if (json)
+		hub_fanout_publish_to(hub, to, json, strlen(json), "SystemStatusChef", NULL,
+				      "interval");
+	free(json);
+	for (size_t i = 0; i < sizeof status_list_keys / sizeof *status_list_keys; i++)
+		cJSON_DeleteItemFromObjectCaseSensitive(p, status_list_keys[i]);
+}
+
 static void status_publish(struct hub *hub)
 {
 	cJSON *d = cJSON_CreateObject(), *meta = cJSON_AddObjectToObject(d, "metadata");
-	char *json;
+	cJSON *p = status_payload(hub);
 
 	cJSON_AddStringToObject(meta, "chef", "SystemStatusChef");
 	cJSON_AddNullToObject(meta, "kitchen");
 	add_float(meta, "creation_time", wall_seconds());
 	cJSON_AddStringToObject(meta, "driver", "interval");
-	cJSON_AddItemToObject(d, "payload", status_payload(hub));
-	json = cJSON_PrintUnformatted(d);
-	if (json)
-		hub_fanout_publish(hub, json, strlen(json), "SystemStatusChef", NULL, "interval",
-				   NULL, NULL, 0);
-	free(json);
+	cJSON_AddItemToObject(d, "payload", p);
+	if (hub->fan.ndetailed)
+		status_publish_to(hub, d, p, HUB_TO_DETAILED);
+	if (hub->fan.nsubs > hub->fan.ndetailed)
+		status_publish_to(hub, d, p, HUB_TO_PLAIN);
 	cJSON_Delete(d);
 }
 
