@@ -14,7 +14,7 @@
 /* One dumpling's text, shared by the store and the eaters being sent it. */
 struct latest_blob {
 	int refs;
-	size_t len;
+	size_t len, cap;
 	unsigned char buf[];	/* LWS_PRE bytes, then the JSON text */
 };
 
@@ -26,6 +26,10 @@ struct latest_entry {
 	struct latest_blob *blob;
 	size_t cost;				/* what it counts against the bound */
 };
+
+/* A blob is used again for a dumpling up to this much smaller, so that
+ * what is counted stays close to what is kept. */
+enum { BLOB_SLACK = 256 };
 
 /* What an entry costs beyond its text: its names and bookkeeping. */
 enum { ENTRY_OVERHEAD = sizeof(struct latest_entry) + sizeof(struct latest_blob) + LWS_PRE };
@@ -163,9 +167,23 @@ static struct latest_blob *blob_new(const char *json, size_t len)
 	struct latest_blob *b = xmalloc(sizeof *b + LWS_PRE + len);
 
 	b->refs = 1;
-	b->len = len;
+	b->len = b->cap = len;
 	memcpy(b->buf + LWS_PRE, json, len);
 	return b;
+}
+
+/* Every dumpling the hub takes replaces one: in place when no eater holds
+ * the old one and it is big enough, which is most of the time, so the
+ * store costs a copy, not an allocation, per dumpling. */
+static struct latest_blob *blob_replace(struct latest_blob *old, const char *json, size_t len)
+{
+	if (old->refs == 1 && old->cap >= len && old->cap - len <= BLOB_SLACK) {
+		old->len = len;
+		memcpy(old->buf + LWS_PRE, json, len);
+		return old;
+	}
+	blob_drop(old);
+	return blob_new(json, len);
 }
 
 static struct latest_entry *entry_new(struct hub_latest *l, uint64_t hash, const char *chef,
@@ -189,27 +207,31 @@ void hub_latest_note(struct hub_latest *l, const char *json, size_t len,
 		     const char *chef, const char *kitchen, const char *driver)
 {
 	uint64_t hash = name_hash(name_hash(0xcbf29ce484222325u, chef), kitchen);
-	size_t cost = ENTRY_OVERHEAD + len + strlen(chef) + (kitchen ? strlen(kitchen) : 0) +
-		      (driver ? strlen(driver) : 0);
-	struct latest_entry *e;
+	size_t names = strlen(chef) + (kitchen ? strlen(kitchen) : 0) + (driver ? strlen(driver) : 0);
+	struct latest_entry *e = find(l, hash, chef, kitchen);
 
-	if (cost > l->max_bytes)
-		return;		/* never kept: counted as nothing, like no bound at all */
-	e = find(l, hash, chef, kitchen);
+	if (ENTRY_OVERHEAD + BLOB_SLACK + len + names > l->max_bytes) {
+		/* too big to keep: what was kept is no longer the latest */
+		if (e) {
+			evict(l, e);
+			l->evicted++;
+		}
+		return;
+	}
 	if (e) {
 		unlink_order(l, e);
 		l->bytes -= e->cost;
-		blob_drop(e->blob);
 		if (!same_name(e->driver, driver)) {
 			free(e->driver);
 			e->driver = driver ? xstrdup(driver) : NULL;
 		}
+		e->blob = blob_replace(e->blob, json, len);
 	} else {
 		e = entry_new(l, hash, chef, kitchen, driver);
+		e->blob = blob_new(json, len);
 	}
-	e->blob = blob_new(json, len);
-	e->cost = cost;
-	l->bytes += cost;
+	e->cost = ENTRY_OVERHEAD + e->blob->cap + names;
+	l->bytes += e->cost;
 	/* e is out of the order list until linked again: never its own victim */
 	while (l->bytes > l->max_bytes && l->oldest) {
 		evict(l, l->oldest);
