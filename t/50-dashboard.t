@@ -113,6 +113,22 @@ if ($ENV{DUMPLINGS_DOCS_SCREENSHOT} && -s "$dir/live.png") {
 	copy("$dir/live.png", root() . '/docs/dashboard.png') or die "docs/dashboard.png: $!";
 }
 
+# ---- a page opened once the kitchens are done --------------------------------
+# It asks for each kitchen and chef's latest dumpling ("latest": true), so it
+# shows the kitchens' final packet counts at once, not an empty chart.
+
+mkdir "$dir/late";
+spew("$dir/late/expect.json", json()->encode({ dns => [], packets => \%expect_counts, kitchens => [] }));
+my $late = spawn(['node', "$browser/dashboard.js", $url, "$dir/late/expect.json", "$dir/late"],
+		 out => "$dir/late/node.out", err => "$dir/late/node.err");
+ok(shows("$dir/late/node.out", qr/^\{.*\}$/m, 90), 'a page opened after the kitchens finished reports')
+	or diag(slurp("$dir/late/node.err"));
+my ($late_line) = (slurp("$dir/late/node.out") // '') =~ /^(\{.*\})$/m;
+my $late_page = json()->decode($late_line // '{}')->{page} // {};
+is_deeply($late_page->{packets}{$_}, $expect_counts{$_}, "it shows $_'s final packet counts at once")
+	for sort keys %kitchens;
+stop($late, 'KILL');
+
 # ---- the hub restarts; the page comes back by itself ------------------------
 
 is(stop($hub->{pid}), 0, 'the hub stops');

@@ -106,8 +106,10 @@ function connect() {
   setConnection('connecting', url);
   ws.onopen = () => {
     attempt = 0;
-    // details: the status lists every connection, not a summary
-    ws.send(JSON.stringify({ eater_name: EATER_NAME, details: true }));
+    // details: the status lists every connection, not a summary; latest:
+    // the page opens with each kitchen and chef's latest dumpling rather
+    // than empty until the next interval
+    ws.send(JSON.stringify({ eater_name: EATER_NAME, details: true, latest: true }));
     setConnection('open', url);
   };
   ws.onmessage = (event) => eat(event.data);
