@@ -3,7 +3,9 @@
  * The ring is one block of bytes holding the latest packets whole, oldest
  * first, with a record per packet of what a capture matches on; a packet
  * older than the look-back by packet time, or one in the way of a new
- * one, goes. Every packet gets a number as it is fed, so that a capture
+ * one, goes (by time only once the chefs have seen the packets that made
+ * it old, so that the ring reaches back the whole look-back from any packet
+ * of a batch). Every packet gets a number as it is fed, so that a capture
  * started at packet k takes from the ring the packets up to k (the ring
  * already holds the rest of the batch, fed before the chefs ran) and
  * records the packets after k as flowcap_packets() goes over them.
@@ -142,6 +144,14 @@ static size_t ring_room(struct ring *r, size_t size, size_t *span)
 	}
 }
 
+/* Packets older than the look-back go once the chefs have seen the range
+ * that made them old: a capture asked for mid-batch still finds them. */
+static void ring_expire(struct ring *r, double now)
+{
+	while (r->n && ring_at(r, 0)->time < now - r->seconds)
+		ring_drop_oldest(r);
+}
+
 static size_t round_up(size_t n, size_t to)
 {
 	return (n + to - 1) / to * to;
@@ -153,8 +163,6 @@ static void ring_push(struct ring *r, const struct dpl_packet *p, uint64_t numbe
 	size_t span, off;
 	struct ring_rec *rec;
 
-	while (r->n && ring_at(r, 0)->time < p->time - r->seconds)
-		ring_drop_oldest(r);
 	if (size > r->cap)
 		return;
 	off = ring_room(r, size, &span);
@@ -433,7 +441,7 @@ int flowcap_start(struct flowcap *fc, const struct flowcap_request *req,
 		  char *name, size_t name_len, char *why, size_t why_len)
 {
 	struct capture *c;
-	double when;
+	double when, from;
 	uint64_t last = fc->fed ? fc->fed - 1 : 0;
 	int have_last = packet_number(fc, req->at, &last);
 
@@ -461,7 +469,9 @@ int flowcap_start(struct flowcap *fc, const struct flowcap_request *req,
 		fc->told_no_lookback = 1;
 	}
 	c->next_number = have_last ? last + 1 : fc->fed;
-	if (fc->fed && record_before(fc, c, req, when - req->before, last, have_last) < 0)
+	from = when - (fc->ring.buf && req->before > fc->cfg.lookback ? fc->cfg.lookback
+								      : req->before);
+	if (fc->fed && record_before(fc, c, req, from, last, have_last) < 0)
 		return 0;	/* made, and cut short already */
 	if (req->kind == FLOWCAP_PACKET)
 		finish(fc, c);
@@ -502,6 +512,8 @@ void flowcap_packets(struct flowcap *fc, const struct dpl_packet *pkts, int n)
 {
 	for (int i = 0; fc->nopen && i < n; i++)
 		packet_into_captures(fc, &pkts[i], fc->base + (uint64_t)i);
+	if (fc->ring.buf && n > 0)
+		ring_expire(&fc->ring, pkts[n - 1].time);
 	fc->cur = NULL;
 	fc->cur_n = 0;
 }
