@@ -194,4 +194,31 @@ one_capture('packet', 'mode=packet', sub { $_[0]{load} eq 'GO' }, $trigger, $tri
 	ok($total <= 1000, "and the files stay within it ($total bytes)");
 }
 
+# examples/portscan.lua: a scanner's SYNs to 30 ports, one a second,
+# beside a client's to one; the 20th port gives it away, and the capture
+# holds the scanner's packets from before that, and none of the client's.
+{
+	my @scan;
+	for my $p (1 .. 30) {
+		push @scan, [ether(0x0800, ipv4(6, tcp(40000, $p, 0x02, ''),
+						 { src => '10.9.9.9', dst => '10.0.0.2' })), $t0 + $p];
+		push @scan, [ether(0x0800, ipv4(6, tcp(50000, 443, 0x02, ''),
+						 { src => '10.0.0.5', dst => '10.0.0.2' })), $t0 + $p + 0.5];
+	}
+	local $cap = "$dir/scan.pcap";
+	write_timed($cap, @scan);
+	my $out = "$dir/scan";
+	mkdir $out;
+	my $r = run('kitchen', '-q', '-r', $cap, '-c', root() . '/examples/portscan.lua',
+		    '--stdout', '--capture-dir', $out, '--lookback', 120);
+	is($r->{status}, 0, 'the port-scan example runs');
+	my @alerts = decode_lines($r->{out});
+	is(scalar @alerts, 1, 'it reports the scan once');
+	is($alerts[0]{payload}{scanner}, '10.9.9.9', '... naming the scanner');
+	my $rows = read_back("$out/$alerts[0]{payload}{pcap}");
+	is(scalar @$rows, 30, 'its capture holds all 30 of the scanner\'s packets');
+	is(scalar(grep { / 10\.9\.9\.9 / } @$rows), 30, '... and no one else\'s');
+	like($rows->[0], qr/^1000000001\.000000 /, '... from the first, 19 s before it was detected');
+}
+
 done_testing;
