@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,21 +43,24 @@ struct match_key {
 	const uint8_t *orig, *resp;
 };
 
+/* A packet in the ring: this header, then its bytes, padded to 8. */
 struct ring_rec {
 	double time, flow_id;
 	uint64_t number;
-	size_t off, span;	/* span: its bytes, and any left unused before them */
-	uint32_t caplen, wirelen;
+	uint32_t caplen, wirelen;	/* caplen RING_WRAP: go on at 0 */
 	uint16_t source;
 	uint8_t family;
-	uint8_t orig[16], resp[16];
+	uint8_t orig[16], resp[16];	/* when flow_id is not 0 */
 };
 
+enum { RING_HEAD = (sizeof(struct ring_rec) + 15) & ~(size_t)15 };
+#define RING_WRAP UINT32_MAX
+
+/* used counts the bytes from tail (the oldest) to head (the next free),
+ * those left unused at the end before a wrap included. */
 struct ring {
 	uint8_t *buf;
-	size_t cap, head, used;
-	struct ring_rec *recs;
-	size_t nrecs_cap, first, n;
+	size_t cap, head, tail, used, n;
 	double seconds;
 };
 
@@ -97,58 +101,58 @@ struct flowcap {
 
 /* ------------------------------------------------------------ the ring */
 
+/* A ring written through over and over, in huge pages where the kernel
+ * has them: far fewer page faults on the way. */
 static void ring_init(struct ring *r, size_t bytes, double seconds)
 {
-	r->cap = bytes;
-	r->buf = xmalloc(bytes);
-	/* the smallest packet takes 64 bytes of the ring, whatever its record */
-	r->nrecs_cap = bytes / 64 + 1;
-	r->recs = xcalloc(r->nrecs_cap, sizeof *r->recs);
+	void *p;
+
+	r->cap = bytes < 4 * RING_HEAD ? 4 * RING_HEAD : bytes & ~(size_t)7;
+	if (posix_memalign(&p, 2 << 20, r->cap) != 0) {
+		log_error("--lookback-bytes: no memory for %zu bytes", r->cap);
+		exit(1);
+	}
+#ifdef MADV_HUGEPAGE
+	madvise(p, r->cap, MADV_HUGEPAGE);
+#endif
+	r->buf = p;
 	r->seconds = seconds;
 }
 
-static struct ring_rec *ring_at(const struct ring *r, size_t i)
+static size_t rec_size(uint32_t caplen)
 {
-	return &r->recs[(r->first + i) % r->nrecs_cap];
+	return RING_HEAD + ((caplen + 15) & ~(size_t)15);
+}
+
+/* Where the record at or after off is: 0 past a wrap. */
+static size_t ring_here(const struct ring *r, size_t off)
+{
+	if (r->cap - off < RING_HEAD || ((const struct ring_rec *)(r->buf + off))->caplen == RING_WRAP)
+		return 0;
+	return off;
+}
+
+static const struct ring_rec *ring_rec_at(const struct ring *r, size_t off)
+{
+	return (const struct ring_rec *)(r->buf + off);
 }
 
 static void ring_drop_oldest(struct ring *r)
 {
-	r->used -= ring_at(r, 0)->span;
-	r->first = (r->first + 1) % r->nrecs_cap;
-	r->n--;
-}
+	size_t at = ring_here(r, r->tail);
+	size_t next = at + rec_size(ring_rec_at(r, at)->caplen);
 
-/* Room for size contiguous bytes at the head, the oldest going as need be;
- * returns where, and in *span the bytes it takes of the ring (with those
- * left unused at the end when it starts over at 0). */
-static size_t ring_room(struct ring *r, size_t size, size_t *span)
-{
-	for (;;) {
-		size_t waste = r->cap - r->head < size ? r->cap - r->head : 0;
-
-		if (r->n < r->nrecs_cap && r->used + waste + size <= r->cap) {
-			size_t off = waste ? 0 : r->head;
-
-			*span = waste + size;
-			r->used += *span;
-			r->head = off + size;
-			return off;
-		}
-		if (r->n == 0) {
-			r->head = 0;
-			r->used = 0;
-			continue;
-		}
-		ring_drop_oldest(r);
-	}
+	r->used -= (at == r->tail ? 0 : r->cap - r->tail) + (next - at);
+	r->tail = next;
+	if (--r->n == 0)
+		r->head = r->tail = r->used = 0;
 }
 
 /* Packets older than the look-back go once the chefs have seen the range
  * that made them old: a capture asked for mid-batch still finds them. */
 static void ring_expire(struct ring *r, double now)
 {
-	while (r->n && ring_at(r, 0)->time < now - r->seconds)
+	while (r->n && ring_rec_at(r, ring_here(r, r->tail))->time < now - r->seconds)
 		ring_drop_oldest(r);
 }
 
@@ -159,29 +163,38 @@ static size_t round_up(size_t n, size_t to)
 
 static void ring_push(struct ring *r, const struct dpl_packet *p, uint64_t number)
 {
-	size_t size = round_up(p->caplen ? p->caplen : 1, 16);
-	size_t span, off;
-	struct ring_rec *rec;
+	size_t size = rec_size(p->caplen), waste;
+	struct ring_rec rec;
+	int wrap;
 
 	if (size > r->cap)
 		return;
-	off = ring_room(r, size, &span);
-	rec = &r->recs[(r->first + r->n) % r->nrecs_cap];
-	r->n++;
-	rec->span = span;
-	rec->off = off;
-	rec->time = p->time;
-	rec->number = number;
-	rec->caplen = p->caplen;
-	rec->wirelen = p->wirelen;
-	rec->source = p->source;
-	rec->flow_id = p->flow.id;
-	rec->family = p->flow.family;
-	if (p->flow.id != 0) {
-		memcpy(rec->orig, p->flow.orig_h, 16);
-		memcpy(rec->resp, p->flow.resp_h, 16);
+	for (;;) {
+		wrap = r->cap - r->head < size;
+		waste = wrap ? r->cap - r->head : 0;
+		if (r->used + waste + size <= r->cap)
+			break;
+		ring_drop_oldest(r);	/* the ring empty, everything fits */
 	}
-	memcpy(r->buf + off, p->data, p->caplen);
+	if (wrap) {
+		if (waste >= RING_HEAD)
+			((struct ring_rec *)(r->buf + r->head))->caplen = RING_WRAP;
+		r->head = 0;
+	}
+	rec = (struct ring_rec){
+		.time = p->time, .flow_id = p->flow.id, .number = number,
+		.caplen = p->caplen, .wirelen = p->wirelen, .source = p->source,
+		.family = p->flow.family,
+	};
+	if (p->flow.id != 0) {
+		memcpy(rec.orig, p->flow.orig_h, 16);
+		memcpy(rec.resp, p->flow.resp_h, 16);
+	}
+	memcpy(r->buf + r->head, &rec, sizeof rec);
+	memcpy(r->buf + r->head + RING_HEAD, p->data, p->caplen);
+	r->head += size;
+	r->used += waste + size;
+	r->n++;
 }
 
 /* ---------------------------------------------------------- matching */
@@ -422,16 +435,17 @@ static int record_before(struct flowcap *fc, struct capture *c, const struct flo
 		return record(fc, c, req->at->time, req->at->source, req->at->caplen,
 			      req->at->wirelen, req->at->data);
 	}
-	for (size_t i = 0; i < r->n; i++) {
-		const struct ring_rec *rec = ring_at(r, i);
+	for (size_t i = 0, off = r->tail; i < r->n; i++) {
+		const struct ring_rec *rec = ring_rec_at(r, off = ring_here(r, off));
 		struct match_key k = rec_key(rec);
 
+		off += rec_size(rec->caplen);
 		if (rec->number > last)
 			break;
 		if (rec->time < from || !matches(c, &k))
 			continue;
 		if (record(fc, c, rec->time, rec->source, rec->caplen, rec->wirelen,
-			   r->buf + rec->off) < 0)
+			   (const uint8_t *)rec + RING_HEAD) < 0)
 			return -1;
 	}
 	return 0;
@@ -561,7 +575,6 @@ void flowcap_free(struct flowcap *fc)
 		free(fc->closed[(fc->closed_first + i) % fc->closed_cap].path);
 	free(fc->closed);
 	free(fc->ring.buf);
-	free(fc->ring.recs);
 	free(fc->sources);
 	free(fc);
 }
