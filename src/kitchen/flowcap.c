@@ -47,20 +47,33 @@ struct match_key {
 struct ring_rec {
 	double time, flow_id;
 	uint64_t number;
-	uint32_t caplen, wirelen;	/* caplen RING_WRAP: go on at 0 */
+	uint32_t caplen, wirelen;
 	uint16_t source;
 	uint8_t family;
 	uint8_t orig[16], resp[16];	/* when flow_id is not 0 */
 };
 
 enum { RING_HEAD = (sizeof(struct ring_rec) + 15) & ~(size_t)15 };
-#define RING_WRAP UINT32_MAX
+
+/* Where each packet of the ring is, oldest first, in an array of their
+ * own: what making room and expiring read, packet after packet, lies
+ * together there rather than a packet's length apart in memory that has
+ * long left the caches. */
+struct ring_slot {
+	double time;
+	uint32_t off, caplen;
+};
+
+/* At most one packet per RING_SLOT_BYTES of the ring. */
+enum { RING_SLOT_BYTES = 128 };
 
 /* used counts the bytes from tail (the oldest) to head (the next free),
  * those left unused at the end before a wrap included. */
 struct ring {
 	uint8_t *buf;
-	size_t cap, head, tail, used, n;
+	size_t cap, head, tail, used;
+	struct ring_slot *slots;
+	size_t nslots, first, n;
 	double seconds;
 };
 
@@ -116,6 +129,8 @@ static void ring_init(struct ring *r, size_t bytes, double seconds)
 	madvise(p, r->cap, MADV_HUGEPAGE);
 #endif
 	r->buf = p;
+	r->nslots = r->cap / RING_SLOT_BYTES + 1;
+	r->slots = xcalloc(r->nslots, sizeof *r->slots);
 	r->seconds = seconds;
 }
 
@@ -124,26 +139,19 @@ static size_t rec_size(uint32_t caplen)
 	return RING_HEAD + ((caplen + 15) & ~(size_t)15);
 }
 
-/* Where the record at or after off is: 0 past a wrap. */
-static size_t ring_here(const struct ring *r, size_t off)
+static const struct ring_slot *ring_slot(const struct ring *r, size_t i)
 {
-	if (r->cap - off < RING_HEAD || ((const struct ring_rec *)(r->buf + off))->caplen == RING_WRAP)
-		return 0;
-	return off;
-}
-
-static const struct ring_rec *ring_rec_at(const struct ring *r, size_t off)
-{
-	return (const struct ring_rec *)(r->buf + off);
+	return &r->slots[(r->first + i) % r->nslots];
 }
 
 static void ring_drop_oldest(struct ring *r)
 {
-	size_t at = ring_here(r, r->tail);
-	size_t next = at + rec_size(ring_rec_at(r, at)->caplen);
+	const struct ring_slot *s = ring_slot(r, 0);
+	size_t size = rec_size(s->caplen);
 
-	r->used -= (at == r->tail ? 0 : r->cap - r->tail) + (next - at);
-	r->tail = next;
+	r->used -= (s->off == r->tail ? 0 : r->cap - r->tail) + size;
+	r->tail = s->off + size;
+	r->first = (r->first + 1) % r->nslots;
 	if (--r->n == 0)
 		r->head = r->tail = r->used = 0;
 }
@@ -152,7 +160,7 @@ static void ring_drop_oldest(struct ring *r)
  * that made them old: a capture asked for mid-batch still finds them. */
 static void ring_expire(struct ring *r, double now)
 {
-	while (r->n && ring_rec_at(r, ring_here(r, r->tail))->time < now - r->seconds)
+	while (r->n && ring_slot(r, 0)->time < now - r->seconds)
 		ring_drop_oldest(r);
 }
 
@@ -172,15 +180,12 @@ static void ring_push(struct ring *r, const struct dpl_packet *p, uint64_t numbe
 	for (;;) {
 		wrap = r->cap - r->head < size;
 		waste = wrap ? r->cap - r->head : 0;
-		if (r->used + waste + size <= r->cap)
+		if (r->n < r->nslots && r->used + waste + size <= r->cap)
 			break;
 		ring_drop_oldest(r);	/* the ring empty, everything fits */
 	}
-	if (wrap) {
-		if (waste >= RING_HEAD)
-			((struct ring_rec *)(r->buf + r->head))->caplen = RING_WRAP;
+	if (wrap)
 		r->head = 0;
-	}
 	rec = (struct ring_rec){
 		.time = p->time, .flow_id = p->flow.id, .number = number,
 		.caplen = p->caplen, .wirelen = p->wirelen, .source = p->source,
@@ -192,6 +197,8 @@ static void ring_push(struct ring *r, const struct dpl_packet *p, uint64_t numbe
 	}
 	memcpy(r->buf + r->head, &rec, sizeof rec);
 	memcpy(r->buf + r->head + RING_HEAD, p->data, p->caplen);
+	r->slots[(r->first + r->n) % r->nslots] =
+		(struct ring_slot){ p->time, (uint32_t)r->head, p->caplen };
 	r->head += size;
 	r->used += waste + size;
 	r->n++;
@@ -435,11 +442,10 @@ static int record_before(struct flowcap *fc, struct capture *c, const struct flo
 		return record(fc, c, req->at->time, req->at->source, req->at->caplen,
 			      req->at->wirelen, req->at->data);
 	}
-	for (size_t i = 0, off = r->tail; i < r->n; i++) {
-		const struct ring_rec *rec = ring_rec_at(r, off = ring_here(r, off));
+	for (size_t i = 0; i < r->n; i++) {
+		const struct ring_rec *rec = (const void *)(r->buf + ring_slot(r, i)->off);
 		struct match_key k = rec_key(rec);
 
-		off += rec_size(rec->caplen);
 		if (rec->number > last)
 			break;
 		if (rec->time < from || !matches(c, &k))
@@ -575,6 +581,7 @@ void flowcap_free(struct flowcap *fc)
 		free(fc->closed[(fc->closed_first + i) % fc->closed_cap].path);
 	free(fc->closed);
 	free(fc->ring.buf);
+	free(fc->ring.slots);
 	free(fc->sources);
 	free(fc);
 }
