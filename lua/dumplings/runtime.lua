@@ -994,6 +994,52 @@ local flow_owner = nil     -- the chef whose flow_end or stream runs now
 local owner_flow = nil     -- ... and the id of the flow it runs for
 local run_range = nil      -- the batch loop for these chefs, built on demand
 
+-- dumplings.capture(target, {before, after, name}): the packets of a flow
+-- (pkt.flow), of a host (an address as text) or one packet (pkt) into a
+-- pcapng file under --capture-dir, from before seconds ahead of the packet
+-- at hand to after seconds past it; returns the file's name (flowcap.c).
+-- Rare, so the C call it makes may end a trace: no loop runs around it.
+local capture_hook = config.capture
+
+local function seconds_option(opts, key, default)
+  local v = opts[key]
+  if v == nil then return default end
+  if type(v) ~= "number" or v ~= v or v < 0 or v == HUGE then
+    error(("dumplings.capture: %s wants seconds (a number, 0 or more)"):format(key), 3)
+  end
+  return v
+end
+
+local function capture_target(target)
+  if type(target) == "string" then return "host", target end
+  if type(target) == "table" and getmetatable_raw(target) == Packet then
+    local i = rawget(target, SLOT)
+    if i == nil then error("dumplings.capture: packet read after its handler returned", 3) end
+    return "packet", 0, i
+  end
+  if type(target) == "table" and type(rawget(target, "id")) == "number" then
+    return "flow", rawget(target, "id")
+  end
+  error("dumplings.capture: wants pkt.flow, pkt or an IP address, not " .. type(target), 3)
+end
+
+function DUMPLINGS.capture(target, opts)
+  if opts ~= nil and type(opts) ~= "table" then
+    error("dumplings.capture: options are a table {before =, after =, name =}", 2)
+  end
+  opts = opts or {}
+  local before, after = seconds_option(opts, "before", 30), seconds_option(opts, "after", 60)
+  local name = opts.name
+  if name ~= nil and type(name) ~= "string" then
+    error("dumplings.capture: name is a string", 2)
+  end
+  local kind, key, at = capture_target(target)
+  if at == nil then at = (batch ~= nil and flow_owner == nil) and progress.i or -1 end
+  local file, why = capture_hook(kind, key, at, before, after, name)
+  if file == nil then error("dumplings.capture: " .. why, 2) end
+  return file
+end
+
 local function stem(path)
   return path:match("([^/]+)%.lua$") or path:match("([^/]+)$")
 end

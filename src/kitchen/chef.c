@@ -8,6 +8,7 @@
  * runtime's error handler, and under the watchdog (guard.c). One call per
  * batch, not per packet: the Lua side loops over the batch and catches
  * handler errors itself, resuming with the next chef. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 
 #include "chef.h"
 #include "chef_filter.h"
+#include "flowcap.h"
 #include "decode/flow.h"
 #include "guard.h"
 #include "base/log.h"
@@ -83,6 +85,8 @@ struct chef_runtime {
 	char fill_error[256];	/* why a fill failed */
 	int stopped;		/* a call was interrupted: the kitchen stops */
 	int stream_chefs;	/* running chefs with a stream handler */
+	const struct dpl_packet *pkts;	/* the packets being cooked, */
+	int npkts;			/* for dumplings.capture() */
 };
 
 /* ----------------------------------------------------------- into Lua */
@@ -256,6 +260,62 @@ static int lua_filters_set(lua_State *L)
 	return 1;
 }
 
+/* ------------------------------------------------------------ captures */
+
+/* A host to capture, as text: 4 or 6, or 0 when it is no address. */
+static int parse_host(const char *text, uint8_t addr[16])
+{
+	if (inet_pton(AF_INET, text, addr) == 1)
+		return 4;
+	if (inet_pton(AF_INET6, text, addr) == 1)
+		return 6;
+	return 0;
+}
+
+/* capture(kind, key, at, before, after, name): the file's name, or nil
+ * and why. kind is "flow" (key its id), "host" (key an address) or
+ * "packet"; at is the index of the packet at hand, or -1. runtime.lua
+ * checks the arguments' types and raises the error in the chef. */
+static int lua_capture(lua_State *L)
+{
+	struct chef_runtime *rt = lua_touserdata(L, lua_upvalueindex(1));
+	const char *kind = luaL_checkstring(L, 1);
+	int at = (int)luaL_checkinteger(L, 3);
+	struct flowcap_request req = {
+		.at = at >= 0 && at < rt->npkts ? &rt->pkts[at] : NULL,
+		.before = luaL_checknumber(L, 4), .after = luaL_checknumber(L, 5),
+		.name = luaL_optstring(L, 6, NULL),
+	};
+	char name[256], why[512];
+
+	if (!rt->opt.captures) {
+		lua_pushnil(L);
+		lua_pushstring(L, "it needs --capture-dir DIR");
+		return 2;
+	}
+	if (!strcmp(kind, "flow")) {
+		req.kind = FLOWCAP_FLOW;
+		req.flow_id = luaL_checknumber(L, 2);
+	} else if (!strcmp(kind, "host")) {
+		req.kind = FLOWCAP_HOST;
+		req.family = (uint8_t)parse_host(luaL_checkstring(L, 2), req.addr);
+		if (!req.family) {
+			lua_pushnil(L);
+			lua_pushfstring(L, "not an IP address: %s", lua_tostring(L, 2));
+			return 2;
+		}
+	} else {
+		req.kind = FLOWCAP_PACKET;
+	}
+	if (flowcap_start(rt->opt.captures, &req, name, sizeof name, why, sizeof why) < 0) {
+		lua_pushnil(L);
+		lua_pushstring(L, why);
+		return 2;
+	}
+	lua_pushstring(L, name);
+	return 1;
+}
+
 static void push_hook(struct chef_runtime *rt, lua_CFunction fn, const char *name)
 {
 	lua_pushlightuserdata(rt->L, rt);
@@ -270,6 +330,7 @@ static void push_config(struct chef_runtime *rt)
 	lua_createtable(L, 0, 8);
 	push_hook(rt, lua_filter_check, "filter_check");
 	push_hook(rt, lua_filters_set, "filters_set");
+	push_hook(rt, lua_capture, "capture");
 	lua_pushlightuserdata(L, NULL);
 	lua_setfield(L, -2, "null");
 	lua_pushstring(L, dumplings_version);
@@ -920,6 +981,8 @@ static void run_packets(struct chef_runtime *rt, struct dpl_packet *pkts, int n,
 	if ((n <= 0 && nev <= 0) || rt->stopped)
 		return;
 	match = chef_filters_run(rt->filters, pkts, n);
+	rt->pkts = pkts;
+	rt->npkts = n;
 	push_runtime_fn(rt, "run_batch");
 	lua_pushlightuserdata(rt->L, pkts);
 	lua_pushinteger(rt->L, n);
@@ -929,6 +992,8 @@ static void run_packets(struct chef_runtime *rt, struct dpl_packet *pkts, int n,
 	lua_pushinteger(rt->L, base);
 	lua_pushlightuserdata(rt->L, (void *)stream);
 	call_and_drain(rt, "packets", 7, plate);
+	rt->pkts = NULL;
+	rt->npkts = 0;
 }
 
 void chef_runtime_batch(struct chef_runtime *rt, struct dpl_packet *pkts, int n,

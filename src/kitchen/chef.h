@@ -9,6 +9,7 @@
  * packets: the batch can be given back as soon as the call returns. */
 
 struct plate;
+struct flowcap;
 
 struct chef_options {
 	const char *kitchen_name;
@@ -18,6 +19,7 @@ struct chef_options {
 	int nsources;
 	double time_limit;		/* seconds a call into Lua may run; 0: no limit */
 	size_t memory_limit;		/* bytes of Lua heap; 0: unlimited */
+	struct flowcap *captures;	/* dumplings.capture(); NULL: none */
 	/* Set when the kitchen is stopping: whatever runs in Lua is then
 	 * interrupted within a second or two. */
 	const _Atomic int *stopping;

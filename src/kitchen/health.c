@@ -118,6 +118,27 @@ static void add_heads(cJSON *h, struct reader *reader)
 	cJSON_AddNumberToObject(s, "heads_decoded", (double)st.heads_decoded);
 }
 
+/* What dumplings.capture() made, and what the disk bound took back. */
+static void add_captures(cJSON *h, const struct flowcap *fc)
+{
+	struct flowcap_stats st;
+	cJSON *c;
+
+	if (!fc)
+		return;
+	flowcap_stats(fc, &st);
+	c = cJSON_AddObjectToObject(h, "captures");
+	cJSON_AddNumberToObject(c, "made", (double)st.made);
+	cJSON_AddNumberToObject(c, "open", (double)st.open);
+	cJSON_AddNumberToObject(c, "deleted", (double)st.deleted);
+	cJSON_AddNumberToObject(c, "cut", (double)st.cut);
+	cJSON_AddNumberToObject(c, "failed", (double)st.failed);
+	cJSON_AddNumberToObject(c, "packets", (double)st.packets);
+	cJSON_AddNumberToObject(c, "bytes", (double)st.bytes);
+	cJSON_AddNumberToObject(c, "lookback_packets", (double)st.ring_packets);
+	cJSON_AddNumberToObject(c, "lookback_bytes", (double)st.ring_bytes);
+}
+
 char *health_payload(const struct health_report *r)
 {
 	cJSON *h = cJSON_CreateObject(), *sources;
@@ -136,6 +157,7 @@ char *health_payload(const struct health_report *r)
 	add_streams(h, r->reader);
 	add_heads(h, r->reader);
 	add_uplink(h, r->emit);
+	add_captures(h, r->captures);
 	cJSON_AddNumberToObject(h, "pokes_skipped", (double)r->pokes_skipped);
 	cJSON_AddNumberToObject(h, "uptime", monotonic_seconds() - r->started);
 	cJSON_AddBoolToObject(h, "final", r->final);

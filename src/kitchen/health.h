@@ -4,6 +4,7 @@
 #include "capture.h"
 #include "chef.h"
 #include "emit.h"
+#include "flowcap.h"
 #include "reader.h"
 
 /* The chef name of the kitchen's health dumplings. */
@@ -18,6 +19,7 @@ struct health_report {
 	double started;		/* monotonic_seconds() at the start */
 	unsigned long pokes_skipped;	/* see poke.h */
 	int final;		/* the last one, on the way out */
+	const struct flowcap *captures;	/* dumplings.capture(), or NULL */
 };
 
 /* The payload of a KitchenStatusChef dumpling (malloc'd JSON). */

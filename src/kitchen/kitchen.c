@@ -27,6 +27,7 @@
 #include "emit.h"
 #include "health.h"
 #include "base/log.h"
+#include "flowcap.h"
 #include "pcapng.h"
 #include "poke.h"
 #include "privdrop.h"
@@ -68,6 +69,10 @@ struct kitchen_opts {
 	const char *write_path;		/* -w: the packets read, as pcapng */
 	uint64_t write_max;		/* --write-max, in bytes; 0: one file */
 	unsigned long count;		/* --count: stop after so many; 0: all */
+	const char *capture_dir;	/* dumplings.capture(); NULL: none */
+	uint64_t capture_max;		/* bytes; 0: no bound */
+	double lookback;		/* seconds; 0: no ring */
+	uint64_t lookback_bytes;
 	int list_interfaces;		/* -D */
 	struct flow_config flows;
 };
@@ -83,6 +88,7 @@ struct kitchen {
 	struct emit *emit;		/* prints and sends the dumplings */
 	struct pcapng *out;		/* -w */
 	struct progress *progress;	/* the progress line, if shown */
+	struct flowcap *captures;	/* dumplings.capture(), or NULL */
 	struct poke_clock pokes;
 	_Atomic unsigned long packets;	/* the guard's last words read it too */
 	double started, next_health;	/* monotonic_seconds() */
@@ -102,6 +108,8 @@ static const char usage_text[] =
 	"                         [--ca FILE] [--insecure] [-i IFACE]... [-r FILE]...\n"
 	"                         [-f FILTER] [-c CHEF[:ARGS]]... [--chef-arg ARGS]...\n"
 	"                         [-w FILE [--write-max MB]] [--count N]\n"
+	"                         [--capture-dir DIR [--capture-max MB]]\n"
+	"                         [--lookback SECONDS [--lookback-bytes MB]]\n"
 	"                         [--chef-dir DIR]... [--chef-list]\n"
 	"                         [--no-reload] [-p SECONDS] [--speed FACTOR] [-s SNAPLEN]\n"
 	"                         [--no-promisc] [-Z USER] [--chef-timeout SECONDS]\n"
@@ -142,6 +150,12 @@ static void help(void)
 	       "                           pcapng; - for standard output\n"
 	       "      --write-max MB       start FILE.1, FILE.2 ... rather than let a file grow\n"
 	       "                           past MB million bytes\n"
+	       "      --capture-dir DIR    where dumplings.capture() writes its pcapng files\n"
+	       "      --capture-max MB     keep the capture files this run made within MB\n"
+	       "                           million bytes, deleting the oldest first\n"
+	       "      --lookback SECONDS   keep this much of the latest packets, by packet time,\n"
+	       "                           for captures to start in the past (default: off)\n"
+	       "      --lookback-bytes MB  ... in at most MB million bytes (default: 64)\n"
 	       "      --count N            stop after reading N packets\n"
 	       "  -D, --list-interfaces    list the interfaces libpcap can open, then exit\n"
 	       "      --no-reload          do not reload chef files when they change\n"
@@ -263,7 +277,8 @@ static int add_chef_params(struct kitchen_opts *o, const char *arg)
 enum { OPT_STDOUT = 256, OPT_CHEF_LIST, OPT_CHEF_ARG, OPT_NO_PROMISC, OPT_CHEF_DIR, OPT_NO_RELOAD,
        OPT_SPEED, OPT_CHEF_TIMEOUT, OPT_CHEF_MEMORY, OPT_MAX_DUMPLING, OPT_STATUS_INTERVAL,
        OPT_REASSEMBLY_MEMORY, OPT_FLOW_TIMEOUT, OPT_MAX_FLOWS, OPT_STREAM_MEMORY,
-       OPT_STREAM_DIR_MEMORY, OPT_WRITE_MAX, OPT_COUNT };
+       OPT_STREAM_DIR_MEMORY, OPT_WRITE_MAX, OPT_COUNT,
+       OPT_CAPTURE_DIR, OPT_CAPTURE_MAX, OPT_LOOKBACK, OPT_LOOKBACK_BYTES };
 
 static const struct option long_opts[] = {
 	{ "kitchen-name", required_argument, NULL, 'n' },
@@ -290,6 +305,10 @@ static const struct option long_opts[] = {
 	{ "stream-dir-memory", required_argument, NULL, OPT_STREAM_DIR_MEMORY },
 	{ "write", required_argument, NULL, 'w' },
 	{ "write-max", required_argument, NULL, OPT_WRITE_MAX },
+	{ "capture-dir", required_argument, NULL, OPT_CAPTURE_DIR },
+	{ "capture-max", required_argument, NULL, OPT_CAPTURE_MAX },
+	{ "lookback", required_argument, NULL, OPT_LOOKBACK },
+	{ "lookback-bytes", required_argument, NULL, OPT_LOOKBACK_BYTES },
 	{ "count", required_argument, NULL, OPT_COUNT },
 	{ "list-interfaces", no_argument, NULL, 'D' },
 	{ "poke-interval", required_argument, NULL, 'p' },
@@ -303,16 +322,32 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* --write-max MB: in millions of bytes, as tcpdump's -C counts them. */
-static int parse_write_max(struct kitchen_opts *o, const char *arg)
+/* --write-max MB and the like: in millions of bytes, as tcpdump's -C
+ * counts them. */
+static int parse_mb(const char *option, const char *arg, uint64_t *bytes)
 {
 	const char *why;
 	double mb;
 
 	if (parse_seconds(arg, 0.001, 1e9, &mb, &why) < 0)
-		return log_usage(usage_text, "bad --write-max '%s': %s (millions of bytes)", arg, why);
-	o->write_max = (uint64_t)(mb * 1e6);
+		return log_usage(usage_text, "bad %s '%s': %s (millions of bytes)", option, arg, why);
+	*bytes = (uint64_t)(mb * 1e6);
 	return -1;
+}
+
+static int parse_capture_option(struct kitchen_opts *o, int c, const char *arg)
+{
+	const char *why;
+
+	switch (c) {
+	case OPT_CAPTURE_DIR: o->capture_dir = arg; return -1;
+	case OPT_CAPTURE_MAX: return parse_mb("--capture-max", arg, &o->capture_max);
+	case OPT_LOOKBACK_BYTES: return parse_mb("--lookback-bytes", arg, &o->lookback_bytes);
+	default:
+		if (parse_seconds(arg, 0.001, 86400, &o->lookback, &why) < 0)
+			return log_usage(usage_text, "bad --lookback '%s': %s", arg, why);
+		return -1;
+	}
 }
 
 /* Returns -1 to go on, or the exit status. */
@@ -391,7 +426,9 @@ static int parse_option(struct kitchen_opts *o, int c, const char *arg)
 		break;
 	case OPT_NO_PROMISC: o->capture.promisc = 0; break;
 	case 'w': o->write_path = arg; break;
-	case OPT_WRITE_MAX: return parse_write_max(o, arg);
+	case OPT_WRITE_MAX: return parse_mb("--write-max", arg, &o->write_max);
+	case OPT_CAPTURE_DIR: case OPT_CAPTURE_MAX: case OPT_LOOKBACK: case OPT_LOOKBACK_BYTES:
+		return parse_capture_option(o, c, arg);
 	case OPT_COUNT:
 		if (parse_long(arg, 1, LONG_MAX, &n, &why) < 0)
 			return log_usage(usage_text, "bad --count '%s': %s", arg, why);
@@ -421,6 +458,12 @@ static int check_write(const struct kitchen_opts *o)
 {
 	if (o->write_max && !o->write_path)
 		return log_usage(usage_text, "--write-max needs -w FILE");
+	if (o->capture_max && !o->capture_dir)
+		return log_usage(usage_text, "--capture-max needs --capture-dir DIR");
+	if (o->lookback && !o->capture_dir)
+		return log_usage(usage_text, "--lookback needs --capture-dir DIR");
+	if (o->lookback_bytes && !o->lookback)
+		return log_usage(usage_text, "--lookback-bytes needs --lookback SECONDS");
 	if (!o->write_path || strcmp(o->write_path, "-"))
 		return -1;
 	if (o->to_stdout)
@@ -725,6 +768,7 @@ static void report_health(struct kitchen *k, int final)
 		.sources = k->sources, .nsources = k->nsources, .reader = k->reader,
 		.chefs = k->chefs, .emit = k->emit, .started = k->started,
 		.pokes_skipped = k->pokes.skipped, .final = final,
+		.captures = k->captures,
 	};
 
 	if (!k->opt.status_interval)
@@ -764,8 +808,12 @@ static void cook_packets(struct kitchen *k, struct batch *b, int start, int end,
 	if (end == start && *ev == first)
 		return;
 	p = emit_plate(k->emit);
+	if (k->captures)
+		flowcap_feed(k->captures, b->pkts + start, end - start);
 	chef_runtime_batch(k->chefs, b->pkts + start, end - start, fe->ev + first, *ev - first,
 			   start, fe->bytes, p);
+	if (k->captures)
+		flowcap_packets(k->captures, b->pkts + start, end - start);
 	emit_send(k->emit, p);
 }
 
@@ -962,6 +1010,31 @@ static void last_words(void *ctx)
 	emit_close(k->emit);
 }
 
+enum { LOOKBACK_BYTES_DEFAULT = 64000000 };
+
+/* dumplings.capture(): a file per capture, an interface per source in
+ * each, as -w writes them. */
+static int open_captures(struct kitchen *k)
+{
+	struct flowcap_source *src;
+
+	if (!k->opt.capture_dir)
+		return 0;
+	src = xcalloc(k->nsources ? (size_t)k->nsources : 1, sizeof *src);
+	for (int i = 0; i < k->nsources; i++)
+		src[i] = (struct flowcap_source){ k->sources[i].linktype,
+						  pcap_snapshot(k->sources[i].pcap),
+						  k->sources[i].name };
+	k->captures = flowcap_new(&(struct flowcap_config){
+		.dir = k->opt.capture_dir, .max_bytes = k->opt.capture_max,
+		.lookback = k->opt.lookback,
+		.lookback_bytes = k->opt.lookback_bytes ? (size_t)k->opt.lookback_bytes
+							: LOOKBACK_BYTES_DEFAULT,
+		.sources = src, .nsources = k->nsources });
+	free(src);
+	return k->captures ? 0 : -1;
+}
+
 static int start_chefs(struct kitchen *k)
 {
 	int *linktypes = xcalloc(k->nsources ? (size_t)k->nsources : 1, sizeof *linktypes);
@@ -980,6 +1053,11 @@ static int start_chefs(struct kitchen *k)
 
 	for (int i = 0; i < k->nsources; i++)
 		linktypes[i] = k->sources[i].linktype;
+	if (open_captures(k) < 0) {
+		free(linktypes);
+		return 1;
+	}
+	co.captures = k->captures;
 	k->chefs = chef_runtime_new(&co);
 	free(linktypes);
 	return k->chefs ? load_chefs(k) : 1;
@@ -1053,6 +1131,7 @@ static int cook(struct kitchen *k)
 	cook_sources(k);
 	/* One last poke so summary chefs report their totals. */
 	poke(k);
+	flowcap_close_all(k->captures);
 	report_health(k, 1);
 	report_totals(k);
 	return k->failed;
@@ -1069,6 +1148,7 @@ static int kitchen_free(struct kitchen *k)
 	emit_free(k->emit);
 	reader_free(k->reader);
 	chef_runtime_free(k->chefs);
+	flowcap_free(k->captures);
 	watch_free(k->watch);
 	for (int i = 0; i < k->nsources; i++)
 		capture_close(&k->sources[i]);

@@ -327,6 +327,11 @@ unsigned long pcapng_packets(const struct pcapng *w)
 	return w->packets;
 }
 
+uint64_t pcapng_bytes(const struct pcapng *w)
+{
+	return w->file_bytes;
+}
+
 int pcapng_close(struct pcapng *w)
 {
 	int failed;

@@ -39,6 +39,9 @@ void pcapng_write(struct pcapng *w, int iface, const struct pcap_pkthdr *h,
 /* Packets written so far, in all files. */
 unsigned long pcapng_packets(const struct pcapng *w);
 
+/* Bytes of the file being written, buffered ones included. */
+uint64_t pcapng_bytes(const struct pcapng *w);
+
 /* Flush and close. Returns -1 if anything could not be written, else 0. */
 int pcapng_close(struct pcapng *w);
 
