@@ -221,7 +221,8 @@ static int conn_hello(struct hub *hub, struct hub_conn *c, const char *msg, size
 		hub->nkitchens++;
 		/* from now on, dumplings */
 		c->rx.max = hub->cfg.max_message;
-		if (hub->fan.held)	/* a lossless eater is a full queue behind */
+		if (hub->fan.held || hub->turn_held)	/* held: for a lossless
+							 * eater, or this turn */
 			lws_rx_flow_control(c->wsi, 0);
 	} else {
 		hub_eater_join(hub, c);
@@ -427,8 +428,11 @@ static int conn_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		/* woken from another thread (or by a signal): the inbox may
 		 * hold dumplings; every protocol hears this, so the first
-		 * drains and the others find it empty */
-		hub_inbox_drain_some(&conn_hub(wsi)->inbox, conn_hub(wsi), HUB_INBOX_BATCH);
+		 * drains and the others find it empty; not while a lossless
+		 * eater holds publishers back (the link's dumplings wait in
+		 * the inbox, bounded, until fan-out resumes and wakes us) */
+		if (!conn_hub(wsi)->fan.held)
+			hub_inbox_drain_some(&conn_hub(wsi)->inbox, conn_hub(wsi), HUB_INBOX_BATCH);
 		return 0;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		/* lws asks the vhost's first protocol, on both ports: us */

@@ -239,7 +239,9 @@ static void fanout_hold(struct hub *hub, int hold)
 	hub->count.holds += hold;
 	log_debug("%s reading from kitchens: a lossless eater %s", hold ? "stopped" : "resumed",
 		  hold ? "is a full queue behind" : "has caught up");
-	hub_kitchens_hold(hub, hold);
+	hub_kitchens_hold(hub, hold || hub->turn_held);
+	if (!hold && hub->inbox.wake)	/* what waited in the inbox, too */
+		hub->inbox.wake(hub->inbox.arg);
 }
 
 /* Publishers are read again once every lossless subscriber is half way there. */
