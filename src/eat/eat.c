@@ -495,10 +495,12 @@ static void eat_retry_later(struct eat *e, const char *hub, const char *why)
 /* Several hubs: the one lost, or never reached, hands over to the next. */
 static void eat_next_hub(struct eat *e, const char *hub, const char *why)
 {
+	unsigned long suppressed;
 	char next[300];
 
 	wsclient_hub_name(wsclient_current(e->ws), 1, next, sizeof next);
-	log_warn("hub %s: %s; trying hub %s", hub, why, next);
+	if (log_allow(&e->retry_log, &suppressed))
+		log_warn("hub %s: %s; trying hub %s", hub, why, next);
 	wsclient_after(e->ws, 0);
 }
 

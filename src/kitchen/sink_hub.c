@@ -39,6 +39,7 @@
 #define UPLINK_MAX_BYTES	(16u << 20)
 #define UPLINK_BACKOFF_MIN	0.1
 #define UPLINK_BACKOFF_MAX	5.0
+#define UPLINK_PROVEN_SECONDS	2.0	/* a connection this long resets the backoff */
 #define UPLINK_WRITE_BATCH	512
 #define UPLINK_BATCH_BYTES	(64 * 1024)	/* framed into one write */
 /* close() waits this long without progress before giving up on a hub */
@@ -84,6 +85,7 @@ struct hub_sink {
 	int connecting, hello_sent, close_sent, close_seen, ever_connected;
 	int closed_clean;		/* the hub answered our close */
 	double backoff, next_connect, last_progress;
+	double connected_at;		/* when the connection was established */
 	struct log_limit conn_log;
 };
 
@@ -313,8 +315,7 @@ static void uplink_established(void *user)
 
 	s->connecting = 0;
 	s->hello_sent = 0;
-	s->backoff = UPLINK_BACKOFF_MIN;
-	s->last_progress = monotonic_seconds();
+	s->connected_at = s->last_progress = monotonic_seconds();
 
 	wsclient_hub_name(wsclient_current(s->ws), 0, hub, sizeof hub);
 	log_info("connected to hub %s%s", hub, s->ever_connected ? " again" : "");
@@ -377,6 +378,10 @@ static void uplink_lost(void *user, int was_established, int code, const char *w
 	}
 	if (s->close_sent)
 		return;
+	/* a hub that kept us a while has earned a quick return; one that
+	 * takes us and drops us at once has not */
+	if (was_established && monotonic_seconds() - s->connected_at >= UPLINK_PROVEN_SECONDS)
+		s->backoff = UPLINK_BACKOFF_MIN;
 	wsclient_hub_name(wsclient_current(s->ws), 0, hub, sizeof hub);
 	if (wsclient_next_hub(s->ws)) {
 		delay = s->backoff;

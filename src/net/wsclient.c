@@ -24,7 +24,8 @@ struct wsclient {
 	struct lws *wsi;
 	struct wsclient_target t;
 	int cur;		/* t.hub[cur] has its turn */
-	int failures;		/* losses since a hub last answered */
+	int failures;		/* losses since a hub last proved itself */
+	double since;		/* the connection was established then, or 0 */
 	size_t max_message;
 	int established;
 	int closing, close_code, close_sent;
@@ -160,8 +161,16 @@ const struct wsclient_hub *wsclient_current(const struct wsclient *c)
 	return &c->t.hub[c->cur];
 }
 
+/* A hub has proved itself once a connection to it lasted this long: one
+ * that takes the upgrade and then refuses us at once (the hello, a token
+ * that changed) must not keep the round from ending. */
+#define WSCLIENT_PROVEN_SECONDS 2.0
+
 int wsclient_next_hub(struct wsclient *c)
 {
+	if (c->since && monotonic_seconds() - c->since >= WSCLIENT_PROVEN_SECONDS)
+		c->failures = 0;
+	c->since = 0;
 	c->failures++;
 	c->cur = (c->cur + 1) % c->t.nhubs;
 	if (c->failures < c->t.nhubs)
@@ -191,7 +200,7 @@ static void client_lost(struct wsclient *c, const char *why)
 static int client_established(struct wsclient *c)
 {
 	c->established = 1;
-	c->failures = 0;
+	c->since = monotonic_seconds();
 	c->peer_code = 0;
 	c->peer_closed = 0;
 	c->ops->established(c->user);
@@ -365,6 +374,8 @@ static int client_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		return client_peer_close(c, in, len);
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		if (c->wsi && c->wsi != wsi)
+			return 0;	/* an earlier connection's, reported */
 		client_lost(c, client_error(c, in));
 		return 0;
 	case LWS_CALLBACK_CLIENT_CLOSED:

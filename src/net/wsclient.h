@@ -85,8 +85,9 @@ int wsclient_connect(struct wsclient *c);
 /* The hub wsclient_connect() tries, or the connection is on. */
 const struct wsclient_hub *wsclient_current(const struct wsclient *c);
 /* After a loss: the next hub has its turn. Returns 1 when every hub has
- * failed since one last answered (time to back off, or give up), else 0
- * (try the next one now). With one hub, always 1. */
+ * failed since one last proved itself (a connection that lasted 2 s):
+ * time to back off, or give up; else 0 (try the next one now). With one
+ * hub, always 1. */
 int wsclient_next_hub(struct wsclient *c);
 int wsclient_connected(const struct wsclient *c);
 int wsclient_service(struct wsclient *c);
