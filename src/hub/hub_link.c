@@ -97,6 +97,7 @@ struct hub_link {
 	int stop;
 	unsigned long outbox_dropped, publish_failed, disconnects;
 	unsigned long unpublishable;	/* names too long for a subject */
+	unsigned long oversized;	/* from NATS, over --max-message */
 	struct link_sample sample;
 	struct link_remote remote[LINK_REMOTE_KITCHENS];
 	int nremote;
@@ -365,7 +366,17 @@ static void *link_publisher(void *arg)
 		pthread_mutex_lock(&l->lock);
 		l->publish_failed += failed;
 	}
+	/* told to stop: what is still queued goes out too, once */
+	batch = l->head;
+	l->head = l->tail = NULL;
+	l->n = l->bytes = 0;
 	pthread_mutex_unlock(&l->lock);
+	if (batch) {
+		failed = link_publish(l, batch);
+		pthread_mutex_lock(&l->lock);
+		l->publish_failed += failed;
+		pthread_mutex_unlock(&l->lock);
+	}
 	return NULL;
 }
 
@@ -413,7 +424,14 @@ static void link_on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
 	struct hub_link *l = arg;
 	const char *subject = natsMsg_GetSubject(msg);
 
-	if (!strncmp(subject, LINK_SUBJECT_PREFIX, sizeof LINK_SUBJECT_PREFIX - 1)) {
+	if (natsMsg_GetDataLength(msg) < 0 ||
+	    (size_t)natsMsg_GetDataLength(msg) > l->hub->cfg.max_message) {
+		/* a kitchen of ours could not send it either (the hub's
+		 * config is only read, by every thread) */
+		pthread_mutex_lock(&l->lock);
+		l->oversized++;
+		pthread_mutex_unlock(&l->lock);
+	} else if (!strncmp(subject, LINK_SUBJECT_PREFIX, sizeof LINK_SUBJECT_PREFIX - 1)) {
 		pthread_mutex_lock(&l->lock);
 		link_note_remote(l, subject);
 		pthread_mutex_unlock(&l->lock);
@@ -639,8 +657,13 @@ void hub_link_close(struct hub *hub)
 	natsConnection_Destroy(l->nc);
 	natsOptions_Destroy(l->opts);
 	natsStatistics_Destroy(l->stats);
-	/* cnats' threads end before what they were handed goes */
-	nats_CloseAndWait(2000);
+	/* cnats' threads end before what they were handed goes; if they
+	 * do not in time, l is left to them (the hub is exiting anyway) */
+	if (nats_CloseAndWait(2000) != NATS_OK) {
+		log_warn("the NATS client did not stop in time; leaving it be");
+		hub->link = NULL;
+		return;
+	}
 	link_free_outbox(l);
 	pthread_cond_destroy(&l->more);
 	pthread_mutex_destroy(&l->lock);
@@ -659,7 +682,7 @@ int hub_link_subscribers(struct hub *hub)
 struct link_numbers {
 	struct link_sample s;
 	unsigned long outbox_dropped, publish_failed, disconnects, remote_unlisted;
-	unsigned long unpublishable;
+	unsigned long unpublishable, oversized;
 	size_t outbox_n, outbox_bytes;
 	unsigned long inbox_refused, in, invalid, out, skipped;
 };
@@ -670,6 +693,7 @@ static void link_numbers(struct hub_link *l, struct link_numbers *n)
 	n->s = l->sample;
 	n->outbox_dropped = l->outbox_dropped;
 	n->unpublishable = l->unpublishable;
+	n->oversized = l->oversized;
 	n->publish_failed = l->publish_failed;
 	n->disconnects = l->disconnects;
 	n->remote_unlisted = l->remote_unlisted;
@@ -729,6 +753,7 @@ void hub_link_status(struct hub *hub, cJSON *p)
 	cJSON_AddNumberToObject(o, "inbox_refused", (double)n.inbox_refused);
 	cJSON_AddNumberToObject(o, "outbox_dropped", (double)n.outbox_dropped);
 	cJSON_AddNumberToObject(o, "unpublishable", (double)n.unpublishable);
+	cJSON_AddNumberToObject(o, "oversized", (double)n.oversized);
 	cJSON_AddNumberToObject(o, "publish_failed", (double)n.publish_failed);
 	cJSON_AddNumberToObject(o, "pending_in_dumplings", n.s.pending_msgs);
 	cJSON_AddNumberToObject(o, "pending_in_bytes", n.s.pending_bytes);
@@ -798,6 +823,8 @@ void hub_link_metrics(struct hub *hub, FILE *f)
 	link_metric(f, "outbox_dropped_total", "counter",
 		    "Dumplings for NATS dropped because the link's outbox was full.",
 		    (double)n.outbox_dropped);
+	link_metric(f, "oversized_total", "counter",
+		    "Messages from NATS dropped for being over --max-message.", (double)n.oversized);
 	link_metric(f, "unpublishable_total", "counter",
 		    "Dumplings not published: their kitchen and chef names make too long a subject.",
 		    (double)n.unpublishable);
