@@ -268,7 +268,11 @@ int pcapng_add_interface(struct pcapng *w, const struct pcapng_interface *ifc)
 	if (ifc->name)
 		w->ifs[w->nifs].name = xstrdup(ifc->name);
 	put_interface(w, ifc);
-	return w->failed ? -1 : w->nifs++;
+	if (w->failed) {
+		free((char *)w->ifs[w->nifs].name);
+		return -1;
+	}
+	return w->nifs++;
 }
 
 static uint64_t timestamp(const struct pcapng_interface *ifc, const struct timeval *ts)
