@@ -61,6 +61,13 @@ is($r->{status}, 1, 'no hub answers: the eater exits 1');
 like($r->{err}, qr/warning: hub ws:\/\/127\.0\.0\.1:$dead: .*; trying hub ws:\/\/127\.0\.0\.1:$ha->{out}\n.*error: cannot connect to hub at 127\.0\.0\.1:$ha->{out}: /s,
      'after trying each in turn');
 
+# hubs that take the upgrade and then refuse the hello: the round ends
+# all the same (a hub proves itself by keeping a connection 2 s)
+my @picky = map { start_hub('--max-hello', 64) } 1 .. 2;
+$r = run('eat', '--json', '-n', 'x' x 100, map({ ('-H', "127.0.0.1:$_->{out}") } @picky), { timeout => 60 });
+is($r->{status}, 1, 'hubs that each refuse the hello: the eater gives up, exit 1') or diag($r->{err});
+stop($_->{pid}, 'TERM') for @picky;
+
 $r = run('eat', '--json', map { ('-H', "127.0.0.1:$dead") } 1 .. 17);
 is($r->{status}, 2, 'seventeen hubs: a usage error');
 like($r->{err}, qr/too many hubs \(--hub at most 16 times\)/, 'that says the bound');
