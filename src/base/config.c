@@ -16,6 +16,10 @@ struct args {
 	int n;
 };
 
+/* What config_expand() made: the role's arguments from now on, kept here
+ * for as long as the process runs (and so never taken for a leak). */
+static struct args made;
+
 static void push(struct args *a, char *arg)
 {
 	a->v = xrealloc(a->v, (size_t)(a->n + 2) * sizeof *a->v);
@@ -134,12 +138,17 @@ int config_expand(int *argc, char ***argv)
 		return -1;
 	}
 	push(&a, (*argv)[0]);
-	if (read_file(path, &a) < 0)
+	if (read_file(path, &a) < 0) {
+		for (int i = 1; i < a.n; i++)	/* the file's; [0] is the caller's */
+			free(a.v[i]);
+		free(a.v);
 		return -1;
+	}
 	for (int i = 1; i < *argc; i++)
 		if (i < at || i >= at + taken)
 			push(&a, (*argv)[i]);
-	*argc = a.n;
-	*argv = a.v;
+	made = a;
+	*argc = made.n;
+	*argv = made.v;
 	return 0;
 }
