@@ -707,6 +707,63 @@ static void link_numbers(struct hub_link *l, struct link_numbers *n)
 	n->skipped = l->fan.dropped;
 }
 
+/* The link's numbers, each listed once: X(name, status key, metric name
+ * after dumplings_hub_nats_ (NULL: the status only), type, help, value). */
+#define LINK_STATS(X) \
+	X(reconnects, "reconnects", "reconnects_total", "counter", \
+	  "Times the link connected to a NATS server again.", n->s.reconnects) \
+	X(disconnects, "disconnects", "disconnects_total", "counter", \
+	  "Times the link lost its NATS server.", n->disconnects) \
+	X(messages_in, "messages_in", "messages_in_total", "counter", \
+	  "Messages received from NATS.", n->s.in_msgs) \
+	X(messages_out, "messages_out", "messages_out_total", "counter", \
+	  "Messages published to NATS.", n->s.out_msgs) \
+	X(bytes_in, "bytes_in", NULL, NULL, NULL, n->s.in_bytes) \
+	X(bytes_out, "bytes_out", NULL, NULL, NULL, n->s.out_bytes) \
+	X(in, "dumplings_in", "dumplings_in_total", "counter", \
+	  "Valid dumplings taken from NATS, made by other hubs' kitchens.", n->in) \
+	X(invalid, "dumplings_invalid", "dumplings_invalid_total", "counter", \
+	  "Messages from NATS dropped as invalid dumplings.", n->invalid) \
+	X(out, "dumplings_out", "dumplings_out_total", "counter", \
+	  "Dumplings of this hub's kitchens queued for NATS.", n->out) \
+	X(skipped, "dumplings_skipped", "dumplings_skipped_total", "counter", \
+	  "Dumplings of this hub's kitchens the link missed, a full queue behind.", n->skipped) \
+	X(slow, "slow_consumer_dropped", "slow_consumer_dropped_total", "counter", \
+	  "Messages the NATS client dropped past its pending limits (slow consumer).", \
+	  n->s.slow_dropped) \
+	X(inbox_refused, "inbox_refused", "inbox_refused_total", "counter", \
+	  "Dumplings from NATS refused by the hub's full inbox.", n->inbox_refused) \
+	X(outbox_dropped, "outbox_dropped", "outbox_dropped_total", "counter", \
+	  "Dumplings for NATS dropped because the link's outbox was full.", n->outbox_dropped) \
+	X(unpublishable, "unpublishable", "unpublishable_total", "counter", \
+	  "Dumplings not published: their kitchen and chef names make too long a subject.", \
+	  n->unpublishable) \
+	X(oversized, "oversized", "oversized_total", "counter", \
+	  "Messages from NATS dropped for being over --max-message.", n->oversized) \
+	X(publish_failed, "publish_failed", "publish_failed_total", "counter", \
+	  "Publishes the NATS client refused (its reconnect buffer full, or closed).", \
+	  n->publish_failed) \
+	X(pending_in_n, "pending_in_dumplings", NULL, NULL, NULL, n->s.pending_msgs) \
+	X(pending_in, "pending_in_bytes", "pending_in_bytes", "gauge", \
+	  "Bytes received from NATS not yet handed to the hub.", n->s.pending_bytes) \
+	X(pending_out_n, "pending_out_dumplings", NULL, NULL, NULL, n->outbox_n) \
+	X(pending_out, "pending_out_bytes", "pending_out_bytes", "gauge", \
+	  "Bytes for NATS not yet written to its socket.", n->outbox_bytes + n->s.buffered)
+
+#define LINK_STAT_VALUE(id, key, metric, type, help, expr) \
+	static double link_stat_##id(const struct link_numbers *n) { return (double)(expr); }
+LINK_STATS(LINK_STAT_VALUE)
+#undef LINK_STAT_VALUE
+
+static const struct {
+	const char *key, *metric, *type, *help;
+	double (*value)(const struct link_numbers *n);
+} link_stats[] = {
+#define LINK_STAT_ROW(id, key, metric, type, help, expr) { key, metric, type, help, link_stat_##id },
+	LINK_STATS(LINK_STAT_ROW)
+#undef LINK_STAT_ROW
+};
+
 static cJSON *link_remote_list(struct hub_link *l)
 {
 	cJSON *a = cJSON_CreateArray();
@@ -739,26 +796,8 @@ void hub_link_status(struct hub *hub, cJSON *p)
 		cJSON_AddStringToObject(o, "server", n.s.server);
 	else
 		cJSON_AddNullToObject(o, "server");
-	cJSON_AddNumberToObject(o, "reconnects", (double)n.s.reconnects);
-	cJSON_AddNumberToObject(o, "disconnects", (double)n.disconnects);
-	cJSON_AddNumberToObject(o, "messages_in", (double)n.s.in_msgs);
-	cJSON_AddNumberToObject(o, "messages_out", (double)n.s.out_msgs);
-	cJSON_AddNumberToObject(o, "bytes_in", (double)n.s.in_bytes);
-	cJSON_AddNumberToObject(o, "bytes_out", (double)n.s.out_bytes);
-	cJSON_AddNumberToObject(o, "dumplings_in", (double)n.in);
-	cJSON_AddNumberToObject(o, "dumplings_invalid", (double)n.invalid);
-	cJSON_AddNumberToObject(o, "dumplings_out", (double)n.out);
-	cJSON_AddNumberToObject(o, "dumplings_skipped", (double)n.skipped);
-	cJSON_AddNumberToObject(o, "slow_consumer_dropped", (double)n.s.slow_dropped);
-	cJSON_AddNumberToObject(o, "inbox_refused", (double)n.inbox_refused);
-	cJSON_AddNumberToObject(o, "outbox_dropped", (double)n.outbox_dropped);
-	cJSON_AddNumberToObject(o, "unpublishable", (double)n.unpublishable);
-	cJSON_AddNumberToObject(o, "oversized", (double)n.oversized);
-	cJSON_AddNumberToObject(o, "publish_failed", (double)n.publish_failed);
-	cJSON_AddNumberToObject(o, "pending_in_dumplings", n.s.pending_msgs);
-	cJSON_AddNumberToObject(o, "pending_in_bytes", n.s.pending_bytes);
-	cJSON_AddNumberToObject(o, "pending_out_dumplings", (double)n.outbox_n);
-	cJSON_AddNumberToObject(o, "pending_out_bytes", (double)n.outbox_bytes + n.s.buffered);
+	for (size_t i = 0; i < sizeof link_stats / sizeof *link_stats; i++)
+		cJSON_AddNumberToObject(o, link_stats[i].key, link_stats[i].value(&n));
 	cJSON_AddItemToObject(p, "remote_kitchens", link_remote_list(l));
 	cJSON_AddNumberToObject(p, "remote_kitchens_unlisted", (double)n.remote_unlisted);
 }
@@ -798,43 +837,9 @@ void hub_link_metrics(struct hub *hub, FILE *f)
 	fputs("dumplings_hub_nats_connected{server=\"", f);
 	hub_metrics_label(f, n.s.connected ? n.s.server : "");
 	fprintf(f, "\"} %d\n", n.s.connected);
-	link_metric(f, "reconnects_total", "counter", "Times the link connected to a NATS server again.",
-		    (double)n.s.reconnects);
-	link_metric(f, "disconnects_total", "counter", "Times the link lost its NATS server.",
-		    (double)n.disconnects);
-	link_metric(f, "messages_in_total", "counter", "Messages received from NATS.",
-		    (double)n.s.in_msgs);
-	link_metric(f, "messages_out_total", "counter", "Messages published to NATS.",
-		    (double)n.s.out_msgs);
-	link_metric(f, "dumplings_in_total", "counter",
-		    "Valid dumplings taken from NATS, made by other hubs' kitchens.", (double)n.in);
-	link_metric(f, "dumplings_invalid_total", "counter",
-		    "Messages from NATS dropped as invalid dumplings.", (double)n.invalid);
-	link_metric(f, "dumplings_out_total", "counter",
-		    "Dumplings of this hub's kitchens queued for NATS.", (double)n.out);
-	link_metric(f, "dumplings_skipped_total", "counter",
-		    "Dumplings of this hub's kitchens the link missed, a full queue behind.",
-		    (double)n.skipped);
-	link_metric(f, "slow_consumer_dropped_total", "counter",
-		    "Messages the NATS client dropped past its pending limits (slow consumer).",
-		    (double)n.s.slow_dropped);
-	link_metric(f, "inbox_refused_total", "counter",
-		    "Dumplings from NATS refused by the hub's full inbox.", (double)n.inbox_refused);
-	link_metric(f, "outbox_dropped_total", "counter",
-		    "Dumplings for NATS dropped because the link's outbox was full.",
-		    (double)n.outbox_dropped);
-	link_metric(f, "oversized_total", "counter",
-		    "Messages from NATS dropped for being over --max-message.", (double)n.oversized);
-	link_metric(f, "unpublishable_total", "counter",
-		    "Dumplings not published: their kitchen and chef names make too long a subject.",
-		    (double)n.unpublishable);
-	link_metric(f, "publish_failed_total", "counter",
-		    "Publishes the NATS client refused (its reconnect buffer full, or closed).",
-		    (double)n.publish_failed);
-	link_metric(f, "pending_in_bytes", "gauge",
-		    "Bytes received from NATS not yet handed to the hub.", n.s.pending_bytes);
-	link_metric(f, "pending_out_bytes", "gauge",
-		    "Bytes for NATS not yet written to its socket.",
-		    (double)n.outbox_bytes + n.s.buffered);
+	for (size_t i = 0; i < sizeof link_stats / sizeof *link_stats; i++)
+		if (link_stats[i].metric)
+			link_metric(f, link_stats[i].metric, link_stats[i].type, link_stats[i].help,
+				    link_stats[i].value(&n));
 	link_remote_metrics(f, l);
 }
