@@ -41,7 +41,6 @@
 
 struct kitchen_opts {
 	const char *name;
-	int hub_given;
 	struct wsclient_target hub;
 	int to_stdout;
 	const char **ifaces;
@@ -365,7 +364,6 @@ static int parse_option(struct kitchen_opts *o, int c, const char *arg)
 			return log_usage(usage_text, "too many hubs (-H at most %d times)", WSCLIENT_MAX_HUBS);
 		if (wsclient_parse_hub(arg, &o->hub) < 0)
 			return log_usage(usage_text, "bad hub address '%s' (want [ws://|wss://]HOST:PORT)", arg);
-		o->hub_given = 1;
 		break;
 	case OPT_STDOUT: o->to_stdout = 1; break;
 	case 'i': add_interface(o, arg); break;
@@ -523,7 +521,7 @@ static int parse_args(struct kitchen_opts *o, int argc, char **argv)
 		return rc;
 	if (o->list_interfaces)
 		return capture_list_interfaces(stdout);
-	if (o->hub_given && o->to_stdout)
+	if (o->hub.nhubs && o->to_stdout)
 		return log_usage(usage_text, "--hub and --stdout cannot be combined");
 	if ((rc = check_write(o)) >= 0)
 		return rc;

@@ -345,18 +345,22 @@ static void uplink_say_lost(struct hub_sink *s, const char *hub, int was_establi
 			   int code, const char *why, double delay)
 {
 	unsigned long suppressed;
-	char next[300];
+	char next[300], then[320];
 
 	if (!log_allow(&s->conn_log, &suppressed))
 		return;
 	wsclient_hub_name(wsclient_current(s->ws), 0, next, sizeof next);
-	if (code)
-		log_warn("the hub %s closed the connection with code %d; %s%s in %.1f s", hub, code,
-			 strcmp(hub, next) ? "trying hub " : "retrying", strcmp(hub, next) ? next : "", delay);
+	if (strcmp(hub, next))
+		snprintf(then, sizeof then, "trying hub %s", next);
 	else
-		log_warn("%s hub %s (%s); %s%s in %.1f s",
+		snprintf(then, sizeof then, "retrying");
+	if (code)
+		log_warn("the hub %s closed the connection with code %d; %s in %.1f s",
+			 hub, code, then, delay);
+	else
+		log_warn("%s hub %s (%s); %s in %.1f s",
 			 was_established ? "lost the connection to" : "cannot reach", hub, why,
-			 strcmp(hub, next) ? "trying hub " : "retrying", strcmp(hub, next) ? next : "", delay);
+			 then, delay);
 }
 
 /* The next hub has its turn (wsclient_next_hub()): at once while some
