@@ -69,6 +69,13 @@ int seq_book_note(struct seq_book *b, const char *kitchen, const char *run,
 	return 1;
 }
 
+unsigned long long seq_book_last(struct seq_book *b, const char *kitchen, const char *run)
+{
+	struct seq_run *r = kitchen && run ? find_run(b, kitchen, run) : NULL;
+
+	return r ? r->last : 0;
+}
+
 void seq_book_free(struct seq_book *b)
 {
 	for (int i = 0; i < b->n; i++) {

@@ -1,9 +1,11 @@
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -87,6 +89,110 @@ int parse_seconds(const char *s, double min, double max, double *out, const char
 		return -1;
 	}
 	*out = v;
+	return 0;
+}
+
+/* The number at the front of s and the unit after it. */
+static int number_and_unit(const char *s, double *v, const char **unit, const char **why)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtod(s, &end);
+	if (end == s || !isfinite(*v) || *v < 0 || !isdigit((unsigned char)*s)) {
+		*why = "not a number";
+		return -1;
+	}
+	*unit = end;
+	return 0;
+}
+
+int parse_duration(const char *s, double *out, const char **why)
+{
+	static const struct { const char *unit; double seconds; } units[] = {
+		{ "", 1 }, { "s", 1 }, { "m", 60 }, { "h", 3600 }, { "d", 86400 },
+	};
+	const char *unit;
+	double v;
+
+	if (number_and_unit(s, &v, &unit, why) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof units / sizeof *units; i++)
+		if (!strcmp(unit, units[i].unit)) {
+			*out = v * units[i].seconds;
+			return 0;
+		}
+	*why = "expected s, m, h or d after the number";
+	return -1;
+}
+
+int parse_size(const char *s, long long *out, const char **why)
+{
+	static const char prefixes[] = "BKMGT";
+	const char *unit, *p;
+	double v, scale = 1;
+
+	if (number_and_unit(s, &v, &unit, why) < 0)
+		return -1;
+	p = *unit ? strchr(prefixes, toupper((unsigned char)*unit)) : NULL;
+	if (!p || (p > prefixes && strcmp(unit + 1, "") && strcasecmp(unit + 1, "B") &&
+		   strcasecmp(unit + 1, "iB")) || (p == prefixes && unit[1])) {
+		*why = "expected B, K, M, G or T after the number";
+		return -1;
+	}
+	for (; p > prefixes; p--)
+		scale *= 1024;
+	if (v * scale >= 9.2e18) {
+		*why = "too large";
+		return -1;
+	}
+	*out = (long long)(v * scale);
+	return 0;
+}
+
+int parse_rfc3339(const char *s, double *out, const char **why)
+{
+	struct tm tm;
+	int y, mo, d, h, mi, sec, oh = 0, om = 0, n = 0;
+	double frac = 0;
+	char t, sign = 0;
+	const char *p;
+
+	if (sscanf(s, "%4d-%2d-%2d%c%2d:%2d:%2d%n", &y, &mo, &d, &t, &h, &mi, &sec, &n) != 7 ||
+	    (t != 'T' && t != 't' && t != ' ') || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+	    h > 23 || mi > 59 || sec > 60) {
+		*why = "not an RFC 3339 time (YYYY-MM-DDTHH:MM:SSZ)";
+		return -1;
+	}
+	p = s + n;
+	if (*p == '.') {
+		char *end;
+
+		frac = strtod(p, &end);
+		p = end;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d", &oh, &om) == 2 &&
+		   strlen(p) == 6 && oh <= 23 && om <= 59) {
+		sign = *p;
+		p += 6;
+	} else {
+		*why = "an RFC 3339 time ends with Z or an offset such as +01:00";
+		return -1;
+	}
+	if (*p) {
+		*why = "something after the time";
+		return -1;
+	}
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	*out = (double)timegm(&tm) + frac - (sign == '-' ? -1 : sign ? 1 : 0) * (oh * 3600 + om * 60);
 	return 0;
 }
 

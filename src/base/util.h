@@ -13,6 +13,16 @@ double wall_seconds(void);
  * *why to a short reason. */
 int parse_long(const char *s, long min, long max, long *out, const char **why);
 int parse_seconds(const char *s, double min, double max, double *out, const char **why);
+/* A span of time: a number with s, m, h or d after it (a bare number is
+ * seconds), e.g. 90s, 10m, 1.5h, 7d. */
+int parse_duration(const char *s, double *out, const char **why);
+/* A size: a number with B, K, M, G or T after it (powers of 1024; KB,
+ * KiB and so on too), e.g. 512M, 1G. */
+int parse_size(const char *s, long long *out, const char **why);
+/* An RFC 3339 time (2026-12-02T07:00:00Z, or with .fraction and a
+ * +hh:mm or -hh:mm offset; a space may stand for the T), in seconds
+ * since the epoch. */
+int parse_rfc3339(const char *s, double *out, const char **why);
 
 /* Split "HOST:PORT", "[V6]:PORT" or "HOST" (port stays default). The host is
  * copied into buf. */
