@@ -125,7 +125,7 @@ ok(shows("$dir/late/node.out", qr/^\{.*\}$/m, 90), 'a page opened after the kitc
 	or diag(slurp("$dir/late/node.err"));
 my ($late_line) = (slurp("$dir/late/node.out") // '') =~ /^(\{.*\})$/m;
 my $late_page = json()->decode($late_line // '{}')->{page} // {};
-is_deeply($late_page->{packets}{$_}, $expect_counts{$_}, "it shows $_'s final packet counts at once")
+is_deeply($late_page->{packets}{$_}, $expect_counts{$_}, "it shows ${_}'s final packet counts at once")
 	for sort keys %kitchens;
 stop($late, 'KILL');
 
