@@ -27,7 +27,7 @@ static const char eat_usage_text[] =
 	"                     [--insecure] [-c CHEF]... [-k KITCHEN]... [-n NAME]\n"
 	"                     [--count N] [--no-payload] [--no-interval] [--no-packet]\n"
 	"                     [--color auto|always|never] [--retry] [--lossless]\n"
-	"                     [--latest] [-q | -v]\n";
+	"                     [--latest | --since TIME] [-q | -v]\n";
 
 static const char eat_options_text[] =
 	"\n"
@@ -54,6 +54,10 @@ static const char eat_options_text[] =
 	"                           while this eater is a full queue behind\n"
 	"      --latest             first the latest dumpling of each kitchen and\n"
 	"                           chef the hub has, then the live stream\n"
+	"      --since TIME         first every dumpling the federation kept since\n"
+	"                           TIME (10m, 2h, 1d ago, or an RFC 3339 time such\n"
+	"                           as 2026-12-02T07:00:00Z), then the live stream,\n"
+	"                           from a hub that keeps history\n"
 	"  -q, --quiet              log errors only\n"
 	"  -v, --verbose            log debugging detail, libwebsockets' too\n"
 	"      --config FILE        read long options from FILE first, one a line\n"
@@ -86,6 +90,8 @@ struct eat {
 	/* the latest dumplings the hub said come first: not in the books,
 	 * as the jump from each to the live stream is no loss */
 	unsigned long long latest_left;
+	/* when the last dumpling came, for --since after a reconnection */
+	double last_heard;
 	char *scratch;		/* eat_message_json()'s */
 	size_t scratch_len;
 };
@@ -103,7 +109,7 @@ static void eat_on_signal(int sig)
 /* ---- the command line ------------------------------------------------- */
 
 enum { OPT_NOPAYLOAD = 256, OPT_NOINTERVAL, OPT_NOPACKET, OPT_COLOR, OPT_RETRY, OPT_LOSSLESS,
-       OPT_LATEST };
+       OPT_LATEST, OPT_SINCE };
 
 static const struct option eat_long_options[] = {
 	{ "print", no_argument, NULL, 'p' },
@@ -124,6 +130,7 @@ static const struct option eat_long_options[] = {
 	{ "retry", no_argument, NULL, OPT_RETRY },
 	{ "lossless", no_argument, NULL, OPT_LOSSLESS },
 	{ "latest", no_argument, NULL, OPT_LATEST },
+	{ "since", required_argument, NULL, OPT_SINCE },
 	WSCLIENT_LONG_OPTIONS,
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -157,6 +164,25 @@ static int eat_hub_arg(struct eat_config *cfg, const char *arg)
 	if (wsclient_parse_hub(arg, &cfg->hub) < 0)
 		return log_usage(eat_usage_text, "--hub '%s': expected [ws://|wss://]HOST:PORT with a port in 1..65535", arg), -1;
 	return 0;
+}
+
+/* --since: a span back from now, or a time. */
+static int eat_since_arg(struct eat_config *cfg, const char *arg)
+{
+	const char *why, *why_time;
+	double ago;
+
+	if (parse_duration(arg, &ago, &why) == 0) {
+		cfg->since = wall_seconds() - ago;
+		return 0;
+	}
+	if (parse_rfc3339(arg, &cfg->since, &why_time) == 0 && cfg->since >= 0)
+		return 0;
+	if (strchr(arg, '-') && strchr(arg, ':'))
+		why = why_time;
+	fprintf(stderr, "dumplings eat: --since '%s': %s (expected a span such as 10m, 2h or 1d, "
+		"or an RFC 3339 time such as 2026-12-02T07:00:00Z)\n%s", arg, why, eat_usage_text);
+	return -1;
 }
 
 static int eat_count_arg(struct eat_config *cfg, const char *arg)
@@ -195,6 +221,7 @@ static int eat_option(struct eat_config *cfg, struct eat_flags *fl, int ch, cons
 	case OPT_RETRY: cfg->retry = 1; return 0;
 	case OPT_LOSSLESS: cfg->lossless = 1; return 0;
 	case OPT_LATEST: cfg->latest = 1; return 0;
+	case OPT_SINCE: return eat_since_arg(cfg, arg);
 	case 'q': cfg->verbose = -1; return 0;
 	case 'v': cfg->verbose = 1; return 0;
 	case 'h':
@@ -228,6 +255,8 @@ static int eat_settle(struct eat_config *cfg, struct eat_flags *fl)
 {
 	if (fl->modes > 1)
 		return log_usage(eat_usage_text, "choose one of --print, --json, --status, --details, --lua");
+	if (cfg->latest && cfg->since >= 0)
+		return log_usage(eat_usage_text, "choose one of --latest and --since");
 	if (fl->no_interval && fl->no_packet)
 		return log_usage(eat_usage_text, "--no-interval and --no-packet together leave nothing to eat");
 	if (fl->no_interval)
@@ -277,8 +306,23 @@ static void add_list(cJSON *o, const char *key, const struct eat_list *l)
 		cJSON_AddItemToArray(a, cJSON_CreateString(l->v[i]));
 }
 
-static char *eat_hello(const struct eat_config *cfg)
+/* History from --since or, once some came, from a little before the last
+ * dumpling: a hub gone in mid-stream costs an eater on the next nothing
+ * (what comes twice, the books drop). */
+#define EAT_SINCE_OVERLAP 5.0
+
+static double eat_since(const struct eat *e)
 {
+	double since = e->cfg.since;
+
+	if (e->last_heard && e->last_heard - EAT_SINCE_OVERLAP > since)
+		since = e->last_heard - EAT_SINCE_OVERLAP;
+	return since;
+}
+
+static char *eat_hello(const struct eat *e)
+{
+	const struct eat_config *cfg = &e->cfg;
 	cJSON *h = cJSON_CreateObject();
 	char *json;
 
@@ -291,6 +335,8 @@ static char *eat_hello(const struct eat_config *cfg)
 		cJSON_AddBoolToObject(h, "lossless", 1);
 	if (cfg->latest)
 		cJSON_AddBoolToObject(h, "latest", 1);
+	if (cfg->since >= 0)
+		cJSON_AddNumberToObject(h, "since", eat_since(e));
 	/* every connection's entry in the status, not the summary */
 	if (cfg->mode == EAT_DETAILS)
 		cJSON_AddBoolToObject(h, "details", 1);
@@ -323,7 +369,7 @@ static int eat_writable(void *user)
 	if (!e->hello_pending)
 		return 0;
 	e->hello_pending = 0;
-	hello = eat_hello(&e->cfg);
+	hello = eat_hello(e);
 	rc = wsclient_write_copy(e->ws, hello, strlen(hello));
 	free(hello);
 	return rc;
@@ -362,6 +408,8 @@ static void meta_from_tree(const cJSON *meta, struct json_meta *m)
  * say whether this eater wants it: not if it had it already. */
 static int eat_wanted(struct eat *e, const struct json_meta *m)
 {
+	if (e->cfg.since >= 0)
+		e->last_heard = wall_seconds();
 	if (e->latest_left)
 		e->latest_left--;
 	else if (!seq_book_note(&e->seq, m->kitchen, m->run, m->seq))
@@ -656,6 +704,7 @@ int eat_main(int argc, char **argv)
 	e.seq.max = SEQ_BOOK_RUNS;
 	e.cfg.hub.default_port = 11348;
 	e.cfg.name = "dumplings_eat";
+	e.cfg.since = -1;
 	rc = eat_parse(&e.cfg, argc, argv);
 	if (rc < 0) {
 		log_set_level(e.cfg.verbose > 0 ? LOG_DEBUG : e.cfg.verbose < 0 ? LOG_ERROR : LOG_INFO);

@@ -29,6 +29,8 @@ struct eat_config {
 	int retry;
 	int lossless;		/* the hub holds kitchens back rather than skip us */
 	int latest;		/* first the latest dumpling of each kitchen and chef */
+	double since;		/* --since: history from then on (seconds since
+				 * the epoch), or -1 */
 	const char *lua_path;
 	int verbose;		/* -v: 1, -q: -1 */
 };

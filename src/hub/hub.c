@@ -32,7 +32,9 @@ static const char hub_usage_text[] =
 	"                     [--cert FILE --key FILE] [--allow-origin ORIGIN]...\n"
 	"                     [--nats URL[,URL...] [--nats-creds FILE]\n"
 	"                      [--nats-token-file FILE] [--nats-ca FILE]\n"
-	"                      [--nats-cert FILE --nats-key FILE]]\n";
+	"                      [--nats-cert FILE --nats-key FILE]\n"
+	"                      [--nats-stream NAME [--retain AGE,SIZE]\n"
+	"                       [--nats-replicas N]]]\n";
 
 static const char hub_options_text[] =
 	"\n"
@@ -69,6 +71,11 @@ static const char hub_options_text[] =
 	"      --nats-ca FILE       TLS to NATS, trusting the CA certificates in FILE\n"
 	"      --nats-cert FILE     TLS client certificate for NATS (PEM)\n"
 	"      --nats-key FILE      its private key (PEM)\n"
+	"      --nats-stream NAME   keep the federation's dumplings in the JetStream\n"
+	"                           stream NAME, for eaters that ask for history\n"
+	"      --retain AGE,SIZE    how long and how much it keeps, e.g. 2h,512M\n"
+	"                           (default 24h,1G; either alone is fine)\n"
+	"      --nats-replicas N    copies of the stream in the cluster (default 1)\n"
 	"  -q, --quiet              log errors only\n"
 	"  -v, --verbose            log debugging detail, libwebsockets' too\n"
 	"      --config FILE        read long options from FILE first, one a line\n"
@@ -111,7 +118,8 @@ static int hub_seconds(const char *opt, const char *arg, double min, double max,
 enum { OPT_IN = 256, OPT_OUT, OPT_FREQ, OPT_QUEUE, OPT_QBYTES, OPT_MAXMSG,
        OPT_MAXHELLO, OPT_MAXCONN, OPT_HELLO, OPT_SLOW, OPT_WEB, OPT_KTOKEN,
        OPT_ETOKEN, OPT_CERT, OPT_KEY, OPT_ORIGIN, OPT_LATEST, OPT_NATS,
-       OPT_NATS_CREDS, OPT_NATS_TOKEN, OPT_NATS_CA, OPT_NATS_CERT, OPT_NATS_KEY };
+       OPT_NATS_CREDS, OPT_NATS_TOKEN, OPT_NATS_CA, OPT_NATS_CERT, OPT_NATS_KEY,
+       OPT_NATS_STREAM, OPT_RETAIN, OPT_NATS_REPLICAS };
 
 static const struct option hub_long_options[] = {
 	{ "address", required_argument, NULL, 'a' },
@@ -138,6 +146,9 @@ static const struct option hub_long_options[] = {
 	{ "nats-ca", required_argument, NULL, OPT_NATS_CA },
 	{ "nats-cert", required_argument, NULL, OPT_NATS_CERT },
 	{ "nats-key", required_argument, NULL, OPT_NATS_KEY },
+	{ "nats-stream", required_argument, NULL, OPT_NATS_STREAM },
+	{ "retain", required_argument, NULL, OPT_RETAIN },
+	{ "nats-replicas", required_argument, NULL, OPT_NATS_REPLICAS },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -171,6 +182,48 @@ static int hub_nats_urls(struct hub_config *cfg, const char *arg)
 			return log_usage(hub_usage_text, "--nats '%s': a URL is nats:// or tls://",
 					 arg), -1;
 	cfg->nats = arg;
+	return 0;
+}
+
+/* A JetStream stream's name: what NATS allows, kept to letters, digits,
+ * - and _ so that it is also a file name on every server. */
+static int hub_nats_stream(struct hub_config *cfg, const char *arg)
+{
+	size_t n = strspn(arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_");
+
+	if (!*arg || arg[n] || n > 200)
+		return log_usage(hub_usage_text, "--nats-stream '%s': a name is up to 200 letters, "
+				 "digits, - and _", arg), -1;
+	cfg->nats_stream = arg;
+	return 0;
+}
+
+/* --retain AGE,SIZE: each term tells which it is by its unit. */
+static int hub_retain(struct hub_config *cfg, const char *arg)
+{
+	char *copy = xstrdup(arg), *save = NULL, *term;
+	const char *why = NULL;
+	int ages = 0, sizes = 0, rc = 0;
+
+	for (term = strtok_r(copy, ",", &save); term && !rc; term = strtok_r(NULL, ",", &save)) {
+		double age;
+		long long size;
+
+		if (parse_duration(term, &age, &why) == 0 && strpbrk(term, "smhd") && age >= 1) {
+			cfg->retain_age = age;
+			ages++;
+		} else if (parse_size(term, &size, &why) == 0 && size >= 1024) {
+			cfg->retain_bytes = size;
+			sizes++;
+		} else {
+			rc = -1;
+		}
+	}
+	free(copy);
+	if (rc || ages > 1 || sizes > 1 || !(ages + sizes))
+		return log_usage(hub_usage_text, "--retain '%s': expected AGE,SIZE, either or both, "
+				 "such as 2h,512M (an age of at least 1s, a size of at least 1K)",
+				 arg), -1;
 	return 0;
 }
 
@@ -263,6 +316,16 @@ static int hub_option(struct hub_config *cfg, int ch, const char *arg)
 	case OPT_NATS_KEY:
 		cfg->nats_key = arg;
 		return 0;
+	case OPT_NATS_STREAM:
+		return hub_nats_stream(cfg, arg);
+	case OPT_RETAIN:
+		cfg->retain_given = 1;
+		return hub_retain(cfg, arg);
+	case OPT_NATS_REPLICAS:
+		if (hub_number("--nats-replicas", arg, 1, 5, &v) < 0)
+			return -1;
+		cfg->nats_replicas = (int)v;
+		return 0;
 	case 'q':
 		cfg->verbose = -1;
 		return 0;
@@ -301,8 +364,11 @@ static int hub_parse(struct hub_config *cfg, int argc, char **argv)
 		return log_usage(hub_usage_text, "--cert and --key go together");
 	if (!cfg->nats_cert != !cfg->nats_key)
 		return log_usage(hub_usage_text, "--nats-cert and --nats-key go together");
-	if (!cfg->nats && (cfg->nats_creds || cfg->nats_token_file || cfg->nats_ca || cfg->nats_cert))
+	if (!cfg->nats && (cfg->nats_creds || cfg->nats_token_file || cfg->nats_ca || cfg->nats_cert ||
+			   cfg->nats_stream))
 		return log_usage(hub_usage_text, "the --nats-* options need --nats");
+	if (!cfg->nats_stream && (cfg->retain_given || cfg->nats_replicas != 1))
+		return log_usage(hub_usage_text, "--retain and --nats-replicas need --nats-stream");
 	return -1;
 }
 
@@ -496,6 +562,9 @@ static void hub_defaults(struct hub_config *cfg)
 	cfg->queue_bytes = 16 << 20;
 	cfg->latest_bytes = 16 << 20;
 	cfg->slow = HUB_SLOW_SKIP;
+	cfg->retain_age = 24 * 3600;
+	cfg->retain_bytes = 1LL << 30;
+	cfg->nats_replicas = 1;
 }
 
 int hub_main(int argc, char **argv)

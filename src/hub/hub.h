@@ -24,6 +24,7 @@
 #include "hub_inbox.h"
 #include "hub_ingest.h"
 #include "hub_latest.h"
+#include "hub_replay.h"
 #include "hub_stats.h"
 #include "net/wsutil.h"
 
@@ -50,6 +51,13 @@ struct hub_config {
 	const char **allow_origins;	/* --allow-origin, repeatable */
 	/* --nats and its options: the link to other hubs, or NULL */
 	const char *nats, *nats_creds, *nats_token_file, *nats_ca, *nats_cert, *nats_key;
+	/* --nats-stream: the JetStream stream of the federation's history,
+	 * kept --retain long and big, in --nats-replicas copies */
+	const char *nats_stream;
+	double retain_age;	/* seconds */
+	long long retain_bytes;
+	int nats_replicas;
+	int retain_given;
 	int nallow_origins;
 	int verbose;		/* -v: 1, -q: -1 */
 };
@@ -95,6 +103,9 @@ struct hub_conn {
 	int wants_latest;		/* "latest": true in its hello */
 	int latest_told;		/* the notice of how many is out */
 	struct latest_batch *latest;	/* the latest dumplings still to send it */
+	int wants_since;		/* "since" in its hello: history first */
+	double replay_since;		/* from when, in seconds since the epoch */
+	struct hub_replay *replay;	/* what history still sends it (hub_replay.c) */
 	int deflate;			/* permessage-deflate was negotiated */
 	unsigned long told, told_numbered;	/* of sub.dropped, in notices */
 };
@@ -128,6 +139,9 @@ struct hub {
 	struct hub_inbox inbox;
 	/* the link to other hubs over NATS (hub_link.c), or NULL */
 	struct hub_link *link;
+	/* eaters being sent history (hub_replay.c) */
+	struct hub_replay *replays;
+	int nreplays;
 	/* what kitchens brought in this loop turn (hub_conn.c) */
 	unsigned long turn_in;
 	size_t turn_bytes;

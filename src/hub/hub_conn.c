@@ -121,9 +121,10 @@ static void conn_closed(struct lws *wsi, struct hub_conn *c)
 
 	if (!c->wsi)
 		return;		/* never established */
-	if (c->role == HUB_EATER)
+	if (c->role == HUB_EATER) {
 		hub_fanout_leave(hub, &c->sub);
-	else
+		hub_replay_stop(hub, c);
+	} else
 		hub_ack_close(c);
 	if (c->greeted) {
 		if (c->role == HUB_KITCHEN)
@@ -433,6 +434,9 @@ static int conn_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		 * the inbox, bounded, until fan-out resumes and wakes us) */
 		if (!conn_hub(wsi)->fan.held)
 			hub_inbox_drain_some(&conn_hub(wsi)->inbox, conn_hub(wsi), HUB_INBOX_BATCH);
+		/* or a replay has moved on */
+		if (conn_hub(wsi)->replays)
+			hub_replay_poll(conn_hub(wsi));
 		return 0;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		/* lws asks the vhost's first protocol, on both ports: us */

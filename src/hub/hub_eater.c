@@ -44,8 +44,17 @@ static const struct hub_subscriber_ops eater_ops = {
 
 void hub_eater_join(struct hub *hub, struct hub_conn *c)
 {
+	const char *why;
+
 	c->sub.ops = &eater_ops;
 	snprintf(c->sub.label, sizeof c->sub.label, "eater %s:%d", c->host, c->port);
+	/* history first: the replay joins it to fan-out when it is time */
+	if (c->wants_since || (c->wants_latest && hub->cfg.nats_stream)) {
+		c->wants_latest = 0;	/* the replay says how many come */
+		if (hub_replay_start(hub, c, c->wants_since ? c->replay_since : -1, &why) < 0)
+			hub_conn_close(c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, why);
+		return;
+	}
 	hub_fanout_join(hub, &c->sub);
 	/* in the same turn as the join: what is live from now on goes to
 	 * the ring behind its tail, the latest before it */
@@ -193,6 +202,12 @@ int hub_eater_writable(struct hub *hub, struct hub_conn *c)
 	uint32_t began = s->tail;
 
 	s->woken = 0;
+	if (c->replay) {
+		int rc = hub_replay_writable(hub, c);
+
+		if (rc <= 0)
+			return rc;
+	}
 	if (!s->fed)
 		return 0;
 	if (c->wants_latest && (!c->latest_told || c->latest)) {

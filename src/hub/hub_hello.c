@@ -41,7 +41,7 @@ static const struct hello_key eater_keys[] = {
 	{ "eater_name", HELLO_STRING }, { "chefs", HELLO_FILTER },
 	{ "kitchens", HELLO_FILTER }, { "drivers", HELLO_FILTER },
 	{ "lossless", HELLO_BOOL }, { "notices", HELLO_BOOL }, { "latest", HELLO_BOOL },
-	{ "details", HELLO_BOOL },
+	{ "details", HELLO_BOOL }, { "since", HELLO_NUMBER },
 	{ NULL, HELLO_STRING }
 };
 
@@ -212,6 +212,8 @@ static void hello_name(struct hub_conn *c, const cJSON *kept)
 /* What the peer asked of the hub beyond the original protocol. */
 static void hello_asks(struct hub_conn *c, const cJSON *kept)
 {
+	const cJSON *since;
+
 	if (c->role == HUB_KITCHEN) {
 		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(kept, "acks")) && !c->src.ledger)
 			c->src.ledger = hub_ack_open(c);
@@ -221,6 +223,9 @@ static void hello_asks(struct hub_conn *c, const cJSON *kept)
 	c->notices = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(kept, "notices"));
 	c->wants_latest = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(kept, "latest"));
 	c->sub.details = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(kept, "details"));
+	since = cJSON_GetObjectItemCaseSensitive(kept, "since");
+	c->wants_since = cJSON_IsNumber(since) && since->valuedouble >= 0;
+	c->replay_since = c->wants_since ? since->valuedouble : 0;
 }
 
 int hub_hello_take(struct hub_conn *c, const char *msg, size_t len, const char **why)

@@ -47,6 +47,9 @@
 /* remote kitchens listed by name in the status; more are only counted */
 #define LINK_REMOTE_KITCHENS 256
 #define LINK_NAME_MAX 256
+/* the stream is looked for again this often until it is there */
+#define LINK_STREAM_RETRY 5.0
+#define LINK_STREAM_WAIT_MS 5000
 /* a subject: the prefix, two names of LINK_NAME_MAX bytes written %XX at
  * worst, the dot. Longer ones are not published: a server closes a
  * connection whose line passes its max_control_line (4 KiB by default). */
@@ -103,6 +106,13 @@ struct hub_link {
 	int nremote;
 	unsigned long remote_unlisted;
 	time_t slow_logged;
+
+	/* --nats-stream: the publisher thread makes sure of the stream; the
+	 * replays' threads use the context once it is there */
+	jsCtx *js;
+	int stream_ready;		/* under lock */
+	char stream_why[256];		/* under lock: why it is not */
+	double stream_tried;		/* the publisher thread's */
 };
 
 /* ---- subjects ------------------------------------------------------------ */
@@ -340,6 +350,116 @@ static void link_flush(struct hub_link *l)
 		natsConnection_FlushTimeout(l->nc, LINK_WRITE_DEADLINE_MS);
 }
 
+/* ---- the stream (--nats-stream) ------------------------------------------------ */
+
+static void link_stream_state(struct hub_link *l, int ready, const char *why)
+{
+	pthread_mutex_lock(&l->lock);
+	l->stream_ready = ready;
+	snprintf(l->stream_why, sizeof l->stream_why, "%s", why ? why : "");
+	pthread_mutex_unlock(&l->lock);
+}
+
+static void link_stream_config(const struct hub_config *cfg, jsStreamConfig *sc,
+			       const char **subjects)
+{
+	jsStreamConfig_Init(sc);
+	sc->Name = cfg->nats_stream;
+	subjects[0] = LINK_SUBSCRIPTION;
+	sc->Subjects = subjects;
+	sc->SubjectsLen = 1;
+	sc->Storage = js_FileStorage;
+	sc->MaxAge = (int64_t)(cfg->retain_age * 1e9);
+	sc->MaxBytes = cfg->retain_bytes;
+	sc->Replicas = cfg->nats_replicas;
+}
+
+/* Make the stream, or make an existing one keep what --retain says (the
+ * hub that starts last sets it for all). 0, or -1 with why. */
+static int link_stream_make(struct hub_link *l, char *why, size_t size)
+{
+	const struct hub_config *cfg = &l->hub->cfg;
+	const char *subjects[1];
+	jsStreamConfig sc;
+	jsStreamInfo *si = NULL;
+	jsOptions jo;
+	jsErrCode jerr = 0;
+	natsStatus s;
+
+	jsOptions_Init(&jo);
+	jo.Wait = LINK_STREAM_WAIT_MS;
+	if (!l->js && (s = natsConnection_JetStream(&l->js, l->nc, &jo)) != NATS_OK)
+		return snprintf(why, size, "%s", natsStatus_GetText(s)), -1;
+	link_stream_config(cfg, &sc, subjects);
+	s = js_AddStream(&si, l->js, &sc, &jo, &jerr);
+	if (s != NATS_OK && jerr == JSStreamNameExistErr)
+		s = js_UpdateStream(&si, l->js, &sc, &jo, &jerr);
+	jsStreamInfo_Destroy(si);
+	if (s == NATS_OK)
+		return 0;
+	if (s == NATS_NO_RESPONDERS)
+		snprintf(why, size, "the NATS server has no JetStream (nats-server -js)");
+	else
+		snprintf(why, size, "%s (%s)", natsStatus_GetText(s), nats_GetLastError(NULL));
+	return -1;
+}
+
+/* On the publisher thread: until the stream is there, look for it now and
+ * then, while connected. */
+static void link_stream_check(struct hub_link *l)
+{
+	const struct hub_config *cfg = &l->hub->cfg;
+	char why[256];
+	int ready;
+
+	if (!cfg->nats_stream || monotonic_seconds() - l->stream_tried < LINK_STREAM_RETRY)
+		return;
+	pthread_mutex_lock(&l->lock);
+	ready = l->stream_ready;
+	pthread_mutex_unlock(&l->lock);
+	if (ready || natsConnection_Status(l->nc) != NATS_CONN_STATUS_CONNECTED)
+		return;
+	l->stream_tried = monotonic_seconds();
+	if (link_stream_make(l, why, sizeof why) < 0) {
+		log_error("NATS stream %s: %s; no history until it is there", cfg->nats_stream, why);
+		link_stream_state(l, 0, why);
+		return;
+	}
+	log_info("NATS stream %s: keeps the federation's dumplings for %.0f s, up to %lld bytes, "
+		 "in %d cop%s", cfg->nats_stream, cfg->retain_age, cfg->retain_bytes,
+		 cfg->nats_replicas, cfg->nats_replicas == 1 ? "y" : "ies");
+	link_stream_state(l, 1, NULL);
+}
+
+jsCtx *hub_link_stream(struct hub *hub, char *why, size_t size)
+{
+	struct hub_link *l = hub->link;
+	jsCtx *js = NULL;
+
+	if (!l)
+		return NULL;
+	pthread_mutex_lock(&l->lock);
+	if (l->stream_ready)
+		js = l->js;
+	else
+		snprintf(why, size, "%s", l->stream_why[0] ? l->stream_why : "not found yet");
+	pthread_mutex_unlock(&l->lock);
+	return js;
+}
+
+int hub_link_outbox_empty(struct hub *hub)
+{
+	struct hub_link *l = hub->link;
+	int empty;
+
+	if (!l)
+		return 1;
+	pthread_mutex_lock(&l->lock);
+	empty = !l->head;
+	pthread_mutex_unlock(&l->lock);
+	return empty;
+}
+
 /* The publisher thread: the outbox into cnats, cnats' numbers sampled
  * after each batch and every LINK_SAMPLE_SECONDS. */
 static void *link_publisher(void *arg)
@@ -363,6 +483,7 @@ static void *link_publisher(void *arg)
 		if (batch)
 			link_flush(l);
 		link_sample(l);
+		link_stream_check(l);
 		pthread_mutex_lock(&l->lock);
 		l->publish_failed += failed;
 	}
@@ -640,6 +761,7 @@ void hub_link_close(struct hub *hub)
 	if (!l)
 		return;
 	lws_sul_cancel(&l->drain);
+	hub_replay_close_all(hub);
 	hub_fanout_leave(hub, &l->fan);
 	if (l->publisher_started) {
 		pthread_mutex_lock(&l->lock);
@@ -654,6 +776,7 @@ void hub_link_close(struct hub *hub)
 		natsConnection_Close(l->nc);
 	}
 	natsSubscription_Destroy(l->sub);
+	jsCtx_Destroy(l->js);
 	natsConnection_Destroy(l->nc);
 	natsOptions_Destroy(l->opts);
 	natsStatistics_Destroy(l->stats);
@@ -781,6 +904,21 @@ static cJSON *link_remote_list(struct hub_link *l)
 	return a;
 }
 
+static void link_stream_status(struct hub_link *l, cJSON *o)
+{
+	cJSON *st;
+
+	if (!l->hub->cfg.nats_stream)
+		return;
+	st = cJSON_AddObjectToObject(o, "stream");
+	cJSON_AddStringToObject(st, "name", l->hub->cfg.nats_stream);
+	pthread_mutex_lock(&l->lock);
+	cJSON_AddBoolToObject(st, "ready", l->stream_ready);
+	if (!l->stream_ready)
+		cJSON_AddStringToObject(st, "why", l->stream_why[0] ? l->stream_why : "not found yet");
+	pthread_mutex_unlock(&l->lock);
+}
+
 void hub_link_status(struct hub *hub, cJSON *p)
 {
 	struct hub_link *l = hub->link;
@@ -798,6 +936,7 @@ void hub_link_status(struct hub *hub, cJSON *p)
 		cJSON_AddNullToObject(o, "server");
 	for (size_t i = 0; i < sizeof link_stats / sizeof *link_stats; i++)
 		cJSON_AddNumberToObject(o, link_stats[i].key, link_stats[i].value(&n));
+	link_stream_status(l, o);
 	cJSON_AddItemToObject(p, "remote_kitchens", link_remote_list(l));
 	cJSON_AddNumberToObject(p, "remote_kitchens_unlisted", (double)n.remote_unlisted);
 }
@@ -828,6 +967,7 @@ void hub_link_metrics(struct hub *hub, FILE *f)
 {
 	struct hub_link *l = hub->link;
 	struct link_numbers n;
+	int ready;
 
 	if (!l)
 		return;
@@ -841,5 +981,12 @@ void hub_link_metrics(struct hub *hub, FILE *f)
 		if (link_stats[i].metric)
 			link_metric(f, link_stats[i].metric, link_stats[i].type, link_stats[i].help,
 				    link_stats[i].value(&n));
+	if (hub->cfg.nats_stream) {
+		pthread_mutex_lock(&l->lock);
+		ready = l->stream_ready;
+		pthread_mutex_unlock(&l->lock);
+		link_metric(f, "stream_ready", "gauge", "1 once the link has made sure of the "
+			    "--nats-stream stream.", ready);
+	}
 	link_remote_metrics(f, l);
 }

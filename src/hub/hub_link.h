@@ -35,6 +35,13 @@ int hub_link_subscribers(struct hub *hub);
 void hub_link_status(struct hub *hub, struct cJSON *payload);
 void hub_link_metrics(struct hub *hub, FILE *f);
 
+/* With --nats-stream, for the replays (hub_replay.c), from any thread: the
+ * JetStream context once the link has made sure of the stream, or NULL
+ * with why not in why; whether the link's outbox is empty. */
+struct __jsCtx;
+struct __jsCtx *hub_link_stream(struct hub *hub, char *why, size_t size);
+int hub_link_outbox_empty(struct hub *hub);
+
 /* A dumpling's subject: "dumplings." then kitchen and chef, each with every
  * byte other than A-Z a-z 0-9 - _ written %XX (so a name never splits
  * into tokens or becomes a wildcard, and the name can be read back); no

@@ -54,7 +54,13 @@ struct hub_conn;
 	X(eaters_origin_refused, "total_eaters_origin_refused", "eaters_origin_refused_total", \
 	  "Eater upgrades from web pages refused with 403 for their Origin.") \
 	X(latest_sent, "total_latest_sent", "latest_sent_total", \
-	  "Latest dumplings sent to eaters as they joined (\"latest\": true).")
+	  "Latest dumplings sent to eaters as they joined (\"latest\": true).") \
+	X(replays, "total_replays", "replays_total", \
+	  "Eaters sent history from the NATS stream (\"since\", or \"latest\" with --nats-stream).") \
+	X(replays_failed, "total_replays_failed", "replays_failed_total", \
+	  "Replays from the NATS stream that failed, their eater closed with 1011.") \
+	X(replay_sent, "total_replay_sent", "replay_sent_total", \
+	  "Dumplings sent to eaters from the NATS stream's history.")
 
 struct hub_counts {
 #define HUB_COUNT_FIELD(field, key, metric, help) unsigned long field;
