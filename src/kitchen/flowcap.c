@@ -64,17 +64,28 @@ struct ring_slot {
 	uint32_t off, caplen;
 };
 
-/* At most one packet per RING_SLOT_BYTES of the ring. */
-enum { RING_SLOT_BYTES = 128 };
+/* At most one packet per RING_SLOT_BYTES of the ring (rounded up to a
+ * power of two). The slot array starts small and doubles as the ring
+ * holds more packets, so that only the slots in use are ever touched. */
+enum { RING_SLOT_BYTES = 128, RING_FIRST_SLOTS = 1024 };
+
+/* The ring's bytes are reserved to the bound (cap) but used only as far
+ * as they have been needed (end): the kernel hands a page over, cleared,
+ * only when it is first written, so a ring whose look-back by time holds
+ * less than the bound never pays for the rest. end moves on by at least
+ * RING_GROW bytes or an eighth at a time. */
+enum { RING_GROW = 1 << 20 };
 
 /* used counts the bytes from tail (the oldest) to head (the next free),
- * those left unused at the end before a wrap included. */
+ * those left unused at the end before a wrap included; wrap_at is where
+ * the packets before the front stop while the ring is wrapped. */
 struct ring {
 	uint8_t *buf;
-	size_t cap, head, tail, used;
+	size_t cap, end, head, tail, used, wrap_at;
 	struct ring_slot *slots;
-	size_t nslots, first, n;
+	size_t nslots, max_slots, first, n;	/* nslots: a power of two */
 	double seconds;
+	unsigned long too_large;	/* packets bigger than the whole ring */
 };
 
 struct capture {
@@ -114,6 +125,15 @@ struct flowcap {
 
 /* ------------------------------------------------------------ the ring */
 
+static size_t pow2_at_least(size_t n)
+{
+	size_t p = 1;
+
+	while (p < n)
+		p *= 2;
+	return p;
+}
+
 /* A ring written through over and over, in huge pages where the kernel
  * has them: far fewer page faults on the way. */
 static void ring_init(struct ring *r, size_t bytes, double seconds)
@@ -129,7 +149,9 @@ static void ring_init(struct ring *r, size_t bytes, double seconds)
 	madvise(p, r->cap, MADV_HUGEPAGE);
 #endif
 	r->buf = p;
-	r->nslots = r->cap / RING_SLOT_BYTES + 1;
+	r->end = r->cap < RING_GROW ? r->cap : RING_GROW;
+	r->max_slots = pow2_at_least(r->cap / RING_SLOT_BYTES + 1);
+	r->nslots = r->max_slots < RING_FIRST_SLOTS ? r->max_slots : RING_FIRST_SLOTS;
 	r->slots = xcalloc(r->nslots, sizeof *r->slots);
 	r->seconds = seconds;
 }
@@ -141,7 +163,12 @@ static size_t rec_size(uint32_t caplen)
 
 static const struct ring_slot *ring_slot(const struct ring *r, size_t i)
 {
-	return &r->slots[(r->first + i) % r->nslots];
+	return &r->slots[(r->first + i) & (r->nslots - 1)];
+}
+
+static int ring_wrapped(const struct ring *r)
+{
+	return r->n && r->head <= r->tail;
 }
 
 static void ring_drop_oldest(struct ring *r)
@@ -149,9 +176,9 @@ static void ring_drop_oldest(struct ring *r)
 	const struct ring_slot *s = ring_slot(r, 0);
 	size_t size = rec_size(s->caplen);
 
-	r->used -= (s->off == r->tail ? 0 : r->cap - r->tail) + size;
+	r->used -= (s->off == r->tail ? 0 : r->end - r->tail) + size;
 	r->tail = s->off + size;
-	r->first = (r->first + 1) % r->nslots;
+	r->first = (r->first + 1) & (r->nslots - 1);
 	if (--r->n == 0)
 		r->head = r->tail = r->used = 0;
 }
@@ -169,23 +196,97 @@ static size_t round_up(size_t n, size_t to)
 	return (n + to - 1) / to * to;
 }
 
-static void ring_push(struct ring *r, const struct dpl_packet *p, uint64_t number)
+static int ring_grow_slots(struct ring *r)
 {
-	size_t size = rec_size(p->caplen), waste;
-	struct ring_rec rec;
+	struct ring_slot *s;
+
+	if (r->nslots == r->max_slots)
+		return 0;
+	s = xcalloc(r->nslots * 2, sizeof *s);
+	for (size_t i = 0; i < r->n; i++)
+		s[i] = *ring_slot(r, i);
+	free(r->slots);
+	r->slots = s;
+	r->nslots *= 2;
+	r->first = 0;
+	return 1;
+}
+
+/* A wrapped ring grows by moving its oldest packets, from tail to where
+ * they stop before the front, up against the new end: the room between
+ * head and tail widens by as much, and no packet is lost. */
+static void ring_move_oldest_up(struct ring *r, size_t end)
+{
+	size_t len = r->wrap_at - r->tail, by = end - r->wrap_at;
+
+	memmove(r->buf + r->tail + by, r->buf + r->tail, len);
+	for (size_t i = 0; i < r->n && ring_slot(r, i)->off >= r->tail; i++)
+		r->slots[(r->first + i) & (r->nslots - 1)].off += (uint32_t)by;
+	r->tail += by;
+	r->end = r->wrap_at = end;
+	r->used = r->end - r->tail + r->head;
+}
+
+/* Room for size more bytes by moving end on, within the bound. */
+static int ring_grow(struct ring *r, size_t size)
+{
+	size_t step = r->end / 8 > RING_GROW ? r->end / 8 : RING_GROW;
+	size_t end = round_up(r->end + step, 16);
+
+	if (r->end == r->cap)
+		return 0;
+	if (end > r->cap)
+		end = r->cap;
+	if (ring_wrapped(r))
+		ring_move_oldest_up(r, end);
+	else
+		r->end = end;
+	return 1;
+}
+
+/* Whether size bytes fit at head, or at the front (*wrap). */
+static int ring_fits(const struct ring *r, size_t size, int *wrap)
+{
+	*wrap = r->end - r->head < size;
+	return r->used + (*wrap ? r->end - r->head : 0) + size <= r->end;
+}
+
+/* Make room for size bytes; returns whether they go at the front. A wrap
+ * that would leave less than an eighth of the ring between head and the
+ * oldest packet grows the ring instead, while it may, so that it wraps
+ * with room to spare; the oldest packets go only once it is at its
+ * bound. */
+static int ring_make_room(struct ring *r, size_t size)
+{
 	int wrap;
 
-	if (size > r->cap)
-		return;
 	for (;;) {
-		wrap = r->cap - r->head < size;
-		waste = wrap ? r->cap - r->head : 0;
-		if (r->n < r->nslots && r->used + waste + size <= r->cap)
-			break;
-		ring_drop_oldest(r);	/* the ring empty, everything fits */
+		if (r->n == r->nslots && ring_grow_slots(r))
+			continue;
+		if (r->n < r->nslots && ring_fits(r, size, &wrap)) {
+			if (wrap && r->tail < size + r->end / 8 && ring_grow(r, size))
+				continue;
+			return wrap;
+		}
+		if (r->n == r->nslots || !ring_grow(r, size))
+			ring_drop_oldest(r);	/* the ring empty, everything fits */
 	}
-	if (wrap)
+}
+
+static void ring_push(struct ring *r, const struct dpl_packet *p, uint64_t number)
+{
+	size_t size = rec_size(p->caplen);
+	struct ring_rec rec;
+
+	if (size > r->cap) {
+		r->too_large++;
+		return;
+	}
+	if (ring_make_room(r, size)) {
+		r->used += r->end - r->head;
+		r->wrap_at = r->head;
 		r->head = 0;
+	}
 	rec = (struct ring_rec){
 		.time = p->time, .flow_id = p->flow.id, .number = number,
 		.caplen = p->caplen, .wirelen = p->wirelen, .source = p->source,
@@ -197,10 +298,10 @@ static void ring_push(struct ring *r, const struct dpl_packet *p, uint64_t numbe
 	}
 	memcpy(r->buf + r->head, &rec, sizeof rec);
 	memcpy(r->buf + r->head + RING_HEAD, p->data, p->caplen);
-	r->slots[(r->first + r->n) % r->nslots] =
+	r->slots[(r->first + r->n) & (r->nslots - 1)] =
 		(struct ring_slot){ p->time, (uint32_t)r->head, p->caplen };
 	r->head += size;
-	r->used += waste + size;
+	r->used += size;
 	r->n++;
 }
 
@@ -593,4 +694,5 @@ void flowcap_stats(const struct flowcap *fc, struct flowcap_stats *st)
 	st->bytes = fc->disk_bytes;
 	st->ring_packets = fc->ring.n;
 	st->ring_bytes = fc->ring.used;
+	st->ring_too_large = fc->ring.too_large;
 }

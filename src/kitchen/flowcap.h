@@ -52,6 +52,7 @@ struct flowcap_stats {
 	uint64_t bytes;			/* of the files made, as they are now */
 	unsigned long ring_packets;	/* in the look-back ring */
 	uint64_t ring_bytes;
+	unsigned long ring_too_large;	/* packets it could not hold at all */
 };
 
 /* NULL after logging why (the directory is not one, say). */

@@ -137,6 +137,7 @@ static void add_captures(cJSON *h, const struct flowcap *fc)
 	cJSON_AddNumberToObject(c, "bytes", (double)st.bytes);
 	cJSON_AddNumberToObject(c, "lookback_packets", (double)st.ring_packets);
 	cJSON_AddNumberToObject(c, "lookback_bytes", (double)st.ring_bytes);
+	cJSON_AddNumberToObject(c, "lookback_too_large", (double)st.ring_too_large);
 }
 
 char *health_payload(const struct health_report *r)
