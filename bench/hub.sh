@@ -39,8 +39,8 @@ stop_hub() {
 	wait "$HUB" || true
 }
 
-HUB_A= HUB_B= NATS_PID=
-trap 'kill $HUB $HUB_A $HUB_B $NATS_PID 2>/dev/null || true; rm -rf "$OUT"' EXIT
+HUB_A= HUB_B= HUB_C= NATS_PID=
+trap 'kill $HUB $HUB_A $HUB_B $HUB_C $NATS_PID 2>/dev/null || true; rm -rf "$OUT"' EXIT
 
 # load ARGS...: one hubload run against the running hub, its line printed
 # and kept in $line
@@ -154,7 +154,7 @@ stop_hub
 # Two hubs federated through one nats-server (hub_link.c): hubload's
 # kitchen on hub A, its eater on hub B, against the 1->1 figure above.
 echo "== two hubs over NATS: kitchen -> hub A -> nats-server -> hub B -> eater"
-fed_one= fed_p99=
+fed_one= fed_p99= fed_eight= fed_eight_p50= fed_eight_p99= grow1= grow2= grow3= down_hwm=
 if command -v nats-server >/dev/null 2>&1; then
 	NATS=$(free_port)
 	nats-server -a 127.0.0.1 -p "$NATS" 2>"$OUT/nats.err" &
@@ -196,6 +196,38 @@ if command -v nats-server >/dev/null 2>&1; then
 	fed_p99=$(echo $p99s | tr ' ' '\n' | sort -n | sed -n 2p)
 	echo "median p99: $fed_p99 ms"
 	stop_fed
+
+	echo "== 1 -> 8 eaters spread over the two hubs (4 on each)"
+	start_fed --queue 1000000 --queue-bytes 400000000
+	line=$("$OUT/hubload" -i "$IN" -o "$EAT,$B_EAT" -k 1 -e 8 -n 200000)
+	echo "$line"
+	fed_eight=$(field '= \([0-9]*\)/s')
+	line=$("$OUT/hubload" -i "$IN" -o "$EAT,$B_EAT" -k 1 -e 8 -n 50000 -r 10000)
+	echo "$line"
+	fed_eight_p50=$(field 'p50 \([0-9.]*\) ms')
+	fed_eight_p99=$(field 'p99 \([0-9.]*\) ms')
+
+	echo "== delivered as hubs serve the eaters: one kitchen on hub A, 12 eaters on 1, 2, 3 hubs"
+	C_IN=$(free_port) C_EAT=$(free_port)
+	"$BIN" hub -a 127.0.0.1 --in-port "$C_IN" --out-port "$C_EAT" --queue 1000000 \
+		--queue-bytes 400000000 --nats "nats://127.0.0.1:$NATS" 2>"$OUT/hub-c.err" &
+	HUB_C=$!
+	for _ in $(seq 100); do
+		grep -q 'NATS link: connected' "$OUT/hub-c.err" 2>/dev/null && break
+		sleep 0.05
+	done
+	sleep 0.2
+	for hubs in 1 2 3; do
+		ports=$(echo "$EAT $B_EAT $C_EAT" | cut -d' ' -f1-$hubs | tr ' ' ,)
+		line=$("$OUT/hubload" -i "$IN" -o "$ports" -k 1 -e 12 -n 100000)
+		echo "$hubs hub(s): $line"
+		rate=$(field '= \([0-9]*\)/s')
+		case $hubs in 1) grow1=$rate ;; 2) grow2=$rate ;; 3) grow3=$rate ;; esac
+	done
+	kill "$HUB_C"
+	wait "$HUB_C" || true
+	HUB_C=
+	stop_fed
 	kill "$NATS_PID"
 	wait "$NATS_PID" 2>/dev/null || true
 else
@@ -208,9 +240,17 @@ load -k 1 -e 1 -S 1 -n 1000000
 hwm=$(field 'VmHWM \([0-9]*\) KiB')
 stop_hub
 
+echo "== memory: the same with --nats and no NATS server there"
+start_hub --nats "nats://127.0.0.1:$(free_port)"
+load -k 1 -e 1 -S 1 -n 1000000
+down_hwm=$(field 'VmHWM \([0-9]*\) KiB')
+stop_hub
+
 echo
 printf '%-36s %12s   %-14s %s\n' target measured wanted result
-awk -v a="$one_one" -v b="$one_eight" -v p="$p99" -v m="$hwm" -v f="$fed_one" -v fp="$fed_p99" 'BEGIN {
+awk -v a="$one_one" -v b="$one_eight" -v p="$p99" -v m="$hwm" -v f="$fed_one" -v fp="$fed_p99" \
+    -v f8="$fed_eight" -v f8p50="$fed_eight_p50" -v f8p99="$fed_eight_p99" \
+    -v g1="$grow1" -v g2="$grow2" -v g3="$grow3" -v dm="$down_hwm" 'BEGIN {
 	row("1->1 dumplings/s", a, a >= 400000, ">= 400000")
 	row("1->8 deliveries/s", b, b >= 1000000, ">= 1000000")
 	row("p99 latency at 10k/s (ms)", p, p < 1, "< 1")
@@ -218,10 +258,18 @@ awk -v a="$one_one" -v b="$one_eight" -v p="$p99" -v m="$hwm" -v f="$fed_one" -v
 	if (f != "") {
 		row("two hubs 1->1 / one hub 1->1", sprintf("%.2fx", f / a), f >= a / 2, ">= 0.5x")
 		row("two hubs p99 at 10k/s (ms)", fp, fp < 2, "< 2")
+		info("1->8 over two hubs deliveries/s", f8, sprintf("%.2fx one hub", f8 / b))
+		info("1->8 over two hubs p50 / p99 (ms)", f8p50 " / " f8p99, "at 10k/s")
+		info("12 eaters on 1 / 2 / 3 hubs (/s)", g1 " / " g2 " / " g3,
+		     sprintf("%.2fx, %.2fx", g2 / g1, g3 / g1))
 	}
+	row("hub peak RSS, NATS down (MiB)", sprintf("%.1f", dm / 1024), dm < 32 * 1024, "< 32")
 }
 function row(label, v, ok, want) {
 	printf "%-36s %12s   %-14s %s\n", label, v, want, v == "" ? "FAILED" : ok ? "PASS" : "MISS"
+}
+function info(label, v, note) {
+	printf "%-36s %12s   %s\n", label, v, note
 }'
 echo
 

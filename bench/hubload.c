@@ -5,9 +5,10 @@
  * second, p50/p99 latency (send to receive, same host, CLOCK_MONOTONIC),
  * and the hub's peak RSS (VmHWM) when given its pid.
  *
- *   hubload [-a ADDR] [-i IN_PORT] [-o OUT_PORT] [-k K] [-e E] [-n N]
+ *   hubload [-a ADDR] [-i IN_PORT] [-o OUT_PORT[,OUT_PORT...]] [-k K] [-e E] [-n N]
  *           [-r RATE] [-s SIZE] [-S STALLED] [-T SECONDS] [-p HUB_PID] [-A]
  *
+ * Eaters go to the eater ports in turn (several hubs of a federation).
  * -n is dumplings per kitchen, -r a steady rate per kitchen (0: flat out),
  * -S adds eaters that say hello and then never read, -A has eaters ask
  * for every chef (the hub's status dumplings too), -T bounds the time
@@ -50,7 +51,8 @@
 
 struct load {
 	const char *addr;
-	int in_port, out_port, kitchens, eaters, stalled, size;
+	int in_port, kitchens, eaters, stalled, size;
+	int out_ports[8], nout;
 	long per_kitchen;
 	double rate;
 	int hub_pid;
@@ -144,7 +146,7 @@ static void send_text(int fd, const char *msg)
 }
 
 /* Connect and upgrade; bytes read past the response go to *extra. */
-static int ws_open(int port, char *extra, size_t *extra_len)
+static int ws_open(int port, int eater, char *extra, size_t *extra_len)
 {
 	char req[256], resp[4096], service[16];
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
@@ -158,7 +160,7 @@ static int ws_open(int port, char *extra, size_t *extra_len)
 	fd = socket(ai->ai_family, SOCK_STREAM, 0);
 	/* an eater's window as large as a real client's would grow to, from the
 	 * start: one that must grow first stalls behind many kitchens */
-	if (fd >= 0 && port == L.out_port)
+	if (fd >= 0 && eater)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
 	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0)
 		die("connect to the hub");
@@ -254,7 +256,7 @@ static void *kitchen_run(void *arg)
 	size_t extra_len;
 	double start;
 	long seq = 0;
-	int fd = ws_open(L.in_port, extra, &extra_len);
+	int fd = ws_open(L.in_port, 0, extra, &extra_len);
 
 	(void)arg;
 	/* Below the eater thread: with many kitchen threads flat out, the
@@ -349,12 +351,27 @@ static void eat_frames(struct eater *e)
 	e->len -= off;
 }
 
-static int eater_open(struct eater *e, int stalled)
+/* -o PORT[,PORT...] */
+static void eater_ports(const char *arg)
+{
+	const char *p = arg;
+
+	L.nout = 0;
+	while (*p && L.nout < (int)(sizeof L.out_ports / sizeof *L.out_ports)) {
+		L.out_ports[L.nout++] = atoi(p);
+		p += strcspn(p, ",");
+		p += *p == ',';
+	}
+	if (!L.nout)
+		die("-o: expected PORT[,PORT...]");
+}
+
+static int eater_open(struct eater *e, int i, int stalled)
 {
 	char extra[4096];
 	size_t extra_len;
 
-	e->fd = ws_open(L.out_port, extra, &extra_len);
+	e->fd = ws_open(L.out_ports[i % L.nout], 1, extra, &extra_len);
 	send_text(e->fd, stalled ? "{\"eater_name\":\"stalled\"}"
 			 : L.all_chefs ? "{\"eater_name\":\"hubload\"}"
 			 : "{\"eater_name\":\"hubload\",\"chefs\":[\"BenchChef\"]}");
@@ -495,7 +512,8 @@ static void parse(int argc, char **argv)
 
 	L.addr = "127.0.0.1";
 	L.in_port = 11347;
-	L.out_port = 11348;
+	L.out_ports[0] = 11348;
+	L.nout = 1;
 	L.kitchens = L.eaters = 1;
 	L.per_kitchen = 100000;
 	L.size = 200;
@@ -504,7 +522,7 @@ static void parse(int argc, char **argv)
 		switch (ch) {
 		case 'a': L.addr = optarg; break;
 		case 'i': L.in_port = atoi(optarg); break;
-		case 'o': L.out_port = atoi(optarg); break;
+		case 'o': eater_ports(optarg); break;
 		case 'k': L.kitchens = atoi(optarg); break;
 		case 'e': L.eaters = atoi(optarg); break;
 		case 'n': L.per_kitchen = atol(optarg); break;
@@ -540,9 +558,9 @@ int main(int argc, char **argv)
 	eaters = calloc((size_t)L.eaters + 1, sizeof *eaters);
 	stalled = calloc((size_t)L.stalled + 1, sizeof *stalled);
 	for (int i = 0; i < L.eaters; i++)
-		eater_open(&eaters[i], 0);
+		eater_open(&eaters[i], i, 0);
 	for (int i = 0; i < L.stalled; i++)
-		eater_open(&stalled[i], 1);
+		eater_open(&stalled[i], i, 1);
 	/* let the hub register the hellos before anything is sent */
 	wait_until(now_s() + 0.3 + (L.eaters + L.stalled + L.kitchens) / 2000.0);
 	threads = calloc((size_t)L.kitchens, sizeof *threads);
