@@ -540,6 +540,7 @@ static struct hub_replay *replay_new(struct hub *hub, struct hub_conn *c, double
 	filter_copy(&r->filter.kitchens, &c->sub.kitchens);
 	filter_copy(&r->filter.drivers, &c->sub.drivers);
 	replay_subject(r, &c->sub);
+	r->tbook.max = SEQ_BOOK_RUNS;
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->room, NULL);
 	r->refs = 2;
