@@ -96,6 +96,14 @@ is(metric($A, 'nats_stream_ready'), 1, '/metrics says the stream is ready');
 my $st = run('eat', '-H', "127.0.0.1:$A->{out}", '--json', '-c', 'SystemStatusChef', '--count', 1,
 	     { timeout => 20 });
 like($st->{out}, qr/"stream":\{"name":"dumplings_test","ready":true\}/, 'so does the status dumpling');
+# an RFC 3339 time with an offset reaches the hub as seconds since the epoch
+my $timed = eater($A, 'timed', '--since', '2026-12-02T08:00:00.5+01:00', '-k', 'nobody');
+ok(joined($A, 'eater', 2), 'an eater with --since TIME joined');
+my $details = run('eat', '-H', "127.0.0.1:$A->{out}", '--details', { timeout => 20 });
+like($details->{out}, qr/"since":\s*1796194800\.5\b/, 'its hello says since 2026-12-02T07:00:00.5Z')
+	or diag($details->{out});
+kill 'TERM', $timed->{pid};
+reap($timed->{pid}, 10);
 
 # ---- what is over, replayed on another hub ---------------------------------------
 
