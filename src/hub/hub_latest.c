@@ -1,5 +1,5 @@
 /* The latest dumpling of every (kitchen, chef) (see hub_latest.h): a hash
- * table of entries, also kept in order of when each was last replaced, so
+ * table (keyed, base/keyhash.h) of entries, also kept in order of when each was last replaced, so
  * that the bound lets go of the one heard from least recently. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,6 +9,7 @@
 
 #include "hub_fanout.h"
 #include "hub_latest.h"
+#include "base/keyhash.h"
 #include "base/util.h"
 
 /* One dumpling's text, shared by the store and the eaters being sent it. */
@@ -38,15 +39,6 @@ static void blob_drop(struct latest_blob *b)
 {
 	if (b && --b->refs == 0)
 		free(b);
-}
-
-static uint64_t name_hash(uint64_t h, const char *s)
-{
-	/* FNV-1a; NULL and "" differ by the marker byte */
-	h = (h ^ (s ? 1u : 2u)) * 0x100000001b3u;
-	for (; s && *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3u;
-	return h;
 }
 
 static int same_name(const char *a, const char *b)
@@ -206,7 +198,9 @@ static struct latest_entry *entry_new(struct hub_latest *l, uint64_t hash, const
 void hub_latest_note(struct hub_latest *l, const char *json, size_t len,
 		     const char *chef, const char *kitchen, const char *driver)
 {
-	uint64_t hash = name_hash(name_hash(0xcbf29ce484222325u, chef), kitchen);
+	/* keyed: kitchens name their chefs, and could choose names that
+	 * share a bucket */
+	uint64_t hash = keyhash_name(keyhash_name(0, chef), kitchen);
 	size_t names = strlen(chef) + (kitchen ? strlen(kitchen) : 0) + (driver ? strlen(driver) : 0);
 	struct latest_entry *e = find(l, hash, chef, kitchen);
 
