@@ -171,6 +171,11 @@ like(slurp($moving->{err}) // '', qr/lost no dumplings/, 'and it reports no loss
 
 # ---- what cannot be ---------------------------------------------------------------
 
+my $far = py('eater_client.py', '--port', $A->{out}, '--hello', '{"since": 1e300, "kitchens": ["kOld"]}',
+	     '--timeout', 3);
+like($far->{err}, qr/close timeout/, 'a "since" far in the future: nothing from history, and no close');
+ok(kill(0, $A->{pid}), 'and the hub is still there');
+
 my $plain = start_hub();
 my $r = run('eat', '-H', "127.0.0.1:$plain->{out}", '--since', '10m', { timeout => 20 });
 is($r->{status}, 1, 'eat --since on a hub without --nats-stream exits 1');

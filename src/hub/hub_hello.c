@@ -225,7 +225,9 @@ static void hello_asks(struct hub_conn *c, const cJSON *kept)
 	c->sub.details = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(kept, "details"));
 	since = cJSON_GetObjectItemCaseSensitive(kept, "since");
 	c->wants_since = cJSON_IsNumber(since) && since->valuedouble >= 0;
-	c->replay_since = c->wants_since ? since->valuedouble : 0;
+	/* far in the future is as good as now, and stays a number of
+	 * nanoseconds that fits in 64 bits */
+	c->replay_since = c->wants_since ? (since->valuedouble < 1e10 ? since->valuedouble : 1e10) : 0;
 }
 
 int hub_hello_take(struct hub_conn *c, const char *msg, size_t len, const char **why)

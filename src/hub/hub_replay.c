@@ -169,6 +169,14 @@ static char *scratch_for(char **buf, size_t *size, size_t len)
 
 /* ---- the replay's thread --------------------------------------------------- */
 
+/* What the NATS client said of its last error on this thread. */
+static const char *nats_detail(natsStatus s)
+{
+	const char *text = nats_GetLastError(NULL);
+
+	return text && *text ? text : natsStatus_GetText(s);
+}
+
 /* Under lock: tell the hub's thread. */
 static void replay_poke(struct hub_replay *r)
 {
@@ -439,8 +447,7 @@ static void replay_read(struct hub_replay *r)
 	while (!replay_stopped(r) && !replay_done(r)) {
 		if (!r->sub) {
 			if ((s = replay_subscribe(r)) != NATS_OK)
-				return replay_fail(r, "history could not be read again",
-						   natsStatus_GetText(s));
+				return replay_fail(r, "history could not be read again", nats_detail(s));
 			continue;
 		}
 		s = natsSubscription_NextMsg(&msg, r->sub, REPLAY_POLL_MS);
@@ -448,7 +455,7 @@ static void replay_read(struct hub_replay *r)
 			replay_take(r, msg);
 			natsMsg_Destroy(msg);
 		} else if (s != NATS_TIMEOUT) {
-			return replay_fail(r, "history stopped", natsStatus_GetText(s));
+			return replay_fail(r, "history stopped", nats_detail(s));
 		} else if (r->state == REPLAY_READING &&
 			   monotonic_seconds() - r->heard > REPLAY_STUCK) {
 			return replay_fail(r, "history stopped answering", NULL);
@@ -479,8 +486,7 @@ static void *replay_main(void *arg)
 
 	if (replay_find_stream(r) == 0) {
 		if ((s = replay_subscribe(r)) != NATS_OK) {
-			replay_fail(r, "no history: the NATS stream cannot be read",
-				    natsStatus_GetText(s));
+			replay_fail(r, "no history: the NATS stream cannot be read", nats_detail(s));
 		} else {
 			if (!replay_owes(r)) {
 				pthread_mutex_lock(&r->lock);
@@ -533,6 +539,9 @@ static struct hub_replay *replay_new(struct hub *hub, struct hub_conn *c, double
 	r->conn = c;
 	r->stream = xstrdup(hub->cfg.nats_stream);
 	r->latest = since < 0;
+	/* a server refuses a start in the future */
+	if (since > wall_seconds())
+		since = wall_seconds();
 	r->since_ns = since < 0 ? 0 : (int64_t)(since * 1e9);
 	r->filter.ops = &replay_filter_ops;
 	snprintf(r->filter.label, sizeof r->filter.label, "%s", c->sub.label);
