@@ -169,6 +169,41 @@ static void test_bounds(void)
 	/* what is still queued when the hub stops is let go (for ASan's eyes) */
 }
 
+static int released;
+
+static void release(void *owner)
+{
+	released++;
+	free(owner);
+}
+
+/* Pushed without a copy: the pusher's buffer is read in place and let go
+ * exactly once, whether ingested, refused or left queued. */
+static void test_owned(void)
+{
+	struct hub_source src;
+	const char *d = "{\"metadata\":{\"chef\":\"Owned\"},\"payload\":2}";
+	int rc;
+
+	memset(&src, 0, sizeof src);
+	hub_inbox_free(&hub.inbox);
+	hub_inbox_init(&hub.inbox, 2, 1 << 20, wake, NULL);
+	released = 0;
+	for (int i = 0; i < 2; i++) {
+		char *own = strdup(d);
+
+		hub_inbox_push_owned(&hub.inbox, &src, own, strlen(own), release, own);
+	}
+	rc = hub_inbox_push_owned(&hub.inbox, &src, d, strlen(d), release, strdup(d));
+	ok(rc < 0 && released == 1, "an owned push past the bound is refused and let go at once");
+	ok(hub_inbox_drain(&hub.inbox, &hub) == 2 && src.in == 2 && released == 3,
+	   "the owned ones are ingested, and let go");
+	hub_inbox_push_owned(&hub.inbox, &src, d, strlen(d), release, strdup(d));
+	hub_inbox_free(&hub.inbox);
+	ok(released == 4, "what is still queued when the hub stops is let go too");
+	hub_inbox_init(&hub.inbox, 3, 1 << 20, wake, NULL);
+}
+
 int main(void)
 {
 	log_set_level(LOG_ERROR);	/* the invalid ones are logged as warnings */
@@ -183,9 +218,10 @@ int main(void)
 		return 1;
 	}
 	hub_inbox_init(&hub.inbox, 1024, 1 << 20, wake, NULL);
-	printf("1..%d\n", 13);
+	printf("1..%d\n", 16);
 	test_threads();
 	test_bounds();
+	test_owned();
 	hub_inbox_free(&hub.inbox);
 	hub_fanout_free(&hub);
 	hub_ingest_free(&hub);

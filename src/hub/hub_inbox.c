@@ -10,8 +10,11 @@
 struct hub_inbox_item {
 	struct hub_inbox_item *next;
 	struct hub_source *from;
+	const char *msg;		/* copy, or the pusher's own */
 	size_t len;
-	char msg[];
+	void (*release)(void *owner);	/* NULL for a copy */
+	void *owner;
+	char copy[];
 };
 
 void hub_inbox_init(struct hub_inbox *q, size_t max_n, size_t max_bytes,
@@ -25,20 +28,17 @@ void hub_inbox_init(struct hub_inbox *q, size_t max_n, size_t max_bytes,
 	q->arg = arg;
 }
 
-int hub_inbox_push(struct hub_inbox *q, struct hub_source *from, const char *msg, size_t len)
+/* Queue it, or refuse it (and free it) when it does not fit. */
+static int inbox_add(struct hub_inbox *q, struct hub_inbox_item *it)
 {
-	struct hub_inbox_item *it = xmalloc(sizeof *it + len + 1);
 	int was_empty;
 
-	it->next = NULL;
-	it->from = from;
-	it->len = len;
-	memcpy(it->msg, msg, len);
-	it->msg[len] = '\0';
 	pthread_mutex_lock(&q->lock);
-	if (q->n >= q->max_n || q->bytes + len > q->max_bytes) {
+	if (q->n >= q->max_n || q->bytes + it->len > q->max_bytes) {
 		q->refused++;
 		pthread_mutex_unlock(&q->lock);
+		if (it->release)
+			it->release(it->owner);
 		free(it);
 		return -1;
 	}
@@ -49,12 +49,41 @@ int hub_inbox_push(struct hub_inbox *q, struct hub_source *from, const char *msg
 		q->head = it;
 	q->tail = it;
 	q->n++;
-	q->bytes += len;
+	q->bytes += it->len;
 	pthread_mutex_unlock(&q->lock);
 	/* the hub drains everything once woken: one wake-up per burst */
 	if (was_empty)
 		q->wake(q->arg);
 	return 0;
+}
+
+int hub_inbox_push(struct hub_inbox *q, struct hub_source *from, const char *msg, size_t len)
+{
+	struct hub_inbox_item *it = xmalloc(sizeof *it + len + 1);
+
+	it->next = NULL;
+	it->from = from;
+	it->len = len;
+	memcpy(it->copy, msg, len);
+	it->copy[len] = '\0';
+	it->msg = it->copy;
+	it->release = NULL;
+	it->owner = NULL;
+	return inbox_add(q, it);
+}
+
+int hub_inbox_push_owned(struct hub_inbox *q, struct hub_source *from, const char *msg,
+			 size_t len, void (*release)(void *owner), void *owner)
+{
+	struct hub_inbox_item *it = xmalloc(sizeof *it);
+
+	it->next = NULL;
+	it->from = from;
+	it->len = len;
+	it->msg = msg;
+	it->release = release;
+	it->owner = owner;
+	return inbox_add(q, it);
 }
 
 static struct hub_inbox_item *inbox_take_all(struct hub_inbox *q)
@@ -95,6 +124,13 @@ static struct hub_inbox_item *inbox_take_some(struct hub_inbox *q, size_t max, i
 	return n ? first : NULL;
 }
 
+static void inbox_item_free(struct hub_inbox_item *it)
+{
+	if (it->release)
+		it->release(it->owner);
+	free(it);
+}
+
 static void inbox_ingest(struct hub *hub, struct hub_inbox_item *it)
 {
 	unsigned long suppressed;
@@ -123,7 +159,7 @@ size_t hub_inbox_drain(struct hub_inbox *q, struct hub *hub)
 	for (; it; it = next, n++) {
 		next = it->next;
 		inbox_ingest(hub, it);
-		free(it);
+		inbox_item_free(it);
 	}
 	return n;
 }
@@ -137,7 +173,7 @@ size_t hub_inbox_drain_some(struct hub_inbox *q, struct hub *hub, size_t max)
 	for (; it; it = next, n++) {
 		next = it->next;
 		inbox_ingest(hub, it);
-		free(it);
+		inbox_item_free(it);
 	}
 	if (more)
 		q->wake(q->arg);
@@ -160,7 +196,7 @@ void hub_inbox_free(struct hub_inbox *q)
 
 	for (; it; it = next) {
 		next = it->next;
-		free(it);
+		inbox_item_free(it);
 	}
 	pthread_mutex_destroy(&q->lock);
 }

@@ -15,8 +15,11 @@
 #include <pthread.h>
 #include <stddef.h>
 
-/* dumplings ingested per wake-up of the hub's loop (hub_conn.c) */
-#define HUB_INBOX_BATCH 64
+/* dumplings ingested per wake-up of the hub's loop (hub_conn.c): each
+ * wake-up costs a turn of the loop, and at 64 a busy link spent more of
+ * the hub's thread on turns than on dumplings; 512 is still a small part
+ * of an eater's queue, so eaters get their turn long before it fills */
+#define HUB_INBOX_BATCH 512
 
 struct hub;
 struct hub_source;
@@ -39,6 +42,13 @@ void hub_inbox_init(struct hub_inbox *q, size_t max_n, size_t max_bytes,
  * from, which must outlive it in the inbox and is only ever touched on
  * the hub's thread. 0, or -1 if the inbox is full (refused, counted). */
 int hub_inbox_push(struct hub_inbox *q, struct hub_source *from, const char *msg, size_t len);
+
+/* The same without the copy: msg (NUL-terminated at len) stays the
+ * pusher's, and release(owner) is called once the hub is done with it,
+ * on the hub's thread, or on the pusher's at once if it is refused. For a
+ * client library that hands over messages it has allocated already. */
+int hub_inbox_push_owned(struct hub_inbox *q, struct hub_source *from, const char *msg,
+			 size_t len, void (*release)(void *owner), void *owner);
 
 /* On the hub's thread, once woken: everything waiting goes to
  * hub_ingest(), in the order it was pushed. Returns how many went. */

@@ -37,6 +37,9 @@
 #define LINK_PENDING_DUMPLINGS 65536
 #define LINK_PENDING_BYTES (64 << 20)
 #define LINK_RECONNECT_BUF (8 << 20)
+/* cnats reads and writes its socket in this much at most (32 KiB by
+ * default): a busy link's dumplings in fewer system calls */
+#define LINK_IO_BUF (256 << 10)
 #define LINK_RECONNECT_WAIT_MS 100
 #define LINK_RECONNECT_JITTER_MS 400
 #define LINK_WRITE_DEADLINE_MS 2000
@@ -539,7 +542,13 @@ static const char *link_remote_name(const struct link_remote *r, char *name, siz
 	return name;
 }
 
-/* On a cnats thread. */
+static void link_msg_release(void *msg)
+{
+	natsMsg_Destroy(msg);
+}
+
+/* On a cnats thread. The message itself goes to the inbox, not a copy:
+ * cnats made it, NUL-terminated, and the hub's thread frees it. */
 static void link_on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *arg)
 {
 	struct hub_link *l = arg;
@@ -557,8 +566,9 @@ static void link_on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
 		link_note_remote(l, subject);
 		pthread_mutex_unlock(&l->lock);
 		/* refused when full: counted by the inbox, a gap in the books */
-		hub_inbox_push(&l->hub->inbox, &l->src, natsMsg_GetData(msg),
-			       (size_t)natsMsg_GetDataLength(msg));
+		hub_inbox_push_owned(&l->hub->inbox, &l->src, natsMsg_GetData(msg),
+				     (size_t)natsMsg_GetDataLength(msg), link_msg_release, msg);
+		return;
 	}
 	natsMsg_Destroy(msg);
 }
@@ -676,6 +686,7 @@ static natsStatus link_options(struct hub_link *l, natsOptions *o)
 	natsStatus s = link_servers(o, l->hub->cfg.nats);
 
 	if (s == NATS_OK) s = natsOptions_SetName(o, "dumplings hub");
+	if (s == NATS_OK) s = natsOptions_SetIOBufSize(o, LINK_IO_BUF);
 	if (s == NATS_OK) s = natsOptions_SetNoEcho(o, true);
 	if (s == NATS_OK) s = natsOptions_SetMaxReconnect(o, -1);
 	if (s == NATS_OK) s = natsOptions_SetReconnectWait(o, LINK_RECONNECT_WAIT_MS);
