@@ -69,6 +69,22 @@ int seq_book_note(struct seq_book *b, const char *kitchen, const char *run,
 	return 1;
 }
 
+void seq_book_forget(struct seq_book *b, const char *kitchen)
+{
+	int kept = 0;
+
+	for (int i = 0; i < b->n; i++) {
+		if (!strcmp(b->runs[i].kitchen, kitchen)) {
+			free(b->runs[i].kitchen);
+			free(b->runs[i].run);
+			continue;
+		}
+		b->runs[kept++] = b->runs[i];
+	}
+	b->n = kept;
+	b->hit = 0;
+}
+
 unsigned long long seq_book_last(struct seq_book *b, const char *kitchen, const char *run)
 {
 	struct seq_run *r = kitchen && run ? find_run(b, kitchen, run) : NULL;

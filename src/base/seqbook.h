@@ -34,6 +34,9 @@ struct seq_book {
  * which the reader should drop, and 1 otherwise. */
 int seq_book_note(struct seq_book *b, const char *kitchen, const char *run,
 		   unsigned long long seq);
+/* Every run of kitchen leaves the book: what it sends next starts it again
+ * (its reader did not listen for a while, and lost nothing). */
+void seq_book_forget(struct seq_book *b, const char *kitchen);
 /* A run's last seq, or 0 if the book has none of it. */
 unsigned long long seq_book_last(struct seq_book *b, const char *kitchen, const char *run);
 void seq_book_free(struct seq_book *b);

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "hub.h"
+#include "hub_link.h"
 #include "hub_http.h"
 #include "hub_ingest.h"
 #include "base/util.h"
@@ -129,6 +130,8 @@ static void conn_closed(struct lws *wsi, struct hub_conn *c)
 	if (c->greeted) {
 		if (c->role == HUB_KITCHEN)
 			hub->nkitchens--;
+		else
+			hub_link_rescope(hub);
 		log_info("%s %s:%d left", role_name(c), c->host, c->port);
 	}
 	conn_list_del(c->role == HUB_KITCHEN ? &hub->kitchens : &hub->eaters, c);
@@ -227,6 +230,7 @@ static int conn_hello(struct hub *hub, struct hub_conn *c, const char *msg, size
 			lws_rx_flow_control(c->wsi, 0);
 	} else {
 		hub_eater_join(hub, c);
+		hub_link_rescope(hub);
 	}
 	log_info("%s %s:%d joined", role_name(c), c->host, c->port);
 	return 0;

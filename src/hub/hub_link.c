@@ -50,6 +50,11 @@
 /* remote kitchens listed by name in the status; more are only counted */
 #define LINK_REMOTE_KITCHENS 256
 #define LINK_NAME_MAX 256
+/* kitchens subscribed to one by one; more, and the link takes them all */
+#define LINK_SCOPE_MAX 64
+#define LINK_DRAINING_MAX 256
+/* eaters come and go in bursts: the subscriptions follow once they settle */
+#define LINK_RESCOPE_US (100 * LWS_US_PER_MS)
 /* the stream is looked for again this often until it is there */
 #define LINK_STREAM_RETRY 5.0
 #define LINK_STREAM_WAIT_MS 5000
@@ -83,11 +88,16 @@ struct link_remote {
 	unsigned long in;
 };
 
+/* One subscription: dumplings.KITCHEN.> or, with no kitchen, dumplings.> */
+struct link_sub {
+	natsSubscription *sub;
+	char *kitchen;
+};
+
 struct hub_link {
 	struct hub *hub;
 	natsOptions *opts;
 	natsConnection *nc;
-	natsSubscription *sub;
 	natsStatistics *stats;
 	struct hub_source src;		/* what came from NATS, into ingest */
 	struct hub_subscriber fan;	/* what local kitchens sent, out to NATS */
@@ -116,6 +126,20 @@ struct hub_link {
 	int stream_ready;		/* under lock */
 	char stream_why[256];		/* under lock: why it is not */
 	double stream_tried;		/* the publisher thread's */
+
+	/* What the link subscribes to: the hub's thread changes it, the
+	 * publisher thread samples it, under subs_lock. All in one queue
+	 * group of this hub's own, so that a dumpling two of them match
+	 * (while one replaces the other) comes once. */
+	pthread_mutex_t subs_lock;
+	struct link_sub subs[LINK_SCOPE_MAX];
+	int nsubs;
+	int narrow;			/* subs name kitchens, not all */
+	natsSubscription *draining[LINK_DRAINING_MAX];
+	int ndraining;
+	int64_t dropped_gone;		/* slow-consumer drops of subscriptions gone */
+	char queue[48];
+	lws_sorted_usec_list_t rescope;
 };
 
 /* ---- subjects ------------------------------------------------------------ */
@@ -309,6 +333,24 @@ static void link_drain(lws_sorted_usec_list_t *sul)
 	hub_fanout_settle(l->hub, s, began);
 }
 
+/* On the publisher thread: what the subscriptions dropped and hold. */
+static void link_sample_subs(struct hub_link *l, struct link_sample *s)
+{
+	pthread_mutex_lock(&l->subs_lock);
+	s->slow_dropped = l->dropped_gone;
+	for (int i = 0; i < l->nsubs; i++) {
+		int64_t dropped = 0;
+		int msgs = 0, bytes = 0;
+
+		natsSubscription_GetDropped(l->subs[i].sub, &dropped);
+		natsSubscription_GetPending(l->subs[i].sub, &msgs, &bytes);
+		s->slow_dropped += dropped;
+		s->pending_msgs += msgs;
+		s->pending_bytes += bytes;
+	}
+	pthread_mutex_unlock(&l->subs_lock);
+}
+
 static void link_sample(struct hub_link *l)
 {
 	struct link_sample s;
@@ -320,8 +362,7 @@ static void link_sample(struct hub_link *l)
 	if (natsConnection_GetStats(l->nc, l->stats) == NATS_OK)
 		natsStatistics_GetCounts(l->stats, &s.in_msgs, &s.in_bytes, &s.out_msgs,
 					 &s.out_bytes, &s.reconnects);
-	natsSubscription_GetDropped(l->sub, &s.slow_dropped);
-	natsSubscription_GetPending(l->sub, &s.pending_msgs, &s.pending_bytes);
+	link_sample_subs(l, &s);
 	s.buffered = natsConnection_Buffered(l->nc);
 	if (s.buffered < 0)
 		s.buffered = 0;
@@ -621,6 +662,225 @@ static void link_on_error(natsConnection *nc, natsSubscription *sub, natsStatus 
 		log_warn("NATS link: %s", natsStatus_GetText(err));
 }
 
+/* ---- what the link subscribes to ----------------------------------------------- */
+
+/* A queue group of this hub's alone: every other hub has its own, and so
+ * its own copy of each dumpling. */
+static void link_queue_name(struct hub_link *l)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(l->queue, sizeof l->queue, "dumplings-hub-%ld-%lx-%lx", (long)getpid(),
+		 (unsigned long)ts.tv_sec, (unsigned long)ts.tv_nsec);
+}
+
+/* Subscribe to one kitchen's dumplings, or to all with kitchen NULL; each
+ * of n subscriptions may hold its share of the pending limits. */
+static natsStatus link_subscribe(struct hub_link *l, const char *kitchen, int n,
+				 struct link_sub *out)
+{
+	char subject[LINK_SUBJECT_MAX];
+	size_t len;
+	natsStatus s;
+
+	if (kitchen) {
+		/* dumplings.KITCHEN.x, then the chef's token made a wildcard */
+		len = hub_link_subject(subject, sizeof subject, kitchen, "x");
+		if (!len)
+			return NATS_INVALID_ARG;
+		subject[len - 1] = '>';
+	} else {
+		snprintf(subject, sizeof subject, "%s", LINK_SUBSCRIPTION);
+	}
+	s = natsConnection_QueueSubscribe(&out->sub, l->nc, subject, l->queue, link_on_msg, l);
+	if (s == NATS_OK)
+		s = natsSubscription_SetPendingLimits(out->sub, LINK_PENDING_DUMPLINGS / n,
+						      LINK_PENDING_BYTES / n);
+	out->kitchen = kitchen ? xstrdup(kitchen) : NULL;
+	return s;
+}
+
+static int name_in(const char *const *v, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(v[i], name))
+			return 1;
+	return 0;
+}
+
+/* The kitchens the eaters name, when each names some and together no more
+ * than max; -1 when the link must take them all (an eater with no kitchen
+ * filter, or none at all: the books, the health reports and the latest
+ * of every kitchen are kept for whoever comes). */
+static int scope_wanted(struct hub *hub, const char **names, int max)
+{
+	int n = 0;
+
+	for (struct hub_conn *c = hub->eaters; c; c = c->next) {
+		if (!c->greeted || c->closing)
+			continue;
+		if (!c->sub.kitchens.n)
+			return -1;
+		for (int i = 0; i < c->sub.kitchens.n; i++) {
+			if (name_in(names, n, c->sub.kitchens.v[i]))
+				continue;
+			if (n == max)
+				return -1;
+			names[n++] = c->sub.kitchens.v[i];
+		}
+	}
+	return n ? n : -1;
+}
+
+static int scope_is(const struct hub_link *l, const char *const *names, int n)
+{
+	if (n < 0)
+		return !l->narrow;
+	if (!l->narrow || l->nsubs != n)
+		return 0;
+	for (int i = 0; i < n; i++)
+		if (!name_in(names, n, l->subs[i].kitchen))
+			return 0;
+	return 1;
+}
+
+static int scope_has(const struct hub_link *l, const char *kitchen)
+{
+	if (!l->narrow)
+		return 1;
+	for (int i = 0; i < l->nsubs; i++)
+		if (!strcmp(l->subs[i].kitchen, kitchen))
+			return 1;
+	return 0;
+}
+
+/* A kitchen the link did not take for a while comes back: its runs' books
+ * start again, since what it sent meanwhile was not lost. */
+static void scope_forget(struct hub_link *l, const char *const *names, int n)
+{
+	char name[LINK_NAME_MAX];
+
+	if (n >= 0) {
+		for (int i = 0; i < n; i++)
+			if (!scope_has(l, names[i]))
+				seq_book_forget(&l->hub->seq, names[i]);
+		return;
+	}
+	pthread_mutex_lock(&l->lock);
+	for (int i = 0; i < l->nremote; i++)
+		if (!scope_has(l, link_remote_name(&l->remote[i], name, sizeof name)))
+			seq_book_forget(&l->hub->seq, name);
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* Subscriptions whose drain is over go; the list is bounded. */
+static void scope_reap(struct hub_link *l)
+{
+	int kept = 0;
+
+	for (int i = 0; i < l->ndraining; i++) {
+		natsSubscription *sub = l->draining[i];
+
+		if (natsSubscription_IsValid(sub) && l->ndraining < LINK_DRAINING_MAX) {
+			l->draining[kept++] = sub;
+			continue;
+		}
+		if (natsSubscription_IsValid(sub))
+			natsSubscription_Unsubscribe(sub);	/* too many at once */
+		natsSubscription_Destroy(sub);
+	}
+	l->ndraining = kept;
+}
+
+/* A subscription no longer wanted takes what it holds to the hub, then
+ * goes. Under subs_lock. */
+static void scope_drop(struct hub_link *l, struct link_sub *old)
+{
+	int64_t dropped = 0;
+
+	natsSubscription_GetDropped(old->sub, &dropped);
+	l->dropped_gone += dropped;
+	if (natsSubscription_Drain(old->sub) != NATS_OK || l->ndraining == LINK_DRAINING_MAX)
+		natsSubscription_Destroy(old->sub);
+	else
+		l->draining[l->ndraining++] = old->sub;
+	free(old->kitchen);
+}
+
+static void scope_log(const struct hub_link *l)
+{
+	char list[512];
+	size_t at = 0;
+
+	if (!l->narrow) {
+		log_info("NATS link: takes every kitchen's dumplings");
+		return;
+	}
+	list[0] = '\0';
+	for (int i = 0; i < l->nsubs && at < sizeof list; i++)
+		at += (size_t)snprintf(list + at, sizeof list - at, "%s%s", i ? ", " : "",
+				       l->subs[i].kitchen);
+	log_info("NATS link: takes only the dumplings of %s, which its eaters name", list);
+}
+
+/* The new subscriptions first, then the old ones drain: nothing of a
+ * kitchen still wanted is missed in between, and the queue group keeps
+ * what both match from coming twice. */
+static void link_rescope(lws_sorted_usec_list_t *sul)
+{
+	struct hub_link *l = lws_container_of(sul, struct hub_link, rescope);
+	const char *names[LINK_SCOPE_MAX];
+	struct link_sub next[LINK_SCOPE_MAX];
+	int n = scope_wanted(l->hub, names, LINK_SCOPE_MAX), nnext = 0, keep[LINK_SCOPE_MAX];
+
+	scope_reap(l);
+	if (scope_is(l, names, n))
+		return;
+	scope_forget(l, names, n);
+	for (int i = 0; i < l->nsubs; i++)
+		keep[i] = n >= 0 && l->narrow && name_in(names, n, l->subs[i].kitchen);
+	for (int i = 0; i < (n < 0 ? 1 : n); i++) {
+		int j;
+
+		for (j = 0; j < l->nsubs && !(keep[j] && !strcmp(l->subs[j].kitchen, names[i])); j++)
+			;
+		if (j < l->nsubs)
+			next[nnext++] = l->subs[j];
+		else if (link_subscribe(l, n < 0 ? NULL : names[i], n < 0 ? 1 : n, &next[nnext]) == NATS_OK)
+			nnext++;
+		else
+			log_warn("NATS link: cannot subscribe for kitchen %s", n < 0 ? "(all)" : names[i]);
+	}
+	pthread_mutex_lock(&l->subs_lock);
+	for (int i = 0; i < l->nsubs; i++)
+		if (!keep[i])
+			scope_drop(l, &l->subs[i]);
+	memcpy(l->subs, next, (size_t)nnext * sizeof *next);
+	l->nsubs = nnext;
+	l->narrow = n >= 0;
+	pthread_mutex_unlock(&l->subs_lock);
+	scope_log(l);
+}
+
+void hub_link_rescope(struct hub *hub)
+{
+	if (hub->link)
+		lws_sul_schedule(hub->ctx, 0, &hub->link->rescope, link_rescope, LINK_RESCOPE_US);
+}
+
+static void link_free_subs(struct hub_link *l)
+{
+	for (int i = 0; i < l->nsubs; i++) {
+		natsSubscription_Destroy(l->subs[i].sub);
+		free(l->subs[i].kitchen);
+	}
+	l->nsubs = 0;
+	for (int i = 0; i < l->ndraining; i++)
+		natsSubscription_Destroy(l->draining[i]);
+	l->ndraining = 0;
+}
+
 /* ---- opening and closing ---------------------------------------------------- */
 
 static int link_fail(const char *what, natsStatus s)
@@ -687,6 +947,11 @@ static natsStatus link_options(struct hub_link *l, natsOptions *o)
 
 	if (s == NATS_OK) s = natsOptions_SetName(o, "dumplings hub");
 	if (s == NATS_OK) s = natsOptions_SetIOBufSize(o, LINK_IO_BUF);
+	/* one delivery thread for every subscription, in the order they came
+	 * off the socket: a kitchen's dumplings stay in order while one
+	 * subscription replaces another */
+	if (s == NATS_OK) s = nats_SetMessageDeliveryPoolSize(1);
+	if (s == NATS_OK) s = natsOptions_UseGlobalMessageDelivery(o, true);
 	if (s == NATS_OK) s = natsOptions_SetNoEcho(o, true);
 	if (s == NATS_OK) s = natsOptions_SetMaxReconnect(o, -1);
 	if (s == NATS_OK) s = natsOptions_SetReconnectWait(o, LINK_RECONNECT_WAIT_MS);
@@ -723,12 +988,9 @@ static int link_connect(struct hub_link *l)
 		link_on_connected(l->nc, l);
 	else
 		log_warn("NATS link: no server at %s answers yet; trying on", l->hub->cfg.nats);
-	s = natsConnection_Subscribe(&l->sub, l->nc, LINK_SUBSCRIPTION, link_on_msg, l);
-	if (s == NATS_OK)
-		s = natsSubscription_SetPendingLimits(l->sub, LINK_PENDING_DUMPLINGS,
-						      LINK_PENDING_BYTES);
-	if (s != NATS_OK)
+	if ((s = link_subscribe(l, NULL, 1, &l->subs[0])) != NATS_OK)
 		return link_fail("cannot subscribe to " LINK_SUBSCRIPTION, s);
+	l->nsubs = 1;
 	return 0;
 }
 
@@ -743,6 +1005,8 @@ int hub_link_open(struct hub *hub)
 	l->hub = hub;
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->more, NULL);
+	pthread_mutex_init(&l->subs_lock, NULL);
+	link_queue_name(l);
 	l->fan.ops = &link_ops;
 	snprintf(l->fan.label, sizeof l->fan.label, "NATS link");
 	if (link_connect(l) < 0)
@@ -772,6 +1036,7 @@ void hub_link_close(struct hub *hub)
 	if (!l)
 		return;
 	lws_sul_cancel(&l->drain);
+	lws_sul_cancel(&l->rescope);
 	hub_replay_close_all(hub);
 	hub_fanout_leave(hub, &l->fan);
 	if (l->publisher_started) {
@@ -786,7 +1051,7 @@ void hub_link_close(struct hub *hub)
 			natsConnection_FlushTimeout(l->nc, LINK_CLOSE_FLUSH_MS);
 		natsConnection_Close(l->nc);
 	}
-	natsSubscription_Destroy(l->sub);
+	link_free_subs(l);
 	jsCtx_Destroy(l->js);
 	natsConnection_Destroy(l->nc);
 	natsOptions_Destroy(l->opts);
@@ -801,6 +1066,7 @@ void hub_link_close(struct hub *hub)
 	link_free_outbox(l);
 	pthread_cond_destroy(&l->more);
 	pthread_mutex_destroy(&l->lock);
+	pthread_mutex_destroy(&l->subs_lock);
 	free(l);
 	hub->link = NULL;
 }

@@ -9,8 +9,8 @@
  * stalled NATS connection never holds the hub's thread. The subject names
  * the kitchen and the chef: dumplings.KITCHEN.CHEF (hub_link_subject()).
  *
- * In: a subscription to dumplings.> delivers the other hubs' dumplings on
- * cnats' threads; each goes through the hub's inbox into ingest, as coming
+ * In: a subscription to dumplings.> (or to the kitchens the eaters name,
+ * hub_link_rescope()) delivers the other hubs' dumplings on cnats' thread; each goes through the hub's inbox into ingest, as coming
  * from the link's own source, so the seq books count the federation's
  * losses as they count a kitchen's. The connection asks the server for no
  * echo, and the subscriber never publishes what the link brought in. */
@@ -26,6 +26,13 @@ struct cJSON;
  * answers, and cnats keeps trying) and subscribe. -1 after saying why. */
 int hub_link_open(struct hub *hub);
 void hub_link_close(struct hub *hub);
+
+/* The eaters changed: the link follows them, a moment later. It takes
+ * every kitchen's dumplings unless every eater names its kitchens, and
+ * then only theirs (dumplings.KITCHEN.>, one subscription each, up to
+ * LINK_SCOPE_MAX of them), so that a hub whose eaters want a few kitchens
+ * of many is not sent the rest. */
+void hub_link_rescope(struct hub *hub);
 
 /* Fan-out subscribers that are the link, not eaters: 0 or 1. */
 int hub_link_subscribers(struct hub *hub);
