@@ -21,15 +21,6 @@ sub attack {
 	return $line;
 }
 
-sub metric {
-	my ($hub, $name) = @_;
-	my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $hub->{out}, Proto => 'tcp')
-		or return undef;
-	print $s "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-	local $/;
-	my $text = <$s> // '';
-	return $text =~ /^dumplings_hub_$name (\S+)$/m ? $1 : undef;
-}
 
 my $hub = start_hub('--status-freq', '0.5');
 
@@ -64,8 +55,8 @@ is_deeply([map { $_->{payload}{seq} } @got], [0, 1, 0, 1], 'only the good ones, 
 my $st = hub_status($hub);
 is($st->{total_frames_unmasked}, 3, 'the status counts unmasked frames');
 is($st->{total_messages_too_fragmented}, 2, 'and messages in too many fragments');
-is(metric($hub, 'frames_unmasked_total'), 3, '/metrics too');
-is(metric($hub, 'messages_too_fragmented_total'), 2, '/metrics too');
+is(hub_metric($hub, 'frames_unmasked_total'), 3, '/metrics too');
+is(hub_metric($hub, 'messages_too_fragmented_total'), 2, '/metrics too');
 ok(kill(0, $hub->{pid}), 'the hub is still up');
 is(stop($hub->{pid}, 'TERM') >> 8, 0, 'and shuts down cleanly');
 

@@ -25,15 +25,6 @@ sub attack {
 	return $line;
 }
 
-sub metric {
-	my ($port, $name) = @_;
-	my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp')
-		or return undef;
-	print $s "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-	local $/;
-	my $text = <$s> // '';
-	return $text =~ /^dumplings_hub_$name (\S+)$/m ? $1 : undef;
-}
 
 sub kitchen {
 	my ($hub, $hello, @args) = @_;
@@ -147,7 +138,7 @@ reap($_, 10) for @many;
 $st = hub_status($hub);
 cmp_ok($st->{total_hellos_oversized}, '>=', 141, "oversized hellos are counted ($st->{total_hellos_oversized})");
 cmp_ok($st->{total_hellos_invalid}, '>=', 1, 'refused filters too');
-is(metric($hub->{out}, 'hellos_oversized_total'), $st->{total_hellos_oversized}, '/metrics too');
+is(hub_metric($hub, 'hellos_oversized_total'), $st->{total_hellos_oversized}, '/metrics too');
 kill 'TERM', $small;
 reap($small, 10);
 my $closes = () = (slurp("$hub->{dir}/small.err") // '') =~ /^close/mg;

@@ -17,7 +17,6 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use HTTP::Tiny;
 use TestLib;
 use HubTest;
 use Pcap;
@@ -44,11 +43,6 @@ sub start_node {
 	return $pid;
 }
 
-sub get {
-	my ($port, $path) = @_;
-	my $r = HTTP::Tiny->new(timeout => 5)->get("http://127.0.0.1:$port$path");
-	return $r->{success} ? $r->{content} : '';
-}
 
 # Every node has heard, over its routes, of the subscriptions of the hubs
 # on the other two: what a kitchen publishes from now on reaches them all.
@@ -56,7 +50,7 @@ sub interest_everywhere {
 	return wait_for {
 		my $all = 1;
 		for my $i (0 .. 2) {
-			my $n = () = get($monitor[$i], '/routez?subs=1') =~ /"dumplings\.(?:>|\\u003e)"/g;	# JSON may escape >
+			my $n = () = http_get($monitor[$i], '/routez?subs=1') =~ /"dumplings\.(?:>|\\u003e)"/g;	# JSON may escape >
 			$all = 0 if $n < 2;
 		}
 		$all;
@@ -106,11 +100,6 @@ sub in_order_once {
 	return scalar(@s) == $n && join(',', @s) eq join(',', 1 .. $n);
 }
 
-sub metric {
-	my ($hub, $name) = @_;
-	my ($v) = get($hub->{out}, '/metrics') =~ /^dumplings_hub_\Q$name\E (\S+)$/m;
-	return $v;
-}
 
 # ---- two kitchens, three hubs ------------------------------------------------
 
@@ -127,7 +116,7 @@ my %k = (kA => kitchen($hub{A}, 'kA', "$dir/small.pcap", '--speed', 2000),
 	 kB => kitchen($hub{B}, 'kB', "$dir/small.pcap", '--speed', 2000));
 is(reap($k{$_}, 60), 0, "kitchen $_ finished its file") for sort keys %k;
 is(reap($eat{all}{pid}, 30) >> 8, 0, 'the eater on hub C ate its count and exited 0')
-	or diag(join "\n", grep { /dropped|nats_|lost|_in_total / && !/^#/ } split /\n/, get($hub{C}{out}, '/metrics'));
+	or diag(join "\n", grep { /dropped|nats_|lost|_in_total / && !/^#/ } split /\n/, http_get($hub{C}{out}, '/metrics'));
 is(reap($eat{kB}{pid}, 10) >> 8, 0, 'the eater on hub C that asked for kB ate its count');
 ok(in_order_once($eat{all}{out}, $_, $n), "hub C's eater got each of ${_}'s $n dumplings once, in order")
 	for qw(kA kB);
@@ -139,12 +128,12 @@ ok(in_order_once($eat{kB}{out}, 'kB', $n) && lines($eat{kB}{out}) == $n,
 # hub A's eater: its own kitchen's and hub B's, each once: nothing echoed
 ok(wait_for(sub { lines($eat{onA}{out}) >= 2 * $n }, 20), 'hub A\'s eater has both kitchens\' dumplings');
 ok(in_order_once($eat{onA}{out}, $_, $n), "hub A's eater got ${_}'s once, in order") for qw(kA kB);
-is(metric($hub{A}, 'nats_dumplings_in_total'), $n, 'hub A took from NATS only hub B\'s dumplings (no echo)');
-is(metric($hub{A}, 'nats_dumplings_out_total'), $n, 'hub A published its own kitchen\'s');
-is(metric($hub{C}, 'nats_dumplings_out_total'), 0, 'hub C, with no kitchen, published nothing');
-like(get($hub{C}{out}, '/metrics'), qr/^dumplings_hub_nats_connected\{server="nats:\/\/127\.0\.0\.1:$client[2]"\} 1$/m,
+is(hub_metric($hub{A}, 'nats_dumplings_in_total'), $n, 'hub A took from NATS only hub B\'s dumplings (no echo)');
+is(hub_metric($hub{A}, 'nats_dumplings_out_total'), $n, 'hub A published its own kitchen\'s');
+is(hub_metric($hub{C}, 'nats_dumplings_out_total'), 0, 'hub C, with no kitchen, published nothing');
+like(http_get($hub{C}{out}, '/metrics'), qr/^dumplings_hub_nats_connected\{server="nats:\/\/127\.0\.0\.1:$client[2]"\} 1$/m,
      'hub C\'s /metrics names the server it is connected to');
-like(get($hub{C}{out}, '/metrics'), qr/^dumplings_hub_nats_kitchen_dumplings_in_total\{kitchen="kA"\} $n$/m,
+like(http_get($hub{C}{out}, '/metrics'), qr/^dumplings_hub_nats_kitchen_dumplings_in_total\{kitchen="kA"\} $n$/m,
      'and counts the remote kitchens\' dumplings by kitchen');
 
 stop($eat{$_}{pid}, 'TERM') for qw(onA none);
@@ -156,14 +145,14 @@ my $odd = 'k.S *> west%41';
 my $ks = spawn([bin(), 'kitchen', '-n', $odd, '-f', '', '-c', $chef, '-r', "$dir/small.pcap",
 		'-H', "127.0.0.1:$hub{B}{in}"], err => "$dir/kitchen-kS.err");
 is(reap($ks, 60), 0, 'a kitchen with health reports finished');
-ok(wait_for(sub { get($hub{C}{out}, '/metrics') =~ /^dumplings_hub_kitchen_packets_total\{kitchen="\Q$odd\E"\} $n$/m }, 10),
+ok(wait_for(sub { http_get($hub{C}{out}, '/metrics') =~ /^dumplings_hub_kitchen_packets_total\{kitchen="\Q$odd\E"\} $n$/m }, 10),
    'hub C\'s /metrics has the remote kitchen\'s own report, under its name');
 
 # a name too long for a subject: not published, and counted
 write_pcap("$dir/five.pcap", 1, map { ether(0x0800, ipv4(17, udp(40000, 53, 'x'))) } 1 .. 5);
 my $klong = kitchen($hub{A}, 'x' x 1600, "$dir/five.pcap");
 is(reap($klong, 60), 0, 'a kitchen with a 1600-byte name finished');
-ok(wait_for(sub { (metric($hub{A}, 'nats_unpublishable_total') // 0) == 5 }, 10),
+ok(wait_for(sub { (hub_metric($hub{A}, 'nats_unpublishable_total') // 0) == 5 }, 10),
    'hub A did not publish its 5 dumplings, and counted them');
 
 # the status dumpling: the link, and the remote kitchens apart from the local
@@ -204,9 +193,9 @@ ok(wait_for(sub { my @c = hub_log($hub{B}) =~ /NATS link: connected to/g; @c >= 
 $node[1] = start_node(1);
 is(reap($kl, 60), 0, 'the kitchen finished the stream');
 is(reap($eat{onC}{pid}, 30) >> 8, 0, 'hub C\'s eater, on a node that stayed, ate all of it')
-	or diag(join "\n", grep { /dropped|nats_|lost|_in_total / && !/^#/ } split /\n/, get($hub{C}{out}, '/metrics'));
+	or diag(join "\n", grep { /dropped|nats_|lost|_in_total / && !/^#/ } split /\n/, http_get($hub{C}{out}, '/metrics'));
 ok(in_order_once($eat{onC}{out}, 'kL', $m), 'each dumpling once, in order');
-ok(metric($hub{A}, 'dumplings_dropped_total') > 0, 'hub A skipped dumplings for its stalled eater');
+ok(hub_metric($hub{A}, 'dumplings_dropped_total') > 0, 'hub A skipped dumplings for its stalled eater');
 kill 'CONT', $eat{stalled}{pid};
 
 # hub B's eater asked for all m: it cannot have them all if the switch lost
@@ -222,9 +211,9 @@ my $gaps = $got[-1] - @got;
 my ($lost, $before) = (slurp($eat{onB}{err}) // '') =~ /lost (\d+): \d+ skipped by the hub because this eater was slow, (\d+) lost before the hub/;
 ($lost, $before) = (0, 0) if (slurp($eat{onB}{err}) // '') =~ /lost no dumplings/;
 is($before // -1, $gaps, "hub B's eater reports the switch's gaps as lost before the hub ($gaps)");
-my ($booked) = get($hub{B}{out}, '/metrics') =~ /^dumplings_hub_kitchen_dumplings_lost_total\{kitchen="kL"\} (\d+)$/m;
+my ($booked) = http_get($hub{B}{out}, '/metrics') =~ /^dumplings_hub_kitchen_dumplings_lost_total\{kitchen="kL"\} (\d+)$/m;
 is($booked // -1, $gaps, 'and hub B\'s books say the same');
-ok(metric($hub{B}, 'nats_reconnects_total') >= 1, 'hub B counts its reconnect');
+ok(hub_metric($hub{B}, 'nats_reconnects_total') >= 1, 'hub B counts its reconnect');
 
 # ---- a stalled node never slows a hub's own eaters ----------------------------
 # Hub A's node stops reading (SIGSTOP): hub A's own eater still gets all of

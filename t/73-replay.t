@@ -15,7 +15,6 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use HTTP::Tiny;
 use TestLib;
 use HubTest;
 use Pcap;
@@ -36,17 +35,7 @@ my $url = "nats://127.0.0.1:$port";
 my @stream = ('--nats', $url, '--nats-stream', 'dumplings_test', '--retain', '1h,64M',
 	      '--status-freq', 1000);
 
-sub get {
-	my ($p, $path) = @_;
-	my $r = HTTP::Tiny->new(timeout => 5)->get("http://127.0.0.1:$p$path");
-	return $r->{success} ? $r->{content} : '';
-}
 
-sub metric {
-	my ($hub, $name) = @_;
-	my ($v) = get($hub->{out}, '/metrics') =~ /^dumplings_hub_\Q$name\E (\S+)$/m;
-	return $v;
-}
 
 sub stream_hub {
 	my $hub = start_hub(@stream, @_);
@@ -92,7 +81,7 @@ write_pcap("$dir/p3000.pcap", 1, map { ether(0x0800, ipv4(17, udp(40000, 53, 'x'
 
 my $A = stream_hub('--status-freq', 1);
 my $B = stream_hub();
-is(metric($A, 'nats_stream_ready'), 1, '/metrics says the stream is ready');
+is(hub_metric($A, 'nats_stream_ready'), 1, '/metrics says the stream is ready');
 my $st = run('eat', '-H', "127.0.0.1:$A->{out}", '--json', '-c', 'SystemStatusChef', '--count', 1,
 	     { timeout => 20 });
 like($st->{out}, qr/"stream":\{"name":"dumplings_test","ready":true\}/, 'so does the status dumpling');
@@ -131,7 +120,7 @@ ok(all_once_in_order("$dir/raw.out", 'kLive', 3000),
    'every seq of the run, once, in order: no gap and no duplicate at the seam');
 is(reap($seam->{pid}, 30) >> 8, 0, 'eat --since got its 3000 too');
 ok(all_once_in_order($seam->{out}, 'kLive', 3000), 'in order, once');
-my $replayed = metric($B, 'replay_sent_total') // 0;
+my $replayed = hub_metric($B, 'replay_sent_total') // 0;
 my $from_history = $replayed - 500;	# the first eater's
 ok($from_history > 2 * 800 && $from_history < 2 * 3000,
    "the two came part from history, part live ($from_history from history)");

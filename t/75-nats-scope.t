@@ -12,7 +12,6 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
-use HTTP::Tiny;
 use TestLib;
 use HubTest;
 use Pcap;
@@ -31,17 +30,7 @@ my $A = start_hub(@nats);
 my $B = start_hub(@nats);
 ok(wait_for(sub { hub_log($_) =~ /NATS link: connected/ }, 20), 'a hub joined') for $A, $B;
 
-sub get {
-	my ($p, $path) = @_;
-	my $r = HTTP::Tiny->new(timeout => 5)->get("http://127.0.0.1:$p$path");
-	return $r->{success} ? $r->{content} : '';
-}
 
-sub metric {
-	my ($hub, $name) = @_;
-	my ($v) = get($hub->{out}, '/metrics') =~ /^dumplings_hub_\Q$name\E (\S+)$/m;
-	return $v;
-}
 
 sub kitchen {
 	my ($name, $pcap, @args) = @_;
@@ -75,14 +64,14 @@ write_pcap("$dir/p$n.pcap", 1, map { ether(0x0800, ipv4(17, udp(40000, 53, 'x'))
 my $onlyA = eater('onlyA', '-k', 'kA');
 ok(scope_said(qr/NATS link: takes only the dumplings of kA,/, 1),
    'hub B, whose one eater names kA, takes only kA\'s dumplings');
-my $in0 = metric($B, 'nats_dumplings_in_total') // 0;
+my $in0 = hub_metric($B, 'nats_dumplings_in_total') // 0;
 my %k = (kA => kitchen('kA', "$dir/p$n.pcap", '--speed', 4000),
 	 kB => kitchen('kB', "$dir/p$n.pcap", '--speed', 4000));
 is(reap($k{$_}, 60), 0, "kitchen $_ on hub A sent its file") for sort keys %k;
 ok(wait_for(sub { seqs($onlyA->{out}, 'kA') >= $n }, 20), 'the eater has all of kA');
 is(join(',', seqs($onlyA->{out}, 'kA')), join(',', 1 .. $n), 'in order, once');
 sleep 0.5;
-is((metric($B, 'nats_dumplings_in_total') // 0) - $in0, $n, "hub B was sent kA's $n, none of kB's");
+is((hub_metric($B, 'nats_dumplings_in_total') // 0) - $in0, $n, "hub B was sent kA's $n, none of kB's");
 
 # ---- every kitchen, then kA again, then every kitchen: one run of kB across ----------
 
@@ -105,7 +94,7 @@ ok(wait_for(sub { ((seqs($all2->{out}, 'kB'))[-1] // 0) == $long }, 20),
    'the second eater has kB to its last dumpling');
 my @got = seqs($all2->{out}, 'kB');
 is(join(',', @got), join(',', $got[0] .. $long), 'with no gap from when it came');
-is(metric($B, 'dumplings_lost_upstream_total'), 0,
+is(hub_metric($B, 'dumplings_lost_upstream_total'), 0,
    'and hub B counts no loss: kB\'s dumplings while it was not taking them were not lost');
 
 kill 'TERM', $_->{pid} for $onlyA, $all2;

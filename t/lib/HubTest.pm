@@ -5,11 +5,13 @@ package HubTest;
 use strict;
 use warnings;
 use POSIX qw(:sys_wait_h);
+use HTTP::Tiny;
 use Time::HiRes qw(sleep time);
 use Exporter 'import';
 use TestLib;
 
-our @EXPORT = qw(start_hub hub_log joined reap py py_cmd hub_status pyok make_cert need_browser);
+our @EXPORT = qw(start_hub hub_log joined reap py py_cmd hub_status pyok make_cert need_browser
+		 http_get hub_metric);
 
 # Debian's python3 with python3-websockets, whatever python3 is on PATH.
 sub python { $ENV{DUMPLINGS_PYTHON} // '/usr/bin/python3' }
@@ -99,6 +101,21 @@ sub hub_status {
 		   '--hello', '{"chefs": ["SystemStatusChef"]}', '--count', 1, '--timeout', 20);
 	my ($d) = decode_lines($r->{out});
 	return $d ? $d->{payload} : undef;
+}
+
+# The body of GET http://127.0.0.1:PORT/PATH, or '' if that failed.
+sub http_get {
+	my ($port, $path) = @_;
+	my $r = HTTP::Tiny->new(timeout => 5)->get("http://127.0.0.1:$port$path");
+	return $r->{success} ? $r->{content} : '';
+}
+
+# One of a hub's own series (no labels) from its /metrics, after
+# dumplings_hub_; undef if it has none.
+sub hub_metric {
+	my ($hub, $name) = @_;
+	my ($v) = http_get($hub->{out}, '/metrics') =~ /^dumplings_hub_\Q$name\E (\S+)$/m;
+	return $v;
 }
 
 1;
