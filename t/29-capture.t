@@ -17,18 +17,10 @@ my $dir = tmpdir();
 my $chef = root() . '/t/chefs/capture.lua';
 my $t0 = 1_000_000_000;
 
-# Classic pcap with microsecond stamps: [frame, time] each.
+# [frame, time in seconds] each, written with microsecond stamps
 sub write_timed {
 	my ($path, @pkts) = @_;
-	open my $fh, '>:raw', $path or die "$path: $!";
-	print $fh pack('VvvlVVV', 0xa1b2c3d4, 2, 4, 0, 0, 262144, 1);
-	for my $p (@pkts) {
-		my ($frame, $t) = @$p;
-		my $sec = int $t;
-		my $usec = int(($t - $sec) * 1e6 + 0.5);
-		print $fh pack('VVVV', $sec, $usec, length $frame, length $frame), $frame;
-	}
-	close $fh or die "$path: $!";
+	write_pcap_us($path, map { [$_->[0], int($_->[1] * 1e6 + 0.5)] } @pkts);
 }
 
 # Flow A (10.0.0.1:1000 -> 10.0.0.2:80) every 5 s, its packet 10 ("GO")

@@ -19,19 +19,6 @@ my $dir = tmpdir();
 my $chef = root() . '/t/chefs/capture.lua';
 my $t0 = 1_000_000_000;
 
-# Classic pcap, microsecond stamps: [frame, time in microseconds] each.
-sub write_us {
-	my ($path, @pkts) = @_;
-	open my $fh, '>:raw', $path or die "$path: $!";
-	print $fh pack('VvvlVVV', 0xa1b2c3d4, 2, 4, 0, 0, 262144, 1);
-	for my $p (@pkts) {
-		my ($frame, $us) = @$p;
-		print $fh pack('VVVV', int($us / 1e6), $us % 1_000_000, length $frame, length $frame),
-		    $frame;
-	}
-	close $fh or die "$path: $!";
-}
-
 sub packet {
 	my ($flow, $load) = @_;
 	my ($src, $sport) = $flow eq 'A' ? ('10.0.0.1', 1000) : ('10.0.0.9', 2000);
@@ -90,7 +77,7 @@ sub kitchen {
 	push @pkts, { us => $us += 400, flow => 'A', load => 'GO', frame => packet('A', 'GO') };
 	my $trigger = $us;
 	my $cap = "$dir/flood.pcap";
-	write_us($cap, map { [$_->{frame}, $_->{us}] } @pkts);
+	write_pcap_us($cap, map { [$_->{frame}, $_->{us}] } @pkts);
 
 	my ($file, $h) = kitchen($cap, "$dir/flood", 'before=4,after=0', '--lookback', 4);
 	my $exp = expect(sub { $_[0]{flow} eq 'A' && $_[0]{us} >= $trigger - 4_000_000 }, \@pkts);
@@ -112,7 +99,7 @@ sub kitchen {
 	    ['A', 'small1'], ['A', 'L' x 1400], ['B', 'small2'], ['A', 'small3'],
 	    ['A', 'M' x 1400], ['A', 'GO'];
 	my $cap = "$dir/large.pcap";
-	write_us($cap, map { [$_->{frame}, $_->{us}] } @pkts);
+	write_pcap_us($cap, map { [$_->{frame}, $_->{us}] } @pkts);
 	my ($file, $h) = kitchen($cap, "$dir/large", 'before=60,after=0', '--lookback', 60,
 				 '--lookback-bytes', 0.001);
 	is($h->{lookback_too_large}, 2, 'a packet larger than the ring is counted');

@@ -6,7 +6,7 @@ use strict;
 use warnings;
 use Exporter 'import';
 
-our @EXPORT = qw(read_pcap write_pcap ether ipv4 ipv6 udp tcp icmp icmpv6
+our @EXPORT = qw(read_pcap write_pcap write_pcap_us ether ipv4 ipv6 udp tcp icmp icmpv6
 		 gre vxlan dns_message dns_name dns_question dns_rr tls_ext tls_u16s tls_sni_ext
 		 tls_alpn_ext tls_client_hello tls_server_hello bootp_message dhcp_option);
 
@@ -46,6 +46,20 @@ sub write_pcap {
 		my ($bytes, $wirelen, $time) = ref $f ? @$f : ($f, length $f);
 		$t = $time if defined $time;
 		print $fh pack('VVVV', $t++, 0, length $bytes, $wirelen // length $bytes), $bytes;
+	}
+	close $fh or die "$path: $!";
+}
+
+# A classic pcap of Ethernet frames with microsecond stamps: [frame, time
+# in microseconds since the epoch] each.
+sub write_pcap_us {
+	my ($path, @pkts) = @_;
+	open my $fh, '>:raw', $path or die "$path: $!";
+	print $fh pack('VvvlVVV', 0xa1b2c3d4, 2, 4, 0, 0, 262144, 1);
+	for my $p (@pkts) {
+		my ($frame, $us) = @$p;
+		print $fh pack('VVVV', int($us / 1e6), $us % 1_000_000, length $frame, length $frame),
+		    $frame;
 	}
 	close $fh or die "$path: $!";
 }
