@@ -6,7 +6,8 @@
 #  - an eater that takes every kitchen widens it to dumplings.>, at once
 #    for what comes next;
 #  - a kitchen that hub B stopped taking mid-run, and takes again, is no
-#    loss in hub B's books.
+#    loss in hub B's books;
+#  - what NATS brings over a hub's --max-message is dropped and counted.
 use strict;
 use warnings;
 use FindBin;
@@ -28,7 +29,9 @@ ok(wait_for_port($port), 'a nats-server');
 my @nats = ('--nats', "nats://127.0.0.1:$port", '--status-freq', 1000);
 my $A = start_hub(@nats);
 my $B = start_hub(@nats);
-ok(wait_for(sub { hub_log($_) =~ /NATS link: connected/ }, 20), 'a hub joined') for $A, $B;
+# hub C takes what NATS brings whole, but its own --max-message refuses it
+my $C = start_hub(@nats, '--max-message', 512);
+ok(wait_for(sub { hub_log($_) =~ /NATS link: connected/ }, 20), 'a hub joined') for $A, $B, $C;
 
 
 
@@ -97,10 +100,15 @@ is(join(',', @got), join(',', $got[0] .. $long), 'with no gap from when it came'
 is(hub_metric($B, 'dumplings_lost_upstream_total'), 0,
    'and hub B counts no loss: kB\'s dumplings while it was not taking them were not lost');
 
+ok(wait_for(sub { (hub_metric($C, 'nats_oversized_total') // 0) == 2 * $n + $long }, 20),
+   'hub C dropped and counted every dumpling over its --max-message')
+	or diag(hub_metric($C, 'nats_oversized_total'));
+is(hub_metric($C, 'nats_dumplings_in_total'), 0, 'and took none');
+
 kill 'TERM', $_->{pid} for $onlyA, $all2;
 reap($_->{pid}, 10) for $onlyA, $all2;
-kill 'TERM', $_->{pid} for $A, $B;
-reap($_->{pid}, 20) for $A, $B;
+kill 'TERM', $_->{pid} for $A, $B, $C;
+reap($_->{pid}, 20) for $A, $B, $C;
 kill 'TERM', $node;
 reap($node, 20);
 done_testing();
