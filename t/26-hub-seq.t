@@ -64,6 +64,19 @@ like($m, qr/^dumplings_hub_kitchen_dumplings_lost_total\{kitchen="seqk"\} 3$/m,
 like($m, qr/^dumplings_hub_kitchen_last_seq\{kitchen="seqk"\} 101$/m, '/metrics: the last seq of its latest run');
 like($m, qr/^dumplings_hub_dumplings_lost_upstream_total 3$/m, '/metrics: the total');
 
+# Many runs: every eater is sent those heard from last, within a budget,
+# and how many more there are; an eater that asks for details, all.
+send_lines('many', map { numbered(sprintf('r%015d', $_), 1) } 1 .. 300);
+$st = hub_status($hub);
+my $listed = @{ $st->{kitchen_runs} };
+ok($listed > 10 && $listed < 302, "the status lists some of the 302 runs ($listed)");
+is($st->{kitchen_runs_unlisted}, 302 - $listed, 'and counts the others');
+is($st->{kitchen_runs}[0]{run}, sprintf('r%015d', 300), 'the run heard from last comes first');
+my $d = py('eater_client.py', '--port', $hub->{out}, '--name', 'details-probe',
+	   '--hello', '{"chefs": ["SystemStatusChef"], "details": true}', '--count', 1, '--timeout', 20);
+my ($detailed) = map { $j->decode($_)->{payload} } grep { /^\{/ } split /\n/, $d->{out};
+is(scalar @{ $detailed->{kitchen_runs} // [] }, 302, 'an eater that asks for details gets them all');
+
 # A second hello: the kitchen's chefs changed.
 my $hello2 = $j->encode({ kitchen_name => 'seqk', interface => 'pytest', filter => '',
 			  chefs => ['PyChef', 'NewChef'], poke_interval => 5 });

@@ -165,7 +165,9 @@ void hub_turn_end(struct hub *hub);
 void hub_status_start(struct hub *hub);
 
 struct cJSON;
-void hub_seq_status(struct hub *hub, struct cJSON *payload);
+/* kitchen_runs, those heard from last first, while they fit in budget
+ * bytes; kitchen_runs_unlisted counts the rest. */
+void hub_seq_status(struct hub *hub, struct cJSON *payload, size_t budget);
 void hub_seq_by_kitchen(struct hub *hub, void (*each)(void *ctx, const char *kitchen,
 						     double last_seq, double lost), void *ctx);
 

@@ -1081,7 +1081,7 @@ int hub_link_subscribers(struct hub *hub)
 /* What the numbers say at one moment, copied under the lock. */
 struct link_numbers {
 	struct link_sample s;
-	unsigned long outbox_dropped, publish_failed, disconnects, remote_unlisted;
+	unsigned long outbox_dropped, publish_failed, disconnects;
 	unsigned long unpublishable, oversized;
 	size_t outbox_n, outbox_bytes;
 	unsigned long inbox_refused, in, invalid, out, skipped;
@@ -1096,7 +1096,6 @@ static void link_numbers(struct hub_link *l, struct link_numbers *n)
 	n->oversized = l->oversized;
 	n->publish_failed = l->publish_failed;
 	n->disconnects = l->disconnects;
-	n->remote_unlisted = l->remote_unlisted;
 	n->outbox_n = l->n;
 	n->outbox_bytes = l->bytes;
 	pthread_mutex_unlock(&l->lock);
@@ -1164,21 +1163,37 @@ static const struct {
 #undef LINK_STAT_ROW
 };
 
-static cJSON *link_remote_list(struct hub_link *l)
+/* what a remote kitchen's entry takes beside its name */
+#define LINK_REMOTE_ENTRY_SIZE 48
+
+void hub_link_remote_status(struct hub *hub, cJSON *p, size_t budget)
 {
-	cJSON *a = cJSON_CreateArray();
+	struct hub_link *l = hub->link;
+	cJSON *a;
 	char name[LINK_NAME_MAX];
+	unsigned long unlisted;
+	size_t used = 0;
 
+	if (!l)
+		return;
+	a = cJSON_AddArrayToObject(p, "remote_kitchens");
 	pthread_mutex_lock(&l->lock);
+	unlisted = l->remote_unlisted;
 	for (int i = 0; i < l->nremote; i++) {
-		cJSON *o = cJSON_CreateObject();
+		cJSON *o;
 
+		if (used + l->remote[i].len + LINK_REMOTE_ENTRY_SIZE > budget) {
+			unlisted++;
+			continue;
+		}
+		used += l->remote[i].len + LINK_REMOTE_ENTRY_SIZE;
+		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "kitchen", link_remote_name(&l->remote[i], name, sizeof name));
 		cJSON_AddNumberToObject(o, "dumplings_in", (double)l->remote[i].in);
 		cJSON_AddItemToArray(a, o);
 	}
 	pthread_mutex_unlock(&l->lock);
-	return a;
+	cJSON_AddNumberToObject(p, "remote_kitchens_unlisted", (double)unlisted);
 }
 
 static void link_stream_status(struct hub_link *l, cJSON *o)
@@ -1214,8 +1229,6 @@ void hub_link_status(struct hub *hub, cJSON *p)
 	for (size_t i = 0; i < sizeof link_stats / sizeof *link_stats; i++)
 		cJSON_AddNumberToObject(o, link_stats[i].key, link_stats[i].value(&n));
 	link_stream_status(l, o);
-	cJSON_AddItemToObject(p, "remote_kitchens", link_remote_list(l));
-	cJSON_AddNumberToObject(p, "remote_kitchens_unlisted", (double)n.remote_unlisted);
 }
 
 static void link_metric(FILE *f, const char *name, const char *type, const char *help, double v)

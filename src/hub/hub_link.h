@@ -40,6 +40,9 @@ int hub_link_subscribers(struct hub *hub);
 /* The "nats" object of the status dumpling, and the dumplings_hub_nats_*
  * series of /metrics; nothing without --nats. */
 void hub_link_status(struct hub *hub, struct cJSON *payload);
+/* remote_kitchens, while they fit in budget bytes, and
+ * remote_kitchens_unlisted; nothing without --nats. */
+void hub_link_remote_status(struct hub *hub, struct cJSON *payload, size_t budget);
 void hub_link_metrics(struct hub *hub, FILE *f);
 
 /* With --nats-stream, for the replays (hub_replay.c), from any thread: the

@@ -19,9 +19,10 @@
 #include "hub_link.h"
 #include "base/util.h"
 
-/* Connections are listed while their entries fit in a budget, kitchens
- * first, and the rest only counted (dumpling_*_unlisted): small for every
- * eater; for those that asked for details, all that many clients take (no
+/* Connections, kitchen runs and remote kitchens are listed while their
+ * entries fit in a budget (each its own; connections kitchens first, runs
+ * those heard from last first), and the rest only counted (*_unlisted):
+ * small for every eater; for those that asked for details, all that many clients take (no
  * message over 1 MiB). */
 #define STATUS_SUMMARY_BUDGET (8 * 1024)
 #define STATUS_DETAILS_BUDGET (512 * 1024)
@@ -132,7 +133,6 @@ static cJSON *status_payload(struct hub *hub)
 
 	for (size_t i = 0; i < hub_nstats; i++)
 		status_stat(hub, p, &hub_stats[i]);
-	hub_seq_status(hub, p);
 	hub_link_status(hub, p);
 	cJSON_AddStringToObject(p, "slow_eater_policy",
 				hub->cfg.slow == HUB_SLOW_SKIP ? "skip" : "disconnect");
@@ -143,6 +143,7 @@ static cJSON *status_payload(struct hub *hub)
 static const char *const status_list_keys[] = {
 	"dumpling_kitchens", "dumpling_eaters",
 	"dumpling_kitchens_unlisted", "dumpling_eaters_unlisted",
+	"kitchen_runs", "kitchen_runs_unlisted", "remote_kitchens", "remote_kitchens_unlisted",
 };
 
 /* The payload p with lists for one audience, published to it. */
@@ -150,7 +151,12 @@ static void status_publish_to(struct hub *hub, cJSON *d, cJSON *p, enum hub_audi
 {
 	char *json;
 
-	status_lists(hub, p, to == HUB_TO_DETAILED ? STATUS_DETAILS_BUDGET : STATUS_SUMMARY_BUDGET);
+	size_t budget = to == HUB_TO_DETAILED ? STATUS_DETAILS_BUDGET : STATUS_SUMMARY_BUDGET;
+
+	/* each list has a budget of its own */
+	status_lists(hub, p, budget);
+	hub_seq_status(hub, p, budget);
+	hub_link_remote_status(hub, p, budget);
 	json = cJSON_PrintUnformatted(d);
 	if (json)
 		hub_fanout_publish_to(hub, to, json, strlen(json), "SystemStatusChef", NULL,
