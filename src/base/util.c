@@ -92,18 +92,20 @@ int parse_seconds(const char *s, double min, double max, double *out, const char
 	return 0;
 }
 
-/* The number at the front of s and the unit after it. */
+/* The number at the front of s (digits, and a fraction) and the unit
+ * after it. */
 static int number_and_unit(const char *s, double *v, const char **unit, const char **why)
 {
-	char *end;
+	size_t n = strspn(s, "0123456789");
 
-	errno = 0;
-	*v = strtod(s, &end);
-	if (end == s || !isfinite(*v) || *v < 0 || !isdigit((unsigned char)*s)) {
+	if (!n) {
 		*why = "not a number";
 		return -1;
 	}
-	*unit = end;
+	if (s[n] == '.')
+		n += 1 + strspn(s + n + 1, "0123456789");
+	*v = strtod(s, NULL);
+	*unit = s + n;
 	return 0;
 }
 
@@ -152,24 +154,29 @@ int parse_size(const char *s, long long *out, const char **why)
 
 int parse_rfc3339(const char *s, double *out, const char **why)
 {
-	struct tm tm;
+	struct tm tm, back;
+	time_t stamp;
 	int y, mo, d, h, mi, sec, oh = 0, om = 0, n = 0;
 	double frac = 0;
 	char t, sign = 0;
 	const char *p;
 
+	/* digits where the form has them, then the fields in range */
+	for (int i = 0; i < 19; i++)
+		if (i == 4 || i == 7 || i == 10 || i == 13 || i == 16 ? !s[i] : !isdigit((unsigned char)s[i]))
+			return *why = "not an RFC 3339 time (YYYY-MM-DDTHH:MM:SSZ)", -1;
 	if (sscanf(s, "%4d-%2d-%2d%c%2d:%2d:%2d%n", &y, &mo, &d, &t, &h, &mi, &sec, &n) != 7 ||
-	    (t != 'T' && t != 't' && t != ' ') || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+	    n != 19 || (t != 'T' && t != 't' && t != ' ') || mo < 1 || mo > 12 || d < 1 || d > 31 ||
 	    h > 23 || mi > 59 || sec > 60) {
 		*why = "not an RFC 3339 time (YYYY-MM-DDTHH:MM:SSZ)";
 		return -1;
 	}
 	p = s + n;
-	if (*p == '.') {
-		char *end;
+	if (*p == '.' && isdigit((unsigned char)p[1])) {
+		size_t digits = strspn(p + 1, "0123456789");
 
-		frac = strtod(p, &end);
-		p = end;
+		frac = strtod(p, NULL);
+		p += 1 + digits;
 	}
 	if (*p == 'Z' || *p == 'z') {
 		p++;
@@ -192,7 +199,13 @@ int parse_rfc3339(const char *s, double *out, const char **why)
 	tm.tm_hour = h;
 	tm.tm_min = mi;
 	tm.tm_sec = sec;
-	*out = (double)timegm(&tm) + frac - (sign == '-' ? -1 : sign ? 1 : 0) * (oh * 3600 + om * 60);
+	stamp = timegm(&tm);
+	/* a day the month does not have comes back as another */
+	if (!gmtime_r(&stamp, &back) || back.tm_mday != d || back.tm_mon != mo - 1) {
+		*why = "no such day";
+		return -1;
+	}
+	*out = (double)stamp + frac - (sign == '-' ? -1 : sign ? 1 : 0) * (oh * 3600 + om * 60);
 	return 0;
 }
 

@@ -90,8 +90,10 @@ struct eat {
 	/* the latest dumplings the hub said come first: not in the books,
 	 * as the jump from each to the live stream is no loss */
 	unsigned long long latest_left;
-	/* when the last dumpling came, for --since after a reconnection */
+	/* when the last live dumpling of a kitchen came (after the hub's
+	 * {"notice": "live"}), for --since after a reconnection */
 	double last_heard;
+	int live;
 	char *scratch;		/* eat_message_json()'s */
 	size_t scratch_len;
 };
@@ -174,6 +176,8 @@ static int eat_since_arg(struct eat_config *cfg, const char *arg)
 
 	if (parse_duration(arg, &ago, &why) == 0) {
 		cfg->since = wall_seconds() - ago;
+		if (cfg->since < 0)
+			cfg->since = 0;		/* all there is */
 		return 0;
 	}
 	if (parse_rfc3339(arg, &cfg->since, &why_time) == 0 && cfg->since >= 0)
@@ -353,6 +357,7 @@ static void eat_established(void *user)
 	e->backoff = 0.1;
 	e->hello_pending = 1;
 	e->latest_left = 0;
+	e->live = 0;
 	wsclient_hub_name(wsclient_current(e->ws), 0, hub, sizeof hub);
 	log_debug("connected to hub %s", hub);
 	wsclient_want_write(e->ws);
@@ -408,7 +413,7 @@ static void meta_from_tree(const cJSON *meta, struct json_meta *m)
  * say whether this eater wants it: not if it had it already. */
 static int eat_wanted(struct eat *e, const struct json_meta *m)
 {
-	if (e->cfg.since >= 0)
+	if (e->live && m->kitchen)
 		e->last_heard = wall_seconds();
 	if (e->latest_left)
 		e->latest_left--;
@@ -488,6 +493,10 @@ static int eat_notice(struct eat *e, const cJSON *d)
 	const cJSON *n = cJSON_GetObjectItemCaseSensitive(d, "count");
 	const cJSON *k = cJSON_GetObjectItemCaseSensitive(d, "numbered");
 
+	if (what && !strcmp(what, "live")) {
+		e->live = e->cfg.since >= 0;	/* history is over */
+		return 1;
+	}
 	if (what && !strcmp(what, "latest")) {
 		if (cJSON_IsNumber(n) && n->valuedouble > 0 && n->valuedouble < 1e18)
 			e->latest_left = (unsigned long long)n->valuedouble;

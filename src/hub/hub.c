@@ -209,7 +209,8 @@ static int hub_retain(struct hub_config *cfg, const char *arg)
 		double age;
 		long long size;
 
-		if (parse_duration(term, &age, &why) == 0 && strpbrk(term, "smhd") && age >= 1) {
+		if (parse_duration(term, &age, &why) == 0 && strpbrk(term, "smhd") && age >= 1 &&
+		    age <= 100 * 365 * 86400.0) {
 			cfg->retain_age = age;
 			ages++;
 		} else if (parse_size(term, &size, &why) == 0 && size >= 1024) {
@@ -222,7 +223,7 @@ static int hub_retain(struct hub_config *cfg, const char *arg)
 	free(copy);
 	if (rc || ages > 1 || sizes > 1 || !(ages + sizes))
 		return log_usage(hub_usage_text, "--retain '%s': expected AGE,SIZE, either or both, "
-				 "such as 2h,512M (an age of at least 1s, a size of at least 1K)",
+				 "such as 2h,512M (an age of 1s to 100 years, a size of at least 1K)",
 				 arg), -1;
 	return 0;
 }
@@ -325,6 +326,7 @@ static int hub_option(struct hub_config *cfg, int ch, const char *arg)
 		if (hub_number("--nats-replicas", arg, 1, 5, &v) < 0)
 			return -1;
 		cfg->nats_replicas = (int)v;
+		cfg->replicas_given = 1;
 		return 0;
 	case 'q':
 		cfg->verbose = -1;
@@ -367,7 +369,7 @@ static int hub_parse(struct hub_config *cfg, int argc, char **argv)
 	if (!cfg->nats && (cfg->nats_creds || cfg->nats_token_file || cfg->nats_ca || cfg->nats_cert ||
 			   cfg->nats_stream))
 		return log_usage(hub_usage_text, "the --nats-* options need --nats");
-	if (!cfg->nats_stream && (cfg->retain_given || cfg->nats_replicas != 1))
+	if (!cfg->nats_stream && (cfg->retain_given || cfg->replicas_given))
 		return log_usage(hub_usage_text, "--retain and --nats-replicas need --nats-stream");
 	return -1;
 }

@@ -57,7 +57,7 @@ struct hub_config {
 	double retain_age;	/* seconds */
 	long long retain_bytes;
 	int nats_replicas;
-	int retain_given;
+	int retain_given, replicas_given;
 	int nallow_origins;
 	int verbose;		/* -v: 1, -q: -1 */
 };

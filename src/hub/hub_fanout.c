@@ -181,6 +181,17 @@ static void fanout_report_drop(struct hub *hub, struct hub_subscriber *s,
 			 n, s->dropped, suppressed ? " (some messages suppressed)" : "");
 }
 
+/* Whether s, a full queue behind, is moved ahead for what reaches it
+ * another way. */
+static int fanout_covered(struct hub *hub, struct hub_subscriber *s, uint32_t head)
+{
+	if (!s->ops->covered || !s->ops->covered(s))
+		return 0;
+	s->tail = head;
+	fanout_recount(&hub->fan, s);
+	return 1;
+}
+
 static void fanout_punish(struct hub *hub, struct hub_subscriber *s, uint32_t head)
 {
 	unsigned long numbered, n = fanout_count_wanted(&hub->fan, s, &numbered);
@@ -225,7 +236,7 @@ static int fanout_lossless_behind(struct hub *hub, unsigned part)
 	uint64_t bytes = hub->cfg.queue_bytes / part;
 
 	for (struct hub_subscriber *s = hub->fan.subs; s; s = s->next)
-		if (s->lossless && (hub_fanout_depth(hub, s) >= most ||
+		if (s->lossless && !s->ops->covered && (hub_fanout_depth(hub, s) >= most ||
 				    fanout_bytes_behind(&hub->fan, s) >= bytes))
 			return 1;
 	return 0;
@@ -269,7 +280,7 @@ static void fanout_make_room(struct hub *hub, size_t len)
 
 		for (s = f->at[fanout_slot(oldest)] ? f->subs : NULL; s; s = next) {
 			next = s->next;
-			if (s->counted != oldest)
+			if (s->counted != oldest || fanout_covered(hub, s, head))
 				continue;
 			if (s->lossless && slack)
 				held = 1;

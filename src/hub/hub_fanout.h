@@ -54,6 +54,11 @@ struct hub_subscriber_ops {
 	/* s was a full queue behind under --slow-eater disconnect and has
 	 * left fan-out already: close it. */
 	void (*cull)(struct hub_subscriber *s);
+	/* s is a full queue behind: 1 if what it would miss reaches it
+	 * another way (a replay's consumer, hub_replay.c), and it is moved
+	 * ahead with no drop counted nor publisher held; 0, or NULL, for
+	 * the slow-eater policy. */
+	int (*covered)(struct hub_subscriber *s);
 };
 
 struct hub_subscriber {

@@ -190,7 +190,7 @@ unsigned long hub_inbox_refused(struct hub_inbox *q)
 	return n;
 }
 
-void hub_inbox_free(struct hub_inbox *q)
+void hub_inbox_clear(struct hub_inbox *q)
 {
 	struct hub_inbox_item *it = inbox_take_all(q), *next;
 
@@ -198,5 +198,10 @@ void hub_inbox_free(struct hub_inbox *q)
 		next = it->next;
 		inbox_item_free(it);
 	}
+}
+
+void hub_inbox_free(struct hub_inbox *q)
+{
+	hub_inbox_clear(q);
 	pthread_mutex_destroy(&q->lock);
 }

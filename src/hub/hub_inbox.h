@@ -62,7 +62,9 @@ size_t hub_inbox_drain_some(struct hub_inbox *q, struct hub *hub, size_t max);
 
 unsigned long hub_inbox_refused(struct hub_inbox *q);
 
-/* What is still queued is dropped. */
+/* What is still queued is dropped (and released): _clear while the
+ * owners' library is still there to take back what it owns. */
+void hub_inbox_clear(struct hub_inbox *q);
 void hub_inbox_free(struct hub_inbox *q);
 
 #endif

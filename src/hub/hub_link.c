@@ -45,6 +45,8 @@
 #define LINK_WRITE_DEADLINE_MS 2000
 #define LINK_PING_MS 2000
 #define LINK_SAMPLE_SECONDS 1
+/* at shutdown, replays' threads have this long to see the connection closed */
+#define LINK_REPLAYS_WAIT 5.0
 /* at shutdown, what is written may take this long to be confirmed */
 #define LINK_CLOSE_FLUSH_MS 500
 /* remote kitchens listed by name in the status; more are only counted */
@@ -56,8 +58,8 @@
 /* eaters come and go in bursts: the subscriptions follow once they settle */
 #define LINK_RESCOPE_US (100 * LWS_US_PER_MS)
 /* the stream is looked for again this often until it is there */
-#define LINK_STREAM_RETRY 5.0
-#define LINK_STREAM_WAIT_MS 5000
+#define LINK_STREAM_RETRY 5
+#define LINK_STREAM_WAIT_MS 2000
 /* a subject: the prefix, two names of LINK_NAME_MAX bytes written %XX at
  * worst, the dot. Longer ones are not published: a server closes a
  * connection whose line passes its max_control_line (4 KiB by default). */
@@ -111,6 +113,7 @@ struct hub_link {
 	struct link_item *head, *tail;	/* the outbox */
 	size_t n, bytes;
 	int stop;
+	int closing;			/* no more into the inbox */
 	unsigned long outbox_dropped, publish_failed, disconnects;
 	unsigned long unpublishable;	/* names too long for a subject */
 	unsigned long oversized;	/* from NATS, over --max-message */
@@ -125,7 +128,8 @@ struct hub_link {
 	jsCtx *js;
 	int stream_ready;		/* under lock */
 	char stream_why[256];		/* under lock: why it is not */
-	double stream_tried;		/* the publisher thread's */
+	pthread_t keeper;		/* link_stream_keeper() */
+	int keeper_started;
 
 	/* What the link subscribes to: the hub's thread changes it, the
 	 * publisher thread samples it, under subs_lock. All in one queue
@@ -418,12 +422,25 @@ static void link_stream_config(const struct hub_config *cfg, jsStreamConfig *sc,
 	sc->Replicas = cfg->nats_replicas;
 }
 
-/* Make the stream, or make an existing one keep what --retain says (the
- * hub that starts last sets it for all). 0, or -1 with why. */
+static void link_stream_said(const struct hub_config *cfg, const jsStreamInfo *si,
+			     const char *how)
+{
+	const jsStreamConfig *c = si && si->Config ? si->Config : NULL;
+
+	if (!c)
+		return;
+	log_info("NATS stream %s: keeps the federation's dumplings for %.0f s, up to %lld bytes, "
+		 "in %lld cop%s%s", cfg->nats_stream, (double)c->MaxAge / 1e9,
+		 (long long)c->MaxBytes, (long long)c->Replicas, c->Replicas == 1 ? "y" : "ies", how);
+}
+
+/* Make the stream; one that is there already is taken as it is, unless
+ * this hub was told --retain or --nats-replicas, which it then sets for
+ * every hub. 0, or -1 with why. */
 static int link_stream_make(struct hub_link *l, char *why, size_t size)
 {
 	const struct hub_config *cfg = &l->hub->cfg;
-	const char *subjects[1];
+	const char *subjects[1], *how = "", *detail;
 	jsStreamConfig sc;
 	jsStreamInfo *si = NULL;
 	jsOptions jo;
@@ -436,43 +453,60 @@ static int link_stream_make(struct hub_link *l, char *why, size_t size)
 		return snprintf(why, size, "%s", natsStatus_GetText(s)), -1;
 	link_stream_config(cfg, &sc, subjects);
 	s = js_AddStream(&si, l->js, &sc, &jo, &jerr);
-	if (s != NATS_OK && jerr == JSStreamNameExistErr)
+	if (s != NATS_OK && jerr == JSStreamNameExistErr && (cfg->retain_given || cfg->replicas_given)) {
 		s = js_UpdateStream(&si, l->js, &sc, &jo, &jerr);
+		how = " (as this hub set it)";
+	} else if (s != NATS_OK && jerr == JSStreamNameExistErr) {
+		s = js_GetStreamInfo(&si, l->js, cfg->nats_stream, &jo, &jerr);
+		how = " (as it was)";
+	}
+	if (s == NATS_OK)
+		link_stream_said(cfg, si, how);
 	jsStreamInfo_Destroy(si);
 	if (s == NATS_OK)
 		return 0;
+	detail = nats_GetLastError(NULL);
 	if (s == NATS_NO_RESPONDERS)
 		snprintf(why, size, "the NATS server has no JetStream (nats-server -js)");
 	else
-		snprintf(why, size, "%s (%s)", natsStatus_GetText(s), nats_GetLastError(NULL));
+		snprintf(why, size, "%s (%s)", natsStatus_GetText(s), detail ? detail : "");
 	return -1;
 }
 
-/* On the publisher thread: until the stream is there, look for it now and
- * then, while connected. */
-static void link_stream_check(struct hub_link *l)
+static int link_stopping(struct hub_link *l)
 {
+	int stop;
+
+	pthread_mutex_lock(&l->lock);
+	stop = l->stop;
+	pthread_mutex_unlock(&l->lock);
+	return stop;
+}
+
+/* A thread of its own makes sure of the stream, every LINK_STREAM_RETRY
+ * seconds while connected until it is there: a JetStream that does not
+ * answer must not hold up the publisher. */
+static void *link_stream_keeper(void *arg)
+{
+	struct hub_link *l = arg;
 	const struct hub_config *cfg = &l->hub->cfg;
 	char why[256];
-	int ready;
 
-	if (!cfg->nats_stream || monotonic_seconds() - l->stream_tried < LINK_STREAM_RETRY)
-		return;
-	pthread_mutex_lock(&l->lock);
-	ready = l->stream_ready;
-	pthread_mutex_unlock(&l->lock);
-	if (ready || natsConnection_Status(l->nc) != NATS_CONN_STATUS_CONNECTED)
-		return;
-	l->stream_tried = monotonic_seconds();
-	if (link_stream_make(l, why, sizeof why) < 0) {
-		log_error("NATS stream %s: %s; no history until it is there", cfg->nats_stream, why);
-		link_stream_state(l, 0, why);
-		return;
+	while (!link_stopping(l)) {
+		if (natsConnection_Status(l->nc) == NATS_CONN_STATUS_CONNECTED) {
+			if (link_stream_make(l, why, sizeof why) == 0) {
+				link_stream_state(l, 1, NULL);
+				break;
+			}
+			log_error("NATS stream %s: %s; no history until it is there",
+				  cfg->nats_stream, why);
+			link_stream_state(l, 0, why);
+		}
+		for (int i = 0; i < LINK_STREAM_RETRY * 10 && !link_stopping(l); i++)
+			usleep(100000);
 	}
-	log_info("NATS stream %s: keeps the federation's dumplings for %.0f s, up to %lld bytes, "
-		 "in %d cop%s", cfg->nats_stream, cfg->retain_age, cfg->retain_bytes,
-		 cfg->nats_replicas, cfg->nats_replicas == 1 ? "y" : "ies");
-	link_stream_state(l, 1, NULL);
+	nats_ReleaseThreadMemory();
+	return NULL;
 }
 
 jsCtx *hub_link_stream(struct hub *hub, char *why, size_t size)
@@ -527,7 +561,6 @@ static void *link_publisher(void *arg)
 		if (batch)
 			link_flush(l);
 		link_sample(l);
-		link_stream_check(l);
 		pthread_mutex_lock(&l->lock);
 		l->publish_failed += failed;
 	}
@@ -603,13 +636,18 @@ static void link_on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
 		l->oversized++;
 		pthread_mutex_unlock(&l->lock);
 	} else if (!strncmp(subject, LINK_SUBJECT_PREFIX, sizeof LINK_SUBJECT_PREFIX - 1)) {
+		/* under the lock, so that once the hub is closing the link,
+		 * nothing more of the NATS client's enters the inbox (what is
+		 * there goes back before the library does) */
 		pthread_mutex_lock(&l->lock);
-		link_note_remote(l, subject);
+		if (!l->closing) {
+			link_note_remote(l, subject);
+			/* refused when full: counted by the inbox, a gap in the books */
+			hub_inbox_push_owned(&l->hub->inbox, &l->src, natsMsg_GetData(msg),
+					     (size_t)natsMsg_GetDataLength(msg), link_msg_release, msg);
+			msg = NULL;
+		}
 		pthread_mutex_unlock(&l->lock);
-		/* refused when full: counted by the inbox, a gap in the books */
-		hub_inbox_push_owned(&l->hub->inbox, &l->src, natsMsg_GetData(msg),
-				     (size_t)natsMsg_GetDataLength(msg), link_msg_release, msg);
-		return;
 	}
 	natsMsg_Destroy(msg);
 }
@@ -675,8 +713,16 @@ static void link_queue_name(struct hub_link *l)
 		 (unsigned long)ts.tv_sec, (unsigned long)ts.tv_nsec);
 }
 
-/* Subscribe to one kitchen's dumplings, or to all with kitchen NULL; each
- * of n subscriptions may hold its share of the pending limits. */
+/* Each of n subscriptions may hold its share of the pending limits. */
+static natsStatus link_share_limits(struct link_sub *ls, int n)
+{
+	if (n < 1)
+		n = 1;
+	return natsSubscription_SetPendingLimits(ls->sub, LINK_PENDING_DUMPLINGS / n,
+						 LINK_PENDING_BYTES / n);
+}
+
+/* Subscribe to one kitchen's dumplings, or to all with kitchen NULL. */
 static natsStatus link_subscribe(struct hub_link *l, const char *kitchen, int n,
 				 struct link_sub *out)
 {
@@ -694,10 +740,13 @@ static natsStatus link_subscribe(struct hub_link *l, const char *kitchen, int n,
 		snprintf(subject, sizeof subject, "%s", LINK_SUBSCRIPTION);
 	}
 	s = natsConnection_QueueSubscribe(&out->sub, l->nc, subject, l->queue, link_on_msg, l);
-	if (s == NATS_OK)
-		s = natsSubscription_SetPendingLimits(out->sub, LINK_PENDING_DUMPLINGS / n,
-						      LINK_PENDING_BYTES / n);
+	if (s != NATS_OK)
+		return s;
 	out->kitchen = kitchen ? xstrdup(kitchen) : NULL;
+	if ((s = link_share_limits(out, n)) != NATS_OK) {
+		natsSubscription_Destroy(out->sub);
+		free(out->kitchen);
+	}
 	return s;
 }
 
@@ -755,22 +804,29 @@ static int scope_has(const struct hub_link *l, const char *kitchen)
 	return 0;
 }
 
-/* A kitchen the link did not take for a while comes back: its runs' books
- * start again, since what it sent meanwhile was not lost. */
+static int local_kitchen(struct hub *hub, const char *name)
+{
+	for (struct hub_conn *c = hub->kitchens; c; c = c->next)
+		if (c->greeted && c->name && !strcmp(c->name, name))
+			return 1;
+	return 0;
+}
+
+/* A kitchen of another hub that the link did not take for a while comes
+ * back (into names, or all of them with n < 0): its runs' books start
+ * again, since what it sent meanwhile was not lost. Not the books of this
+ * hub's own kitchens, which the link never brought. */
 static void scope_forget(struct hub_link *l, const char *const *names, int n)
 {
 	char name[LINK_NAME_MAX];
 
-	if (n >= 0) {
-		for (int i = 0; i < n; i++)
-			if (!scope_has(l, names[i]))
-				seq_book_forget(&l->hub->seq, names[i]);
-		return;
-	}
 	pthread_mutex_lock(&l->lock);
-	for (int i = 0; i < l->nremote; i++)
-		if (!scope_has(l, link_remote_name(&l->remote[i], name, sizeof name)))
+	for (int i = 0; i < l->nremote; i++) {
+		link_remote_name(&l->remote[i], name, sizeof name);
+		if (!scope_has(l, name) && (n < 0 || name_in(names, n, name)) &&
+		    !local_kitchen(l->hub, name))
 			seq_book_forget(&l->hub->seq, name);
+	}
 	pthread_mutex_unlock(&l->lock);
 }
 
@@ -845,12 +901,24 @@ static void link_rescope(lws_sorted_usec_list_t *sul)
 
 		for (j = 0; j < l->nsubs && !(keep[j] && !strcmp(l->subs[j].kitchen, names[i])); j++)
 			;
-		if (j < l->nsubs)
-			next[nnext++] = l->subs[j];
-		else if (link_subscribe(l, n < 0 ? NULL : names[i], n < 0 ? 1 : n, &next[nnext]) == NATS_OK)
+		if (j < l->nsubs) {
+			next[nnext] = l->subs[j];
+			link_share_limits(&next[nnext++], n);
+		} else if (link_subscribe(l, n < 0 ? NULL : names[i], n < 0 ? 1 : n,
+					  &next[nnext]) == NATS_OK) {
 			nnext++;
-		else
-			log_warn("NATS link: cannot subscribe for kitchen %s", n < 0 ? "(all)" : names[i]);
+		} else if (n < 0) {
+			/* all, or the old ones stay: never nothing */
+			log_warn("NATS link: cannot subscribe to " LINK_SUBSCRIPTION "; trying again");
+			lws_sul_schedule(l->hub->ctx, 0, &l->rescope, link_rescope, LINK_RESCOPE_US);
+			return;
+		} else {
+			log_warn("NATS link: cannot subscribe for kitchen %s", names[i]);
+		}
+	}
+	if (!nnext) {
+		lws_sul_schedule(l->hub->ctx, 0, &l->rescope, link_rescope, LINK_RESCOPE_US);
+		return;
 	}
 	pthread_mutex_lock(&l->subs_lock);
 	for (int i = 0; i < l->nsubs; i++)
@@ -865,6 +933,9 @@ static void link_rescope(lws_sorted_usec_list_t *sul)
 
 void hub_link_rescope(struct hub *hub)
 {
+	/* once: eaters that keep coming must not put it off for ever */
+	if (hub->link && !lws_dll2_is_detached(&hub->link->rescope.list))
+		return;
 	if (hub->link)
 		lws_sul_schedule(hub->ctx, 0, &hub->link->rescope, link_rescope, LINK_RESCOPE_US);
 }
@@ -1016,6 +1087,13 @@ int hub_link_open(struct hub *hub)
 		return -1;
 	}
 	l->publisher_started = 1;
+	if (hub->cfg.nats_stream) {
+		if (start_thread(&l->keeper, link_stream_keeper, l) != 0) {
+			log_error("NATS link: cannot start the thread that makes sure of the stream");
+			return -1;
+		}
+		l->keeper_started = 1;
+	}
 	hub_fanout_join(hub, &l->fan);
 	return 0;
 }
@@ -1037,25 +1115,36 @@ void hub_link_close(struct hub *hub)
 		return;
 	lws_sul_cancel(&l->drain);
 	lws_sul_cancel(&l->rescope);
-	hub_replay_close_all(hub);
+	hub_replay_stop_all(hub);
 	hub_fanout_leave(hub, &l->fan);
-	if (l->publisher_started) {
-		pthread_mutex_lock(&l->lock);
-		l->stop = 1;
-		pthread_cond_signal(&l->more);
-		pthread_mutex_unlock(&l->lock);
+	pthread_mutex_lock(&l->lock);
+	l->stop = 1;
+	pthread_cond_signal(&l->more);
+	pthread_mutex_unlock(&l->lock);
+	if (l->publisher_started)
 		pthread_join(l->publisher, NULL);
-	}
+	pthread_mutex_lock(&l->lock);
+	l->closing = 1;
+	pthread_mutex_unlock(&l->lock);
 	if (l->nc) {
 		if (natsConnection_Status(l->nc) == NATS_CONN_STATUS_CONNECTED)
 			natsConnection_FlushTimeout(l->nc, LINK_CLOSE_FLUSH_MS);
 		natsConnection_Close(l->nc);
+	}
+	if (l->keeper_started)	/* what it asked JetStream fails now */
+		pthread_join(l->keeper, NULL);
+	if (hub_replay_wait_all(LINK_REPLAYS_WAIT) < 0) {
+		hub->link = NULL;
+		return;
 	}
 	link_free_subs(l);
 	jsCtx_Destroy(l->js);
 	natsConnection_Destroy(l->nc);
 	natsOptions_Destroy(l->opts);
 	natsStatistics_Destroy(l->stats);
+	/* the messages still in the inbox are cnats': back to it while it
+	 * is there */
+	hub_inbox_clear(&hub->inbox);
 	/* cnats' threads end before what they were handed goes; if they
 	 * do not in time, l is left to them (the hub is exiting anyway) */
 	if (nats_CloseAndWait(2000) != NATS_OK) {

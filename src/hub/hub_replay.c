@@ -21,24 +21,25 @@
 #include "base/seqbook.h"
 #include "base/util.h"
 
-#define REPLAY_MAX 64			/* at once; more are refused */
+#define REPLAY_MAX 16			/* at once; more are refused */
 #define REPLAY_QUEUE_N 4096		/* queued for the eater */
 #define REPLAY_QUEUE_BYTES (4u << 20)
-#define REPLAY_LATEST_BYTES (32u << 20)	/* the latest, held until all are in */
-#define REPLAY_PENDING_N 65536		/* the NATS client's, per consumer */
-#define REPLAY_PENDING_BYTES (64 << 20)
+#define REPLAY_LATEST_BYTES (16u << 20)	/* the latest, held until all are in */
+#define REPLAY_PENDING_N 8192		/* the NATS client's, per consumer */
+#define REPLAY_PENDING_BYTES (16 << 20)
 #define REPLAY_API_WAIT_MS 3000		/* a JetStream request's answer */
 #define REPLAY_POLL_MS 50
 #define REPLAY_STREAM_WAIT 5.0		/* for the link to find the stream */
 #define REPLAY_STUCK 15.0		/* history that gives nothing while it owes */
 #define REPLAY_GRACE 1.0		/* the consumer goes on after the join */
 #define REPLAY_GRACE_MAX 10.0		/* however long the link's outbox takes */
-#define REPLAY_SEAM 5.0			/* fan-out checked against the books */
+#define REPLAY_SEAM 1.0			/* fan-out checked past the hand-over */
 #define REPLAY_WRITE_BATCH 256
 
 struct replay_item {
 	struct replay_item *next;
 	size_t len;
+	int notice;			/* the hub's word, not a dumpling */
 	unsigned char buf[];		/* LWS_PRE bytes, then the dumpling */
 };
 
@@ -55,9 +56,12 @@ struct hub_replay {
 	struct hub_conn *conn;
 	int joined;
 	int seam;			/* fan-out is checked against book */
+	int seam_over;			/* seam_wants saw the eater past it */
 	double seam_until;
+	uint64_t seam_bytes;		/* fan-out's bytes stored at the hand-over */
 	const struct hub_subscriber_ops *live_ops;	/* the eater's own */
-	struct hub_subscriber_ops seam_ops;		/* the same, but for wants */
+	struct hub_subscriber_ops join_ops;	/* the same, covered by the consumer */
+	struct hub_subscriber_ops seam_ops;	/* the same, but for wants */
 	struct seq_book book;		/* the thread's, once it has ended */
 	char *scratch;
 	size_t scratch_len;
@@ -93,6 +97,7 @@ struct hub_replay {
 	int joined_flag;
 	double joined_mono;
 	int64_t joined_ns;
+	double covered_mono;		/* fan-out last moved the eater ahead */
 	unsigned long latest_n;		/* held before the notice */
 	int refs;
 };
@@ -169,6 +174,8 @@ static char *scratch_for(char **buf, size_t *size, size_t len)
 
 /* ---- the replay's thread --------------------------------------------------- */
 
+static int replay_stopped(struct hub_replay *r);
+
 /* What the NATS client said of its last error on this thread. */
 static const char *nats_detail(natsStatus s)
 {
@@ -177,15 +184,19 @@ static const char *nats_detail(natsStatus s)
 	return text && *text ? text : natsStatus_GetText(s);
 }
 
-/* Under lock: tell the hub's thread. */
+/* Under lock: tell the hub's thread (not once it has let the replay go:
+ * at shutdown the context may be gone). */
 static void replay_poke(struct hub_replay *r)
 {
 	r->dirty = 1;
-	lws_cancel_service(r->hub->ctx);
+	if (!r->stop)
+		lws_cancel_service(r->hub->ctx);
 }
 
 static void replay_fail(struct hub_replay *r, const char *why, const char *detail)
 {
+	if (replay_stopped(r))
+		return;		/* the eater left: nobody to tell */
 	log_warn("replay for %s: %s%s%s", r->filter.label, why, detail ? ": " : "",
 		 detail ? detail : "");
 	pthread_mutex_lock(&r->lock);
@@ -224,9 +235,11 @@ static natsStatus replay_subscribe(struct hub_replay *r)
 		so.Config.OptStartSeq = r->last_sseq + 1;
 	} else if (r->latest) {
 		so.Config.DeliverPolicy = js_DeliverLastPerSubject;
-	} else {
+	} else if (r->since_ns > 0) {
 		so.Config.DeliverPolicy = js_DeliverByStartTime;
 		so.Config.OptStartTime = r->since_ns;
+	} else {
+		so.Config.DeliverPolicy = js_DeliverAll;	/* from the epoch */
 	}
 	s = js_SubscribeSync(&r->sub, r->js, r->subject, &jo, &so, &jerr);
 	if (s == NATS_OK)
@@ -271,6 +284,7 @@ static void queue_latest_notice(struct hub_replay *r)
 	struct replay_item *it = xmalloc(sizeof *it + LWS_PRE + (size_t)n);
 
 	it->len = (size_t)n;
+	it->notice = 1;
 	memcpy(it->buf + LWS_PRE, text, (size_t)n);
 	it->next = r->head;
 	r->head = it;
@@ -309,6 +323,7 @@ static int replay_queue(struct hub_replay *r, const char *json, size_t len)
 
 	it->next = NULL;
 	it->len = len;
+	it->notice = 0;
 	memcpy(it->buf + LWS_PRE, json, len);
 	pthread_mutex_lock(&r->lock);
 	while (!r->stop && !queue_has_room(r, len)) {
@@ -375,7 +390,25 @@ static int replay_wants(struct hub_replay *r, const char *json, size_t len, int6
 }
 
 /* A gap in what the NATS client handed over (its pending limits dropped
- * some): made good by a consumer from the last stream sequence taken. */
+ * some) is made good by a consumer from the last stream sequence taken;
+ * the latest, still being gathered, are gathered again from the start,
+ * since a start sequence would bring every later dumpling too. */
+static void replay_again(struct hub_replay *r)
+{
+	log_debug("replay for %s: the NATS client dropped some; reading again from stream "
+		  "sequence %llu", r->filter.label, (unsigned long long)r->last_sseq + 1);
+	replay_unsubscribe(r);
+	pthread_mutex_lock(&r->lock);
+	if (r->latest && r->state == REPLAY_READING) {
+		queue_free(r);
+		r->latest_n = 0;
+		r->last_sseq = 0;
+		seq_book_free(&r->tbook);
+		r->tbook.max = SEQ_BOOK_RUNS;
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
 static int replay_gap(struct hub_replay *r, uint64_t dseq)
 {
 	int64_t dropped = 0;
@@ -383,9 +416,7 @@ static int replay_gap(struct hub_replay *r, uint64_t dseq)
 	natsSubscription_GetDropped(r->sub, &dropped);
 	if (dropped == r->dropped_seen && (dseq == r->next_dseq || dseq == 1))
 		return 0;
-	log_debug("replay for %s: the NATS client dropped some; reading again from stream "
-		  "sequence %llu", r->filter.label, (unsigned long long)r->last_sseq + 1);
-	replay_unsubscribe(r);
+	replay_again(r);
 	return 1;
 }
 
@@ -421,20 +452,25 @@ static void replay_take(struct hub_replay *r, natsMsg *msg)
 }
 
 /* Whether the consumer has done its part: the eater joined fan-out a grace
- * period ago, and what this hub took in before is out of the link's
- * outbox (and so, a moment later, in the stream). */
+ * period ago (and fan-out last moved it ahead as long ago, what it passed
+ * being the consumer's to send), and what this hub took in before is out
+ * of the link's outbox (and so, a moment later, in the stream). Decided
+ * under the lock, where fan-out asks whether the consumer still covers
+ * the eater: once it is done, it no longer does. */
 static int replay_done(struct hub_replay *r)
 {
-	double since;
-	int joined;
+	double now = monotonic_seconds(), quiet;
+	int done = 0;
 
 	pthread_mutex_lock(&r->lock);
-	joined = r->joined_flag;
-	since = monotonic_seconds() - r->joined_mono;
+	quiet = now - (r->covered_mono > r->joined_mono ? r->covered_mono : r->joined_mono);
+	if (r->joined_flag && r->state == REPLAY_CAUGHT && quiet >= REPLAY_GRACE &&
+	    (now - r->joined_mono >= REPLAY_GRACE_MAX || hub_link_outbox_empty(r->hub))) {
+		r->state = REPLAY_ENDED;
+		done = 1;
+	}
 	pthread_mutex_unlock(&r->lock);
-	if (!joined || since < REPLAY_GRACE)
-		return 0;
-	return since >= REPLAY_GRACE_MAX || hub_link_outbox_empty(r->hub);
+	return done;
 }
 
 /* Read the stream until the seam is past, or the replay stopped. */
@@ -454,6 +490,8 @@ static void replay_read(struct hub_replay *r)
 		if (s == NATS_OK) {
 			replay_take(r, msg);
 			natsMsg_Destroy(msg);
+		} else if (s == NATS_SLOW_CONSUMER) {
+			replay_again(r);	/* it dropped some past its limits */
 		} else if (s != NATS_TIMEOUT) {
 			return replay_fail(r, "history stopped", nats_detail(s));
 		} else if (r->state == REPLAY_READING &&
@@ -487,7 +525,7 @@ static void *replay_main(void *arg)
 	if (replay_find_stream(r) == 0) {
 		if ((s = replay_subscribe(r)) != NATS_OK) {
 			replay_fail(r, "no history: the NATS stream cannot be read", nats_detail(s));
-		} else {
+		} else if (!replay_stopped(r)) {
 			if (!replay_owes(r)) {
 				pthread_mutex_lock(&r->lock);
 				replay_caught(r);
@@ -603,10 +641,37 @@ static void replay_unlink(struct hub *hub, struct hub_replay *r)
 	hub->nreplays--;
 }
 
+static struct hub_replay *replay_of(const struct hub_subscriber *s)
+{
+	return lws_container_of(s, struct hub_conn, sub)->replay;
+}
+
+/* Fan-out would skip the eater, a full queue behind while it writes what
+ * history sends: while the consumer goes on, what it passes comes that
+ * way, and the consumer goes on a grace period longer. */
+static int replay_covered(struct hub_subscriber *s)
+{
+	struct hub_replay *r = replay_of(s);
+	int covered;
+
+	pthread_mutex_lock(&r->lock);
+	covered = r->state == REPLAY_CAUGHT;
+	if (covered)
+		r->covered_mono = monotonic_seconds();
+	pthread_mutex_unlock(&r->lock);
+	return covered;
+}
+
 /* The eater joins fan-out: what comes in from now on waits for it there. */
 static void replay_join(struct hub *hub, struct hub_replay *r)
 {
-	hub_fanout_join(hub, &r->conn->sub);
+	struct hub_subscriber *s = &r->conn->sub;
+
+	r->live_ops = s->ops;
+	r->join_ops = *s->ops;
+	r->join_ops.covered = replay_covered;
+	s->ops = &r->join_ops;
+	hub_fanout_join(hub, s);
 	r->joined = 1;
 	pthread_mutex_lock(&r->lock);
 	r->joined_flag = 1;
@@ -642,19 +707,22 @@ void hub_replay_poll(struct hub *hub)
 
 /* ---- the seam ------------------------------------------------------------------ */
 
-static struct hub_replay *replay_of(const struct hub_subscriber *s)
-{
-	return lws_container_of(s, struct hub_conn, sub)->replay;
-}
-
 /* What fan-out holds for an eater just past its replay: not a dumpling
- * sent from history already. */
+ * sent from history already. What was stored up to the hand-over is
+ * checked, and what came a moment after (another hub's dumpling may reach
+ * this one after the stream sent it); past both, the seam is over. */
 static int seam_wants(const struct hub_subscriber *s, const struct hub_msg *m)
 {
 	struct hub_replay *r = replay_of(s);
 	struct json_meta meta;
 
-	if (!r || !m->seq || !m->kitchen)
+	if (!r || r->seam_over)
+		return 1;
+	if (m->end > r->seam_bytes && monotonic_seconds() > r->seam_until) {
+		r->seam_over = 1;
+		return 1;
+	}
+	if (!m->seq || !m->kitchen)
 		return 1;
 	if (json_scan((const char *)m->buf + LWS_PRE, m->len, &meta,
 		      scratch_for(&r->scratch, &r->scratch_len, m->len)) < 0 || !meta.run)
@@ -662,22 +730,40 @@ static int seam_wants(const struct hub_subscriber *s, const struct hub_msg *m)
 	return m->seq > seq_book_last(&r->book, m->kitchen, meta.run);
 }
 
-/* The replay is over: the eater is fan-out's, checked for a while. */
-static void replay_hand_over(struct hub *hub, struct hub_replay *r)
+/* An eater that takes notices is told where history ends, in line: from
+ * here on what it is sent is live ({"notice": "live"}), which `eat
+ * --since` goes by to ask again after a reconnection. */
+static int replay_tell_live(struct hub_conn *c)
 {
-	struct hub_subscriber *s = &r->conn->sub;
+	static const char live[] = "{\"notice\":\"live\"}";
+	unsigned char buf[LWS_PRE + sizeof live];
 
+	if (!c->notices)
+		return 0;
+	memcpy(buf + LWS_PRE, live, sizeof live - 1);
+	return lws_write(c->wsi, buf + LWS_PRE, sizeof live - 1, LWS_WRITE_TEXT) < 0 ? -1 : 0;
+}
+
+/* The replay is over: the eater is fan-out's, checked for a while. */
+static int replay_hand_over(struct hub *hub, struct hub_conn *c)
+{
+	struct hub_replay *r = c->replay;
+	struct hub_subscriber *s = &c->sub;
+
+	if (replay_tell_live(c) < 0)
+		return -1;
 	pthread_mutex_lock(&r->lock);
 	r->book = r->tbook;
 	memset(&r->tbook, 0, sizeof r->tbook);
 	pthread_mutex_unlock(&r->lock);
 	r->seam = 1;
 	r->seam_until = monotonic_seconds() + REPLAY_SEAM;
-	r->live_ops = s->ops;
-	r->seam_ops = *s->ops;
+	r->seam_bytes = hub->fan.bytes_stored;
+	r->seam_ops = *r->live_ops;
 	r->seam_ops.wants = seam_wants;
 	s->ops = &r->seam_ops;
 	replay_unlink(hub, r);
+	return 0;
 }
 
 static void replay_seam_end(struct hub_conn *c)
@@ -717,10 +803,11 @@ static int replay_send(struct hub *hub, struct hub_conn *c, enum replay_state *s
 	while (sent < REPLAY_WRITE_BATCH && (it = replay_pop(c->replay, state))) {
 		if (lws_write(c->wsi, it->buf + LWS_PRE, it->len, LWS_WRITE_TEXT) < 0)
 			rc = -1;
+		if (!it->notice)
+			hub->count.replay_sent++;
 		free(it);
 		if (rc < 0)
 			return -1;
-		hub->count.replay_sent++;
 		sent++;
 		if (lws_partial_buffered(c->wsi))
 			break;
@@ -737,7 +824,7 @@ int hub_replay_writable(struct hub *hub, struct hub_conn *c)
 	int empty;
 
 	if (r->seam) {
-		if (monotonic_seconds() > r->seam_until)
+		if (r->seam_over)
 			replay_seam_end(c);
 		return 1;
 	}
@@ -746,10 +833,13 @@ int hub_replay_writable(struct hub *hub, struct hub_conn *c)
 	pthread_mutex_lock(&r->lock);
 	empty = !r->head;
 	pthread_mutex_unlock(&r->lock);
-	if (state != REPLAY_ENDED || !empty)
+	/* nothing more this turn once lws holds part of a write */
+	if (state != REPLAY_ENDED || !empty || lws_partial_buffered(c->wsi))
 		return 0;
-	replay_hand_over(hub, r);
-	return 1;
+	if (replay_hand_over(hub, c) < 0)
+		return -1;
+	lws_callback_on_writable(c->wsi);	/* fan-out's turn, next */
+	return 0;
 }
 
 static void replay_stop_thread(struct hub_replay *r)
@@ -772,23 +862,32 @@ void hub_replay_stop(struct hub *hub, struct hub_conn *c)
 	}
 	replay_unlink(hub, r);
 	replay_stop_thread(r);
+	if (r->live_ops)	/* not the replay's, which may go first */
+		c->sub.ops = r->live_ops;
 	c->replay = NULL;
 	replay_release(r);
 }
 
-void hub_replay_close_all(struct hub *hub)
+void hub_replay_stop_all(struct hub *hub)
 {
-	struct timespec until;
-
 	for (struct hub_replay *r = hub->replays; r; r = r->next)
 		replay_stop_thread(r);
+}
+
+int hub_replay_wait_all(double seconds)
+{
+	struct timespec until;
+	int left;
+
 	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += (time_t)(REPLAY_API_WAIT_MS / 1000 + 2);
+	until.tv_sec += (time_t)seconds;
 	pthread_mutex_lock(&replays_lock);
 	while (replays_running > 0)
 		if (pthread_cond_timedwait(&replays_gone, &replays_lock, &until) == ETIMEDOUT)
 			break;
-	if (replays_running > 0)
-		log_warn("%d replays did not stop in time", replays_running);
+	left = replays_running;
 	pthread_mutex_unlock(&replays_lock);
+	if (left)
+		log_warn("%d replays did not stop in time; leaving the NATS client to them", left);
+	return left ? -1 : 0;
 }

@@ -43,8 +43,10 @@ int hub_replay_writable(struct hub *hub, struct hub_conn *c);
 /* The eater left: its replay stops, and goes. */
 void hub_replay_stop(struct hub *hub, struct hub_conn *c);
 
-/* At shutdown, before the NATS connection goes: every replay stops, and
- * their threads are waited for. */
-void hub_replay_close_all(struct hub *hub);
+/* At shutdown: every replay is told to stop; once the NATS connection is
+ * closed (which ends what their threads wait for), they are waited for,
+ * up to seconds: -1 if some still run, and what they use must stay. */
+void hub_replay_stop_all(struct hub *hub);
+int hub_replay_wait_all(double seconds);
 
 #endif
