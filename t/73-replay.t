@@ -158,6 +158,48 @@ is(reap($moving->{pid}, 40) >> 8, 0, 'the eater moved to hub A and got its 3000'
 ok(all_once_in_order($moving->{out}, 'kMove', 3000), 'each once, in order, across the move');
 like(slurp($moving->{err}) // '', qr/lost no dumplings/, 'and it reports no loss');
 
+# ---- an eater that stops reading while history comes ---------------------------------
+
+# 20000 dumplings of a kilobyte: more than the NATS client holds for a
+# replay, so it drops some while the eater does not read, and the replay
+# must read again from where it was
+my $big = 20000;
+write_pcap("$dir/p$big.pcap", 1, map { ether(0x0800, ipv4(17, udp(40000, 53, 'x'))) } 1 .. $big);
+is(reap(kitchen($A, 'kBig', "$dir/p$big.pcap"), 120), 0, "kitchen kBig sent its $big");
+my $stopped = eater($A, 'stopped', '--since', '1h', '-k', 'kBig', '--count', $big);
+ok(wait_for(sub { seqs($stopped->{out}, 'kBig') >= 10 }, 30), 'an eater is being sent kBig\'s history');
+kill 'STOP', $stopped->{pid};
+sleep 4;
+kill 'CONT', $stopped->{pid};
+is(reap($stopped->{pid}, 120) >> 8, 0, 'it stopped reading for 4 s, and still got its count')
+	or diag(slurp($stopped->{err}));
+ok(all_once_in_order($stopped->{out}, 'kBig', $big), 'all of them, in order, once');
+
+# ---- a hub with a small queue: the seam is no loss ---------------------------------
+
+my $small = stream_hub('--queue', 100);
+my $fast = kitchen($A, 'kFast', "$dir/p3000.pcap", '--speed', 1500);
+my $watch_fast = eater($small, 'watch-fast', '-k', 'kFast');
+ok(wait_for(sub { seqs($watch_fast->{out}, 'kFast') >= 500 }, 30), 'kFast is a good way into its run');
+my $onsmall = eater($small, 'onsmall', '--since', '1h', '-k', 'kFast', '--count', 3000);
+is(reap($fast, 60), 0, 'kitchen kFast sent its file');
+is(reap($onsmall->{pid}, 60) >> 8, 0, 'an eater with --since on a hub with --queue 100 got its count');
+ok(all_once_in_order($onsmall->{out}, 'kFast', 3000), 'in order, once');
+like(slurp($onsmall->{err}) // '', qr/lost no dumplings/,
+     'and no loss: what fan-out passed while history came was history\'s to send');
+kill 'TERM', $watch_fast->{pid};
+reap($watch_fast->{pid}, 10);
+
+# ---- a hub that stops while dumplings come from NATS --------------------------------
+
+# flat out, so that the hub's inbox holds some of the NATS client's when it stops
+my $busy = kitchen($A, 'kBusy', "$dir/p$big.pcap");
+ok(wait_for(sub { (hub_metric($small, 'nats_dumplings_in_total') // 0) > 3000 + 2000 }, 30),
+   'dumplings of kBusy come to the small hub');
+kill 'TERM', $small->{pid};
+is(reap($small->{pid}, 20), 0, 'which stops when told, with exit status 0');
+reap($busy, 60);
+
 # ---- what cannot be ---------------------------------------------------------------
 
 my $far = py('eater_client.py', '--port', $A->{out}, '--hello', '{"since": 1e300, "kitchens": ["kOld"]}',
