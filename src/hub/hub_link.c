@@ -195,6 +195,16 @@ size_t hub_link_subject(char *buf, size_t size, const char *kitchen, const char 
 	return pre + k + 1 + c;
 }
 
+size_t hub_link_kitchen_subject(char *buf, size_t size, const char *kitchen)
+{
+	/* dumplings.KITCHEN.x, then the chef's token made a wildcard */
+	size_t len = hub_link_subject(buf, size, kitchen, "x");
+
+	if (len)
+		buf[len - 1] = '>';
+	return len;
+}
+
 static int hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -727,15 +737,11 @@ static natsStatus link_subscribe(struct hub_link *l, const char *kitchen, int n,
 				 struct link_sub *out)
 {
 	char subject[LINK_SUBJECT_MAX];
-	size_t len;
 	natsStatus s;
 
 	if (kitchen) {
-		/* dumplings.KITCHEN.x, then the chef's token made a wildcard */
-		len = hub_link_subject(subject, sizeof subject, kitchen, "x");
-		if (!len)
+		if (!hub_link_kitchen_subject(subject, sizeof subject, kitchen))
 			return NATS_INVALID_ARG;
-		subject[len - 1] = '>';
 	} else {
 		snprintf(subject, sizeof subject, "%s", LINK_SUBSCRIPTION);
 	}

@@ -556,11 +556,12 @@ static void *replay_main(void *arg)
  * where they say so in one subject: a single kitchen, or a single chef. */
 static void replay_subject(struct hub_replay *r, const struct hub_subscriber *s)
 {
-	char k[200], c[200];
+	char c[200];
 
-	if (s->kitchens.n == 1 && hub_link_subject(k, sizeof k, s->kitchens.v[0], "x"))
-		snprintf(r->subject, sizeof r->subject, "%.*s.>", (int)(strlen(k) - 2), k);
-	else if (s->chefs.n == 1 && hub_link_subject(c, sizeof c, "x", s->chefs.v[0]))
+	if (s->kitchens.n == 1 && hub_link_kitchen_subject(r->subject, sizeof r->subject,
+							   s->kitchens.v[0]))
+		return;
+	if (s->chefs.n == 1 && hub_link_subject(c, sizeof c, "x", s->chefs.v[0]))
 		snprintf(r->subject, sizeof r->subject, "dumplings.*.%s", c + sizeof "dumplings.x");
 	else
 		snprintf(r->subject, sizeof r->subject, "dumplings.>");
