@@ -1,4 +1,5 @@
 /* dumplings: one executable, three roles chosen by subcommand. */
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,8 +29,23 @@ static void usage(FILE *out)
 	fprintf(out, "\nRun 'dumplings ROLE --help' for the options of a role.\n");
 }
 
+/* glibc gives memory at the top of a thread's heap back to the kernel as
+ * soon as 128 KiB are free there, and the next batch faults it in again,
+ * zeroed: between the cook thread, the printer and the uplink, that was a
+ * TLB shoot-down across cores and a page fault every few batches. Keep up
+ * to 32 MiB; setting a threshold turns glibc's sliding one off, so fix the
+ * size above which blocks are mapped of their own at 4 MiB. */
+static void keep_freed_memory(void)
+{
+#if defined(M_TRIM_THRESHOLD) && defined(M_MMAP_THRESHOLD)
+	mallopt(M_TRIM_THRESHOLD, 32 << 20);
+	mallopt(M_MMAP_THRESHOLD, 4 << 20);
+#endif
+}
+
 int main(int argc, char **argv)
 {
+	keep_freed_memory();
 	log_init("dumplings", LOG_INFO);
 	if (argc < 2) {
 		usage(stderr);
