@@ -177,32 +177,41 @@ static size_t subject_token(char *p, size_t room, const char *name)
 	return n;
 }
 
-size_t hub_link_subject(char *buf, size_t size, const char *kitchen, const char *chef)
+/* A name's token, or the wildcard any when it is not 0. */
+static size_t put_token(char *p, size_t room, const char *name, char any)
+{
+	if (any)
+		return room >= 1 ? (*p = any, 1) : 0;
+	return subject_token(p, room, name);
+}
+
+static size_t compose(char *buf, size_t size, const char *kitchen, char any_kitchen,
+		      const char *chef, char any_chef)
 {
 	size_t pre = sizeof LINK_SUBJECT_PREFIX - 1, k, c;
 
 	if (size < pre + 4)
 		return 0;
 	memcpy(buf, LINK_SUBJECT_PREFIX, pre);
-	k = subject_token(buf + pre, size - pre - 3, kitchen);
+	k = put_token(buf + pre, size - pre - 3, kitchen, any_kitchen);
 	if (!k)
 		return 0;
 	buf[pre + k] = '.';
-	c = subject_token(buf + pre + k + 1, size - pre - k - 2, chef);
+	c = put_token(buf + pre + k + 1, size - pre - k - 2, chef, any_chef);
 	if (!c)
 		return 0;
 	buf[pre + k + 1 + c] = '\0';
 	return pre + k + 1 + c;
 }
 
-size_t hub_link_kitchen_subject(char *buf, size_t size, const char *kitchen)
+size_t hub_link_subject(char *buf, size_t size, const char *kitchen, const char *chef)
 {
-	/* dumplings.KITCHEN.x, then the chef's token made a wildcard */
-	size_t len = hub_link_subject(buf, size, kitchen, "x");
+	return compose(buf, size, kitchen, 0, chef, 0);
+}
 
-	if (len)
-		buf[len - 1] = '>';
-	return len;
+size_t hub_link_pattern(char *buf, size_t size, const char *kitchen, const char *chef)
+{
+	return compose(buf, size, kitchen, kitchen ? 0 : '*', chef, chef ? 0 : '>');
 }
 
 static int hex_digit(char c)
@@ -740,7 +749,7 @@ static natsStatus link_subscribe(struct hub_link *l, const char *kitchen, int n,
 	natsStatus s;
 
 	if (kitchen) {
-		if (!hub_link_kitchen_subject(subject, sizeof subject, kitchen))
+		if (!hub_link_pattern(subject, sizeof subject, kitchen, NULL))
 			return NATS_INVALID_ARG;
 	} else {
 		snprintf(subject, sizeof subject, "%s", LINK_SUBSCRIPTION);

@@ -59,7 +59,8 @@ int hub_link_outbox_empty(struct hub *hub);
  * it does not fit in size. hub_link_unsubject() reads one token back. */
 size_t hub_link_subject(char *buf, size_t size, const char *kitchen, const char *chef);
 int hub_link_unsubject(const char *token, size_t len, char *out, size_t size);
-/* Every subject of one kitchen: dumplings.KITCHEN.> (0 if it does not fit). */
-size_t hub_link_kitchen_subject(char *buf, size_t size, const char *kitchen);
+/* The same with NULL for any: dumplings.KITCHEN.> (chef NULL) or
+ * dumplings.*.CHEF (kitchen NULL); 0 if it does not fit. */
+size_t hub_link_pattern(char *buf, size_t size, const char *kitchen, const char *chef);
 
 #endif

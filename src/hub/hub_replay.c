@@ -556,14 +556,10 @@ static void *replay_main(void *arg)
  * where they say so in one subject: a single kitchen, or a single chef. */
 static void replay_subject(struct hub_replay *r, const struct hub_subscriber *s)
 {
-	char c[200];
+	const char *kitchen = s->kitchens.n == 1 ? s->kitchens.v[0] : NULL;
+	const char *chef = !kitchen && s->chefs.n == 1 ? s->chefs.v[0] : NULL;
 
-	if (s->kitchens.n == 1 && hub_link_kitchen_subject(r->subject, sizeof r->subject,
-							   s->kitchens.v[0]))
-		return;
-	if (s->chefs.n == 1 && hub_link_subject(c, sizeof c, "x", s->chefs.v[0]))
-		snprintf(r->subject, sizeof r->subject, "dumplings.*.%s", c + sizeof "dumplings.x");
-	else
+	if ((!kitchen && !chef) || !hub_link_pattern(r->subject, sizeof r->subject, kitchen, chef))
 		snprintf(r->subject, sizeof r->subject, "dumplings.>");
 }
 
