@@ -103,6 +103,12 @@ is(reap($old->{pid}, 40) >> 8, 0, 'an eater on hub B with --since 1h ate 500 and
 ok(all_once_in_order($old->{out}, 'kOld', 500), 'kOld\'s 500 dumplings, from history, in order, once');
 like(slurp($old->{err}) // '', qr/lost no dumplings/, 'and it reports no loss');
 
+# one chef and no kitchen: the replay reads dumplings.*.EveryChef
+my $bychef = eater($B, 'bychef', '--since', '1h', '-c', 'EveryChef', '--count', 500);
+is(reap($bychef->{pid}, 40) >> 8, 0, 'an eater with --since 1h and only a chef filter ate 500')
+	or diag(slurp($bychef->{err}));
+ok(all_once_in_order($bychef->{out}, 'kOld', 500), 'the same 500, from history, in order, once');
+
 # ---- the seam: history, then live ------------------------------------------------
 
 my $live = kitchen($A, 'kLive', "$dir/p3000.pcap", '--speed', 500);
