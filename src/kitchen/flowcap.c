@@ -273,10 +273,14 @@ static int ring_make_room(struct ring *r, size_t size)
 	}
 }
 
+/* The record is written where it goes, field by field: built on the
+ * stack and copied, it was read back before its stores had landed, a
+ * stall that cost more than copying the packet. Its addresses are left
+ * as they were when it has no flow: nothing reads them then. */
 static void ring_push(struct ring *r, const struct dpl_packet *p, uint64_t number)
 {
 	size_t size = rec_size(p->caplen);
-	struct ring_rec rec;
+	struct ring_rec *rec;
 
 	if (size > r->cap) {
 		r->too_large++;
@@ -287,16 +291,18 @@ static void ring_push(struct ring *r, const struct dpl_packet *p, uint64_t numbe
 		r->wrap_at = r->head;
 		r->head = 0;
 	}
-	rec = (struct ring_rec){
-		.time = p->time, .flow_id = p->flow.id, .number = number,
-		.caplen = p->caplen, .wirelen = p->wirelen, .source = p->source,
-		.family = p->flow.family,
-	};
+	rec = (struct ring_rec *)(r->buf + r->head);
+	rec->time = p->time;
+	rec->flow_id = p->flow.id;
+	rec->number = number;
+	rec->caplen = p->caplen;
+	rec->wirelen = p->wirelen;
+	rec->source = p->source;
+	rec->family = p->flow.family;
 	if (p->flow.id != 0) {
-		memcpy(rec.orig, p->flow.orig_h, 16);
-		memcpy(rec.resp, p->flow.resp_h, 16);
+		memcpy(rec->orig, p->flow.orig_h, 16);
+		memcpy(rec->resp, p->flow.resp_h, 16);
 	}
-	memcpy(r->buf + r->head, &rec, sizeof rec);
 	memcpy(r->buf + r->head + RING_HEAD, p->data, p->caplen);
 	r->slots[(r->first + r->n) & (r->nslots - 1)] =
 		(struct ring_slot){ p->time, (uint32_t)r->head, p->caplen };
