@@ -10,12 +10,24 @@
  * already holds the rest of the batch, fed before the chefs ran) and
  * records the packets after k as flowcap_packets() goes over them.
  *
+ * A ring far larger than the batches in flight is fed by the decode
+ * stage, each batch as it is handed over, and read by the cook stage, so
+ * it has a lock of its own: copying the packets in, and the kernel's
+ * clearing of the ring's fresh pages, fall on the thread that waits for
+ * the chefs rather than on the chefs'. The decode stage numbers the
+ * packets in the order the cook stage sees them, so the numbers agree;
+ * the ring may already hold packets of the next batches, and a capture
+ * takes none past the packet that asked. A smaller ring is fed by the
+ * cook stage, a range at a time, so that the packets ahead never push
+ * out the ones behind the packet at hand.
+ *
  * Time is packet time throughout, so that a file read behaves as live
  * capture would. Files are written with microsecond stamps, made back
  * from the packets' times (exact for microsecond sources). */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +88,11 @@ enum { RING_SLOT_BYTES = 128, RING_FIRST_SLOTS = 1024 };
  * RING_GROW bytes or an eighth at a time. */
 enum { RING_GROW = 1 << 20 };
 
+/* The decode stage feeds a ring this many times the bytes it may be
+ * ahead by, or more: at its bound the ring then reaches back at most an
+ * eighth less far. */
+enum { RING_AHEAD_SHARE = 8 };
+
 /* used counts the bytes from tail (the oldest) to head (the next free),
  * those left unused at the end before a wrap included; wrap_at is where
  * the packets before the front stop while the ring is wrapped. */
@@ -109,6 +126,9 @@ struct flowcap {
 	struct flowcap_source *sources;
 	int snaplen;
 	struct ring ring;	/* buf NULL: no look-back */
+	pthread_mutex_t ring_lock;	/* ring's contents, fed and read */
+	int fed_ahead;		/* by the decode stage, not flowcap_feed() */
+	uint64_t pushed;	/* packets numbered as they go in */
 	struct capture open[MAX_OPEN];
 	int nopen;
 	struct closed_file *closed;	/* with a bound, oldest first */
@@ -531,14 +551,34 @@ static int packet_number(const struct flowcap *fc, const struct dpl_packet *p, u
 	return 1;
 }
 
+/* The ring's packets from time from up to number last that c takes.
+ * Returns -1 if c was cut. */
+static int ring_before(struct flowcap *fc, struct capture *c, double from, uint64_t last)
+{
+	const struct ring *r = &fc->ring;
+	int rc = 0;
+
+	pthread_mutex_lock(&fc->ring_lock);
+	for (size_t i = 0; i < r->n && rc == 0; i++) {
+		const struct ring_rec *rec = (const void *)(r->buf + ring_slot(r, i)->off);
+		struct match_key k = rec_key(rec);
+
+		if (rec->number > last)
+			break;
+		if (rec->time >= from && matches(c, &k))
+			rc = record(fc, c, rec->time, rec->source, rec->caplen, rec->wirelen,
+				    (const uint8_t *)rec + RING_HEAD);
+	}
+	pthread_mutex_unlock(&fc->ring_lock);
+	return rc < 0 ? -1 : 0;
+}
+
 /* What came before: the ring's packets up to the one that asked (last),
  * or without a ring that packet alone. Returns -1 if c was cut. */
 static int record_before(struct flowcap *fc, struct capture *c, const struct flowcap_request *req,
 			 double from, uint64_t last, int have_last)
 {
-	const struct ring *r = &fc->ring;
-
-	if (req->kind == FLOWCAP_PACKET || !r->buf) {
+	if (req->kind == FLOWCAP_PACKET || !fc->ring.buf) {
 		struct match_key k;
 
 		if (!have_last)
@@ -549,19 +589,7 @@ static int record_before(struct flowcap *fc, struct capture *c, const struct flo
 		return record(fc, c, req->at->time, req->at->source, req->at->caplen,
 			      req->at->wirelen, req->at->data);
 	}
-	for (size_t i = 0; i < r->n; i++) {
-		const struct ring_rec *rec = (const void *)(r->buf + ring_slot(r, i)->off);
-		struct match_key k = rec_key(rec);
-
-		if (rec->number > last)
-			break;
-		if (rec->time < from || !matches(c, &k))
-			continue;
-		if (record(fc, c, rec->time, rec->source, rec->caplen, rec->wirelen,
-			   (const uint8_t *)rec + RING_HEAD) < 0)
-			return -1;
-	}
-	return 0;
+	return ring_before(fc, c, from, last);
 }
 
 int flowcap_start(struct flowcap *fc, const struct flowcap_request *req,
@@ -605,13 +633,23 @@ int flowcap_start(struct flowcap *fc, const struct flowcap_request *req,
 	return 0;
 }
 
+/* Every packet is numbered, even one too large for the ring. */
+static void ring_feed(struct flowcap *fc, const struct dpl_packet *pkts, int n)
+{
+	pthread_mutex_lock(&fc->ring_lock);
+	for (int i = 0; i < n; i++)
+		ring_push(&fc->ring, &pkts[i], fc->pushed + (uint64_t)i);
+	fc->pushed += (uint64_t)n;
+	pthread_mutex_unlock(&fc->ring_lock);
+}
+
 void flowcap_feed(struct flowcap *fc, const struct dpl_packet *pkts, int n)
 {
 	fc->cur = pkts;
 	fc->cur_n = n;
 	fc->base = fc->fed;
-	for (int i = 0; fc->ring.buf && i < n; i++)
-		ring_push(&fc->ring, &pkts[i], fc->base + (uint64_t)i);
+	if (fc->ring.buf && !fc->fed_ahead)
+		ring_feed(fc, pkts, n);
 	fc->fed += (uint64_t)n;
 	if (n > 0)
 		fc->last_time = pkts[n - 1].time;
@@ -635,12 +673,21 @@ static void packet_into_captures(struct flowcap *fc, const struct dpl_packet *p,
 	}
 }
 
+void flowcap_ring_feed(struct flowcap *fc, const struct dpl_packet *pkts, int n)
+{
+	if (fc->fed_ahead && n > 0)
+		ring_feed(fc, pkts, n);
+}
+
 void flowcap_packets(struct flowcap *fc, const struct dpl_packet *pkts, int n)
 {
 	for (int i = 0; fc->nopen && i < n; i++)
 		packet_into_captures(fc, &pkts[i], fc->base + (uint64_t)i);
-	if (fc->ring.buf && n > 0)
+	if (fc->ring.buf && n > 0) {
+		pthread_mutex_lock(&fc->ring_lock);
 		ring_expire(&fc->ring, pkts[n - 1].time);
+		pthread_mutex_unlock(&fc->ring_lock);
+	}
 	fc->cur = NULL;
 	fc->cur_n = 0;
 }
@@ -662,6 +709,7 @@ struct flowcap *flowcap_new(const struct flowcap_config *cfg)
 	}
 	fc = xcalloc(1, sizeof *fc);
 	fc->cfg = *cfg;
+	pthread_mutex_init(&fc->ring_lock, NULL);
 	fc->sources = xcalloc(cfg->nsources ? (size_t)cfg->nsources : 1, sizeof *fc->sources);
 	for (int i = 0; i < cfg->nsources; i++) {
 		fc->sources[i] = cfg->sources[i];
@@ -670,6 +718,8 @@ struct flowcap *flowcap_new(const struct flowcap_config *cfg)
 	}
 	if (cfg->lookback > 0)
 		ring_init(&fc->ring, cfg->lookback_bytes, cfg->lookback);
+	fc->fed_ahead = fc->ring.buf && cfg->decode_ahead &&
+			fc->ring.cap / RING_AHEAD_SHARE >= cfg->decode_ahead;
 	return fc;
 }
 
@@ -689,16 +739,19 @@ void flowcap_free(struct flowcap *fc)
 	free(fc->closed);
 	free(fc->ring.buf);
 	free(fc->ring.slots);
+	pthread_mutex_destroy(&fc->ring_lock);
 	free(fc->sources);
 	free(fc);
 }
 
-void flowcap_stats(const struct flowcap *fc, struct flowcap_stats *st)
+void flowcap_stats(struct flowcap *fc, struct flowcap_stats *st)
 {
 	*st = fc->st;
 	st->open = (unsigned long)fc->nopen;
 	st->bytes = fc->disk_bytes;
+	pthread_mutex_lock(&fc->ring_lock);
 	st->ring_packets = fc->ring.n;
 	st->ring_bytes = fc->ring.used;
 	st->ring_too_large = fc->ring.too_large;
+	pthread_mutex_unlock(&fc->ring_lock);
 }

@@ -14,8 +14,9 @@
  * lookback seconds are given); without it a capture starts at the packet
  * that asked. The files this run made are kept within max_bytes in all,
  * the oldest deleted first. Everything runs on the cook stage's thread,
- * one batch range at a time: flowcap_feed() before the chefs see it,
- * flowcap_packets() after. */
+ * one batch range at a time (flowcap_feed() before the chefs see it,
+ * flowcap_packets() after), but a large ring's feeding: the decode stage
+ * copies each batch in as it hands it over (flowcap_ring_feed()). */
 
 struct flowcap;
 
@@ -32,6 +33,8 @@ struct flowcap_config {
 	size_t lookback_bytes;		/* --lookback-bytes */
 	const struct flowcap_source *sources;
 	int nsources;
+	size_t decode_ahead;		/* packet bytes the decode stage may be
+					 * ahead of the chefs by */
 };
 
 /* What a capture takes. */
@@ -66,7 +69,13 @@ void flowcap_free(struct flowcap *fc);
 int flowcap_start(struct flowcap *fc, const struct flowcap_request *req,
 		  char *name, size_t name_len, char *why, size_t why_len);
 
-/* Before the chefs see n packets: into the ring. */
+/* From the decode stage, each batch as it is handed over, in order:
+ * its n packets into the ring, when the ring is large enough beside
+ * decode_ahead to be fed ahead of the chefs (else flowcap_feed() feeds
+ * it). Safe beside the cook stage's calls. */
+void flowcap_ring_feed(struct flowcap *fc, const struct dpl_packet *pkts, int n);
+
+/* Before the chefs see n packets, the next of those the decode stage fed. */
 void flowcap_feed(struct flowcap *fc, const struct dpl_packet *pkts, int n);
 
 /* After the chefs saw them: into the captures in progress, which close
@@ -76,6 +85,6 @@ void flowcap_packets(struct flowcap *fc, const struct dpl_packet *pkts, int n);
 /* At the end of input: every capture in progress ends. */
 void flowcap_close_all(struct flowcap *fc);
 
-void flowcap_stats(const struct flowcap *fc, struct flowcap_stats *st);
+void flowcap_stats(struct flowcap *fc, struct flowcap_stats *st);
 
 #endif

@@ -119,7 +119,7 @@ static void add_heads(cJSON *h, struct reader *reader)
 }
 
 /* What dumplings.capture() made, and what the disk bound took back. */
-static void add_captures(cJSON *h, const struct flowcap *fc)
+static void add_captures(cJSON *h, struct flowcap *fc)
 {
 	struct flowcap_stats st;
 	cJSON *c;

@@ -19,7 +19,7 @@ struct health_report {
 	double started;		/* monotonic_seconds() at the start */
 	unsigned long pokes_skipped;	/* see poke.h */
 	int final;		/* the last one, on the way out */
-	const struct flowcap *captures;	/* dumplings.capture(), or NULL */
+	struct flowcap *captures;	/* dumplings.capture(), or NULL */
 };
 
 /* The payload of a KitchenStatusChef dumpling (malloc'd JSON). */

@@ -865,7 +865,8 @@ static void cook_sources(struct kitchen *k)
 	k->opt.flows.want_streams = chef_runtime_stream_chefs(k->chefs) > 0;
 	k->reader = reader_start(k->sources, k->nsources, &(struct reader_config){
 		.speed = k->opt.speed, .frag_memory = (size_t)k->opt.reassembly_mib << 20,
-		.flows = &k->opt.flows, .max_packets = k->opt.count, .out = k->out });
+		.flows = &k->opt.flows, .max_packets = k->opt.count, .out = k->out,
+		.ring = k->captures });
 	if (!k->reader) {
 		k->failed = 1;
 		return;
@@ -1028,7 +1029,7 @@ static int open_captures(struct kitchen *k)
 		.lookback = k->opt.lookback,
 		.lookback_bytes = k->opt.lookback_bytes ? (size_t)k->opt.lookback_bytes
 							: LOOKBACK_BYTES_DEFAULT,
-		.sources = src, .nsources = k->nsources });
+		.sources = src, .nsources = k->nsources, .decode_ahead = reader_bytes_ahead() });
 	free(src);
 	return k->captures ? 0 : -1;
 }

@@ -23,7 +23,9 @@
  *
  * This thread is also the one writer of -w's capture file: each packet
  * is written as it goes into its batch, after the filter, and no more
- * are read once --count are. */
+ * are read once --count are. And it feeds a large look-back ring
+ * (flowcap.h), a batch at a time as it hands it over: the chefs are the
+ * slower stage, and this one has the time to copy. */
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -82,6 +84,7 @@ struct reader {
 	struct batch *cur;		/* the batch being filled */
 	unsigned long left;		/* packets still to read (--count) */
 	struct pcapng *out;		/* -w, or NULL */
+	struct flowcap *ring;		/* the look-back ring's feed, or NULL */
 };
 
 /* Pacing a file (--speed): when its first packet was read, by the wall
@@ -124,6 +127,15 @@ static void note_counts(struct reader *r)
 	r->counted = monotonic_seconds();
 }
 
+/* The work on a batch that waits until it is full: its DNS questions
+ * decoded ahead, and its packets into the look-back ring. */
+static void finish_batch(struct reader *r, struct batch *b)
+{
+	batch_decode_questions(b, &r->dns);
+	if (r->ring)
+		flowcap_ring_feed(r->ring, b->pkts, b->n);
+}
+
 /* Queue a filled batch for the kitchen. */
 static void queue_batch(struct reader *r, struct batch *b)
 {
@@ -132,7 +144,7 @@ static void queue_batch(struct reader *r, struct batch *b)
 		ipfrag_expire(r->frags, r->last_time);
 	if (monotonic_seconds() - r->counted >= COUNTS_EVERY)
 		note_counts(r);
-	batch_decode_questions(b, &r->dns);
+	finish_batch(r, b);
 	pthread_mutex_lock(&r->lock);
 	r->ready[r->nready++] = b;
 	pthread_mutex_unlock(&r->lock);
@@ -388,7 +400,7 @@ static void *reader_main(void *arg)
 	if (!r->stop)
 		b = drain_flows(r, b);
 	if (b && !batch_is_empty(b))
-		batch_decode_questions(b, &r->dns);
+		finish_batch(r, b);
 	for (int i = 0; i < r->nsources && r->frags && r->live; i++)
 		ipfrag_finish_source(r->frags, (uint16_t)i);
 	pthread_mutex_lock(&r->lock);
@@ -438,6 +450,7 @@ struct reader *reader_start(struct capture_source *sources, int nsources,
 	r->speed = cfg->speed;
 	r->left = cfg->max_packets ? cfg->max_packets : ULONG_MAX;
 	r->out = cfg->out;
+	r->ring = cfg->ring;
 	r->counts = xcalloc(nsources, sizeof *r->counts);
 	r->read = xcalloc(nsources, sizeof *r->read);
 	r->passed = xcalloc(nsources, sizeof *r->passed);
@@ -456,6 +469,11 @@ struct reader *reader_start(struct capture_source *sources, int nsources,
 		return NULL;
 	}
 	return r;
+}
+
+size_t reader_bytes_ahead(void)
+{
+	return (size_t)NBATCHES * BATCH_ARENA;
 }
 
 int reader_fd(const struct reader *r)

@@ -4,6 +4,7 @@
 #include "batch.h"
 #include "capture.h"
 #include "decode/ipfrag.h"
+#include "flowcap.h"
 #include "pcapng.h"
 
 /* The decode stage: the kitchen's sources (live interfaces or capture
@@ -20,7 +21,13 @@ struct reader_config {
 	unsigned long max_packets;	/* stop after reading so many; 0: all */
 	struct pcapng *out;	/* every packet read is written here, source
 				 * i as interface i; NULL: none */
+	struct flowcap *ring;	/* each batch is offered to its look-back
+				 * ring as it is handed over; NULL: none */
 };
+
+/* The packet bytes the decode stage may be ahead of the chefs by: every
+ * batch full. */
+size_t reader_bytes_ahead(void);
 
 /* From here until reader_stop(), only the reader touches the sources'
  * pcap handles and the writer. */
