@@ -122,6 +122,8 @@ one_capture('packet', 'mode=packet', sub { $_[0]{load} eq 'GO' }, $trigger, $tri
 	   . scalar(@$rows) . ' of ' . scalar(@$full) . ' packets)');
 	is_deeply($rows, [@$full[@$full - @$rows .. $#$full]], '... and gives the latest of them');
 	ok(health($d)->{captures}{lookback_bytes} <= 1000, '... holding at most 1000 bytes');
+	cmp_ok(health($d)->{captures}{lookback_pushed_out}, '>', 0,
+	       '... and counts the packets it let go before their time');
 }
 
 # Names: whatever the chef says, a plain file in the directory.

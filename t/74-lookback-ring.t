@@ -86,6 +86,7 @@ sub kitchen {
 	is_deeply($rows, $exp, 'flood: exactly the flow\'s packets of the last 4 s, byte for byte');
 	is($h->{packets}, scalar @$exp, 'flood: the health report counts them');
 	is($h->{lookback_too_large}, 0, 'flood: no packet was too large for the ring');
+	is($h->{lookback_pushed_out}, 0, 'flood: none went for room before its time');
 	cmp_ok($h->{lookback_bytes}, '>', 8_000_000, 'flood: the ring grew past 8 MB to hold them');
 }
 

@@ -103,6 +103,7 @@ struct ring {
 	size_t nslots, max_slots, first, n;	/* nslots: a power of two */
 	double seconds;
 	unsigned long too_large;	/* packets bigger than the whole ring */
+	unsigned long pushed_out;	/* gone at the bound, younger than seconds */
 };
 
 struct capture {
@@ -276,7 +277,7 @@ static int ring_fits(const struct ring *r, size_t size, int *wrap)
  * oldest packet grows the ring instead, while it may, so that it wraps
  * with room to spare; the oldest packets go only once it is at its
  * bound. */
-static int ring_make_room(struct ring *r, size_t size)
+static int ring_make_room(struct ring *r, size_t size, double now)
 {
 	int wrap;
 
@@ -288,8 +289,11 @@ static int ring_make_room(struct ring *r, size_t size)
 				continue;
 			return wrap;
 		}
-		if (r->n == r->nslots || !ring_grow(r, size))
+		if (r->n == r->nslots || !ring_grow(r, size)) {
+			if (ring_slot(r, 0)->time >= now - r->seconds)
+				r->pushed_out++;
 			ring_drop_oldest(r);	/* the ring empty, everything fits */
+		}
 	}
 }
 
@@ -306,7 +310,7 @@ static void ring_push(struct ring *r, const struct dpl_packet *p, uint64_t numbe
 		r->too_large++;
 		return;
 	}
-	if (ring_make_room(r, size)) {
+	if (ring_make_room(r, size, p->time)) {
 		r->used += r->end - r->head;
 		r->wrap_at = r->head;
 		r->head = 0;
@@ -753,5 +757,6 @@ void flowcap_stats(struct flowcap *fc, struct flowcap_stats *st)
 	st->ring_packets = fc->ring.n;
 	st->ring_bytes = fc->ring.used;
 	st->ring_too_large = fc->ring.too_large;
+	st->ring_pushed_out = fc->ring.pushed_out;
 	pthread_mutex_unlock(&fc->ring_lock);
 }

@@ -56,6 +56,7 @@ struct flowcap_stats {
 	unsigned long ring_packets;	/* in the look-back ring */
 	uint64_t ring_bytes;
 	unsigned long ring_too_large;	/* packets it could not hold at all */
+	unsigned long ring_pushed_out;	/* gone for room before their time */
 };
 
 /* NULL after logging why (the directory is not one, say). */

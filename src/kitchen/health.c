@@ -138,6 +138,7 @@ static void add_captures(cJSON *h, struct flowcap *fc)
 	cJSON_AddNumberToObject(c, "lookback_packets", (double)st.ring_packets);
 	cJSON_AddNumberToObject(c, "lookback_bytes", (double)st.ring_bytes);
 	cJSON_AddNumberToObject(c, "lookback_too_large", (double)st.ring_too_large);
+	cJSON_AddNumberToObject(c, "lookback_pushed_out", (double)st.ring_pushed_out);
 }
 
 char *health_payload(const struct health_report *r)
