@@ -9,6 +9,7 @@
 #  - after hub B restarts, --latest comes from the stream (the restarted
 #    hub has nothing in memory) and --since still replays;
 #  - an eater whose hub dies mid-stream goes on from another, gapless;
+#  - a NATS server back with an empty store gets the stream made again;
 #  - a hub without --nats-stream, and bad --since or --retain, say why.
 use strict;
 use warnings;
@@ -205,6 +206,24 @@ ok(wait_for(sub { (hub_metric($small, 'nats_dumplings_in_total') // 0) > 3000 + 
 kill 'TERM', $small->{pid};
 is(reap($small->{pid}, 20), 0, 'which stops when told, with exit status 0');
 reap($busy, 60);
+
+# ---- a NATS server back without its store: the stream is made again ---------------
+
+kill 'TERM', $node;
+reap($node, 20);
+mkdir "$dir/js2";
+$node = spawn([$nats_server, '-a', '127.0.0.1', '-p', $port, '-js', '-sd', "$dir/js2"],
+	      err => "$dir/nats2.err");
+ok(wait_for_port($port), 'the nats-server is back, with an empty store');
+ok(wait_for(sub { hub_log($A) =~ /NATS stream dumplings_test: gone from the NATS server; making it again/ },
+	    30), 'hub A finds the stream gone') or diag(hub_log($A));
+ok(wait_for(sub { (() = hub_log($A) =~ /NATS stream dumplings_test: keeps/g) >= 2 }, 30),
+   'and makes it again');
+is(reap(kitchen($A, 'kAfter', "$dir/p500.pcap"), 60), 0, 'kitchen kAfter on hub A sent its file');
+my $after = eater($A, 'after', '--since', '1h', '-k', 'kAfter', '--count', 500);
+is(reap($after->{pid}, 40) >> 8, 0, 'an eater with --since 1h ate 500 and exited 0')
+	or diag(slurp($after->{err}));
+ok(all_once_in_order($after->{out}, 'kAfter', 500), 'kAfter\'s 500, kept by the new stream, in order, once');
 
 # ---- what cannot be ---------------------------------------------------------------
 

@@ -502,24 +502,52 @@ static int link_stopping(struct hub_link *l)
 	return stop;
 }
 
+/* Whether the stream is still there: 1, 0 when the server says it is
+ * not, -1 when there was no answer. */
+static int link_stream_there(struct hub_link *l)
+{
+	jsStreamInfo *si = NULL;
+	jsOptions jo;
+	jsErrCode jerr = 0;
+	natsStatus s;
+
+	jsOptions_Init(&jo);
+	jo.Wait = LINK_STREAM_WAIT_MS;
+	s = js_GetStreamInfo(&si, l->js, l->hub->cfg.nats_stream, &jo, &jerr);
+	jsStreamInfo_Destroy(si);
+	if (s == NATS_OK)
+		return 1;
+	return jerr == JSStreamNotFoundErr ? 0 : -1;
+}
+
 /* A thread of its own makes sure of the stream, every LINK_STREAM_RETRY
- * seconds while connected until it is there: a JetStream that does not
- * answer must not hold up the publisher. */
+ * seconds while connected: a JetStream that does not answer must not hold
+ * up the publisher. Once there, it is looked for at the same pace, and
+ * made again when gone (a NATS server restarted without its store, a
+ * stream deleted by hand), so that history is not lost in silence. */
 static void *link_stream_keeper(void *arg)
 {
 	struct hub_link *l = arg;
 	const struct hub_config *cfg = &l->hub->cfg;
 	char why[256];
+	int ready = 0;
 
 	while (!link_stopping(l)) {
 		if (natsConnection_Status(l->nc) == NATS_CONN_STATUS_CONNECTED) {
-			if (link_stream_make(l, why, sizeof why) == 0) {
-				link_stream_state(l, 1, NULL);
-				break;
+			if (ready && link_stream_there(l) == 0) {
+				log_error("NATS stream %s: gone from the NATS server; making it again",
+					  cfg->nats_stream);
+				link_stream_state(l, 0, "gone from the NATS server");
+				ready = 0;
 			}
-			log_error("NATS stream %s: %s; no history until it is there",
-				  cfg->nats_stream, why);
-			link_stream_state(l, 0, why);
+			if (!ready && link_stream_make(l, why, sizeof why) == 0) {
+				link_stream_state(l, 1, NULL);
+				ready = 1;
+			} else if (!ready) {
+				log_error("NATS stream %s: %s; no history until it is there",
+					  cfg->nats_stream, why);
+				link_stream_state(l, 0, why);
+			}
 		}
 		for (int i = 0; i < LINK_STREAM_RETRY * 10 && !link_stopping(l); i++)
 			usleep(100000);
