@@ -453,6 +453,16 @@ static void link_stream_said(const struct hub_config *cfg, const jsStreamInfo *s
 		 (long long)c->MaxBytes, (long long)c->Replicas, c->Replicas == 1 ? "y" : "ies", how);
 }
 
+/* The stream's requests wait this long for JetStream's answer. */
+static jsOptions link_js_options(void)
+{
+	jsOptions jo;
+
+	jsOptions_Init(&jo);
+	jo.Wait = LINK_STREAM_WAIT_MS;
+	return jo;
+}
+
 /* Make the stream; one that is there already is taken as it is, unless
  * this hub was told --retain or --nats-replicas, which it then sets for
  * every hub. 0, or -1 with why. */
@@ -462,12 +472,10 @@ static int link_stream_make(struct hub_link *l, char *why, size_t size)
 	const char *subjects[1], *how = "", *detail;
 	jsStreamConfig sc;
 	jsStreamInfo *si = NULL;
-	jsOptions jo;
+	jsOptions jo = link_js_options();
 	jsErrCode jerr = 0;
 	natsStatus s;
 
-	jsOptions_Init(&jo);
-	jo.Wait = LINK_STREAM_WAIT_MS;
 	if (!l->js && (s = natsConnection_JetStream(&l->js, l->nc, &jo)) != NATS_OK)
 		return snprintf(why, size, "%s", natsStatus_GetText(s)), -1;
 	link_stream_config(cfg, &sc, subjects);
@@ -507,13 +515,9 @@ static int link_stopping(struct hub_link *l)
 static int link_stream_there(struct hub_link *l)
 {
 	jsStreamInfo *si = NULL;
-	jsOptions jo;
+	jsOptions jo = link_js_options();
 	jsErrCode jerr = 0;
-	natsStatus s;
-
-	jsOptions_Init(&jo);
-	jo.Wait = LINK_STREAM_WAIT_MS;
-	s = js_GetStreamInfo(&si, l->js, l->hub->cfg.nats_stream, &jo, &jerr);
+	natsStatus s = js_GetStreamInfo(&si, l->js, l->hub->cfg.nats_stream, &jo, &jerr);
 	jsStreamInfo_Destroy(si);
 	if (s == NATS_OK)
 		return 1;
