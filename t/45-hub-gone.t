@@ -68,6 +68,27 @@ is(reap($eat, 30) >> 8, 0, 'the hub shutting down: the eater exits 0');
 like(slurp("$dir/eat2.err") // '', qr/^$TestLib::LOG_STAMP dumplings eat: info: hub ws:\/\/127\.0\.0\.1:$hub->{out} closed the connection \(close code 1001: /m,
      'and says the hub closed the connection with 1001');
 
+# A hub that stops answering (its process stopped, its host gone from the
+# network) keeps the connection open and silent: the eater pings it after
+# half of --idle-timeout and hangs up when the other half brings nothing.
+# A hub that is only quiet answers the ping, and the eater stays.
+$hub = start_hub();
+$eat = spawn([bin(), 'eat', '-H', "127.0.0.1:$hub->{out}", '--json', '-c', 'Nobody',
+	      '--idle-timeout', 2], err => "$dir/eat3.err");
+ok(joined($hub, 'eater', 1), 'an eater with --idle-timeout 2 joined a hub that sends it nothing');
+sleep 5;
+ok(kill(0, $eat), 'after 5 s of a quiet hub that answers pings, it is still there')
+	or diag(slurp("$dir/eat3.err"));
+kill 'STOP', $hub->{pid};
+is(reap($eat, 30) >> 8, 1, 'the hub stopped: the eater exits 1');
+like(slurp("$dir/eat3.err") // '', qr/^$TestLib::LOG_STAMP dumplings eat: error: hub ws:\/\/127\.0\.0\.1:$hub->{out} went away \(it sent nothing for 2 s, not even an answer to a ping\)$/m,
+     'and says the hub sent nothing, not even an answer to a ping');
+kill 'CONT', $hub->{pid};
+stop($hub->{pid}, 'TERM');
+$r = run('eat', '--idle-timeout', '0.5');
+is($r->{status}, 2, 'an --idle-timeout under a second is refused');
+like($r->{err}, qr/--idle-timeout '0\.5'/, 'naming it');
+
 # The kitchen's uplink tells the same story, and carries on.
 $hub = start_hub();
 write_pcap("$dir/slow.pcap", 1, map { ether(0x0800, ipv4(17, udp(40000, 53, 'x'))) } 1 .. 60);

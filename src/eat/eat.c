@@ -27,7 +27,8 @@ static const char eat_usage_text[] =
 	"                     [--insecure] [-c CHEF]... [-k KITCHEN]... [-n NAME]\n"
 	"                     [--count N] [--no-payload] [--no-interval] [--no-packet]\n"
 	"                     [--color auto|always|never] [--retry] [--lossless]\n"
-	"                     [--latest | --since TIME] [-q | -v]\n";
+	"                     [--latest | --since TIME] [--idle-timeout SECONDS]\n"
+	"                     [-q | -v]\n";
 
 static const char eat_options_text[] =
 	"\n"
@@ -58,6 +59,9 @@ static const char eat_options_text[] =
 	"                           TIME (10m, 2h, 1d ago, or an RFC 3339 time such\n"
 	"                           as 2026-12-02T07:00:00Z), then the live stream,\n"
 	"                           from a hub that keeps history\n"
+	"      --idle-timeout SECONDS  hang up on a hub that sends nothing, not even\n"
+	"                           an answer to a ping, for SECONDS (default 30;\n"
+	"                           0: never)\n"
 	"  -q, --quiet              log errors only\n"
 	"  -v, --verbose            log debugging detail, libwebsockets' too\n"
 	"      --config FILE        read long options from FILE first, one a line\n"
@@ -65,6 +69,8 @@ static const char eat_options_text[] =
 	"  -V, --version            show the version and those of the libraries in use\n";
 
 #define EAT_MAX_MESSAGE (64u << 20)
+/* A hub that sends nothing for this long, not even a pong, is gone. */
+#define EAT_IDLE_TIMEOUT 30
 
 struct eat {
 	struct eat_config cfg;
@@ -111,7 +117,7 @@ static void eat_on_signal(int sig)
 /* ---- the command line ------------------------------------------------- */
 
 enum { OPT_NOPAYLOAD = 256, OPT_NOINTERVAL, OPT_NOPACKET, OPT_COLOR, OPT_RETRY, OPT_LOSSLESS,
-       OPT_LATEST, OPT_SINCE };
+       OPT_LATEST, OPT_SINCE, OPT_IDLE_TIMEOUT };
 
 static const struct option eat_long_options[] = {
 	{ "print", no_argument, NULL, 'p' },
@@ -133,6 +139,7 @@ static const struct option eat_long_options[] = {
 	{ "lossless", no_argument, NULL, OPT_LOSSLESS },
 	{ "latest", no_argument, NULL, OPT_LATEST },
 	{ "since", required_argument, NULL, OPT_SINCE },
+	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	WSCLIENT_LONG_OPTIONS,
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -200,6 +207,18 @@ static int eat_count_arg(struct eat_config *cfg, const char *arg)
 	return -1;
 }
 
+static int eat_idle_arg(struct eat_config *cfg, const char *arg)
+{
+	const char *why = "under a second";
+
+	if (parse_seconds(arg, 0, 86400, &cfg->idle_timeout, &why) == 0 &&
+	    (cfg->idle_timeout == 0 || cfg->idle_timeout >= 1))
+		return 0;
+	fprintf(stderr, "dumplings eat: --idle-timeout '%s': %s (allowed 0, or 1..86400 "
+		"seconds)\n%s", arg, why, eat_usage_text);
+	return -1;
+}
+
 /* One option; returns 0, 1 to exit successfully, or -1 (reported). */
 static int eat_option(struct eat_config *cfg, struct eat_flags *fl, int ch, const char *arg)
 {
@@ -226,6 +245,7 @@ static int eat_option(struct eat_config *cfg, struct eat_flags *fl, int ch, cons
 	case OPT_LOSSLESS: cfg->lossless = 1; return 0;
 	case OPT_LATEST: cfg->latest = 1; return 0;
 	case OPT_SINCE: return eat_since_arg(cfg, arg);
+	case OPT_IDLE_TIMEOUT: return eat_idle_arg(cfg, arg);
 	case 'q': cfg->verbose = -1; return 0;
 	case 'v': cfg->verbose = 1; return 0;
 	case 'h':
@@ -659,6 +679,7 @@ static int eat_run(struct eat *e)
 	e->ws = wsclient_new(&e->cfg.hub, &eat_ops, e, EAT_MAX_MESSAGE);
 	if (!e->ws)
 		return 1;
+	wsclient_idle_limit(e->ws, e->cfg.idle_timeout);
 	eat_signals(e);
 	e->backoff = 0.1;
 	wsclient_connect(e->ws);
@@ -714,6 +735,7 @@ int eat_main(int argc, char **argv)
 	e.cfg.hub.default_port = 11348;
 	e.cfg.name = "dumplings_eat";
 	e.cfg.since = -1;
+	e.cfg.idle_timeout = EAT_IDLE_TIMEOUT;
 	rc = eat_parse(&e.cfg, argc, argv);
 	if (rc < 0) {
 		log_set_level(e.cfg.verbose > 0 ? LOG_DEBUG : e.cfg.verbose < 0 ? LOG_ERROR : LOG_INFO);

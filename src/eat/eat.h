@@ -31,6 +31,7 @@ struct eat_config {
 	int latest;		/* first the latest dumpling of each kitchen and chef */
 	double since;		/* --since: history from then on (seconds since
 				 * the epoch), or -1 */
+	double idle_timeout;	/* hang up on a hub silent this long; 0: never */
 	const char *lua_path;
 	int verbose;		/* -v: 1, -q: -1 */
 };

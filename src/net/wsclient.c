@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -39,6 +40,13 @@ struct wsclient {
 	struct ws_message rx;
 	lws_sorted_usec_list_t sul;
 	uint64_t mask_state;	/* xorshift64: a fresh masking key per frame */
+	/* a hub that stops answering (wsclient_idle_limit()) */
+	double idle_limit;	/* 0: never hang up */
+	double heard;		/* when the peer last sent anything */
+	double pinged;		/* when our ping went, unanswered, or 0 */
+	int want_ping;
+	int silent;		/* hung up on for its silence */
+	lws_sorted_usec_list_t idle_sul;
 };
 
 static void client_mask(struct wsclient *c, unsigned char k[4]);
@@ -195,6 +203,70 @@ static void client_lost(struct wsclient *c, const char *why)
 	c->reported = 1;
 	ws_message_clear(&c->rx);
 	c->ops->lost(c->user, was, c->peer_code, why);
+	/* a loss from one of lws' timers (a silent hub's) comes before its
+	 * poll, which would otherwise wait for the next timer to return */
+	lws_cancel_service(c->ctx);
+}
+
+/* ---- a hub that stops answering ------------------------------------------ */
+
+/* A hub whose process is stopped, or whose host has left the network,
+ * keeps the connection open and silent. Half the idle limit after the
+ * last byte from it a ping goes; a hub that sends nothing for the other
+ * half, not even the pong, is hung up on. Bytes waiting in the socket
+ * mean that this side was busy, not that the hub is silent. */
+static void client_heard(struct wsclient *c)
+{
+	c->heard = monotonic_seconds();
+	c->pinged = 0;
+}
+
+static int client_bytes_waiting(struct wsclient *c)
+{
+	int n = 0;
+
+	return ioctl(lws_get_socket_fd(c->wsi), FIONREAD, &n) == 0 && n > 0;
+}
+
+static void client_idle_check(lws_sorted_usec_list_t *sul)
+{
+	struct wsclient *c = lws_container_of(sul, struct wsclient, idle_sul);
+	double now = monotonic_seconds(), half = c->idle_limit / 2;
+
+	if (!c->wsi || !c->established || c->closing)
+		return;
+	if (c->pinged && now - c->pinged >= half && !client_bytes_waiting(c)) {
+		c->silent = 1;
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		return;
+	}
+	if (!c->pinged && now - c->heard >= half) {
+		c->want_ping = 1;
+		lws_callback_on_writable(c->wsi);
+	}
+	lws_sul_schedule(c->ctx, 0, &c->idle_sul, client_idle_check,
+			 (lws_usec_t)(half / 4 * LWS_US_PER_SEC));
+}
+
+static int client_send_ping(struct wsclient *c, struct lws *wsi)
+{
+	unsigned char buf[LWS_PRE + WS_FRAME_OVERHEAD];
+	unsigned char k[4];
+	size_t len;
+
+	client_mask(c, k);
+	len = ws_frame(buf + LWS_PRE, WS_OP_PING, "", 0, k);
+	if (wsclient_write_frames(c, buf + LWS_PRE, len) < 0)
+		return -1;
+	c->want_ping = 0;
+	c->pinged = monotonic_seconds();
+	lws_callback_on_writable(wsi);	/* what the user would write */
+	return 0;
+}
+
+void wsclient_idle_limit(struct wsclient *c, double seconds)
+{
+	c->idle_limit = seconds;
 }
 
 static int client_established(struct wsclient *c)
@@ -203,6 +275,11 @@ static int client_established(struct wsclient *c)
 	c->since = monotonic_seconds();
 	c->peer_code = 0;
 	c->peer_closed = 0;
+	c->want_ping = 0;
+	c->silent = 0;
+	client_heard(c);
+	if (c->idle_limit > 0)
+		client_idle_check(&c->idle_sul);
 	c->ops->established(c->user);
 	return 0;
 }
@@ -226,6 +303,7 @@ static int client_receive(struct wsclient *c, struct lws *wsi, const void *in, s
 	enum ws_piece r;
 	int rc;
 
+	client_heard(c);
 	if (c->closing)
 		return 0;	/* we are leaving: nothing more is read */
 	r = ws_message_add(&c->rx, wsi, in, len);
@@ -265,6 +343,8 @@ static int client_writable(struct wsclient *c, struct lws *wsi)
 		return 0;
 	if (c->closing)
 		return client_send_close(c, wsi);
+	if (c->want_ping)
+		return client_send_ping(c, wsi);
 	return c->ops->writable(c->user);
 }
 
@@ -288,6 +368,11 @@ static int client_peer_close(struct wsclient *c, const unsigned char *in, size_t
  * died or the network went. */
 static const char *client_close_story(struct wsclient *c)
 {
+	if (c->silent) {
+		snprintf(c->why, sizeof c->why, "it sent nothing for %.0f s, not even an answer "
+			 "to a ping", c->idle_limit);
+		return c->why;
+	}
 	if (!c->peer_closed)
 		return "connection closed without a close frame";
 	if (c->peer_code == LWS_CLOSE_STATUS_NO_STATUS)
@@ -369,6 +454,9 @@ static int client_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		return client_established(c);
 	case LWS_CALLBACK_CLIENT_RECEIVE:
 		return client_receive(c, wsi, in, len);
+	case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
+		client_heard(c);
+		return 0;
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
 		return client_writable(c, wsi);
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
@@ -438,6 +526,7 @@ void wsclient_free(struct wsclient *c)
 	if (!c)
 		return;
 	lws_sul_cancel(&c->sul);
+	lws_sul_cancel(&c->idle_sul);
 	lws_context_destroy(c->ctx);
 	ws_message_free(&c->rx);
 	free(c);

@@ -105,6 +105,10 @@ int wsclient_buffered(struct wsclient *c);
 /* Send a close frame with this code from the next WRITEABLE. */
 void wsclient_close(struct wsclient *c, int code, const char *why);
 void wsclient_after(struct wsclient *c, double seconds);
+/* Hang up on a hub that sends nothing for this long, not even the answer
+ * to the ping that goes half way (0, the default: never); ops->lost then
+ * says so. */
+void wsclient_idle_limit(struct wsclient *c, double seconds);
 void wsclient_wake(struct wsclient *c);
 
 #endif

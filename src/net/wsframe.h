@@ -12,6 +12,7 @@
 
 #define WS_OP_TEXT	0x1
 #define WS_OP_CLOSE	0x8
+#define WS_OP_PING	0x9
 
 /* Bytes a frame adds to its payload, at most: two, eight of length, four
  * of mask. */
