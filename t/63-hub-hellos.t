@@ -8,6 +8,7 @@
 use strict;
 use warnings;
 use lib 't/lib';
+use IO::Select;
 use IO::Socket::INET;
 use JSON::PP;
 use Test::More;
@@ -168,5 +169,23 @@ cmp_ok($st2->{total_connections_refused}, '>=', 1, 'the refusal is counted');
 is($st2->{connections_capacity}, 4, 'and the bound shown');
 close $_ for @held;
 is(stop($few->{pid}, 'TERM') >> 8, 0, 'that hub shuts down cleanly too');
+# ---- CONNECT -----------------------------------------------------------------------------------
+# lws makes a CONNECT request a raw socket that no timeout bounds: were it
+# kept, two would hold this hub's every connection for ever.
+my $two = start_hub('--max-connections', 2, '--status-freq', 0.3);
+for my $port (qw(in out)) {
+	my @raw = map { IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $two->{$port},
+					      Proto => 'tcp', Timeout => 5) } 1 .. 2;
+	print $_ "CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" for @raw;
+	# what the hub said within 20 s: 0 is end of file, undef nothing
+	my @got = map { IO::Select->new($_)->can_read(20) ? sysread($_, my $b, 1) : undef } @raw;
+	is_deeply(\@got, [0, 0], "CONNECT on the $port port: closed at once");
+	close $_ for @raw;
+}
+$st2 = undef;
+ok(wait_for(sub { $st2 = hub_status($two); $st2 }, 20), 'an eater still gets in');
+is($st2->{total_requests_refused}, 4, 'each CONNECT is counted');
+is(hub_metric($two, 'requests_refused_total'), 4, '/metrics too');
+is(stop($two->{pid}, 'TERM') >> 8, 0, 'and that hub shuts down cleanly');
 
 done_testing;

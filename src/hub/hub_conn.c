@@ -400,6 +400,26 @@ static int conn_upgrade(struct hub *hub, struct lws *wsi, enum hub_role role)
 	return rc ? rc : hub_auth_check(hub, wsi, role, what);
 }
 
+/* lws 4.1.6 turns a CONNECT request into a raw socket of the vhost's
+ * first protocol (lws_http_to_fallback), us, with no timeout at all: such
+ * connections would stay for ever and fill --max-connections. The hub
+ * serves no raw sockets, so they are closed at once. */
+static int conn_raw_refuse(struct hub *hub, struct lws *wsi)
+{
+	unsigned long suppressed;
+	char host[64];
+	int port;
+
+	hub->count.requests_refused++;
+	if (log_allow(&hub->conn_log, &suppressed)) {
+		wsutil_peer(wsi, host, sizeof host, &port);
+		log_warn("closed a connection from %s:%d that asked for no WebSocket "
+			 "and no HTTP the hub serves (CONNECT)%s", host, port,
+			 suppressed ? " (similar messages suppressed)" : "");
+	}
+	return -1;
+}
+
 static int conn_callback(struct lws *wsi, enum lws_callback_reasons reason,
 			 void *user, void *in, size_t len, enum hub_role role)
 {
@@ -442,6 +462,8 @@ static int conn_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		if (conn_hub(wsi)->replays)
 			hub_replay_poll(conn_hub(wsi));
 		return 0;
+	case LWS_CALLBACK_RAW_ADOPT:
+		return conn_raw_refuse(conn_hub(wsi), wsi);
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		/* lws asks the vhost's first protocol, on both ports: us */
 		return conn_upgrade(conn_hub(wsi), wsi, role);

@@ -43,6 +43,8 @@ struct hub_conn;
 	  "Connections closed for a hello over --max-hello.") \
 	X(refused, "total_connections_refused", "connections_refused_total", \
 	  "Connections refused at once for --max-connections.") \
+	X(requests_refused, "total_requests_refused", "requests_refused_total", \
+	  "Connections closed at once for a request the hub does not serve (CONNECT).") \
 	X(culled, "total_eaters_disconnected_slow", "eaters_disconnected_slow_total", \
 	  "Eaters disconnected for being too slow (--slow-eater disconnect).") \
 	X(kitchens_unauthorized, "total_kitchens_unauthorized", "kitchens_unauthorized_total", \
