@@ -236,11 +236,14 @@ static int field_line(const uint8_t *p, uint32_t pos, uint32_t end, struct raw_f
 	return 0;
 }
 
-/* The field lines of p[from, head_end), whole lines only. */
+/* The field lines of p[from, head_end), whole lines only. A continuation
+ * belongs to the line before it: to a field only if that line was one
+ * kept, else the value would take in the lines between. */
 static uint32_t read_fields(const uint8_t *p, uint32_t from, uint32_t head_end,
 			    struct raw_field *raw)
 {
 	uint32_t n = 0, pos = from;
+	int kept = 0;
 
 	while (pos < head_end) {
 		uint32_t eol = line_end(p, pos, head_end), end = text_end(p, pos, eol);
@@ -248,10 +251,11 @@ static uint32_t read_fields(const uint8_t *p, uint32_t from, uint32_t head_end,
 		if (eol == head_end || end == pos)
 			break;		/* cut short, or the empty line */
 		if (is_space(p[pos])) {
-			if (n > 0)	/* a continuation */
+			if (kept)
 				raw[n - 1].value_end = end;
-		} else if (n < FIELDS_MAX && field_line(p, pos, end, &raw[n]) == 0) {
-			n++;
+		} else {
+			kept = n < FIELDS_MAX && field_line(p, pos, end, &raw[n]) == 0;
+			n += (uint32_t)kept;
 		}
 		pos = eol + 1;
 	}
