@@ -106,6 +106,39 @@ SKIP: {
 
 # --chef-list: every chef of the named files, assignable or not.
 my $dir = tmpdir();
+
+# Files from the field: compressed ones are named as such (libpcap only
+# says "unknown file format"); a link type BPF cannot filter is read
+# without the default filter, one the decoder does not know is said so.
+{
+	use Pcap;
+	use IO::Compress::Gzip qw(gzip $GzipError);
+	my $frame = ipv4(17, udp(1000, 53, dns_message({ flags => 0x0100,
+		qd => [dns_question(dns_name('example.com'), 1)] })));
+	write_pcap("$dir/plain.pcap", 101, $frame);
+	gzip("$dir/plain.pcap" => "$dir/trace.pcap.gz") or die "gzip: $GzipError";
+	$r = run('kitchen', '--stdout', '-c', 'dns', '-r', "$dir/trace.pcap.gz");
+	is($r->{status}, 1, 'a gzip-compressed capture: exit 1');
+	like($r->{err}, qr{cannot read capture file \Q$dir\E/trace\.pcap\.gz: it is gzip-compressed},
+	     '... saying that it is compressed');
+
+	write_pcap("$dir/lt147.pcap", 147, $frame);
+	$r = run('kitchen', '--stdout', '-c', 'packetcount', '-r', "$dir/lt147.pcap");
+	is($r->{status}, 0, 'a link type BPF cannot filter: read all the same');
+	like($r->{err}, qr{warning: \Q$dir\E/lt147\.pcap: the default filter cannot be used on link-type 147},
+	     '... without the default filter, saying so');
+	like($r->{err}, qr{reading \Q$dir\E/lt147\.pcap, link-type 147\n}, '... naming the link type by number');
+	like($r->{err}, qr{warning: \Q$dir\E/lt147\.pcap: link-type 147 is not decoded},
+	     '... and saying it is not decoded');
+	my ($counts) = map { $_->{payload}{packet_counts} } (decode_lines($r->{out}))[-1];
+	is_deeply($counts, { Raw => 1 }, '... its packet counted as Raw');
+	$r = run('kitchen', '--stdout', '-c', 'packetcount', '-r', "$dir/lt147.pcap", 'udp');
+	is($r->{status}, 1, 'a filter given for such a link type: exit 1');
+	like($r->{err}, qr{bad filter 'udp': .*\(\Q$dir\E/lt147\.pcap, link-type 147\)},
+	     '... naming the file and its link type');
+	$r = run('kitchen', '--stdout', '-c', 'packetcount', '-r', "$dir/plain.pcap");
+	unlike($r->{err}, qr/warning/, 'a raw IP capture: no warning');
+}
 spew("$dir/two.lua", <<'LUA');
 local base = { name = "BaseChef", assignable = false }
 local a = { name = "AlphaChef" }

@@ -313,4 +313,31 @@ subtest 'ICMP errors and other layer cases' => sub {
 	is_deeply($p->{layers}, [qw(Ethernet IP Raw)], 'a later fragment is not decoded as UDP');
 };
 
+subtest 'link types and heads from the field' => sub {
+	my $msg = dns_message({ flags => 0x0100, qd => [dns_question(dns_name('example.com'), 1)] });
+	my $dgram = ipv4(17, udp(1, 53, $msg));
+
+	# OpenBSD writes its DLT_RAW, 14, into files; tshark reads raw IP
+	my $path = "$tmp/openbsd-raw.pcap";
+	write_pcap($path, 14, $dgram, ipv6(17, udp(1, 53, $msg)));
+	my @p = cook_file($path, 'link-type 14', 2);
+	is_deeply($p[0]{layers}, [qw(IP UDP DNS)], 'link-type 14 is raw IP: IPv4');
+	is_deeply($p[1]{layers}, [qw(IPv6 UDP DNS)], '... and IPv6');
+
+	# A line that is no field, then a continuation: the continuation is
+	# that line's, not the field's before it
+	my $req = "GET / HTTP/1.1\r\nHost: a.example\r\nnot a field\r\n continued\r\n"
+		. "Accept: */*\r\n more\r\n\r\n";
+	my ($p) = cook('continuation after a line that is no field',
+		       ether(0x0800, ipv4(6, tcp(40000, 80, 0x18, $req))));
+	is($p->{fields}{HTTPRequest}{headers}{host}, 'a.example',
+	   'a continuation after a line that is no field does not join the field before');
+	is($p->{fields}{HTTPRequest}{headers}{accept}, '*/* more', '... and one after a field does');
+	my $many = "GET / HTTP/1.1\r\n" . join('', map { "X-$_: v\r\n" } 1 .. 256)
+		. "X-Over: 1\r\n folded\r\n\r\n";
+	($p) = cook('continuation past the fields kept', ether(0x0800, ipv4(6, tcp(40001, 80, 0x18, $many))));
+	is($p->{fields}{HTTPRequest}{headers}{'x-256'}, 'v',
+	   'the last field kept does not take in the lines past the limit');
+};
+
 done_testing();

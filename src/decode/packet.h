@@ -322,6 +322,10 @@ struct dpl_api {
 
 void packet_decode(struct dpl_packet *pkt, int linktype);
 
+/* Whether packet_decode() knows a link type; of one it does not, a
+ * packet is all Raw. */
+int packet_decodes_linktype(int linktype);
+
 /* Likewise, reassembling IP fragments with frags (ipfrag.h; NULL: none,
  * as packet_decode()): a fragment is decoded up to its IP layer (IPv6: its
  * fragment header), its payload left Raw, unless it completes a datagram.

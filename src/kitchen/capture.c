@@ -30,9 +30,24 @@ static size_t buffer_size(FILE *f, long long *file_size)
 	return st.st_size < FILE_BUFFER_MIN ? FILE_BUFFER_MIN : (size_t)st.st_size + 1;
 }
 
+const char *capture_linktype_name(int linktype, char *buf, size_t len)
+{
+	const char *name = pcap_datalink_val_to_name(linktype);
+
+	if (name)
+		return name;
+	snprintf(buf, len, "%d", linktype);
+	return buf;
+}
+
+/* BPF knows fewer link types than capture files carry: the default
+ * filter, which nobody asked for, then gives way to none, rather than
+ * keep the kitchen from reading the file at all. */
 static int set_filter(struct capture_source *src, const char *filter)
 {
 	struct bpf_program prog;
+	int given = filter != NULL;
+	char number[16];
 
 	if (!filter)
 		filter = pcap_datalink(src->pcap) == DLT_EN10MB ? CAPTURE_DEFAULT_FILTER_ETHERNET
@@ -41,7 +56,16 @@ static int set_filter(struct capture_source *src, const char *filter)
 	if (!*filter)
 		return 0;
 	if (pcap_compile(src->pcap, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
-		log_error("bad filter '%s': %s", filter, pcap_geterr(src->pcap));
+		const char *lt = capture_linktype_name(pcap_datalink(src->pcap), number, sizeof number);
+
+		if (!given) {
+			log_warn("%s: the default filter cannot be used on link-type %s (%s): "
+				 "reading every packet", src->name, lt, pcap_geterr(src->pcap));
+			src->filter = "";
+			return 0;
+		}
+		log_error("bad filter '%s': %s (%s, link-type %s)", filter,
+			  pcap_geterr(src->pcap), src->name, lt);
 		return -1;
 	}
 	if (src->is_file) {
@@ -84,6 +108,33 @@ static int file_has_nanos(FILE *f)
 	return nanos;
 }
 
+/* libpcap reads neither compressed files nor says that they are: its
+ * "unknown file format" sends a user looking for a broken capture. The
+ * first bytes of a file that failed to open name the usual compressors. */
+static const char *compressed_as(FILE *f)
+{
+	static const struct {
+		const char *name;
+		unsigned char magic[4];
+		size_t len;
+	} formats[] = {
+		{ "gzip", { 0x1f, 0x8b }, 2 },
+		{ "bzip2", { 'B', 'Z', 'h' }, 3 },
+		{ "xz", { 0xfd, '7', 'z', 'X' }, 4 },
+		{ "zstd", { 0x28, 0xb5, 0x2f, 0xfd }, 4 },
+	};
+	unsigned char head[4];
+	size_t n;
+
+	if (fseek(f, 0, SEEK_SET) != 0)
+		return NULL;
+	n = fread(head, 1, sizeof head, f);
+	for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
+		if (n >= formats[i].len && !memcmp(head, formats[i].magic, formats[i].len))
+			return formats[i].name;
+	return NULL;
+}
+
 int capture_open_file(struct capture_source *src, const char *path,
 		      const struct capture_options *opt)
 {
@@ -111,7 +162,14 @@ int capture_open_file(struct capture_source *src, const char *path,
 	src->pcap = pcap_fopen_offline_with_tstamp_precision(f,
 		PCAP_TSTAMP_PRECISION_NANO, err);
 	if (!src->pcap) {
-		log_error("cannot read capture file %s: %s", path, err);
+		const char *packer = compressed_as(f);
+
+		if (packer)
+			log_error("cannot read capture file %s: it is %s-compressed (libpcap "
+				  "reads only uncompressed files; uncompress it, or pipe it "
+				  "into -r -)", path, packer);
+		else
+			log_error("cannot read capture file %s: %s", path, err);
 		fclose(f);
 		free(src->iobuf);
 		src->iobuf = NULL;

@@ -52,6 +52,9 @@ int capture_open_live(struct capture_source *src, const char *iface,
 		      const struct capture_options *opt);
 void capture_close(struct capture_source *src);
 
+/* libpcap's name for a link type, or its number (in buf) if it has none. */
+const char *capture_linktype_name(int linktype, char *buf, size_t len);
+
 /* The interfaces libpcap can open, numbered, as tcpdump -D lists them.
  * Returns the exit status. */
 int capture_list_interfaces(FILE *out);

@@ -904,6 +904,20 @@ static void cook_sources(struct kitchen *k)
 
 /* ------------------------------------------------------------ lifecycle */
 
+/* A link type libpcap has no name for is named by its number; one the
+ * decoder does not know is said so, since its packets reach the chefs
+ * as nothing but Raw (and PacketCountChef counts them so). */
+static void log_source(const struct capture_source *src, const char *doing)
+{
+	char number[16];
+	const char *name = capture_linktype_name(src->linktype, number, sizeof number);
+
+	log_info("%s %s, link-type %s", doing, src->name, name);
+	if (!packet_decodes_linktype(src->linktype))
+		log_warn("%s: link-type %s is not decoded: its packets reach the chefs as Raw",
+			 src->name, name);
+}
+
 static int open_sources(struct kitchen *k)
 {
 	const struct kitchen_opts *o = &k->opt;
@@ -920,8 +934,7 @@ static int open_sources(struct kitchen *k)
 			return -1;
 		k->source_names[i] = k->sources[i].name;
 		k->nsources++;
-		log_info("%s %s, link-type %s", o->nfiles ? "reading" : "capturing on",
-			 k->sources[i].name, pcap_datalink_val_to_name(k->sources[i].linktype));
+		log_source(&k->sources[i], o->nfiles ? "reading" : "capturing on");
 	}
 	return 0;
 }
