@@ -324,6 +324,12 @@ subtest 'link types and heads from the field' => sub {
 	is_deeply($p[0]{layers}, [qw(IP UDP DNS)], 'link-type 14 is raw IP: IPv4');
 	is_deeply($p[1]{layers}, [qw(IPv6 UDP DNS)], '... and IPv6');
 
+	# pcap's seconds are unsigned: 0xfffffff0 is in 2106, not in 1969
+	$path = "$tmp/after-2038.pcap";
+	write_pcap($path, 101, [$dgram, length $dgram, 0xfffffff0]);
+	@p = cook_file($path, 'a stamp past 2038', 1);
+	is($p[0]{time}, 4294967280, 'a pcap stamp past 2038 reads as tshark reads it');
+
 	# A line that is no field, then a continuation: the continuation is
 	# that line's, not the field's before it
 	my $req = "GET / HTTP/1.1\r\nHost: a.example\r\nnot a field\r\n continued\r\n"

@@ -30,6 +30,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,6 +301,15 @@ static struct batch *drain_flows(struct reader *r, struct batch *b)
  * to its end, a live source until libpcap holds nothing more. Every packet
  * goes the same way, whatever its source: copied and decoded by
  * batch_add(), its DNS question decoded when its batch is handed over. */
+/* A pcap file holds its seconds unsigned in 32 bits, to 2106, as tshark
+ * reads them; libpcap reads them signed, so that a stamp after 2038
+ * would arrive before 1970. */
+static void unsigned_seconds(struct pcap_pkthdr *h)
+{
+	if (h->ts.tv_sec < 0 && h->ts.tv_sec >= INT32_MIN)
+		h->ts.tv_sec += (time_t)1 << 32;
+}
+
 static struct batch *read_source(struct reader *r, int i, struct batch *b, struct pace *pc,
 				 int max)
 {
@@ -311,6 +321,7 @@ static struct batch *read_source(struct reader *r, int i, struct batch *b, struc
 	while (b && !r->stop && r->left && max-- != 0 &&
 	       (rc = pcap_next_ex(src->pcap, &h, &bytes)) == 1) {
 		__atomic_store_n(&r->read[i], r->read[i] + 1, __ATOMIC_RELAXED);
+		unsigned_seconds(h);
 		if (!capture_file_passes(src, h, bytes))
 			continue;
 		__atomic_store_n(&r->passed[i], r->passed[i] + 1, __ATOMIC_RELAXED);
