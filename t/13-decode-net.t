@@ -371,6 +371,49 @@ LUA
 		  [1, 5, 1, undef], '... the fields captured, and only those');
 };
 
+# MPLS: a label stack on Ethernet or in GRE, what follows the bottom
+# label told by its first four bits, as tshark and scapy tell it.
+subtest 'MPLS' => sub {
+	my $label = sub { my ($l, $cos, $s, $ttl) = @_; pack('N', $l << 12 | $cos << 9 | $s << 8 | $ttl) };
+	my $dns = dns_message({ flags => 0x0100, qd => [dns_question(dns_name('mpls.example'), 1)] });
+	my @frames = (
+		ether(0x8847, $label->(100, 5, 0, 64) . $label->(1048575, 0, 1, 1)
+		      . ipv4(17, udp(1, 53, $dns))),
+		ether(0x8848, $label->(2, 0, 1, 255) . ipv6(17, udp(1, 53, $dns))),
+		ether(0x0800, ipv4(47, gre(0x8847, $label->(16, 1, 1, 9) . ipv4(17, udp(1, 53, $dns))))),
+		ether(0x8847, join('', map { $label->($_, 0, 0, 64) } 1 .. 5) . ipv4(17, udp(1, 53, $dns))),
+		ether(0x8847, $label->(7, 0, 1, 64) . "\0\0\0\0" . ether(0x0800, ipv4(17, udp(1, 53, $dns)))),
+		ether(0x8847, $label->(7, 0, 0, 64) . substr($label->(8, 0, 1, 64), 0, 3)),
+	);
+	write_pcap("$tmp/mpls.pcap", 1, @frames);
+	my @p = cook("$tmp/mpls.pcap", <<'LUA');
+return { name = "M", packet_handler = function(_, pkt)
+  local labels = {}
+  for i = 1, 8 do
+    local m = pkt:getlayer("MPLS", i)
+    if m then labels[i] = table.concat({ m.label, m.cos, m.s, m.ttl }, ":") end
+  end
+  return { layers = pkt.layers, labels = table.concat(labels, ","),
+           dns = pkt.DNS and pkt.DNS.qd[1].qname }
+end }
+LUA
+	is_deeply($p[0]{layers}, [qw(Ethernet MPLS MPLS IP UDP DNS)], 'two labels, then IPv4');
+	is($p[0]{dns}, 'mpls.example', '... and the DNS inside');
+	is_deeply($p[1]{layers}, [qw(Ethernet MPLS IPv6 UDP DNS)], 'multicast MPLS, IPv6 by its version');
+	is_deeply($p[2]{layers}, [qw(Ethernet IP GRE MPLS IP UDP DNS)], 'MPLS in GRE');
+	is_deeply($p[3]{layers}, [qw(Ethernet MPLS MPLS MPLS MPLS Raw)],
+		  'labels past the fourth stay Raw with what follows them');
+	is_deeply($p[4]{layers}, [qw(Ethernet MPLS Raw)], 'a pseudowire control word: Raw');
+	is_deeply($p[5]{layers}, [qw(Ethernet MPLS Raw)], 'a label cut short: Raw');
+	my @ts = map { join ',', map { s/,/;/gr } split /\t/, $_, -1 }
+		 split /\n/, `$TSHARK -r $tmp/mpls.pcap -T fields -e mpls.label -e mpls.exp -e mpls.bottom -e mpls.ttl 2>/dev/null`;
+	for my $i (0 .. 2) {
+		my @col = map { [split /;/] } split /,/, $ts[$i];
+		my $theirs = join ',', map { my $k = $_; join ':', map { $_->[$k] } @col } 0 .. $#{ $col[0] };
+		is($p[$i]{labels}, $theirs, "frame @{[$i + 1]}: label, cos, s, ttl as tshark reads them");
+	}
+};
+
 subtest 'PacketCountChef names the new layers as scapy displays them' => sub {
 	my $r = run('kitchen', '-r', "$tmp/built.pcap", '-c', 'packetcount', '-p', '3600',
 		    '--stdout', '-f', '', '-q');

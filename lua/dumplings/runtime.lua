@@ -133,7 +133,7 @@ for id, name in ipairs(LAYER_NAMES) do LAYER_ID[name] = id end
 -- Layers whose instances share one array with their kin (VLAN tags,
 -- IPv6 extension headers): the first of them need not be in slot 0.
 local SHARED = {}
-for _, name in ipairs({ "Dot1Q", "Dot1AD", "IPv6ExtHdrHopByHop", "IPv6ExtHdrRouting",
+for _, name in ipairs({ "Dot1Q", "Dot1AD", "MPLS", "IPv6ExtHdrHopByHop", "IPv6ExtHdrRouting",
                         "IPv6ExtHdrFragment", "IPv6ExtHdrDestOpt" }) do
   SHARED[LAYER_ID[name]] = true
 end
@@ -716,6 +716,10 @@ local BUILDERS = {
   end,
   Dot1Q = build_tag,
   Dot1AD = build_tag,
+  MPLS = function(c, label)
+    local m = c.labels[label]
+    return { label = m.label, cos = m.cos, s = m.s, ttl = m.ttl }
+  end,
   CookedLinux = function(c)
     local k = c.cooked
     local n = k.lladdrlen < 8 and k.lladdrlen or 8

@@ -17,6 +17,7 @@
 enum {
 	ETHERTYPE_IP = 0x0800, ETHERTYPE_ARP = 0x0806, ETHERTYPE_RARP = 0x8035,
 	ETHERTYPE_DOT1Q = 0x8100, ETHERTYPE_IPV6 = 0x86dd, ETHERTYPE_DOT1AD = 0x88a8,
+	ETHERTYPE_MPLS = 0x8847, ETHERTYPE_MPLS_MULTICAST = 0x8848,
 	ETHERTYPE_QINQ = 0x9100,
 };
 
@@ -747,6 +748,38 @@ static void decode_tag(struct decoder *d, enum dpl_layer_id id)
 	decode_ethertype(d, tag->type);
 }
 
+/* An MPLS label stack says nothing of what it carries: as scapy and
+ * tshark do, what follows the bottom label is IPv4 or IPv6 by its first
+ * four bits, anything else (a pseudowire's control word) Raw. Labels past
+ * DPL_MAX_LABELS are left Raw with what follows them. */
+static void decode_mpls(struct decoder *d)
+{
+	struct dpl_packet *pkt = d->pkt;
+
+	for (;;) {
+		const uint8_t *p = d->data + d->off;
+		struct dpl_mpls *m;
+
+		if (!have(d, 4) || pkt->nlabels >= DPL_MAX_LABELS)
+			return;
+		m = &pkt->labels[pkt->nlabels];
+		m->label = get32(p) >> 12;
+		m->cos = (p[2] >> 1) & 7;
+		m->s = p[2] & 1;
+		m->ttl = p[3];
+		push_slot(d, DPL_MPLS, pkt->nlabels++);
+		d->off += 4;
+		if (m->s)
+			break;
+	}
+	if (!have(d, 1))
+		return;
+	if (d->data[d->off] >> 4 == 4)
+		decode_ip(d);
+	else if (d->data[d->off] >> 4 == 6)
+		decode_ipv6(d);
+}
+
 void decode_ethertype(struct decoder *d, uint16_t type)
 {
 	switch (type) {
@@ -766,6 +799,10 @@ void decode_ethertype(struct decoder *d, uint16_t type)
 		break;
 	case ETHERTYPE_DOT1AD:
 		decode_tag(d, DPL_DOT1AD);
+		break;
+	case ETHERTYPE_MPLS:
+	case ETHERTYPE_MPLS_MULTICAST:
+		decode_mpls(d);
 		break;
 	}
 }
@@ -915,6 +952,7 @@ void packet_decode_frags(struct dpl_packet *pkt, int linktype, struct ipfrag *fr
 	memset(pkt->first, 0, sizeof pkt->first);
 	pkt->nlayers = 0;
 	pkt->ntags = 0;
+	pkt->nlabels = 0;
 	pkt->nexthdrs = 0;
 	pkt->payload_len = pkt->dns_len = pkt->pad_len = 0;
 	pkt->payload_off = pkt->dns_off = pkt->pad_off = 0;

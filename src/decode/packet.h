@@ -17,10 +17,11 @@
 /* FFI-BEGIN */
 /* Room for a tunnel's two stacks of layers, with VLAN tags and IPv6
  * extension headers in them, which 16 did not always leave. */
-enum { DPL_MAX_LAYERS = 24, DPL_MAX_TAGS = 4 };
+enum { DPL_MAX_LAYERS = 24, DPL_MAX_TAGS = 4, DPL_MAX_LABELS = 4 };
 
 struct dpl_ethernet { uint8_t src[6], dst[6]; uint16_t type; };
 struct dpl_tag { uint16_t vlan, type; uint8_t prio, dei; };
+struct dpl_mpls { uint32_t label; uint8_t cos, s, ttl; };
 struct dpl_cooked {
 	uint16_t pkttype, lladdrtype, lladdrlen, proto;
 	uint32_t ifindex;
@@ -175,6 +176,8 @@ struct dpl_packet {
 	 * instance of any other layer being in slot 0. */
 	uint8_t slot[DPL_MAX_LAYERS];
 	struct dpl_tag tags[DPL_MAX_TAGS];
+	uint8_t nlabels;			/* MPLS labels in labels */
+	struct dpl_mpls labels[DPL_MAX_LABELS];
 	struct dpl_cooked cooked;
 	uint32_t loopback_family;
 	struct dpl_arp arp;
