@@ -414,6 +414,53 @@ LUA
 	}
 };
 
+# PPPoE sessions on Ethernet (DSL links), PPP links (DLT_PPP, with and
+# without the HDLC bytes, with a compressed protocol), and PPPoE as its
+# own link type.
+subtest 'PPP and PPPoE' => sub {
+	my $dns = dns_message({ flags => 0x0100, qd => [dns_question(dns_name('ppp.example'), 1)] });
+	my $v4 = ipv4(17, udp(1, 53, $dns));
+	my $v6 = ipv6(17, udp(1, 53, $dns));
+	my $session = sub { my ($ppp) = @_; pack('C C n n', 0x11, 0, 0x1234, length $ppp) . $ppp };
+	write_pcap("$tmp/pppoe.pcap", 1, ether(0x8864, $session->(pack('n', 0x21) . $v4)),
+		   ether(0x8864, $session->(pack('n', 0x57) . $v6) . "\0" x 6),
+		   ether(0x8864, $session->(pack('n', 0xc021) . "\1\1\0\4")),
+		   ether(0x8864, substr($session->(''), 0, 5)));
+	write_pcap("$tmp/ppp.pcap", 9, "\xff\x03" . pack('n', 0x21) . $v4, pack('n', 0x57) . $v6,
+		   "\x21" . $v4, "\xff");
+	write_pcap("$tmp/pppether.pcap", 51, $session->(pack('n', 0x21) . $v4));
+	my $lua = <<'LUA';
+return { name = "P", packet_handler = function(_, pkt)
+  return { layers = pkt.layers, PPPoE = pkt.PPPoE, PPP = pkt.PPP,
+           dns = pkt.DNS and pkt.DNS.qd[1].qname }
+end }
+LUA
+	my @p = cook("$tmp/pppoe.pcap", $lua);
+	is_deeply($p[0]{layers}, [qw(Ethernet PPPoE PPP IP UDP DNS)], 'PPPoE session: PPP, then IPv4');
+	is_deeply($p[0]{PPPoE}, { version => 1, type => 1, code => 0, sessionid => 0x1234,
+		len => 2 + length $v4 }, 'PPPoE fields, as scapy names them');
+	is($p[0]{PPP}{proto}, 0x21, 'PPP protocol');
+	is($p[0]{dns}, 'ppp.example', '... and the DNS inside');
+	is_deeply($p[1]{layers}, [qw(Ethernet PPPoE PPP IPv6 UDP DNS Padding)],
+		  'IPv6 in PPPoE, the bytes past its length Padding');
+	is_deeply($p[2]{layers}, [qw(Ethernet PPPoE PPP Raw)], 'LCP stays Raw');
+	is_deeply($p[3]{layers}, [qw(Ethernet Raw)], 'a PPPoE header cut short: Raw');
+	my @tshark = split /\n/, `$TSHARK -r $tmp/pppoe.pcap -T fields -e pppoe.session_id -e ppp.protocol 2>/dev/null`;
+	is_deeply([map { join ' ', $_->{PPPoE} ? sprintf('0x%04x', $_->{PPPoE}{sessionid}) : '',
+			     $_->{PPP} ? sprintf('0x%04x', $_->{PPP}{proto}) : '' } @p[0 .. 2]],
+		  [map { join ' ', split /\t/, $_, -1 } @tshark[0 .. 2]], '... as tshark reads them');
+	@p = cook("$tmp/ppp.pcap", $lua);
+	is_deeply([map { join ' ', @{ $_->{layers} } } @p],
+		  ['PPP IP UDP DNS', 'PPP IPv6 UDP DNS', 'PPP IP UDP DNS', 'Raw'],
+		  'DLT_PPP: with and without the HDLC bytes, a compressed protocol, a cut frame');
+	@p = cook("$tmp/pppether.pcap", $lua);
+	is_deeply($p[0]{layers}, [qw(PPPoE PPP IP UDP DNS)], 'DLT_PPP_ETHER: PPPoE as the link layer');
+	my $r = run('kitchen', '-r', "$tmp/pppoe.pcap", '-c', 'packetcount', '--stdout', '-f', '', '-q');
+	my ($d) = reverse grep { $_->{metadata}{driver} eq 'interval' } decode_lines($r->{out});
+	is_deeply([@{ $d->{payload}{packet_counts} }{'PPP over Ethernet', 'PPP Link Layer'}], [3, 3],
+		  'PacketCountChef counts them under scapy\'s names');
+};
+
 subtest 'PacketCountChef names the new layers as scapy displays them' => sub {
 	my $r = run('kitchen', '-r', "$tmp/built.pcap", '-c', 'packetcount', '-p', '3600',
 		    '--stdout', '-f', '', '-q');

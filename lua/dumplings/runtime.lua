@@ -716,6 +716,14 @@ local BUILDERS = {
   end,
   Dot1Q = build_tag,
   Dot1AD = build_tag,
+  PPPoE = function(c)
+    local s = c.pppoe
+    return { version = s.version, type = s.type, code = s.code, sessionid = s.sessionid,
+             len = s.len }
+  end,
+  PPP = function(c)
+    return { proto = c.ppp_proto }
+  end,
   MPLS = function(c, label)
     local m = c.labels[label]
     return { label = m.label, cos = m.cos, s = m.s, ttl = m.ttl }

@@ -18,6 +18,7 @@ enum {
 	ETHERTYPE_IP = 0x0800, ETHERTYPE_ARP = 0x0806, ETHERTYPE_RARP = 0x8035,
 	ETHERTYPE_DOT1Q = 0x8100, ETHERTYPE_IPV6 = 0x86dd, ETHERTYPE_DOT1AD = 0x88a8,
 	ETHERTYPE_MPLS = 0x8847, ETHERTYPE_MPLS_MULTICAST = 0x8848,
+	ETHERTYPE_PPPOE_SESSION = 0x8864,
 	ETHERTYPE_QINQ = 0x9100,
 };
 
@@ -780,6 +781,62 @@ static void decode_mpls(struct decoder *d)
 		decode_ipv6(d);
 }
 
+enum { PPP_IP = 0x0021, PPP_IPV6 = 0x0057 };
+
+/* PPP: the HDLC address and control bytes where the link keeps them, and
+ * a protocol of one byte where it is compressed (an odd first byte; 0xff
+ * is only ever the address). */
+static void decode_ppp(struct decoder *d)
+{
+	const uint8_t *p = d->data + d->off;
+	uint16_t proto;
+
+	if (have(d, 1) && p[0] == 0xff) {
+		if (!have(d, 2) || p[1] != 0x03)
+			return;
+		d->off += 2;
+		p += 2;
+	}
+	if (have(d, 1) && p[0] & 1) {
+		proto = p[0];
+		d->off += 1;
+	} else if (have(d, 2)) {
+		proto = get16(p);
+		d->off += 2;
+	} else {
+		return;
+	}
+	d->pkt->ppp_proto = proto;
+	push_layer(d, DPL_PPP);
+	if (proto == PPP_IP)
+		decode_ip(d);
+	else if (proto == PPP_IPV6)
+		decode_ipv6(d);
+}
+
+/* A PPPoE session's header (RFC 2516), PPP after it; its length bounds
+ * what follows, as an IP header's does. */
+static void decode_pppoe(struct decoder *d)
+{
+	struct dpl_pppoe *s = &d->pkt->pppoe;
+	const uint8_t *p = d->data + d->off;
+
+	if (!have(d, 6))
+		return;
+	s->version = p[0] >> 4;
+	s->type = p[0] & 15;
+	s->code = p[1];
+	s->sessionid = get16(p + 2);
+	s->len = get16(p + 4);
+	push_layer(d, DPL_PPPOE);
+	d->off += 6;
+	if (d->end > d->off + s->len) {
+		note_padding(d, d->off + s->len);
+		d->end = d->off + s->len;
+	}
+	decode_ppp(d);
+}
+
 void decode_ethertype(struct decoder *d, uint16_t type)
 {
 	switch (type) {
@@ -803,6 +860,9 @@ void decode_ethertype(struct decoder *d, uint16_t type)
 	case ETHERTYPE_MPLS:
 	case ETHERTYPE_MPLS_MULTICAST:
 		decode_mpls(d);
+		break;
+	case ETHERTYPE_PPPOE_SESSION:
+		decode_pppoe(d);
 		break;
 	}
 }
@@ -907,6 +967,9 @@ int packet_decodes_linktype(int linktype)
 	case LINKTYPE_RAW_OPENBSD:
 	case DLT_IPV4:
 	case DLT_IPV6:
+	case DLT_PPP:
+	case DLT_PPP_SERIAL:
+	case DLT_PPP_ETHER:
 		return 1;
 	}
 	return 0;
@@ -936,6 +999,13 @@ static void decode_link(struct decoder *d, int linktype)
 	case DLT_IPV4:
 	case DLT_IPV6:
 		decode_raw_ip(d);
+		break;
+	case DLT_PPP:
+	case DLT_PPP_SERIAL:
+		decode_ppp(d);
+		break;
+	case DLT_PPP_ETHER:
+		decode_pppoe(d);
 		break;
 	}
 }

@@ -22,6 +22,7 @@ enum { DPL_MAX_LAYERS = 24, DPL_MAX_TAGS = 4, DPL_MAX_LABELS = 4 };
 struct dpl_ethernet { uint8_t src[6], dst[6]; uint16_t type; };
 struct dpl_tag { uint16_t vlan, type; uint8_t prio, dei; };
 struct dpl_mpls { uint32_t label; uint8_t cos, s, ttl; };
+struct dpl_pppoe { uint8_t version, type, code; uint16_t sessionid, len; };
 struct dpl_cooked {
 	uint16_t pkttype, lladdrtype, lladdrlen, proto;
 	uint32_t ifindex;
@@ -178,6 +179,8 @@ struct dpl_packet {
 	struct dpl_tag tags[DPL_MAX_TAGS];
 	uint8_t nlabels;			/* MPLS labels in labels */
 	struct dpl_mpls labels[DPL_MAX_LABELS];
+	struct dpl_pppoe pppoe;
+	uint16_t ppp_proto;
 	struct dpl_cooked cooked;
 	uint32_t loopback_family;
 	struct dpl_arp arp;
