@@ -347,7 +347,7 @@ LUA
 	is_deeply([@{ $pptp->{GRE} }{qw(version payload_len call_id sequence_number ack_number
 		acknum_present key)}], [1, 8, 99, 3, 2, 1, undef],
 		  'enhanced GRE (PPTP): payload length and call id, not a key');
-	is_deeply($pptp->{layers}, [qw(Ethernet IP GRE Raw)], '... PPP inside stays Raw');
+	is_deeply($pptp->{layers}, [qw(Ethernet IP GRE PPP Raw)], '... PPP inside, its LCP Raw');
 	is_deeply($routed->{layers}, [qw(Ethernet IP GRE Raw)], 'source routes: Raw after GRE');
 	is_deeply($gregre->{layers}, [qw(Ethernet IP GRE IP Raw)], 'GRE in GRE: the inner one is Raw');
 	is_deeply($vx->{layers}, [qw(Ethernet IP UDP VXLAN Ethernet IP UDP DNS)],

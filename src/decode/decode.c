@@ -18,7 +18,7 @@ enum {
 	ETHERTYPE_IP = 0x0800, ETHERTYPE_ARP = 0x0806, ETHERTYPE_RARP = 0x8035,
 	ETHERTYPE_DOT1Q = 0x8100, ETHERTYPE_IPV6 = 0x86dd, ETHERTYPE_DOT1AD = 0x88a8,
 	ETHERTYPE_MPLS = 0x8847, ETHERTYPE_MPLS_MULTICAST = 0x8848,
-	ETHERTYPE_PPPOE_SESSION = 0x8864,
+	ETHERTYPE_PPP = 0x880b, ETHERTYPE_PPPOE_SESSION = 0x8864,
 	ETHERTYPE_QINQ = 0x9100,
 };
 
@@ -860,6 +860,9 @@ void decode_ethertype(struct decoder *d, uint16_t type)
 	case ETHERTYPE_MPLS:
 	case ETHERTYPE_MPLS_MULTICAST:
 		decode_mpls(d);
+		break;
+	case ETHERTYPE_PPP:		/* PPTP's GRE carries it */
+		decode_ppp(d);
 		break;
 	case ETHERTYPE_PPPOE_SESSION:
 		decode_pppoe(d);
