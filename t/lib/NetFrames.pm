@@ -1,8 +1,8 @@
 package NetFrames;
 # Frames built byte by byte for the network-level layers no capture in the
 # corpus has: TCP options, IPv6 extension headers, neighbour discovery,
-# GRE, VXLAN and IP in IP. t/13-decode-net.t decodes them (and has tshark
-# decode them too), and fuzz/seeds.sh makes them seeds for fuzz/decode.c.
+# GRE, VXLAN, IP in IP, MPLS and PPPoE. t/13-decode-net.t decodes them
+# (and has tshark decode them too), and fuzz/seeds.sh makes them seeds for fuzz/decode.c.
 # frames() returns them in a fixed order, which t/13 counts on: a frame,
 # or [bytes, wirelen] for one cut by the snapshot length.
 use strict;
@@ -153,6 +153,12 @@ sub frames { return (
 	# header whole (with an option): the quote's length is the original's.
 	ether(0x0800, ipv4(1, icmp(3, 4, substr(ipv4(6, tcp_with("\x02\x04\x05\xb4", 'q' x 976)),
 		0, 20 + 24 + 8)))),
+	# Two MPLS labels over IPv4; a PPPoE session carrying IPv6; a label
+	# stack cut by the snapshot length.
+	ether(0x8847, pack('N N', 100 << 12 | 64, 200 << 12 | 0x100 | 63) . ipv4(17, udp(5, 53, 'm'))),
+	ether(0x8864, pack('C C n n/a*', 0x11, 0, 7, pack('n', 0x57) . ipv6(17, udp(6, 53, 'p' x 32)))),
+	[substr(ether(0x8847, pack('N N', 1 << 12, 2 << 12 | 0x100) . ipv4(17, udp(5, 53, 'c'))), 0, 20),
+	 14 + 8 + 29],
 ) }
 
 1;
