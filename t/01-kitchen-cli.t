@@ -138,6 +138,14 @@ my $dir = tmpdir();
 	     '... naming the file and its link type');
 	$r = run('kitchen', '--stdout', '-c', 'packetcount', '-r', "$dir/plain.pcap");
 	unlike($r->{err}, qr/warning/, 'a raw IP capture: no warning');
+
+	# OpenBSD's DLT_RAW, 14, which libpcap here neither names nor filters
+	write_pcap("$dir/openbsd.pcap", 14, $frame, ipv4(6, tcp(1, 2, 0x02, '')));
+	$r = run('kitchen', '--stdout', '-c', 'dns', '-r', "$dir/openbsd.pcap", 'udp port 53');
+	is($r->{status}, 0, 'link-type 14 is raw IP: a filter compiles for it') or diag($r->{err});
+	like($r->{err}, qr/reading \Q$dir\E\/openbsd\.pcap, link-type RAW\n/, '... read as RAW');
+	like($r->{err}, qr/2 packets read, 1 passed the filter/, '... and filtered as raw IP');
+	unlike($r->{err}, qr/warning/, '... with no warning');
 }
 spew("$dir/two.lua", <<'LUA');
 local base = { name = "BaseChef", assignable = false }

@@ -954,10 +954,6 @@ static void decode_raw_ip(struct decoder *d)
 		decode_ipv6(d);
 }
 
-/* OpenBSD's number for DLT_RAW, which its captures carry into files;
- * elsewhere libpcap leaves it as it is, and tshark reads it as raw IP. */
-enum { LINKTYPE_RAW_OPENBSD = 14 };
-
 int packet_decodes_linktype(int linktype)
 {
 	switch (linktype) {
@@ -967,7 +963,6 @@ int packet_decodes_linktype(int linktype)
 	case DLT_NULL:
 	case DLT_LOOP:
 	case DLT_RAW:
-	case LINKTYPE_RAW_OPENBSD:
 	case DLT_IPV4:
 	case DLT_IPV6:
 	case DLT_PPP:
@@ -998,7 +993,6 @@ static void decode_link(struct decoder *d, int linktype)
 		decode_loopback(d, 1);
 		break;
 	case DLT_RAW:
-	case LINKTYPE_RAW_OPENBSD:
 	case DLT_IPV4:
 	case DLT_IPV6:
 		decode_raw_ip(d);

@@ -40,6 +40,41 @@ const char *capture_linktype_name(int linktype, char *buf, size_t len)
 	return buf;
 }
 
+/* OpenBSD's number for DLT_RAW, which its captures carry into files;
+ * libpcap elsewhere can neither name it nor filter it, and tshark reads
+ * it as raw IP. */
+enum { LINKTYPE_RAW_OPENBSD = 14 };
+
+static void set_tick(struct capture_source *src)
+{
+	src->tick = pcap_get_tstamp_precision(src->pcap) == PCAP_TSTAMP_PRECISION_NANO
+		? 1e-9 : 1e-6;
+	src->linktype = pcap_datalink(src->pcap);
+	if (src->linktype == LINKTYPE_RAW_OPENBSD)
+		src->linktype = DLT_RAW;
+}
+
+/* The filter compiled for the source's link type, which is not libpcap's
+ * when set_tick() took it for another. */
+static int compile_filter(struct capture_source *src, struct bpf_program *prog,
+			  const char *filter, char *why, size_t len)
+{
+	pcap_t *p = src->pcap;
+	int rc;
+
+	if (src->linktype != pcap_datalink(src->pcap) &&
+	    !(p = pcap_open_dead(src->linktype, pcap_snapshot(src->pcap)))) {
+		snprintf(why, len, "out of memory");
+		return -1;
+	}
+	rc = pcap_compile(p, prog, filter, 1, PCAP_NETMASK_UNKNOWN);
+	if (rc < 0)
+		snprintf(why, len, "%s", pcap_geterr(p));
+	if (p != src->pcap)
+		pcap_close(p);
+	return rc;
+}
+
 /* BPF knows fewer link types than capture files carry: the default
  * filter, which nobody asked for, then gives way to none, rather than
  * keep the kitchen from reading the file at all. */
@@ -47,25 +82,24 @@ static int set_filter(struct capture_source *src, const char *filter)
 {
 	struct bpf_program prog;
 	int given = filter != NULL;
-	char number[16];
+	char number[16], why[PCAP_ERRBUF_SIZE];
 
 	if (!filter)
-		filter = pcap_datalink(src->pcap) == DLT_EN10MB ? CAPTURE_DEFAULT_FILTER_ETHERNET
-								 : CAPTURE_DEFAULT_FILTER;
+		filter = src->linktype == DLT_EN10MB ? CAPTURE_DEFAULT_FILTER_ETHERNET
+						     : CAPTURE_DEFAULT_FILTER;
 	src->filter = filter;
 	if (!*filter)
 		return 0;
-	if (pcap_compile(src->pcap, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
-		const char *lt = capture_linktype_name(pcap_datalink(src->pcap), number, sizeof number);
+	if (compile_filter(src, &prog, filter, why, sizeof why) < 0) {
+		const char *lt = capture_linktype_name(src->linktype, number, sizeof number);
 
 		if (!given) {
 			log_warn("%s: the default filter cannot be used on link-type %s (%s): "
-				 "reading every packet", src->name, lt, pcap_geterr(src->pcap));
+				 "reading every packet", src->name, lt, why);
 			src->filter = "";
 			return 0;
 		}
-		log_error("bad filter '%s': %s (%s, link-type %s)", filter,
-			  pcap_geterr(src->pcap), src->name, lt);
+		log_error("bad filter '%s': %s (%s, link-type %s)", filter, why, src->name, lt);
 		return -1;
 	}
 	if (src->is_file) {
@@ -81,13 +115,6 @@ static int set_filter(struct capture_source *src, const char *filter)
 	}
 	pcap_freecode(&prog);
 	return 0;
-}
-
-static void set_tick(struct capture_source *src)
-{
-	src->tick = pcap_get_tstamp_precision(src->pcap) == PCAP_TSTAMP_PRECISION_NANO
-		? 1e-9 : 1e-6;
-	src->linktype = pcap_datalink(src->pcap);
 }
 
 /* Whether a file holds nanosecond stamps, which libpcap, asked for
@@ -233,7 +260,12 @@ int capture_open_live(struct capture_source *src, const char *iface,
 		log_error("interface %s: %s", iface, err);
 		return -1;
 	}
-	if (activate_live(src, opt) < 0 || set_filter(src, opt->filter) < 0) {
+	if (activate_live(src, opt) < 0) {
+		capture_close(src);
+		return -1;
+	}
+	set_tick(src);			/* the link type, which the filter needs */
+	if (set_filter(src, opt->filter) < 0) {
 		capture_close(src);
 		return -1;
 	}
@@ -242,7 +274,6 @@ int capture_open_live(struct capture_source *src, const char *iface,
 		capture_close(src);
 		return -1;
 	}
-	set_tick(src);
 	src->nanos = src->tick == 1e-9;
 	return 0;
 }
