@@ -10,6 +10,7 @@
 #include <pcap/pcap.h>
 
 #include "base/util.h"
+#include "capture.h"
 #include "chef_filter.h"
 
 struct filter {
@@ -78,9 +79,10 @@ static int compile_for(int linktype, const char *expr, struct bpf_program *prog,
 	}
 	rc = pcap_compile(dead, prog, expr, 1, PCAP_NETMASK_UNKNOWN);
 	if (rc < 0) {
-		const char *name = pcap_datalink_val_to_name(linktype);
+		char number[16];
 
-		snprintf(why, len, "%s (link-type %s)", pcap_geterr(dead), name ? name : "?");
+		snprintf(why, len, "%s (link-type %s)", pcap_geterr(dead),
+			 capture_linktype_name(linktype, number, sizeof number));
 	}
 	pcap_close(dead);
 	return rc < 0 ? -1 : 0;
