@@ -137,13 +137,21 @@ sub driver {
 
 # A port that was free a moment ago. The kernel hands out ephemeral ports
 # in sequence, so parallel tests do not collide.
+# The kernel may hand the same ephemeral port out again once it is closed:
+# a port is never given twice to one test, so that two picked in a row
+# (a hub's --in-port and --out-port) always differ.
+my %ports_given;
+
 sub free_port {
-	my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-				      Proto => 'tcp', Listen => 1, ReuseAddr => 1)
-		or die "free_port: $!";
-	my $port = $s->sockport;
-	close $s;
-	return $port;
+	for (1 .. 100) {
+		my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+					      Proto => 'tcp', Listen => 1, ReuseAddr => 1)
+			or die "free_port: $!";
+		my $port = $s->sockport;
+		close $s;
+		return $port unless $ports_given{$port}++;
+	}
+	die 'free_port: the kernel gave only ports given already';
 }
 
 # spawn(\@cmd, out => FILE, err => FILE) starts a process in the background.
