@@ -954,57 +954,51 @@ static void decode_raw_ip(struct decoder *d)
 		decode_ipv6(d);
 }
 
-int packet_decodes_linktype(int linktype)
-{
-	switch (linktype) {
-	case DLT_EN10MB:
-	case DLT_LINUX_SLL:
-	case DLT_LINUX_SLL2:
-	case DLT_NULL:
-	case DLT_LOOP:
-	case DLT_RAW:
-	case DLT_IPV4:
-	case DLT_IPV6:
-	case DLT_PPP:
-	case DLT_PPP_SERIAL:
-	case DLT_PPP_ETHER:
-		return 1;
-	}
-	return 0;
-}
-
-/* The cases are packet_decodes_linktype()'s. */
-static void decode_link(struct decoder *d, int linktype)
+/* Whether it knows the link type: the one list of those it decodes. */
+static int decode_link(struct decoder *d, int linktype)
 {
 	switch (linktype) {
 	case DLT_EN10MB:
 		decode_ethernet(d);
-		break;
+		return 1;
 	case DLT_LINUX_SLL:
 		decode_cooked(d, 1);
-		break;
+		return 1;
 	case DLT_LINUX_SLL2:
 		decode_cooked(d, 2);
-		break;
+		return 1;
 	case DLT_NULL:
 		decode_loopback(d, 0);
-		break;
+		return 1;
 	case DLT_LOOP:
 		decode_loopback(d, 1);
-		break;
+		return 1;
 	case DLT_RAW:
 	case DLT_IPV4:
 	case DLT_IPV6:
 		decode_raw_ip(d);
-		break;
+		return 1;
 	case DLT_PPP:
 	case DLT_PPP_SERIAL:
 		decode_ppp(d);
-		break;
+		return 1;
 	case DLT_PPP_ETHER:
 		decode_pppoe(d);
-		break;
+		return 1;
+	default:
+		return 0;
 	}
+}
+
+/* Asked of a packet with no bytes, which every decoder leaves at once. */
+int packet_decodes_linktype(int linktype)
+{
+	static const uint8_t nothing[1];
+	struct dpl_packet none;
+	struct decoder d = { &none, nothing, 0, 0, 0, 0, 0, NULL };
+
+	memset(&none, 0, sizeof none);
+	return decode_link(&d, linktype);
 }
 
 void packet_decode(struct dpl_packet *pkt, int linktype)
