@@ -42,7 +42,9 @@ struct wsclient {
 	uint64_t mask_state;	/* xorshift64: a fresh masking key per frame */
 	/* a hub that stops answering (wsclient_idle_limit()) */
 	double idle_limit;	/* 0: never hang up */
-	double heard;		/* when the peer last sent anything */
+	unsigned long received;	/* frames and pongs, counted as they come */
+	unsigned long seen;	/* received, as the last check saw it */
+	double heard;		/* when a check last saw received move */
 	double pinged;		/* when our ping went, unanswered, or 0 */
 	int want_ping;
 	int silent;		/* hung up on for its silence */
@@ -214,10 +216,13 @@ static void client_lost(struct wsclient *c, const char *why)
  * keeps the connection open and silent. Half the idle limit after the
  * last byte from it a ping goes; a hub that sends nothing for the other
  * half, not even the pong, is hung up on. Bytes waiting in the socket
- * mean that this side was busy, not that the hub is silent. */
-static void client_heard(struct wsclient *c)
+ * mean that this side was busy, not that the hub is silent. What comes
+ * is only counted, and the clock read by the check, an eighth of the
+ * limit apart, not for every dumpling. */
+static void client_heard(struct wsclient *c, double now)
 {
-	c->heard = monotonic_seconds();
+	c->seen = c->received;
+	c->heard = now;
 	c->pinged = 0;
 }
 
@@ -235,6 +240,8 @@ static void client_idle_check(lws_sorted_usec_list_t *sul)
 
 	if (!c->wsi || !c->established || c->closing)
 		return;
+	if (c->received != c->seen)
+		client_heard(c, now);
 	if (c->pinged && now - c->pinged >= half && !client_bytes_waiting(c)) {
 		c->silent = 1;
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
@@ -277,7 +284,7 @@ static int client_established(struct wsclient *c)
 	c->peer_closed = 0;
 	c->want_ping = 0;
 	c->silent = 0;
-	client_heard(c);
+	client_heard(c, c->since);
 	if (c->idle_limit > 0)
 		client_idle_check(&c->idle_sul);
 	c->ops->established(c->user);
@@ -303,7 +310,7 @@ static int client_receive(struct wsclient *c, struct lws *wsi, const void *in, s
 	enum ws_piece r;
 	int rc;
 
-	client_heard(c);
+	c->received++;
 	if (c->closing)
 		return 0;	/* we are leaving: nothing more is read */
 	r = ws_message_add(&c->rx, wsi, in, len);
@@ -455,7 +462,7 @@ static int client_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_CLIENT_RECEIVE:
 		return client_receive(c, wsi, in, len);
 	case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
-		client_heard(c);
+		c->received++;
 		return 0;
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
 		return client_writable(c, wsi);
