@@ -544,13 +544,12 @@ static void *link_stream_keeper(void *arg)
 				link_stream_state(l, 0, "gone from the NATS server");
 				ready = 0;
 			}
-			if (!ready && link_stream_make(l, why, sizeof why) == 0) {
-				link_stream_state(l, 1, NULL);
-				ready = 1;
-			} else if (!ready) {
-				log_error("NATS stream %s: %s; no history until it is there",
-					  cfg->nats_stream, why);
-				link_stream_state(l, 0, why);
+			if (!ready) {
+				ready = link_stream_make(l, why, sizeof why) == 0;
+				if (!ready)
+					log_error("NATS stream %s: %s; no history until it is there",
+						  cfg->nats_stream, why);
+				link_stream_state(l, ready, ready ? NULL : why);
 			}
 		}
 		for (int i = 0; i < LINK_STREAM_RETRY * 10 && !link_stopping(l); i++)
