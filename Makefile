@@ -123,6 +123,7 @@ check-asan: test-deps
 	$(MAKE) B=build-asan BIN=dumplings-asan CFLAGS="$(SANFLAGS)" LDFLAGS="$(SANFLAGS)" all drivers
 	DUMPLINGS=$(CURDIR)/dumplings-asan DUMPLINGS_DRIVERS=$(CURDIR)/build-asan \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/t/lsan.supp:print_suppressions=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	prove -j2 t/
 

@@ -49,6 +49,8 @@
 #define LINK_REPLAYS_WAIT 5.0
 /* at shutdown, what is written may take this long to be confirmed */
 #define LINK_CLOSE_FLUSH_MS 500
+/* how long closing waits for cnats to be done with each subscription */
+#define LINK_SUBS_DONE_WAIT 2.0
 /* remote kitchens listed by name in the status; more are only counted */
 #define LINK_REMOTE_KITCHENS 256
 #define LINK_NAME_MAX 256
@@ -114,6 +116,8 @@ struct hub_link {
 	size_t n, bytes;
 	int stop;
 	int closing;			/* no more into the inbox */
+	int subs_live;			/* subscriptions cnats may still deliver to */
+	pthread_cond_t subs_done;
 	unsigned long outbox_dropped, publish_failed, disconnects;
 	unsigned long unpublishable;	/* names too long for a subject */
 	unsigned long oversized;	/* from NATS, over --max-message */
@@ -772,6 +776,35 @@ static natsStatus link_share_limits(struct link_sub *ls, int n)
 						 LINK_PENDING_BYTES / n);
 }
 
+/* On cnats' delivery thread, once the last message of a closed
+ * subscription has been handed over (or thrown away). */
+static void link_sub_done(void *arg)
+{
+	struct hub_link *l = arg;
+
+	pthread_mutex_lock(&l->lock);
+	l->subs_live--;
+	pthread_cond_broadcast(&l->subs_done);
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* Why closing waits for it: cnats' delivery thread throws away what a
+ * closed subscription still had by giving it to the library's collector
+ * thread, and at nats_CloseAndWait() that thread may end first, leaving
+ * those messages to no one. */
+static void link_subs_wait(struct hub_link *l)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += (time_t)LINK_SUBS_DONE_WAIT;
+	pthread_mutex_lock(&l->lock);
+	while (l->subs_live > 0 &&
+	       pthread_cond_timedwait(&l->subs_done, &l->lock, &until) == 0)
+		;
+	pthread_mutex_unlock(&l->lock);
+}
+
 /* Subscribe to one kitchen's dumplings, or to all with kitchen NULL. */
 static natsStatus link_subscribe(struct hub_link *l, const char *kitchen, int n,
 				 struct link_sub *out)
@@ -788,6 +821,11 @@ static natsStatus link_subscribe(struct hub_link *l, const char *kitchen, int n,
 	s = natsConnection_QueueSubscribe(&out->sub, l->nc, subject, l->queue, link_on_msg, l);
 	if (s != NATS_OK)
 		return s;
+	if (natsSubscription_SetOnCompleteCB(out->sub, link_sub_done, l) == NATS_OK) {
+		pthread_mutex_lock(&l->lock);
+		l->subs_live++;
+		pthread_mutex_unlock(&l->lock);
+	}
 	out->kitchen = kitchen ? xstrdup(kitchen) : NULL;
 	if ((s = link_share_limits(out, n)) != NATS_OK) {
 		natsSubscription_Destroy(out->sub);
@@ -1122,6 +1160,7 @@ int hub_link_open(struct hub *hub)
 	l->hub = hub;
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->more, NULL);
+	pthread_cond_init(&l->subs_done, NULL);
 	pthread_mutex_init(&l->subs_lock, NULL);
 	link_queue_name(l);
 	l->fan.ops = &link_ops;
@@ -1176,6 +1215,7 @@ void hub_link_close(struct hub *hub)
 		if (natsConnection_Status(l->nc) == NATS_CONN_STATUS_CONNECTED)
 			natsConnection_FlushTimeout(l->nc, LINK_CLOSE_FLUSH_MS);
 		natsConnection_Close(l->nc);
+		link_subs_wait(l);
 	}
 	if (l->keeper_started)	/* what it asked JetStream fails now */
 		pthread_join(l->keeper, NULL);
@@ -1200,6 +1240,7 @@ void hub_link_close(struct hub *hub)
 	}
 	link_free_outbox(l);
 	pthread_cond_destroy(&l->more);
+	pthread_cond_destroy(&l->subs_done);
 	pthread_mutex_destroy(&l->lock);
 	pthread_mutex_destroy(&l->subs_lock);
 	free(l);
