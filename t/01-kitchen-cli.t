@@ -104,6 +104,37 @@ SKIP: {
 	}
 }
 
+# On Ethernet the default also takes TCP and UDP inside MPLS (one to three
+# labels) and PPPoE sessions, tagged or not, and still not the rest.
+{
+	use Pcap;
+	my $label = sub { pack('N', $_[0] << 12 | $_[1] << 8 | 64) };
+	my $session = sub { pack('CCnn', 0x11, 0, 1, length $_[0]) . $_[0] };
+	my ($u4, $u6) = (ipv4(17, udp(1, 53, 'x')), ipv6(17, udp(1, 53, 'x')));
+	my @taken = (
+		ether(0x8847, $label->(1, 1) . $u4),
+		ether(0x8847, $label->(1, 0) . $label->(2, 0) . $label->(3, 1) . ipv4(6, tcp(1, 80, 2, 'x'))),
+		ether(0x8847, $label->(1, 1) . $u6),
+		ether(0x8864, $session->(pack('n', 0x21) . $u4)),
+		ether(0x8864, $session->(pack('n', 0x57) . $u6)),
+		ether(0x8100, pack('nn', 7, 0x8864) . $session->(pack('n', 0x21) . $u4)),
+		ether(0x0800, $u4),
+	);
+	my @refused = (
+		ether(0x8847, $label->(1, 1) . ipv4(1, "\x08\0\0\0\0\0\0\0")),
+		ether(0x8863, "\x11\x09\0\0\0\0"),
+		ether(0x88cc, "\0" x 20),
+	);
+	my $tagged = tmpdir() . '/tagged.pcap';
+	write_pcap($tagged, 1, @taken, @refused);
+	$r = run('kitchen', '-c', 'packetcount', '--stdout', '-r', $tagged);
+	is($r->{status}, 0, 'the default filter on MPLS and PPPoE frames');
+	my ($counts) = map { $_->{payload}{packet_counts} } (decode_lines($r->{out}))[-1];
+	is($counts->{Ethernet}, scalar @taken, '... takes TCP and UDP inside them, and nothing else')
+		or diag(explain($counts));
+	is_deeply([@$counts{'MPLS', 'PPP over Ethernet', 'IPv6', 'TCP'}], [5, 3, 2, 1], '... MPLS to three labels deep, PPPoE tagged or not');
+}
+
 # --chef-list: every chef of the named files, assignable or not.
 my $dir = tmpdir();
 

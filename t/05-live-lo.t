@@ -58,6 +58,41 @@ ok(wait_for(sub { (slurp("$dir/any.err") // '') =~ /capturing on any/ }, 20),
    'the default filter works on the "any" interface');
 is(stop($pid, 'TERM') >> 8, 0, 'and the kitchen stops cleanly');
 
+# The default filter, live on Ethernet (lo): DNS inside an MPLS label
+# stack, a PPPoE session and a VLAN tag, sent as raw frames, all come
+# through; the kernel takes the joined program.
+{
+	use Socket;
+	use Pcap;
+	my $ifindex = (slurp('/sys/class/net/lo/ifindex') // 1) + 0;
+	socket(my $raw, 17, SOCK_RAW, 0) or BAIL_OUT("packet socket: $!");	# AF_PACKET
+	my $to = pack('S n i S C C a8', 17, 0, $ifindex, 0, 0, 6, '');
+	my $q = sub { ipv4(17, udp(40000, 53, dns_query(7, $_[0])), { src => '127.0.0.1', dst => '127.0.0.1' }) };
+	my $label = sub { pack('N', $_[0] << 12 | $_[1] << 8 | 64) };
+	my %frame = (
+		"mpls.$token.example" => ether(0x8847, $label->(16, 0) . $label->(17, 1) . $q->("mpls.$token.example")),
+		"pppoe.$token.example" => ether(0x8864, pack('CCnn', 0x11, 0, 1, 2 + length $q->("pppoe.$token.example"))
+						  . pack('n', 0x21) . $q->("pppoe.$token.example")),
+		"vlan.$token.example" => ether(0x8100, pack('nn', 7, 0x0800) . $q->("vlan.$token.example")),
+	);
+	$pid = spawn([bin(), 'kitchen', '-i', 'lo', '-c', 'dns', '--stdout', '-p', '60'],
+		     out => "$dir/tagged.out", err => "$dir/tagged.err");
+	ok(wait_for(sub { (slurp("$dir/tagged.err") // '') =~ /capturing on lo/ }, 20),
+	   'the default filter is set on lo') or diag(slurp("$dir/tagged.err"));
+	my %got;
+	for my $round (1 .. 20) {
+		send($raw, $frame{$_}, 0, $to) // diag("send: $!") for sort keys %frame;
+		last if wait_for(sub {
+			%got = map { ($_->{payload}{lookup}{hostname} // '') => 1 }
+				grep { $_->{metadata}{driver} eq 'packet' }
+				decode_lines(join "\n", grep { /\}$/ } split /\n/, slurp("$dir/tagged.out") // '');
+			!grep { !$got{$_} } keys %frame;
+		}, 0.5);
+	}
+	ok($got{$_}, "the default filter takes $_") for sort keys %frame;
+	is(stop($pid, 'TERM') >> 8, 0, 'and the kitchen stops cleanly');
+}
+
 # Live, interval handlers run on the wall clock, guarded like any call into
 # Lua: an endless one is interrupted and disabled, the others go on.
 spew("$dir/spin.lua", <<'LUA');

@@ -75,6 +75,60 @@ static int compile_filter(struct capture_source *src, struct bpf_program *prog,
 	return rc;
 }
 
+/* the longest program a Linux socket takes (BPF_MAXINSNS there) */
+enum { JOINED_MAX_INSNS = 4096 };
+
+/* One program that takes a packet when any of the n would: each but the
+ * last, where it would refuse one (ret #0), jumps to the start of the next
+ * instead. What libpcap compiles ends in returns of constants only. */
+static int join_programs(struct bpf_program *progs, int n, struct bpf_program *out)
+{
+	size_t total = 0, at = 0;
+	struct bpf_insn *insns;
+
+	for (int i = 0; i < n; i++)
+		total += progs[i].bf_len;
+	if (total > JOINED_MAX_INSNS)
+		return -1;
+	insns = xmalloc(total * sizeof *insns);
+	for (int i = 0; i < n; i++) {
+		size_t next = at + progs[i].bf_len;
+
+		for (u_int j = 0; j < progs[i].bf_len; j++, at++) {
+			insns[at] = progs[i].bf_insns[j];
+			if (i < n - 1 && insns[at].code == (BPF_RET | BPF_K) && insns[at].k == 0)
+				insns[at] = (struct bpf_insn)BPF_STMT(BPF_JMP | BPF_JA,
+								      (bpf_u_int32)(next - at - 1));
+		}
+	}
+	out->bf_len = (u_int)total;
+	out->bf_insns = insns;
+	return 0;
+}
+
+/* Ethernet's default, alternative by alternative (see capture.h). */
+static int compile_default_ethernet(struct capture_source *src, struct bpf_program *prog,
+				    char *why, size_t len)
+{
+	static const char *const alternatives[] = {
+		CAPTURE_DEFAULT_ETHERNET_PLAIN, CAPTURE_DEFAULT_ETHERNET_MPLS,
+		CAPTURE_DEFAULT_ETHERNET_PPPOE, CAPTURE_DEFAULT_ETHERNET_PPPOE_VLAN,
+	};
+	enum { N = sizeof alternatives / sizeof alternatives[0] };
+	struct bpf_program progs[N];
+	int n = 0, rc = 0;
+
+	while (n < N && (rc = compile_filter(src, &progs[n], alternatives[n], why, len)) == 0)
+		n++;
+	if (rc == 0 && join_programs(progs, n, prog) < 0) {
+		snprintf(why, len, "the joined program is too long");
+		rc = -1;
+	}
+	while (n--)
+		pcap_freecode(&progs[n]);
+	return rc;
+}
+
 /* BPF knows fewer link types than capture files carry: the default
  * filter, which nobody asked for, then gives way to none, rather than
  * keep the kitchen from reading the file at all. */
@@ -84,13 +138,15 @@ static int set_filter(struct capture_source *src, const char *filter)
 	int given = filter != NULL;
 	char number[16], why[PCAP_ERRBUF_SIZE];
 
+	int ethernet = !given && src->linktype == DLT_EN10MB;
+
 	if (!filter)
-		filter = src->linktype == DLT_EN10MB ? CAPTURE_DEFAULT_FILTER_ETHERNET
-						     : CAPTURE_DEFAULT_FILTER;
+		filter = ethernet ? CAPTURE_DEFAULT_FILTER_ETHERNET : CAPTURE_DEFAULT_FILTER;
 	src->filter = filter;
 	if (!*filter)
 		return 0;
-	if (compile_filter(src, &prog, filter, why, sizeof why) < 0) {
+	if ((ethernet ? compile_default_ethernet(src, &prog, why, sizeof why)
+		      : compile_filter(src, &prog, filter, why, sizeof why)) < 0) {
 		const char *lt = capture_linktype_name(src->linktype, number, sizeof number);
 
 		if (!given) {

@@ -6,15 +6,27 @@
 /* Capture sources: live interfaces and capture files, opened with their
  * filter set, ready to read. Errors are logged here, naming the source. */
 
-/* The filter when none is given. On Ethernet, libpcap's `vlan` keyword
- * shifts every later offset by one tag, so each repetition of the clause
- * reaches one tag deeper: this default matches untagged, 802.1Q and QinQ
- * frames alike, where a plain "tcp or udp or arp" would silently miss all
- * tagged traffic. Other link types carry no tags (and libpcap refuses
- * `vlan` there), so they get the plain one. */
+/* The filter when none is given. On Ethernet it also takes TCP, UDP and
+ * ARP inside one or two VLAN tags, and TCP and UDP inside MPLS label
+ * stacks and PPPoE sessions (tagged or not), where a plain "tcp or udp or
+ * arp" would silently miss all of that traffic. libpcap's `vlan`, `mpls`
+ * and `pppoes` move the offsets of everything after them in an
+ * expression, so each alternative of CAPTURE_DEFAULT_ETHERNET is compiled
+ * on its own and the programs are joined (capture.c). Other link types
+ * carry no tags (and libpcap refuses `vlan` there), so they get the plain
+ * one. */
 #define CAPTURE_DEFAULT_FILTER "tcp or udp or arp"
-#define CAPTURE_DEFAULT_FILTER_ETHERNET \
+#define CAPTURE_DEFAULT_ETHERNET_PLAIN \
 	"tcp or udp or arp or (vlan and (tcp or udp or arp)) or (vlan and (tcp or udp or arp))"
+#define CAPTURE_MPLS_CLAUSE "(mpls and (ip or ip6) and (tcp or udp))"
+#define CAPTURE_DEFAULT_ETHERNET_MPLS \
+	CAPTURE_MPLS_CLAUSE " or " CAPTURE_MPLS_CLAUSE " or " CAPTURE_MPLS_CLAUSE
+#define CAPTURE_DEFAULT_ETHERNET_PPPOE "pppoes and (tcp or udp)"
+#define CAPTURE_DEFAULT_ETHERNET_PPPOE_VLAN "vlan and pppoes and (tcp or udp)"
+/* what the kitchen says the filter is: the alternatives, in order */
+#define CAPTURE_DEFAULT_FILTER_ETHERNET \
+	CAPTURE_DEFAULT_ETHERNET_PLAIN "; or " CAPTURE_DEFAULT_ETHERNET_MPLS "; or " \
+	CAPTURE_DEFAULT_ETHERNET_PPPOE "; or " CAPTURE_DEFAULT_ETHERNET_PPPOE_VLAN
 
 struct capture_options {
 	const char *filter;	/* NULL: the default for the link type; "": none */
