@@ -315,6 +315,13 @@ if [ 1000 -le "$((conns - 8))" ]; then
 	p50_1000=$(median3 $vals)
 fi
 stop_hub
+# the same fan-out's send()s with no hub: how long the kernel alone takes
+# here, half of which the median eater waits when one thread sends them all
+floor_1000=
+if [ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -gt 2100 ]; then
+	line=$("$OUT/hubload" -F -e 1000) && echo "$line"
+	floor_1000=$(field 'p50 >= \([0-9.]*\) ms')
+fi
 
 echo "== memory: 1000 eaters taking everything, the hub's status every 0.5 s"
 start_hub --max-connections "$conns" --status-freq 0.5
@@ -345,10 +352,14 @@ echo "medians of 3: CPU/delivery ${cpu_8:-?} us (8 eaters), ${cpu_64:-?} us (64)
 echo
 printf '%-36s %12s   %-14s %s\n' target measured wanted result
 awk -v c8="${cpu_8:-}" -v c1000="${cpu_1000:-}" -v p="$p50_1000" -v r1="${rate_1:-}" \
+    -v fl="${floor_1000:-}" \
     -v r128="${rate_128:-}" -v m="$status_hwm" 'BEGIN {
 	cr = (c8 != "" && c1000 != "" && c8 > 0) ? sprintf("%.2fx", c1000 / c8) : ""
 	row("CPU/delivery, 1000 vs 8 eaters", cr, c1000 <= 1.5 * c8, "<= 1.5x")
 	row("p50 at 100k/s over 1000 eaters (ms)", p, p < 1, "< 1")
+	if (fl != "")
+		printf "%-36s %12s   %s\n", "  its floor: the send()s, no hub", fl,
+			sprintf("(p50 is %.1fx it)", p / fl)
 	kr = (r1 != "" && r128 != "" && r1 > 0) ? sprintf("%.2fx", r128 / r1) : ""
 	row("128 kitchens vs 1, to one eater", kr, r128 >= 0.8 * r1, ">= 0.8x")
 	row("hub peak RSS, 1000 eaters (MiB)", m == "" ? "" : sprintf("%.1f", m / 1024), m < 32 * 1024, "< 32")

@@ -6,12 +6,14 @@
  * and the hub's peak RSS (VmHWM) when given its pid.
  *
  *   hubload [-a ADDR] [-i IN_PORT] [-o OUT_PORT[,OUT_PORT...]] [-k K] [-e E] [-n N]
- *           [-r RATE] [-s SIZE] [-S STALLED] [-T SECONDS] [-p HUB_PID] [-A]
+ *           [-r RATE] [-s SIZE] [-S STALLED] [-T SECONDS] [-p HUB_PID] [-A] [-F]
  *
  * Eaters go to the eater ports in turn (several hubs of a federation).
  * -n is dumplings per kitchen, -r a steady rate per kitchen (0: flat out),
  * -S adds eaters that say hello and then never read, -A has eaters ask
- * for every chef (the hub's status dumplings too), -T bounds the time
+ * for every chef (the hub's status dumplings too), -F measures, with no
+ * hub, what the kernel takes to send one dumpling to E loopback sockets
+ * from one thread (the floor of a fan-out's latency here), -T bounds the time
  * kitchens send (default 60 s; the run ends at most 5 s after). Up to 1024
  * kitchens and 4096 eaters (mind ulimit -n), dumplings of 150 bytes to
  * 100 KB. Given the hub's pid, it also reports the hub's CPU time per
@@ -57,6 +59,7 @@ struct load {
 	double rate;
 	int hub_pid;
 	int all_chefs;
+	int floor;
 	double seconds;
 	double hub_cpu;			/* the hub's CPU seconds at the start */
 	char *pad;
@@ -499,10 +502,58 @@ static void report(void)
 	putchar('\n');
 }
 
+/* ---- the floor ------------------------------------------------------------------- */
+
+#define FLOOR_ROUNDS 200
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* One frame of SIZE bytes to each of E sockets, a round at a time, as a hub
+ * fans a dumpling out: what the median eater waits for is half a round.
+ * The receivers never read: FLOOR_ROUNDS frames fit their buffers. */
+static void measure_floor(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof a;
+	int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	int *tx = calloc((size_t)L.eaters, sizeof *tx), *rx = calloc((size_t)L.eaters, sizeof *rx);
+	unsigned char *msg = calloc(1, (size_t)L.size);
+	double rounds[FLOOR_ROUNDS];
+
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof a) < 0 || listen(lfd, 4096) < 0 ||
+	    getsockname(lfd, (struct sockaddr *)&a, &alen) < 0)
+		die("listen on loopback");
+	for (int i = 0; i < L.eaters; i++) {
+		rx[i] = socket(AF_INET, SOCK_STREAM, 0);
+		if (rx[i] < 0 || connect(rx[i], (struct sockaddr *)&a, sizeof a) < 0 ||
+		    (tx[i] = accept(lfd, NULL, NULL)) < 0)
+			die("connect a loopback pair");
+		setsockopt(tx[i], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	}
+	for (int r = 0; r < FLOOR_ROUNDS; r++) {
+		double t0 = now_s();
+
+		for (int i = 0; i < L.eaters; i++)
+			if (send(tx[i], msg, (size_t)L.size, 0) != L.size)
+				die("send to a loopback socket");
+		rounds[r] = now_s() - t0;
+	}
+	qsort(rounds, FLOOR_ROUNDS, sizeof rounds[0], cmp_double);
+	printf("floor: one %d-byte send to each of %d loopback sockets takes %.3f ms "
+	       "(median of %d), so p50 >= %.3f ms\n", L.size, L.eaters,
+	       rounds[FLOOR_ROUNDS / 2] * 1e3, FLOOR_ROUNDS, rounds[FLOOR_ROUNDS / 2] * 1e3 / 2);
+	exit(0);
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: hubload [-a ADDR] [-i IN_PORT] [-o OUT_PORT] [-k K] [-e E] "
-		"[-n N] [-r RATE] [-s SIZE] [-S STALLED] [-T SECONDS] [-p HUB_PID] [-A]\n");
+		"[-n N] [-r RATE] [-s SIZE] [-S STALLED] [-T SECONDS] [-p HUB_PID] [-A] [-F]\n");
 	exit(2);
 }
 
@@ -518,7 +569,7 @@ static void parse(int argc, char **argv)
 	L.per_kitchen = 100000;
 	L.size = 200;
 	L.seconds = 60;
-	while ((ch = getopt(argc, argv, "a:i:o:k:e:n:r:s:S:T:p:A")) != -1) {
+	while ((ch = getopt(argc, argv, "a:i:o:k:e:n:r:s:S:T:p:AF")) != -1) {
 		switch (ch) {
 		case 'a': L.addr = optarg; break;
 		case 'i': L.in_port = atoi(optarg); break;
@@ -532,6 +583,7 @@ static void parse(int argc, char **argv)
 		case 'p': L.hub_pid = atoi(optarg); break;
 		case 'T': L.seconds = atof(optarg); break;
 		case 'A': L.all_chefs = 1; break;
+		case 'F': L.floor = 1; break;
 		default: usage();
 		}
 	}
@@ -549,6 +601,8 @@ int main(int argc, char **argv)
 	int padlen;
 
 	parse(argc, argv);
+	if (L.floor)
+		measure_floor();
 	padlen = L.size - 150;	/* the rest of the dumpling is ~150 bytes */
 	L.pad = malloc((size_t)padlen + 1);
 	memset(L.pad, 'x', (size_t)padlen);
