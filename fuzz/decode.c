@@ -33,7 +33,8 @@
 
 static const int linktypes[] = {
 	DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_NULL, DLT_LOOP,
-	DLT_RAW, DLT_IPV4, DLT_IPV6,
+	DLT_RAW, DLT_IPV4, DLT_IPV6, DLT_PPP, DLT_PPP_SERIAL, DLT_PPP_ETHER,
+	DLT_IEEE802_11, DLT_IEEE802_11_RADIO,
 };
 
 enum { NLINKTYPES = sizeof linktypes / sizeof linktypes[0] };

@@ -461,6 +461,82 @@ LUA
 		  'PacketCountChef counts them under scapy\'s names');
 };
 
+# Wireless LANs: radiotap (a card in monitor mode) and 802.11 frames, QoS
+# data, four addresses, an FCS, encrypted, management and control frames;
+# plain 802.11 captures; LLC and SNAP after them and after 802.3 frames.
+subtest 'RadioTap, 802.11, LLC and SNAP' => sub {
+	my $dns = sub { dns_message({ flags => 0x0100, qd => [dns_question(dns_name($_[0]), 1)] }) };
+	my $snap = sub { pack('CCC C3 n', 0xaa, 0xaa, 3, 0, 0, 0, $_[0]) . $_[1] };
+	my $mac = sub { pack('H12', $_[0]) };
+	# TSFT, Flags, Rate, Channel, dBm signal and noise, Antenna
+	my $rt = sub { pack('CCv V Q< CC vv cc C', 0, 0, 25, 0x86f, 123456789, $_[0], 108, 5180,
+			    0x0140, -42, -95, 1) };
+	my ($ap, $sta, $dst) = map { $mac->("02000000000$_") } 1 .. 3;
+	my $qos_data = pack('CCv', 0x88, 0x01, 44) . $ap . $sta . $dst . pack('v CC', 0x1230, 0x05, 0);
+	my $from_ap = pack('CCv', 0x08, 0x02, 0) . $dst . $ap . $sta . pack('v', 0x0450);
+	my $arp = pack('nnCCn', 1, 0x800, 6, 4, 1) . $sta . pack('C4', 10, 0, 0, 1) . "\0" x 6 . pack('C4', 10, 0, 0, 2);
+	write_pcap("$tmp/radiotap.pcap", 127,
+		$rt->(0) . $qos_data . $snap->(0x0800, ipv4(17, udp(5353, 53, $dns->('wifi.example')))),
+		$rt->(0x10) . $from_ap . $snap->(0x86dd, ipv6(17, udp(5353, 53, $dns->('six.example')))) . "\xde\xad\xbe\xef",
+		$rt->(0) . pack('CCv', 0x80, 0, 0) . $mac->('ffffffffffff') . $ap . $ap . pack('v', 16) . "\0" x 12,
+		$rt->(0) . pack('CCv', 0x08, 0x41, 0) . $ap . $sta . $dst . pack('v', 0) . "\x11" x 20,
+		$rt->(0) . pack('CCv', 0xd4, 0, 0) . $sta,
+		# a second presence word: the fields start after it
+		pack('CCv V V c', 0, 0, 13, 0x80000020, 0, -60) . pack('CCv', 0x08, 0x03, 0) . $ap . $sta . $dst
+			. pack('v', 0x20) . $mac->('020000000004') . $snap->(0x0806, $arp),
+		pack('CCv V', 0, 0, 200, 0));
+	write_pcap("$tmp/dot11.pcap", 105, $from_ap . $snap->(0x0800, ipv4(17, udp(5353, 53, $dns->('plain.example')))));
+	write_pcap("$tmp/llc.pcap", 1,
+		$mac->('0180c2000000') . $sta . pack('n CCC', 38, 0x42, 0x42, 3) . "\0" x 43,
+		$mac->('01000ccccccc') . $sta . pack('n CCC C3 n', 12, 0xaa, 0xaa, 3, 0, 0, 0x0c, 0x2000) . 'abcd' . "\0" x 34);
+	my $lua = <<'LUA';
+return { name = "W", packet_handler = function(_, pkt)
+  local w = pkt.Dot11
+  return { layers = pkt.layers, RadioTap = pkt.RadioTap, Dot11 = w, Dot11QoS = pkt.Dot11QoS,
+           LLC = pkt.LLC, SNAP = pkt.SNAP, dns = pkt.DNS and pkt.DNS.qd[1].qname,
+           addrs = w and table.concat({ w.addr1, w.addr2, w.addr3, w.addr4 }, ",") }
+end }
+LUA
+	my @p = cook("$tmp/radiotap.pcap", $lua);
+	is_deeply([map { join ' ', @{ $_->{layers} } } @p],
+		  ['RadioTap Dot11 Dot11QoS LLC SNAP IP UDP DNS', 'RadioTap Dot11 LLC SNAP IPv6 UDP DNS',
+		   'RadioTap Dot11 Raw', 'RadioTap Dot11 Raw', 'RadioTap Dot11', 'RadioTap Dot11 LLC SNAP ARP',
+		   'Raw'],
+		  'QoS data, data with an FCS, a beacon, encrypted data, an ACK, four addresses, a cut header');
+	is($p[1]{dns}, 'six.example', 'the FCS is not part of what the frame carries');
+	is_deeply($p[0]{RadioTap}, { version => 0, pad => 0, len => 25, present => 0x86f,
+		mac_timestamp => 123456789, Flags => 0, Rate => 108, ChannelFrequency => 5180,
+		ChannelFlags => 0x140, dBm_AntSignal => -42, dBm_AntNoise => -95, Antenna => 1 },
+		  'RadioTap fields, as scapy names them, each at its alignment');
+	is_deeply($p[5]{RadioTap}, { version => 0, pad => 0, len => 13, present => 0x80000020,
+		dBm_AntSignal => -60 }, '... after a second presence word, and only those there');
+	is_deeply($p[0]{Dot11QoS}, { A_MSDU_Present => 0, Ack_Policy => 0, EOSP => 0, TID => 5, TXOP => 0 },
+		  'Dot11QoS');
+	is_deeply([@{ $p[0]{LLC} }{qw(dsap ssap ctrl)}, @{ $p[0]{SNAP} }{qw(OUI code)}],
+		  [0xaa, 0xaa, 3, 0, 0x0800], 'LLC and SNAP');
+	my @ts = map { [split /\t/, $_, -1] } split /\n/,
+		`$TSHARK -r $tmp/radiotap.pcap -T fields -E occurrence=f -e radiotap.dbm_antsignal -e radiotap.channel.freq -e wlan.fc.type -e wlan.fc.subtype -e wlan.seq -e wlan.qos.tid -e wlan.addr -E occurrence=a 2>/dev/null`;
+	for my $i (0 .. 5) {
+		my ($r, $w, $q) = @{ $p[$i] }{qw(RadioTap Dot11 Dot11QoS)};
+		my $sorted = sub { join ',', sort split /,/, $_[0] // '' };
+		is_deeply([$r->{dBm_AntSignal}, $r->{ChannelFrequency} // '', $w->{type}, $w->{subtype},
+			   defined $w->{SC} ? $w->{SC} >> 4 : '', $q ? $q->{TID} : '', $sorted->($p[$i]{addrs})],
+			  [@{ $ts[$i] }[0 .. 5], $sorted->($ts[$i][6])], "frame @{[$i + 1]} as tshark reads it");
+	}
+	@p = cook("$tmp/dot11.pcap", $lua);
+	is_deeply($p[0]{layers}, [qw(Dot11 LLC SNAP IP UDP DNS)], 'link type IEEE802_11: no radiotap');
+	@p = cook("$tmp/llc.pcap", $lua);
+	is_deeply([map { join ' ', @{ $_->{layers} } } @p], ['Ethernet LLC Raw Padding', 'Ethernet LLC SNAP Raw Padding'],
+		  '802.3 frames: LLC (STP), LLC and SNAP (CDP), their length bounding them');
+	is_deeply([map { sprintf '0x%02x %s', $_->{LLC}{dsap}, $_->{SNAP} ? $_->{SNAP}{OUI} : '' } @p],
+		  [map { join ' ', split /\t/, $_, -1 }
+		   split /\n/, `$TSHARK -r $tmp/llc.pcap -T fields -e llc.dsap -e llc.oui 2>/dev/null`],
+		  '... as tshark reads them');
+	my $r = run('kitchen', '-r', "$tmp/radiotap.pcap", '-c', 'dns', '--stdout', '-q');
+	is(scalar(grep { $_->{metadata}{driver} eq 'packet' } decode_lines($r->{out})), 2,
+	   'the default filter works on radiotap captures');
+};
+
 subtest 'PacketCountChef names the new layers as scapy displays them' => sub {
 	my $r = run('kitchen', '-r', "$tmp/built.pcap", '-c', 'packetcount', '-p', '3600',
 		    '--stdout', '-f', '', '-q');

@@ -12,6 +12,7 @@ local chef = { name = "PacketCountChef", packet_counts = {} }
 local SCAPY_NAME = {
   Ethernet = "Ethernet", Dot1Q = "802.1Q", Dot1AD = "802_1AD",
   CookedLinux = "cooked linux", PPPoE = "PPP over Ethernet", PPP = "PPP Link Layer",
+  Dot11 = "802.11", Dot11QoS = "802.11 QoS",
   IPerror = "IP in ICMP", IPerror6 = "IPv6 in ICMPv6",
   TCPerror = "TCP in ICMP", UDPerror = "UDP in ICMP", ICMPerror = "ICMP in ICMP",
   TLSClientHello = "TLS Handshake - Client Hello", TLSServerHello = "TLS Handshake - Server Hello",

@@ -702,6 +702,30 @@ local function build_gre(c)
   return t
 end
 
+-- radiotap's fields by their bit in present: only those the frame has
+local function build_radiotap(c)
+  local r = c.radiotap
+  local h = r.have
+  local t = { version = r.version, pad = r.pad, len = r.len, present = r.present }
+  if bit_at(h, 0) == 1 then t.mac_timestamp = tonumber(r.tsft) end
+  if bit_at(h, 1) == 1 then t.Flags = r.flags end
+  if bit_at(h, 2) == 1 then t.Rate = r.rate end
+  if bit_at(h, 3) == 1 then t.ChannelFrequency, t.ChannelFlags = r.chan_freq, r.chan_flags end
+  if bit_at(h, 5) == 1 then t.dBm_AntSignal = r.dbm_antsignal end
+  if bit_at(h, 6) == 1 then t.dBm_AntNoise = r.dbm_antnoise end
+  if bit_at(h, 11) == 1 then t.Antenna = r.antenna end
+  return t
+end
+
+local function build_dot11(c)
+  local w = c.dot11
+  local n = w.naddr
+  return { subtype = w.subtype, type = w.type, proto = w.proto, FCfield = w.fcfield, ID = w.id,
+           addr1 = mac(w.addr1), addr2 = n >= 2 and mac(w.addr2) or nil,
+           addr3 = n >= 3 and mac(w.addr3) or nil, SC = n >= 3 and w.sc or nil,
+           addr4 = n == 4 and mac(w.addr4) or nil }
+end
+
 local function build_vxlan(c)
   local v = c.vxlan
   return { flags = v.flags, reserved1 = v.reserved1, vni = v.vni, reserved2 = v.reserved2 }
@@ -723,6 +747,20 @@ local BUILDERS = {
   end,
   PPP = function(c)
     return { proto = c.ppp_proto }
+  end,
+  RadioTap = build_radiotap,
+  Dot11 = build_dot11,
+  Dot11QoS = function(c)
+    local q = c.dot11qos
+    return { A_MSDU_Present = q.amsdu, Ack_Policy = q.ack_policy, EOSP = q.eosp, TID = q.tid,
+             TXOP = q.txop }
+  end,
+  LLC = function(c)
+    local l = c.llc
+    return { dsap = l.dsap, ssap = l.ssap, ctrl = l.ctrl }
+  end,
+  SNAP = function(c)
+    return { OUI = c.llc.oui, code = c.llc.code }
   end,
   MPLS = function(c, label)
     local m = c.labels[label]

@@ -21,6 +21,8 @@ enum {
 	ETHERTYPE_PPP = 0x880b, ETHERTYPE_PPPOE_SESSION = 0x8864,
 	ETHERTYPE_QINQ = 0x9100,
 };
+/* Ethernet types up to this are an 802.3 frame's length */
+enum { ETHER_MAX_LENGTH = 1500 };
 
 enum {
 	IPPROTO_HOPOPTS_ = 0, IPPROTO_ICMP_ = 1, IPPROTO_IPIP_ = 4, IPPROTO_TCP_ = 6,
@@ -31,11 +33,6 @@ enum {
 };
 
 enum { VXLAN_PORT = 4789 };
-
-static uint32_t get32_le(const uint8_t *p)
-{
-	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
-}
 
 /* Whatever the decoder did not understand stays available as Raw. */
 static void finish_raw(struct decoder *d)
@@ -883,9 +880,16 @@ static void decode_ethernet(struct decoder *d)
 	eth->type = get16(p + 12);
 	push_slot(d, DPL_ETHERNET, slot);
 	d->off += 14;
-	/* Values up to 1500 are an 802.3 length, followed by LLC: left raw. */
-	if (eth->type >= 0x600)
+	if (eth->type >= 0x600) {
 		decode_ethertype(d, eth->type);
+	} else if (eth->type <= ETHER_MAX_LENGTH) {
+		/* an 802.3 length, which bounds the LLC frame after it */
+		if (have(d, eth->type)) {
+			note_padding(d, d->off + eth->type);
+			d->end = d->off + eth->type;
+		}
+		decode_llc(d);
+	}
 }
 
 /* The link layer's frame is decoded once per packet, so the function
@@ -984,6 +988,12 @@ static int decode_link(struct decoder *d, int linktype)
 		return 1;
 	case DLT_PPP_ETHER:
 		decode_pppoe(d);
+		return 1;
+	case DLT_IEEE802_11:
+		decode_dot11(d, 0);
+		return 1;
+	case DLT_IEEE802_11_RADIO:
+		decode_radiotap(d);
 		return 1;
 	default:
 		return 0;

@@ -65,4 +65,11 @@ void decode_ethertype(struct decoder *d, uint16_t type);
 void decode_gre(struct decoder *d);
 void decode_vxlan(struct decoder *d);
 
+/* wifi.c: radiotap's header and the 802.11 frame after it; an 802.11
+ * frame, its body aligned to 4 bytes when datapad says so; an LLC header
+ * (and SNAP's, and what its Ethernet type says). */
+void decode_radiotap(struct decoder *d);
+void decode_dot11(struct decoder *d, int datapad);
+void decode_llc(struct decoder *d);
+
 #endif

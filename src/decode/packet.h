@@ -23,6 +23,23 @@ struct dpl_ethernet { uint8_t src[6], dst[6]; uint16_t type; };
 struct dpl_tag { uint16_t vlan, type; uint8_t prio, dei; };
 struct dpl_mpls { uint32_t label; uint8_t cos, s, ttl; };
 struct dpl_pppoe { uint8_t version, type, code; uint16_t sessionid, len; };
+/* radiotap's header, and those of its fields a chef may want; present
+ * has a bit for each field there (radiotap's own numbering) */
+struct dpl_radiotap {
+	uint8_t version, pad, flags, rate, antenna;
+	int8_t dbm_antsignal, dbm_antnoise;
+	uint16_t len, chan_freq, chan_flags;
+	uint32_t present, have;
+	uint64_t tsft;
+};
+/* naddr: how many of the addresses the frame's type has */
+struct dpl_dot11 {
+	uint8_t type, subtype, proto, fcfield, naddr;
+	uint16_t id, sc;
+	uint8_t addr1[6], addr2[6], addr3[6], addr4[6];
+};
+struct dpl_dot11qos { uint8_t tid, eosp, ack_policy, amsdu, txop; };
+struct dpl_llc { uint8_t dsap, ssap, ctrl; uint32_t oui; uint16_t code; };
 struct dpl_cooked {
 	uint16_t pkttype, lladdrtype, lladdrlen, proto;
 	uint32_t ifindex;
@@ -181,6 +198,10 @@ struct dpl_packet {
 	struct dpl_mpls labels[DPL_MAX_LABELS];
 	struct dpl_pppoe pppoe;
 	uint16_t ppp_proto;
+	struct dpl_radiotap radiotap;
+	struct dpl_dot11 dot11;
+	struct dpl_dot11qos dot11qos;
+	struct dpl_llc llc;		/* and SNAP's oui and code */
 	struct dpl_cooked cooked;
 	uint32_t loopback_family;
 	struct dpl_arp arp;
