@@ -188,6 +188,45 @@ $st2 = undef;
 ok(wait_for(sub { $st2 = hub_status($two); $st2 }, 20), 'an eater still gets in');
 is($st2->{total_requests_refused}, 4, 'each CONNECT is counted');
 is(hub_metric($two, 'requests_refused_total'), 4, '/metrics too');
+
+# ---- upgrades RFC 6455 says a server must refuse -------------------------------------------
+# lws would upgrade them all; the hub answers as the RFC says, and counts.
+sub upgrade {
+	my ($port, $method, $key, $version) = @_;
+	my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp',
+				      Timeout => 5) or return '';
+	print $s "$method / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+		. ($key ? "Sec-WebSocket-Key: $key\r\n" : '')
+		. (defined $version ? "Sec-WebSocket-Version: $version\r\n" : '')
+		. ($method eq 'POST' ? "Content-Length: 0\r\n" : '') . "\r\n";
+	my $got = '';
+	while (IO::Select->new($s)->can_read(10)) {
+		last unless sysread($s, my $b, 4096);
+		$got .= $b;
+		last if $got =~ /\r\n\r\n/;
+	}
+	close $s;
+	return $got;
+}
+my $key = 'dGhlIHNhbXBsZSBub25jZQ==';
+my @flawed = (
+	['GET', $key, '8', qr{^HTTP/1.1 426 .*\r\nsec-websocket-version: 13\r\n}si, 'version 8: 426, naming 13'],
+	['GET', $key, 'abc', qr{^HTTP/1.1 426 }, 'version abc: 426'],
+	['GET', $key, undef, qr{^HTTP/1.1 426 }, 'no version: 426'],
+	['GET', 'abc', '13', qr{^HTTP/1.1 400 }, 'a 3-byte key: 400'],
+	['GET', 'dGhlIHNhbXBsZSBub25jZQ=!', '13', qr{^HTTP/1.1 400 }, 'a key not in base64: 400'],
+	['GET', undef, '13', qr{^HTTP/1.1 400 }, 'no key: 400'],
+	['POST', $key, '13', qr{^HTTP/1.1 400 }, 'POST: 400'],
+);
+for my $port (qw(in out)) {
+	like(upgrade($two->{$port}, @$_[0 .. 2]), $_->[3], "on the $port port, $_->[4]") for @flawed;
+	like(upgrade($two->{$port}, 'GET', $key, '13'), qr{^HTTP/1.1 101 }, "... and a sound upgrade: 101");
+}
+my $refused = 4 + 2 * @flawed;
+ok(wait_for(sub { (hub_metric($two, 'requests_refused_total') // 0) == $refused }, 10),
+   "each refused upgrade is counted ($refused in all)");
+like(hub_log($two), qr/refused a kitchen from 127\.0\.0\.1:\d+ with 426: its Sec-WebSocket-Version is not 13/,
+     'and said, naming the flaw');
 is(stop($two->{pid}, 'TERM') >> 8, 0, 'and that hub shuts down cleanly');
 
 done_testing;

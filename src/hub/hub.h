@@ -217,9 +217,10 @@ int hub_auth_check(struct hub *hub, struct lws *wsi, enum hub_role role, const c
 int hub_origin_check(struct hub *hub, struct lws *wsi, enum hub_role role, const char *what);
 int hub_origin_option(const char *arg);
 
-/* Answer a request with code and an empty body, in HTTP/1.1 (with a
- * WWW-Authenticate challenge unless NULL); returns 1, or -1 if that failed. */
-int hub_auth_refuse(struct lws *wsi, unsigned int code, const char *phrase,
-		    const char *challenge);
+/* Answer a request with code and an empty body, in HTTP/1.1 (with one
+ * header more unless NULL, its name ending in a colon, as lws wants it);
+ * returns 1, or -1 if that failed. */
+int hub_refuse(struct lws *wsi, unsigned int code, const char *phrase,
+	       const char *header, const char *value);
 
 #endif

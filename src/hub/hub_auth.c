@@ -167,16 +167,16 @@ static int status_line(struct lws *wsi, unsigned int code, const char *phrase,
 	return lws_add_http_header_by_name(wsi, NULL, (const unsigned char *)line, n, p, end);
 }
 
-int hub_auth_refuse(struct lws *wsi, unsigned int code, const char *phrase,
-		    const char *challenge)
+int hub_refuse(struct lws *wsi, unsigned int code, const char *phrase,
+	       const char *header, const char *value)
 {
 	unsigned char buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start;
 	unsigned char *end = buf + sizeof buf - 1;
 
 	if (status_line(wsi, code, phrase, &p, end) ||
-	    (challenge && lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_WWW_AUTHENTICATE,
-						       (const unsigned char *)challenge,
-						       (int)strlen(challenge), &p, end)) ||
+	    (header && lws_add_http_header_by_name(wsi, (const unsigned char *)header,
+						   (const unsigned char *)value,
+						   (int)strlen(value), &p, end)) ||
 	    lws_add_http_header_content_length(wsi, 0, &p, end) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
@@ -185,8 +185,8 @@ int hub_auth_refuse(struct lws *wsi, unsigned int code, const char *phrase,
 
 static int refuse(struct lws *wsi)
 {
-	return hub_auth_refuse(wsi, HTTP_STATUS_UNAUTHORIZED, "Unauthorized",
-			       "Bearer realm=\"dumplings\"");
+	return hub_refuse(wsi, HTTP_STATUS_UNAUTHORIZED, "Unauthorized",
+			  "www-authenticate:", "Bearer realm=\"dumplings\"");
 }
 
 static const char *refusal(const struct hub *hub, enum hub_role role, const char *got)

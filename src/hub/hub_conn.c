@@ -390,13 +390,76 @@ static int conn_accept(struct hub *hub, int fd)
 	return 1;
 }
 
-/* Whether to let a WebSocket upgrade through the door: its Origin, if a
- * browser sent it, then its token. */
+/* not among lws' HTTP_STATUS_ names */
+enum { HTTP_UPGRADE_REQUIRED = 426 };
+
+/* A key of 16 bytes in base64: 22 characters of its alphabet, then "==". */
+static int key_is_16_bytes(const char *key, int len)
+{
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+	if (len != 24 || strcmp(key + 22, "=="))
+		return 0;
+	for (int i = 0; i < 22; i++)
+		if (!key[i] || !strchr(alphabet, key[i]))
+			return 0;
+	return 1;
+}
+
+/* What RFC 6455 (4.2.1) says a server must not upgrade, and lws 4.1.6
+ * upgrades all the same: a method other than GET, a version other than
+ * 13 (answered 426 with the one the hub speaks), a key that is not 16
+ * bytes. NULL when the request is sound. */
+static const char *upgrade_flaw(struct lws *wsi, unsigned int *code)
+{
+	char version[8], key[32];
+	int n;
+
+	*code = HTTP_STATUS_BAD_REQUEST;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
+		return "its method is not GET";
+	if (lws_hdr_copy(wsi, version, sizeof version, WSI_TOKEN_VERSION) <= 0 ||
+	    strcmp(version, "13")) {
+		*code = HTTP_UPGRADE_REQUIRED;
+		return "its Sec-WebSocket-Version is not 13";
+	}
+	n = lws_hdr_copy(wsi, key, sizeof key, WSI_TOKEN_KEY);
+	if (!key_is_16_bytes(key, n))
+		return "its Sec-WebSocket-Key is not 16 bytes in base64";
+	return NULL;
+}
+
+static int conn_upgrade_refuse(struct hub *hub, struct lws *wsi, const char *what,
+			       const char *flaw, unsigned int code)
+{
+	unsigned long suppressed;
+	char host[64];
+	int port;
+
+	hub->count.requests_refused++;
+	if (log_allow(&hub->conn_log, &suppressed)) {
+		wsutil_peer(wsi, host, sizeof host, &port);
+		log_warn("refused %s from %s:%d with %u: %s%s", what, host, port, code, flaw,
+			 suppressed ? " (similar messages suppressed)" : "");
+	}
+	if (code == HTTP_UPGRADE_REQUIRED)
+		return hub_refuse(wsi, code, "Upgrade Required", "sec-websocket-version:", "13");
+	return hub_refuse(wsi, code, "Bad Request", NULL, NULL);
+}
+
+/* Whether to let a WebSocket upgrade through the door: the request
+ * itself, its Origin if a browser sent it, then its token. */
 static int conn_upgrade(struct hub *hub, struct lws *wsi, enum hub_role role)
 {
 	const char *what = role == HUB_KITCHEN ? "a kitchen" : "an eater";
-	int rc = hub_origin_check(hub, wsi, role, what);
+	unsigned int code;
+	const char *flaw = upgrade_flaw(wsi, &code);
+	int rc;
 
+	if (flaw)
+		return conn_upgrade_refuse(hub, wsi, what, flaw, code);
+	rc = hub_origin_check(hub, wsi, role, what);
 	return rc ? rc : hub_auth_check(hub, wsi, role, what);
 }
 

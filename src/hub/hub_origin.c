@@ -85,7 +85,7 @@ static int origin_refuse(struct hub *hub, struct lws *wsi, enum hub_role role,
 		log_warn("refused %s from %s:%d with 403: Origin %.100s is not this hub's "
 			 "(see --allow-origin)%s", what, host, port, origin,
 			 suppressed ? " (similar messages suppressed)" : "");
-	return hub_auth_refuse(wsi, HTTP_STATUS_FORBIDDEN, "Forbidden", NULL);
+	return hub_refuse(wsi, HTTP_STATUS_FORBIDDEN, "Forbidden", NULL, NULL);
 }
 
 int hub_origin_check(struct hub *hub, struct lws *wsi, enum hub_role role, const char *what)
