@@ -500,9 +500,9 @@ LUA
 	my @p = cook("$tmp/radiotap.pcap", $lua);
 	is_deeply([map { join ' ', @{ $_->{layers} } } @p],
 		  ['RadioTap Dot11 Dot11QoS LLC SNAP IP UDP DNS', 'RadioTap Dot11 LLC SNAP IPv6 UDP DNS',
-		   'RadioTap Dot11 Raw', 'RadioTap Dot11 Raw', 'RadioTap Dot11', 'RadioTap Dot11 LLC SNAP ARP',
+		   'RadioTap Dot11 Dot11Beacon', 'RadioTap Dot11 Raw', 'RadioTap Dot11', 'RadioTap Dot11 LLC SNAP ARP',
 		   'Raw'],
-		  'QoS data, data with an FCS, a beacon, encrypted data, an ACK, four addresses, a cut header');
+		  'QoS data, data with an FCS, a beacon with no elements, encrypted data, an ACK, four addresses, a cut header');
 	is($p[1]{dns}, 'six.example', 'the FCS is not part of what the frame carries');
 	is_deeply($p[0]{RadioTap}, { version => 0, pad => 0, len => 25, present => 0x86f,
 		mac_timestamp => 123456789, Flags => 0, Rate => 108, ChannelFrequency => 5180,
@@ -535,6 +535,48 @@ LUA
 	my $r = run('kitchen', '-r', "$tmp/radiotap.pcap", '-c', 'dns', '--stdout', '-q');
 	is(scalar(grep { $_->{metadata}{driver} eq 'packet' } decode_lines($r->{out})), 2,
 	   'the default filter works on radiotap captures');
+
+	# beacons and probes: their fixed fields, their first elements
+	my $sig = pack('CCv V c', 0, 0, 9, 0x20, -50);
+	my $mgmt = sub { pack('CCv', $_[0], 0, 0) . $mac->($_[1]) . $ap . $ap . pack('v', 0x100) };
+	my $elt = sub { pack('CC/a*', @_) };
+	write_pcap("$tmp/beacons.pcap", 127,
+		$sig . $mgmt->(0x80, 'ffffffffffff') . pack('Q< v v', 987654321, 100, 0x0431)
+			. $elt->(0, "caf\xc3\xa9-net") . $elt->(1, "\x82\x84\x8b\x96") . $elt->(3, "\x06"),
+		$sig . $mgmt->(0x40, 'ffffffffffff') . $elt->(0, '') . $elt->(1, "\x02\x04"),
+		$sig . $mgmt->(0x50, '020000000002') . pack('Q< v v', 5, 102, 0x0011) . $elt->(0, 'x' x 32)
+			. pack('CC', 221, 200) . 'cut',
+		$sig . $mgmt->(0x50, '020000000002') . pack('Q< v v', 6, 100, 0x0011)
+			. join('', map { $elt->(221, $_) } 1 .. 8),
+		$sig . $mgmt->(0xb0, '020000000002') . "\0" x 6);
+	@p = cook("$tmp/beacons.pcap", <<'LUA');
+return { name = "B", packet_handler = function(_, pkt)
+  local t = {}
+  for i = 1, 8 do
+    local e = pkt:getlayer("Dot11Elt", i)
+    if e then t[i] = e.ID .. ":" .. e.len .. ":" .. e.info end
+  end
+  return { layers = pkt.layers, fixed = pkt.Dot11Beacon or pkt.Dot11ProbeResp,
+           elts = table.concat(t, ","), ssid = pkt.Dot11Elt and pkt.Dot11Elt.info }
+end }
+LUA
+	is_deeply([map { join ' ', @{ $_->{layers} } } @p],
+		  ['RadioTap Dot11 Dot11Beacon Dot11Elt Dot11Elt Dot11Elt',
+		   'RadioTap Dot11 Dot11ProbeReq Dot11Elt Dot11Elt',
+		   'RadioTap Dot11 Dot11ProbeResp Dot11Elt Raw',
+		   'RadioTap Dot11 Dot11ProbeResp ' . join(' ', ('Dot11Elt') x 6) . ' Raw',
+		   'RadioTap Dot11 Raw'],
+		  'a beacon, a probe request, probe responses (an element cut short, more than six), an authentication');
+	is($p[0]{ssid}, "caf\xe9-net", 'the SSID, the first element');
+	is($p[0]{elts}, "0:9:caf\xe9-net,1:4:\x82\x84\x8b\x96,3:1:\x06", 'each element: ID, len, info');
+	my @tb = map { [split /\t/, $_, -1] } split /\n/,
+		`$TSHARK -r $tmp/beacons.pcap -T fields -e wlan.ssid -e wlan.fixed.beacon -e wlan.fixed.capabilities -e wlan.fixed.timestamp 2>/dev/null`;
+	for my $i (0, 2) {
+		my ($f, $ssid) = @{ $p[$i] }{qw(fixed ssid)};
+		utf8::encode($ssid);
+		is_deeply([unpack('H*', $ssid), $f->{beacon_interval}, sprintf('0x%04x', $f->{cap}), $f->{timestamp}],
+			  $tb[$i], "frame @{[$i + 1]}: SSID and fixed fields as tshark reads them");
+	}
 };
 
 subtest 'PacketCountChef names the new layers as scapy displays them' => sub {

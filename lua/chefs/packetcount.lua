@@ -12,7 +12,9 @@ local chef = { name = "PacketCountChef", packet_counts = {} }
 local SCAPY_NAME = {
   Ethernet = "Ethernet", Dot1Q = "802.1Q", Dot1AD = "802_1AD",
   CookedLinux = "cooked linux", PPPoE = "PPP over Ethernet", PPP = "PPP Link Layer",
-  Dot11 = "802.11", Dot11QoS = "802.11 QoS",
+  Dot11 = "802.11", Dot11QoS = "802.11 QoS", Dot11Beacon = "802.11 Beacon",
+  Dot11ProbeResp = "802.11 Probe Response", Dot11ProbeReq = "802.11 Probe Request",
+  Dot11Elt = "802.11 Information Element",
   IPerror = "IP in ICMP", IPerror6 = "IPv6 in ICMPv6",
   TCPerror = "TCP in ICMP", UDPerror = "UDP in ICMP", ICMPerror = "ICMP in ICMP",
   TLSClientHello = "TLS Handshake - Client Hello", TLSServerHello = "TLS Handshake - Server Hello",

@@ -726,6 +726,12 @@ local function build_dot11(c)
            addr4 = n == 4 and mac(w.addr4) or nil }
 end
 
+-- a beacon's or probe response's fixed fields
+local function build_dot11_fixed(c)
+  local m = c.dot11mgmt
+  return { timestamp = tonumber(m.timestamp), beacon_interval = m.beacon_interval, cap = m.cap }
+end
+
 local function build_vxlan(c)
   local v = c.vxlan
   return { flags = v.flags, reserved1 = v.reserved1, vni = v.vni, reserved2 = v.reserved2 }
@@ -754,6 +760,13 @@ local BUILDERS = {
     local q = c.dot11qos
     return { A_MSDU_Present = q.amsdu, Ack_Policy = q.ack_policy, EOSP = q.eosp, TID = q.tid,
              TXOP = q.txop }
+  end,
+  Dot11Beacon = build_dot11_fixed,
+  Dot11ProbeResp = build_dot11_fixed,
+  Dot11ProbeReq = function() return {} end,
+  Dot11Elt = function(c, slot)
+    local e = c.elts[slot]
+    return { ID = e.id, len = e.len, info = ffi.string(c.data + e.off, e.len) }
   end,
   LLC = function(c)
     local l = c.llc

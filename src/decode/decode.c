@@ -1024,6 +1024,7 @@ void packet_decode_frags(struct dpl_packet *pkt, int linktype, struct ipfrag *fr
 	pkt->nlayers = 0;
 	pkt->ntags = 0;
 	pkt->nlabels = 0;
+	pkt->nelts = 0;
 	pkt->nexthdrs = 0;
 	pkt->payload_len = pkt->dns_len = pkt->pad_len = 0;
 	pkt->payload_off = pkt->dns_off = pkt->pad_off = 0;

@@ -17,7 +17,7 @@
 /* FFI-BEGIN */
 /* Room for a tunnel's two stacks of layers, with VLAN tags and IPv6
  * extension headers in them, which 16 did not always leave. */
-enum { DPL_MAX_LAYERS = 24, DPL_MAX_TAGS = 4, DPL_MAX_LABELS = 4 };
+enum { DPL_MAX_LAYERS = 24, DPL_MAX_TAGS = 4, DPL_MAX_LABELS = 4, DPL_MAX_ELTS = 6 };
 
 struct dpl_ethernet { uint8_t src[6], dst[6]; uint16_t type; };
 struct dpl_tag { uint16_t vlan, type; uint8_t prio, dei; };
@@ -39,6 +39,10 @@ struct dpl_dot11 {
 	uint8_t addr1[6], addr2[6], addr3[6], addr4[6];
 };
 struct dpl_dot11qos { uint8_t tid, eosp, ack_policy, amsdu, txop; };
+/* a beacon's or probe response's fixed fields; an information element,
+ * its bytes where off says in the packet */
+struct dpl_dot11mgmt { uint64_t timestamp; uint16_t beacon_interval, cap; };
+struct dpl_dot11elt { uint8_t id, len; uint32_t off; };
 struct dpl_llc { uint8_t dsap, ssap, ctrl; uint32_t oui; uint16_t code; };
 struct dpl_cooked {
 	uint16_t pkttype, lladdrtype, lladdrlen, proto;
@@ -201,6 +205,9 @@ struct dpl_packet {
 	struct dpl_radiotap radiotap;
 	struct dpl_dot11 dot11;
 	struct dpl_dot11qos dot11qos;
+	struct dpl_dot11mgmt dot11mgmt;
+	uint8_t nelts;				/* information elements in elts */
+	struct dpl_dot11elt elts[DPL_MAX_ELTS];
 	struct dpl_llc llc;		/* and SNAP's oui and code */
 	struct dpl_cooked cooked;
 	uint32_t loopback_family;

@@ -1,8 +1,9 @@
 /* Wireless LANs: radiotap's header (link type IEEE802_11_RADIO, what a
  * card in monitor mode gives), 802.11 frames (link type IEEE802_11, or
  * after radiotap), their QoS control, and the LLC and SNAP headers that
- * carry an Ethernet type in data frames and in 802.3 ones. Encrypted
- * bodies, management and control frames' bodies stay Raw. */
+ * carry an Ethernet type in data frames and in 802.3 ones; beacons and
+ * probes, with their first information elements. Encrypted bodies, other
+ * management frames' and control frames' bodies stay Raw. */
 #include <string.h>
 
 #include "decoder.h"
@@ -120,6 +121,52 @@ static void dot11_qos(struct decoder *d)
 	d->off += 2;
 }
 
+enum { MGMT_PROBE_REQ = 4, MGMT_PROBE_RESP = 5, MGMT_BEACON = 8 };
+
+/* The first DPL_MAX_ELTS information elements; the rest, and one cut
+ * short, stay Raw. */
+static void dot11_elements(struct decoder *d)
+{
+	struct dpl_packet *pkt = d->pkt;
+
+	while (pkt->nelts < DPL_MAX_ELTS && have(d, 2)) {
+		const uint8_t *p = d->data + d->off;
+		struct dpl_dot11elt *e = &pkt->elts[pkt->nelts];
+
+		if (!have(d, 2u + p[1]))
+			return;
+		e->id = p[0];
+		e->len = p[1];
+		e->off = d->off + 2;
+		push_slot(d, DPL_DOT11ELT, pkt->nelts++);
+		d->off += 2u + p[1];
+	}
+}
+
+/* What a beacon, a probe response and a probe request carry: the first
+ * two their fixed fields, then each its information elements (the SSID
+ * first). Other management frames' bodies stay Raw. */
+static void dot11_management(struct decoder *d, uint8_t subtype)
+{
+	struct dpl_dot11mgmt *m = &d->pkt->dot11mgmt;
+	const uint8_t *p = d->data + d->off;
+
+	if (subtype == MGMT_BEACON || subtype == MGMT_PROBE_RESP) {
+		if (!have(d, 12))
+			return;
+		m->timestamp = get64_le(p);
+		m->beacon_interval = get16_le(p + 8);
+		m->cap = get16_le(p + 10);
+		push_layer(d, subtype == MGMT_BEACON ? DPL_DOT11BEACON : DPL_DOT11PROBERESP);
+		d->off += 12;
+	} else if (subtype == MGMT_PROBE_REQ) {
+		push_layer(d, DPL_DOT11PROBEREQ);
+	} else {
+		return;
+	}
+	dot11_elements(d);
+}
+
 void decode_dot11(struct decoder *d, int datapad)
 {
 	struct dpl_dot11 *w = &d->pkt->dot11;
@@ -150,8 +197,17 @@ void decode_dot11(struct decoder *d, int datapad)
 		memcpy(w->addr4, p + 24, 6);
 	push_layer(d, DPL_DOT11);
 	d->off += hlen;
+	if (w->type == DOT11_MGMT && !(w->fcfield & DOT11_PROTECTED)) {
+		if (w->fcfield & DOT11_ORDER) {
+			if (!have(d, 4))
+				return;
+			d->off += 4;	/* HT control */
+		}
+		dot11_management(d, w->subtype);
+		return;
+	}
 	if (w->type != DOT11_DATA)
-		return;		/* management and control bodies: Raw */
+		return;		/* control frames' bodies: Raw */
 	qos = w->subtype & 8;
 	if (qos) {
 		if (!have(d, 2))
