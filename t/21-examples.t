@@ -36,6 +36,34 @@ SKIP: {
 	is($syns{443}, $want, 'as many SYNs to 443 as tcpdump finds');
 }
 
+# examples/wifi.lua, run as its comment says, on beacons from two access
+# points (and a data frame its filter leaves out)
+{
+	use Pcap;
+	my $wifi = slurp(root() . '/examples/wifi.lua');
+	my ($filter) = $wifi =~ /^--\s+dumplings kitchen -i \S+ -f '([^']+)' -c examples\/wifi\.lua$/m;
+	ok($filter, 'examples/wifi.lua says how to run it');
+	my $beacon = sub {
+		my ($bssid, $ssid, $mhz, $dbm) = @_;
+		pack('CCv V vv c', 0, 0, 13, 0x28, $mhz, 0x0140, $dbm)
+		. pack('CCv', 0x80, 0, 0) . pack('H12', 'ffffffffffff') . pack('H12', $bssid) x 2
+		. pack('v Q< v v', 0, 1, 100, 0x0401) . pack('CC/a*', 0, $ssid) . pack('CC/a*', 1, "\x82")
+	};
+	my $dir = tmpdir();
+	write_pcap("$dir/air.pcap", 127, $beacon->('02000000000a', 'cafe', 2412, -70),
+		   $beacon->('02000000000b', 'library', 5180, -61),
+		   $beacon->('02000000000a', 'cafe', 2412, -48),
+		   pack('CCv V', 0, 0, 8, 0) . pack('CCv', 0x08, 0x02, 0) . "\0" x 20);
+	$r = run('kitchen', '-q', '-r', "$dir/air.pcap", '-f', $filter // '', '-c',
+		 root() . '/examples/wifi.lua', '--stdout');
+	is($r->{status}, 0, 'the wifi example runs on a radiotap capture');
+	my ($last) = reverse decode_lines($r->{out});
+	is_deeply($last->{payload}{networks}, {
+		'02:00:00:00:00:0a' => { ssid => 'cafe', mhz => 2412, best_dbm => -48, beacons => 2 },
+		'02:00:00:00:00:0b' => { ssid => 'library', mhz => 5180, best_dbm => -61, beacons => 1 } },
+		  'each access point: its SSID, channel, strongest signal, beacons');
+}
+
 my $syn = slurp(root() . '/man/dumplings-lua.3');
 like($syn, qr/local chef = \{ name = "DNSLookupChef" \}/, 'the man page synopsis is the DNS chef');
 
