@@ -430,8 +430,9 @@ static const char *upgrade_flaw(struct lws *wsi, unsigned int *code)
 	return NULL;
 }
 
-static int conn_upgrade_refuse(struct hub *hub, struct lws *wsi, const char *what,
-			       const char *flaw, unsigned int code)
+/* Count a request refused at the door, and say so (within the log's
+ * rate): "<done> <host>:<port><why>". */
+static void request_refused(struct hub *hub, struct lws *wsi, const char *done, const char *why)
 {
 	unsigned long suppressed;
 	char host[64];
@@ -440,9 +441,19 @@ static int conn_upgrade_refuse(struct hub *hub, struct lws *wsi, const char *wha
 	hub->count.requests_refused++;
 	if (log_allow(&hub->conn_log, &suppressed)) {
 		wsutil_peer(wsi, host, sizeof host, &port);
-		log_warn("refused %s from %s:%d with %u: %s%s", what, host, port, code, flaw,
+		log_warn("%s %s:%d%s%s", done, host, port, why,
 			 suppressed ? " (similar messages suppressed)" : "");
 	}
+}
+
+static int conn_upgrade_refuse(struct hub *hub, struct lws *wsi, const char *what,
+			       const char *flaw, unsigned int code)
+{
+	char done[64], why[96];
+
+	snprintf(done, sizeof done, "refused %s from", what);
+	snprintf(why, sizeof why, " with %u: %s", code, flaw);
+	request_refused(hub, wsi, done, why);
 	if (code == HTTP_UPGRADE_REQUIRED)
 		return hub_refuse(wsi, code, "Upgrade Required", "sec-websocket-version:", "13");
 	return hub_refuse(wsi, code, "Bad Request", NULL, NULL);
@@ -469,17 +480,8 @@ static int conn_upgrade(struct hub *hub, struct lws *wsi, enum hub_role role)
  * serves no raw sockets, so they are closed at once. */
 static int conn_raw_refuse(struct hub *hub, struct lws *wsi)
 {
-	unsigned long suppressed;
-	char host[64];
-	int port;
-
-	hub->count.requests_refused++;
-	if (log_allow(&hub->conn_log, &suppressed)) {
-		wsutil_peer(wsi, host, sizeof host, &port);
-		log_warn("closed a connection from %s:%d that asked for no WebSocket "
-			 "and no HTTP the hub serves (CONNECT)%s", host, port,
-			 suppressed ? " (similar messages suppressed)" : "");
-	}
+	request_refused(hub, wsi, "closed a connection from",
+			" that asked for no WebSocket and no HTTP the hub serves (CONNECT)");
 	return -1;
 }
 
