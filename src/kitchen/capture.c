@@ -136,9 +136,8 @@ static int set_filter(struct capture_source *src, const char *filter)
 {
 	struct bpf_program prog;
 	int given = filter != NULL;
-	char number[16], why[PCAP_ERRBUF_SIZE];
-
 	int ethernet = !given && src->linktype == DLT_EN10MB;
+	char number[16], why[PCAP_ERRBUF_SIZE];
 
 	if (!filter)
 		filter = ethernet ? CAPTURE_DEFAULT_FILTER_ETHERNET : CAPTURE_DEFAULT_FILTER;
