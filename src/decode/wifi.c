@@ -95,6 +95,8 @@ void decode_radiotap(struct decoder *d)
 
 enum { DOT11_MGMT = 0, DOT11_CTRL = 1, DOT11_DATA = 2 };
 enum { DOT11_TO_DS = 0x01, DOT11_FROM_DS = 0x02, DOT11_PROTECTED = 0x40, DOT11_ORDER = 0x80 };
+/* to and from the distribution system: a bridge's frame, with four addresses */
+enum { WDS = DOT11_TO_DS | DOT11_FROM_DS };
 
 /* A control frame's addresses: one for CTS and ACK, two for the rest of
  * those that have a second. */
@@ -182,7 +184,7 @@ void decode_dot11(struct decoder *d, int datapad)
 	w->fcfield = p[1];
 	w->id = get16_le(p + 2);
 	w->naddr = w->type == DOT11_CTRL ? (uint8_t)ctrl_addresses(w->subtype)
-		 : w->type == DOT11_DATA && (w->fcfield & 3) == 3 ? 4 : 3;
+		 : w->type == DOT11_DATA && (w->fcfield & WDS) == WDS ? 4 : 3;
 	hlen = w->naddr == 1 ? 10 : w->naddr == 2 ? 16 : w->naddr == 3 ? 24 : 30;
 	if (w->type > DOT11_DATA || !have(d, hlen))
 		return;
