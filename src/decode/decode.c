@@ -73,6 +73,16 @@ static void note_padding(struct decoder *d, uint32_t net_end)
 	}
 }
 
+/* A header's length field bounds what follows it: what the link carried
+ * past that is Padding. */
+static void end_at_length(struct decoder *d, uint32_t len)
+{
+	if (d->end - d->off > len) {
+		d->end = d->off + len;
+		note_padding(d, d->end);
+	}
+}
+
 /* Where the datagram ends by its IP header. Inside a tunnel the inner
  * header can only shorten it; a quote's header describes the original
  * datagram, which the ICMP error carries only the start of. */
@@ -503,10 +513,8 @@ static void decode_ip(struct decoder *d)
 		d->off = d->end;
 		return;
 	}
-	if (len != 0 && d->end - d->off > len) {
-		d->end = d->off + len;
-		note_padding(d, d->end);
-	}
+	if (len != 0)
+		end_at_length(d, len);
 	d->off += hlen;
 	/* Later fragments carry the middle of a datagram, not a header;
 	 * reassembling, a first one carries only the start of it. */
@@ -683,10 +691,8 @@ static void decode_ipv6(struct decoder *d)
 	if (ip6->plen != 0)
 		note_stated_end(d, d->off + ip6->plen);
 	/* A zero payload length means a jumbogram; trust the capture then. */
-	if (ip6->plen != 0 && d->end - d->off > ip6->plen) {
-		d->end = d->off + ip6->plen;
-		note_padding(d, d->end);
-	}
+	if (ip6->plen != 0)
+		end_at_length(d, ip6->plen);
 	proto = walk_ipv6_extensions(d, ip6, ip6->nh);
 	if (proto >= 0)
 		decode_transport(d, (uint8_t)proto);
@@ -746,6 +752,18 @@ static void decode_tag(struct decoder *d, enum dpl_layer_id id)
 	decode_ethertype(d, tag->type);
 }
 
+/* IPv4 or IPv6, by the version in its first four bits: what raw IP links
+ * and MPLS label stacks carry, saying nothing of which. */
+static void decode_ip_by_version(struct decoder *d)
+{
+	if (!have(d, 1))
+		return;
+	if (d->data[d->off] >> 4 == 4)
+		decode_ip(d);
+	else if (d->data[d->off] >> 4 == 6)
+		decode_ipv6(d);
+}
+
 /* An MPLS label stack says nothing of what it carries: as scapy and
  * tshark do, what follows the bottom label is IPv4 or IPv6 by its first
  * four bits, anything else (a pseudowire's control word) Raw. Labels past
@@ -770,12 +788,7 @@ static void decode_mpls(struct decoder *d)
 		if (m->s)
 			break;
 	}
-	if (!have(d, 1))
-		return;
-	if (d->data[d->off] >> 4 == 4)
-		decode_ip(d);
-	else if (d->data[d->off] >> 4 == 6)
-		decode_ipv6(d);
+	decode_ip_by_version(d);
 }
 
 enum { PPP_IP = 0x0021, PPP_IPV6 = 0x0057 };
@@ -827,10 +840,7 @@ static void decode_pppoe(struct decoder *d)
 	s->len = get16(p + 4);
 	push_layer(d, DPL_PPPOE);
 	d->off += 6;
-	if (d->end > d->off + s->len) {
-		note_padding(d, d->off + s->len);
-		d->end = d->off + s->len;
-	}
+	end_at_length(d, s->len);
 	decode_ppp(d);
 }
 
@@ -883,11 +893,7 @@ static void decode_ethernet(struct decoder *d)
 	if (eth->type >= 0x600) {
 		decode_ethertype(d, eth->type);
 	} else if (eth->type <= ETHER_MAX_LENGTH) {
-		/* an 802.3 length, which bounds the LLC frame after it */
-		if (have(d, eth->type)) {
-			note_padding(d, d->off + eth->type);
-			d->end = d->off + eth->type;
-		}
+		end_at_length(d, eth->type);	/* an 802.3 length, LLC after it */
 		decode_llc(d);
 	}
 }
@@ -948,15 +954,6 @@ static void decode_loopback(struct decoder *d, int network_order)
 		decode_ipv6(d);
 }
 
-static void decode_raw_ip(struct decoder *d)
-{
-	if (d->end == 0)
-		return;
-	if (d->data[0] >> 4 == 4)
-		decode_ip(d);
-	else if (d->data[0] >> 4 == 6)
-		decode_ipv6(d);
-}
 
 /* Whether it knows the link type: the one list of those it decodes. */
 static int decode_link(struct decoder *d, int linktype)
@@ -980,7 +977,7 @@ static int decode_link(struct decoder *d, int linktype)
 	case DLT_RAW:
 	case DLT_IPV4:
 	case DLT_IPV6:
-		decode_raw_ip(d);
+		decode_ip_by_version(d);
 		return 1;
 	case DLT_PPP:
 	case DLT_PPP_SERIAL:

@@ -86,11 +86,11 @@ void decode_radiotap(struct decoder *d)
 		word = get32_le(h + at);
 	}
 	push_layer(d, DPL_RADIOTAP);
-	radiotap_fields_of(r, h, r->len, at);
+	radiotap_fields_of(r, h, r->len, at);	/* flags stay 0 unless there */
 	d->off += r->len;
-	if (r->have & 1u << RADIOTAP_FLAGS && r->flags & RADIOTAP_FLAG_FCS && have(d, 4))
+	if (r->flags & RADIOTAP_FLAG_FCS && have(d, 4))
 		d->end -= 4;
-	decode_dot11(d, r->have & 1u << RADIOTAP_FLAGS && r->flags & RADIOTAP_FLAG_DATAPAD);
+	decode_dot11(d, r->flags & RADIOTAP_FLAG_DATAPAD);
 }
 
 enum { DOT11_MGMT = 0, DOT11_CTRL = 1, DOT11_DATA = 2 };
@@ -98,12 +98,11 @@ enum { DOT11_TO_DS = 0x01, DOT11_FROM_DS = 0x02, DOT11_PROTECTED = 0x40, DOT11_O
 /* to and from the distribution system: a bridge's frame, with four addresses */
 enum { WDS = DOT11_TO_DS | DOT11_FROM_DS };
 
-/* A control frame's addresses: one for CTS and ACK, two for the rest of
- * those that have a second. */
+/* A control frame's addresses: two for block acks, PS-Poll, RTS and
+ * CF-End, one for the rest (CTS, ACK). */
 static int ctrl_addresses(uint8_t subtype)
 {
 	switch (subtype) {
-	case 12: case 13: return 1;
 	case 8: case 9: case 10: case 11: case 14: case 15: return 2;
 	default: return 1;
 	}
@@ -199,33 +198,29 @@ void decode_dot11(struct decoder *d, int datapad)
 		memcpy(w->addr4, p + 24, 6);
 	push_layer(d, DPL_DOT11);
 	d->off += hlen;
-	if (w->type == DOT11_MGMT && !(w->fcfield & DOT11_PROTECTED)) {
-		if (w->fcfield & DOT11_ORDER) {
-			if (!have(d, 4))
-				return;
-			d->off += 4;	/* HT control */
-		}
-		dot11_management(d, w->subtype);
-		return;
-	}
-	if (w->type != DOT11_DATA)
-		return;		/* control frames' bodies: Raw */
-	qos = w->subtype & 8;
+	if (w->type == DOT11_CTRL)
+		return;		/* its body: Raw */
+	qos = w->type == DOT11_DATA && w->subtype & 8;
 	if (qos) {
 		if (!have(d, 2))
 			return;
 		dot11_qos(d);
 	}
-	if (qos && w->fcfield & DOT11_ORDER) {
+	if ((qos || w->type == DOT11_MGMT) && w->fcfield & DOT11_ORDER) {
 		if (!have(d, 4))
 			return;
 		d->off += 4;	/* HT control */
 	}
+	if (w->fcfield & DOT11_PROTECTED)
+		return;		/* encrypted: Raw */
+	if (w->type == DOT11_MGMT) {
+		dot11_management(d, w->subtype);
+		return;
+	}
 	if (datapad)
 		d->off = start + ((d->off - start + 3) & ~3u);
-	/* encrypted, or a null function with no body */
-	if (w->fcfield & DOT11_PROTECTED || w->subtype & 4 || d->off > d->end)
-		return;
+	if (w->subtype & 4 || d->off > d->end)
+		return;		/* a null function: no body */
 	decode_llc(d);
 }
 

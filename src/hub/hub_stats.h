@@ -44,7 +44,7 @@ struct hub_conn;
 	X(refused, "total_connections_refused", "connections_refused_total", \
 	  "Connections refused at once for --max-connections.") \
 	X(requests_refused, "total_requests_refused", "requests_refused_total", \
-	  "Connections closed at once for a request the hub does not serve (CONNECT).") \
+	  "Requests refused at once: CONNECT, and WebSocket upgrades RFC 6455 refuses.") \
 	X(culled, "total_eaters_disconnected_slow", "eaters_disconnected_slow_total", \
 	  "Eaters disconnected for being too slow (--slow-eater disconnect).") \
 	X(kitchens_unauthorized, "total_kitchens_unauthorized", "kitchens_unauthorized_total", \

@@ -297,10 +297,6 @@ static struct batch *drain_flows(struct reader *r, struct batch *b)
 	return r->cur;
 }
 
-/* Read up to max packets (-1: no limit) of source i into batches: a file
- * to its end, a live source until libpcap holds nothing more. Every packet
- * goes the same way, whatever its source: copied and decoded by
- * batch_add(), its DNS question decoded when its batch is handed over. */
 /* A pcap file holds its seconds unsigned in 32 bits, to 2106, as tshark
  * reads them; libpcap reads them signed, so that a stamp after 2038
  * would arrive before 1970. */
@@ -310,6 +306,10 @@ static void unsigned_seconds(struct pcap_pkthdr *h)
 		h->ts.tv_sec += (time_t)1 << 32;
 }
 
+/* Read up to max packets (-1: no limit) of source i into batches: a file
+ * to its end, a live source until libpcap holds nothing more. Every packet
+ * goes the same way, whatever its source: copied and decoded by
+ * batch_add(), its DNS question decoded when its batch is handed over. */
 static struct batch *read_source(struct reader *r, int i, struct batch *b, struct pace *pc,
 				 int max)
 {
